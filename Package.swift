@@ -1,0 +1,138 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "swift-iam",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "IAMWire", targets: ["IAMWire"]),
+        .library(name: "IAMPolicy", targets: ["IAMPolicy"]),
+        .library(name: "IAMClient", targets: ["IAMClient"]),
+        .executable(name: "iam", targets: ["iam"]),
+        .executable(name: "iam-codegen", targets: ["iam-codegen"]),
+        .executable(name: "iam-loadtest", targets: ["iam-loadtest"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+    ],
+    targets: [
+        // MARK: C shim
+        .target(
+            name: "COpenSSL",
+            linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]
+        ),
+
+        // MARK: Wire, TLS, RPC
+        .target(
+            name: "IAMWire",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "CompressNIO", package: "compress-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "IAMTLS",
+            dependencies: [
+                "COpenSSL",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "IAMRPC",
+            dependencies: [
+                "IAMWire",
+                "IAMTLS",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Policy engine (pure)
+        .target(name: "IAMPolicy", swiftSettings: swiftSettings),
+
+        // MARK: Service surface
+        .target(
+            name: "IAMServer",
+            dependencies: [
+                "IAMRPC",
+                "IAMWire",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "IAMClient",
+            dependencies: ["IAMRPC", "IAMWire"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "IAMCLI",
+            dependencies: [
+                "IAMClient",
+                "IAMPolicy",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(name: "iam", dependencies: ["IAMCLI"], swiftSettings: swiftSettings),
+
+        // MARK: Tools
+        .target(name: "IAMCodeGen", path: "tools/codegen/IAMCodeGen", swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "iam-codegen",
+            dependencies: ["IAMCodeGen"],
+            path: "tools/codegen/iam-codegen",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "iam-loadtest",
+            dependencies: [
+                "IAMClient",
+                "IAMServer",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "tools/loadtest",
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Test support and tests
+        .target(
+            name: "IAMTestSupport",
+            dependencies: ["IAMRPC", "IAMTLS", .product(name: "NIOPosix", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "IAMWireTests",
+            dependencies: ["IAMWire"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "IAMTLSTests",
+            dependencies: ["IAMTLS", "IAMTestSupport", .product(name: "NIOEmbedded", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "IAMRPCTests",
+            dependencies: ["IAMRPC", "IAMServer", "IAMClient", "IAMTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "IAMPolicyTests", dependencies: ["IAMPolicy"], swiftSettings: swiftSettings),
+        .testTarget(name: "IAMCLITests", dependencies: ["IAMCLI"], swiftSettings: swiftSettings),
+        .testTarget(name: "IAMCodeGenTests", dependencies: ["IAMCodeGen"], swiftSettings: swiftSettings),
+    ]
+)
