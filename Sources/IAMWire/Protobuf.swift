@@ -1,0 +1,487 @@
+public import NIOCore
+
+// Protobuf wire-format primitives (https://protobuf.dev/programming-guides/encoding/) used by the
+// messages that iam-codegen writes into Generated/. They read from and write to NIO ByteBuffers
+// directly: no reflection, no intermediate arrays. Every length read off the wire is checked
+// against the bytes still readable before anything is allocated or sliced.
+
+/// A message with protobuf's wire encoding; the generated request/response types conform.
+public protocol WireMessage: Sendable, Hashable {
+    /// Creates a message with every field at its default (proto3: zero, empty, absent).
+    init()
+    /// Appends the protobuf encoding of `self` (fields in field-number order, defaults omitted as proto3 does).
+    func encode(into buffer: inout ByteBuffer)
+    /// Merges fields read from `buffer` until it is empty; unknown fields are skipped; every length
+    /// is bounded by the bytes remaining before anything is allocated.
+    mutating func merge(from buffer: inout ByteBuffer) throws(WireError)
+    /// The exact number of bytes `encode(into:)` appends. Generated messages compute it without
+    /// encoding; it sizes the length prefix of nested messages and lets callers reserve capacity.
+    var encodedSize: Int { get }
+}
+
+extension WireMessage {
+    /// Fallback for hand-written conformances: encodes into a scratch buffer to learn the size.
+    public var encodedSize: Int {
+        var scratch = ByteBufferAllocator().buffer(capacity: 64)
+        self.encode(into: &scratch)
+        return scratch.readableBytes
+    }
+
+    /// Decodes a whole message from the readable bytes of `buffer`, consuming them.
+    @inlinable
+    public init(decoding buffer: inout ByteBuffer) throws(WireError) {
+        self.init()
+        try self.merge(from: &buffer)
+    }
+
+    /// Decodes a whole message from `buffer` without changing the caller's copy.
+    @inlinable
+    public init(decoding buffer: ByteBuffer) throws(WireError) {
+        var copy = buffer
+        try self.init(decoding: &copy)
+    }
+
+    /// The protobuf encoding of `self` in a new buffer of exactly the right capacity.
+    @inlinable
+    public func encoded(allocator: ByteBufferAllocator) -> ByteBuffer {
+        var buffer = allocator.buffer(capacity: self.encodedSize)
+        self.encode(into: &buffer)
+        return buffer
+    }
+
+    /// The protobuf encoding of `self` in a new buffer (default allocator).
+    @inlinable
+    public var encodedBuffer: ByteBuffer {
+        self.encoded(allocator: ByteBufferAllocator())
+    }
+}
+
+/// One RPC method: the service's fully qualified protobuf name and the method's name.
+public struct MethodDescriptor: Sendable, Hashable, CustomStringConvertible {
+    /// The fully qualified service name, e.g. "iam.v1.IAM".
+    public let service: String
+    /// The method name as written in the IDL, e.g. "CreateUser".
+    public let method: String
+
+    /// Creates a descriptor; generated code builds one per `rpc` of the IDL.
+    public init(service: String, method: String) {
+        self.service = service
+        self.method = method
+    }
+
+    /// The path sent in CALL_START, e.g. "/iam.v1.IAM/CreateUser" (gRPC's spelling).
+    public var fullName: String { "/\(self.service)/\(self.method)" }
+
+    /// Same as `fullName`.
+    public var description: String { self.fullName }
+}
+
+/// The low three bits of a protobuf tag: how the field's value is laid out.
+public enum ProtobufWireType: UInt8, Sendable, Hashable {
+    /// int32, int64, uint32, uint64, sint32, sint64, bool, enum.
+    case varint = 0
+    /// fixed64, sfixed64, double.
+    case fixed64 = 1
+    /// string, bytes, embedded messages, packed repeated fields, map entries.
+    case lengthDelimited = 2
+    /// Deprecated proto2 group start; only ever skipped.
+    case startGroup = 3
+    /// Deprecated proto2 group end; only ever skipped.
+    case endGroup = 4
+    /// fixed32, sfixed32, float.
+    case fixed32 = 5
+}
+
+/// A decoded field key: field number and wire type.
+public struct ProtobufTag: Sendable, Hashable {
+    /// The field number (1 ... 2^29 - 1).
+    public var fieldNumber: Int
+    /// How the value that follows is encoded.
+    public var wireType: ProtobufWireType
+
+    /// Creates a tag.
+    @inlinable
+    public init(fieldNumber: Int, wireType: ProtobufWireType) {
+        self.fieldNumber = fieldNumber
+        self.wireType = wireType
+    }
+}
+
+/// Size computations and integer transforms shared by the generated code.
+public enum Protobuf {
+    /// The largest field number protobuf allows.
+    public static let maxFieldNumber = (1 << 29) - 1
+
+    /// Nesting limit for skipping unknown groups, so hostile input cannot make skipping quadratic
+    /// or unbounded; real proto3 senders never emit groups at all.
+    public static let maxGroupDepth = 64
+
+    /// Bytes needed for `value` as a varint (1 ... 10).
+    @inlinable
+    public static func varintSize(_ value: UInt64) -> Int {
+        // Each byte carries 7 bits; a zero still takes one byte.
+        let bits = 64 - (value | 1).leadingZeroBitCount
+        return (bits + 6) / 7
+    }
+
+    /// Bytes needed for an int32/enum value: negatives are sign-extended to ten bytes, as protobuf requires.
+    @inlinable
+    public static func varintSize(_ value: Int32) -> Int {
+        varintSize(UInt64(bitPattern: Int64(value)))
+    }
+
+    /// Bytes needed for an int64 value as a varint.
+    @inlinable
+    public static func varintSize(_ value: Int64) -> Int {
+        varintSize(UInt64(bitPattern: value))
+    }
+
+    /// Bytes needed for a uint32 value as a varint.
+    @inlinable
+    public static func varintSize(_ value: UInt32) -> Int {
+        varintSize(UInt64(value))
+    }
+
+    /// Bytes needed for the key of `fieldNumber`.
+    @inlinable
+    public static func tagSize(_ fieldNumber: Int) -> Int {
+        varintSize(UInt64(truncatingIfNeeded: fieldNumber) << 3)
+    }
+
+    /// Bytes needed for a length prefix plus `length` bytes of payload.
+    @inlinable
+    public static func lengthDelimitedSize(_ length: Int) -> Int {
+        varintSize(UInt64(truncatingIfNeeded: length)) + length
+    }
+
+    /// ZigZag-encodes a sint32 so small negative numbers stay short.
+    @inlinable
+    public static func zigZag(_ value: Int32) -> UInt32 {
+        UInt32(bitPattern: (value << 1) ^ (value >> 31))
+    }
+
+    /// ZigZag-encodes a sint64.
+    @inlinable
+    public static func zigZag(_ value: Int64) -> UInt64 {
+        UInt64(bitPattern: (value << 1) ^ (value >> 63))
+    }
+
+    /// Reverses `zigZag(_:)` for sint32.
+    @inlinable
+    public static func unZigZag(_ value: UInt32) -> Int32 {
+        Int32(bitPattern: (value >> 1) ^ (0 &- (value & 1)))
+    }
+
+    /// Reverses `zigZag(_:)` for sint64.
+    @inlinable
+    public static func unZigZag(_ value: UInt64) -> Int64 {
+        Int64(bitPattern: (value >> 1) ^ (0 &- (value & 1)))
+    }
+}
+
+// MARK: - Writing
+
+extension ByteBuffer {
+    /// Appends `value` as a base-128 varint (least significant group first).
+    @inlinable
+    public mutating func writeProtobufVarint(_ value: UInt64) {
+        if value < 0x80 {
+            // The common case (tags, small lengths, booleans) is one byte.
+            self.writeInteger(UInt8(truncatingIfNeeded: value))
+            return
+        }
+        self.writeWithUnsafeMutableBytes(minimumWritableBytes: 10) { pointer in
+            var remaining = value
+            var index = 0
+            while remaining >= 0x80 {
+                pointer[index] = UInt8(truncatingIfNeeded: remaining) | 0x80
+                remaining >>= 7
+                index += 1
+            }
+            pointer[index] = UInt8(truncatingIfNeeded: remaining)
+            return index + 1
+        }
+    }
+
+    /// Appends a field key: `fieldNumber << 3 | wireType` as a varint.
+    @inlinable
+    public mutating func writeProtobufTag(_ fieldNumber: Int, _ wireType: ProtobufWireType) {
+        self.writeProtobufVarint(UInt64(truncatingIfNeeded: fieldNumber) << 3 | UInt64(wireType.rawValue))
+    }
+
+    /// Appends an int32 or enum value: negatives are sign-extended to 64 bits (ten bytes), as protobuf does.
+    @inlinable
+    public mutating func writeProtobufVarint(_ value: Int32) {
+        self.writeProtobufVarint(UInt64(bitPattern: Int64(value)))
+    }
+
+    /// Appends an int64 value as a varint of its two's-complement bits.
+    @inlinable
+    public mutating func writeProtobufVarint(_ value: Int64) {
+        self.writeProtobufVarint(UInt64(bitPattern: value))
+    }
+
+    /// Appends a uint32 value as a varint.
+    @inlinable
+    public mutating func writeProtobufVarint(_ value: UInt32) {
+        self.writeProtobufVarint(UInt64(value))
+    }
+
+    /// Appends a bool as a one-byte varint.
+    @inlinable
+    public mutating func writeProtobufBool(_ value: Bool) {
+        self.writeInteger(value ? UInt8(1) : UInt8(0))
+    }
+
+    /// Appends four little-endian bytes (fixed32, sfixed32, float).
+    @inlinable
+    public mutating func writeProtobufFixed32(_ value: UInt32) {
+        self.writeInteger(value, endianness: .little)
+    }
+
+    /// Appends eight little-endian bytes (fixed64, sfixed64, double).
+    @inlinable
+    public mutating func writeProtobufFixed64(_ value: UInt64) {
+        self.writeInteger(value, endianness: .little)
+    }
+
+    /// Appends a float as its IEEE-754 bits, little-endian.
+    @inlinable
+    public mutating func writeProtobufFloat(_ value: Float) {
+        self.writeInteger(value.bitPattern, endianness: .little)
+    }
+
+    /// Appends a double as its IEEE-754 bits, little-endian.
+    @inlinable
+    public mutating func writeProtobufDouble(_ value: Double) {
+        self.writeInteger(value.bitPattern, endianness: .little)
+    }
+
+    /// Appends a length prefix and the UTF-8 bytes of `value`.
+    @inlinable
+    public mutating func writeProtobufString(_ value: String) {
+        self.writeProtobufVarint(UInt64(value.utf8.count))
+        self.writeString(value)
+    }
+
+    /// Appends a length prefix and the readable bytes of `value`.
+    @inlinable
+    public mutating func writeProtobufBytes(_ value: ByteBuffer) {
+        self.writeProtobufVarint(UInt64(value.readableBytes))
+        self.writeImmutableBuffer(value)
+    }
+
+    /// Appends a length prefix (from `encodedSize`) and the encoding of an embedded message.
+    @inlinable
+    public mutating func writeProtobufMessage(_ value: some WireMessage) {
+        self.writeProtobufVarint(UInt64(value.encodedSize))
+        value.encode(into: &self)
+    }
+}
+
+// MARK: - Reading
+
+extension ByteBuffer {
+    /// Reads a base-128 varint of at most ten bytes.
+    ///
+    /// - Throws: `WireError.malformedMessage` when the buffer ends inside the varint or it is longer than ten bytes.
+    @inlinable
+    public mutating func readProtobufVarint() throws(WireError) -> UInt64 {
+        // Fast path: one byte, which covers nearly every tag and most lengths.
+        if let first = self.getInteger(at: self.readerIndex, as: UInt8.self), first < 0x80 {
+            self.moveReaderIndex(forwardBy: 1)
+            return UInt64(first)
+        }
+        let parsed: (value: UInt64, length: Int)? = self.withUnsafeReadableBytes { bytes in
+            var value: UInt64 = 0
+            var shift: UInt64 = 0
+            var index = 0
+            // Ten bytes hold 70 bits; protobuf parsers discard the excess bits of the tenth byte, so do we.
+            while index < bytes.count && index < 10 {
+                let byte = bytes[index]
+                value |= UInt64(byte & 0x7F) << shift
+                index += 1
+                if byte < 0x80 {
+                    return (value, index)
+                }
+                shift += 7
+            }
+            return nil
+        }
+        guard let parsed else {
+            if self.readableBytes >= 10 {
+                throw WireError.malformedMessage("protobuf varint longer than 10 bytes")
+            }
+            throw WireError.malformedMessage("protobuf message ends inside a varint")
+        }
+        self.moveReaderIndex(forwardBy: parsed.length)
+        return parsed.value
+    }
+
+    /// Reads the next field key, or returns nil when the buffer is exhausted (end of message).
+    ///
+    /// - Throws: `WireError.malformedMessage` for field number 0 or above 2^29-1, or wire type 6/7.
+    @inlinable
+    public mutating func readProtobufTag() throws(WireError) -> ProtobufTag? {
+        guard self.readableBytes > 0 else { return nil }
+        let key = try self.readProtobufVarint()
+        guard let wireType = ProtobufWireType(rawValue: UInt8(truncatingIfNeeded: key & 7)) else {
+            throw WireError.malformedMessage("protobuf tag has invalid wire type \(key & 7)")
+        }
+        let fieldNumber = key >> 3
+        guard fieldNumber >= 1 && fieldNumber <= UInt64(Protobuf.maxFieldNumber) else {
+            throw WireError.malformedMessage("protobuf tag has invalid field number \(fieldNumber)")
+        }
+        return ProtobufTag(fieldNumber: Int(fieldNumber), wireType: wireType)
+    }
+
+    /// Reads four little-endian bytes.
+    @inlinable
+    public mutating func readProtobufFixed32() throws(WireError) -> UInt32 {
+        guard let value = self.readInteger(endianness: .little, as: UInt32.self) else {
+            throw WireError.malformedMessage("protobuf message ends inside a fixed32 field")
+        }
+        return value
+    }
+
+    /// Reads eight little-endian bytes.
+    @inlinable
+    public mutating func readProtobufFixed64() throws(WireError) -> UInt64 {
+        guard let value = self.readInteger(endianness: .little, as: UInt64.self) else {
+            throw WireError.malformedMessage("protobuf message ends inside a fixed64 field")
+        }
+        return value
+    }
+
+    /// Reads a float stored as fixed32 bits.
+    @inlinable
+    public mutating func readProtobufFloat() throws(WireError) -> Float {
+        Float(bitPattern: try self.readProtobufFixed32())
+    }
+
+    /// Reads a double stored as fixed64 bits.
+    @inlinable
+    public mutating func readProtobufDouble() throws(WireError) -> Double {
+        Double(bitPattern: try self.readProtobufFixed64())
+    }
+
+    /// Reads a varint as a bool (any non-zero value is true, as protobuf parsers do).
+    @inlinable
+    public mutating func readProtobufBool() throws(WireError) -> Bool {
+        try self.readProtobufVarint() != 0
+    }
+
+    /// Reads a length prefix and checks it against the readable bytes before anyone allocates for it.
+    @inlinable
+    public mutating func readProtobufLength() throws(WireError) -> Int {
+        let length = try self.readProtobufVarint()
+        guard length <= UInt64(self.readableBytes) else {
+            throw WireError.malformedMessage(
+                "protobuf length \(length) exceeds the \(self.readableBytes) bytes remaining"
+            )
+        }
+        return Int(length)
+    }
+
+    /// Reads a length-delimited field as a slice sharing this buffer's storage (no copy).
+    @inlinable
+    public mutating func readProtobufSlice() throws(WireError) -> ByteBuffer {
+        let length = try self.readProtobufLength()
+        // Cannot fail: the length was bounded by readableBytes above.
+        return self.readSlice(length: length)!
+    }
+
+    /// Reads a length-delimited field as bytes (a slice sharing this buffer's storage).
+    @inlinable
+    public mutating func readProtobufBytes() throws(WireError) -> ByteBuffer {
+        try self.readProtobufSlice()
+    }
+
+    /// Reads a length-delimited UTF-8 string; invalid UTF-8 is rejected as proto3 requires.
+    @inlinable
+    public mutating func readProtobufString() throws(WireError) -> String {
+        let length = try self.readProtobufLength()
+        if length == 0 { return "" }
+        let string = self.withUnsafeReadableBytes { bytes in
+            String(validating: UnsafeRawBufferPointer(rebasing: bytes[0..<length]), as: UTF8.self)
+        }
+        guard let string else {
+            throw WireError.malformedMessage("protobuf string field is not valid UTF-8")
+        }
+        self.moveReaderIndex(forwardBy: length)
+        return string
+    }
+
+    /// Reads an embedded message of type `M` from a length-delimited field.
+    @inlinable
+    public mutating func readProtobufMessage<M: WireMessage>(_: M.Type = M.self) throws(WireError) -> M {
+        var slice = try self.readProtobufSlice()
+        var message = M()
+        try message.merge(from: &slice)
+        return message
+    }
+
+    /// Merges an embedded message from a length-delimited field into `message` (protobuf's rule for a
+    /// singular message field that appears more than once).
+    @inlinable
+    public mutating func mergeProtobufMessage<M: WireMessage>(into message: inout M) throws(WireError) {
+        var slice = try self.readProtobufSlice()
+        try message.merge(from: &slice)
+    }
+
+    /// Skips the value of a field this decoder does not know, whatever its wire type.
+    ///
+    /// Groups (wire types 3 and 4, proto2 only) are skipped iteratively up to `Protobuf.maxGroupDepth`
+    /// levels; an end-group without a matching start, or a mismatched field number, is malformed.
+    @inlinable
+    public mutating func skipProtobufField(_ tag: ProtobufTag) throws(WireError) {
+        switch tag.wireType {
+        case .varint:
+            _ = try self.readProtobufVarint()
+        case .fixed64:
+            guard self.readableBytes >= 8 else {
+                throw WireError.malformedMessage("protobuf message ends inside a fixed64 field")
+            }
+            self.moveReaderIndex(forwardBy: 8)
+        case .fixed32:
+            guard self.readableBytes >= 4 else {
+                throw WireError.malformedMessage("protobuf message ends inside a fixed32 field")
+            }
+            self.moveReaderIndex(forwardBy: 4)
+        case .lengthDelimited:
+            let length = try self.readProtobufLength()
+            self.moveReaderIndex(forwardBy: length)
+        case .startGroup:
+            try self.skipProtobufGroup(startingWith: tag.fieldNumber)
+        case .endGroup:
+            throw WireError.malformedMessage("protobuf end-group tag for field \(tag.fieldNumber) without a start")
+        }
+    }
+
+    @usableFromInline
+    mutating func skipProtobufGroup(startingWith fieldNumber: Int) throws(WireError) {
+        // A stack of open group field numbers instead of recursion: hostile nesting cannot blow the stack.
+        var open: [Int] = [fieldNumber]
+        while let current = open.last {
+            guard let tag = try self.readProtobufTag() else {
+                throw WireError.malformedMessage("protobuf message ends inside group \(current)")
+            }
+            switch tag.wireType {
+            case .startGroup:
+                guard open.count < Protobuf.maxGroupDepth else {
+                    throw WireError.malformedMessage("protobuf groups nested deeper than \(Protobuf.maxGroupDepth)")
+                }
+                open.append(tag.fieldNumber)
+            case .endGroup:
+                guard tag.fieldNumber == current else {
+                    throw WireError.malformedMessage(
+                        "protobuf end-group tag for field \(tag.fieldNumber) inside group \(current)"
+                    )
+                }
+                open.removeLast()
+            default:
+                try self.skipProtobufField(tag)
+            }
+        }
+    }
+}
