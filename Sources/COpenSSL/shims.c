@@ -1,0 +1,176 @@
+// Implementations of the iam_ wrappers declared in include/COpenSSL.h.
+#include "COpenSSL.h"
+
+#include <string.h>
+
+int iam_SSL_CTX_configure(SSL_CTX *ctx, int min_version, const char *tls12_ciphers, const char *tls13_suites) {
+    if (!SSL_CTX_set_min_proto_version(ctx, min_version)) return 0;
+    if (!SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION)) return 0;
+    // Compression (CRIME) and renegotiation are attack surface we never need; session tickets
+    // would cost an extra post-handshake record per connection and we do not resume sessions.
+    SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_TICKET |
+                                 SSL_OP_CIPHER_SERVER_PREFERENCE);
+    if (!SSL_CTX_set_num_tickets(ctx, 0)) return 0;
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    if (!SSL_CTX_set_cipher_list(ctx, tls12_ciphers)) return 0;
+    if (!SSL_CTX_set_ciphersuites(ctx, tls13_suites)) return 0;
+    if (!SSL_CTX_set1_groups_list(ctx, "X25519:P-256:P-384")) return 0;
+    return 1;
+}
+
+int iam_SSL_CTX_set_min_proto_version(SSL_CTX *ctx, int version) {
+    return (int)SSL_CTX_set_min_proto_version(ctx, version);
+}
+
+int iam_SSL_CTX_set_max_proto_version(SSL_CTX *ctx, int version) {
+    return (int)SSL_CTX_set_max_proto_version(ctx, version);
+}
+
+int iam_SSL_CTX_set_client_CA_file(SSL_CTX *ctx, const char *ca_file) {
+    STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(ca_file);
+    if (names == NULL) return 0;
+    SSL_CTX_set_client_CA_list(ctx, names);  // takes ownership
+    return 1;
+}
+
+struct iam_alpn_list {
+    unsigned int len;
+    unsigned char bytes[];
+};
+
+// Server preference order: the first of our protocols the client also offers wins.
+static int iam_alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen, const unsigned char *in,
+                           unsigned int inlen, void *arg) {
+    (void)ssl;
+    const iam_alpn_list *list = arg;
+    unsigned int i = 0;
+    while (i < list->len) {
+        unsigned int n = list->bytes[i];
+        const unsigned char *ours = &list->bytes[i + 1];
+        unsigned int j = 0;
+        while (j < inlen) {
+            unsigned int m = in[j];
+            if (j + 1 + m > inlen) break;  // malformed client list: stop, never read past it
+            if (m == n && memcmp(&in[j + 1], ours, n) == 0) {
+                *out = &in[j + 1];  // must point into `in` or memory that outlives the handshake
+                *outlen = (unsigned char)m;
+                return SSL_TLSEXT_ERR_OK;
+            }
+            j += 1 + m;
+        }
+        i += 1 + n;
+    }
+    // The client speaks ALPN but none of our protocols: refuse (RFC 7301 section 3.2).
+    return SSL_TLSEXT_ERR_ALERT_FATAL;
+}
+
+iam_alpn_list *iam_SSL_CTX_set_alpn_server(SSL_CTX *ctx, const unsigned char *wire, unsigned int wire_len) {
+    iam_alpn_list *list = OPENSSL_malloc(sizeof(iam_alpn_list) + wire_len);
+    if (list == NULL) return NULL;
+    list->len = wire_len;
+    memcpy(list->bytes, wire, wire_len);
+    SSL_CTX_set_alpn_select_cb(ctx, iam_alpn_select, list);
+    return list;
+}
+
+void iam_alpn_free(iam_alpn_list *list) { OPENSSL_free(list); }
+
+int iam_SSL_attach_memory_bios(SSL *ssl, BIO **rbio, BIO **wbio) {
+    BIO *r = BIO_new(BIO_s_mem());
+    BIO *w = BIO_new(BIO_s_mem());
+    if (r == NULL || w == NULL) {
+        BIO_free(r);
+        BIO_free(w);
+        return 0;
+    }
+    // An empty read BIO must mean "no bytes yet" (retry / WANT_READ), not end of stream: the
+    // network's EOF is reported to the handler by NIO (channelInactive), not by the BIO.
+    BIO_set_mem_eof_return(r, -1);
+    BIO_set_mem_eof_return(w, -1);
+    SSL_set_bio(ssl, r, w);  // SSL takes ownership of both
+    *rbio = r;
+    *wbio = w;
+    return 1;
+}
+
+int iam_SSL_set_expected_peer_name(SSL *ssl, const char *name) {
+    ASN1_OCTET_STRING *ip = a2i_IPADDRESS(name);
+    if (ip != NULL) {
+        ASN1_OCTET_STRING_free(ip);
+        return X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), name);
+    }
+    SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    if (!SSL_set1_host(ssl, name)) return 0;
+    return (int)SSL_set_tlsext_host_name(ssl, name);
+}
+
+size_t iam_BIO_pending(BIO *bio) { return BIO_ctrl_pending(bio); }
+
+const unsigned char *iam_SSL_get0_alpn_selected(const SSL *ssl, unsigned int *len) {
+    const unsigned char *data = NULL;
+    *len = 0;
+    SSL_get0_alpn_selected(ssl, &data, len);
+    return data;
+}
+
+int iam_SSL_peer_subject(const SSL *ssl, char *buf, int buf_len) {
+    X509 *cert = SSL_get0_peer_certificate(ssl);
+    if (cert == NULL || buf_len <= 0) return 0;
+    BIO *bio = BIO_new(BIO_s_mem());
+    if (bio == NULL) return 0;
+    X509_NAME_print_ex(bio, X509_get_subject_name(cert), 0, XN_FLAG_RFC2253);
+    int n = BIO_read(bio, buf, buf_len - 1);
+    BIO_free(bio);
+    if (n < 0) n = 0;
+    buf[n] = '\0';
+    return 1;
+}
+
+int iam_SSL_sent_shutdown(const SSL *ssl) { return (SSL_get_shutdown(ssl) & SSL_SENT_SHUTDOWN) != 0; }
+int iam_SSL_received_shutdown(const SSL *ssl) { return (SSL_get_shutdown(ssl) & SSL_RECEIVED_SHUTDOWN) != 0; }
+
+int iam_ERR_GET_LIB(unsigned long e) { return ERR_GET_LIB(e); }
+int iam_ERR_GET_REASON(unsigned long e) { return ERR_GET_REASON(e); }
+int iam_ERR_LIB_SSL(void) { return ERR_LIB_SSL; }
+
+int iam_SSL_R_NO_APPLICATION_PROTOCOL(void) { return SSL_R_NO_APPLICATION_PROTOCOL; }
+int iam_SSL_R_TLSV1_ALERT_NO_APPLICATION_PROTOCOL(void) { return SSL_R_TLSV1_ALERT_NO_APPLICATION_PROTOCOL; }
+int iam_SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE(void) { return SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE; }
+int iam_SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED(void) { return SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED; }
+int iam_SSL_R_UNSUPPORTED_PROTOCOL(void) { return SSL_R_UNSUPPORTED_PROTOCOL; }
+int iam_SSL_R_CERTIFICATE_VERIFY_FAILED(void) { return SSL_R_CERTIFICATE_VERIFY_FAILED; }
+
+int iam_sha256(const void *data, size_t len, unsigned char out[32]) {
+    unsigned int out_len = 0;
+    return EVP_Digest(data, len, out, &out_len, EVP_sha256(), NULL) == 1 && out_len == 32;
+}
+
+int iam_hmac_sha256(const void *key, size_t key_len, const void *data, size_t len, unsigned char out[32]) {
+    unsigned int out_len = 0;
+    if (key_len > 0x7fffffff) return 0;
+    // HMAC() with an empty key needs a non-NULL pointer on some builds.
+    static const unsigned char empty = 0;
+    if (key == NULL) key = &empty;
+    if (data == NULL) data = &empty;
+    return HMAC(EVP_sha256(), key, (int)key_len, data, len, out, &out_len) != NULL && out_len == 32;
+}
+
+int iam_pbkdf2_sha256(const void *password, size_t password_len, const void *salt, size_t salt_len,
+                      unsigned int iterations, unsigned char *out, size_t out_len) {
+    if (password_len > 0x7fffffff || salt_len > 0x7fffffff || out_len > 0x7fffffff || iterations == 0 ||
+        iterations > 0x7fffffff)
+        return 0;
+    static const unsigned char empty = 0;
+    if (password == NULL) password = &empty;
+    if (salt == NULL) salt = &empty;
+    return PKCS5_PBKDF2_HMAC(password, (int)password_len, salt, (int)salt_len, (int)iterations, EVP_sha256(),
+                             (int)out_len, out);
+}
+
+int iam_random_bytes(unsigned char *out, size_t len) {
+    if (len > 0x7fffffff) return 0;
+    if (len == 0) return 1;
+    return RAND_bytes(out, (int)len) == 1;
+}
+
+int iam_memcmp_consttime(const void *a, const void *b, size_t len) { return CRYPTO_memcmp(a, b, len); }

@@ -1,0 +1,477 @@
+internal import COpenSSL
+public import NIOCore
+
+/// TLS for one connection: a NIO duplex handler that drives OpenSSL through two memory BIOs.
+///
+/// Ciphertext from the network (`ByteBuffer`) is written into the read BIO; OpenSSL's output is
+/// drained from the write BIO and written down the pipeline. Plaintext flows upward as
+/// `ByteBuffer`s and application writes flow down as `ByteBuffer`s, so the handler sits directly
+/// above the socket. It fires ``TLSEvent/handshakeCompleted(negotiatedALPN:version:peerCertificateSubject:)``
+/// when data may flow and reports every failure as a ``TLSError`` through `errorCaught`, then
+/// closes the channel.
+///
+/// Lifecycle: `idle` (added, channel not active) → `handshaking` (timeout armed) → `active` →
+/// `closing` (our close_notify sent, waiting for theirs up to the close timeout) → `closed`.
+/// Writes issued before the handshake completes are buffered and sent, in order, right after it.
+/// Write coalescing: records produced by one flush (or one inbound burst) go out as one write.
+public final class TLSHandler: ChannelDuplexHandler {
+    /// Ciphertext from the network.
+    public typealias InboundIn = ByteBuffer
+    /// Plaintext for the application.
+    public typealias InboundOut = ByteBuffer
+    /// Plaintext from the application.
+    public typealias OutboundIn = ByteBuffer
+    /// Ciphertext for the network.
+    public typealias OutboundOut = ByteBuffer
+
+    private enum State {
+        case idle
+        case handshaking
+        case active
+        case closing
+        case closed
+    }
+
+    /// The outcome of one OpenSSL call, so SSL_get_error's WANT_READ / WANT_WRITE never leave here.
+    private enum Outcome {
+        /// The call did everything asked.
+        case complete
+        /// More bytes from the peer are needed (WANT_READ; WANT_WRITE cannot persist with a
+        /// memory BIO, which grows instead).
+        case incomplete
+        /// The peer's close_notify was read.
+        case closedByPeer
+        /// A fatal error; the connection is unusable.
+        case failed(TLSError)
+    }
+
+    /// Plaintext records are at most 16 KiB, so reading into at least this much never splits one.
+    private static let readChunk = 16 * 1024
+    /// A plaintext scratch buffer that grew past this (a large burst) is dropped after use rather
+    /// than kept for the connection's lifetime.
+    private static let maxRetainedScratch = 256 * 1024
+
+    private let tlsContext: TLSContext
+    private let ssl: OpaquePointer
+    private let readBIO: OpaquePointer
+    private let writeBIO: OpaquePointer
+    private var state: State = .idle
+    /// Application writes not yet encrypted; the first `flushedCount` of them were flushed.
+    private var pendingWrites = CircularBuffer<(ByteBuffer, EventLoopPromise<Void>?)>(initialCapacity: 4)
+    private var flushedCount = 0
+    /// Reused across reads: SSL_read writes straight into its spare capacity.
+    private var scratch: ByteBuffer?
+    private var handshakeTimer: Scheduled<Void>?
+    private var closeTimer: Scheduled<Void>?
+    private var closePromise: EventLoopPromise<Void>?
+
+    /// Creates the handler for one connection. `serverName` (clients) overrides the context's
+    /// ``TLSConfiguration/serverName`` for this connection: the name or IP address the server's
+    /// certificate must match, also sent as SNI when it is a DNS name.
+    public init(context: TLSContext, serverName: String? = nil) throws(TLSError) {
+        let ssl = try context.makeConnection(serverName: serverName)
+        var readBIO: OpaquePointer?
+        var writeBIO: OpaquePointer?
+        guard iam_SSL_attach_memory_bios(ssl, &readBIO, &writeBIO) == 1, let readBIO, let writeBIO else {
+            SSL_free(ssl)
+            throw TLSError.fromErrorQueue(.invalidConfiguration, "cannot allocate memory BIOs")
+        }
+        self.tlsContext = context
+        self.ssl = ssl
+        self.readBIO = readBIO
+        self.writeBIO = writeBIO
+    }
+
+    deinit {
+        SSL_free(self.ssl)  // frees both BIOs too
+    }
+
+    private var configuration: TLSConfiguration { self.tlsContext.configuration }
+
+    // MARK: Channel lifecycle
+
+    /// Starts the handshake at once when added to an already active channel.
+    public func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive {
+            self.startHandshake(context: context)
+        }
+    }
+
+    /// Cancels timers and fails writes still buffered.
+    public func handlerRemoved(context: ChannelHandlerContext) {
+        self.cancelTimers()
+        self.state = .closed
+        self.failPendingWrites(TLSError(code: .alreadyClosed, message: "TLS handler removed from the pipeline"))
+    }
+
+    /// Starts the handshake (clients send their ClientHello now) and arms the handshake timeout.
+    public func channelActive(context: ChannelHandlerContext) {
+        self.startHandshake(context: context)
+        context.fireChannelActive()
+    }
+
+    /// Reports a connection that ended without close_notify: mid-handshake as
+    /// ``TLSError/Code/handshakeFailed``, afterwards as ``TLSError/Code/uncleanShutdown``.
+    public func channelInactive(context: ChannelHandlerContext) {
+        let previous = self.state
+        self.state = .closed
+        self.cancelTimers()
+        switch previous {
+        case .handshaking:
+            let error = TLSError(code: .handshakeFailed, message: "connection closed during the TLS handshake")
+            self.failPendingWrites(error)
+            context.fireErrorCaught(error)
+        case .active:
+            let error = TLSError(
+                code: .uncleanShutdown,
+                message: "connection closed without a TLS close_notify (the data may have been truncated)"
+            )
+            self.failPendingWrites(error)
+            context.fireErrorCaught(error)
+        case .closing:
+            // We already sent close_notify; a peer that just closes the socket loses nothing of ours.
+            self.closePromise?.succeed(())
+            self.closePromise = nil
+        case .idle, .closed:
+            self.failPendingWrites(TLSError(code: .alreadyClosed, message: "connection closed"))
+        }
+        context.fireChannelInactive()
+    }
+
+    // MARK: Inbound
+
+    /// Feeds ciphertext to OpenSSL, advances the handshake, and fires the decrypted plaintext of
+    /// the whole burst as one `channelRead`.
+    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var buffer = self.unwrapInboundIn(data)
+        guard self.state != .closed else { return }
+        // A memory BIO takes everything (it grows), so this loop only splits >2 GiB buffers.
+        while buffer.readableBytes > 0 {
+            let written = buffer.withUnsafeReadableBytes { bytes in
+                BIO_write(self.readBIO, bytes.baseAddress, Int32(clamping: bytes.count))
+            }
+            guard written > 0 else {
+                self.fail(context: context, TLSError.fromErrorQueue(.connectionFailed, "BIO_write failed"))
+                return
+            }
+            buffer.moveReaderIndex(forwardBy: Int(written))
+        }
+        switch self.state {
+        case .idle:
+            self.startHandshake(context: context)
+        case .handshaking:
+            self.advanceHandshake(context: context)
+        case .active, .closing:
+            break
+        case .closed:
+            return
+        }
+        if self.state == .active || self.state == .closing {
+            self.readRecords(context: context)
+        }
+    }
+
+    private func startHandshake(context: ChannelHandlerContext) {
+        guard self.state == .idle else { return }
+        self.state = .handshaking
+        let timeout = self.configuration.handshakeTimeout
+        self.handshakeTimer = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) {
+            guard self.state == .handshaking else { return }
+            self.fail(
+                context: context,
+                TLSError(code: .handshakeTimeout, message: "TLS handshake did not complete within \(timeout)")
+            )
+        }
+        self.advanceHandshake(context: context)
+    }
+
+    private func advanceHandshake(context: ChannelHandlerContext) {
+        ERR_clear_error()
+        let rc = SSL_do_handshake(self.ssl)
+        if rc == 1 {
+            self.handshakeCompleted(context: context)
+            return
+        }
+        switch self.outcome(of: rc, failing: .handshakeFailed, "TLS handshake failed") {
+        case .complete, .incomplete:
+            self.writeNetworkOutput(context: context, promise: nil)  // our next flight, if any
+        case .closedByPeer:
+            self.fail(
+                context: context,
+                TLSError(code: .handshakeFailed, message: "peer sent close_notify during the TLS handshake")
+            )
+        case .failed(let error):
+            self.fail(context: context, error)
+        }
+    }
+
+    private func handshakeCompleted(context: ChannelHandlerContext) {
+        self.handshakeTimer?.cancel()
+        self.handshakeTimer = nil
+        self.state = .active
+
+        var length: UInt32 = 0
+        var alpn: String?
+        if let selected = iam_SSL_get0_alpn_selected(self.ssl, &length), length > 0 {
+            alpn = String(decoding: UnsafeBufferPointer(start: selected, count: Int(length)), as: UTF8.self)
+        }
+        if self.configuration.role == .client, !self.configuration.alpn.isEmpty, alpn == nil {
+            self.fail(
+                context: context,
+                TLSError(
+                    code: .alpnMismatch,
+                    message: "server selected no ALPN protocol; this client requires one of \(self.configuration.alpn)"
+                )
+            )
+            return
+        }
+        let version = String(cString: SSL_get_version(self.ssl))
+        let subject = withUnsafeTemporaryAllocation(of: CChar.self, capacity: 1024) { buffer -> String? in
+            guard iam_SSL_peer_subject(self.ssl, buffer.baseAddress, Int32(buffer.count)) == 1 else { return nil }
+            return String(cString: buffer.baseAddress!)
+        }
+        context.fireUserInboundEventTriggered(
+            TLSEvent.handshakeCompleted(negotiatedALPN: alpn, version: version, peerCertificateSubject: subject)
+        )
+        // The final handshake flight (a TLS 1.3 client's Finished) and the writes buffered during
+        // the handshake leave together in one write.
+        guard self.state == .active else { return }
+        self.encryptFlushedWrites(context: context)
+    }
+
+    /// Decrypts every complete record in the read BIO into the scratch buffer, then fires it once.
+    private func readRecords(context: ChannelHandlerContext) {
+        var plaintext = self.scratch ?? context.channel.allocator.buffer(capacity: Self.readChunk)
+        self.scratch = nil  // sole owner while writing, so clear() and writes never copy
+        plaintext.clear()
+        var outcome = Outcome.complete
+        // Each successful SSL_read consumes buffered bytes, so this ends; the count is a backstop.
+        for _ in 0..<1_000_000 {
+            ERR_clear_error()
+            var rc: Int32 = 0
+            plaintext.writeWithUnsafeMutableBytes(minimumWritableBytes: Self.readChunk) { bytes in
+                rc = SSL_read(self.ssl, bytes.baseAddress, Int32(clamping: bytes.count))
+                return rc > 0 ? Int(rc) : 0
+            }
+            if rc > 0 { continue }
+            outcome = self.outcome(of: rc, failing: .connectionFailed, "TLS read failed")
+            break
+        }
+        if plaintext.readableBytes > 0 {
+            context.fireChannelRead(self.wrapInboundOut(plaintext))
+        }
+        if plaintext.capacity <= Self.maxRetainedScratch {
+            self.scratch = plaintext
+        }
+        switch outcome {
+        case .complete, .incomplete:
+            // Post-handshake messages (a TLS 1.3 KeyUpdate reply) may be waiting to go out.
+            if self.state == .active || self.state == .closing {
+                self.writeNetworkOutput(context: context, promise: nil)
+            }
+        case .closedByPeer:
+            self.peerSentCloseNotify(context: context)
+        case .failed(let error):
+            self.fail(context: context, error)
+        }
+    }
+
+    private func peerSentCloseNotify(context: ChannelHandlerContext) {
+        switch self.state {
+        case .active:
+            // The peer started the close: answer with ours, then close the socket.
+            self.state = .closed
+            ERR_clear_error()
+            _ = SSL_shutdown(self.ssl)
+            self.writeNetworkOutput(context: context, promise: nil)
+            self.failPendingWrites(TLSError(code: .alreadyClosed, message: "peer closed the TLS connection"))
+            context.fireUserInboundEventTriggered(TLSEvent.shutdownCompleted)
+            context.close(promise: nil)
+        case .closing:
+            // The answer to our close_notify: the close completes now.
+            self.state = .closed
+            self.cancelTimers()
+            let promise = self.closePromise
+            self.closePromise = nil
+            context.fireUserInboundEventTriggered(TLSEvent.shutdownCompleted)
+            context.close(promise: promise)
+        case .idle, .handshaking, .closed:
+            break
+        }
+    }
+
+    // MARK: Outbound
+
+    /// Buffers the write; it is encrypted on the next flush once the handshake has completed.
+    public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        switch self.state {
+        case .closing, .closed:
+            promise?.fail(TLSError(code: .alreadyClosed, message: "write after the TLS connection began closing"))
+        case .idle, .handshaking, .active:
+            self.pendingWrites.append((self.unwrapOutboundIn(data), promise))
+        }
+    }
+
+    /// Encrypts all writes so far and sends the records as one network write (once active).
+    public func flush(context: ChannelHandlerContext) {
+        self.flushedCount = self.pendingWrites.count
+        if self.state == .active {
+            self.encryptFlushedWrites(context: context)
+        }
+    }
+
+    /// Closing (mode `.all`) once active sends close_notify after the already flushed writes and
+    /// waits up to ``TLSConfiguration/closeTimeout`` for the peer's; the promise completes when the
+    /// channel is closed. Before the handshake completes the channel closes at once.
+    public func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
+        guard mode == .all else {
+            if mode == .output, self.state == .active {
+                self.encryptFlushedWrites(context: context)
+                self.state = .closing
+                ERR_clear_error()
+                _ = SSL_shutdown(self.ssl)
+                self.writeNetworkOutput(context: context, promise: nil)
+            }
+            context.close(mode: mode, promise: promise)
+            return
+        }
+        switch self.state {
+        case .idle, .handshaking:
+            self.state = .closed
+            self.cancelTimers()
+            self.failPendingWrites(TLSError(code: .alreadyClosed, message: "connection closed before the handshake"))
+            context.close(mode: mode, promise: promise)
+        case .active:
+            self.encryptFlushedWrites(context: context)
+            guard self.state == .active else {
+                context.close(mode: mode, promise: promise)  // encryption failed and closed already
+                return
+            }
+            self.failPendingWrites(
+                TLSError(code: .alreadyClosed, message: "connection closed before this write was flushed"))
+            self.state = .closing
+            self.closePromise = promise
+            ERR_clear_error()
+            _ = SSL_shutdown(self.ssl)  // queues our close_notify; 0 = theirs not received yet
+            self.writeNetworkOutput(context: context, promise: nil)
+            self.closeTimer = context.eventLoop.assumeIsolated().scheduleTask(in: self.configuration.closeTimeout) {
+                guard self.state == .closing else { return }
+                // The peer never answered; closing anyway is safe, we already said goodbye.
+                self.state = .closed
+                let promise = self.closePromise
+                self.closePromise = nil
+                context.close(promise: promise)
+            }
+        case .closing:
+            if let promise {
+                if let existing = self.closePromise {
+                    existing.futureResult.cascade(to: promise)
+                } else {
+                    self.closePromise = promise
+                }
+            }
+        case .closed:
+            context.close(mode: mode, promise: promise)
+        }
+    }
+
+    /// Encrypts the flushed writes into the write BIO and sends everything there as one write whose
+    /// completion completes all their promises.
+    private func encryptFlushedWrites(context: ChannelHandlerContext) {
+        var combined: EventLoopPromise<Void>?
+        while self.flushedCount > 0, let (buffer, promise) = self.pendingWrites.popFirst() {
+            self.flushedCount -= 1
+            if let promise {
+                // One promise per network write: later ones ride on the first.
+                if let combined { combined.futureResult.cascade(to: promise) } else { combined = promise }
+            }
+            var remaining = buffer.readableBytesView[...]
+            while !remaining.isEmpty {
+                ERR_clear_error()
+                // Without SSL_MODE_ENABLE_PARTIAL_WRITE, SSL_write writes all it was given or fails.
+                let chunk = remaining.prefix(1 << 30)
+                let rc = chunk.withUnsafeBytes { SSL_write(self.ssl, $0.baseAddress, Int32($0.count)) }
+                if rc <= 0 {
+                    let error: TLSError
+                    switch self.outcome(of: rc, failing: .connectionFailed, "TLS write failed") {
+                    case .failed(let failure): error = failure
+                    default: error = TLSError(code: .connectionFailed, message: "TLS write made no progress")
+                    }
+                    combined?.fail(error)
+                    self.fail(context: context, error)
+                    return
+                }
+                remaining = remaining.dropFirst(Int(rc))
+            }
+        }
+        self.writeNetworkOutput(context: context, promise: combined)
+    }
+
+    /// Drains the write BIO into one buffer (written directly into its storage) and writes and
+    /// flushes it; completes `promise` at once when there is nothing to send.
+    private func writeNetworkOutput(context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
+        let pending = iam_BIO_pending(self.writeBIO)
+        guard pending > 0 else {
+            promise?.succeed(())
+            return
+        }
+        var output = context.channel.allocator.buffer(capacity: pending)
+        output.writeWithUnsafeMutableBytes(minimumWritableBytes: pending) { bytes in
+            let read = BIO_read(self.writeBIO, bytes.baseAddress, Int32(clamping: pending))
+            return read > 0 ? Int(read) : 0
+        }
+        context.write(self.wrapOutboundOut(output), promise: promise)
+        context.flush()
+    }
+
+    // MARK: Failure
+
+    private func outcome(of rc: Int32, failing code: TLSError.Code, _ what: String) -> Outcome {
+        let error = SSL_get_error(self.ssl, rc)
+        switch error {
+        case SSL_ERROR_NONE:
+            return .complete
+        case SSL_ERROR_WANT_READ, SSL_ERROR_WANT_WRITE:
+            return .incomplete
+        case SSL_ERROR_ZERO_RETURN:
+            return .closedByPeer
+        default:
+            var verifyResult = 0
+            if self.configuration.verifyPeer || self.configuration.requireClientCertificate {
+                verifyResult = SSL_get_verify_result(self.ssl)
+            }
+            let kind = error == SSL_ERROR_SYSCALL ? " (syscall error)" : ""
+            return .failed(TLSError.fromErrorQueue(code, what + kind, verifyResult: verifyResult))
+        }
+    }
+
+    /// Sends any alert OpenSSL queued, reports `error`, and closes the channel.
+    private func fail(context: ChannelHandlerContext, _ error: TLSError) {
+        guard self.state != .closed else { return }
+        self.state = .closed
+        self.cancelTimers()
+        self.writeNetworkOutput(context: context, promise: nil)
+        self.failPendingWrites(error)
+        let promise = self.closePromise
+        self.closePromise = nil
+        context.fireErrorCaught(error)
+        context.close(promise: promise)
+    }
+
+    private func failPendingWrites(_ error: TLSError) {
+        while let (_, promise) = self.pendingWrites.popFirst() {
+            promise?.fail(error)
+        }
+        self.flushedCount = 0
+    }
+
+    private func cancelTimers() {
+        self.handshakeTimer?.cancel()
+        self.handshakeTimer = nil
+        self.closeTimer?.cancel()
+        self.closeTimer = nil
+    }
+}
+
+@available(*, unavailable)
+extension TLSHandler: Sendable {}
