@@ -76,7 +76,7 @@ public enum ContextValue: Sendable, Hashable {
 /// Keys are case-insensitive (`aws:SourceIp` ≡ `AWS:SOURCEIP`); every derived form a condition may need
 /// (lower-cased bytes, number, date, IP address) is computed once here so that checks allocate nothing.
 public struct RequestContext: Sendable {
-    var entries: [String: ContextEntry]
+    let entries: [String: ContextEntry]
 
     /// Creates a context from key/value pairs. If two keys differ only in case, the lexically greater
     /// original spelling wins (deterministic).
@@ -96,6 +96,13 @@ public struct RequestContext: Sendable {
     public subscript(key: String) -> ContextValue? {
         entries[asciiLowercased(key)]?.original
     }
+
+    /// The value of a single-valued key (`lowerKey` already lower-cased); multivalued keys cannot be variables.
+    @inline(__always)
+    func singleValue(_ lowerKey: String) -> ContextScalar? {
+        guard let entry = entries[lowerKey], !entry.isList else { return nil }
+        return entry.values.first
+    }
 }
 
 /// One question: may the principal do `action` on `resource` in `context`?
@@ -107,22 +114,82 @@ public struct AuthorizationRequest: Sendable {
     /// The request context.
     public let context: RequestContext
 
-    let actionLower: [UInt8]
+    /// Lower-cased action, the key of the exact-action tables.
+    let actionLower: String
+    let actionBytes: [UInt8]
+    /// Lower-cased service prefix (`s3`), the key of the service index.
     let servicePrefix: String
-    let resourceARN: ParsedARN
+    let resourceBytes: [UInt8]
+    /// The account that owns the resource: the ARN's account segment, else `aws:ResourceAccount`; nil if unknown.
+    let resourceAccount: String?
+    /// `sts:assumerole*`: trust policies decide.
+    let isAssumeRole: Bool
 
-    /// Creates a request; the action is lower-cased and the resource ARN split into segments here, once.
+    /// Creates a request; the action is lower-cased and the resource's account found here, once, so checks
+    /// allocate nothing.
     public init(action: String, resource: String, context: RequestContext) {
         self.action = action
         self.resource = resource
         self.context = context
-        let lower = asciiLowercasedBytes(action)
+        let lower = asciiLowercased(action)
         self.actionLower = lower
-        if let colon = lower.firstIndex(of: UInt8(ascii: ":")) {
-            self.servicePrefix = String(decoding: lower[..<colon], as: UTF8.self)
+        self.actionBytes = Array(lower.utf8)
+        if let colon = lower.firstIndex(of: ":") {
+            self.servicePrefix = String(lower[..<colon])
         } else {
             self.servicePrefix = ""
         }
-        self.resourceARN = ParsedARN(Array(resource.utf8))
+        self.isAssumeRole = lower.hasPrefix("sts:assumerole")
+        self.resourceBytes = Array(resource.utf8)
+        let parts = resource.split(separator: ":", maxSplits: 5, omittingEmptySubsequences: false)
+        if parts.count == 6, parts[0] == "arn", !parts[4].isEmpty {
+            self.resourceAccount = String(parts[4])
+        } else if let value = context.singleValue("aws:resourceaccount") {
+            self.resourceAccount = value.text
+        } else {
+            self.resourceAccount = nil
+        }
+    }
+}
+
+/// One context key's values with every derived form a condition may compare, computed once per request.
+struct ContextEntry: Sendable {
+    let original: ContextValue
+    let isList: Bool
+    let values: [ContextScalar]
+
+    init(_ value: ContextValue) {
+        original = value
+        switch value {
+        case .string(let s):
+            isList = false
+            values = [ContextScalar(s)]
+        case .list(let l):
+            isList = true
+            values = l.map(ContextScalar.init)
+        }
+    }
+}
+
+/// One context value in the forms conditions compare.
+struct ContextScalar: Sendable {
+    let text: String
+    let bytes: [UInt8]
+    let lower: [UInt8]
+    let number: Double?
+    let date: Double?
+    let ip: IPBlock?
+    let bool: Bool?
+    let binary: [UInt8]?
+
+    init(_ text: String) {
+        self.text = text
+        bytes = Array(text.utf8)
+        lower = bytes.map(lowerByte)
+        number = ValueParsers.number(text)
+        date = ValueParsers.date(text)
+        ip = IPBlock(text)
+        bool = ValueParsers.bool(text)
+        binary = ValueParsers.base64(text)
     }
 }

@@ -1,0 +1,293 @@
+/// The check itself: candidate statements from the service index, matched on bytes, combined in AWS's order.
+extension CompiledEngine {
+    /// What the allow statements seen so far add up to.
+    struct Allows {
+        var identity = false
+        var boundary = false
+        var resource = PrincipalStrength.none
+
+        /// Whether another matching allow of this statement's kind could change nothing (so it can be skipped).
+        @inline(__always)
+        func saturated(_ s: CompiledStatement) -> Bool {
+            switch s.role {
+            case .identity: identity
+            case .boundary: boundary
+            case .resource: resource >= s.strength
+            }
+        }
+
+        @inline(__always)
+        mutating func record(_ s: CompiledStatement) {
+            switch s.role {
+            case .identity: identity = true
+            case .boundary: boundary = true
+            case .resource: resource = max(resource, s.strength)
+            }
+        }
+    }
+
+    func decide(_ request: AuthorizationRequest) -> Decision {
+        request.actionBytes.withUnsafeBufferPointer { action in
+            request.resourceBytes.withUnsafeBufferPointer { resource in
+                var allows = Allows()
+                if let bucket = byService[request.servicePrefix] {
+                    if let ids = bucket.exact[request.actionLower] {
+                        for id in ids {
+                            let s = statements[Int(id)]
+                            if !s.isDeny && allows.saturated(s) { continue }
+                            guard applies(s, resource: resource, context: request.context) else { continue }
+                            if s.isDeny { return .explicitDeny }
+                            allows.record(s)
+                        }
+                    }
+                    for id in bucket.globbed {
+                        let s = statements[Int(id)]
+                        if !s.isDeny && allows.saturated(s) { continue }
+                        guard actionMatches(s, action),
+                            applies(s, resource: resource, context: request.context)
+                        else { continue }
+                        if s.isDeny { return .explicitDeny }
+                        allows.record(s)
+                    }
+                }
+                for id in everyService {
+                    let s = statements[Int(id)]
+                    if !s.isDeny && allows.saturated(s) { continue }
+                    guard actionMatches(s, action), applies(s, resource: resource, context: request.context) else {
+                        continue
+                    }
+                    if s.isDeny { return .explicitDeny }
+                    allows.record(s)
+                }
+                return combine(allows, request)
+            }
+        }
+    }
+
+    func evaluate(_ request: AuthorizationRequest) -> EvaluationResult {
+        var candidates: [Int32] = []
+        if let bucket = byService[request.servicePrefix] {
+            candidates += bucket.exact[request.actionLower] ?? []
+            candidates += bucket.globbed
+        }
+        candidates += everyService
+        var denies: [CompiledStatement] = []
+        var allowList: [CompiledStatement] = []
+        var allows = Allows()
+        var missing: [String] = []
+        request.actionBytes.withUnsafeBufferPointer { action in
+            request.resourceBytes.withUnsafeBufferPointer { resource in
+                for id in candidates {
+                    let s = statements[Int(id)]
+                    guard actionMatches(s, action) else { continue }
+                    collectMissing(s, request.context, into: &missing)
+                    guard applies(s, resource: resource, context: request.context) else { continue }
+                    if s.isDeny {
+                        denies.append(s)
+                    } else {
+                        allowList.append(s)
+                        allows.record(s)
+                    }
+                }
+            }
+        }
+        let decision: Decision = denies.isEmpty ? combine(allows, request) : .explicitDeny
+        let deciding = (decision == .explicitDeny ? denies : allowList).sorted {
+            ($0.policyIndex, $0.statementIndex) < ($1.policyIndex, $1.statementIndex)
+        }
+        return EvaluationResult(
+            decision: decision,
+            matched: deciding.map { MatchedStatement(policyID: $0.policyID, index: $0.statementIndex, sid: $0.sid) },
+            missingContextKeys: Array(Set(missing)).sorted()
+        )
+    }
+
+    /// AWS's order after deny evaluation: resource-based policies (by how directly they name the caller), then
+    /// identity-based policies, then the permissions boundary (D:reference_policies_evaluation-logic.html).
+    @inline(__always)
+    func combine(_ allows: Allows, _ request: AuthorizationRequest) -> Decision {
+        let boundaryAllows = !hasBoundary || allows.boundary
+        let identityAllows = allows.identity && boundaryAllows
+        var crossAccount = false
+        if let mine = principalAccount, let theirs = request.resourceAccount, mine != theirs { crossAccount = true }
+        if crossAccount {
+            // Across accounts both sides must allow: the resource (or trust) policy and the caller's own policies.
+            return allows.resource != .none && identityAllows ? .allowed : .implicitDeny
+        }
+        let trust = hasResourcePolicies && (request.isAssumeRole || hasTrustPolicies)
+        switch allows.resource {
+        case .direct: return .allowed
+        case .roleARN: return boundaryAllows ? .allowed : .implicitDeny
+        case .account: return identityAllows ? .allowed : .implicitDeny
+        case .none:
+            // A role trust policy must itself allow the caller; identity policies alone never suffice.
+            if trust { return .implicitDeny }
+            return identityAllows ? .allowed : .implicitDeny
+        }
+    }
+
+    @inline(__always)
+    func actionMatches(_ s: CompiledStatement, _ action: UnsafeBufferPointer<UInt8>) -> Bool {
+        var any = false
+        for pattern in s.actionPatterns {
+            if pattern.withUnsafeBufferPointer({ Glob.match($0, action) }) {
+                any = true
+                break
+            }
+        }
+        return any != s.actionNegated
+    }
+
+    /// Resource, then conditions (the action was already matched).
+    @inline(__always)
+    func applies(_ s: CompiledStatement, resource: UnsafeBufferPointer<UInt8>, context: RequestContext) -> Bool {
+        if let resources = s.resources, !s.resourceIsStar {
+            var any = false
+            for template in resources {
+                if template.withResolved(context, lowercase: false, { Glob.arnMatch($0, resource) }) {
+                    any = true
+                    break
+                }
+            }
+            if any == s.resourceNegated { return false }
+        }
+        for condition in s.conditions where !holds(condition, context) {
+            return false
+        }
+        return true
+    }
+
+    func holds(_ c: CompiledCondition, _ context: RequestContext) -> Bool {
+        let entry = context.entries[c.key]
+        if c.op.base == .null {
+            let absent = entry.map { $0.values.isEmpty } ?? true
+            return c.nullExpectations.contains(absent)
+        }
+        guard let entry, !entry.values.isEmpty else {
+            // ForAllValues is vacuously true on a missing or empty set, ForAnyValue false; otherwise a missing key
+            // satisfies only IfExists and negated operators.
+            if let qualifier = c.op.qualifier { return qualifier == .forAllValues }
+            return c.op.ifExists || c.op.base.isNegated
+        }
+        let negated = c.op.base.isNegated
+        switch c.op.qualifier {
+        case .forAllValues:
+            for v in entry.values where anyPolicyValueMatches(c, v, context) == negated { return false }
+            return true
+        case .forAnyValue:
+            for v in entry.values where anyPolicyValueMatches(c, v, context) != negated { return true }
+            return false
+        case nil:
+            if negated {
+                for v in entry.values where anyPolicyValueMatches(c, v, context) { return false }
+                return true
+            }
+            for v in entry.values where anyPolicyValueMatches(c, v, context) { return true }
+            return false
+        }
+    }
+
+    /// The positive form of the operator: does any policy value match request value `v`? (Values are ORed; for
+    /// negated operators the caller inverts, which makes them a NOR.)
+    func anyPolicyValueMatches(_ c: CompiledCondition, _ v: ContextScalar, _ context: RequestContext) -> Bool {
+        switch c.op.base {
+        case .stringEquals, .stringNotEquals:
+            return v.bytes.withUnsafeBufferPointer { text in
+                c.values.contains { value in
+                    guard case .template(let t) = value else { return false }
+                    return t.withResolved(context, lowercase: false) { bytesEqual($0, text) }
+                }
+            }
+        case .stringEqualsIgnoreCase, .stringNotEqualsIgnoreCase:
+            return v.lower.withUnsafeBufferPointer { text in
+                c.values.contains { value in
+                    guard case .template(let t) = value else { return false }
+                    return t.withResolved(context, lowercase: true) { bytesEqual($0, text) }
+                }
+            }
+        case .stringLike, .stringNotLike:
+            return v.bytes.withUnsafeBufferPointer { text in
+                c.values.contains { value in
+                    guard case .template(let t) = value else { return false }
+                    return t.withResolved(context, lowercase: false) { Glob.match($0, text) }
+                }
+            }
+        case .arnEquals, .arnLike, .arnNotEquals, .arnNotLike:
+            return v.bytes.withUnsafeBufferPointer { text in
+                c.values.contains { value in
+                    guard case .template(let t) = value else { return false }
+                    return t.withResolved(context, lowercase: false) { Glob.arnMatch($0, text) }
+                }
+            }
+        case .numericEquals, .numericNotEquals, .numericLessThan, .numericLessThanEquals, .numericGreaterThan,
+            .numericGreaterThanEquals:
+            guard let n = v.number else { return false }
+            return c.values.contains { value in
+                guard case .number(let p) = value else { return false }
+                return compare(c.op.base, n, p)
+            }
+        case .dateEquals, .dateNotEquals, .dateLessThan, .dateLessThanEquals, .dateGreaterThan,
+            .dateGreaterThanEquals:
+            guard let d = v.date else { return false }
+            return c.values.contains { value in
+                guard case .date(let p) = value else { return false }
+                return compare(c.op.base, d, p)
+            }
+        case .bool:
+            guard let b = v.bool else { return false }
+            return c.values.contains { value in
+                if case .bool(let p) = value { return p == b }
+                return false
+            }
+        case .binaryEquals:
+            guard let b = v.binary else { return false }
+            return c.values.contains { value in
+                if case .binary(let p) = value { return p == b }
+                return false
+            }
+        case .ipAddress, .notIpAddress:
+            guard let ip = v.ip else { return false }
+            return c.values.contains { value in
+                if case .ip(let block) = value { return block.contains(ip) }
+                return false
+            }
+        case .null:
+            return false
+        }
+    }
+
+    @inline(__always)
+    func compare(_ base: ConditionOperator.Base, _ request: Double, _ policy: Double) -> Bool {
+        switch base {
+        case .numericEquals, .numericNotEquals, .dateEquals, .dateNotEquals: request == policy
+        case .numericLessThan, .dateLessThan: request < policy
+        case .numericLessThanEquals, .dateLessThanEquals: request <= policy
+        case .numericGreaterThan, .dateGreaterThan: request > policy
+        case .numericGreaterThanEquals, .dateGreaterThanEquals: request >= policy
+        default: false
+        }
+    }
+
+    /// Keys an applicable statement's conditions and variables need but the context lacks (Null tests absence,
+    /// so its key is never "missing").
+    func collectMissing(_ s: CompiledStatement, _ context: RequestContext, into out: inout [String]) {
+        for template in s.resources ?? [] { template.missingVariables(in: context, into: &out) }
+        for c in s.conditions {
+            if c.op.base != .null && context.entries[c.key] == nil { out.append(c.spelling) }
+            for value in c.values {
+                if case .template(let t) = value { t.missingVariables(in: context, into: &out) }
+            }
+        }
+    }
+}
+
+@inline(__always)
+func bytesEqual(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
+    guard a.count == b.count else { return false }
+    var i = 0
+    while i < a.count {
+        if a[i] != b[i] { return false }
+        i += 1
+    }
+    return true
+}

@@ -1,0 +1,278 @@
+/// How strongly a resource-based policy's `Principal` names the caller; it decides which other policies must
+/// also allow (D:reference_policies_evaluation-logic.html, same-account table).
+enum PrincipalStrength: Int, Sendable, Comparable {
+    /// Not named: the statement does not apply to this caller.
+    case none = 0
+    /// The caller's account is named: authority is delegated, the identity policies must still allow.
+    case account = 1
+    /// The role of the calling session is named: identity policies need not allow, the boundary must.
+    case roleARN = 2
+    /// The caller itself (user, session, service, `*`) is named: nothing else needs to allow.
+    case direct = 3
+
+    static func < (a: PrincipalStrength, b: PrincipalStrength) -> Bool { a.rawValue < b.rawValue }
+}
+
+/// A condition value compiled for its operator family.
+enum CompiledValue: Sendable {
+    /// String / Arn operators: a template (maybe with variables); `wildcards` for Like and Arn forms.
+    case template(Template)
+    case number(Double)
+    case date(Double)
+    case ip(IPBlock)
+    case bool(Bool)
+    case binary([UInt8])
+}
+
+struct CompiledCondition: Sendable {
+    let key: String
+    let spelling: String
+    let op: ConditionOperator
+    let values: [CompiledValue]
+    /// Null's expectation: `true` = the key must be absent (several values are ORed).
+    let nullExpectations: [Bool]
+}
+
+struct CompiledStatement: Sendable {
+    let policyIndex: Int
+    let statementIndex: Int
+    let policyID: String
+    let sid: String?
+    let isDeny: Bool
+    let role: PolicyInput.Role
+    let strength: PrincipalStrength
+    /// NotAction.
+    let actionNegated: Bool
+    /// Lower-cased action patterns with wildcards encoded.
+    let actionPatterns: [[UInt8]]
+    /// nil: no Resource element (trust policies): every resource.
+    let resourceNegated: Bool
+    let resources: [Template]?
+    let resourceIsStar: Bool
+    let conditions: [CompiledCondition]
+}
+
+/// Statements of one service prefix: exact actions in a hash table, the rest scanned with their globs.
+struct ServiceBucket: Sendable {
+    var exact: [String: [Int32]] = [:]
+    var globbed: [Int32] = []
+}
+
+/// The compiled form of a principal's policies.
+struct CompiledEngine: Sendable {
+    let statements: [CompiledStatement]
+    let byService: [String: ServiceBucket]
+    /// NotAction statements and patterns with a wildcard in the service part: checked for every request.
+    let everyService: [Int32]
+    let hasBoundary: Bool
+    let hasResourcePolicies: Bool
+    let hasTrustPolicies: Bool
+    let principalAccount: String?
+
+    init(principal: Principal, policies: [PolicyInput]) {
+        var statements: [CompiledStatement] = []
+        var byService: [String: ServiceBucket] = [:]
+        var everyService: [Int32] = []
+        principalAccount = principal.effectiveAccount
+        hasBoundary = policies.contains { $0.role == .boundary }
+        hasResourcePolicies = policies.contains { $0.role == .resource }
+        hasTrustPolicies = policies.contains { $0.role == .resource && $0.document.kind == .trust }
+        for (policyIndex, policy) in policies.enumerated() {
+            let variables = policy.document.supportsVariables
+            for (statementIndex, statement) in policy.document.statements.enumerated() {
+                var strength = PrincipalStrength.direct
+                if policy.role == .resource {
+                    strength = CompiledEngine.strength(of: statement.principals, for: principal)
+                    // A resource policy statement that does not name this caller never applies to it.
+                    if strength == .none { continue }
+                }
+                let compiled = CompiledEngine.compile(
+                    statement,
+                    policyIndex: policyIndex,
+                    statementIndex: statementIndex,
+                    policy: policy,
+                    strength: strength,
+                    variables: variables
+                )
+                let id = Int32(statements.count)
+                statements.append(compiled)
+                if compiled.actionNegated {
+                    everyService.append(id)
+                    continue
+                }
+                // Group patterns by service prefix; a wildcard in the prefix can match any service.
+                var perService: [String: [[UInt8]]] = [:]
+                var anyService = false
+                for pattern in compiled.actionPatterns {
+                    guard let colon = pattern.firstIndex(of: Glob.colon),
+                        !Glob.hasWildcard(Array(pattern[..<colon]))
+                    else {
+                        anyService = true
+                        break
+                    }
+                    perService[String(decoding: pattern[..<colon], as: UTF8.self), default: []].append(pattern)
+                }
+                if anyService {
+                    everyService.append(id)
+                    continue
+                }
+                for (service, patterns) in perService {
+                    var bucket = byService[service] ?? ServiceBucket()
+                    if patterns.contains(where: Glob.hasWildcard) {
+                        bucket.globbed.append(id)
+                    } else {
+                        for p in Set(patterns.map { String(decoding: $0, as: UTF8.self) }) {
+                            bucket.exact[p, default: []].append(id)
+                        }
+                    }
+                    byService[service] = bucket
+                }
+            }
+        }
+        self.statements = statements
+        self.byService = byService
+        self.everyService = everyService
+    }
+
+    static func compile(
+        _ statement: Statement,
+        policyIndex: Int,
+        statementIndex: Int,
+        policy: PolicyInput,
+        strength: PrincipalStrength,
+        variables: Bool
+    ) -> CompiledStatement {
+        let actionNegated: Bool
+        if case .exclude = statement.actions { actionNegated = true } else { actionNegated = false }
+        let actionPatterns = statement.actions.patterns.map {
+            Glob.encode($0.utf8, wildcards: true, lowercase: true)
+        }
+        var resourceNegated = false
+        var resources: [Template]?
+        var resourceIsStar = false
+        if let r = statement.resources {
+            if case .exclude = r { resourceNegated = true }
+            resources = r.patterns.map { Template($0, variables: variables, wildcards: true, lowercase: false) }
+            resourceIsStar = !resourceNegated && r.patterns.contains("*")
+        }
+        let conditions = statement.conditions.map { compile($0, variables: variables) }
+        return CompiledStatement(
+            policyIndex: policyIndex,
+            statementIndex: statementIndex,
+            policyID: policy.id,
+            sid: statement.sid,
+            isDeny: statement.effect == .deny,
+            role: policy.role,
+            strength: strength,
+            actionNegated: actionNegated,
+            actionPatterns: actionPatterns,
+            resourceNegated: resourceNegated,
+            resources: resources,
+            resourceIsStar: resourceIsStar,
+            conditions: conditions
+        )
+    }
+
+    static func compile(_ condition: Condition, variables: Bool) -> CompiledCondition {
+        let base = condition.op.base
+        var values: [CompiledValue] = []
+        var nulls: [Bool] = []
+        for v in condition.values {
+            switch base {
+            case .stringEquals, .stringNotEquals:
+                values.append(.template(Template(v, variables: variables, wildcards: false, lowercase: false)))
+            case .stringEqualsIgnoreCase, .stringNotEqualsIgnoreCase:
+                values.append(.template(Template(v, variables: variables, wildcards: false, lowercase: true)))
+            case .stringLike, .stringNotLike, .arnEquals, .arnLike, .arnNotEquals, .arnNotLike:
+                values.append(.template(Template(v, variables: variables, wildcards: true, lowercase: false)))
+            case .numericEquals, .numericNotEquals, .numericLessThan, .numericLessThanEquals, .numericGreaterThan,
+                .numericGreaterThanEquals:
+                if let n = ValueParsers.number(v) { values.append(.number(n)) }
+            case .dateEquals, .dateNotEquals, .dateLessThan, .dateLessThanEquals, .dateGreaterThan,
+                .dateGreaterThanEquals:
+                if let d = ValueParsers.date(v) { values.append(.date(d)) }
+            case .bool:
+                if let b = ValueParsers.bool(v) { values.append(.bool(b)) }
+            case .binaryEquals:
+                if let b = ValueParsers.base64(v) { values.append(.binary(b)) }
+            case .ipAddress, .notIpAddress:
+                if let ip = IPBlock(v) { values.append(.ip(ip)) }
+            case .null:
+                if let b = ValueParsers.bool(v) { nulls.append(b) }
+            }
+        }
+        return CompiledCondition(
+            key: asciiLowercased(condition.key),
+            spelling: condition.key,
+            op: condition.op,
+            values: values,
+            nullExpectations: nulls
+        )
+    }
+
+    // MARK: - Principal
+
+    static func strength(of principals: Statement.Principals?, for principal: Principal) -> PrincipalStrength {
+        guard let principals else { return .none }
+        let account = principal.effectiveAccount
+        switch principals {
+        case .include(let set):
+            if set.isWildcard { return .direct }
+            var best = PrincipalStrength.none
+            for entry in set.entries {
+                best = max(best, strength(of: entry, principal: principal, account: account))
+            }
+            return best
+        case .exclude(let set):
+            // NotPrincipal excludes a caller only when every identity in its chain is listed: the user (or the
+            // session and its role) and its account (D:reference_policies_elements_notprincipal.html).
+            if set.isWildcard { return .none }
+            func listed(_ type: String, _ value: String?) -> Bool {
+                guard let value else { return false }
+                return set.entries.contains { $0.type == type && ($0.value == value || $0.value == "*") }
+            }
+            let accountListed =
+                account.map { listed("AWS", $0) || listed("AWS", "arn:aws:iam::\($0):root") } ?? false
+            let excluded: Bool
+            switch principal.kind {
+            case .user: excluded = listed("AWS", principal.arn) && accountListed
+            case .assumedRole:
+                excluded = listed("AWS", principal.arn) && listed("AWS", principal.roleARN) && accountListed
+            case .service:
+                excluded = set.entries.contains {
+                    $0.type == "Service"
+                        && (asciiLowercased($0.value) == asciiLowercased(principal.arn)
+                            || asciiLowercased($0.value) == principal.name.map(asciiLowercased))
+                }
+            }
+            return excluded ? .none : .direct
+        }
+    }
+
+    static func strength(of entry: PrincipalSet.Entry, principal: Principal, account: String?) -> PrincipalStrength {
+        switch entry.type {
+        case "AWS":
+            if entry.value == "*" { return .direct }
+            if principal.kind != .service && entry.value == principal.arn { return .direct }
+            if principal.kind == .assumedRole, let role = principal.roleARN, entry.value == role { return .roleARN }
+            if let account, principal.kind != .service {
+                if entry.value == account { return .account }
+                let parts = entry.value.split(separator: ":", omittingEmptySubsequences: false)
+                if parts.count == 6, parts[0] == "arn", parts[2] == "iam", parts[4] == account, parts[5] == "root" {
+                    return .account
+                }
+            }
+            return .none
+        case "Service":
+            guard principal.kind == .service else { return .none }
+            let value = asciiLowercased(entry.value)
+            if value == "*" || value == asciiLowercased(principal.arn) || value == principal.name.map(asciiLowercased) {
+                return .direct
+            }
+            return .none
+        default:
+            // Federated and CanonicalUser principals are named by their exact identifier.
+            return entry.value == principal.arn || entry.value == "*" ? .direct : .none
+        }
+    }
+}

@@ -1,0 +1,346 @@
+/// A parsed JSON value that keeps object member order and number text.
+enum JSONValue: Sendable, Hashable {
+    case null
+    case bool(Bool)
+    /// The number's text as written (already checked against JSON's grammar).
+    case number(String)
+    case string(String)
+    case array([JSONValue])
+    case object([JSONMember])
+
+    var typeName: String {
+        switch self {
+        case .null: "null"
+        case .bool: "boolean"
+        case .number: "number"
+        case .string: "string"
+        case .array: "array"
+        case .object: "object"
+        }
+    }
+}
+
+/// One member of a JSON object, in document order.
+struct JSONMember: Sendable, Hashable {
+    var key: String
+    var value: JSONValue
+}
+
+/// A small strict JSON parser for policy documents.
+///
+/// It is bounded before it allocates much: the caller bounds the input size, nesting is limited to
+/// ``maxDepth`` (a real policy nests 6 deep), and duplicate object keys are an error naming the element path,
+/// because AWS rejects new policies that repeat a key.
+struct JSONParser {
+    static let maxDepth = 32
+
+    private let bytes: [UInt8]
+    private var index = 0
+    private var depth = 0
+    /// Element path of the value being parsed, for messages (`Statement[1].Condition`).
+    private var path: [PathComponent] = []
+
+    enum PathComponent {
+        case key(String)
+        case index(Int)
+    }
+
+    init(_ bytes: [UInt8]) {
+        self.bytes = bytes
+    }
+
+    /// Parses one JSON value that must span the whole input (surrounding whitespace allowed).
+    static func parse(_ bytes: [UInt8]) throws(PolicyError) -> JSONValue {
+        var parser = JSONParser(bytes)
+        parser.skipWhitespace()
+        let value = try parser.parseValue()
+        parser.skipWhitespace()
+        guard parser.index == bytes.count else {
+            throw parser.syntaxError("unexpected text after the end of the document")
+        }
+        return value
+    }
+
+    static func render(_ path: [PathComponent]) -> String {
+        var out = ""
+        for component in path {
+            switch component {
+            case .key(let key): out += out.isEmpty ? key : "." + key
+            case .index(let i): out += "[\(i)]"
+            }
+        }
+        return out
+    }
+
+    private func position() -> (line: Int, column: Int) {
+        var line = 1
+        var column = 1
+        for byte in bytes[..<min(index, bytes.count)] {
+            if byte == UInt8(ascii: "\n") {
+                line += 1
+                column = 1
+            } else if byte & 0xC0 != 0x80 {
+                column += 1
+            }
+        }
+        return (line, column)
+    }
+
+    private func syntaxError(_ what: String) -> PolicyError {
+        let (line, column) = position()
+        let where_ = JSONParser.render(path)
+        let location = where_.isEmpty ? "" : " in \(where_)"
+        return .malformed("Syntax errors in policy. Invalid JSON at line \(line), column \(column)\(location): \(what)")
+    }
+
+    private mutating func skipWhitespace() {
+        while index < bytes.count {
+            switch bytes[index] {
+            case 0x20, 0x09, 0x0A, 0x0D: index += 1
+            default: return
+            }
+        }
+    }
+
+    private mutating func parseValue() throws(PolicyError) -> JSONValue {
+        guard index < bytes.count else { throw syntaxError("unexpected end of input") }
+        switch bytes[index] {
+        case UInt8(ascii: "{"): return try parseObject()
+        case UInt8(ascii: "["): return try parseArray()
+        case UInt8(ascii: "\""): return .string(try parseString())
+        case UInt8(ascii: "t"):
+            try expectLiteral("true")
+            return .bool(true)
+        case UInt8(ascii: "f"):
+            try expectLiteral("false")
+            return .bool(false)
+        case UInt8(ascii: "n"):
+            try expectLiteral("null")
+            return .null
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            return .number(try parseNumber())
+        default:
+            throw syntaxError("unexpected character \(describe(bytes[index]))")
+        }
+    }
+
+    private func describe(_ byte: UInt8) -> String {
+        if byte >= 0x21 && byte < 0x7F { return "'\(Character(Unicode.Scalar(byte)))'" }
+        return "byte 0x" + String(byte, radix: 16, uppercase: true)
+    }
+
+    private mutating func expectLiteral(_ literal: StaticString) throws(PolicyError) {
+        let count = literal.utf8CodeUnitCount
+        let start = literal.utf8Start
+        guard index + count <= bytes.count else { throw syntaxError("invalid literal") }
+        for i in 0..<count where bytes[index + i] != start[i] {
+            throw syntaxError("invalid literal")
+        }
+        index += count
+    }
+
+    private mutating func enter() throws(PolicyError) {
+        depth += 1
+        if depth > JSONParser.maxDepth {
+            throw .malformed(
+                "Syntax errors in policy. The document nests deeper than \(JSONParser.maxDepth) levels; "
+                    + "no policy needs that"
+            )
+        }
+    }
+
+    private mutating func parseObject() throws(PolicyError) -> JSONValue {
+        try enter()
+        index += 1
+        var members: [JSONMember] = []
+        skipWhitespace()
+        if index < bytes.count && bytes[index] == UInt8(ascii: "}") {
+            index += 1
+            depth -= 1
+            return .object(members)
+        }
+        while true {
+            skipWhitespace()
+            guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else {
+                throw syntaxError("expected a member name in double quotes")
+            }
+            let key = try parseString()
+            if members.contains(where: { $0.key == key }) {
+                let element = JSONParser.render(path)
+                throw .malformed(
+                    element.isEmpty ? "" : element,
+                    "Syntax errors in policy. Duplicate key \"\(key)\"; each element may appear only once"
+                )
+            }
+            skipWhitespace()
+            guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else {
+                throw syntaxError("expected ':' after member name")
+            }
+            index += 1
+            skipWhitespace()
+            path.append(.key(key))
+            let value = try parseValue()
+            path.removeLast()
+            members.append(JSONMember(key: key, value: value))
+            skipWhitespace()
+            guard index < bytes.count else { throw syntaxError("unterminated object") }
+            if bytes[index] == UInt8(ascii: ",") {
+                index += 1
+                continue
+            }
+            if bytes[index] == UInt8(ascii: "}") {
+                index += 1
+                depth -= 1
+                return .object(members)
+            }
+            throw syntaxError("expected ',' or '}' in object")
+        }
+    }
+
+    private mutating func parseArray() throws(PolicyError) -> JSONValue {
+        try enter()
+        index += 1
+        var elements: [JSONValue] = []
+        skipWhitespace()
+        if index < bytes.count && bytes[index] == UInt8(ascii: "]") {
+            index += 1
+            depth -= 1
+            return .array(elements)
+        }
+        while true {
+            skipWhitespace()
+            path.append(.index(elements.count))
+            let value = try parseValue()
+            path.removeLast()
+            elements.append(value)
+            skipWhitespace()
+            guard index < bytes.count else { throw syntaxError("unterminated array") }
+            if bytes[index] == UInt8(ascii: ",") {
+                index += 1
+                continue
+            }
+            if bytes[index] == UInt8(ascii: "]") {
+                index += 1
+                depth -= 1
+                return .array(elements)
+            }
+            throw syntaxError("expected ',' or ']' in array")
+        }
+    }
+
+    private mutating func parseNumber() throws(PolicyError) -> String {
+        let start = index
+        if bytes[index] == UInt8(ascii: "-") { index += 1 }
+        guard index < bytes.count, isDigit(bytes[index]) else { throw syntaxError("invalid number") }
+        if bytes[index] == UInt8(ascii: "0") {
+            index += 1
+        } else {
+            while index < bytes.count, isDigit(bytes[index]) { index += 1 }
+        }
+        if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
+            index += 1
+            guard index < bytes.count, isDigit(bytes[index]) else { throw syntaxError("invalid number") }
+            while index < bytes.count, isDigit(bytes[index]) { index += 1 }
+        }
+        if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
+            index += 1
+            if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
+                index += 1
+            }
+            guard index < bytes.count, isDigit(bytes[index]) else { throw syntaxError("invalid number") }
+            while index < bytes.count, isDigit(bytes[index]) { index += 1 }
+        }
+        return String(decoding: bytes[start..<index], as: UTF8.self)
+    }
+
+    private func isDigit(_ b: UInt8) -> Bool { b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") }
+
+    private func hexValue(_ b: UInt8) -> UInt32? {
+        switch b {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): UInt32(b - UInt8(ascii: "0"))
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): UInt32(b - UInt8(ascii: "a") + 10)
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): UInt32(b - UInt8(ascii: "A") + 10)
+        default: nil
+        }
+    }
+
+    private mutating func parseHex4() throws(PolicyError) -> UInt32 {
+        guard index + 4 <= bytes.count else { throw syntaxError("truncated \\u escape") }
+        var value: UInt32 = 0
+        for _ in 0..<4 {
+            guard let digit = hexValue(bytes[index]) else { throw syntaxError("invalid \\u escape") }
+            value = value << 4 | digit
+            index += 1
+        }
+        return value
+    }
+
+    /// Parses a string literal; the input was validated as UTF-8 before parsing, so raw bytes are copied as is.
+    private mutating func parseString() throws(PolicyError) -> String {
+        index += 1
+        let start = index
+        // Fast path: no escapes.
+        while index < bytes.count {
+            let b = bytes[index]
+            if b == UInt8(ascii: "\"") {
+                let s = String(decoding: bytes[start..<index], as: UTF8.self)
+                index += 1
+                return s
+            }
+            if b == UInt8(ascii: "\\") { break }
+            if b < 0x20 { throw syntaxError("control character in string (escape it)") }
+            index += 1
+        }
+        var scalars = String.UnicodeScalarView()
+        var out = String(decoding: bytes[start..<index], as: UTF8.self)
+        while index < bytes.count {
+            let b = bytes[index]
+            if b == UInt8(ascii: "\"") {
+                index += 1
+                out.unicodeScalars.append(contentsOf: scalars)
+                return out
+            }
+            if b < 0x20 { throw syntaxError("control character in string (escape it)") }
+            if b != UInt8(ascii: "\\") {
+                // Copy one UTF-8 sequence.
+                let length = b < 0x80 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4
+                let end = min(index + length, bytes.count)
+                scalars.append(contentsOf: String(decoding: bytes[index..<end], as: UTF8.self).unicodeScalars)
+                index = end
+                continue
+            }
+            index += 1
+            guard index < bytes.count else { throw syntaxError("unterminated string") }
+            let escape = bytes[index]
+            index += 1
+            switch escape {
+            case UInt8(ascii: "\""): scalars.append("\"")
+            case UInt8(ascii: "\\"): scalars.append("\\")
+            case UInt8(ascii: "/"): scalars.append("/")
+            case UInt8(ascii: "b"): scalars.append("\u{08}")
+            case UInt8(ascii: "f"): scalars.append("\u{0C}")
+            case UInt8(ascii: "n"): scalars.append("\n")
+            case UInt8(ascii: "r"): scalars.append("\r")
+            case UInt8(ascii: "t"): scalars.append("\t")
+            case UInt8(ascii: "u"):
+                var code = try parseHex4()
+                if code >= 0xD800 && code < 0xDC00 {
+                    guard index + 2 <= bytes.count, bytes[index] == UInt8(ascii: "\\"),
+                        bytes[index + 1] == UInt8(ascii: "u")
+                    else { throw syntaxError("unpaired surrogate in \\u escape") }
+                    index += 2
+                    let low = try parseHex4()
+                    guard low >= 0xDC00 && low < 0xE000 else { throw syntaxError("unpaired surrogate in \\u escape") }
+                    code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+                } else if code >= 0xDC00 && code < 0xE000 {
+                    throw syntaxError("unpaired surrogate in \\u escape")
+                }
+                guard let scalar = Unicode.Scalar(code) else { throw syntaxError("invalid \\u escape") }
+                scalars.append(scalar)
+            default:
+                throw syntaxError("invalid escape '\\\(Character(Unicode.Scalar(escape)))'")
+            }
+        }
+        throw syntaxError("unterminated string")
+    }
+}
