@@ -108,8 +108,12 @@ extension CompiledEngine {
     func combine(_ allows: Allows, _ request: AuthorizationRequest) -> Decision {
         let boundaryAllows = !hasBoundary || allows.boundary
         let identityAllows = allows.identity && boundaryAllows
+        // Cross-account rules apply when a resource-based policy takes part; with identity policies only, the
+        // check is SimulatePrincipalPolicy's (the resource is taken to be the caller's own).
         var crossAccount = false
-        if let mine = principalAccount, let theirs = request.resourceAccount, mine != theirs { crossAccount = true }
+        if hasResourcePolicies, let mine = principalAccount, let theirs = request.resourceAccount, mine != theirs {
+            crossAccount = true
+        }
         if crossAccount {
             // Across accounts both sides must allow: the resource (or trust) policy and the caller's own policies.
             return allows.resource != .none && identityAllows ? .allowed : .implicitDeny

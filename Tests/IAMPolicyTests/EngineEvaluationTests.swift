@@ -1,0 +1,423 @@
+import IAMPolicy
+import Testing
+
+/// One identity-policy case: statements, request, expected decision.
+struct EngineCase: CustomTestStringConvertible, Sendable {
+    let name: String
+    let statements: String
+    let action: String
+    let resource: String
+    let context: [String: ContextValue]
+    let expected: Decision
+    var testDescription: String { name }
+
+    init(
+        _ name: String,
+        _ statements: String,
+        _ action: String,
+        _ resource: String = "arn:aws:s3:::bucket/key",
+        _ context: [String: ContextValue] = [:],
+        expected: Decision
+    ) {
+        self.name = name
+        self.statements = statements
+        self.action = action
+        self.resource = resource
+        self.context = context
+        self.expected = expected
+    }
+}
+
+@Suite("Engine: actions, resources and evaluation order")
+struct EngineEvaluationTests {
+    typealias F = EngineFixtures
+
+    static func allow(_ action: String, _ resource: String = #""*""#) -> String {
+        #"{"Effect":"Allow","Action":\#(action),"Resource":\#(resource)}"#
+    }
+    static func deny(_ action: String, _ resource: String = #""*""#) -> String {
+        #"{"Effect":"Deny","Action":\#(action),"Resource":\#(resource)}"#
+    }
+
+    static let actionCases: [EngineCase] = [
+        EngineCase("exact action", allow(#""s3:GetObject""#), "s3:GetObject", expected: .allowed),
+        EngineCase("action case-insensitive", allow(#""S3:getobject""#), "s3:GetObject", expected: .allowed),
+        EngineCase(
+            "request case-insensitive", allow(#""iam:ListAccessKeys""#), "IAM:listaccesskeys", expected: .allowed),
+        EngineCase("other action", allow(#""s3:GetObject""#), "s3:PutObject", expected: .implicitDeny),
+        EngineCase("service star", allow(#""s3:*""#), "s3:PutObject", expected: .allowed),
+        EngineCase("s3:* not s3express", allow(#""s3:*""#), "s3express:CreateSession", expected: .implicitDeny),
+        EngineCase("infix glob", allow(#""iam:*AccessKey*""#), "iam:ListAccessKeys", "*", expected: .allowed),
+        EngineCase("suffix anchored", allow(#""s3:*Object""#), "s3:GetObjectAcl", expected: .implicitDeny),
+        EngineCase("global star", allow(#""*""#), "ec2:RunInstances", "*", expected: .allowed),
+        EngineCase(
+            "service wildcard", allow(#""code*:List*""#), "codecommit:ListRepositories", "*", expected: .allowed),
+        EngineCase("service wildcard miss", allow(#""code*:List*""#), "s3:ListBucket", "*", expected: .implicitDeny),
+        EngineCase("question mark", allow(#""s3:Get?bject""#), "s3:GetObject", expected: .allowed),
+        EngineCase("list of actions", allow(#"["ec2:*","s3:GetObject"]"#), "s3:GetObject", expected: .allowed),
+        EngineCase("dot is literal", allow(#""s3:Get.bject""#), "s3:GetObject", expected: .implicitDeny),
+        EngineCase(
+            "notaction allow grants others", #"{"Effect":"Allow","NotAction":"iam:*","Resource":"*"}"#, "s3:GetObject",
+            expected: .allowed),
+        EngineCase(
+            "notaction allow excludes listed", #"{"Effect":"Allow","NotAction":"iam:*","Resource":"*"}"#,
+            "iam:CreateUser", "*", expected: .implicitDeny),
+        EngineCase(
+            "notaction restricted by resource", #"{"Effect":"Allow","NotAction":"iam:*","Resource":"arn:aws:s3:::*"}"#,
+            "ec2:RunInstances", "arn:aws:ec2:us-east-1:123456789012:instance/i-1", expected: .implicitDeny),
+        EngineCase(
+            "notaction star grants nothing", #"{"Effect":"Allow","NotAction":"*","Resource":"*"}"#, "s3:GetObject",
+            expected: .implicitDeny),
+        EngineCase(
+            "notaction deny denies others",
+            allow(#""*""#) + "," + #"{"Effect":"Deny","NotAction":"s3:*","Resource":"*"}"#, "ec2:RunInstances", "*",
+            expected: .explicitDeny),
+        EngineCase(
+            "notaction deny spares listed",
+            allow(#""*""#) + "," + #"{"Effect":"Deny","NotAction":"s3:*","Resource":"*"}"#, "s3:GetObject",
+            expected: .allowed),
+        EngineCase(
+            "notaction deny grants nothing", #"{"Effect":"Deny","NotAction":"s3:*","Resource":"*"}"#, "s3:GetObject",
+            expected: .implicitDeny),
+    ]
+
+    static let resourceCases: [EngineCase] = [
+        EngineCase(
+            "resource exact", allow(#""s3:*""#, #""arn:aws:s3:::bucket/key""#), "s3:GetObject", expected: .allowed),
+        EngineCase(
+            "resource case-sensitive", allow(#""s3:*""#, #""arn:aws:s3:::Bucket/key""#), "s3:GetObject",
+            expected: .implicitDeny),
+        EngineCase(
+            "no implicit prefix", allow(#""s3:*""#, #""arn:aws:s3:::bucket""#), "s3:GetObject", expected: .implicitDeny),
+        EngineCase(
+            "bucket/* not bucket", allow(#""s3:*""#, #""arn:aws:s3:::bucket/*""#), "s3:ListBucket",
+            "arn:aws:s3:::bucket", expected: .implicitDeny),
+        EngineCase(
+            "star crosses slash", allow(#""s3:*""#, #""arn:aws:s3:::b/*/test/*""#), "s3:GetObject",
+            "arn:aws:s3:::b/1/2/test/3/object.jpg", expected: .allowed),
+        EngineCase(
+            "star crosses empty segments", allow(#""s3:*""#, #""arn:aws:s3:::b/*/test/*""#), "s3:GetObject",
+            "arn:aws:s3:::b/1///test///object.jpg", expected: .allowed),
+        EngineCase(
+            "star empty", allow(#""s3:*""#, #""arn:aws:s3:::b/*/test/*""#), "s3:GetObject",
+            "arn:aws:s3:::b//test/object.jpg", expected: .allowed),
+        EngineCase(
+            "star trailing slash", allow(#""s3:*""#, #""arn:aws:s3:::b/*/test/*""#), "s3:GetObject",
+            "arn:aws:s3:::b/1/test/", expected: .allowed),
+        EngineCase(
+            "not 1-test", allow(#""s3:*""#, #""arn:aws:s3:::b/*/test/*""#), "s3:GetObject",
+            "arn:aws:s3:::b/1-test/object.jpg", expected: .implicitDeny),
+        EngineCase(
+            "not test at root", allow(#""s3:*""#, #""arn:aws:s3:::b/*/test/*""#), "s3:GetObject",
+            "arn:aws:s3:::b/test/object.jpg", expected: .implicitDeny),
+        EngineCase(
+            "not test.jpg", allow(#""s3:*""#, #""arn:aws:s3:::b/*/test/*""#), "s3:GetObject",
+            "arn:aws:s3:::b/1/2/test.jpg", expected: .implicitDeny),
+        EngineCase(
+            "trailing star crosses colon",
+            allow(#""logs:*""#, #""arn:aws:logs:us-east-1:123456789012:log-group:app-*""#), "logs:PutLogEvents",
+            "arn:aws:logs:us-east-1:123456789012:log-group:app-web:log-stream:i-0123", expected: .allowed),
+        EngineCase(
+            "region star", allow(#""sqs:*""#, #""arn:aws:sqs:*:111122223333:q""#), "sqs:SendMessage",
+            "arn:aws:sqs:eu-west-1:111122223333:q", expected: .allowed),
+        EngineCase(
+            "account segment isolated", allow(#""sqs:*""#, #""arn:aws:sqs:*:111122223333:q""#), "sqs:SendMessage",
+            "arn:aws:sqs:eu-west-1:123456789012:q", expected: .implicitDeny),
+        EngineCase(
+            "segment star does not cross colon", allow(#""sqs:*""#, #""arn:aws:sqs:*:*:q/*""#), "sqs:SendMessage",
+            "arn:aws:sqs:eu-west-1:123456789012:q", expected: .implicitDeny),
+        EngineCase(
+            "segment star stays in segment", allow(#""sqs:*""#, #""arn:aws:sqs:*:*:q/*""#), "sqs:SendMessage",
+            "arn:aws:sqs:eu-west-1:1:2:q/x", expected: .implicitDeny),
+        EngineCase(
+            "question one char", allow(#""s3:*""#, #""arn:aws:s3:::b/?""#), "s3:GetObject", "arn:aws:s3:::b/x",
+            expected: .allowed),
+        EngineCase(
+            "question not zero chars", allow(#""s3:*""#, #""arn:aws:s3:::b/?""#), "s3:GetObject", "arn:aws:s3:::b/",
+            expected: .implicitDeny),
+        EngineCase(
+            "question not two chars", allow(#""s3:*""#, #""arn:aws:s3:::b/?""#), "s3:GetObject", "arn:aws:s3:::b/xy",
+            expected: .implicitDeny),
+        EngineCase(
+            "regex chars literal", allow(#""s3:*""#, #""arn:aws:s3:::b/a.c+(d)$""#), "s3:GetObject",
+            "arn:aws:s3:::b/a.c+(d)$", expected: .allowed),
+        EngineCase(
+            "dot not any char", allow(#""s3:*""#, #""arn:aws:s3:::b/a.c""#), "s3:GetObject", "arn:aws:s3:::b/abc",
+            expected: .implicitDeny),
+        EngineCase(
+            "execute-api shorthand", allow(#""execute-api:Invoke""#, #""arn:aws:execute-api:*:*:*""#),
+            "execute-api:Invoke", "arn:aws:execute-api:us-east-1:123456789012:a1b2c3/prod/GET/pets", expected: .allowed),
+        EngineCase(
+            "api path star", allow(#""execute-api:Invoke""#, #""arn:aws:execute-api:*:*:api/*/GET/pets""#),
+            "execute-api:Invoke", "arn:aws:execute-api:us-east-1:123456789012:api/prod/v2/GET/pets", expected: .allowed),
+        EngineCase(
+            "apigateway no account", allow(#""apigateway:*""#, #""arn:aws:apigateway:*::/*""#), "apigateway:GET",
+            "arn:aws:apigateway:us-east-1::/restapis/abc", expected: .allowed),
+        EngineCase(
+            "notresource allow", #"{"Effect":"Allow","Action":"s3:*","NotResource":"arn:aws:s3:::secret/*"}"#,
+            "s3:GetObject", expected: .allowed),
+        EngineCase(
+            "notresource allow excludes", #"{"Effect":"Allow","Action":"s3:*","NotResource":"arn:aws:s3:::secret/*"}"#,
+            "s3:GetObject", "arn:aws:s3:::secret/x", expected: .implicitDeny),
+        EngineCase(
+            "notresource star never matches", #"{"Effect":"Allow","Action":"s3:*","NotResource":"*"}"#, "s3:GetObject",
+            expected: .implicitDeny),
+        EngineCase(
+            "deny notresource denies others",
+            allow(#""s3:*""#) + "," + #"{"Effect":"Deny","Action":"s3:*","NotResource":"arn:aws:s3:::ok/*"}"#,
+            "s3:GetObject", expected: .explicitDeny),
+        EngineCase(
+            "deny notresource spares listed",
+            allow(#""s3:*""#) + "," + #"{"Effect":"Deny","Action":"s3:*","NotResource":"arn:aws:s3:::ok/*"}"#,
+            "s3:GetObject", "arn:aws:s3:::ok/1", expected: .allowed),
+        EngineCase(
+            "deny notresource only for its actions",
+            allow(#""*""#) + "," + #"{"Effect":"Deny","Action":"s3:*","NotResource":"arn:aws:s3:::ok/*"}"#,
+            "ec2:RunInstances", "arn:aws:ec2:us-east-1:123456789012:instance/i-1", expected: .allowed),
+    ]
+
+    static let orderCases: [EngineCase] = [
+        EngineCase("nothing allows", allow(#""ec2:*""#), "s3:GetObject", expected: .implicitDeny),
+        EngineCase(
+            "deny beats allow", allow(#""s3:*""#) + "," + deny(#""s3:GetObject""#), "s3:GetObject",
+            expected: .explicitDeny),
+        EngineCase(
+            "deny first still wins", deny(#""s3:Get*""#) + "," + allow(#""*""#), "s3:GetObject", expected: .explicitDeny
+        ),
+        EngineCase(
+            "deny elsewhere does not matter", allow(#""s3:*""#) + "," + deny(#""s3:Put*""#), "s3:GetObject",
+            expected: .allowed),
+        EngineCase(
+            "statements independent",
+            allow(#""s3:GetObject""#, #""arn:aws:s3:::a/*""#) + ","
+                + allow(#""s3:PutObject""#, #""arn:aws:s3:::bucket/*""#), "s3:GetObject", expected: .implicitDeny),
+    ]
+
+    @Test(arguments: actionCases + resourceCases + orderCases)
+    func identityDecision(_ c: EngineCase) throws {
+        #expect(try F.decision(c.statements, c.action, c.resource, c.context) == c.expected)
+    }
+
+    @Test func unionAcrossPoliciesAndDiagnostics() throws {
+        let compiled = try F.compile(identity: [
+            F.doc(#"{"Sid":"ReadA","Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::a/*"}"#),
+            F.doc(
+                #"{"Sid":"Other","Effect":"Allow","Action":"ec2:*","Resource":"*"},"#
+                    + #"{"Sid":"ReadB","Effect":"Allow","Action":"s3:Get*","Resource":"arn:aws:s3:::b/*"}"#
+            ),
+        ])
+        let r = F.request("s3:GetObject", "arn:aws:s3:::b/1")
+        let result = compiled.evaluate(r)
+        #expect(result.decision == .allowed)
+        #expect(result.matched == [MatchedStatement(policyID: "id1", index: 1, sid: "ReadB")])
+        #expect(result.missingContextKeys == [])
+    }
+
+    @Test func denyMatchesListOnlyDenies() throws {
+        let compiled = try F.compile(identity: [
+            F.doc(#"{"Sid":"All","Effect":"Allow","Action":"*","Resource":"*"}"#),
+            F.doc(
+                #"{"Sid":"D1","Effect":"Deny","Action":"s3:*","Resource":"*"},"#
+                    + #"{"Effect":"Deny","NotAction":"ec2:*","Resource":"*"}"#
+            ),
+        ])
+        let result = compiled.evaluate(F.request("s3:DeleteObject"))
+        #expect(result.decision == .explicitDeny)
+        #expect(
+            result.matched == [
+                MatchedStatement(policyID: "id1", index: 0, sid: "D1"),
+                MatchedStatement(policyID: "id1", index: 1, sid: nil),
+            ]
+        )
+    }
+
+    @Test func boundaryLimitsButNeverGrants() throws {
+        let identity = F.doc(#"{"Effect":"Allow","Action":["s3:*","ec2:*"],"Resource":"*"}"#)
+        let boundary = F.doc(#"{"Effect":"Allow","Action":["s3:*","iam:*"],"Resource":"*"}"#)
+        let compiled = try F.compile(identity: [identity], boundary: boundary)
+        #expect(compiled.decide(F.request("s3:GetObject")) == .allowed)
+        #expect(compiled.decide(F.request("ec2:RunInstances", "*")) == .implicitDeny)
+        #expect(compiled.decide(F.request("iam:CreateUser", "*")) == .implicitDeny)
+        let boundaryDeny = F.doc(
+            #"{"Effect":"Allow","Action":"*","Resource":"*"},{"Sid":"NoDelete","Effect":"Deny","Action":"s3:Delete*","Resource":"*"}"#
+        )
+        let withDeny = try F.compile(
+            identity: [F.doc(#"{"Effect":"Allow","Action":"*","Resource":"*"}"#)], boundary: boundaryDeny)
+        let result = withDeny.evaluate(F.request("s3:DeleteObject"))
+        #expect(result.decision == .explicitDeny)
+        #expect(result.matched == [MatchedStatement(policyID: "boundary", index: 1, sid: "NoDelete")])
+        // A boundary whose condition is false is an implicit deny.
+        let conditional = F.doc(
+            #"{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"StringEquals":{"aws:RequestedRegion":"us-east-1"}}}"#
+        )
+        let c = try F.compile(identity: [identity], boundary: conditional)
+        #expect(
+            c.decide(F.request("s3:GetObject", "arn:aws:s3:::b/k", ["aws:RequestedRegion": .string("eu-west-1")]))
+                == .implicitDeny)
+        #expect(
+            c.decide(F.request("s3:GetObject", "arn:aws:s3:::b/k", ["aws:RequestedRegion": .string("us-east-1")]))
+                == .allowed)
+    }
+
+    static func bucketPolicy(_ principal: String, effect: String = "Allow") -> String {
+        F.doc(
+            #"{"Sid":"R","Effect":"\#(effect)","Principal":\#(principal),"Action":"s3:GetObject","Resource":"arn:aws:s3:::shared/*"}"#
+        )
+    }
+
+    struct ResourceCase: CustomTestStringConvertible, Sendable {
+        let name: String
+        let principal: Principal
+        let principalJSON: String
+        let identityAllows: Bool
+        let boundary: Bool
+        let expected: Decision
+        var testDescription: String { name }
+    }
+
+    static let resourceTable: [ResourceCase] = [
+        ResourceCase(
+            name: "user ARN grants alone", principal: F.alice,
+            principalJSON: #"{"AWS":"arn:aws:iam::123456789012:user/alice"}"#, identityAllows: false, boundary: false,
+            expected: .allowed),
+        ResourceCase(
+            name: "user ARN bypasses boundary", principal: F.alice,
+            principalJSON: #"{"AWS":"arn:aws:iam::123456789012:user/alice"}"#, identityAllows: false, boundary: true,
+            expected: .allowed),
+        ResourceCase(
+            name: "other user not named", principal: F.alice,
+            principalJSON: #"{"AWS":"arn:aws:iam::123456789012:user/bob"}"#, identityAllows: false, boundary: false,
+            expected: .implicitDeny),
+        ResourceCase(
+            name: "account delegates to identity (no)", principal: F.alice, principalJSON: #"{"AWS":"123456789012"}"#,
+            identityAllows: false, boundary: false, expected: .implicitDeny),
+        ResourceCase(
+            name: "account delegates to identity (yes)", principal: F.alice,
+            principalJSON: #"{"AWS":"arn:aws:iam::123456789012:root"}"#, identityAllows: true, boundary: false,
+            expected: .allowed),
+        ResourceCase(
+            name: "role ARN needs no identity", principal: F.session,
+            principalJSON: #"{"AWS":"arn:aws:iam::123456789012:role/app"}"#, identityAllows: false, boundary: false,
+            expected: .allowed),
+        ResourceCase(
+            name: "role ARN limited by boundary", principal: F.session,
+            principalJSON: #"{"AWS":"arn:aws:iam::123456789012:role/app"}"#, identityAllows: false, boundary: true,
+            expected: .implicitDeny),
+        ResourceCase(
+            name: "session ARN bypasses boundary", principal: F.session,
+            principalJSON: #"{"AWS":"arn:aws:sts::123456789012:assumed-role/app/s1"}"#, identityAllows: false,
+            boundary: true, expected: .allowed),
+        ResourceCase(
+            name: "star grants same account", principal: F.alice, principalJSON: #""*""#, identityAllows: false,
+            boundary: false, expected: .allowed),
+        ResourceCase(
+            name: "cross account needs identity", principal: F.outsider,
+            principalJSON: #"{"AWS":"arn:aws:iam::999999999999:user/bob"}"#, identityAllows: false, boundary: false,
+            expected: .implicitDeny),
+        ResourceCase(
+            name: "cross account both allow", principal: F.outsider, principalJSON: #"{"AWS":"999999999999"}"#,
+            identityAllows: true, boundary: false, expected: .allowed),
+        ResourceCase(
+            name: "cross account identity alone", principal: F.outsider,
+            principalJSON: #"{"AWS":"arn:aws:iam::123456789012:user/alice"}"#, identityAllows: true, boundary: false,
+            expected: .implicitDeny),
+        ResourceCase(
+            name: "service principal", principal: F.apigateway,
+            principalJSON: #"{"Service":"apigateway.amazonaws.com"}"#, identityAllows: false, boundary: false,
+            expected: .allowed),
+        ResourceCase(
+            name: "resource deny wins", principal: F.alice, principalJSON: #""*""#, identityAllows: true,
+            boundary: false, expected: .explicitDeny),
+    ]
+
+    @Test(arguments: resourceTable)
+    func resourceBasedPolicies(_ c: ResourceCase) throws {
+        var identity: [String] = []
+        if c.identityAllows { identity.append(F.doc(#"{"Effect":"Allow","Action":"s3:*","Resource":"*"}"#)) }
+        let boundary = c.boundary ? F.doc(#"{"Effect":"Allow","Action":"ec2:*","Resource":"*"}"#) : nil
+        let effect = c.name.contains("deny") ? "Deny" : "Allow"
+        // The cross-account resource lives in account 123456789012 (named by the ARN's account segment).
+        let compiled = try F.compile(
+            c.principal,
+            identity: identity,
+            boundary: boundary,
+            resource: [(Self.bucketPolicy(c.principalJSON, effect: effect), .resource)]
+        )
+        let r = F.request(
+            "s3:GetObject",
+            "arn:aws:s3:::shared/k",
+            ["aws:ResourceAccount": .string("123456789012")]
+        )
+        #expect(compiled.decide(r) == c.expected)
+        #expect(compiled.evaluate(r).decision == c.expected)
+    }
+
+    @Test func notPrincipalDenyExcludesOnlyFullyListedChain() throws {
+        let allowAll = F.doc(#"{"Effect":"Allow","Action":"s3:*","Resource":"*"}"#)
+        func policy(_ entries: String) -> String {
+            F.doc(#"{"Effect":"Deny","NotPrincipal":{"AWS":[\#(entries)]},"Action":"s3:*","Resource":"*"}"#)
+        }
+        let both = try F.compile(
+            identity: [allowAll],
+            resource: [(policy(#""arn:aws:iam::123456789012:user/alice","123456789012""#), .resource)]
+        )
+        #expect(both.decide(F.request("s3:GetObject")) == .allowed)
+        let userOnly = try F.compile(
+            identity: [allowAll],
+            resource: [(policy(#""arn:aws:iam::123456789012:user/alice""#), .resource)]
+        )
+        #expect(userOnly.decide(F.request("s3:GetObject")) == .explicitDeny)
+        let other = try F.compile(
+            F.outsider,
+            identity: [allowAll],
+            resource: [(policy(#""arn:aws:iam::123456789012:user/alice","123456789012""#), .resource)]
+        )
+        #expect(other.decide(F.request("s3:GetObject")) == .explicitDeny)
+    }
+
+    @Test func trustPolicies() throws {
+        let roleARN = "arn:aws:iam::123456789012:role/target"
+        let assume = F.request("sts:AssumeRole", roleARN)
+        let identity = F.doc(#"{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"\#(roleARN)"}"#)
+        func trust(_ principal: String) -> (String, PolicyDocumentKind) {
+            (F.doc(#"{"Effect":"Allow","Principal":\#(principal),"Action":"sts:AssumeRole"}"#), .trust)
+        }
+        // Named directly: no identity permission needed.
+        let direct = try F.compile(resource: [trust(#"{"AWS":"arn:aws:iam::123456789012:user/alice"}"#)])
+        #expect(direct.decide(assume) == .allowed)
+        // Account trusted: the identity policy must allow sts:AssumeRole.
+        let account = try F.compile(resource: [trust(#"{"AWS":"123456789012"}"#)])
+        #expect(account.decide(assume) == .implicitDeny)
+        let accountAndIdentity = try F.compile(identity: [identity], resource: [trust(#"{"AWS":"123456789012"}"#)])
+        #expect(accountAndIdentity.decide(assume) == .allowed)
+        // Trust does not name the caller: identity permission alone is not enough.
+        let notNamed = try F.compile(
+            identity: [identity], resource: [trust(#"{"AWS":"arn:aws:iam::123456789012:user/bob"}"#)])
+        #expect(notNamed.decide(assume) == .implicitDeny)
+        // Service principal.
+        let service = try F.compile(F.apigateway, resource: [trust(#"{"Service":"apigateway.amazonaws.com"}"#)])
+        let result = service.evaluate(assume)
+        #expect(result.decision == .allowed)
+        #expect(result.matched == [MatchedStatement(policyID: "res0", index: 0, sid: nil)])
+        // Other actions are not granted by the trust policy.
+        #expect(service.decide(F.request("sts:AssumeRoleWithSAML", roleARN)) == .implicitDeny)
+    }
+
+    @Test func manyPoliciesIndexedByService() throws {
+        var docs: [String] = []
+        for i in 0..<100 {
+            docs.append(
+                F.doc(
+                    #"{"Effect":"Allow","Action":["svc\#(i):Get*","svc\#(i):Put"],"Resource":"arn:aws:svc\#(i):::r/*"},"#
+                        + #"{"Effect":"Deny","Action":"svc\#(i):Delete","Resource":"*"}"#
+                )
+            )
+        }
+        let compiled = try F.compile(identity: docs)
+        #expect(compiled.decide(F.request("svc42:GetThing", "arn:aws:svc42:::r/1")) == .allowed)
+        #expect(compiled.decide(F.request("svc42:Put", "arn:aws:svc42:::r/1")) == .allowed)
+        #expect(compiled.decide(F.request("svc42:GetThing", "arn:aws:svc41:::r/1")) == .implicitDeny)
+        #expect(compiled.decide(F.request("svc42:Delete", "arn:aws:svc42:::r/1")) == .explicitDeny)
+        #expect(compiled.decide(F.request("svc420:GetThing", "arn:aws:svc420:::r/1")) == .implicitDeny)
+    }
+}
