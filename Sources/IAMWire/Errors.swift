@@ -22,6 +22,7 @@ public struct WireError: Error, Hashable, Sendable, CustomStringConvertible {
             case decompressionFailed
             case limitExceeded
             case protocolViolation
+            case authenticationFailed
         }
 
         private let value: Value
@@ -60,6 +61,9 @@ public struct WireError: Error, Hashable, Sendable, CustomStringConvertible {
         /// A frame that is well formed but not allowed in the current state (a call before authentication,
         /// MESSAGE on an unknown stream, a second SETTINGS without ACK, ...).
         public static let protocolViolation = Code(.protocolViolation)
+        /// The authentication exchange failed: malformed SCRAM text, an unknown mechanism, a wrong proof
+        /// or server signature, or limits on salt/iterations/nonce crossed (WIRE.md §6).
+        public static let authenticationFailed = Code(.authenticationFailed)
 
         /// The code's name, e.g. `frameTooLarge`.
         public var description: String {
@@ -77,6 +81,7 @@ public struct WireError: Error, Hashable, Sendable, CustomStringConvertible {
             case .decompressionFailed: "decompressionFailed"
             case .limitExceeded: "limitExceeded"
             case .protocolViolation: "protocolViolation"
+            case .authenticationFailed: "authenticationFailed"
             }
         }
 
@@ -84,11 +89,13 @@ public struct WireError: Error, Hashable, Sendable, CustomStringConvertible {
         public var statusCode: StatusCode {
             switch self.value {
             case .messageTooLarge, .limitExceeded: .resourceExhausted
-            case .malformedMessage: .invalidArgument
+            // A CALL_START payload that does not parse is the caller's fault (WIRE.md §7.1).
+            case .malformedMessage, .malformedFrame: .invalidArgument
             case .compressionFailed: .internalError
             case .unsupportedVersion: .unimplemented
-            case .badPreface, .frameTooLarge, .malformedFrame, .unknownFrameType, .badFlags, .badStreamID,
-                .decompressionFailed, .protocolViolation:
+            case .authenticationFailed: .unauthenticated
+            case .badPreface, .frameTooLarge, .unknownFrameType, .badFlags, .badStreamID, .decompressionFailed,
+                .protocolViolation:
                 .internalError
             }
         }
@@ -100,6 +107,7 @@ public struct WireError: Error, Hashable, Sendable, CustomStringConvertible {
             case .unsupportedVersion: .unsupportedVersion
             case .compressionFailed: .internalError
             case .decompressionFailed: .compressionError
+            case .authenticationFailed: .unauthenticated
             case .badPreface, .malformedFrame, .unknownFrameType, .badFlags, .badStreamID, .malformedMessage,
                 .protocolViolation:
                 .protocolError
@@ -166,6 +174,10 @@ public struct WireError: Error, Hashable, Sendable, CustomStringConvertible {
     /// A count or size limit was crossed.
     public static func limitExceeded(_ message: String) -> WireError {
         WireError(code: .limitExceeded, message: message)
+    }
+    /// The authentication exchange failed.
+    public static func authenticationFailed(_ message: String) -> WireError {
+        WireError(code: .authenticationFailed, message: message)
     }
     /// A frame is not allowed in the current state.
     public static func protocolViolation(_ message: String) -> WireError {

@@ -1,0 +1,128 @@
+public import NIOCore
+
+/// The payload of CALL_END (WIRE.md §7.3): status, IAM error code, message.
+public struct CallEnd: Hashable, Sendable {
+    /// Longest IAM error code in bytes.
+    public static let maxIAMErrorCodeLength = 64
+    /// Longest message in bytes.
+    public static let maxMessageLength = 4096
+
+    /// The canonical status.
+    public var status: StatusCode
+    /// AWS's error code ("NoSuchEntity", ...) or nil.
+    public var iamErrorCode: String?
+    /// A human-readable message (UTF-8).
+    public var message: String
+
+    /// Creates a call end.
+    public init(status: StatusCode, message: String = "", iamErrorCode: String? = nil) {
+        self.status = status
+        self.message = message
+        self.iamErrorCode = iamErrorCode
+    }
+
+    /// The end of a call that failed with `error`.
+    public init(_ error: RPCError) {
+        self.init(status: error.code, message: error.message, iamErrorCode: error.iamErrorCode)
+    }
+
+    /// The end of a successful call.
+    public static let ok = CallEnd(status: .ok)
+
+    /// The call's error, or nil when the status is OK.
+    public var error: RPCError? {
+        self.status == .ok
+            ? nil : RPCError(code: self.status, message: self.message, iamErrorCode: self.iamErrorCode)
+    }
+
+    /// Writes the payload. Never fails: an over-long message is truncated at a UTF-8 boundary, and the
+    /// IAM code is cut to 64 bytes with non-printable bytes replaced by `?`.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeInteger(self.status.rawValue)
+        if let iamErrorCode, !iamErrorCode.isEmpty {
+            let code =
+                iamErrorCode.utf8.count <= Self.maxIAMErrorCodeLength
+                    && iamErrorCode.utf8.allSatisfy({ $0 >= 0x20 && $0 <= 0x7E })
+                ? iamErrorCode : sanitizedPrintable(iamErrorCode, maxBytes: Self.maxIAMErrorCodeLength)
+            buffer.writeLengthPrefixed(code.utf8, lengthBytes: 1)
+        } else {
+            buffer.writeInteger(UInt8(0))
+        }
+        let message = truncatedUTF8(self.message, maxBytes: Self.maxMessageLength)
+        buffer.writeLengthPrefixed(message.utf8, lengthBytes: 2)
+    }
+
+    /// Reads a CALL_END payload. An unknown status number reads as UNKNOWN.
+    /// - Throws: `malformedFrame` (a connection error for the client, WIRE.md §7.3).
+    public init(decoding payload: ByteBuffer) throws(WireError) {
+        var payload = payload
+        guard let status = payload.readInteger(as: UInt8.self) else {
+            throw .malformedFrame("CALL_END payload is empty")
+        }
+        let code = try payload.readBoundedString(
+            lengthBytes: 1,
+            range: 0...Self.maxIAMErrorCodeLength,
+            charset: .printable,
+            field: "IAM error code"
+        )
+        let message = try payload.readBoundedString(
+            lengthBytes: 2,
+            range: 0...Self.maxMessageLength,
+            charset: .utf8,
+            field: "status message"
+        )
+        guard payload.readableBytes == 0 else {
+            throw .malformedFrame("CALL_END has \(payload.readableBytes) bytes after the message")
+        }
+        self.init(status: StatusCode(wireValue: status), message: message, iamErrorCode: code.isEmpty ? nil : code)
+    }
+}
+
+/// The payload of GOAWAY (WIRE.md §9.1): last stream id, error code, message.
+public struct GoAway: Hashable, Sendable {
+    /// Longest message in bytes.
+    public static let maxMessageLength = 1024
+
+    /// The highest stream id the sender accepted and will finish.
+    public var lastStreamID: UInt32
+    /// Why the connection ends.
+    public var code: GoAwayCode
+    /// A human-readable message for logs (UTF-8).
+    public var message: String
+
+    /// Creates a GOAWAY payload.
+    public init(lastStreamID: UInt32, code: GoAwayCode, message: String = "") {
+        self.lastStreamID = lastStreamID
+        self.code = code
+        self.message = message
+    }
+
+    /// Writes the payload; an over-long message is truncated at a UTF-8 boundary and bit 31 of the
+    /// stream id is cleared.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeMultipleIntegers(self.lastStreamID & 0x7FFF_FFFF, self.code.rawValue)
+        buffer.writeLengthPrefixed(truncatedUTF8(self.message, maxBytes: Self.maxMessageLength).utf8, lengthBytes: 2)
+    }
+
+    /// Reads a GOAWAY payload.
+    /// - Throws: `malformedFrame`.
+    public init(decoding payload: ByteBuffer) throws(WireError) {
+        var payload = payload
+        guard let (lastStreamID, code) = payload.readMultipleIntegers(as: (UInt32, UInt8).self) else {
+            throw .malformedFrame("GOAWAY payload is shorter than 5 bytes")
+        }
+        guard lastStreamID & 0x8000_0000 == 0 else {
+            throw .malformedFrame("GOAWAY last stream id has the reserved bit set")
+        }
+        let message = try payload.readBoundedString(
+            lengthBytes: 2,
+            range: 0...Self.maxMessageLength,
+            charset: .utf8,
+            field: "GOAWAY message"
+        )
+        guard payload.readableBytes == 0 else {
+            throw .malformedFrame("GOAWAY has \(payload.readableBytes) bytes after the message")
+        }
+        self.init(lastStreamID: lastStreamID, code: GoAwayCode(rawValue: code), message: message)
+    }
+}

@@ -1,0 +1,162 @@
+public import NIOCore
+
+/// The payload of CALL_START (WIRE.md §7.1): method, timeout, request id and metadata.
+public struct CallStart: Hashable, Sendable {
+    /// Longest method name in bytes.
+    public static let maxMethodLength = 255
+    /// Longest request id in bytes.
+    public static let maxRequestIDLength = 128
+    /// Most metadata entries.
+    public static let maxMetadataEntries = 64
+    /// Longest metadata key in bytes.
+    public static let maxMetadataKeyLength = 64
+    /// Longest metadata value in bytes.
+    public static let maxMetadataValueLength = 4096
+    /// Most bytes of all metadata keys and values together.
+    public static let maxMetadataBytes = 8192
+
+    /// The method's full name, e.g. `/iam.v1.IAM/CreateUser`.
+    public var method: String
+    /// Microseconds the client waits from sending the frame; 0 = no deadline.
+    public var timeoutMicroseconds: UInt64
+    /// The request id (printable ASCII, up to 128 bytes); empty = the server assigns one.
+    public var requestID: String
+    /// Metadata, in order.
+    public var metadata: Metadata
+
+    /// Creates a call start.
+    public init(
+        method: String, timeoutMicroseconds: UInt64 = 0, requestID: String = "", metadata: Metadata = Metadata()
+    ) {
+        self.method = method
+        self.timeoutMicroseconds = timeoutMicroseconds
+        self.requestID = requestID
+        self.metadata = metadata
+    }
+
+    /// Creates a call start with a `Duration` timeout (nil = none). A timeout below 1 µs becomes 1 µs
+    /// so that it does not read as "no deadline".
+    public init(method: String, timeout: Duration?, requestID: String = "", metadata: Metadata = Metadata()) {
+        var micros: UInt64 = 0
+        if let timeout {
+            let (seconds, attoseconds) = timeout.components
+            if seconds < 0 {
+                micros = 1
+            } else {
+                let (whole, overflow) = UInt64(seconds).multipliedReportingOverflow(by: 1_000_000)
+                micros = overflow ? UInt64.max : whole &+ UInt64(attoseconds / 1_000_000_000_000)
+                micros = max(micros, 1)
+            }
+        }
+        self.init(method: method, timeoutMicroseconds: micros, requestID: requestID, metadata: metadata)
+    }
+
+    /// The timeout as a `Duration`, or nil when there is no deadline.
+    public var timeout: Duration? {
+        guard self.timeoutMicroseconds > 0 else { return nil }
+        // Saturate: a u64 of microseconds fits in Duration's range only up to Int64 seconds.
+        return .microseconds(Int64(clamping: self.timeoutMicroseconds))
+    }
+
+    /// Writes the payload.
+    /// - Throws: `malformedFrame` for a method, request id or metadata that WIRE.md does not allow,
+    ///   `limitExceeded` for too many or too large metadata entries.
+    public func encode(into buffer: inout ByteBuffer) throws(WireError) {
+        let method = self.method.utf8
+        guard (1...Self.maxMethodLength).contains(method.count), method.allSatisfy({ $0 >= 0x21 && $0 <= 0x7E })
+        else {
+            throw .malformedFrame("method name must be 1...255 bytes of printable ASCII without space")
+        }
+        let requestID = self.requestID.utf8
+        guard requestID.count <= Self.maxRequestIDLength, requestID.allSatisfy({ $0 >= 0x20 && $0 <= 0x7E }) else {
+            throw .malformedFrame("request id must be 0...128 bytes of printable ASCII")
+        }
+        try Self.validate(self.metadata)
+        buffer.writeLengthPrefixed(method, lengthBytes: 1)
+        buffer.writeInteger(self.timeoutMicroseconds)
+        buffer.writeLengthPrefixed(requestID, lengthBytes: 1)
+        buffer.writeInteger(UInt8(self.metadata.count))
+        for (key, value) in self.metadata {
+            buffer.writeLengthPrefixed(key.utf8, lengthBytes: 1)
+            buffer.writeLengthPrefixed(value.utf8, lengthBytes: 2)
+        }
+    }
+
+    private static func validate(_ metadata: Metadata) throws(WireError) {
+        guard metadata.count <= Self.maxMetadataEntries else {
+            throw .limitExceeded("\(metadata.count) metadata entries; at most \(Self.maxMetadataEntries)")
+        }
+        var total = 0
+        for (key, value) in metadata {
+            guard (1...Self.maxMetadataKeyLength).contains(key.utf8.count), key.utf8.allSatisfy(isMetadataKeyByte)
+            else {
+                throw .malformedFrame("metadata key \"\(key)\" must be 1...64 bytes of a-z 0-9 - _ .")
+            }
+            guard value.utf8.count <= Self.maxMetadataValueLength, value.utf8.allSatisfy({ $0 >= 0x20 && $0 <= 0x7E })
+            else {
+                throw .malformedFrame("metadata value for \"\(key)\" must be 0...4096 bytes of printable ASCII")
+            }
+            total += key.utf8.count + value.utf8.count
+        }
+        guard total <= Self.maxMetadataBytes else {
+            throw .limitExceeded("metadata holds \(total) bytes; at most \(Self.maxMetadataBytes)")
+        }
+    }
+
+    /// Reads a CALL_START payload.
+    /// - Throws: `malformedFrame` (the call ends INVALID_ARGUMENT) or `limitExceeded` (the call ends
+    ///   RESOURCE_EXHAUSTED); see WIRE.md §7.1.
+    public init(decoding payload: ByteBuffer) throws(WireError) {
+        var payload = payload
+        let method = try payload.readBoundedString(
+            lengthBytes: 1,
+            range: 1...Self.maxMethodLength,
+            charset: .printableNoSpace,
+            field: "method"
+        )
+        guard let timeout = payload.readInteger(as: UInt64.self) else {
+            throw .malformedFrame("CALL_START ends before the timeout")
+        }
+        let requestID = try payload.readBoundedString(
+            lengthBytes: 1,
+            range: 0...Self.maxRequestIDLength,
+            charset: .printable,
+            field: "request id"
+        )
+        guard let count = payload.readInteger(as: UInt8.self) else {
+            throw .malformedFrame("CALL_START ends before the metadata count")
+        }
+        guard count <= Self.maxMetadataEntries else {
+            throw .limitExceeded("\(count) metadata entries; at most \(Self.maxMetadataEntries)")
+        }
+        var metadata = Metadata()
+        var total = 0
+        if count > 0 {
+            metadata.storage.reserveCapacity(Int(count))
+        }
+        for _ in 0..<count {
+            let key = try payload.readBoundedString(
+                lengthBytes: 1,
+                range: 1...Self.maxMetadataKeyLength,
+                charset: .metadataKey,
+                field: "metadata key"
+            )
+            let value = try payload.readBoundedString(
+                lengthBytes: 2,
+                range: 0...Self.maxMetadataValueLength,
+                charset: .printable,
+                field: "metadata value"
+            )
+            total += key.utf8.count + value.utf8.count
+            guard total <= Self.maxMetadataBytes else {
+                throw .limitExceeded("metadata holds more than \(Self.maxMetadataBytes) bytes")
+            }
+            // Keys are already lower case (the charset check enforces it), so skip normalisation.
+            metadata.storage.append(.init(key: key, value: value))
+        }
+        guard payload.readableBytes == 0 else {
+            throw .malformedFrame("CALL_START has \(payload.readableBytes) bytes after the last metadata entry")
+        }
+        self.init(method: method, timeoutMicroseconds: timeout, requestID: requestID, metadata: metadata)
+    }
+}

@@ -1,0 +1,125 @@
+import NIOCore
+
+/// Bounded readers and writers shared by the control-payload codecs. Every length is checked against
+/// both its limit and the bytes remaining before anything is read or allocated.
+extension ByteBuffer {
+    /// Which bytes a string field may hold.
+    enum FieldCharset {
+        /// 0x20...0x7E.
+        case printable
+        /// 0x21...0x7E (no space).
+        case printableNoSpace
+        /// a-z 0-9 - _ .
+        case metadataKey
+        /// Well-formed UTF-8.
+        case utf8
+    }
+
+    /// Reads a u8 length then that many bytes as a string.
+    mutating func readBoundedString(
+        lengthBytes: Int,
+        range: ClosedRange<Int>,
+        charset: FieldCharset,
+        field: StaticString
+    ) throws(WireError) -> String {
+        let length: Int
+        if lengthBytes == 1 {
+            guard let byte = self.readInteger(as: UInt8.self) else {
+                throw .malformedFrame("payload ends before the length of \(field)")
+            }
+            length = Int(byte)
+        } else {
+            guard let word = self.readInteger(as: UInt16.self) else {
+                throw .malformedFrame("payload ends before the length of \(field)")
+            }
+            length = Int(word)
+        }
+        guard range.contains(length) else {
+            throw .malformedFrame("\(field) is \(length) bytes; allowed \(range.lowerBound)...\(range.upperBound)")
+        }
+        guard length <= self.readableBytes else {
+            throw .malformedFrame("\(field) claims \(length) bytes but only \(self.readableBytes) remain")
+        }
+        return try self.readCheckedString(length: length, charset: charset, field: field)
+    }
+
+    /// Reads `length` bytes (already bounded) as a string whose bytes must all be in `charset`.
+    mutating func readCheckedString(length: Int, charset: FieldCharset, field: StaticString) throws(WireError)
+        -> String
+    {
+        let valid = self.withUnsafeReadableBytes { bytes -> Bool in
+            let view = UnsafeRawBufferPointer(rebasing: bytes[0..<length])
+            switch charset {
+            case .printable:
+                return view.allSatisfy { $0 >= 0x20 && $0 <= 0x7E }
+            case .printableNoSpace:
+                return view.allSatisfy { $0 >= 0x21 && $0 <= 0x7E }
+            case .metadataKey:
+                return view.allSatisfy(isMetadataKeyByte)
+            case .utf8:
+                // Decoding with repair and comparing byte counts would allocate; validate directly.
+                var iterator = view.makeIterator()
+                var decoder = UTF8()
+                while true {
+                    switch decoder.decode(&iterator) {
+                    case .scalarValue: continue
+                    case .emptyInput: return true
+                    case .error: return false
+                    }
+                }
+            }
+        }
+        guard valid else { throw .malformedFrame("\(field) holds bytes that are not \(charset.name)") }
+        return self.readString(length: length)!
+    }
+
+    /// Writes a length-prefixed field (the caller has validated it).
+    mutating func writeLengthPrefixed(_ utf8: String.UTF8View, lengthBytes: Int) {
+        if lengthBytes == 1 {
+            self.writeInteger(UInt8(utf8.count))
+        } else {
+            self.writeInteger(UInt16(utf8.count))
+        }
+        self.writeBytes(utf8)
+    }
+}
+
+extension ByteBuffer.FieldCharset {
+    var name: String {
+        switch self {
+        case .printable: "printable ASCII"
+        case .printableNoSpace: "printable ASCII without space"
+        case .metadataKey: "a-z 0-9 - _ ."
+        case .utf8: "UTF-8"
+        }
+    }
+}
+
+@inline(__always)
+func isMetadataKeyByte(_ byte: UInt8) -> Bool {
+    (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x30 && byte <= 0x39) || byte == 0x2D || byte == 0x5F || byte == 0x2E
+}
+
+/// The longest prefix of `string` that is at most `maxBytes` UTF-8 bytes and ends on a scalar
+/// boundary, so a truncated message stays valid UTF-8.
+func truncatedUTF8(_ string: String, maxBytes: Int) -> String {
+    let utf8 = string.utf8
+    guard utf8.count > maxBytes else { return string }
+    var end = utf8.index(utf8.startIndex, offsetBy: maxBytes)
+    // Continuation bytes are 0b10xxxxxx; back up to the first byte of the scalar that would be cut.
+    while end > utf8.startIndex, utf8[end] & 0xC0 == 0x80 {
+        end = utf8.index(before: end)
+    }
+    return String(decoding: utf8[..<end], as: UTF8.self)
+}
+
+/// `string` reduced to printable ASCII of at most `maxBytes` bytes (other bytes become `?`); used where
+/// a sender must not fail (CALL_END's IAM code).
+func sanitizedPrintable(_ string: String, maxBytes: Int) -> String {
+    var bytes: [UInt8] = []
+    bytes.reserveCapacity(min(string.utf8.count, maxBytes))
+    for byte in string.utf8.prefix(maxBytes) {
+        bytes.append(byte >= 0x20 && byte <= 0x7E ? byte : 0x3F)
+    }
+    return String(decoding: bytes, as: UTF8.self)
+}
