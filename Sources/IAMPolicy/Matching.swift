@@ -93,9 +93,14 @@ enum Glob {
     /// ARN matching as IAM does it: the first five colon-separated segments (`arn`, partition, service, region,
     /// account) are matched one by one, so a wildcard there never crosses a colon; the resource part (everything
     /// after the fifth colon) is matched as a whole, so a `*` in it spans `/` and `:`.
-    /// Text that is not ARN-shaped is matched as a plain glob.
+    /// A pattern and text that are both not ARN-shaped are matched as a plain glob.
     static func arnMatch(_ p: UnsafeBufferPointer<UInt8>, _ t: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard let pc = colons(p), let tc = colons(t) else { return match(p, t) }
+        guard let pc = colons(p) else {
+            // A pattern of fewer than six components matches an ARN only if it is all wildcards ("*").
+            if colons(t) != nil { return p.allSatisfy { $0 == star } }
+            return match(p, t)
+        }
+        guard let tc = colons(t) else { return false }
         return match(slice(p, 0, pc.0), slice(t, 0, tc.0))
             && match(slice(p, pc.0 + 1, pc.1), slice(t, tc.0 + 1, tc.1))
             && match(slice(p, pc.1 + 1, pc.2), slice(t, tc.1 + 1, tc.2))
