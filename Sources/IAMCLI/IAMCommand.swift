@@ -1,0 +1,245 @@
+public import ArgumentParser
+import Foundation
+import IAMPolicy
+
+/// A command of the `iam` tree that does work (as opposed to a group that only holds subcommands).
+///
+/// Leaves implement ``execute(_:)`` against a ``CommandIO``, so the binary and in-process tests run the same code.
+protocol IAMLeafCommand: AsyncParsableCommand {
+    /// Runs the command and returns the process exit status.
+    func execute(_ io: CommandIO) async throws -> Int32
+}
+
+extension IAMLeafCommand {
+    /// ArgumentParser's entry point: standard streams, and a non-zero status becomes the process's exit code.
+    public mutating func run() async throws {
+        let status = try await execute(.standard)
+        if status != 0 { throw ExitCode(status) }
+    }
+}
+
+/// `iam`: the swift-iam command-line tool.
+///
+/// The tree is grouped by noun, like the AWS CLI: `iam policy ...` works offline on policy documents; the commands
+/// that talk to a server (users, groups, roles, ...) join as sibling groups and share connection options
+/// (`--endpoint`, credentials) through an option group, so no global flag is needed by the offline commands.
+public struct IAMCommand: AsyncParsableCommand {
+    /// The command tree.
+    public static let configuration = CommandConfiguration(
+        commandName: "iam",
+        abstract: "swift-iam command-line tool: AWS IAM-compatible policies and identities.",
+        subcommands: [PolicyCommand.self]
+    )
+
+    /// Creates the root command (ArgumentParser requirement).
+    public init() {}
+
+    /// Parses `arguments` (without the program name) and runs the chosen command against `io`.
+    ///
+    /// Returns the exit status: 0 on success, 1 when a validation or evaluation failed, 2 when an input could not
+    /// be read, 64 on a usage error (help and usage text go to `io` like the binary prints them).
+    public static func run(arguments: [String], io: CommandIO) async -> Int32 {
+        do {
+            let command = try await asyncParseAsRoot(arguments)
+            if let leaf = command as? any IAMLeafCommand {
+                return try await leaf.execute(io)
+            }
+            // A group without a subcommand: show its help, as ArgumentParser does.
+            io.printLine(helpMessage(for: type(of: command)))
+            return 0
+        } catch {
+            let status = exitCode(for: error).rawValue
+            let message = fullMessage(for: error)
+            if !message.isEmpty {
+                if status == 0 { io.printLine(message) } else { io.printError(message) }
+            }
+            return status
+        }
+    }
+
+    /// The `iam` binary's entry point: runs ``run(arguments:io:)`` on the process's arguments and streams, then
+    /// exits with its status (the same code path as in-process tests, unlike ArgumentParser's `main()`).
+    public static func runAsProcess() async -> Never {
+        let status = await run(arguments: Array(CommandLine.arguments.dropFirst()), io: .standard)
+        Foundation.exit(status)
+    }
+}
+
+/// `iam policy`: offline work on policy documents.
+public struct PolicyCommand: AsyncParsableCommand {
+    /// The group's subcommands.
+    public static let configuration = CommandConfiguration(
+        commandName: "policy",
+        abstract: "Validate policy documents and evaluate requests against them, offline.",
+        subcommands: [ValidateCommand.self, EvaluateCommand.self]
+    )
+
+    /// Creates the group (ArgumentParser requirement).
+    public init() {}
+}
+
+/// Exit statuses shared by the policy commands.
+enum PolicyExit {
+    /// Everything valid / every case as expected.
+    static let ok: Int32 = 0
+    /// A document is invalid, or a case's result differs from its expectation.
+    static let failed: Int32 = 1
+    /// An input could not be read or is not in the expected format.
+    static let badInput: Int32 = 2
+}
+
+/// `iam policy validate [--kind KIND] FILE|-`.
+public struct ValidateCommand: IAMLeafCommand {
+    /// Help text.
+    public static let configuration = CommandConfiguration(
+        commandName: "validate",
+        abstract: "Validate a policy document as AWS would.",
+        discussion: """
+            Prints `valid` (exit 0) or the AWS error, e.g. `MalformedPolicyDocument: Statement[0].Effect: ...` \
+            (exit 1). Kinds: \(PolicyDocumentKind.allCases.map(\.rawValue).joined(separator: ", ")).
+            """
+    )
+
+    /// The kind of document (decides which elements are allowed and the size quota).
+    @Option(help: "identity (managed), inline-user, inline-group, inline-role, trust, resource or boundary.")
+    var kind: String = PolicyDocumentKind.identity.rawValue
+
+    /// The document file, or `-` for standard input.
+    @Argument(help: "The policy document file, or - for standard input.")
+    var file: String
+
+    /// The most bytes read from the document file (plus one, to tell "too large" apart).
+    static let maxReadBytes = 1 << 20
+
+    /// Creates the command (ArgumentParser requirement).
+    public init() {}
+
+    func execute(_ io: CommandIO) async throws -> Int32 {
+        guard let kind = PolicyDocumentKind(rawValue: kind) else {
+            io.printError(
+                "error: unknown kind \"\(self.kind)\"; use one of "
+                    + PolicyDocumentKind.allCases.map(\.rawValue).joined(separator: ", "))
+            return PolicyExit.badInput
+        }
+        let bytes: [UInt8]
+        do {
+            // The engine refuses oversized input itself (its bound is far below this one); reading at most this
+            // much keeps a huge or endless input from filling memory.
+            bytes = try io.read(file, limit: Self.maxReadBytes)
+        } catch {
+            io.printError("error: cannot read \(file): \(error.localizedDescription)")
+            return PolicyExit.badInput
+        }
+        do throws(PolicyError) {
+            _ = try PolicyDocument.parse(bytes: bytes, kind: kind)
+            io.printLine("valid")
+            return PolicyExit.ok
+        } catch {
+            io.printLine(error.description)
+            return PolicyExit.failed
+        }
+    }
+}
+
+/// `iam policy evaluate --cases FILE [--validation] [--bench SECONDS]`.
+public struct EvaluateCommand: IAMLeafCommand {
+    /// Help text.
+    public static let configuration = CommandConfiguration(
+        commandName: "evaluate",
+        abstract: "Run policy test vectors, or benchmark the engine on them.",
+        discussion: """
+            Prints one JSON line per case: {"id","decision","matched":[{"policy","index","sid"}],\
+            "missingContextKeys"} (with --validation: {"id","decision":"valid"|"invalid","error_code","message"}). \
+            A case whose result differs from what it expects also gets a "mismatch" field, and the exit status is 1. \
+            With --bench, each case's policies are compiled once and the cases' requests are evaluated round-robin \
+            for that many seconds; one line {"checks","seconds","checksPerSecond","nsPerCheck"} is printed.
+            """
+    )
+
+    /// The case file, or `-` for standard input.
+    @Option(help: "The JSON case file (an array of cases), or - for standard input.")
+    var cases: String
+
+    /// Validation cases instead of evaluation cases.
+    @Flag(help: "The file holds validation cases ({id, kind, document, expect: valid|invalid, error_code}).")
+    var validation = false
+
+    /// Benchmark duration.
+    @Option(help: "Benchmark for this many seconds (0 < SECONDS <= 3600) instead of checking expectations.")
+    var bench: Double?
+
+    /// Creates the command (ArgumentParser requirement).
+    public init() {}
+
+    /// Rejects option combinations that make no sense before any work is done.
+    public func validate() throws {
+        if let bench {
+            guard bench > 0, bench <= 3600 else { throw ValidationError("--bench takes 0 < SECONDS <= 3600") }
+            guard !validation else { throw ValidationError("--bench measures evaluation; drop --validation") }
+        }
+    }
+
+    func execute(_ io: CommandIO) async throws -> Int32 {
+        let bytes: [UInt8]
+        do {
+            bytes = try io.read(cases, limit: VectorFile.maxFileBytes)
+        } catch {
+            io.printError("error: cannot read \(cases): \(error.localizedDescription)")
+            return PolicyExit.badInput
+        }
+        guard bytes.count <= VectorFile.maxFileBytes else {
+            io.printError("error: \(cases) is larger than \(VectorFile.maxFileBytes) bytes")
+            return PolicyExit.badInput
+        }
+        do throws(VectorFileError) {
+            if validation {
+                return report(try VectorFile.validationCases(bytes).map(VectorRunner.run), io: io)
+            }
+            let list = try VectorFile.evaluationCases(bytes)
+            if let bench {
+                return runBench(list, seconds: bench, io: io)
+            }
+            return report(list.map(VectorRunner.run), io: io)
+        } catch {
+            io.printError("error: \(cases): \(error)")
+            return PolicyExit.badInput
+        }
+    }
+
+    private func report(_ outcomes: [EvaluationOutcome], io: CommandIO) -> Int32 {
+        for outcome in outcomes { io.printLine(outcome.jsonLine) }
+        return summarize(total: outcomes.count, failed: outcomes.filter { !$0.passed }.map(\.id), io: io)
+    }
+
+    private func report(_ outcomes: [ValidationOutcome], io: CommandIO) -> Int32 {
+        for outcome in outcomes { io.printLine(outcome.jsonLine) }
+        return summarize(total: outcomes.count, failed: outcomes.filter { !$0.passed }.map(\.id), io: io)
+    }
+
+    private func summarize(total: Int, failed: [String], io: CommandIO) -> Int32 {
+        // The summary goes to standard error so that standard output stays one JSON line per case.
+        io.printError("\(total) cases: \(total - failed.count) as expected, \(failed.count) not")
+        if !failed.isEmpty { io.printError("not as expected: " + failed.joined(separator: ", ")) }
+        return failed.isEmpty ? PolicyExit.ok : PolicyExit.failed
+    }
+
+    private func runBench(_ list: [EvaluationCase], seconds: Double, io: CommandIO) -> Int32 {
+        guard !list.isEmpty else {
+            io.printError("error: --bench needs at least one case")
+            return PolicyExit.badInput
+        }
+        var workload: [(CompiledPrincipal, AuthorizationRequest)] = []
+        workload.reserveCapacity(list.count)
+        for c in list {
+            do throws(PolicyError) {
+                workload.append((try c.compile(), c.request))
+            } catch {
+                io.printError("error: case \(c.id): \(error)")
+                return PolicyExit.failed
+            }
+        }
+        let result = PolicyBench.run(workload, seconds: seconds)
+        io.printLine(result.jsonLine)
+        return PolicyExit.ok
+    }
+}
