@@ -131,7 +131,12 @@ let package = Package(
             dependencies: ["IAMRPC", "IAMServer", "IAMClient", "IAMTestSupport"],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "IAMPolicyTests", dependencies: ["IAMPolicy"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "IAMPolicyTests",
+            dependencies: ["IAMPolicy"],
+            exclude: ["Vectors"],  // data files, read via #filePath by the runner
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "IAMCLITests", dependencies: ["IAMCLI"], swiftSettings: swiftSettings),
         .testTarget(name: "IAMCodeGenTests", dependencies: ["IAMCodeGen"], swiftSettings: swiftSettings),
     ]
