@@ -169,3 +169,12 @@ public struct FrameEncoder: Sendable {
         buffer.setMultipleIntegers(UInt32(length), FrameType.message.rawValue, flags.rawValue, at: headerIndex)
     }
 }
+
+extension FrameEncoder {
+    /// SETTINGS with exactly these raw entries (tests, vectors, and peers announcing extension settings).
+    public func writeSettings(entries: [(id: SettingID, value: UInt32)], into buffer: inout ByteBuffer) {
+        self.writeFrame(type: .settings, streamID: 0, into: &buffer) {
+            ConnectionSettings.encode(entries: entries, into: &$0)
+        }
+    }
+}

@@ -164,6 +164,30 @@ public struct ConnectionSettings: Hashable, Sendable {
         return value
     }
 
+    /// The raw entries of a SETTINGS payload in order, including unknown ids (for logging, tests and
+    /// re-encoding byte for byte).
+    /// - Throws: `malformedFrame` if the length is not a multiple of 6 or there are more than 32 entries.
+    public static func entries(in payload: ByteBuffer) throws(WireError) -> [(id: SettingID, value: UInt32)] {
+        var payload = payload
+        guard payload.readableBytes % Self.entrySize == 0, payload.readableBytes / Self.entrySize <= Self.maxEntries
+        else {
+            throw .malformedFrame("SETTINGS payload of \(payload.readableBytes) bytes is not 0...32 entries of 6 bytes")
+        }
+        var entries: [(id: SettingID, value: UInt32)] = []
+        entries.reserveCapacity(payload.readableBytes / Self.entrySize)
+        while let (id, value) = payload.readMultipleIntegers(as: (UInt16, UInt32).self) {
+            entries.append((SettingID(rawValue: id), value))
+        }
+        return entries
+    }
+
+    /// Writes raw entries as a SETTINGS payload, in the given order.
+    public static func encode(entries: [(id: SettingID, value: UInt32)], into buffer: inout ByteBuffer) {
+        for entry in entries {
+            buffer.writeMultipleIntegers(entry.id.rawValue, entry.value)
+        }
+    }
+
     /// Writes all six entries in id order (36 bytes) — the canonical encoding.
     public func encode(into buffer: inout ByteBuffer) {
         // Values are clamped into their ranges so an encoder never emits a frame the peer must refuse.
