@@ -1,0 +1,538 @@
+import IAMWire
+import Logging
+import NIOCore
+
+/// The server end of one connection: decodes frames from the plaintext the TLS handler passes up,
+/// feeds them to `ServerConnectionStateMachine` and runs the handlers.
+///
+/// Performance (WIRE.md §16, issue 3's targets): a unary call whose handler answers `.immediate` is
+/// decoded, served and encoded in the `channelRead` that delivered it, on this event loop, with no
+/// thread hop. Every frame produced while handling one read goes into one `outbound` buffer that is
+/// written and flushed once, in `channelReadComplete` (so one TLS record and one syscall answer a burst
+/// of calls). The response is encoded straight into that buffer; the zlib streams live as long as the
+/// connection.
+final class ServerConnectionHandler: ChannelDuplexHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    /// Everything the handler knows about a call between CALL_START and its end.
+    private struct CallRecord {
+        var method: RPCServerMethod
+        var requestID: String
+        var metadata: Metadata
+        var deadline: NIODeadline?
+        var timer: Scheduled<Void>?
+    }
+
+    private var state: ServerConnectionStateMachine
+    private let shared: ServerShared
+    private var decoder: FrameDecoder
+    private var encoder = FrameEncoder()
+    private var prefaceDone = false
+    private var records: [UInt32: CallRecord] = [:]
+    private var outbound: ByteBuffer
+    private var inReadBurst = false
+    private var readPending = false
+    private var readsPaused = false
+    private var compressor: MessageCompressor?
+    private var peerAcceptsZlib = false
+    private var context: ChannelHandlerContext?
+    private var handshakeTimer: Scheduled<Void>?
+    private var idleTimer: Scheduled<Void>?
+    private var drainTimer: Scheduled<Void>?
+    private var lastCallActivity = NIODeadline.now()
+    private let connectionID: UInt64
+    private var logger: Logger
+
+    init(shared: ServerShared, connectionID: UInt64) {
+        self.shared = shared
+        self.connectionID = connectionID
+        self.state = ServerConnectionStateMachine(
+            maxConcurrentCalls: shared.options.maxConcurrentCalls,
+            scram: SCRAMServer(decoySecret: shared.decoySecret)
+        )
+        self.decoder = FrameDecoder(maxFrameSize: shared.settings.maxFrameSize)
+        self.outbound = ByteBuffer()
+        var logger = shared.logger
+        logger[metadataKey: "connection"] = "\(connectionID)"
+        self.logger = logger
+    }
+
+    // MARK: Lifecycle
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        self.outbound = context.channel.allocator.buffer(capacity: 4096)
+        let loop = context.eventLoop.assumeIsolated()
+        self.handshakeTimer = loop.scheduleTask(in: TimeAmount(self.shared.options.handshakeTimeout)) {
+            self.execute(self.state.handshakeTimedOut())
+            self.flushIfNeeded()
+        }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.cancelTimers()
+        self.context = nil
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        self.state.channelClosed()
+        self.cancelTimers()
+        for (_, record) in self.records { record.timer?.cancel() }
+        self.records.removeAll()
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // TLS failures (bad handshake, plaintext to the TLS port) arrive here; the TLS handler closes.
+        self.logger.debug("connection error: \(error)")
+        context.close(promise: nil)
+    }
+
+    private func cancelTimers() {
+        self.handshakeTimer?.cancel()
+        self.idleTimer?.cancel()
+        self.drainTimer?.cancel()
+        self.handshakeTimer = nil
+        self.idleTimer = nil
+        self.drainTimer = nil
+    }
+
+    // MARK: Reading
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        self.inReadBurst = true
+        self.decoder.append(self.unwrapInboundIn(data))
+        do throws(WireError) {
+            if !self.prefaceDone {
+                guard let preface = try self.decoder.decodePreface() else { return }
+                self.prefaceDone = true
+                self.prefaceReceived(preface)
+            }
+            while self.state.phase != .closed, let frame = try self.decoder.nextFrame() {
+                self.handle(frame)
+            }
+        } catch {
+            self.execute(self.state.wireErrorReceived(error))
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        self.inReadBurst = false
+        self.flushIfNeeded()
+        context.fireChannelReadComplete()
+    }
+
+    func read(context: ChannelHandlerContext) {
+        // Backpressure: while too many calls run, hold the read so TCP pushes back on the client.
+        if self.state.shouldPauseReading || !context.channel.isWritable {
+            self.readPending = true
+            self.readsPaused = true
+            return
+        }
+        context.read()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        self.resumeReadingIfPossible()
+        context.fireChannelWritabilityChanged()
+    }
+
+    private func resumeReadingIfPossible() {
+        guard self.readPending, let context, !self.state.shouldPauseReading, context.channel.isWritable else {
+            return
+        }
+        self.readPending = false
+        self.readsPaused = false
+        context.read()
+    }
+
+    private func prefaceReceived(_ preface: Preface) {
+        let reply = Preface.serverReply(to: preface)
+        if reply.selectedVersion == 0 {
+            self.encoder.writePreface(reply, into: &self.outbound)
+            self.encoder.writeGoAway(
+                GoAway(lastStreamID: 0, code: .unsupportedVersion, message: "this server speaks version 1 only"),
+                into: &self.outbound
+            )
+            self.closeAfterFlush()
+            return
+        }
+        self.execute(self.state.prefaceReceived())
+    }
+
+    private func handle(_ frame: Frame) {
+        switch frame.type {
+        case .callStart:
+            self.lastCallActivity = .now()
+            let action = self.state.callStartReceived(streamID: frame.streamID)
+            if case .openCall(let id) = action {
+                self.openCall(id, payload: frame.payload)
+            } else {
+                self.execute(action)
+            }
+        case .message:
+            let action = self.state.messageReceived(
+                streamID: frame.streamID,
+                endStream: frame.flags.contains(.endStream)
+            )
+            if case .serveCall(let id) = action {
+                self.serveCall(id, payload: frame.payload, compressed: frame.flags.contains(.compressed))
+            } else {
+                self.execute(action)
+            }
+        case .cancel:
+            if let record = self.records.removeValue(forKey: frame.streamID) { record.timer?.cancel() }
+            self.execute(self.state.cancelReceived(streamID: frame.streamID))
+        case .ping:
+            if frame.flags.contains(.ack) { return }  // we send no pings; an unexpected ACK is ignored
+            let action = self.state.pingReceived()
+            if action == .sendPingAck, let data = frame.pingData {
+                self.encoder.writePing(data, ack: true, into: &self.outbound)
+            } else {
+                self.execute(action)
+            }
+        case .settings:
+            if frame.flags.contains(.ack) {
+                self.execute(self.state.settingsAckReceived())
+                return
+            }
+            do throws(WireError) {
+                let settings = try ConnectionSettings(decoding: frame.payload)
+                let action = self.state.settingsReceived()
+                if action == .acknowledgeSettings {
+                    self.encoder.apply(peerSettings: settings)
+                    self.peerAcceptsZlib = settings.compression.contains(.zlib)
+                }
+                self.execute(action)
+            } catch {
+                self.execute(self.state.wireErrorReceived(error))
+            }
+        case .authClientFirst:
+            do {
+                let first = try AuthClientFirst(decoding: frame.payload)
+                self.execute(self.state.authClientFirstReceived(mechanism: first.mechanism, message: first.message))
+            } catch {
+                self.execute(self.state.authClientFirstReceived(mechanism: "", message: ""))
+            }
+        case .authClientFinal:
+            let text = frame.payload.getString(at: frame.payload.readerIndex, length: frame.payload.readableBytes)
+            self.execute(self.state.authClientFinalReceived(text ?? ""))
+        case .goAway:
+            do throws(WireError) {
+                let goAway = try GoAway(decoding: frame.payload)
+                self.execute(self.state.goAwayReceived(code: goAway.code))
+            } catch {
+                self.execute(self.state.wireErrorReceived(error))
+            }
+        default:
+            // CALL_END, AUTH_SERVER_*: frames only a server sends.
+            self.execute(
+                self.state.wireErrorReceived(.protocolViolation("\(frame.type) sent to a server"))
+            )
+        }
+    }
+
+    // MARK: Calls
+
+    private func openCall(_ streamID: UInt32, payload: ByteBuffer) {
+        let start: CallStart
+        do throws(WireError) {
+            start = try CallStart(decoding: payload)
+        } catch {
+            // The framing is intact, so only this call fails (WIRE.md §7.1).
+            let code: StatusCode = error.code == .limitExceeded ? .resourceExhausted : .invalidArgument
+            self.endCall(streamID, RPCError(code: code, message: "bad CALL_START: \(error.message)"))
+            return
+        }
+        guard let method = self.shared.methods[start.method] else {
+            self.endCall(streamID, RPCError(code: .unimplemented, message: "method \(start.method) is not served here"))
+            return
+        }
+        let deadline: NIODeadline? =
+            start.timeoutMicroseconds == 0
+            ? nil
+            : .now() + .microseconds(Int64(clamping: min(start.timeoutMicroseconds, UInt64(Int64.max / 1000))))
+        self.records[streamID] = CallRecord(
+            method: method,
+            requestID: start.requestID.isEmpty ? "\(self.connectionID)-\(streamID)" : start.requestID,
+            metadata: start.metadata,
+            deadline: deadline,
+            timer: nil
+        )
+    }
+
+    private func serveCall(_ streamID: UInt32, payload: ByteBuffer, compressed: Bool) {
+        guard let context, let record = self.records[streamID] else { return }
+        if let deadline = record.deadline, deadline <= .now() {
+            self.execute(self.state.deadlineExceeded(streamID: streamID))
+            return
+        }
+        var request: ByteBuffer
+        if compressed {
+            guard self.shared.options.compression, let compressor = self.compressorForConnection() else {
+                self.endCall(
+                    streamID, RPCError(code: .unimplemented, message: "compressed message, but zlib was not announced"))
+                return
+            }
+            do throws(WireError) {
+                request = try compressor.decompress(payload, maxSize: self.shared.settings.maxMessageSize)
+            } catch {
+                self.endCall(streamID, RPCError(error))
+                return
+            }
+        } else {
+            guard payload.readableBytes <= self.shared.settings.maxMessageSize else {
+                self.endCall(
+                    streamID,
+                    RPCError(code: .resourceExhausted, message: "request larger than the max message size")
+                )
+                return
+            }
+            request = payload
+        }
+        let callContext = ServerCallContext(
+            eventLoop: context.eventLoop,
+            method: record.method.descriptor,
+            requestID: record.requestID,
+            metadata: record.metadata,
+            deadline: record.deadline,
+            accessKeyID: self.state.accessKeyID ?? ""
+        )
+        // Encode the answer straight into the outbound buffer behind a MESSAGE header; roll back if the
+        // handler failed or answers later.
+        let mark = self.outbound.writerIndex
+        var outcome = EncodedServerResponse.encoded
+        do throws(WireError) {
+            try self.encoder.writeMessage(
+                streamID: streamID,
+                compressor: self.peerAcceptsZlib ? self.compressorForConnection() : nil,
+                into: &self.outbound
+            ) { buffer in
+                outcome = record.method.invoke(&request, callContext, &buffer)
+            }
+        } catch {
+            self.outbound.moveWriterIndex(to: mark)
+            self.endCall(
+                streamID, RPCError(code: error.code.statusCode, message: "cannot send the response: \(error.message)"))
+            return
+        }
+        switch outcome {
+        case .encoded:
+            self.encoder.writeCallEnd(.ok, streamID: streamID, into: &self.outbound)
+            self.finish(streamID)
+        case .failed(let error):
+            self.outbound.moveWriterIndex(to: mark)
+            self.endCall(streamID, error)
+        case .deferred(let future):
+            self.outbound.moveWriterIndex(to: mark)
+            self.awaitDeferred(streamID, future, deadline: record.deadline, context: context)
+        }
+    }
+
+    private func awaitDeferred(
+        _ streamID: UInt32,
+        _ future: EventLoopFuture<ByteBuffer>,
+        deadline: NIODeadline?,
+        context: ChannelHandlerContext
+    ) {
+        let loop = context.eventLoop
+        if let deadline {
+            self.records[streamID]?.timer = loop.assumeIsolated().scheduleTask(deadline: deadline) {
+                self.execute(self.state.deadlineExceeded(streamID: streamID))
+                self.flushIfNeeded()
+            }
+        }
+        future.hop(to: loop).assumeIsolated().whenComplete { result in
+            // Cancelled, timed out or the connection closed meanwhile: the answer is no longer wanted.
+            guard self.state.calls[streamID] != nil, self.context != nil else { return }
+            switch result {
+            case .success(let response):
+                do throws(WireError) {
+                    try self.encoder.writeMessage(
+                        response,
+                        streamID: streamID,
+                        compressor: self.peerAcceptsZlib ? self.compressorForConnection() : nil,
+                        into: &self.outbound
+                    )
+                    self.encoder.writeCallEnd(.ok, streamID: streamID, into: &self.outbound)
+                    self.finish(streamID)
+                } catch {
+                    self.endCall(streamID, RPCError(code: error.code.statusCode, message: error.message))
+                }
+            case .failure(let error as RPCError):
+                self.endCall(streamID, error)
+            case .failure(let error):
+                self.logger.error("handler failed", metadata: ["error": "\(error)", "stream": "\(streamID)"])
+                self.endCall(streamID, RPCError(code: .internalError, message: "internal error"))
+            }
+            self.flushIfNeeded()
+        }
+    }
+
+    /// Writes CALL_END with `error` and forgets the call.
+    private func endCall(_ streamID: UInt32, _ error: RPCError) {
+        self.encoder.writeCallEnd(CallEnd(error), streamID: streamID, into: &self.outbound)
+        self.finish(streamID)
+    }
+
+    private func finish(_ streamID: UInt32) {
+        if let record = self.records.removeValue(forKey: streamID) { record.timer?.cancel() }
+        self.lastCallActivity = .now()
+        self.execute(self.state.callFinished(streamID: streamID))
+        if self.readsPaused { self.resumeReadingIfPossible() }
+    }
+
+    private func compressorForConnection() -> MessageCompressor? {
+        if let compressor = self.compressor { return compressor }
+        // Made on first use: most connections never compress, and a zlib stream costs ~95 µs to create.
+        let compressor = MessageCompressor(
+            threshold: self.shared.options.compressionThreshold,
+            level: self.shared.options.compressionLevel
+        )
+        self.compressor = compressor
+        return compressor
+    }
+
+    // MARK: Actions
+
+    private func execute(_ action: ServerConnectionStateMachine.Action) {
+        switch action {
+        case .none, .openCall, .serveCall:
+            break
+        case .sendPrefaceAndSettings:
+            self.encoder.writePreface(Preface.serverReply(to: .client), into: &self.outbound)
+            self.encoder.writeSettings(self.shared.settings, into: &self.outbound)
+        case .acknowledgeSettings:
+            self.encoder.writeSettingsAck(into: &self.outbound)
+        case .lookUpCredential(let id):
+            self.lookUp(id)
+        case .sendServerFirst(let message):
+            self.encoder.writeAuth(.authServerFirst, message: message, into: &self.outbound)
+        case .sendServerFinal(let message, let id):
+            self.encoder.writeAuth(.authServerFinal, message: message, into: &self.outbound)
+            self.handshakeTimer?.cancel()
+            self.handshakeTimer = nil
+            self.logger[metadataKey: "accessKeyID"] = "\(id)"
+            self.armIdleTimer()
+        case .failAuthentication(let log):
+            self.logger.notice("authentication failed: \(log)")
+            self.encoder.writeAuth(.authServerFinal, message: "e=invalid-proof", into: &self.outbound)
+            self.encoder.writeGoAway(
+                GoAway(lastStreamID: 0, code: .unauthenticated, message: "authentication failed"),
+                into: &self.outbound
+            )
+            self.closeAfterFlush()
+        case .failConnection(let code, let message):
+            self.logger.debug("connection error \(code): \(message)")
+            self.encoder.writeGoAway(
+                GoAway(lastStreamID: self.state.lastStreamID, code: code, message: String(message.prefix(1000))),
+                into: &self.outbound
+            )
+            self.closeAfterFlush()
+        case .refuseCall(let streamID, let error):
+            self.endCall(streamID, error)
+        case .sendPingAck:
+            break  // written by the caller, which has the payload
+        case .close:
+            self.closeAfterFlush()
+        }
+    }
+
+    private func lookUp(_ accessKeyID: String) {
+        guard let context else { return }
+        let store = self.shared.credentialStore
+        if let memory = store as? InMemoryCredentialStore {
+            // No Task hop for the in-memory store (tests, load tester).
+            self.execute(self.state.credentialLoaded(memory.credentialNow(forAccessKeyID: accessKeyID)))
+            return
+        }
+        let promise = context.eventLoop.makePromise(of: SCRAMCredential?.self)
+        promise.completeWithTask { try await store.credential(forAccessKeyID: accessKeyID) }
+        promise.futureResult.assumeIsolated().whenComplete { result in
+            let credential = (try? result.get()) ?? nil
+            self.execute(self.state.credentialLoaded(credential))
+            self.flushIfNeeded()
+        }
+    }
+
+    // MARK: Timers
+
+    private func armIdleTimer() {
+        guard let context, let idle = self.shared.options.idleTimeout else { return }
+        let timeout = TimeAmount(idle)
+        self.idleTimer = context.eventLoop.assumeIsolated().scheduleTask(
+            deadline: self.lastCallActivity + timeout
+        ) {
+            self.idleTimer = nil
+            if self.state.calls.isEmpty, NIODeadline.now() >= self.lastCallActivity + timeout {
+                self.drain(message: "idle timeout")
+            } else {
+                self.armIdleTimer()
+            }
+        }
+    }
+
+    /// Starts a graceful drain: GOAWAY NO_ERROR, finish calls, close (WIRE.md §9.2).
+    func drain(message: String) {
+        guard let context else { return }
+        let (last, sendGoAway, closeNow) = self.state.beginDrain()
+        if sendGoAway {
+            self.encoder.writeGoAway(GoAway(lastStreamID: last, code: .noError, message: message), into: &self.outbound)
+        }
+        if closeNow {
+            self.closeAfterFlush()
+        } else {
+            self.flushIfNeeded()
+            self.drainTimer = context.eventLoop.assumeIsolated().scheduleTask(
+                in: TimeAmount(self.shared.options.drainTimeout)
+            ) {
+                self.logger.notice("drain timeout: closing with \(self.state.calls.count) calls open")
+                self.context?.close(promise: nil)
+            }
+        }
+    }
+
+    func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
+        if event is ServerDrainEvent {
+            self.drain(message: "server shutting down")
+            promise?.succeed(())
+        } else {
+            context.triggerUserOutboundEvent(event, promise: promise)
+        }
+    }
+
+    // MARK: Writing
+
+    private func flushIfNeeded() {
+        guard !self.inReadBurst, let context, self.outbound.readableBytes > 0 else { return }
+        self.writeOutbound(context)
+        context.flush()
+        // The TLS handler encrypted and released the bytes during flush, so clearing reuses the storage
+        // (no allocation per burst); if something still holds it, clear() copies-on-write instead.
+        self.outbound.clear()
+    }
+
+    private func writeOutbound(_ context: ChannelHandlerContext) {
+        context.write(self.wrapOutboundOut(self.outbound), promise: nil)
+    }
+
+    private var closing = false
+
+    private func closeAfterFlush() {
+        guard let context, !self.closing else { return }
+        self.closing = true
+        if self.outbound.readableBytes > 0 {
+            self.writeOutbound(context)
+            self.outbound = ByteBuffer()
+        }
+        context.writeAndFlush(self.wrapOutboundOut(context.channel.allocator.buffer(capacity: 0))).assumeIsolated()
+            .whenComplete { _ in
+                self.context?.close(promise: nil)
+            }
+    }
+}
+
+/// Sent down a server connection's pipeline to start a graceful drain.
+struct ServerDrainEvent: Sendable {}

@@ -1,0 +1,166 @@
+public import IAMTLS
+public import IAMWire
+public import NIOCore
+import NIOPosix
+
+/// How an `RPCClient` reaches and authenticates to a server.
+public struct RPCClientConfiguration: Sendable {
+    /// The server's host name or address.
+    public var host: String
+    /// The server's port.
+    public var port: Int
+    /// TLS settings (role `.client`, trust roots, server name for the host name check).
+    public var tls: TLSConfiguration
+    /// The access key id the connection authenticates as.
+    public var accessKeyID: String
+    /// The access key's secret; used only to compute the SCRAM proof, never sent.
+    public var secretAccessKey: String
+    /// Connection-level limits and options this client announces in its SETTINGS.
+    public var connection: ConnectionOptions
+    /// How long one connection attempt (TCP + TLS + preface + authentication) may take.
+    public var connectTimeout: Duration
+
+    /// Creates a client configuration.
+    public init(
+        host: String,
+        port: Int,
+        tls: TLSConfiguration,
+        accessKeyID: String,
+        secretAccessKey: String,
+        connection: ConnectionOptions = ConnectionOptions(),
+        connectTimeout: Duration = .seconds(10)
+    ) {
+        self.host = host
+        self.port = port
+        self.tls = tls
+        self.accessKeyID = accessKeyID
+        self.secretAccessKey = secretAccessKey
+        self.connection = connection
+        self.connectTimeout = connectTimeout
+    }
+}
+
+/// A client connection that carries many concurrent calls.
+///
+/// The connection is made on the first call and made again after it is lost (a call that was in flight
+/// when it broke fails with UNAVAILABLE; the next call reconnects). All connection state lives on one
+/// event loop: `unaryFuture` called on that loop touches no lock and makes no thread hop, which is what the
+/// load tester relies on. `unary` (async) is a thin wrapper over it.
+public final class RPCClient: Sendable {
+    /// The event loop every call and the connection run on.
+    public let eventLoop: any EventLoop
+    private let manager: NIOLoopBound<ClientConnectionManager>
+
+    /// Creates a client; it connects lazily on the first call.
+    public init(configuration: RPCClientConfiguration, eventLoopGroup: any EventLoopGroup) throws {
+        let context = try TLSContext(configuration: configuration.tls)
+        let eventLoop = eventLoopGroup.next()
+        self.eventLoop = eventLoop
+        self.manager = NIOLoopBound(
+            ClientConnectionManager(configuration: configuration, tlsContext: context, eventLoop: eventLoop),
+            eventLoop: eventLoop
+        )
+    }
+
+    /// Makes a unary call and waits for its response.
+    ///
+    /// - Throws: `RPCError` with the status the server ended the call with, or DEADLINE_EXCEEDED,
+    ///   UNAVAILABLE (no connection), UNAUTHENTICATED (credentials refused), CANCELLED (task cancelled).
+    public func unary<Request: WireMessage, Response: WireMessage>(
+        _ method: MethodDescriptor,
+        _ request: Request,
+        as: Response.Type = Response.self,
+        options: CallOptions = CallOptions()
+    ) async throws(RPCError) -> Response {
+        let (future, call) = self.makeCall(method, request, as: Response.self, options: options)
+        do {
+            return try await withTaskCancellationHandler {
+                try await future.get()
+            } onCancel: {
+                // Cancelling the Task cancels the call on the wire (CANCEL frame) and fails the future.
+                call.eventLoop.execute {
+                    call.value.abandon(RPCError(code: .cancelled, message: "the call was cancelled"))
+                }
+            }
+        } catch let error as RPCError {
+            throw error
+        } catch {
+            throw RPCError(code: .unknown, message: "\(error)")
+        }
+    }
+
+    /// Same call without async/await: completes on the connection's event loop (the load tester uses it).
+    ///
+    /// The future fails with `RPCError`. Called on `eventLoop`, it takes no lock and makes no thread hop.
+    public func unaryFuture<Request: WireMessage, Response: WireMessage>(
+        _ method: MethodDescriptor,
+        _ request: Request,
+        as: Response.Type = Response.self,
+        options: CallOptions = CallOptions()
+    ) -> EventLoopFuture<Response> {
+        self.makeCall(method, request, as: Response.self, options: options).0
+    }
+
+    private func makeCall<Request: WireMessage, Response: WireMessage>(
+        _ method: MethodDescriptor,
+        _ request: Request,
+        as: Response.Type,
+        options: CallOptions
+    ) -> (EventLoopFuture<Response>, NIOLoopBound<PendingClientCall>) {
+        let promise = self.eventLoop.makePromise(of: Response.self)
+        let call = PendingClientCall(
+            method: method,
+            options: options,
+            encode: { request.encode(into: &$0) },
+            complete: { result in
+                switch result {
+                case .success(var bytes):
+                    do throws(WireError) {
+                        promise.succeed(try Response(decoding: &bytes))
+                    } catch {
+                        promise.fail(
+                            RPCError(code: .internalError, message: "cannot decode the response: \(error.message)"))
+                    }
+                case .failure(let error):
+                    promise.fail(error)
+                }
+            }
+        )
+        let bound = NIOLoopBound(call, eventLoop: self.eventLoop)
+        if self.eventLoop.inEventLoop {
+            self.manager.value.start(call)
+        } else {
+            let manager = self.manager
+            self.eventLoop.execute { manager.value.start(bound.value) }
+        }
+        return (promise.futureResult, bound)
+    }
+
+    /// Sends PING and completes with the round-trip time.
+    public func ping() -> EventLoopFuture<Duration> {
+        let promise = self.eventLoop.makePromise(of: Duration.self)
+        self.eventLoop.execute { self.manager.value.ping(promise) }
+        return promise.futureResult
+    }
+
+    /// Connects now (instead of on the first call) and completes once the connection is authenticated.
+    public func connect() -> EventLoopFuture<Void> {
+        let promise = self.eventLoop.makePromise(of: Void.self)
+        self.eventLoop.execute { self.manager.value.connect(promise) }
+        return promise.futureResult
+    }
+
+    /// Sends GOAWAY, lets in-flight calls finish, then closes; later calls fail with UNAVAILABLE.
+    public func close() async {
+        let promise = self.eventLoop.makePromise(of: Void.self)
+        self.eventLoop.execute { self.manager.value.close(promise) }
+        try? await promise.futureResult.get()
+    }
+}
+
+extension TimeAmount {
+    init(_ duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+}
