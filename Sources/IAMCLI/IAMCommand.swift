@@ -40,12 +40,17 @@ public struct IAMCommand: AsyncParsableCommand {
     /// be read, 64 on a usage error (help and usage text go to `io` like the binary prints them).
     public static func run(arguments: [String], io: CommandIO) async -> Int32 {
         do {
-            let command = try await asyncParseAsRoot(arguments)
+            var command = try await asyncParseAsRoot(arguments)
             if let leaf = command as? any IAMLeafCommand {
                 return try await leaf.execute(io)
             }
-            // A group without a subcommand: show its help, as ArgumentParser does.
-            io.printLine(helpMessage(for: type(of: command)))
+            // A group without a subcommand, or ArgumentParser's own `help`: their run() throws a help request,
+            // which the catch below renders exactly as ArgumentParser's main() would.
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
             return 0
         } catch {
             let status = exitCode(for: error).rawValue

@@ -185,7 +185,9 @@ package enum VectorFile {
 
         var policies: [VectorPolicy] = []
         if let list = node["policies"] {
-            guard case .array(let items) = list.value else { throw VectorFileError("\(where_): \"policies\" must be an array") }
+            guard case .array(let items) = list.value else {
+                throw VectorFileError("\(where_): \"policies\" must be an array")
+            }
             for (i, item) in items.enumerated() {
                 let at = "\(where_) policies[\(i)]"
                 guard case .object = item.value else { throw VectorFileError("\(at) must be an object") }
@@ -204,7 +206,9 @@ package enum VectorFile {
                 }
                 let policyID: String
                 if let given = item["id"] {
-                    guard let s = given.string, !s.isEmpty else { throw VectorFileError("\(at): \"id\" must be a string") }
+                    guard let s = given.string, !s.isEmpty else {
+                        throw VectorFileError("\(at): \"id\" must be a string")
+                    }
                     policyID = s
                 } else {
                     // Documented convention: a policy without an id is named by its 1-based position.
@@ -305,7 +309,9 @@ package enum VectorFile {
         var tags: [String: String] = [:]
         if let t = node["tags"], case .object(let members) = t.value {
             for (key, value) in members {
-                guard let s = value.string else { throw VectorFileError("\(`where`): principal.tags must hold strings") }
+                guard let s = value.string else {
+                    throw VectorFileError("\(`where`): principal.tags must hold strings")
+                }
                 tags[key] = s
             }
         }
