@@ -27,25 +27,30 @@ extension CompiledEngine {
     }
 
     func decide(_ request: AuthorizationRequest) -> Decision {
-        request.actionBytes.withUnsafeBufferPointer { action in
-            request.resourceBytes.withUnsafeBufferPointer { resource in
+        let r = request.storage
+        let context = r.context
+        return r.actionKey.bytes.withUnsafeBufferPointer { action in
+            r.resourceBytes.withUnsafeBufferPointer { resource in
                 var allows = Allows()
-                if let bucket = byService[request.servicePrefix] {
-                    if let ids = bucket.exact[request.actionLower] {
-                        for id in ids {
+                let serviceIndex = serviceTable.find(r.serviceKey)
+                if serviceIndex >= 0 {
+                    let index = services[Int(serviceIndex)]
+                    let exact = index.exact.find(r.actionKey)
+                    if exact >= 0 {
+                        for id in index.exactLists[Int(exact)] {
                             let s = statements[Int(id)]
                             if !s.isDeny && allows.saturated(s) { continue }
-                            guard applies(s, resource: resource, context: request.context) else { continue }
+                            guard applies(s, resource: resource, context: context) else { continue }
                             if s.isDeny { return .explicitDeny }
                             allows.record(s)
                         }
                     }
-                    for id in bucket.globbed {
+                    for id in index.globbed {
                         let s = statements[Int(id)]
                         if !s.isDeny && allows.saturated(s) { continue }
-                        guard actionMatches(s, action),
-                            applies(s, resource: resource, context: request.context)
-                        else { continue }
+                        guard actionMatches(s, action), applies(s, resource: resource, context: context) else {
+                            continue
+                        }
                         if s.isDeny { return .explicitDeny }
                         allows.record(s)
                     }
@@ -53,30 +58,34 @@ extension CompiledEngine {
                 for id in everyService {
                     let s = statements[Int(id)]
                     if !s.isDeny && allows.saturated(s) { continue }
-                    guard actionMatches(s, action), applies(s, resource: resource, context: request.context) else {
+                    guard actionMatches(s, action), applies(s, resource: resource, context: context) else {
                         continue
                     }
                     if s.isDeny { return .explicitDeny }
                     allows.record(s)
                 }
-                return combine(allows, request)
+                return combine(allows, r)
             }
         }
     }
 
     func evaluate(_ request: AuthorizationRequest) -> EvaluationResult {
+        let r = request.storage
         var candidates: [Int32] = []
-        if let bucket = byService[request.servicePrefix] {
-            candidates += bucket.exact[request.actionLower] ?? []
-            candidates += bucket.globbed
+        let serviceIndex = serviceTable.find(r.serviceKey)
+        if serviceIndex >= 0 {
+            let index = services[Int(serviceIndex)]
+            let exact = index.exact.find(r.actionKey)
+            if exact >= 0 { candidates += index.exactLists[Int(exact)] }
+            candidates += index.globbed
         }
         candidates += everyService
         var denies: [CompiledStatement] = []
         var allowList: [CompiledStatement] = []
         var allows = Allows()
         var missing: [String] = []
-        request.actionBytes.withUnsafeBufferPointer { action in
-            request.resourceBytes.withUnsafeBufferPointer { resource in
+        r.actionKey.bytes.withUnsafeBufferPointer { action in
+            r.resourceBytes.withUnsafeBufferPointer { resource in
                 for id in candidates {
                     let s = statements[Int(id)]
                     guard actionMatches(s, action) else { continue }
@@ -91,7 +100,7 @@ extension CompiledEngine {
                 }
             }
         }
-        let decision: Decision = denies.isEmpty ? combine(allows, request) : .explicitDeny
+        let decision: Decision = denies.isEmpty ? combine(allows, r) : .explicitDeny
         let deciding = (decision == .explicitDeny ? denies : allowList).sorted {
             ($0.policyIndex, $0.statementIndex) < ($1.policyIndex, $1.statementIndex)
         }
@@ -105,15 +114,13 @@ extension CompiledEngine {
     /// AWS's order after deny evaluation: resource-based policies (by how directly they name the caller), then
     /// identity-based policies, then the permissions boundary (D:reference_policies_evaluation-logic.html).
     @inline(__always)
-    func combine(_ allows: Allows, _ request: AuthorizationRequest) -> Decision {
+    func combine(_ allows: Allows, _ request: AuthorizationRequest.Storage) -> Decision {
         let boundaryAllows = !hasBoundary || allows.boundary
         let identityAllows = allows.identity && boundaryAllows
-        // Cross-account rules apply when a resource-based policy takes part; with identity policies only, the
-        // check is SimulatePrincipalPolicy's (the resource is taken to be the caller's own).
+        // The resource's account comes from its ARN (or aws:ResourceAccount); when either side is unknown the
+        // request is treated as same-account.
         var crossAccount = false
-        if hasResourcePolicies, let mine = principalAccount, let theirs = request.resourceAccount, mine != theirs {
-            crossAccount = true
-        }
+        if let mine = principalAccount, let theirs = request.resourceAccount, mine != theirs { crossAccount = true }
         if crossAccount {
             // Across accounts both sides must allow: the resource (or trust) policy and the caller's own policies.
             return allows.resource != .none && identityAllows ? .allowed : .implicitDeny
@@ -162,7 +169,7 @@ extension CompiledEngine {
     }
 
     func holds(_ c: CompiledCondition, _ context: RequestContext) -> Bool {
-        let entry = context.entries[c.key]
+        let entry = context.entry(c.key)
         if c.op.base == .null {
             let absent = entry.map { $0.values.isEmpty } ?? true
             return c.nullExpectations.contains(absent)
@@ -277,7 +284,7 @@ extension CompiledEngine {
     func collectMissing(_ s: CompiledStatement, _ context: RequestContext, into out: inout [String]) {
         for template in s.resources ?? [] { template.missingVariables(in: context, into: &out) }
         for c in s.conditions {
-            if c.op.base != .null && context.entries[c.key] == nil { out.append(c.spelling) }
+            if c.op.base != .null && context.entry(c.key) == nil { out.append(c.spelling) }
             for value in c.values {
                 if case .template(let t) = value { t.missingVariables(in: context, into: &out) }
             }

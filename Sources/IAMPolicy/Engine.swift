@@ -24,16 +24,27 @@ enum CompiledValue: Sendable {
     case binary([UInt8])
 }
 
-struct CompiledCondition: Sendable {
-    let key: String
+/// One operator-and-key test, compiled (a class: iterating conditions on the hot path is one retain each).
+final class CompiledCondition: Sendable {
+    let key: HashedKey
     let spelling: String
     let op: ConditionOperator
     let values: [CompiledValue]
     /// Null's expectation: `true` = the key must be absent (several values are ORed).
     let nullExpectations: [Bool]
+
+    init(key: HashedKey, spelling: String, op: ConditionOperator, values: [CompiledValue], nullExpectations: [Bool]) {
+        self.key = key
+        self.spelling = spelling
+        self.op = op
+        self.values = values
+        self.nullExpectations = nullExpectations
+    }
 }
 
-struct CompiledStatement: Sendable {
+/// One statement ready for matching; a class so that touching it on the hot path is one retain, not one per
+/// field.
+final class CompiledStatement: Sendable {
     let policyIndex: Int
     let statementIndex: Int
     let policyID: String
@@ -45,23 +56,64 @@ struct CompiledStatement: Sendable {
     let actionNegated: Bool
     /// Lower-cased action patterns with wildcards encoded.
     let actionPatterns: [[UInt8]]
-    /// nil: no Resource element (trust policies): every resource.
     let resourceNegated: Bool
+    /// nil: no Resource element (trust policies): every resource.
     let resources: [Template]?
     let resourceIsStar: Bool
     let conditions: [CompiledCondition]
+
+    init(
+        policyIndex: Int,
+        statementIndex: Int,
+        policyID: String,
+        sid: String?,
+        isDeny: Bool,
+        role: PolicyInput.Role,
+        strength: PrincipalStrength,
+        actionNegated: Bool,
+        actionPatterns: [[UInt8]],
+        resourceNegated: Bool,
+        resources: [Template]?,
+        resourceIsStar: Bool,
+        conditions: [CompiledCondition]
+    ) {
+        self.policyIndex = policyIndex
+        self.statementIndex = statementIndex
+        self.policyID = policyID
+        self.sid = sid
+        self.isDeny = isDeny
+        self.role = role
+        self.strength = strength
+        self.actionNegated = actionNegated
+        self.actionPatterns = actionPatterns
+        self.resourceNegated = resourceNegated
+        self.resources = resources
+        self.resourceIsStar = resourceIsStar
+        self.conditions = conditions
+    }
 }
 
 /// Statements of one service prefix: exact actions in a hash table, the rest scanned with their globs.
-struct ServiceBucket: Sendable {
-    var exact: [String: [Int32]] = [:]
-    var globbed: [Int32] = []
+final class ServiceIndex: Sendable {
+    /// Lower-cased action -> index into `exactLists`.
+    let exact: ByteTable
+    let exactLists: [[Int32]]
+    let globbed: [Int32]
+
+    init(exact: [String: [Int32]], globbed: [Int32]) {
+        let keys = exact.keys.sorted()
+        self.exact = ByteTable(keys.enumerated().map { (HashedKey($0.element), Int32($0.offset)) })
+        self.exactLists = keys.map { exact[$0]! }
+        self.globbed = globbed
+    }
 }
 
 /// The compiled form of a principal's policies.
 struct CompiledEngine: Sendable {
     let statements: [CompiledStatement]
-    let byService: [String: ServiceBucket]
+    /// Lower-cased service prefix -> index into `services`.
+    let serviceTable: ByteTable
+    let services: [ServiceIndex]
     /// NotAction statements and patterns with a wildcard in the service part: checked for every request.
     let everyService: [Int32]
     let hasBoundary: Bool
@@ -71,7 +123,7 @@ struct CompiledEngine: Sendable {
 
     init(principal: Principal, policies: [PolicyInput]) {
         var statements: [CompiledStatement] = []
-        var byService: [String: ServiceBucket] = [:]
+        var byService: [String: (exact: [String: [Int32]], globbed: [Int32])] = [:]
         var everyService: [Int32] = []
         principalAccount = principal.effectiveAccount
         hasBoundary = policies.contains { $0.role == .boundary }
@@ -117,7 +169,7 @@ struct CompiledEngine: Sendable {
                     continue
                 }
                 for (service, patterns) in perService {
-                    var bucket = byService[service] ?? ServiceBucket()
+                    var bucket = byService[service] ?? (exact: [:], globbed: [])
                     if patterns.contains(where: Glob.hasWildcard) {
                         bucket.globbed.append(id)
                     } else {
@@ -130,7 +182,9 @@ struct CompiledEngine: Sendable {
             }
         }
         self.statements = statements
-        self.byService = byService
+        let serviceNames = byService.keys.sorted()
+        serviceTable = ByteTable(serviceNames.enumerated().map { (HashedKey($0.element), Int32($0.offset)) })
+        services = serviceNames.map { ServiceIndex(exact: byService[$0]!.exact, globbed: byService[$0]!.globbed) }
         self.everyService = everyService
     }
 
@@ -202,7 +256,7 @@ struct CompiledEngine: Sendable {
             }
         }
         return CompiledCondition(
-            key: asciiLowercased(condition.key),
+            key: HashedKey(asciiLowercased(condition.key)),
             spelling: condition.key,
             op: condition.op,
             values: values,

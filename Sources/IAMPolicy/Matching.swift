@@ -111,12 +111,12 @@ enum Glob {
 }
 
 /// A pattern or value from a policy, with its `${...}` policy variables located once at compile time.
-struct Template: Sendable {
+final class Template: Sendable {
     enum Piece: Sendable {
         /// Encoded bytes (wildcards already mapped).
         case literal([UInt8])
         /// A context key (lower-cased for lookup) with its spelling in the policy and an optional default.
-        case variable(key: String, spelling: String, defaultValue: [UInt8]?)
+        case variable(key: HashedKey, spelling: String, defaultValue: [UInt8]?)
     }
 
     /// The fully encoded pattern when there are no variables (the common case: no resolution per request).
@@ -199,7 +199,7 @@ struct Template: Sendable {
         while keyPart.first == UInt8(ascii: " ") { keyPart = keyPart.dropFirst() }
         while keyPart.last == UInt8(ascii: " ") { keyPart = keyPart.dropLast() }
         let spelling = String(decoding: keyPart, as: UTF8.self)
-        return .variable(key: asciiLowercased(spelling), spelling: spelling, defaultValue: defaultValue)
+        return .variable(key: HashedKey(asciiLowercased(spelling)), spelling: spelling, defaultValue: defaultValue)
     }
 
     /// The spellings of the variables without a default that `context` lacks.

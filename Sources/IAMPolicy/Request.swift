@@ -76,89 +76,117 @@ public enum ContextValue: Sendable, Hashable {
 /// Keys are case-insensitive (`aws:SourceIp` ≡ `AWS:SOURCEIP`); every derived form a condition may need
 /// (lower-cased bytes, number, date, IP address) is computed once here so that checks allocate nothing.
 public struct RequestContext: Sendable {
-    let entries: [String: ContextEntry]
+    let storage: Storage
+
+    final class Storage: Sendable {
+        let entries: [ContextEntry]
+        let table: ByteTable
+
+        init(_ entries: [ContextEntry]) {
+            self.entries = entries
+            self.table = ByteTable(entries.enumerated().map { ($0.element.key, Int32($0.offset)) })
+        }
+    }
 
     /// Creates a context from key/value pairs. If two keys differ only in case, the lexically greater
     /// original spelling wins (deterministic).
     public init(_ values: [String: ContextValue]) {
-        var entries: [String: ContextEntry] = [:]
-        entries.reserveCapacity(values.count)
+        var byKey: [String: ContextEntry] = [:]
+        byKey.reserveCapacity(values.count)
         for (key, value) in values.sorted(by: { $0.key < $1.key }) {
-            entries[asciiLowercased(key)] = ContextEntry(value)
+            let lower = asciiLowercased(key)
+            byKey[lower] = ContextEntry(key: HashedKey(lower), value)
         }
-        self.entries = entries
+        storage = Storage(byKey.keys.sorted().map { byKey[$0]! })
     }
 
     /// An empty context.
-    public init() { self.entries = [:] }
+    public init() { storage = Storage([]) }
 
     /// The value of `key` (case-insensitive), as given.
     public subscript(key: String) -> ContextValue? {
-        entries[asciiLowercased(key)]?.original
+        entry(HashedKey(asciiLowercased(key)))?.original
+    }
+
+    /// The keys present (lower-cased).
+    public var keys: [String] { storage.entries.map { String(decoding: $0.key.bytes, as: UTF8.self) } }
+
+    @inline(__always)
+    func entry(_ lowerKey: HashedKey) -> ContextEntry? {
+        let index = storage.table.find(lowerKey)
+        return index < 0 ? nil : storage.entries[Int(index)]
     }
 
     /// The value of a single-valued key (`lowerKey` already lower-cased); multivalued keys cannot be variables.
     @inline(__always)
-    func singleValue(_ lowerKey: String) -> ContextScalar? {
-        guard let entry = entries[lowerKey], !entry.isList else { return nil }
+    func singleValue(_ lowerKey: HashedKey) -> ContextScalar? {
+        guard let entry = entry(lowerKey), !entry.isList else { return nil }
         return entry.values.first
     }
 }
 
 /// One question: may the principal do `action` on `resource` in `context`?
 public struct AuthorizationRequest: Sendable {
+    let storage: Storage
+
+    /// Everything derived from the request once, behind one reference so that passing a request is one retain.
+    final class Storage: Sendable {
+        let action: String
+        let resource: String
+        let context: RequestContext
+        /// Lower-cased action, the key of the exact-action tables.
+        let actionKey: HashedKey
+        /// Lower-cased service prefix (`s3`), the key of the service index.
+        let serviceKey: HashedKey
+        let resourceBytes: [UInt8]
+        /// The account that owns the resource: the ARN's account segment, else `aws:ResourceAccount`.
+        let resourceAccount: String?
+        /// `sts:assumerole*`: trust policies decide.
+        let isAssumeRole: Bool
+
+        init(action: String, resource: String, context: RequestContext) {
+            self.action = action
+            self.resource = resource
+            self.context = context
+            let lower = Array(asciiLowercased(action).utf8)
+            actionKey = HashedKey(lower)
+            serviceKey = HashedKey(Array(lower.prefix { $0 != UInt8(ascii: ":") }))
+            isAssumeRole = lower.starts(with: "sts:assumerole".utf8)
+            resourceBytes = Array(resource.utf8)
+            let parts = resource.split(separator: ":", maxSplits: 5, omittingEmptySubsequences: false)
+            if parts.count == 6, parts[0] == "arn", !parts[4].isEmpty {
+                resourceAccount = String(parts[4])
+            } else if let value = context.singleValue(HashedKey("aws:resourceaccount")) {
+                resourceAccount = value.text
+            } else {
+                resourceAccount = nil
+            }
+        }
+    }
+
     /// The action as given (`s3:GetObject`).
-    public let action: String
+    public var action: String { storage.action }
     /// The resource ARN as given (or `*`).
-    public let resource: String
+    public var resource: String { storage.resource }
     /// The request context.
-    public let context: RequestContext
+    public var context: RequestContext { storage.context }
 
-    /// Lower-cased action, the key of the exact-action tables.
-    let actionLower: String
-    let actionBytes: [UInt8]
-    /// Lower-cased service prefix (`s3`), the key of the service index.
-    let servicePrefix: String
-    let resourceBytes: [UInt8]
-    /// The account that owns the resource: the ARN's account segment, else `aws:ResourceAccount`; nil if unknown.
-    let resourceAccount: String?
-    /// `sts:assumerole*`: trust policies decide.
-    let isAssumeRole: Bool
-
-    /// Creates a request; the action is lower-cased and the resource's account found here, once, so checks
-    /// allocate nothing.
+    /// Creates a request; the action is lower-cased, hashed and the resource's account found here, once, so
+    /// checks allocate nothing.
     public init(action: String, resource: String, context: RequestContext) {
-        self.action = action
-        self.resource = resource
-        self.context = context
-        let lower = asciiLowercased(action)
-        self.actionLower = lower
-        self.actionBytes = Array(lower.utf8)
-        if let colon = lower.firstIndex(of: ":") {
-            self.servicePrefix = String(lower[..<colon])
-        } else {
-            self.servicePrefix = ""
-        }
-        self.isAssumeRole = lower.hasPrefix("sts:assumerole")
-        self.resourceBytes = Array(resource.utf8)
-        let parts = resource.split(separator: ":", maxSplits: 5, omittingEmptySubsequences: false)
-        if parts.count == 6, parts[0] == "arn", !parts[4].isEmpty {
-            self.resourceAccount = String(parts[4])
-        } else if let value = context.singleValue("aws:resourceaccount") {
-            self.resourceAccount = value.text
-        } else {
-            self.resourceAccount = nil
-        }
+        storage = Storage(action: action, resource: resource, context: context)
     }
 }
 
 /// One context key's values with every derived form a condition may compare, computed once per request.
-struct ContextEntry: Sendable {
+final class ContextEntry: Sendable {
+    let key: HashedKey
     let original: ContextValue
     let isList: Bool
     let values: [ContextScalar]
 
-    init(_ value: ContextValue) {
+    init(key: HashedKey, _ value: ContextValue) {
+        self.key = key
         original = value
         switch value {
         case .string(let s):
@@ -172,7 +200,7 @@ struct ContextEntry: Sendable {
 }
 
 /// One context value in the forms conditions compare.
-struct ContextScalar: Sendable {
+final class ContextScalar: Sendable {
     let text: String
     let bytes: [UInt8]
     let lower: [UInt8]

@@ -373,8 +373,10 @@ struct EngineConditionTests {
             principal: F.alice,
             policies: [PolicyInput(id: "old", role: .identity, document: literalDoc)]
         )
-        #expect(compiled.decide(F.request("iam:GetUser", "arn:aws:iam::1:user/alice", ctx)) == .implicitDeny)
-        #expect(compiled.decide(F.request("iam:GetUser", "arn:aws:iam::1:user/${aws:username}", ctx)) == .allowed)
+        #expect(compiled.decide(F.request("iam:GetUser", "arn:aws:iam::123456789012:user/alice", ctx)) == .implicitDeny)
+        #expect(
+            compiled.decide(F.request("iam:GetUser", "arn:aws:iam::123456789012:user/${aws:username}", ctx)) == .allowed
+        )
     }
 
     @Test func missingContextKeysAreReported() throws {

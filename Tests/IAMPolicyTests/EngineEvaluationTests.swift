@@ -118,11 +118,14 @@ struct EngineEvaluationTests {
             allow(#""logs:*""#, #""arn:aws:logs:us-east-1:123456789012:log-group:app-*""#), "logs:PutLogEvents",
             "arn:aws:logs:us-east-1:123456789012:log-group:app-web:log-stream:i-0123", expected: .allowed),
         EngineCase(
-            "region star", allow(#""sqs:*""#, #""arn:aws:sqs:*:111122223333:q""#), "sqs:SendMessage",
-            "arn:aws:sqs:eu-west-1:111122223333:q", expected: .allowed),
+            "region star", allow(#""sqs:*""#, #""arn:aws:sqs:*:123456789012:q""#), "sqs:SendMessage",
+            "arn:aws:sqs:eu-west-1:123456789012:q", expected: .allowed),
         EngineCase(
-            "account segment isolated", allow(#""sqs:*""#, #""arn:aws:sqs:*:111122223333:q""#), "sqs:SendMessage",
+            "account segment isolated", allow(#""sqs:*""#, #""arn:aws:sqs:*:1234567890:q""#), "sqs:SendMessage",
             "arn:aws:sqs:eu-west-1:123456789012:q", expected: .implicitDeny),
+        EngineCase(
+            "cross-account resource needs its own policy", allow(#""sqs:*""#, #""arn:aws:sqs:*:111122223333:q""#),
+            "sqs:SendMessage", "arn:aws:sqs:eu-west-1:111122223333:q", expected: .implicitDeny),
         EngineCase(
             "segment star does not cross colon", allow(#""sqs:*""#, #""arn:aws:sqs:*:*:q/*""#), "sqs:SendMessage",
             "arn:aws:sqs:eu-west-1:123456789012:q", expected: .implicitDeny),
