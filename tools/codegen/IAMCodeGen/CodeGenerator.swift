@@ -26,6 +26,9 @@ public struct CodeGenOptions: Hashable, Sendable {
     public var methodTableName = "IAMMethods"
     /// Module that holds the messages and the method table (imported by server and client files).
     public var messagesModule = "IAMWire"
+    /// Modules the messages file imports besides NIOCore (e.g. "IAMWire" when the messages live in
+    /// another module, as the test-only probe messages do).
+    public var messageImports: [String] = []
     /// Module that provides ServerResponse, RPCService, RPCClient, ...
     public var rpcModule = "IAMRPC"
 
@@ -75,7 +78,9 @@ public enum CodeGenerator {
 
         var writer = CodeWriter()
         writer.lines(self.header(for: file.fileName))
-        writer.line("public import NIOCore")
+        for module in (["NIOCore"] + options.messageImports).sorted() {
+            writer.line("public import \(module)")
+        }
         for decl in file.enums {
             writer.line()
             try messages.renderEnum(decl, into: &writer)
@@ -88,6 +93,8 @@ public enum CodeGenerator {
             GeneratedFile(path: "\(options.messagesDirectory)/\(options.messagesFileName)", contents: writer.text)
         )
 
+        // A file without services (the test-only probe) gets no method table.
+        guard !file.services.isEmpty else { return files }
         writer = CodeWriter()
         writer.lines(self.header(for: file.fileName))
         services.renderMethodTable(into: &writer)

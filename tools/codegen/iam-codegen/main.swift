@@ -1,9 +1,11 @@
 // iam-codegen: Protocol/iam.proto -> the Generated/ folders. A thin wrapper around IAMCodeGen.
 //
 //   iam-codegen [--proto Protocol/iam.proto] [--output <repository root>]
+//   iam-codegen --proto <file.proto> --messages-only <path/File.swift> [--import <Module>]...
 //
-// Writes every generated file (creating folders) and removes stale *.swift files from the
-// Generated/ folders it owns, so a deleted service does not leave code behind.
+// The first form writes every generated file (creating folders) and removes stale *.swift files
+// from the Generated/ folders it owns, so a deleted service does not leave code behind. The second
+// writes only the message types of a service-less IDL (the test-only probe) to one file.
 import Foundation
 import IAMCodeGen
 
@@ -14,6 +16,8 @@ func fail(_ message: String) -> Never {
 
 var protoPath = "Protocol/iam.proto"
 var outputRoot = "."
+var messagesOnly: String?
+var imports: [String] = []
 var arguments = CommandLine.arguments.dropFirst()
 while let argument = arguments.popFirst() {
     switch argument {
@@ -23,8 +27,15 @@ while let argument = arguments.popFirst() {
     case "--output":
         guard let value = arguments.popFirst() else { fail("--output needs a directory") }
         outputRoot = value
+    case "--messages-only":
+        guard let value = arguments.popFirst() else { fail("--messages-only needs a file path") }
+        messagesOnly = value
+    case "--import":
+        guard let value = arguments.popFirst() else { fail("--import needs a module name") }
+        imports.append(value)
     case "-h", "--help":
         print("usage: iam-codegen [--proto Protocol/iam.proto] [--output <repository root>]")
+        print("       iam-codegen --proto <file.proto> --messages-only <File.swift> [--import <Module>]...")
         exit(0)
     default:
         fail("iam-codegen: unknown argument '\(argument)' (see --help)")
@@ -38,16 +49,33 @@ do {
     fail("iam-codegen: cannot read \(protoPath): \(error)")
 }
 
+var options = CodeGenOptions()
+options.messageImports = imports
 let files: [GeneratedFile]
 do {
-    files = try CodeGenerator.generate(source: source, fileName: protoPath)
+    files = try CodeGenerator.generate(source: source, fileName: protoPath, options: options)
 } catch {
     fail(error.description)
 }
 
 let fileManager = FileManager.default
+if let messagesOnly {
+    guard let messages = files.first(where: { $0.path.hasSuffix("/" + options.messagesFileName) }) else {
+        fail("iam-codegen: no messages rendered")
+    }
+    guard files.count == 1 else { fail("iam-codegen: --messages-only is for IDL files without services") }
+    do {
+        let url = URL(fileURLWithPath: messagesOnly)
+        try fileManager.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try Data(messages.contents.utf8).write(to: url)
+    } catch {
+        fail("iam-codegen: cannot write \(messagesOnly): \(error)")
+    }
+    print("iam-codegen: wrote \(messagesOnly) from \(protoPath)")
+    exit(0)
+}
+
 let root = URL(fileURLWithPath: outputRoot)
-let options = CodeGenOptions()
 let written = Set(files.map(\.path))
 for directory in [options.messagesDirectory, options.serverDirectory, options.clientDirectory] {
     let url = root.appendingPathComponent(directory)
