@@ -82,6 +82,36 @@ public struct PolicyDocument: Sendable, Hashable {
         return try PolicyParser.parse(Array(bytes), kind: kind)
     }
 
+    /// The context keys the document's conditions and policy variables use, de-duplicated case-insensitively
+    /// (first spelling kept) and sorted, like GetContextKeysForCustomPolicy.
+    public var contextKeys: [String] {
+        var seen = Set<String>()
+        var out: [String] = []
+        func add(_ key: String) {
+            if seen.insert(asciiLowercased(key)).inserted { out.append(key) }
+        }
+        func scan(_ text: String) {
+            guard supportsVariables else { return }
+            var rest = Substring(text)
+            while let open = rest.firstRange(of: "${") {
+                rest = rest[open.upperBound...]
+                guard let close = rest.firstIndex(of: "}") else { break }
+                let inner = rest[..<close]
+                rest = rest[rest.index(after: close)...]
+                let key = inner.split(separator: ",", maxSplits: 1).first.map { $0.trimmingSpaces } ?? ""
+                if key.contains(":") { add(String(key)) }
+            }
+        }
+        for statement in statements {
+            for resource in statement.resources?.patterns ?? [] { scan(resource) }
+            for condition in statement.conditions {
+                add(condition.key)
+                if condition.op.base.allowsVariables { condition.values.forEach(scan) }
+            }
+        }
+        return out.sorted { asciiLowercased($0) < asciiLowercased($1) }
+    }
+
     /// AWS's size count: every character except whitespace outside string literals.
     ///
     /// Use it for quota checks across several documents (e.g. a user's aggregate inline-policy size).
@@ -324,5 +354,14 @@ public struct ConditionOperator: Sendable, Hashable, CustomStringConvertible {
     /// The operator as AWS spells it.
     public var description: String {
         (qualifier.map { $0.rawValue + ":" } ?? "") + base.rawValue + (ifExists ? "IfExists" : "")
+    }
+}
+
+extension Substring {
+    fileprivate var trimmingSpaces: Substring {
+        var s = self
+        while s.first == " " { s = s.dropFirst() }
+        while s.last == " " { s = s.dropLast() }
+        return s
     }
 }

@@ -424,3 +424,58 @@ struct EngineEvaluationTests {
         #expect(compiled.decide(F.request("svc420:GetThing", "arn:aws:svc420:::r/1")) == .implicitDeny)
     }
 }
+
+@Suite("Engine: API details")
+struct EngineAPITests {
+    typealias F = EngineFixtures
+
+    @Test func contextKeysListsConditionsAndVariables() throws {
+        let d = try F.parse(
+            F.doc(
+                #"{"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::b/${aws:username}/*","#
+                    + #""Condition":{"StringLike":{"s3:prefix":"${aws:PrincipalTag/team, 'x'}/*"},"#
+                    + #""IpAddress":{"aws:SourceIp":"10.0.0.0/8"},"Null":{"AWS:SOURCEIP":"false"}}}"#
+            )
+        )
+        #expect(d.contextKeys == ["aws:PrincipalTag/team", "aws:SourceIp", "aws:username", "s3:prefix"])
+    }
+
+    @Test func requestContextIsCaseInsensitive() {
+        let ctx = RequestContext(["AWS:SourceIP": .string("10.0.0.1"), "aws:TagKeys": .list([])])
+        #expect(ctx["aws:sourceip"] == .string("10.0.0.1"))
+        #expect(ctx["AWS:TAGKEYS"] == .list([]))
+        #expect(ctx["aws:username"] == nil)
+        let r = AuthorizationRequest(action: "S3:GetObject", resource: "arn:aws:s3:::b/k", context: ctx)
+        #expect(r.action == "S3:GetObject")
+        #expect(r.resource == "arn:aws:s3:::b/k")
+        #expect(r.context["aws:SourceIp"] == .string("10.0.0.1"))
+    }
+
+    @Test func principalAccountComesFromARNWhenAbsent() {
+        #expect(Principal(arn: "arn:aws:iam::111122223333:user/x", kind: .user).effectiveAccount == "111122223333")
+        #expect(Principal(arn: "apigateway.amazonaws.com", kind: .service).effectiveAccount == nil)
+        #expect(Principal(arn: "arn:aws:iam::1:user/x", kind: .user, account: "2").effectiveAccount == "2")
+    }
+
+    @Test func implicitDenyListsTheAllowsThatMatched() throws {
+        // The identity policy allows but the boundary does not: implicitDeny, and the identity allow is shown.
+        let compiled = try F.compile(
+            identity: [F.doc(#"{"Sid":"S3","Effect":"Allow","Action":"s3:*","Resource":"*"}"#)],
+            boundary: F.doc(#"{"Effect":"Allow","Action":"ec2:*","Resource":"*"}"#)
+        )
+        let result = compiled.evaluate(F.request("s3:GetObject"))
+        #expect(result.decision == .implicitDeny)
+        #expect(result.matched == [MatchedStatement(policyID: "id0", index: 0, sid: "S3")])
+    }
+
+    @Test(arguments: PolicyDocumentKind.allCases)
+    func kindsHaveLimitsAndRawValues(kind: PolicyDocumentKind) {
+        #expect(PolicyDocumentKind(rawValue: kind.rawValue) == kind)
+        #expect(kind.characterLimit >= 2_048)
+    }
+
+    @Test func errorsDescribeThemselves() {
+        let e = PolicyError(code: "MalformedPolicyDocument", message: "Statement[0].Effect: x")
+        #expect(e.description == "MalformedPolicyDocument: Statement[0].Effect: x")
+    }
+}
