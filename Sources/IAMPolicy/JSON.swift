@@ -153,6 +153,8 @@ struct JSONParser {
         try enter()
         index += 1
         var members: [JSONMember] = []
+        // Linear duplicate search for the usual handful of members; a set once an object grows large.
+        var seen: Set<String>?
         skipWhitespace()
         if index < bytes.count && bytes[index] == UInt8(ascii: "}") {
             index += 1
@@ -165,7 +167,14 @@ struct JSONParser {
                 throw syntaxError("expected a member name in double quotes")
             }
             let key = try parseString()
-            if members.contains(where: { $0.key == key }) {
+            let duplicate: Bool
+            if members.count < 16 {
+                duplicate = members.contains { $0.key == key }
+            } else {
+                if seen == nil { seen = Set(members.map(\.key)) }
+                duplicate = !seen!.insert(key).inserted
+            }
+            if duplicate {
                 let element = JSONParser.render(path)
                 throw .malformed(
                     element.isEmpty ? "" : element,

@@ -85,6 +85,15 @@ struct EngineBadInputTests {
         expectError(Array(text.utf8), fragment)
     }
 
+    @Test func duplicateKeyInLargeObject() {
+        let keys = (0..<40).map { #""aws:k\#($0)":"v""# } + [#""aws:k7":"again""#]
+        let text = F.doc(
+            #"{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"StringEquals":{\#(keys.joined(separator: ","))}}}"#
+        )
+        expectError(
+            Array(text.utf8), #"Statement[0].Condition.StringEquals: Syntax errors in policy. Duplicate key "aws:k7""#)
+    }
+
     @Test func wrongTypesEverywhere() {
         let replacements = [#"null"#, #"true"#, #"1"#, #""x""#, #"[]"#, #"{}"#, #"[null]"#, #"[{}]"#]
         let slots = [
