@@ -49,14 +49,14 @@ public struct RPCClientConfiguration: Sendable {
 public final class RPCClient: Sendable {
     /// The event loop every call and the connection run on.
     public let eventLoop: any EventLoop
-    private let manager: NIOLoopBound<ClientConnectionManager>
+    private let manager: NIOLoopBoundBox<ClientConnectionManager>
 
     /// Creates a client; it connects lazily on the first call.
     public init(configuration: RPCClientConfiguration, eventLoopGroup: any EventLoopGroup) throws {
         let context = try TLSContext(configuration: configuration.tls)
         let eventLoop = eventLoopGroup.next()
         self.eventLoop = eventLoop
-        self.manager = NIOLoopBound(
+        self.manager = NIOLoopBoundBox.makeBoxSendingValue(
             ClientConnectionManager(configuration: configuration, tlsContext: context, eventLoop: eventLoop),
             eventLoop: eventLoop
         )
@@ -106,7 +106,7 @@ public final class RPCClient: Sendable {
         _ request: Request,
         as: Response.Type,
         options: CallOptions
-    ) -> (EventLoopFuture<Response>, NIOLoopBound<PendingClientCall>) {
+    ) -> (EventLoopFuture<Response>, LoopBoundCall) {
         let promise = self.eventLoop.makePromise(of: Response.self)
         let call = PendingClientCall(
             method: method,
@@ -126,7 +126,7 @@ public final class RPCClient: Sendable {
                 }
             }
         )
-        let bound = NIOLoopBound(call, eventLoop: self.eventLoop)
+        let bound = LoopBoundCall(call: call, eventLoop: self.eventLoop)
         if self.eventLoop.inEventLoop {
             self.manager.value.start(call)
         } else {
@@ -162,5 +162,23 @@ extension TimeAmount {
     init(_ duration: Duration) {
         let (seconds, attoseconds) = duration.components
         self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+}
+
+/// Carries a call to its event loop. The call is created off the loop but touched only on it (the
+/// `execute` that starts it, and later cancellation hops), which is what makes the unchecked Sendable sound;
+/// `value` checks it in debug builds.
+struct LoopBoundCall: @unchecked Sendable {
+    private let call: PendingClientCall
+    let eventLoop: any EventLoop
+
+    init(call: PendingClientCall, eventLoop: any EventLoop) {
+        self.call = call
+        self.eventLoop = eventLoop
+    }
+
+    var value: PendingClientCall {
+        self.eventLoop.assertInEventLoop()
+        return self.call
     }
 }

@@ -126,3 +126,16 @@ public protocol RPCService: Sendable {
     /// Every method this service serves.
     var methods: [RPCServerMethod] { get }
 }
+
+extension RPCError {
+    /// The error a call fails with when its own message cannot be sent: a message too large for the
+    /// peer's limits is RESOURCE_EXHAUSTED (WIRE.md §5), anything else keeps the wire error's status.
+    init(sending error: WireError) {
+        switch error.code {
+        case .frameTooLarge, .messageTooLarge:
+            self.init(code: .resourceExhausted, message: "message too large for the peer: \(error.message)")
+        default:
+            self.init(code: error.code.statusCode, message: "cannot send the message: \(error.message)")
+        }
+    }
+}

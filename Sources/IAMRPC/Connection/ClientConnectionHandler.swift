@@ -396,7 +396,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
                 // Nothing of this call reached the buffer; the server never hears of the stream id, which
                 // WIRE.md allows (ids need only increase).
                 self.outbound.moveWriterIndex(to: mark)
-                self.execute(self.state.abandonCall(streamID: streamID, error: RPCError(error)))
+                self.execute(self.state.abandonCall(streamID: streamID, error: RPCError(sending: error)))
                 // abandonCall wrote a CANCEL for a stream the server never saw; take it back out.
                 self.outbound.moveWriterIndex(to: mark)
             }
@@ -523,8 +523,8 @@ final class ClientConnectionManager {
             eventLoop: self.eventLoop
         )
         let id = ObjectIdentifier(handler)
-        handler.onRetire = { [unowned self] in
-            if self.current === handler { self.current = nil }
+        handler.onRetire = { [weak self, weak handler] in
+            if let self, self.current === handler { self.current = nil }
         }
         self.current = handler
         let bound = NIOLoopBound(handler, eventLoop: self.eventLoop)

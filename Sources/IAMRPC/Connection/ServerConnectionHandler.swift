@@ -315,7 +315,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         } catch {
             self.outbound.moveWriterIndex(to: mark)
             self.endCall(
-                streamID, RPCError(code: error.code.statusCode, message: "cannot send the response: \(error.message)"))
+                streamID, RPCError(sending: error))
             return
         }
         switch outcome {
@@ -359,7 +359,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
                     self.encoder.writeCallEnd(.ok, streamID: streamID, into: &self.outbound)
                     self.finish(streamID)
                 } catch {
-                    self.endCall(streamID, RPCError(code: error.code.statusCode, message: error.message))
+                    self.endCall(streamID, RPCError(sending: error))
                 }
             case .failure(let error as RPCError):
                 self.endCall(streamID, error)

@@ -1,0 +1,144 @@
+public import IAMRPC
+import IAMTLS
+import NIOCore
+public import NIOPosix
+
+/// Access keys the test harness's credential store knows.
+public enum TestCredentials {
+    /// An access key id the harness accepts.
+    public static let accessKeyID = "AKIATESTKEY0000000001"
+    /// Its secret.
+    public static let secretAccessKey = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+    /// A second valid key.
+    public static let otherAccessKeyID = "AKIATESTKEY0000000002"
+    /// Its secret.
+    public static let otherSecretAccessKey = "another-secret-for-the-second-test-key"
+    /// A well-formed key id the store does not know.
+    public static let unknownAccessKeyID = "AKIAUNKNOWNKEY000000"
+
+    /// The secrets as the in-memory store takes them.
+    public static let secrets = [accessKeyID: secretAccessKey, otherAccessKeyID: otherSecretAccessKey]
+}
+
+/// A real TLS server on 127.0.0.1 and an ephemeral port, hosting the given services, with certificates
+/// from `TestCertificateChain` and the `TestCredentials` keys; plus clients for it.
+///
+/// Every test gets its own server (and event loop group), so tests run in parallel without sharing state.
+public final class LoopbackRPCServer: Sendable {
+    /// The group the server (and the clients made here) run on.
+    public let group: MultiThreadedEventLoopGroup
+    /// The running server.
+    public let server: RPCServer
+    /// The certificates the server presents and clients trust.
+    public let certificates: TestCertificateChain
+    /// The services it hosts (kept to restart it).
+    private let services: [any RPCService]
+    private let options: ConnectionOptions
+
+    /// The bound port.
+    public var port: Int { self.server.port }
+
+    private init(
+        group: MultiThreadedEventLoopGroup,
+        server: RPCServer,
+        certificates: TestCertificateChain,
+        services: [any RPCService],
+        options: ConnectionOptions
+    ) {
+        self.group = group
+        self.server = server
+        self.certificates = certificates
+        self.services = services
+        self.options = options
+    }
+
+    /// Starts a server on 127.0.0.1, port 0 (or `port`, to restart one on the same port).
+    public static func start(
+        services: [any RPCService],
+        connection: ConnectionOptions = ConnectionOptions(),
+        port: Int = 0,
+        group: MultiThreadedEventLoopGroup? = nil
+    ) async throws -> LoopbackRPCServer {
+        let certificates = try TestCertificateChain.shared()
+        let group = group ?? MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let configuration = RPCServerConfiguration(
+            host: "127.0.0.1",
+            port: port,
+            tls: certificates.serverConfiguration(),
+            credentialStore: InMemoryCredentialStore(secrets: TestCredentials.secrets),
+            connection: connection
+        )
+        let server = try await RPCServer.start(configuration: configuration, services: services, group: group)
+        return LoopbackRPCServer(
+            group: group,
+            server: server,
+            certificates: certificates,
+            services: services,
+            options: connection
+        )
+    }
+
+    /// Starts a new server with the same services on the same port (after `stop`), sharing the group.
+    public func restart() async throws -> LoopbackRPCServer {
+        try await Self.start(services: self.services, connection: self.options, port: self.port, group: self.group)
+    }
+
+    /// A client configuration for this server.
+    public func clientConfiguration(
+        accessKeyID: String = TestCredentials.accessKeyID,
+        secretAccessKey: String = TestCredentials.secretAccessKey,
+        connection: ConnectionOptions = ConnectionOptions()
+    ) -> RPCClientConfiguration {
+        RPCClientConfiguration(
+            host: "127.0.0.1",
+            port: self.port,
+            tls: self.certificates.clientConfiguration(serverName: "127.0.0.1"),
+            accessKeyID: accessKeyID,
+            secretAccessKey: secretAccessKey,
+            connection: connection,
+            connectTimeout: .seconds(5)
+        )
+    }
+
+    /// A client of this server.
+    public func makeClient(
+        accessKeyID: String = TestCredentials.accessKeyID,
+        secretAccessKey: String = TestCredentials.secretAccessKey,
+        connection: ConnectionOptions = ConnectionOptions()
+    ) throws -> RPCClient {
+        try RPCClient(
+            configuration: self.clientConfiguration(
+                accessKeyID: accessKeyID,
+                secretAccessKey: secretAccessKey,
+                connection: connection
+            ),
+            eventLoopGroup: self.group
+        )
+    }
+
+    /// Drains and stops the server (the group keeps running, for a restart).
+    public func stop() async {
+        await self.server.shutdown()
+    }
+
+    /// Stops the server and its event loop group.
+    public func shutdown() async {
+        await self.server.shutdown()
+        try? await self.group.shutdownGracefully()
+    }
+
+    /// A raw TLS connection to this server that sends whatever bytes a test crafts.
+    public func rawTLSConnection() async throws -> RawConnection {
+        try await RawConnection.connect(
+            host: "127.0.0.1",
+            port: self.port,
+            tls: self.certificates.clientConfiguration(serverName: "127.0.0.1"),
+            group: self.group
+        )
+    }
+
+    /// A raw TCP connection (no TLS) to this server's port.
+    public func rawPlaintextConnection() async throws -> RawConnection {
+        try await RawConnection.connect(host: "127.0.0.1", port: self.port, tls: nil, group: self.group)
+    }
+}

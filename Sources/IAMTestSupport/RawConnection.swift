@@ -1,0 +1,130 @@
+public import IAMTLS
+public import NIOCore
+import NIOPosix
+
+/// A connection that writes exactly the bytes a test gives it and records everything it receives, for
+/// testing how a server treats broken or hostile peers. Over TLS (the normal case) or plain TCP.
+public final class RawConnection: Sendable {
+    /// The channel.
+    public let channel: any Channel
+    private let collector: NIOLoopBoundBox<Collector>
+
+    private init(channel: any Channel, collector: NIOLoopBoundBox<Collector>) {
+        self.channel = channel
+        self.collector = collector
+    }
+
+    /// Connects; with `tls`, completes once the TLS handshake is done.
+    public static func connect(
+        host: String,
+        port: Int,
+        tls: TLSConfiguration?,
+        group: any EventLoopGroup
+    ) async throws -> RawConnection {
+        let context = try tls.map { configuration throws(TLSError) in try TLSContext(configuration: configuration) }
+        let loop = group.next()
+        let collector = NIOLoopBoundBox.makeBoxSendingValue(Collector(eventLoop: loop), eventLoop: loop)
+        let channel = try await ClientBootstrap(group: loop)
+            .connectTimeout(.seconds(5))
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    if let context {
+                        try channel.pipeline.syncOperations.addHandler(TLSHandler(context: context, serverName: host))
+                    }
+                    try channel.pipeline.syncOperations.addHandler(collector.value)
+                }
+            }
+            .connect(host: host, port: port)
+            .get()
+        let connection = RawConnection(channel: channel, collector: collector)
+        if tls != nil {
+            try await connection.waitFor(timeout: .seconds(5)) { $0.handshakeDone || $0.closed }
+        }
+        return connection
+    }
+
+    /// Writes and flushes `bytes`.
+    public func write(_ bytes: [UInt8]) async throws {
+        try await self.channel.writeAndFlush(ByteBuffer(bytes: bytes))
+    }
+
+    /// Writes and flushes `buffer`.
+    public func write(_ buffer: ByteBuffer) async throws {
+        try await self.channel.writeAndFlush(buffer)
+    }
+
+    /// What arrived so far and whether the peer closed.
+    public struct Snapshot: Sendable {
+        /// Every byte received, in order.
+        public var received: ByteBuffer
+        /// The connection closed.
+        public var closed: Bool
+        /// The TLS handshake finished.
+        public var handshakeDone: Bool
+        /// The error the pipeline reported, if any.
+        public var error: String?
+    }
+
+    /// The current snapshot.
+    public func snapshot() async throws -> Snapshot {
+        let collector = self.collector
+        return try await self.channel.eventLoop.submit { collector.value.snapshot }.get()
+    }
+
+    /// Polls (every 5 ms) until `condition` holds or `timeout` passes; returns the last snapshot.
+    @discardableResult
+    public func waitFor(
+        timeout: Duration,
+        _ condition: @Sendable (Snapshot) -> Bool
+    ) async throws -> Snapshot {
+        let clock = ContinuousClock()
+        let end = clock.now + timeout
+        var snapshot = try await self.snapshot()
+        while !condition(snapshot), clock.now < end {
+            try await Task.sleep(for: .milliseconds(5))
+            snapshot = try await self.snapshot()
+        }
+        return snapshot
+    }
+
+    /// Closes the connection.
+    public func close() async {
+        try? await self.channel.close()
+    }
+
+    final class Collector: ChannelInboundHandler {
+        typealias InboundIn = ByteBuffer
+        var received = ByteBuffer()
+        var closed = false
+        var handshakeDone = false
+        var error: String?
+        let eventLoop: any EventLoop
+
+        init(eventLoop: any EventLoop) {
+            self.eventLoop = eventLoop
+        }
+
+        var snapshot: Snapshot {
+            Snapshot(received: self.received, closed: self.closed, handshakeDone: self.handshakeDone, error: self.error)
+        }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            var bytes = self.unwrapInboundIn(data)
+            self.received.writeBuffer(&bytes)
+        }
+
+        func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+            if case .handshakeCompleted = event as? TLSEvent { self.handshakeDone = true }
+            context.fireUserInboundEventTriggered(event)
+        }
+
+        func channelInactive(context: ChannelHandlerContext) {
+            self.closed = true
+        }
+
+        func errorCaught(context: ChannelHandlerContext, error: any Error) {
+            self.error = "\(error)"
+            context.close(promise: nil)
+        }
+    }
+}

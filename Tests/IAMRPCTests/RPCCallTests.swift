@@ -1,0 +1,275 @@
+import IAMClient
+import IAMRPC
+import IAMServer
+import IAMTestSupport
+import IAMWire
+import NIOCore
+import Testing
+
+/// Calls over real TLS on 127.0.0.1: the happy paths, concurrency, deadlines, cancellation, drain,
+/// compression and reconnection.
+@Suite("RPC calls over loopback TLS")
+struct RPCCallTests {
+    @Test("Health/Ping echoes through the generated client")
+    func healthPing() async throws {
+        try await withServer { server in
+            let client = try server.makeClient()
+            let health = HealthServiceClient(client: client)
+            let response = try await health.ping(PingRequest("hello"))
+            #expect(String(buffer: response.payload) == "hello")
+            let empty = try await health.ping(PingRequest())
+            #expect(empty.payload.readableBytes == 0)
+            await client.close()
+        }
+    }
+
+    @Test("the handler sees the authenticated access key id and the request id")
+    func contextCarriesIdentity() async throws {
+        try await withServer { server in
+            let client = try server.makeClient(
+                accessKeyID: TestCredentials.otherAccessKeyID,
+                secretAccessKey: TestCredentials.otherSecretAccessKey
+            )
+            let response = try await client.unary(
+                TestService.whoAmI,
+                PingRequest(),
+                as: PingResponse.self,
+                options: CallOptions(requestID: "req-42")
+            )
+            #expect(String(buffer: response.payload) == "\(TestCredentials.otherAccessKeyID) req-42")
+            await client.close()
+        }
+    }
+
+    @Test("errors cross the wire with their status, message and IAM code")
+    func errorsKeepTheirCodes() async throws {
+        try await withServer { server in
+            let client = try server.makeClient()
+            for code in [StatusCode.notFound, .alreadyExists, .permissionDenied, .invalidArgument] {
+                let error = await rpcError {
+                    _ = try await client.unary(
+                        TestService.fail,
+                        PingRequest(),
+                        as: PingResponse.self,
+                        options: CallOptions(metadata: ["code": "\(code.rawValue)", "iam-code": "NoSuchEntity"])
+                    )
+                }
+                #expect(error?.code == code)
+                #expect(error?.iamErrorCode == "NoSuchEntity")
+                #expect(error?.message == "failed on purpose")
+            }
+            let unknownMethod = await rpcError {
+                _ = try await client.unary(
+                    MethodDescriptor(service: "test.v1.Test", method: "Missing"),
+                    PingRequest(),
+                    as: PingResponse.self
+                )
+            }
+            #expect(unknownMethod?.code == .unimplemented)
+            await client.close()
+        }
+    }
+
+    @Test("ServerResponse.async answers from a Task, and its thrown RPCError reaches the client")
+    func asyncHandler() async throws {
+        try await withServer { server in
+            let client = try server.makeClient()
+            let response = try await client.unary(TestService.asyncEcho, PingRequest("later"), as: PingResponse.self)
+            #expect(String(buffer: response.payload) == "later")
+            let error = await rpcError {
+                _ = try await client.unary(TestService.asyncEcho, PingRequest(), as: PingResponse.self)
+            }
+            #expect(error?.code == .invalidArgument)
+            #expect(error?.iamErrorCode == "ValidationError")
+            await client.close()
+        }
+    }
+
+    @Test("1,000 concurrent calls share one connection and each gets its own answer")
+    func thousandConcurrentCalls() async throws {
+        try await withServer { server in
+            let client = try server.makeClient()
+            let futures = (0..<1000).map { index in
+                client.unaryFuture(
+                    index % 2 == 0 ? TestService.echo : TestService.slow,
+                    PingRequest("call-\(index)"),
+                    as: PingResponse.self,
+                    options: CallOptions(metadata: ["delay-ms": "\(index % 7)"])
+                )
+            }
+            for (index, future) in futures.enumerated() {
+                let response = try await future.get()
+                #expect(String(buffer: response.payload) == "call-\(index)")
+            }
+            #expect(server.server.connectionCount == 1)
+            await client.close()
+        }
+    }
+
+    @Test("the server ends a call whose deadline passes with DEADLINE_EXCEEDED")
+    func serverDeadline() async throws {
+        try await withServer { server in
+            var session = try await RawSession.authenticated(server)
+            session.encoder = FrameEncoder()
+            let clock = ContinuousClock()
+            let start = clock.now
+            try await session.call(
+                TestService.slow,
+                PingRequest("x"),
+                streamID: 1,
+                timeout: .milliseconds(50),
+                metadata: ["delay-ms": "3000"]
+            )
+            let end = try await session.waitForFrame { $0.type == .callEnd && $0.streamID == 1 }
+            #expect(end.callEnd?.status == .deadlineExceeded)
+            #expect(clock.now - start < .seconds(2))
+            // The connection goes on.
+            try await session.call(TestService.echo, PingRequest("after"), streamID: 3)
+            let next = try await session.waitForFrame { $0.type == .callEnd && $0.streamID == 3 }
+            #expect(next.callEnd?.status == .ok)
+            await session.connection.close()
+        }
+    }
+
+    @Test("the client fails a call at its own deadline and the connection stays usable")
+    func clientDeadline() async throws {
+        try await withServer { server in
+            let client = try server.makeClient()
+            let clock = ContinuousClock()
+            let start = clock.now
+            let error = await rpcError {
+                _ = try await client.unary(
+                    TestService.slow,
+                    PingRequest("x"),
+                    as: PingResponse.self,
+                    options: CallOptions(timeout: .milliseconds(100), metadata: ["delay-ms": "2000"])
+                )
+            }
+            #expect(error?.code == .deadlineExceeded)
+            #expect(clock.now - start < .seconds(1))
+            let response = try await client.unary(TestService.echo, PingRequest("ok"), as: PingResponse.self)
+            #expect(String(buffer: response.payload) == "ok")
+            await client.close()
+        }
+    }
+
+    @Test("cancelling the Task cancels the call (CANCELLED) and the connection stays usable")
+    func cancellation() async throws {
+        try await withServer { server in
+            let client = try server.makeClient()
+            _ = try await client.unary(TestService.echo, PingRequest("warm-up"), as: PingResponse.self)
+            let clock = ContinuousClock()
+            let start = clock.now
+            let task = Task {
+                await rpcError {
+                    _ = try await client.unary(
+                        TestService.slow,
+                        PingRequest("x"),
+                        as: PingResponse.self,
+                        options: CallOptions(metadata: ["delay-ms": "3000"])
+                    )
+                }
+            }
+            try await Task.sleep(for: .milliseconds(50))
+            task.cancel()
+            let error = await task.value
+            #expect(error?.code == .cancelled)
+            #expect(clock.now - start < .seconds(2))
+            let response = try await client.unary(TestService.echo, PingRequest("still"), as: PingResponse.self)
+            #expect(String(buffer: response.payload) == "still")
+            await client.close()
+        }
+    }
+
+    @Test("graceful shutdown: calls in flight finish, new calls fail UNAVAILABLE")
+    func goAwayDrain() async throws {
+        let server = try await LoopbackRPCServer.start(services: [HealthService(), TestService()])
+        let client = try server.makeClient()
+        _ = try await client.unary(TestService.echo, PingRequest("warm-up"), as: PingResponse.self)
+        let inFlight = (0..<5).map { index in
+            client.unaryFuture(
+                TestService.slow,
+                PingRequest("slow-\(index)"),
+                as: PingResponse.self,
+                options: CallOptions(metadata: ["delay-ms": "300"])
+            )
+        }
+        try await Task.sleep(for: .milliseconds(50))
+        let shutdown = Task { await server.stop() }
+        try await Task.sleep(for: .milliseconds(50))
+        let refused = await rpcError {
+            _ = try await client.unary(TestService.echo, PingRequest("new"), as: PingResponse.self)
+        }
+        #expect(refused?.code == .unavailable)
+        for (index, future) in inFlight.enumerated() {
+            let response = try await future.get()
+            #expect(String(buffer: response.payload) == "slow-\(index)")
+        }
+        await shutdown.value
+        #expect(server.server.connectionCount == 0)
+        await client.close()
+        await server.shutdown()
+    }
+
+    @Test("the client reconnects after the server restarts")
+    func reconnectAfterRestart() async throws {
+        let server = try await LoopbackRPCServer.start(services: [HealthService(), TestService()])
+        let client = try server.makeClient()
+        let health = HealthServiceClient(client: client)
+        _ = try await health.ping(PingRequest("before"))
+        await server.stop()
+        let down = await rpcError { _ = try await health.ping(PingRequest("down")) }
+        #expect(down?.code == .unavailable)
+        let restarted = try await server.restart()
+        let response = try await health.ping(PingRequest("after"))
+        #expect(String(buffer: response.payload) == "after")
+        await client.close()
+        await restarted.stop()
+        await server.shutdown()
+    }
+
+    @Test("PING round trip")
+    func ping() async throws {
+        try await withServer { server in
+            let client = try server.makeClient()
+            try await client.connect().get()
+            let rtt = try await client.ping().get()
+            #expect(rtt > .zero && rtt < .seconds(5))
+            await client.close()
+        }
+    }
+
+    @Test(
+        "compression on and off both ways: large and small messages round-trip",
+        arguments: [(true, true), (true, false), (false, true), (false, false)]
+    )
+    func compression(clientCompresses: Bool, serverCompresses: Bool) async throws {
+        try await withServer(connection: ConnectionOptions(compression: serverCompresses)) { server in
+            let client = try server.makeClient(connection: ConnectionOptions(compression: clientCompresses))
+            for size in [0, 100, 1023, 1024, 64 * 1024, 900_000] {
+                let payload = ByteBuffer(
+                    string: String(String(repeating: "compressible text ", count: size / 18 + 1).prefix(size)))
+                let response = try await client.unary(
+                    TestService.echo, PingRequest(payload: payload), as: PingResponse.self)
+                #expect(response.payload == payload)
+            }
+            await client.close()
+        }
+    }
+
+    @Test("a message larger than the peer's max message size fails with RESOURCE_EXHAUSTED locally")
+    func oversizedRequest() async throws {
+        try await withServer(connection: ConnectionOptions(maxMessageSize: 64 * 1024)) { server in
+            let client = try server.makeClient(connection: ConnectionOptions(compression: false))
+            _ = try await client.unary(TestService.echo, PingRequest("warm-up"), as: PingResponse.self)
+            let big = ByteBuffer(repeating: 7, count: 100 * 1024)
+            let error = await rpcError {
+                _ = try await client.unary(TestService.echo, PingRequest(payload: big), as: PingResponse.self)
+            }
+            #expect(error?.code == .resourceExhausted)
+            let response = try await client.unary(TestService.echo, PingRequest("fine"), as: PingResponse.self)
+            #expect(String(buffer: response.payload) == "fine")
+            await client.close()
+        }
+    }
+}
