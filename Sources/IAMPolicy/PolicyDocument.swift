@@ -256,32 +256,59 @@ public struct Condition: Sendable, Hashable {
 public struct ConditionOperator: Sendable, Hashable, CustomStringConvertible {
     /// The base operator families.
     public enum Base: String, Sendable, Hashable, CaseIterable {
+        /// Exact, case-sensitive string equality.
         case stringEquals = "StringEquals"
+        /// Negated `StringEquals`.
         case stringNotEquals = "StringNotEquals"
+        /// String equality ignoring (ASCII) case.
         case stringEqualsIgnoreCase = "StringEqualsIgnoreCase"
+        /// Negated `StringEqualsIgnoreCase`.
         case stringNotEqualsIgnoreCase = "StringNotEqualsIgnoreCase"
+        /// Case-sensitive glob: `*` any run, `?` one character.
         case stringLike = "StringLike"
+        /// Negated `StringLike`.
         case stringNotLike = "StringNotLike"
+        /// Numeric equality (`10.0 == 10`).
         case numericEquals = "NumericEquals"
+        /// Negated `NumericEquals`.
         case numericNotEquals = "NumericNotEquals"
+        /// Request value < policy value.
         case numericLessThan = "NumericLessThan"
+        /// Request value <= policy value.
         case numericLessThanEquals = "NumericLessThanEquals"
+        /// Request value > policy value.
         case numericGreaterThan = "NumericGreaterThan"
+        /// Request value >= policy value.
         case numericGreaterThanEquals = "NumericGreaterThanEquals"
+        /// Same instant (ISO 8601 or epoch seconds).
         case dateEquals = "DateEquals"
+        /// Negated `DateEquals`.
         case dateNotEquals = "DateNotEquals"
+        /// Request date before policy date.
         case dateLessThan = "DateLessThan"
+        /// Request date at or before policy date.
         case dateLessThanEquals = "DateLessThanEquals"
+        /// Request date after policy date.
         case dateGreaterThan = "DateGreaterThan"
+        /// Request date at or after policy date.
         case dateGreaterThanEquals = "DateGreaterThanEquals"
+        /// Boolean equality (`true` / `false`).
         case bool = "Bool"
+        /// Byte equality of base-64 values.
         case binaryEquals = "BinaryEquals"
+        /// Request address inside one of the IPv4/IPv6 CIDR blocks.
         case ipAddress = "IpAddress"
+        /// Negated `IpAddress`.
         case notIpAddress = "NotIpAddress"
+        /// ARN match per component (same as `ArnLike`).
         case arnEquals = "ArnEquals"
+        /// ARN match per component, each a case-sensitive glob.
         case arnLike = "ArnLike"
+        /// Negated `ArnEquals`.
         case arnNotEquals = "ArnNotEquals"
+        /// Negated `ArnLike`.
         case arnNotLike = "ArnNotLike"
+        /// Key presence: `true` = the key must be absent, `false` = present.
         case null = "Null"
 
         /// Whether the operator is negated (`...Not...`, `NotIpAddress`): true on a missing key, NOR over values.
