@@ -688,7 +688,7 @@ public struct Maps: WireMessage {
             let entrySize = 1 + Protobuf.varintSize(key) + 1 + Protobuf.lengthDelimitedSize(value.utf8.count)
             size += 1 + Protobuf.lengthDelimitedSize(entrySize)
         }
-        for (key, value) in self.mBoolColor {
+        for (_, value) in self.mBoolColor {
             let entrySize = 2 + 1 + Protobuf.varintSize(value.rawValue)
             size += 1 + Protobuf.lengthDelimitedSize(entrySize)
         }
@@ -878,7 +878,7 @@ public struct Optionals: WireMessage {
         if let value = self.oString {
             size += 1 + Protobuf.lengthDelimitedSize(value.utf8.count)
         }
-        if let value = self.oBool {
+        if self.oBool != nil {
             size += 2
         }
         if let value = self.oColor {
@@ -887,7 +887,7 @@ public struct Optionals: WireMessage {
         if let value = self.oInner {
             size += 1 + Protobuf.lengthDelimitedSize(value.encodedSize)
         }
-        if let value = self.oDouble {
+        if self.oDouble != nil {
             size += 9
         }
         return size

@@ -525,7 +525,10 @@ struct MessageRenderer {
                 writer.line("size += \(property).count * \(tag + 1 + 2 + keySize + valueSize)")
                 return
             }
-            writer.block("for (key, value) in \(property) {") { writer in
+            // Name only what the size depends on: fixed-size keys or values would be unused bindings.
+            let keyName = key.fixedSize == nil ? "key" : "_"
+            let valueName = value.fixedSize == nil ? "value" : "_"
+            writer.block("for (\(keyName), \(valueName)) in \(property) {") { writer in
                 writer.line(
                     "let entrySize = \(1 + (key.fixedSize ?? 0)) \(key.fixedSize == nil ? "+ \(key.size("key")) " : "")+ \(1 + (value.fixedSize ?? 0))\(value.fixedSize == nil ? " + \(value.size("value"))" : "")"
                 )
@@ -555,7 +558,11 @@ struct MessageRenderer {
                 writer.line("for element in \(property) { size += \(valueSize("element")) }")
             }
         case .optional:
-            writer.block("if let value = \(property) {") { $0.line("size += \(valueSize("value"))") }
+            if codec.fixedSize != nil {
+                writer.block("if \(property) != nil {") { $0.line("size += \(valueSize("value"))") }
+            } else {
+                writer.block("if let value = \(property) {") { $0.line("size += \(valueSize("value"))") }
+            }
         case .singular:
             if case .message = field.type {
                 writer.block("if let value = \(property) {") { $0.line("size += \(valueSize("value"))") }

@@ -275,7 +275,7 @@ public struct Parser {
                 throw self.error("'required' is not allowed in proto3")
             case .identifier("group"):
                 throw self.error("groups are not supported (proto3 subset)")
-            case .identifier:
+            case .identifier, .symbol("."):
                 message.fields.append(try self.parseField())
             default:
                 throw self.error("expected a field, message, enum or '}' in message '\(name)', found \(token.spelling)")
@@ -529,7 +529,7 @@ public struct Parser {
         let name = try self.identifier("an rpc name")
         try self.expect("(", "after the rpc name")
         var clientStreaming = false
-        if self.isKeyword("stream"), case .identifier = self.tokens[self.position + 1].kind {
+        if self.isKeyword("stream") && self.tokens[self.position + 1].kind != .symbol(")") {
             _ = self.next()
             clientStreaming = true
         }
@@ -538,7 +538,7 @@ public struct Parser {
         try self.expectKeyword("returns")
         try self.expect("(", "after 'returns'")
         var serverStreaming = false
-        if self.isKeyword("stream"), case .identifier = self.tokens[self.position + 1].kind {
+        if self.isKeyword("stream") && self.tokens[self.position + 1].kind != .symbol(")") {
             _ = self.next()
             serverStreaming = true
         }

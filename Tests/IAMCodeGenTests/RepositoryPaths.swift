@@ -1,0 +1,27 @@
+import Foundation
+
+/// Locates the repository from this file's path (symlinks resolved, so private dev packages that
+/// link the test folder still find the real tree).
+enum RepositoryPaths {
+    static let root: URL = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath()
+        .deletingLastPathComponent()  // IAMCodeGenTests
+        .deletingLastPathComponent()  // Tests
+        .deletingLastPathComponent()
+
+    /// Runs `executable` (looked up on PATH) with `arguments`, returning status and combined output.
+    static func run(_ executable: String, _ arguments: [String], in directory: URL? = nil) throws -> (
+        status: Int32, output: String
+    ) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [executable] + arguments
+        if let directory { process.currentDirectoryURL = directory }
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+}
