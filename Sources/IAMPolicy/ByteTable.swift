@@ -1,7 +1,8 @@
 /// A lookup key whose hash is computed once (when a policy is compiled or a request is built), so the hot path
 /// never runs a general-purpose hasher.
 struct HashedKey: Sendable, Hashable {
-    let bytes: [UInt8]
+    /// The key text; short keys (15 bytes or fewer) live inline in the String, so most keys cost no allocation.
+    let text: String
     let hash: UInt64
 
     /// Per-process random basis: keys come from requests, so collisions must not be predictable.
@@ -10,10 +11,10 @@ struct HashedKey: Sendable, Hashable {
         return 0xCBF2_9CE4_8422_2325 ^ (generator.next() & 0x00FF_FFFF_FFFF_FF00)
     }()
 
-    init(_ bytes: [UInt8]) {
-        self.bytes = bytes
+    init(_ text: String) {
+        self.text = text
         var h = HashedKey.basis
-        for b in bytes {
+        for b in text.utf8 {
             h ^= UInt64(b)
             h &*= 0x0000_0100_0000_01B3
         }
@@ -24,8 +25,6 @@ struct HashedKey: Sendable, Hashable {
         // 0 marks an empty slot.
         self.hash = h == 0 ? 1 : h
     }
-
-    init(_ text: String) { self.init(Array(text.utf8)) }
 }
 
 /// An immutable open-addressing table from byte strings to small integers (indices into the owner's arrays).
@@ -34,7 +33,7 @@ struct HashedKey: Sendable, Hashable {
 /// the stored values.
 struct ByteTable: Sendable {
     private let hashes: [UInt64]
-    private let keys: [[UInt8]]
+    private let keys: [String]
     private let values: [Int32]
     private let mask: Int
 
@@ -43,14 +42,14 @@ struct ByteTable: Sendable {
         var capacity = 4
         while capacity < entries.count * 2 { capacity <<= 1 }
         var hashes = [UInt64](repeating: 0, count: capacity)
-        var keys = [[UInt8]](repeating: [], count: capacity)
+        var keys = [String](repeating: "", count: capacity)
         var values = [Int32](repeating: -1, count: capacity)
         let mask = capacity - 1
         for (key, value) in entries {
             var i = Int(truncatingIfNeeded: key.hash) & mask
-            while hashes[i] != 0 && !(hashes[i] == key.hash && keys[i] == key.bytes) { i = (i + 1) & mask }
+            while hashes[i] != 0 && !(hashes[i] == key.hash && keys[i] == key.text) { i = (i + 1) & mask }
             hashes[i] = key.hash
-            keys[i] = key.bytes
+            keys[i] = key.text
             values[i] = value
         }
         self.hashes = hashes
@@ -67,7 +66,7 @@ struct ByteTable: Sendable {
             while true {
                 let h = hashes[i]
                 if h == 0 { return -1 }
-                if h == key.hash && keys[i] == key.bytes { return values[i] }
+                if h == key.hash && keys[i] == key.text { return values[i] }
                 i = (i + 1) & mask
             }
         }

@@ -29,7 +29,7 @@ extension CompiledEngine {
     func decide(_ request: AuthorizationRequest) -> Decision {
         let r = request.storage
         let context = r.context
-        return r.actionKey.bytes.withUnsafeBufferPointer { action in
+        return r.actionBytes.withUnsafeBufferPointer { action in
             r.resourceBytes.withUnsafeBufferPointer { resource in
                 var allows = Allows()
                 let serviceIndex = serviceTable.find(r.serviceKey)
@@ -84,7 +84,7 @@ extension CompiledEngine {
         var allowList: [CompiledStatement] = []
         var allows = Allows()
         var missing: [String] = []
-        r.actionKey.bytes.withUnsafeBufferPointer { action in
+        r.actionBytes.withUnsafeBufferPointer { action in
             r.resourceBytes.withUnsafeBufferPointer { resource in
                 for id in candidates {
                     let s = statements[Int(id)]
@@ -203,28 +203,28 @@ extension CompiledEngine {
     func anyPolicyValueMatches(_ c: CompiledCondition, _ v: ContextScalar, _ context: RequestContext) -> Bool {
         switch c.op.base {
         case .stringEquals, .stringNotEquals:
-            return v.bytes.withUnsafeBufferPointer { text in
+            return v.withBytes { text in
                 c.values.contains { value in
                     guard case .template(let t) = value else { return false }
                     return t.withResolved(context, lowercase: false) { bytesEqual($0, text) }
                 }
             }
         case .stringEqualsIgnoreCase, .stringNotEqualsIgnoreCase:
-            return v.lower.withUnsafeBufferPointer { text in
+            return v.withLowerBytes { text in
                 c.values.contains { value in
                     guard case .template(let t) = value else { return false }
                     return t.withResolved(context, lowercase: true) { bytesEqual($0, text) }
                 }
             }
         case .stringLike, .stringNotLike:
-            return v.bytes.withUnsafeBufferPointer { text in
+            return v.withBytes { text in
                 c.values.contains { value in
                     guard case .template(let t) = value else { return false }
                     return t.withResolved(context, lowercase: false) { Glob.match($0, text) }
                 }
             }
         case .arnEquals, .arnLike, .arnNotEquals, .arnNotLike:
-            return v.bytes.withUnsafeBufferPointer { text in
+            return v.withBytes { text in
                 c.values.contains { value in
                     guard case .template(let t) = value else { return false }
                     return t.withResolved(context, lowercase: false) { Glob.arnMatch($0, text) }
@@ -251,7 +251,8 @@ extension CompiledEngine {
                 return false
             }
         case .binaryEquals:
-            guard let b = v.binary else { return false }
+            // Decoded per comparison: BinaryEquals is rare, and this keeps every context value cheap to build.
+            guard let b = ValueParsers.base64(v.text) else { return false }
             return c.values.contains { value in
                 if case .binary(let p) = value { return p == b }
                 return false

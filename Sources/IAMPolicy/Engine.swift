@@ -264,6 +264,15 @@ struct CompiledEngine: Sendable {
         )
     }
 
+    /// The account segment of an ARN (`arn:partition:service:region:ACCOUNT:...`), or nil when empty or not an ARN.
+    static func accountSegment(_ bytes: [UInt8]) -> String? {
+        guard bytes.starts(with: "arn:".utf8) else { return nil }
+        return bytes.withUnsafeBufferPointer { b in
+            guard let c = Glob.colons(b), c.4 > c.3 + 1 else { return nil }
+            return String(decoding: b[(c.3 + 1)..<c.4], as: UTF8.self)
+        }
+    }
+
     // MARK: - Principal
 
     static func strength(of principals: Statement.Principals?, for principal: Principal) -> PrincipalStrength {

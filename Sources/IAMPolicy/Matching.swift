@@ -236,7 +236,7 @@ final class Template: Sendable {
         for piece in pieces {
             guard case .variable(let key, _, let defaultValue) = piece else { continue }
             if let value = context.singleValue(key) {
-                total += value.bytes.count
+                total += value.text.utf8.count
             } else if let defaultValue {
                 total += defaultValue.count
             } else {
@@ -255,10 +255,13 @@ final class Template: Sendable {
                 case .variable(let key, _, let defaultValue):
                     // Substituted text is literal: a `*` in a tag value is not a wildcard.
                     if let value = context.singleValue(key) {
-                        for b in (lowercase ? value.lower : value.bytes) {
-                            buffer[n] = b
-                            n += 1
+                        let copy = { (bytes: UnsafeBufferPointer<UInt8>) in
+                            for b in bytes {
+                                buffer[n] = b
+                                n += 1
+                            }
                         }
+                        if lowercase { value.withLowerBytes(copy) } else { value.withBytes(copy) }
                     } else if let defaultValue {
                         for b in defaultValue {
                             buffer[n] = b

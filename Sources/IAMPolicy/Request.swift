@@ -91,13 +91,14 @@ public struct RequestContext: Sendable {
     /// Creates a context from key/value pairs. If two keys differ only in case, the lexically greater
     /// original spelling wins (deterministic).
     public init(_ values: [String: ContextValue]) {
-        var byKey: [String: ContextEntry] = [:]
-        byKey.reserveCapacity(values.count)
-        for (key, value) in values.sorted(by: { $0.key < $1.key }) {
-            let lower = asciiLowercased(key)
-            byKey[lower] = ContextEntry(key: HashedKey(lower), value)
+        var entries: [ContextEntry] = []
+        entries.reserveCapacity(values.count)
+        for (key, value) in values {
+            entries.append(ContextEntry(key: HashedKey(asciiLowercased(key)), spelling: key, value))
         }
-        storage = Storage(byKey.keys.sorted().map { byKey[$0]! })
+        // Only keys that differ just in case need an order (the table keeps the last of equal keys).
+        if entries.count > 1 { entries.sort { $0.spelling < $1.spelling } }
+        storage = Storage(entries)
     }
 
     /// An empty context.
@@ -108,8 +109,8 @@ public struct RequestContext: Sendable {
         entry(HashedKey(asciiLowercased(key)))?.original
     }
 
-    /// The keys present (lower-cased).
-    public var keys: [String] { storage.entries.map { String(decoding: $0.key.bytes, as: UTF8.self) } }
+    /// The keys present, lower-cased.
+    public var keys: [String] { Array(Set(storage.entries.map(\.key.text))).sorted() }
 
     @inline(__always)
     func entry(_ lowerKey: HashedKey) -> ContextEntry? {
@@ -136,6 +137,7 @@ public struct AuthorizationRequest: Sendable {
         let context: RequestContext
         /// Lower-cased action, the key of the exact-action tables.
         let actionKey: HashedKey
+        let actionBytes: [UInt8]
         /// Lower-cased service prefix (`s3`), the key of the service index.
         let serviceKey: HashedKey
         let resourceBytes: [UInt8]
@@ -148,14 +150,14 @@ public struct AuthorizationRequest: Sendable {
             self.action = action
             self.resource = resource
             self.context = context
-            let lower = Array(asciiLowercased(action).utf8)
+            let lower = asciiLowercased(action)
             actionKey = HashedKey(lower)
-            serviceKey = HashedKey(Array(lower.prefix { $0 != UInt8(ascii: ":") }))
-            isAssumeRole = lower.starts(with: "sts:assumerole".utf8)
+            actionBytes = Array(lower.utf8)
+            serviceKey = HashedKey(String(lower.prefix { $0 != ":" }))
+            isAssumeRole = lower.hasPrefix("sts:assumerole")
             resourceBytes = Array(resource.utf8)
-            let parts = resource.split(separator: ":", maxSplits: 5, omittingEmptySubsequences: false)
-            if parts.count == 6, parts[0] == "arn", !parts[4].isEmpty {
-                resourceAccount = String(parts[4])
+            if let account = CompiledEngine.accountSegment(resourceBytes) {
+                resourceAccount = account
             } else if let value = context.singleValue(HashedKey("aws:resourceaccount")) {
                 resourceAccount = value.text
             } else {
@@ -181,12 +183,14 @@ public struct AuthorizationRequest: Sendable {
 /// One context key's values with every derived form a condition may compare, computed once per request.
 final class ContextEntry: Sendable {
     let key: HashedKey
+    let spelling: String
     let original: ContextValue
     let isList: Bool
     let values: [ContextScalar]
 
-    init(key: HashedKey, _ value: ContextValue) {
+    init(key: HashedKey, spelling: String, _ value: ContextValue) {
         self.key = key
+        self.spelling = spelling
         original = value
         switch value {
         case .string(let s):
@@ -199,25 +203,60 @@ final class ContextEntry: Sendable {
     }
 }
 
-/// One context value in the forms conditions compare.
+/// One context value in the forms conditions compare. Each typed form is parsed only when the text could be
+/// one (a cheap scan first), so building a context stays a few allocations per key.
 final class ContextScalar: Sendable {
     let text: String
-    let bytes: [UInt8]
-    let lower: [UInt8]
+    /// ASCII-lower-cased bytes, only when the text has upper-case letters.
+    private let folded: [UInt8]?
     let number: Double?
     let date: Double?
     let ip: IPBlock?
     let bool: Bool?
-    let binary: [UInt8]?
 
     init(_ text: String) {
         self.text = text
-        bytes = Array(text.utf8)
-        lower = bytes.map(lowerByte)
-        number = ValueParsers.number(text)
-        date = ValueParsers.date(text)
-        ip = IPBlock(text)
-        bool = ValueParsers.bool(text)
-        binary = ValueParsers.base64(text)
+        var hasUpper = false
+        var numeric = !text.isEmpty
+        var ipLike = !text.isEmpty
+        var dateLike = !text.isEmpty
+        for b in text.utf8 {
+            let upper = b >= 65 && b <= 90
+            if upper { hasUpper = true }
+            let digit = b >= 48 && b <= 57
+            if !(digit || b == UInt8(ascii: ".") || b == UInt8(ascii: "-") || b == UInt8(ascii: "+")) {
+                numeric = false
+            }
+            let hexLetter = (b >= 97 && b <= 102) || (b >= 65 && b <= 70)
+            if !(digit || hexLetter || b == UInt8(ascii: ".") || b == UInt8(ascii: ":") || b == UInt8(ascii: "/")) {
+                ipLike = false
+            }
+            if !(digit || upper || b == UInt8(ascii: "-") || b == UInt8(ascii: ":") || b == UInt8(ascii: ".")
+                || b == UInt8(ascii: "+") || b == UInt8(ascii: "z") || b == UInt8(ascii: "t")
+                || b == UInt8(ascii: " "))
+            {
+                dateLike = false
+            }
+        }
+        folded = hasUpper ? text.utf8.map(lowerByte) : nil
+        number = numeric ? ValueParsers.number(text) : nil
+        date = dateLike ? ValueParsers.date(text) : nil
+        ip = ipLike ? IPBlock(text) : nil
+        let count = text.utf8.count
+        bool = count == 4 || count == 5 ? ValueParsers.bool(text) : nil
+    }
+
+    /// Calls `body` with the value's UTF-8 bytes (no copy for native strings).
+    @inline(__always)
+    func withBytes<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        if let result = text.utf8.withContiguousStorageIfAvailable(body) { return result }
+        return Array(text.utf8).withUnsafeBufferPointer(body)
+    }
+
+    /// Calls `body` with the value's ASCII-lower-cased UTF-8 bytes.
+    @inline(__always)
+    func withLowerBytes<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        if let folded { return folded.withUnsafeBufferPointer(body) }
+        return withBytes(body)
     }
 }

@@ -7,7 +7,16 @@ func asciiLowercased(_ s: String) -> String {
         needs = true
         break
     }
-    return needs ? String(decoding: asciiLowercasedBytes(s), as: UTF8.self) : s
+    guard needs else { return s }
+    let count = s.utf8.count
+    return String(unsafeUninitializedCapacity: count) { buffer in
+        var i = 0
+        for b in s.utf8 {
+            buffer[i] = lowerByte(b)
+            i += 1
+        }
+        return i
+    }
 }
 
 func asciiLowercasedBytes(_ s: String) -> [UInt8] {
