@@ -648,13 +648,15 @@ public struct Maps: WireMessage {
             buffer.writeProtobufVarint(value.rawValue)
         }
         for (key, value) in self.mUint32Inner.sorted(by: { $0.key < $1.key }) {
-            let entrySize = 1 + Protobuf.varintSize(key) + 1 + Protobuf.lengthDelimitedSize(value.encodedSize)
+            let valueSize = value.encodedSize
+            let entrySize = 1 + Protobuf.varintSize(key) + 1 + Protobuf.lengthDelimitedSize(valueSize)
             buffer.writeProtobufTag(4, .lengthDelimited)
             buffer.writeProtobufVarint(UInt64(entrySize))
             buffer.writeProtobufTag(1, .varint)
             buffer.writeProtobufVarint(key)
             buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufMessage(value)
+            buffer.writeProtobufVarint(UInt64(valueSize))
+            value.encode(into: &buffer)
         }
         for (key, value) in self.mSint32Bytes.sorted(by: { $0.key < $1.key }) {
             let entrySize =

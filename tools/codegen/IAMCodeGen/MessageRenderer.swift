@@ -450,15 +450,25 @@ struct MessageRenderer {
             let order = keyType == .bool ? "{ !$0.key && $1.key }" : "{ $0.key < $1.key }"
             // Sorted so the same map always encodes to the same bytes (golden vectors, caching).
             writer.block("for (key, value) in \(property).sorted(by: \(order)) {") { writer in
+                var isMessage = false
+                if case .message = valueType { isMessage = true }
+                // A message value's size is computed once and reused for the entry and the value prefix.
+                if isMessage { writer.line("let valueSize = value.encodedSize") }
+                let valueSize = isMessage ? "Protobuf.lengthDelimitedSize(valueSize)" : value.size("value")
                 writer.line(
-                    "let entrySize = \(1 + (key.fixedSize ?? 0)) \(key.fixedSize == nil ? "+ \(key.size("key")) " : "")+ \(1 + (value.fixedSize ?? 0))\(value.fixedSize == nil ? " + \(value.size("value"))" : "")"
+                    "let entrySize = \(1 + (key.fixedSize ?? 0)) \(key.fixedSize == nil ? "+ \(key.size("key")) " : "")+ \(1 + (value.fixedSize ?? 0))\(value.fixedSize == nil ? " + \(valueSize)" : "")"
                 )
                 writer.line("buffer.writeProtobufTag(\(number), .lengthDelimited)")
                 writer.line("buffer.writeProtobufVarint(UInt64(entrySize))")
                 writer.line("buffer.writeProtobufTag(1, \(key.wireType))")
                 writer.line(key.write("buffer", "key"))
                 writer.line("buffer.writeProtobufTag(2, \(value.wireType))")
-                writer.line(value.write("buffer", "value"))
+                if isMessage {
+                    writer.line("buffer.writeProtobufVarint(UInt64(valueSize))")
+                    writer.line("value.encode(into: &buffer)")
+                } else {
+                    writer.line(value.write("buffer", "value"))
+                }
             }
             return
         }

@@ -1,0 +1,336 @@
+import Foundation
+import Testing
+
+@testable import IAMCodeGen
+
+/// Renders small IDL snippets and compares the raw generator output (before swift format) line for line.
+@Suite("Snippets: rendered Swift for small inputs")
+struct SnippetTests {
+    static let tiny = """
+        syntax = "proto3";
+        package t;
+        // A mode.
+        enum Mode {
+          // Off.
+          MODE_OFF = 0;
+          MODE_ON = 1;
+        }
+        // Ask.
+        message Ask {
+          // Who.
+          string who = 1;
+          Mode mode = 2;
+        }
+        // Answer.
+        message Answer {}
+        // Greets.
+        service Greeter {
+          // Says hello.
+          rpc SayHello(Ask) returns (Answer);
+        }
+
+        """
+
+    static func render(_ source: String) throws -> [String: String] {
+        let files = try CodeGenerator.generate(source: source, fileName: "tiny.proto")
+        return Dictionary(uniqueKeysWithValues: files.map { ($0.path, $0.contents) })
+    }
+
+    static func section(_ text: String, from start: String, to end: String?) -> String {
+        guard let lower = text.range(of: start)?.lowerBound else { return "<missing \(start)>" }
+        let upper = end.flatMap { text.range(of: $0, range: lower..<text.endIndex)?.lowerBound } ?? text.endIndex
+        return String(text[lower..<upper]).trimmingTrailingNewlines() + "\n"
+    }
+
+    @Test("a message with a string and an enum field")
+    func message() throws {
+        let messages = try #require(try Self.render(Self.tiny)["Sources/IAMWire/Generated/IAMMessages.swift"])
+        #expect(messages.hasPrefix(CodeGenerator.header(for: "tiny.proto") + "\npublic import NIOCore\n"))
+        #expect(
+            Self.section(messages, from: "/// Ask.", to: "/// Answer.")
+                == """
+                /// Ask.
+                public struct Ask: WireMessage {
+                    /// Who.
+                    public var who: String = ""
+                    /// Field `mode` (2).
+                    public var mode: Mode = Mode()
+
+                    /// Creates a message with every field at its proto3 default.
+                    public init() {}
+
+                    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+                    public init(who: String = "", mode: Mode = Mode()) {
+                        self.who = who
+                        self.mode = mode
+                    }
+
+                    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+                    public func encode(into buffer: inout ByteBuffer) {
+                        if !self.who.isEmpty {
+                            buffer.writeProtobufTag(1, .lengthDelimited)
+                            buffer.writeProtobufString(self.who)
+                        }
+                        if self.mode.rawValue != 0 {
+                            buffer.writeProtobufTag(2, .varint)
+                            buffer.writeProtobufVarint(self.mode.rawValue)
+                        }
+                    }
+
+                    /// The exact number of bytes `encode(into:)` appends.
+                    public var encodedSize: Int {
+                        var size = 0
+                        if !self.who.isEmpty {
+                            size += 1 + Protobuf.lengthDelimitedSize(self.who.utf8.count)
+                        }
+                        if self.mode.rawValue != 0 {
+                            size += 1 + Protobuf.varintSize(self.mode.rawValue)
+                        }
+                        return size
+                    }
+
+                    /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
+                    public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
+                        while let tag = try buffer.readProtobufTag() {
+                            switch (tag.fieldNumber, tag.wireType) {
+                            case (1, .lengthDelimited):
+                                self.who = try buffer.readProtobufString()
+                            case (2, .varint):
+                                self.mode = try Mode(rawValue: Int32(truncatingIfNeeded: buffer.readProtobufVarint()))
+                            default:
+                                try buffer.skipProtobufField(tag)
+                            }
+                        }
+                    }
+                }
+
+                """
+        )
+    }
+
+    @Test("an enum with an unrecognized case")
+    func enumeration() throws {
+        let messages = try #require(try Self.render(Self.tiny)["Sources/IAMWire/Generated/IAMMessages.swift"])
+        #expect(
+            Self.section(messages, from: "/// A mode.", to: "/// Ask.")
+                == """
+                /// A mode.
+                ///
+                /// Values this version does not know decode as `unrecognized` and encode unchanged.
+                public enum Mode: Hashable, Sendable {
+                    /// Off.
+                    case off
+                    /// `MODE_ON` (1).
+                    case on
+                    /// A number this version of the IDL does not define; kept so it round-trips.
+                    case unrecognized(Int32)
+
+                    /// The default value (number 0).
+                    public init() {
+                        self = .off
+                    }
+
+                    /// The case for a number read off the wire; unknown numbers become `unrecognized`.
+                    public init(rawValue: Int32) {
+                        switch rawValue {
+                        case 0: self = .off
+                        case 1: self = .on
+                        default: self = .unrecognized(rawValue)
+                        }
+                    }
+
+                    /// The number sent on the wire.
+                    public var rawValue: Int32 {
+                        switch self {
+                        case .off: 0
+                        case .on: 1
+                        case .unrecognized(let value): value
+                        }
+                    }
+
+                    /// The name in the IDL, e.g. `MODE_OFF`, or the number when unknown.
+                    public var protoName: String {
+                        switch self {
+                        case .off: "MODE_OFF"
+                        case .on: "MODE_ON"
+                        case .unrecognized(let value): String(value)
+                        }
+                    }
+
+                    /// Every value the IDL defines, in declaration order (aliases excluded).
+                    public static let allKnownCases: [Mode] = [.off, .on]
+
+                    /// Equal when the numbers are equal, so `.unrecognized(n)` equals the known case for `n`.
+                    public static func == (lhs: Mode, rhs: Mode) -> Bool {
+                        lhs.rawValue == rhs.rawValue
+                    }
+
+                    /// Hashes the number, consistently with `==`.
+                    public func hash(into hasher: inout Hasher) {
+                        hasher.combine(self.rawValue)
+                    }
+                }
+
+                """
+        )
+    }
+
+    @Test("the method table")
+    func methodTable() throws {
+        let files = try Self.render(Self.tiny)
+        #expect(
+            files["Sources/IAMWire/Generated/IAMMethods.swift"]
+                == """
+                // DO NOT EDIT. Generated by iam-codegen (tools/codegen) from tiny.proto.
+                // Change the IDL and run tools/scripts/generate; CI runs tools/scripts/check-generated.
+
+                /// The method descriptors of every service in `tiny.proto`, by service.
+                public enum IAMMethods {
+                    /// Greets.
+                    public enum Greeter {
+                        /// The service's fully qualified name, as sent on the wire.
+                        public static let serviceName = "t.Greeter"
+
+                        /// Says hello.
+                        public static let sayHello = MethodDescriptor(service: serviceName, method: "SayHello")
+
+                        /// Every method of the service, in IDL order.
+                        public static let all: [MethodDescriptor] = [
+                            sayHello,
+                        ]
+                    }
+
+                    /// Every method of every service, in IDL order.
+                    public static let all: [MethodDescriptor] = Greeter.all
+                }
+
+                """
+        )
+    }
+
+    @Test("the server protocol")
+    func server() throws {
+        let files = try Self.render(Self.tiny)
+        #expect(
+            files["Sources/IAMServer/Generated/GreeterService+Server.swift"]
+                == """
+                // DO NOT EDIT. Generated by iam-codegen (tools/codegen) from tiny.proto.
+                // Change the IDL and run tools/scripts/generate; CI runs tools/scripts/check-generated.
+
+                public import IAMWire
+                public import IAMRPC
+
+                /// Greets.
+                ///
+                /// Implement one method per rpc; `methods` (provided below) registers them with the server.
+                /// Return `.immediate` when the answer is ready on the connection's event loop (no thread hop).
+                public protocol GreeterServiceProtocol: RPCService {
+                    /// Says hello.
+                    func sayHello(_ request: Ask, context: ServerCallContext) -> ServerResponse<Answer>
+                }
+
+                extension GreeterServiceProtocol {
+                    /// One entry per rpc of `t.Greeter`, dispatching to the methods above.
+                    public var methods: [RPCServerMethod] {
+                        var methods: [RPCServerMethod] = []
+                        methods.reserveCapacity(1)
+                        methods.append(.unary(IAMMethods.Greeter.sayHello) { [self] in self.sayHello($0, context: $1) })
+                        return methods
+                    }
+                }
+
+                """
+        )
+    }
+
+    @Test("the client stubs")
+    func client() throws {
+        let files = try Self.render(Self.tiny)
+        #expect(
+            files["Sources/IAMClient/Generated/GreeterService+Client.swift"]
+                == """
+                // DO NOT EDIT. Generated by iam-codegen (tools/codegen) from tiny.proto.
+                // Change the IDL and run tools/scripts/generate; CI runs tools/scripts/check-generated.
+
+                public import IAMWire
+                public import IAMRPC
+
+                /// Greets.
+                ///
+                /// Client stubs: one `async throws(RPCError)` method per rpc, sent through an `RPCClient`.
+                public struct GreeterServiceClient: Sendable {
+                    /// The connection (or pool) the calls go through.
+                    public let client: RPCClient
+
+                    /// Creates stubs that send `t.Greeter` calls through `client`.
+                    public init(client: RPCClient) {
+                        self.client = client
+                    }
+
+                    /// Says hello.
+                    public func sayHello(
+                        _ request: Ask,
+                        options: CallOptions = CallOptions()
+                    ) async throws(RPCError) -> Answer {
+                        try await self.client.unary(IAMMethods.Greeter.sayHello, request, options: options)
+                    }
+                }
+
+                """
+        )
+    }
+
+    @Test("packed sint32, optional bool, map with message values, enum alias")
+    func features() throws {
+        let source = """
+            syntax = "proto3";
+            package s.v1;
+            enum Color {
+              option allow_alias = true;
+              COLOR_UNSPECIFIED = 0;
+              COLOR_RED = 1;
+              COLOR_CRIMSON = 1;
+            }
+            message Thing {
+              repeated sint32 deltas = 2;
+              optional bool flag = 3;
+              map<string, Other> by_key = 4;
+              repeated string names = 5;
+            }
+            message Other {}
+            """
+        let files = try CodeGenerator.generate(source: source, fileName: "s.proto")
+        let text = try #require(files.first?.contents)
+        let lines = Set(text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) })
+        for expected in [
+            "public static let crimson = Color.red",
+            "public var deltas: [Int32] = []",
+            "public var flag: Bool? = nil",
+            "public var byKey: [String: Other] = [:]",
+            "for element in self.deltas { buffer.writeProtobufVarint(Protobuf.zigZag(element)) }",
+            "case (2, .lengthDelimited):",
+            "case (2, .varint):",
+            "if self.flag != nil {",
+            "size += 2",
+            "for (key, value) in self.byKey.sorted(by: { $0.key < $1.key }) {",
+            "let valueSize = value.encodedSize",
+            "try entry.mergeProtobufMessage(into: &value)",
+            "self.byKey[key] = value",
+            "for element in self.names {",
+            "self.names.append(try buffer.readProtobufString())",
+        ] {
+            #expect(lines.contains(expected), "missing line: \(expected)")
+        }
+        // Strings are never packed: no length-delimited case reads a packed run for field 5.
+        #expect(!text.contains("self.names.append(try packed"))
+        #expect(files.count == 1, "no services, so no method table, server or client files")
+    }
+}
+
+extension String {
+    fileprivate func trimmingTrailingNewlines() -> String {
+        var copy = self
+        while copy.hasSuffix("\n") { copy.removeLast() }
+        return copy
+    }
+}
