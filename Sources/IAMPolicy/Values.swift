@@ -19,10 +19,6 @@ func asciiLowercased(_ s: String) -> String {
     }
 }
 
-func asciiLowercasedBytes(_ s: String) -> [UInt8] {
-    s.utf8.map { $0 >= 65 && $0 <= 90 ? $0 | 0x20 : $0 }
-}
-
 @inline(__always)
 func lowerByte(_ b: UInt8) -> UInt8 { b >= 65 && b <= 90 ? b | 0x20 : b }
 

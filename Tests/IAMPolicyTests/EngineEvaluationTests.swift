@@ -479,3 +479,66 @@ struct EngineAPITests {
         #expect(e.description == "MalformedPolicyDocument: Statement[0].Effect: x")
     }
 }
+
+@Suite("Engine: compiled index at scale")
+struct EngineScaleTests {
+    typealias F = EngineFixtures
+
+    /// 1,000 statements over 250 services: every exact action, glob and deny is still found through the index.
+    @Test func thousandStatementsAcrossServices() throws {
+        var docs: [String] = []
+        for i in 0..<250 {
+            docs.append(
+                F.doc(
+                    #"{"Effect":"Allow","Action":["svc\#(i):GetA","svc\#(i):GetB"],"Resource":"arn:aws:svc\#(i):::x"},"#
+                        + #"{"Effect":"Allow","Action":"svc\#(i):List*","Resource":"*"},"#
+                        + #"{"Effect":"Allow","Action":"svc\#(i):Tag","Resource":"*","Condition":{"StringEquals":{"aws:username":"alice"}}},"#
+                        + #"{"Effect":"Deny","Action":"svc\#(i):Get*","Resource":"arn:aws:svc\#(i):::secret"}"#
+                )
+            )
+        }
+        let compiled = try F.compile(identity: docs)
+        for i in stride(from: 0, to: 250, by: 7) {
+            #expect(compiled.decide(F.request("svc\(i):GetA", "arn:aws:svc\(i):::x")) == .allowed)
+            #expect(compiled.decide(F.request("SVC\(i):getb", "arn:aws:svc\(i):::x")) == .allowed)
+            #expect(compiled.decide(F.request("svc\(i):GetA", "arn:aws:svc\(i):::y")) == .implicitDeny)
+            #expect(compiled.decide(F.request("svc\(i):GetA", "arn:aws:svc\(i):::secret")) == .explicitDeny)
+            #expect(compiled.decide(F.request("svc\(i):ListAll", "arn:aws:svc\(i):::z")) == .allowed)
+            #expect(compiled.decide(F.request("svc\(i):Tag", "*", ["aws:username": .string("alice")])) == .allowed)
+            #expect(compiled.decide(F.request("svc\(i):Tag", "*", ["aws:username": .string("bob")])) == .implicitDeny)
+            #expect(compiled.decide(F.request("svc\(i)x:GetA", "arn:aws:svc\(i)x:::x")) == .implicitDeny)
+        }
+        let result = compiled.evaluate(F.request("svc42:GetA", "arn:aws:svc42:::secret"))
+        #expect(result.matched == [MatchedStatement(policyID: "id42", index: 3, sid: nil)])
+    }
+
+    @Test func keysDifferingOnlyInCaseResolveDeterministically() throws {
+        let ctx: [String: ContextValue] = ["aws:username": .string("a"), "AWS:USERNAME": .string("b")]
+        let first = RequestContext(ctx)["aws:UserName"]
+        for _ in 0..<20 { #expect(RequestContext(ctx)["aws:username"] == first) }
+        // The lexically greatest original spelling wins ("aws:username" > "AWS:USERNAME").
+        #expect(first == .string("a"))
+    }
+
+    @Test func concurrentChecksAgree() async throws {
+        let compiled = try F.compile(identity: [
+            F.doc(#"{"Effect":"Allow","Action":"s3:Get*","Resource":"arn:aws:s3:::b/${aws:username}/*"}"#)
+        ])
+        let allowed = F.request("s3:GetObject", "arn:aws:s3:::b/alice/1", ["aws:username": .string("alice")])
+        let denied = F.request("s3:GetObject", "arn:aws:s3:::b/bob/1", ["aws:username": .string("alice")])
+        let mismatches = await withTaskGroup(of: Int.self) { group in
+            for _ in 0..<4 {
+                group.addTask {
+                    var bad = 0
+                    for _ in 0..<2_000 {
+                        if compiled.decide(allowed) != .allowed { bad += 1 }
+                        if compiled.decide(denied) != .implicitDeny { bad += 1 }
+                    }
+                    return bad
+                }
+            }
+            return await group.reduce(0, +)
+        }
+        #expect(mismatches == 0)
+    }
+}
