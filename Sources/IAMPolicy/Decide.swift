@@ -175,6 +175,8 @@ extension CompiledEngine {
             return c.nullExpectations.contains(absent)
         }
         guard let entry, !entry.values.isEmpty else {
+            // IfExists: an absent key makes the condition true, whatever the qualifier.
+            if entry == nil && c.op.ifExists { return true }
             // ForAllValues is vacuously true on a missing or empty set, ForAnyValue false; otherwise a missing key
             // satisfies only IfExists and negated operators.
             if let qualifier = c.op.qualifier { return qualifier == .forAllValues }

@@ -272,6 +272,21 @@ struct EngineConditionTests {
             false),
     ]
 
+    static let setsWithIfExists: [ConditionCase] = [
+        ConditionCase(
+            "ForAnyValue IfExists missing is true", #"{"ForAnyValue:StringEqualsIfExists":{"aws:TagKeys":"a"}}"#, [:],
+            true
+        ),
+        ConditionCase(
+            "ForAnyValue IfExists present", #"{"ForAnyValue:StringEqualsIfExists":{"aws:TagKeys":"a"}}"#,
+            ["aws:TagKeys": l("b")], false
+        ),
+        ConditionCase(
+            "ForAnyValue IfExists empty is false", #"{"ForAnyValue:StringEqualsIfExists":{"aws:TagKeys":"a"}}"#,
+            ["aws:TagKeys": l()], false
+        ),
+    ]
+
     static let variables: [ConditionCase] = [
         ConditionCase(
             "variable in value", #"{"StringEquals":{"s3:prefix":"home/${aws:username}"}}"#,
@@ -322,7 +337,7 @@ struct EngineConditionTests {
             "variables not in Numeric", #"{"NumericEquals":{"s3:max-keys":"5"}}"#, ["s3:max-keys": s("5")], true),
     ]
 
-    @Test(arguments: strings + numbersDatesBools + ipArnNull + sets + variables)
+    @Test(arguments: strings + numbersDatesBools + ipArnNull + sets + setsWithIfExists + variables)
     func condition(_ c: ConditionCase) throws {
         let statement = #"{"Effect":"Allow","Action":"s3:GetObject","Resource":"*","Condition":\#(c.condition)}"#
         let d = try F.decision(statement, "s3:GetObject", "arn:aws:s3:::b/k", c.context)
