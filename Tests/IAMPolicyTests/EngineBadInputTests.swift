@@ -186,6 +186,33 @@ struct EngineBadInputTests {
         }
     }
 
+    /// Random strings from the characters addresses, dates and numbers are made of: every one is either refused
+    /// with a PolicyError or accepted and then usable as a request value (bounded: 400 strings per operator).
+    @Test(arguments: ["IpAddress", "DateEquals", "NumericEquals", "ArnLike", "StringLike", "BinaryEquals"])
+    func randomTypedValues(op: String) throws {
+        let alphabet = Array("0123456789abcdefABCDEF:./-+TZtz *?$".utf8)
+        var generator = SplitMix64(seed: UInt64(op.utf8.count))
+        for _ in 0..<400 {
+            let length = Int(generator.next() % 40)
+            let bytes = (0..<length).map { _ in alphabet[Int(generator.next() % UInt64(alphabet.count))] }
+            let value = String(decoding: bytes, as: UTF8.self)
+            let text = F.doc(
+                #"{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"\#(op)":{"aws:x":"\#(value)"}}}"#
+            )
+            guard let doc = try? PolicyDocument.parse(text, kind: .identity) else { continue }
+            let compiled = CompiledPrincipal(
+                principal: F.alice,
+                policies: [PolicyInput(id: "p", role: .identity, document: doc)]
+            )
+            let r = F.request("s3:GetObject", "arn:aws:s3:::b/k", ["aws:x": .string(value)])
+            #expect(compiled.decide(r) == compiled.evaluate(r).decision)
+            if op != "StringLike" && op != "ArnLike" {
+                // A value always equals itself (and lies in its own block).
+                #expect(compiled.decide(r) == .allowed, "\(op) \(value)")
+            }
+        }
+    }
+
     @Test func hostileRequestsEvaluate() throws {
         let compiled = try F.compile(identity: [Self.sample])
         let long = String(repeating: "a*", count: 5_000)
