@@ -48,6 +48,9 @@ public struct TLSConfiguration: Sendable {
     public var alpn: [String]
     /// The lowest protocol version accepted; TLS 1.3 is always preferred.
     public var minimumVersion: ProtocolVersion
+    /// The highest protocol version offered or accepted (default TLS 1.3); lower it only to test
+    /// or to talk to a peer that cannot do TLS 1.3.
+    public var maximumVersion: ProtocolVersion
     /// How long the handshake may take from channel activation before the connection is closed.
     public var handshakeTimeout: TimeAmount
     /// How long to wait for the peer's close_notify after sending ours before closing anyway.
@@ -78,6 +81,7 @@ public struct TLSConfiguration: Sendable {
         self.serverName = nil
         self.alpn = ["iam/1"]
         self.minimumVersion = .tls12
+        self.maximumVersion = .tls13
         self.handshakeTimeout = .seconds(10)
         self.closeTimeout = .seconds(5)
         self.tls12CipherList = Self.defaultTLS12CipherList

@@ -48,6 +48,18 @@ public final class TLSContext: @unchecked Sendable {
         else {
             throw TLSError.fromErrorQueue(.invalidConfiguration, "invalid protocol or cipher settings")
         }
+        guard configuration.minimumVersion <= configuration.maximumVersion else {
+            throw TLSError(
+                code: .invalidConfiguration,
+                message:
+                    "minimumVersion \(configuration.minimumVersion) is above maximumVersion \(configuration.maximumVersion)"
+            )
+        }
+        if configuration.maximumVersion == .tls12 {
+            guard iam_SSL_CTX_set_max_proto_version(ctx, IAM_TLS1_2_VERSION) == 1 else {
+                throw TLSError.fromErrorQueue(.invalidConfiguration, "cannot cap the protocol version at TLS 1.2")
+            }
+        }
 
         if let chain = configuration.certificateChainPath {
             guard SSL_CTX_use_certificate_chain_file(ctx, chain) == 1 else {
