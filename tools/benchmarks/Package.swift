@@ -1,0 +1,45 @@
+// swift-tools-version: 6.1
+// Micro-benchmarks for swift-iam. A separate package so that the main package (and CI) never builds
+// ordo-one/benchmark; run from this folder:  swift package --disable-sandbox benchmark
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "swift-iam-benchmarks",
+    platforms: [.macOS(.v15)],
+    dependencies: [
+        // Named explicitly: a path dependency is otherwise known by its folder name, which differs per clone.
+        .package(name: "swift-iam", path: "../.."),
+        .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]),
+    ],
+    targets: [
+        // The synthetic principals and requests, shared by the benchmark and by `policy-workload`, which writes
+        // the same workload as an `iam policy evaluate --bench` case file.
+        .target(
+            name: "PolicyWorkload",
+            dependencies: [.product(name: "IAMPolicy", package: "swift-iam")],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "policy-workload",
+            dependencies: ["PolicyWorkload"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "PolicyEvaluation",
+            dependencies: [
+                "PolicyWorkload",
+                .product(name: "IAMPolicy", package: "swift-iam"),
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/PolicyEvaluation",
+            swiftSettings: swiftSettings,
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+    ]
+)
