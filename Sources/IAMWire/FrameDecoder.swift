@@ -42,6 +42,11 @@ public struct FrameDecoder: Sendable {
             // The common case (every previous frame was complete): adopt the buffer, no copy.
             self.buffer = bytes
         } else {
+            // A partial frame is pending. Drop the consumed prefix once it dominates, so a peer that
+            // always leaves a frame half-sent cannot make the buffer grow without bound.
+            if self.buffer.readerIndex > 4096, self.buffer.readerIndex > self.buffer.readableBytes {
+                self.buffer.discardReadBytes()
+            }
             var bytes = bytes
             self.buffer.writeBuffer(&bytes)
         }
@@ -50,7 +55,7 @@ public struct FrameDecoder: Sendable {
     /// Appends received bytes.
     @inlinable
     public mutating func append(contentsOf bytes: some Sequence<UInt8>) {
-        self.buffer.writeBytes(bytes)
+        self.append(ByteBuffer(bytes: bytes))
     }
 
     /// Takes the peer's 8-byte preface off the front, or returns nil until all 8 bytes are here. Call it

@@ -145,6 +145,12 @@ public struct FrameEncoder: Sendable {
         let bodyStart = buffer.writerIndex
         body(&buffer)
         let rawLength = buffer.writerIndex - bodyStart
+        guard rawLength <= self.peerMaxMessageSize else {
+            buffer.moveWriterIndex(to: headerIndex)
+            throw .messageTooLarge(
+                "message of \(rawLength) bytes exceeds the peer's max message size \(self.peerMaxMessageSize)"
+            )
+        }
         var flags: FrameFlags = endStream ? .endStream : []
         if let compressor, rawLength >= compressor.threshold {
             do {
@@ -157,11 +163,6 @@ public struct FrameEncoder: Sendable {
             }
         }
         let length = buffer.writerIndex - bodyStart
-        guard rawLength <= self.peerMaxMessageSize else {
-            buffer.moveWriterIndex(to: headerIndex)
-            throw .messageTooLarge(
-                "message of \(rawLength) bytes exceeds the peer's max message size \(self.peerMaxMessageSize)")
-        }
         guard length <= self.peerMaxFrameSize else {
             buffer.moveWriterIndex(to: headerIndex)
             throw .frameTooLarge(length: length, limit: self.peerMaxFrameSize)

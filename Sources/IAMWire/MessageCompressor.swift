@@ -11,6 +11,9 @@ public final class MessageCompressor {
     public var threshold: Int
     /// zlib level (1 = fastest ... 9 = smallest).
     public let level: Int
+    /// zlib memLevel (1...9): the deflate hash table has 2^(memoryLevel+7) entries and is zeroed on every
+    /// reset, so a smaller table makes the per-message reset cheaper (WIRE.md §16).
+    public let memoryLevel: Int
 
     private var deflater: ZlibCompressor?
     private var inflater: ZlibDecompressor?
@@ -21,9 +24,11 @@ public final class MessageCompressor {
     /// - Parameters:
     ///   - threshold: smallest message compressed (default 1 KiB, WIRE.md §16).
     ///   - level: zlib level 0...9 (default 1).
-    public init(threshold: Int = ConnectionSettings.defaultCompressionThreshold, level: Int = 1) {
+    ///   - memoryLevel: zlib memLevel 1...9 (default 8, zlib's own default).
+    public init(threshold: Int = ConnectionSettings.defaultCompressionThreshold, level: Int = 1, memoryLevel: Int = 8) {
         self.threshold = threshold
         self.level = min(max(level, 0), 9)
+        self.memoryLevel = min(max(memoryLevel, 1), 9)
         self.scratch = ByteBuffer()
     }
 
@@ -33,7 +38,7 @@ public final class MessageCompressor {
             let configuration = ZlibConfiguration(
                 windowSize: 15,
                 compressionLevel: Int32(self.level),
-                memoryLevel: 8,
+                memoryLevel: Int32(self.memoryLevel),
                 strategy: .default
             )
             let deflater = try ZlibCompressor(algorithm: .zlib, configuration: configuration)

@@ -271,6 +271,21 @@ struct FrameCodecTests {
         #expect(buffer.readableBytes < 200)
     }
 
+    @Test("a long stream of frames in random splits decodes completely (consumed bytes are discarded)")
+    func longStream() throws {
+        var buffer = ByteBuffer()
+        for index in 0..<3000 {
+            FrameEncoder().writePing(UInt64(index), ack: false, into: &buffer)
+        }
+        for feeding in [Feeding.randomSplits(seed: 11), .randomSplits(seed: 12)] {
+            let (items, leftover) = try decodeAll(Array(buffer.readableBytesView), feeding: feeding)
+            #expect(leftover == 0)
+            #expect(
+                items.map { if case .frame(let f) = $0 { f.pingData } else { nil } }
+                    == (0..<3000).map { UInt64?(UInt64($0)) })
+        }
+    }
+
     @Test("several frames written into one buffer decode in order (one flush per read)")
     func batching() throws {
         var buffer = ByteBuffer()
