@@ -47,6 +47,8 @@ public final class TLSHandler: ChannelDuplexHandler {
 
     /// Plaintext records are at most 16 KiB, so reading into at least this much never splits one.
     private static let readChunk = 16 * 1024
+    /// The most plaintext one TLS record carries.
+    private static let recordSize = 16 * 1024
     /// A plaintext scratch buffer that grew past this (a large burst) is dropped after use rather
     /// than kept for the connection's lifetime.
     private static let maxRetainedScratch = 256 * 1024
@@ -61,6 +63,8 @@ public final class TLSHandler: ChannelDuplexHandler {
     private var flushedCount = 0
     /// Reused across reads: SSL_read writes straight into its spare capacity.
     private var scratch: ByteBuffer?
+    /// Reused across flushes: small application writes are packed here before SSL_write.
+    private var staging: ByteBuffer?
     private var handshakeTimer: Scheduled<Void>?
     private var closeTimer: Scheduled<Void>?
     private var closePromise: EventLoopPromise<Void>?
@@ -376,35 +380,69 @@ public final class TLSHandler: ChannelDuplexHandler {
     }
 
     /// Encrypts the flushed writes into the write BIO and sends everything there as one write whose
-    /// completion completes all their promises.
+    /// completion completes all their promises. Small writes are first packed into one staging
+    /// buffer of up to a record's worth, so 64 small responses cost one or two TLS records (one
+    /// AEAD seal and 22 bytes of framing each) instead of 64.
     private func encryptFlushedWrites(context: ChannelHandlerContext) {
         var combined: EventLoopPromise<Void>?
+        var staging = self.staging ?? context.channel.allocator.buffer(capacity: Self.recordSize)
+        self.staging = nil
+        staging.clear()
         while self.flushedCount > 0, let (buffer, promise) = self.pendingWrites.popFirst() {
             self.flushedCount -= 1
             if let promise {
                 // One promise per network write: later ones ride on the first.
                 if let combined { combined.futureResult.cascade(to: promise) } else { combined = promise }
             }
-            var remaining = buffer.readableBytesView[...]
-            while !remaining.isEmpty {
-                ERR_clear_error()
-                // Without SSL_MODE_ENABLE_PARTIAL_WRITE, SSL_write writes all it was given or fails.
-                let chunk = remaining.prefix(1 << 30)
-                let rc = chunk.withUnsafeBytes { SSL_write(self.ssl, $0.baseAddress, Int32($0.count)) }
-                if rc <= 0 {
-                    let error: TLSError
-                    switch self.outcome(of: rc, failing: .connectionFailed, "TLS write failed") {
-                    case .failed(let failure): error = failure
-                    default: error = TLSError(code: .connectionFailed, message: "TLS write made no progress")
-                    }
-                    combined?.fail(error)
-                    self.fail(context: context, error)
-                    return
+            var failure: TLSError?
+            if (self.flushedCount == 0 && staging.readableBytes == 0) || buffer.readableBytes >= Self.recordSize {
+                // Alone or large: encrypt in place, no copy.
+                if staging.readableBytes > 0 {
+                    failure = self.sslWrite(staging)
+                    staging.clear()
                 }
-                remaining = remaining.dropFirst(Int(rc))
+                failure = failure ?? self.sslWrite(buffer)
+            } else {
+                if staging.readableBytes + buffer.readableBytes > Self.recordSize {
+                    failure = self.sslWrite(staging)
+                    staging.clear()
+                }
+                staging.writeImmutableBuffer(buffer)
+            }
+            if let failure {
+                combined?.fail(failure)
+                self.fail(context: context, failure)
+                return
             }
         }
+        if staging.readableBytes > 0, let failure = self.sslWrite(staging) {
+            combined?.fail(failure)
+            self.fail(context: context, failure)
+            return
+        }
+        self.staging = staging
         self.writeNetworkOutput(context: context, promise: combined)
+    }
+
+    /// Encrypts all of `buffer` into the write BIO; returns the error if OpenSSL refused.
+    private func sslWrite(_ buffer: ByteBuffer) -> TLSError? {
+        var remaining = buffer
+        while remaining.readableBytes > 0 {
+            ERR_clear_error()
+            // Without SSL_MODE_ENABLE_PARTIAL_WRITE, SSL_write writes all it was given or fails;
+            // a memory BIO never pushes back, so it does not fail for lack of room.
+            let rc = remaining.withUnsafeReadableBytes { bytes in
+                SSL_write(self.ssl, bytes.baseAddress, Int32(min(bytes.count, 1 << 30)))
+            }
+            guard rc > 0 else {
+                switch self.outcome(of: rc, failing: .connectionFailed, "TLS write failed") {
+                case .failed(let error): return error
+                default: return TLSError(code: .connectionFailed, message: "TLS write made no progress")
+                }
+            }
+            remaining.moveReaderIndex(forwardBy: Int(rc))
+        }
+        return nil
     }
 
     /// Drains the write BIO into one buffer (written directly into its storage) and writes and

@@ -82,14 +82,37 @@ struct InMemoryPair {
         return total
     }
 
-    /// Moves every pending outbound buffer of `from` into `to` (dropped if `to` is closed).
-    static func move(from: EmbeddedChannel, to: EmbeddedChannel) throws -> Int {
+    /// Moves every pending outbound buffer of `from` into `to` (dropped if `to` is closed),
+    /// cut into pieces by `split` (given the remaining length, returns the next piece's length).
+    static func move(
+        from: EmbeddedChannel,
+        to: EmbeddedChannel,
+        split: ((Int) -> Int)? = nil
+    ) throws -> Int {
         var moved = 0
-        while let buffer = try from.readOutbound(as: ByteBuffer.self) {
+        while var buffer = try from.readOutbound(as: ByteBuffer.self) {
             moved += 1
-            if to.isActive { try to.writeInbound(buffer) }
+            guard let split else {
+                if to.isActive { try to.writeInbound(buffer) }
+                continue
+            }
+            while buffer.readableBytes > 0, to.isActive {
+                let length = max(1, min(buffer.readableBytes, split(buffer.readableBytes)))
+                try to.writeInbound(buffer.readSlice(length: length)!)
+            }
         }
         return moved
+    }
+
+    /// ``interact(maxRounds:)`` delivering every network write in pieces chosen by `split`.
+    func interact(split: @escaping (Int) -> Int, maxRounds: Int = 1000) throws {
+        for _ in 0..<maxRounds {
+            let moved =
+                try Self.move(from: self.client, to: self.server, split: split)
+                + Self.move(from: self.server, to: self.client, split: split)
+            if moved == 0 { return }
+        }
+        Issue.record("in-memory TLS exchange did not settle after \(maxRounds) rounds")
     }
 
     /// Activates, handshakes and checks that both sides completed.

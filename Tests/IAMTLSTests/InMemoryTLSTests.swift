@@ -71,6 +71,59 @@ struct InMemoryTLSTests {
         #expect(pair.clientRecorder.received == mebibyte)
     }
 
+    enum Split: String, CaseIterable, Sendable {
+        case byteByByte, random, halves
+    }
+
+    /// Every handshake message and record arrives cut into pieces: the handler must reassemble.
+    @Test(arguments: Split.allCases)
+    func dripFedHandshakeAndData(split: Split) throws {
+        var generator = SystemRandomNumberGenerator()
+        let splitter: (Int) -> Int =
+            switch split {
+            case .byteByByte: { _ in 1 }
+            case .random: { remaining in Int.random(in: 1...max(1, min(remaining, 700)), using: &generator) }
+            case .halves: { remaining in max(1, remaining / 2) }
+            }
+        let pair = try InMemoryPair(client: self.chain.clientConfiguration(), server: self.chain.serverConfiguration())
+        defer { pair.finish() }
+        try pair.activate()
+        _ = pair.client.writeString("early data from the client")
+        try pair.interact(split: splitter)
+        #expect(pair.clientRecorder.handshake?.alpn == "iam/1")
+        #expect(pair.serverRecorder.handshake != nil)
+        let payload = String(repeating: "0123456789abcdef", count: 3000)  // 48 000 bytes: several records
+        _ = pair.server.writeString(payload)
+        try pair.interact(split: splitter)
+        #expect(pair.serverRecorder.receivedString == "early data from the client")
+        #expect(pair.clientRecorder.receivedString == payload)
+        #expect(pair.clientRecorder.tlsErrors.isEmpty && pair.serverRecorder.tlsErrors.isEmpty)
+    }
+
+    /// Many writes and one flush leave as one network write; a burst of records read in one
+    /// `channelRead` reaches the application as one plaintext buffer.
+    @Test func writesAndReadsAreCoalesced() throws {
+        let pair = try InMemoryPair(client: self.chain.clientConfiguration(), server: self.chain.serverConfiguration())
+        defer { pair.finish() }
+        try pair.handshake()
+        var promises: [EventLoopFuture<Void>] = []
+        for index in 0..<50 {
+            promises.append(pair.client.writeString("frame \(index);", flush: false))
+        }
+        pair.client.flush()
+        var writes: [ByteBuffer] = []
+        while let buffer = try pair.client.readOutbound(as: ByteBuffer.self) { writes.append(buffer) }
+        #expect(writes.count == 1)
+        // Packed into one TLS 1.3 record: 5 bytes of header, 1 of content type, 16 of AEAD tag.
+        let plaintextLength = (0..<50).map { "frame \($0);".utf8.count }.reduce(0, +)
+        #expect(writes.first?.readableBytes == plaintextLength + 22)
+        for future in promises { try future.wait() }
+        let readsBefore = pair.serverRecorder.readCount
+        try pair.server.writeInbound(try #require(writes.first))
+        #expect(pair.serverRecorder.readCount == readsBefore + 1)
+        #expect(pair.serverRecorder.receivedString == (0..<50).map { "frame \($0);" }.joined())
+    }
+
     @Test func cleanCloseExchangesCloseNotify() throws {
         let pair = try InMemoryPair(client: self.chain.clientConfiguration(), server: self.chain.serverConfiguration())
         defer { pair.finish() }

@@ -1,0 +1,170 @@
+import IAMTLS
+import IAMTestSupport
+import NIOCore
+import Testing
+
+/// IAMTLS against another implementation: the `openssl s_client` and `s_server` tools.
+@Suite("TLS interop with the openssl CLI")
+struct OpenSSLInteropTests {
+    let chain: TestCertificateChain
+
+    init() throws { self.chain = try TestCertificateChain.shared() }
+
+    private func sClient(port: Int, _ extra: [String], input: String) throws -> OpenSSLProcess {
+        // -ign_eof: keep the connection after stdin ends, until our server closes it with QUIT.
+        try OpenSSLProcess(
+            [
+                "s_client", "-connect", "127.0.0.1:\(port)", "-ign_eof", "-CAfile", self.chain.caCertificatePath,
+                "-verify_return_error", "-verify_hostname", "localhost", "-servername", "localhost",
+            ] + extra,
+            input: input
+        )
+    }
+
+    // MARK: s_client -> IAMTLS server
+
+    @Test(arguments: [("-tls1_3", "TLSv1.3"), ("-tls1_2", "TLSv1.2")])
+    func sClientTalksToOurServer(flag: String, version: String) async throws {
+        let server = try await LoopbackServer.start(self.chain.serverConfiguration())
+        let client = try self.sClient(
+            port: server.port, [flag, "-alpn", "iam/1"], input: "hello from s_client\nQUIT\n")
+        let output = try await client.waitForExit()
+        #expect(output.status == 0, "\(output.stderr)")
+        #expect(output.stdout.contains("hello from s_client"))
+        #expect(output.stdout.contains("ALPN protocol: iam/1"))
+        #expect(output.stdout.contains(version))
+        #expect(output.stdout.contains("Verify return code: 0 (ok)"))
+        // Our server closed with close_notify; s_client saw an orderly close, we saw no error.
+        #expect(server.errors.all.isEmpty, "\(server.errors.all)")
+        try await server.stop()
+    }
+
+    @Test func tls11ClientIsRefused() async throws {
+        let server = try await LoopbackServer.start(self.chain.serverConfiguration())
+        // SECLEVEL=0 lets this OpenSSL build offer TLS 1.1 at all, so the refusal is our server's.
+        let client = try self.sClient(
+            port: server.port,
+            ["-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0"],
+            input: "should not arrive\nQUIT\n"
+        )
+        let output = try await client.waitForExit()
+        #expect(output.status != 0)
+        #expect(!output.stdout.contains("should not arrive"))
+        #expect(try await server.waitForErrors(1) == [.unsupportedProtocolVersion])
+        #expect(server.errors.all.first?.message.contains("unsupported protocol") == true)
+        try await self.expectServerStillServes(server)
+        try await server.stop()
+    }
+
+    @Test func sClientWithOtherALPNIsRefused() async throws {
+        let server = try await LoopbackServer.start(self.chain.serverConfiguration())
+        let client = try self.sClient(port: server.port, ["-alpn", "h2"], input: "x\nQUIT\n")
+        let output = try await client.waitForExit()
+        #expect(output.status != 0)
+        #expect(output.stderr.contains("no application protocol"), "\(output.stderr)")
+        #expect(try await server.waitForErrors(1) == [.alpnMismatch])
+        try await self.expectServerStillServes(server)
+        try await server.stop()
+    }
+
+    @Test func sClientMutualTLS() async throws {
+        let server = try await LoopbackServer.start(self.chain.serverConfiguration(requireClientCertificate: true))
+        let withCertificate = try self.sClient(
+            port: server.port,
+            ["-cert", self.chain.clientCertificatePath, "-key", self.chain.clientKeyPath],
+            input: "client with certificate\nQUIT\n"
+        )
+        let good = try await withCertificate.waitForExit()
+        #expect(good.status == 0, "\(good.stderr)")
+        #expect(good.stdout.contains("client with certificate"))
+
+        let withoutCertificate = try self.sClient(port: server.port, [], input: "anonymous client\nQUIT\n")
+        let bad = try await withoutCertificate.waitForExit()
+        #expect(!bad.stdout.contains("anonymous client\n"))
+        #expect(try await server.waitForErrors(1) == [.peerCertificateRequired])
+        try await server.stop()
+    }
+
+    // MARK: IAMTLS client -> s_server
+
+    @Test(arguments: [("-tls1_3", "TLSv1.3"), ("-tls1_2", "TLSv1.2")])
+    func ourClientTalksToSServer(flag: String, version: String) async throws {
+        let (sServer, port) = try await OpenSSLProcess.startServer([
+            "-cert", self.chain.serverCertificatePath, "-key", self.chain.serverKeyPath,
+            "-rev", "-naccept", "1", "-alpn", "iam/1", flag,
+        ])
+        // s_server -rev answers each line reversed.
+        let (event, received) = try await runClient(
+            port: port,
+            self.chain.clientConfiguration(),
+            payload: ByteBuffer(string: "hello\n"),
+            expectedBytes: 6
+        )
+        #expect(String(buffer: received) == "olleh\n")
+        #expect(
+            event
+                == .handshakeCompleted(
+                    negotiatedALPN: "iam/1",
+                    version: version,
+                    peerCertificateSubject: "CN=localhost,O=swift-iam test"
+                )
+        )
+        _ = sServer
+    }
+
+    @Test func ourClientPresentsCertificateToSServer() async throws {
+        let (sServer, port) = try await OpenSSLProcess.startServer([
+            "-cert", self.chain.serverCertificatePath, "-key", self.chain.serverKeyPath,
+            "-rev", "-naccept", "1", "-alpn", "iam/1", "-Verify", "1", "-CAfile", self.chain.caCertificatePath,
+            "-verify_return_error",
+        ])
+        let (_, received) = try await runClient(
+            port: port,
+            self.chain.clientConfiguration(presentClientCertificate: true),
+            payload: ByteBuffer(string: "mutual\n"),
+            expectedBytes: 7
+        )
+        #expect(String(buffer: received) == "lautum\n")
+        _ = sServer
+    }
+
+    @Test func ourClientRejectsSServerWithUntrustedCertificate() async throws {
+        let (sServer, port) = try await OpenSSLProcess.startServer([
+            "-cert", self.chain.otherCAServerCertificatePath, "-key", self.chain.serverKeyPath,
+            "-rev", "-naccept", "1", "-alpn", "iam/1",
+        ])
+        let error = await #expect(throws: TLSError.self) {
+            _ = try await runClient(
+                port: port,
+                self.chain.clientConfiguration(),
+                payload: ByteBuffer(string: "secret\n"),
+                expectedBytes: 7
+            )
+        }
+        #expect(error?.code == .certificateVerifyFailed)
+        _ = sServer
+    }
+
+    @Test func ourClientRequiresALPNFromSServer() async throws {
+        // s_server without -alpn ignores the extension, so no protocol is selected.
+        let (sServer, port) = try await OpenSSLProcess.startServer([
+            "-cert", self.chain.serverCertificatePath, "-key", self.chain.serverKeyPath, "-rev", "-naccept", "1",
+        ])
+        let error = await #expect(throws: TLSError.self) {
+            _ = try await runClient(
+                port: port, self.chain.clientConfiguration(), payload: ByteBuffer(), expectedBytes: 0)
+        }
+        #expect(error?.code == .alpnMismatch)
+        _ = sServer
+    }
+
+    private func expectServerStillServes(_ server: LoopbackServer) async throws {
+        let (_, received) = try await runClient(
+            port: server.port,
+            self.chain.clientConfiguration(),
+            payload: ByteBuffer(string: "next client"),
+            expectedBytes: 11
+        )
+        #expect(String(buffer: received) == "next client")
+    }
+}

@@ -1,0 +1,85 @@
+import Foundation
+
+/// The `openssl` CLI as a child process with stdin from a file and stdout/stderr to files (no pipes
+/// that could fill up or raise SIGPIPE). Every wait is bounded; deinit kills a process still running.
+final class OpenSSLProcess {
+    struct Output {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    private let process = Process()
+    private let directory: URL
+
+    init(_ arguments: [String], input: String = "") throws {
+        self.directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "iam-openssl-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: self.directory, withIntermediateDirectories: true)
+        let stdinURL = self.directory.appendingPathComponent("stdin")
+        try Data(input.utf8).write(to: stdinURL)
+        _ = FileManager.default.createFile(atPath: self.stdoutURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: self.stderrURL.path, contents: nil)
+        self.process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        self.process.arguments = ["openssl"] + arguments
+        self.process.standardInput = try FileHandle(forReadingFrom: stdinURL)
+        self.process.standardOutput = try FileHandle(forWritingTo: self.stdoutURL)
+        self.process.standardError = try FileHandle(forWritingTo: self.stderrURL)
+        try self.process.run()
+    }
+
+    deinit {
+        if self.process.isRunning {
+            self.process.terminate()
+            self.process.waitUntilExit()
+        }
+        try? FileManager.default.removeItem(at: self.directory)
+    }
+
+    private var stdoutURL: URL { self.directory.appendingPathComponent("stdout") }
+    private var stderrURL: URL { self.directory.appendingPathComponent("stderr") }
+    var stdout: String { (try? String(contentsOf: self.stdoutURL, encoding: .utf8)) ?? "" }
+    var stderr: String { (try? String(contentsOf: self.stderrURL, encoding: .utf8)) ?? "" }
+
+    /// Polls stdout until it contains `text`; nil after `timeout` or if the process exited first.
+    func waitForStdout(matching text: String, timeout: Duration = .seconds(10)) async throws -> String? {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            let output = self.stdout
+            if output.contains(text) { return output }
+            if !self.process.isRunning { return self.stdout.contains(text) ? self.stdout : nil }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        return nil
+    }
+
+    /// Waits for the process to exit; terminates it after `timeout` (status then reflects SIGTERM).
+    func waitForExit(timeout: Duration = .seconds(15)) async throws -> Output {
+        let deadline = ContinuousClock.now + timeout
+        while self.process.isRunning, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        if self.process.isRunning {
+            self.process.terminate()
+        }
+        self.process.waitUntilExit()
+        return Output(status: self.process.terminationStatus, stdout: self.stdout, stderr: self.stderr)
+    }
+
+    /// Starts `openssl s_server` on 127.0.0.1 port 0 and returns it with the port it printed.
+    static func startServer(_ arguments: [String]) async throws -> (OpenSSLProcess, Int) {
+        let server = try OpenSSLProcess(["s_server", "-accept", "127.0.0.1:0"] + arguments)
+        guard let output = try await server.waitForStdout(matching: "ACCEPT"),
+            let line = output.split(separator: "\n").first(where: { $0.hasPrefix("ACCEPT") }),
+            let port = line.split(separator: ":").last.flatMap({ Int($0.trimmingCharacters(in: .whitespaces)) })
+        else {
+            throw OpenSSLProcessError(message: "s_server did not start: \(server.stderr)")
+        }
+        return (server, port)
+    }
+}
+
+struct OpenSSLProcessError: Error, CustomStringConvertible {
+    var message: String
+    var description: String { self.message }
+}
