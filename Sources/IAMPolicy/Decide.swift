@@ -45,24 +45,24 @@ extension CompiledEngine {
                             allows.record(s)
                         }
                     }
-                    for id in index.globbed {
+                    for group in index.globGroups where groupMatches(group, action) {
+                        for id in group.ids {
+                            let s = statements[Int(id)]
+                            if !s.isDeny && allows.saturated(s) { continue }
+                            guard applies(s, resource: resource, context: context) else { continue }
+                            if s.isDeny { return .explicitDeny }
+                            allows.record(s)
+                        }
+                    }
+                }
+                for group in everyServiceGroups where groupMatches(group, action) {
+                    for id in group.ids {
                         let s = statements[Int(id)]
                         if !s.isDeny && allows.saturated(s) { continue }
-                        guard actionMatches(s, action), applies(s, resource: resource, context: context) else {
-                            continue
-                        }
+                        guard applies(s, resource: resource, context: context) else { continue }
                         if s.isDeny { return .explicitDeny }
                         allows.record(s)
                     }
-                }
-                for id in everyService {
-                    let s = statements[Int(id)]
-                    if !s.isDeny && allows.saturated(s) { continue }
-                    guard actionMatches(s, action), applies(s, resource: resource, context: context) else {
-                        continue
-                    }
-                    if s.isDeny { return .explicitDeny }
-                    allows.record(s)
                 }
                 return combine(allows, r)
             }
@@ -138,6 +138,18 @@ extension CompiledEngine {
     }
 
     @inline(__always)
+    func groupMatches(_ group: GlobGroup, _ action: UnsafeBufferPointer<UInt8>) -> Bool {
+        var any = false
+        for pattern in group.patterns {
+            if pattern.withUnsafeBufferPointer({ Glob.match($0, action) }) {
+                any = true
+                break
+            }
+        }
+        return any != group.negated
+    }
+
+    @inline(__always)
     func actionMatches(_ s: CompiledStatement, _ action: UnsafeBufferPointer<UInt8>) -> Bool {
         var any = false
         for pattern in s.actionPatterns {
@@ -155,6 +167,7 @@ extension CompiledEngine {
         if let resources = s.resources, !s.resourceIsStar {
             var any = false
             for template in resources {
+                if template.cannotMatch(resource) { continue }
                 if template.withResolved(context, lowercase: false, { Glob.arnMatch($0, resource) }) {
                     any = true
                     break

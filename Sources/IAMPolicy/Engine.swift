@@ -93,18 +93,52 @@ final class CompiledStatement: Sendable {
     }
 }
 
-/// Statements of one service prefix: exact actions in a hash table, the rest scanned with their globs.
+/// Statements that share one action pattern list (often many: every policy's `ec2:Describe*`), so the globs are
+/// matched once per request for all of them.
+final class GlobGroup: Sendable {
+    let patterns: [[UInt8]]
+    /// NotAction.
+    let negated: Bool
+    let ids: [Int32]
+
+    init(patterns: [[UInt8]], negated: Bool, ids: [Int32]) {
+        self.patterns = patterns
+        self.negated = negated
+        self.ids = ids
+    }
+
+    /// Groups statements by (negated, patterns), keeping first-seen order.
+    static func grouping(_ members: [(patterns: [[UInt8]], negated: Bool, id: Int32)]) -> [GlobGroup] {
+        struct Key: Hashable {
+            let patterns: [[UInt8]]
+            let negated: Bool
+        }
+        var order: [Key] = []
+        var ids: [Key: [Int32]] = [:]
+        for m in members {
+            let key = Key(patterns: m.patterns, negated: m.negated)
+            if ids[key] == nil { order.append(key) }
+            ids[key, default: []].append(m.id)
+        }
+        return order.map { GlobGroup(patterns: $0.patterns, negated: $0.negated, ids: ids[$0]!) }
+    }
+}
+
+/// Statements of one service prefix: exact actions in a hash table, the rest grouped by their globs.
 final class ServiceIndex: Sendable {
     /// Lower-cased action -> index into `exactLists`.
     let exact: ByteTable
     let exactLists: [[Int32]]
+    let globGroups: [GlobGroup]
+    /// Every statement of `globGroups`, for diagnostics.
     let globbed: [Int32]
 
-    init(exact: [String: [Int32]], globbed: [Int32]) {
+    init(exact: [String: [Int32]], globbed: [(patterns: [[UInt8]], negated: Bool, id: Int32)]) {
         let keys = exact.keys.sorted()
         self.exact = ByteTable(keys.enumerated().map { (HashedKey($0.element), Int32($0.offset)) })
         self.exactLists = keys.map { exact[$0]! }
-        self.globbed = globbed
+        self.globGroups = GlobGroup.grouping(globbed)
+        self.globbed = globbed.map(\.id)
     }
 }
 
@@ -116,6 +150,7 @@ struct CompiledEngine: Sendable {
     let services: [ServiceIndex]
     /// NotAction statements and patterns with a wildcard in the service part: checked for every request.
     let everyService: [Int32]
+    let everyServiceGroups: [GlobGroup]
     let hasBoundary: Bool
     let hasResourcePolicies: Bool
     let hasTrustPolicies: Bool
@@ -123,7 +158,9 @@ struct CompiledEngine: Sendable {
 
     init(principal: Principal, policies: [PolicyInput]) {
         var statements: [CompiledStatement] = []
-        var byService: [String: (exact: [String: [Int32]], globbed: [Int32])] = [:]
+        var byService:
+            [String: (exact: [String: [Int32]], globbed: [(patterns: [[UInt8]], negated: Bool, id: Int32)])] =
+                [:]
         var everyService: [Int32] = []
         principalAccount = principal.effectiveAccount
         hasBoundary = policies.contains { $0.role == .boundary }
@@ -171,7 +208,7 @@ struct CompiledEngine: Sendable {
                 for (service, patterns) in perService {
                     var bucket = byService[service] ?? (exact: [:], globbed: [])
                     if patterns.contains(where: Glob.hasWildcard) {
-                        bucket.globbed.append(id)
+                        bucket.globbed.append((patterns: patterns, negated: false, id: id))
                     } else {
                         for p in Set(patterns.map { String(decoding: $0, as: UTF8.self) }) {
                             bucket.exact[p, default: []].append(id)
@@ -186,6 +223,11 @@ struct CompiledEngine: Sendable {
         serviceTable = ByteTable(serviceNames.enumerated().map { (HashedKey($0.element), Int32($0.offset)) })
         services = serviceNames.map { ServiceIndex(exact: byService[$0]!.exact, globbed: byService[$0]!.globbed) }
         self.everyService = everyService
+        everyServiceGroups = GlobGroup.grouping(
+            everyService.map {
+                (patterns: statements[Int($0)].actionPatterns, negated: statements[Int($0)].actionNegated, id: $0)
+            }
+        )
     }
 
     static func compile(

@@ -122,6 +122,8 @@ final class Template: Sendable {
     /// The fully encoded pattern when there are no variables (the common case: no resolution per request).
     let constant: [UInt8]?
     let pieces: [Piece]
+    /// Literal bytes every match starts with (see ``cannotMatch(_:)``).
+    let prefix: [UInt8]
     let literalCount: Int
 
     /// Compiles `text`. `variables` says whether `${...}` is substituted (Version 2012-10-17 and an operator
@@ -179,6 +181,12 @@ final class Template: Sendable {
         } else {
             constant = []
         }
+        // The literal start of the pattern, up to its first wildcard or variable.
+        if case .literal(let l)? = pieces.first {
+            prefix = Array(l.prefix { $0 != Glob.star && $0 != Glob.question })
+        } else {
+            prefix = []
+        }
     }
 
     /// `key` or `key, 'default'` (spaces around the comma allowed).
@@ -200,6 +208,21 @@ final class Template: Sendable {
         while keyPart.last == UInt8(ascii: " ") { keyPart = keyPart.dropLast() }
         let spelling = String(decoding: keyPart, as: UTF8.self)
         return .variable(key: HashedKey(asciiLowercased(spelling)), spelling: spelling, defaultValue: defaultValue)
+    }
+
+    /// True when the text certainly does not match: every text an ARN or plain glob match accepts starts with
+    /// the pattern's literal prefix (segments before the first wildcard match byte for byte, colons included).
+    @inline(__always)
+    func cannotMatch(_ text: UnsafeBufferPointer<UInt8>) -> Bool {
+        prefix.withUnsafeBufferPointer { p in
+            guard p.count <= text.count else { return true }
+            var i = 0
+            while i < p.count {
+                if p[i] != text[i] { return true }
+                i += 1
+            }
+            return false
+        }
     }
 
     /// The spellings of the variables without a default that `context` lacks.

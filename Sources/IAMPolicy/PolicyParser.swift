@@ -332,7 +332,8 @@ enum PolicyParser {
             )
         }
         if service == "iam" || service == "s3" {
-            if !parts[3].isEmpty {
+            // A wildcard region is not region information; only a concrete region is refused.
+            if !parts[3].isEmpty && !parts[3].allSatisfy({ $0 == "*" }) {
                 throw .malformed(path, "\(syntax) Resource \(resource) can not contain region information.")
             }
         }
