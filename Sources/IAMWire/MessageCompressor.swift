@@ -70,6 +70,7 @@ public final class MessageCompressor {
         // A read-only copy out of `buffer`: no slice stays alive to force a copy-on-write later.
         self.scratch.writeImmutableBuffer(buffer.getSlice(at: start, length: rawLength)!)
         buffer.moveWriterIndex(to: start)
+        defer { self.releaseLargeScratch() }
         let written = try self.deflate(from: &self.scratch, into: &buffer)
         if written >= rawLength {
             buffer.moveWriterIndex(to: start)
@@ -80,12 +81,21 @@ public final class MessageCompressor {
         return true
     }
 
+    /// Keeps the scratch buffer for typical messages but does not let one large message pin megabytes
+    /// to an idle connection.
+    private func releaseLargeScratch() {
+        if self.scratch.capacity > 256 << 10 {
+            self.scratch = ByteBuffer()
+        }
+    }
+
     /// Compresses all of `message` into `buffer` as one complete zlib stream, whatever its size;
     /// returns the number of bytes written.
     @discardableResult
     public func compress(_ message: ByteBuffer, into buffer: inout ByteBuffer) throws(WireError) -> Int {
         self.scratch.clear()
         self.scratch.writeImmutableBuffer(message)
+        defer { self.releaseLargeScratch() }
         return try self.deflate(from: &self.scratch, into: &buffer)
     }
 
