@@ -359,6 +359,11 @@ struct EngineParserTests {
     }
 
     static let valid: [Valid] = [
+        Valid(
+            name: "s3 wildcard region",
+            kind: .identity,
+            text: F.doc(#"{"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:*:*:bucket/*"}"#)
+        ),
         Valid(name: "at managed limit", kind: .identity, text: bigPolicy(6_144)),
         Valid(name: "at inline user limit", kind: .inlineUser, text: bigPolicy(2_048)),
         Valid(name: "at trust limit", kind: .trust, text: bigTrust(2_048)),
