@@ -402,8 +402,11 @@ extension ByteBuffer {
     public mutating func readProtobufString() throws(WireError) -> String {
         let length = try self.readProtobufLength()
         if length == 0 { return "" }
+        // Typed UInt8 storage lets the standard library take its contiguous (vectorised) validation path.
         let string = self.withUnsafeReadableBytes { bytes in
-            String(validating: UnsafeRawBufferPointer(rebasing: bytes[0..<length]), as: UTF8.self)
+            bytes.withMemoryRebound(to: UInt8.self) { codeUnits in
+                String(validating: UnsafeBufferPointer(rebasing: codeUnits[0..<length]), as: UTF8.self)
+            }
         }
         guard let string else {
             throw WireError.malformedMessage("protobuf string field is not valid UTF-8")

@@ -147,7 +147,7 @@ struct ParserTests {
         ),
         BadInput(
             source: "syntax = \"proto3\";\nmessage M {\n  Missing m = 1;\n}",
-            expected: "t.proto:3:11: error: unknown type 'Missing'"
+            expected: "t.proto:3:3: error: unknown type 'Missing'"
         ),
         BadInput(
             source: "syntax = \"proto3\";\nmessage M {\n  int32 a = 1;\n  int32 b = 1;\n}",

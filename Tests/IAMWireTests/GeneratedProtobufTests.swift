@@ -83,6 +83,8 @@ struct ProtobufCase: Sendable, CustomTestStringConvertible {
     var encode: @Sendable () -> ByteBuffer
     var size: @Sendable () -> Int
     var decodesToValue: @Sendable (ByteBuffer) throws -> Bool
+    /// Decodes as the case's type and discards the result (for the mutation test).
+    var decode: @Sendable (ByteBuffer) throws(WireError) -> Void
 
     var testDescription: String { self.name }
 
@@ -102,7 +104,8 @@ struct ProtobufCase: Sendable, CustomTestStringConvertible {
             byteExact: byteExact,
             encode: { value.encodedBuffer },
             size: { value.encodedSize },
-            decodesToValue: { buffer in try M(decoding: buffer) == value }
+            decodesToValue: { buffer in try M(decoding: buffer) == value },
+            decode: { buffer throws(WireError) in _ = try M(decoding: buffer) }
         )
     }
 }
@@ -506,6 +509,55 @@ struct GeneratedProtobufTests {
         #expect(
             try Protoc.decode("iam.probe.Scalars", in: "tools/codegen/Fixtures/probe.proto", bytes)
                 == "f_inner {\n  name: \"first\"\n  value: 9\n}\n")
+    }
+    @Test("truncated and mutated payloads decode or fail with malformedMessage, never crash")
+    func mutations() {
+        var random = SplitMix64(seed: 0x5EED_1A3)
+        var decoded = 0
+        var refused = 0
+        func attempt(_ bytes: [UInt8], _ decode: @Sendable (ByteBuffer) throws(WireError) -> Void) {
+            do throws(WireError) {
+                try decode(ByteBuffer(bytes: bytes))
+                decoded += 1
+            } catch {
+                refused += 1
+                #expect(error.code == .malformedMessage, "\(error)")
+            }
+        }
+        for testCase in Self.cases {
+            let decode = testCase.decode
+            let bytes = Array(testCase.encode().readableBytesView)
+            for length in 0...bytes.count {
+                attempt(Array(bytes[0..<length]), decode)
+            }
+            for _ in 0..<300 {
+                var mutated = bytes
+                for _ in 0..<(1 + Int(random.next() % 3)) {
+                    let position = mutated.isEmpty ? 0 : Int(random.next() % UInt64(mutated.count))
+                    switch random.next() % 3 {
+                    case 0 where !mutated.isEmpty: mutated[position] ^= UInt8(truncatingIfNeeded: random.next() | 1)
+                    case 1: mutated.insert(UInt8(truncatingIfNeeded: random.next()), at: position)
+                    default: if !mutated.isEmpty { mutated.remove(at: position) }
+                    }
+                }
+                attempt(mutated, decode)
+            }
+        }
+        // Both outcomes must actually occur, or the corpus tests nothing.
+        #expect(decoded > 100 && refused > 100, "decoded \(decoded), refused \(refused)")
+    }
+}
+
+/// A small deterministic generator so failures reproduce.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { self.state = seed }
+    mutating func next() -> UInt64 {
+        self.state &+= 0x9E37_79B9_7F4A_7C15
+        var z = self.state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }
 

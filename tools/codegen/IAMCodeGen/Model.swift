@@ -58,8 +58,10 @@ public struct FieldDecl: Hashable, Sendable {
     public var deprecated: Bool
     /// Documentation comment lines.
     public var comments: [String]
-    /// Where the field is declared.
+    /// Where the field is declared (its name).
     public var location: SourceLocation
+    /// Where the field's type is written (for "unknown type" errors).
+    public var typeLocation: SourceLocation
 
     /// Creates a field.
     public init(
@@ -70,7 +72,8 @@ public struct FieldDecl: Hashable, Sendable {
         packed: Bool = true,
         deprecated: Bool = false,
         comments: [String] = [],
-        location: SourceLocation
+        location: SourceLocation,
+        typeLocation: SourceLocation? = nil
     ) {
         self.name = name
         self.number = number
@@ -80,6 +83,7 @@ public struct FieldDecl: Hashable, Sendable {
         self.deprecated = deprecated
         self.comments = comments
         self.location = location
+        self.typeLocation = typeLocation ?? location
     }
 }
 

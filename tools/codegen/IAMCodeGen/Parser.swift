@@ -337,6 +337,7 @@ public struct Parser {
             _ = self.next()
             label = .optional
         }
+        let typeToken = self.current
         let type: FieldType
         if self.isKeyword("map") && self.tokens[self.position + 1].kind == .symbol("<") {
             let mapToken = self.next()
@@ -411,7 +412,8 @@ public struct Parser {
             packed: packed,
             deprecated: deprecated,
             comments: self.comments(of: first, last: semicolon),
-            location: nameToken.location
+            location: nameToken.location,
+            typeLocation: typeToken.location
         )
     }
 

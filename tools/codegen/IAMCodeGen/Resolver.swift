@@ -85,7 +85,8 @@ public enum Resolver {
                 }
                 names[field.name] = field.location
                 numbers[field.number] = field.name
-                message.fields[index].type = try resolveType(field.type, scope: message.fullName, at: field.location)
+                message.fields[index].type = try resolveType(
+                    field.type, scope: message.fullName, at: field.typeLocation)
             }
             for index in message.messages.indices {
                 message.messages[index] = try resolveMessage(message.messages[index])
