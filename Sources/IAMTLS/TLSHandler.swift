@@ -68,6 +68,8 @@ public final class TLSHandler: ChannelDuplexHandler {
     private var handshakeTimer: Scheduled<Void>?
     private var closeTimer: Scheduled<Void>?
     private var closePromise: EventLoopPromise<Void>?
+    /// Whether this read burst produced plaintext; channelReadComplete is forwarded only then.
+    private var deliveredData = false
 
     /// Creates the handler for one connection. `serverName` (clients) overrides the context's
     /// ``TLSConfiguration/serverName`` for this connection: the name or IP address the server's
@@ -175,6 +177,20 @@ public final class TLSHandler: ChannelDuplexHandler {
         }
     }
 
+    /// Forwards the end of a read burst only if it delivered plaintext. A burst that only advanced
+    /// the handshake or held part of a record delivered nothing; with autoRead off nobody above would
+    /// ask for more, so the handler asks itself (otherwise the connection would stall).
+    public func channelReadComplete(context: ChannelHandlerContext) {
+        if self.deliveredData {
+            self.deliveredData = false
+            context.fireChannelReadComplete()
+        } else if self.state != .closed, let options = context.channel.syncOptions,
+            (try? options.getOption(.autoRead)) == false
+        {
+            context.read()
+        }
+    }
+
     private func startHandshake(context: ChannelHandlerContext) {
         guard self.state == .idle else { return }
         self.state = .handshaking
@@ -262,6 +278,7 @@ public final class TLSHandler: ChannelDuplexHandler {
             break
         }
         if plaintext.readableBytes > 0 {
+            self.deliveredData = true
             context.fireChannelRead(self.wrapInboundOut(plaintext))
         }
         if plaintext.capacity <= Self.maxRetainedScratch {

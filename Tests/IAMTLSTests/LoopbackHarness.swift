@@ -90,11 +90,28 @@ final class ClientCollector: ChannelInboundHandler {
     private var received = ByteBuffer()
     private var finished = false
     private var handshakeDone = false
+    private let manualRead: Bool
 
-    init(expectedBytes: Int, handshake: EventLoopPromise<TLSEvent>, done: EventLoopPromise<ByteBuffer>) {
+    init(
+        expectedBytes: Int,
+        handshake: EventLoopPromise<TLSEvent>,
+        done: EventLoopPromise<ByteBuffer>,
+        manualRead: Bool = false
+    ) {
+        self.manualRead = manualRead
         self.expectedBytes = expectedBytes
         self.handshake = handshake
         self.done = done
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        // With autoRead off, this one read is all the TLS handler gets from us until data arrives.
+        if self.manualRead { context.read() }
+        context.fireChannelActive()
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if self.manualRead, !self.finished { context.read() }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -142,6 +159,7 @@ func runClient(
     serverName: String? = nil,
     payload: ByteBuffer,
     expectedBytes: Int,
+    autoRead: Bool = true,
     timeout: TimeAmount = .seconds(20)
 ) async throws -> (event: TLSEvent, received: ByteBuffer) {
     let context = try TLSContext(configuration: configuration)
@@ -150,11 +168,17 @@ func runClient(
     let handshake = eventLoop.makePromise(of: TLSEvent.self)
     let done = eventLoop.makePromise(of: ByteBuffer.self)
     let channel = try await ClientBootstrap(group: eventLoop)
+        .channelOption(.autoRead, value: autoRead)
         .channelInitializer { channel in
             channel.eventLoop.makeCompletedFuture {
                 try channel.pipeline.syncOperations.addHandlers(
                     TLSHandler(context: context, serverName: serverName),
-                    ClientCollector(expectedBytes: expectedBytes, handshake: handshake, done: done)
+                    ClientCollector(
+                        expectedBytes: expectedBytes,
+                        handshake: handshake,
+                        done: done,
+                        manualRead: !autoRead
+                    )
                 )
             }
         }

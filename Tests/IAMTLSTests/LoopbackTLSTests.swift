@@ -45,6 +45,22 @@ struct LoopbackTLSTests {
         try await server.stop()
     }
 
+    /// With autoRead off the application asks for one read at a time; bursts that only carry
+    /// handshake messages deliver it nothing, so the TLS handler must ask for the next read itself.
+    @Test func handshakeCompletesWithAutoReadOff() async throws {
+        let server = try await LoopbackServer.start(self.chain.serverConfiguration())
+        let (_, received) = try await runClient(
+            port: server.port,
+            self.chain.clientConfiguration(),
+            payload: ByteBuffer(string: "manual reads"),
+            expectedBytes: 12,
+            autoRead: false,
+            timeout: .seconds(5)
+        )
+        #expect(String(buffer: received) == "manual reads")
+        try await server.stop()
+    }
+
     @Test func mutualTLSOverLoopback() async throws {
         let server = try await LoopbackServer.start(self.chain.serverConfiguration(requireClientCertificate: true))
         _ = try await runClient(
