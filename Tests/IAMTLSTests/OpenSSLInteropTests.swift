@@ -23,8 +23,10 @@ struct OpenSSLInteropTests {
 
     // MARK: s_client -> IAMTLS server
 
-    @Test(arguments: [("-tls1_3", "TLSv1.3"), ("-tls1_2", "TLSv1.2")])
-    func sClientTalksToOurServer(flag: String, version: String) async throws {
+    @Test(arguments: [
+        ("-tls1_3", "TLSv1.3", "TLS_AES_128_GCM_SHA256"), ("-tls1_2", "TLSv1.2", "ECDHE-ECDSA-AES128-GCM-SHA256"),
+    ])
+    func sClientTalksToOurServer(flag: String, version: String, cipher: String) async throws {
         let server = try await LoopbackServer.start(self.chain.serverConfiguration())
         let client = try self.sClient(
             port: server.port, [flag, "-alpn", "iam/1"], input: "hello from s_client\nQUIT\n")
@@ -33,9 +35,37 @@ struct OpenSSLInteropTests {
         #expect(output.stdout.contains("hello from s_client"))
         #expect(output.stdout.contains("ALPN protocol: iam/1"))
         #expect(output.stdout.contains(version))
+        #expect(output.stdout.contains("Cipher is \(cipher)"), "\(output.stdout)")
         #expect(output.stdout.contains("Verify return code: 0 (ok)"))
         // Our server closed with close_notify; s_client saw an orderly close, we saw no error.
         #expect(server.errors.all.isEmpty, "\(server.errors.all)")
+        try await server.stop()
+    }
+
+    /// TLS 1.2 is limited to ECDHE key exchange with AEAD ciphers: ChaCha20 is accepted, CBC and
+    /// static-RSA suites are refused.
+    @Test(arguments: [
+        ("ECDHE-ECDSA-CHACHA20-POLY1305", true), ("ECDHE-ECDSA-AES256-GCM-SHA384", true),
+        ("ECDHE-ECDSA-AES128-SHA", false), ("ECDHE-ECDSA-AES256-SHA384", false), ("AES128-GCM-SHA256", false),
+    ])
+    func tls12CipherPolicy(cipher: String, accepted: Bool) async throws {
+        let server = try await LoopbackServer.start(self.chain.serverConfiguration())
+        let client = try self.sClient(
+            port: server.port,
+            ["-tls1_2", "-cipher", cipher, "-alpn", "iam/1"],
+            input: "cipher check\nQUIT\n"
+        )
+        let output = try await client.waitForExit()
+        if accepted {
+            #expect(output.status == 0, "\(output.stderr)")
+            #expect(output.stdout.contains("Cipher is \(cipher)"))
+            #expect(server.errors.all.isEmpty)
+        } else {
+            #expect(output.status != 0)
+            #expect(!output.stdout.contains("cipher check"))
+            #expect(try await server.waitForErrors(1) == [.handshakeFailed])
+            #expect(server.errors.all.first?.message.contains("no shared cipher") == true, "\(server.errors.all)")
+        }
         try await server.stop()
     }
 
