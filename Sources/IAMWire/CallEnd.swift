@@ -38,6 +38,11 @@ public struct CallEnd: Hashable, Sendable {
     /// Writes the payload. Never fails: an over-long message is truncated at a UTF-8 boundary, and the
     /// IAM code is cut to 64 bytes with non-printable bytes replaced by `?`.
     public func encode(into buffer: inout ByteBuffer) {
+        if self.iamErrorCode == nil, self.message.isEmpty {
+            // The common success end: status, no code, empty message in one store.
+            buffer.writeInteger(UInt32(self.status.rawValue) << 24)
+            return
+        }
         buffer.writeInteger(self.status.rawValue)
         if let iamErrorCode, !iamErrorCode.isEmpty {
             let code =

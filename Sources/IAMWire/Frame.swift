@@ -134,24 +134,43 @@ public struct FrameHeader: Hashable, Sendable {
     /// Writes the 10 header bytes.
     @inlinable
     public func write(into buffer: inout ByteBuffer) {
-        // One multi-integer write checks capacity once instead of four times.
-        buffer.writeMultipleIntegers(self.length, self.type.rawValue, self.flags.rawValue, self.streamID)
+        // Raw stores into reserved space: measured 3x cheaper than `writeMultipleIntegers` (WIRE.md §16),
+        // and every frame pays this.
+        let length = self.length
+        let type = self.type.rawValue
+        let flags = self.flags.rawValue
+        let streamID = self.streamID
+        buffer.reserveCapacity(minimumWritableBytes: FrameHeader.size)
+        buffer.withUnsafeMutableWritableBytes { bytes in
+            bytes.storeBytes(of: length.bigEndian, toByteOffset: 0, as: UInt32.self)
+            bytes[4] = type
+            bytes[5] = flags
+            bytes.storeBytes(of: streamID.bigEndian, toByteOffset: 6, as: UInt32.self)
+        }
+        buffer.moveWriterIndex(forwardBy: FrameHeader.size)
+    }
+
+    /// The header at the front of `buffer`'s readable bytes, without consuming them, or nil when fewer
+    /// than 10 bytes are readable.
+    @inlinable
+    public static func peek(in buffer: ByteBuffer) -> FrameHeader? {
+        guard buffer.readableBytes >= FrameHeader.size else { return nil }
+        return buffer.withUnsafeReadableBytes { bytes in
+            FrameHeader(
+                length: UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: 0, as: UInt32.self)),
+                type: FrameType(rawValue: bytes[4]),
+                flags: FrameFlags(rawValue: bytes[5]),
+                streamID: UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: 6, as: UInt32.self))
+            )
+        }
     }
 
     /// Reads a header if 10 bytes are readable (nil otherwise, without consuming anything).
     @inlinable
     public static func read(from buffer: inout ByteBuffer) -> FrameHeader? {
-        guard
-            let (length, type, flags, streamID) = buffer.readMultipleIntegers(
-                as: (UInt32, UInt8, UInt8, UInt32).self
-            )
-        else { return nil }
-        return FrameHeader(
-            length: length,
-            type: FrameType(rawValue: type),
-            flags: FrameFlags(rawValue: flags),
-            streamID: streamID
-        )
+        guard let header = self.peek(in: buffer) else { return nil }
+        buffer.moveReaderIndex(forwardBy: FrameHeader.size)
+        return header
     }
 }
 

@@ -88,14 +88,11 @@ public struct FrameDecoder: Sendable {
         skipped: inout Int
     ) throws(WireError) -> Frame? {
         while true {
-            guard
-                let (length, rawType, rawFlags, streamID) = buffer.getMultipleIntegers(
-                    at: buffer.readerIndex,
-                    as: (UInt32, UInt8, UInt8, UInt32).self
-                )
-            else { return nil }
-            let type = FrameType(rawValue: rawType)
-            let flags = FrameFlags(rawValue: rawFlags)
+            guard let header = FrameHeader.peek(in: buffer) else { return nil }
+            let length = header.length
+            let type = header.type
+            let flags = header.flags
+            let streamID = header.streamID
             // Validate the header before waiting for (and so buffering) the payload.
             guard Int(length) <= maxFrameSize else {
                 throw .frameTooLarge(length: Int(length), limit: maxFrameSize)

@@ -167,7 +167,10 @@ public struct FrameEncoder: Sendable {
             buffer.moveWriterIndex(to: headerIndex)
             throw .frameTooLarge(length: length, limit: self.peerMaxFrameSize)
         }
-        buffer.setMultipleIntegers(UInt32(length), FrameType.message.rawValue, flags.rawValue, at: headerIndex)
+        buffer.setInteger(UInt32(length), at: headerIndex)
+        if !flags.isEmpty {
+            buffer.setInteger(flags.rawValue, at: headerIndex + 5)
+        }
     }
 }
 
