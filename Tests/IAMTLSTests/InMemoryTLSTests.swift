@@ -146,6 +146,20 @@ struct InMemoryTLSTests {
         #expect(throws: (any Error).self) { try pair.client.writeString("too late").wait() }
     }
 
+    @Test func outputHalfCloseSendsCloseNotify() throws {
+        let pair = try InMemoryPair(client: self.chain.clientConfiguration(), server: self.chain.serverConfiguration())
+        defer { pair.finish() }
+        try pair.handshake()
+        _ = pair.client.writeString("before half-close")
+        pair.client.close(mode: .output, promise: nil)  // EmbeddedChannel may refuse the socket half
+        try pair.interact()
+        #expect(pair.serverRecorder.receivedString == "before half-close")
+        #expect(pair.serverRecorder.events.last == .shutdownCompleted)
+        #expect(!pair.server.isActive)
+        // (EmbeddedChannel cannot half-close, so what the client sees next is the channel's business.)
+        #expect(pair.serverRecorder.tlsErrors.isEmpty && pair.clientRecorder.tlsErrors.isEmpty)
+    }
+
     @Test func closeWithoutAnswerTimesOut() throws {
         var client = self.chain.clientConfiguration()
         client.closeTimeout = .milliseconds(50)

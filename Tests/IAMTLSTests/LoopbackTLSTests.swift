@@ -61,6 +61,30 @@ struct LoopbackTLSTests {
         try await server.stop()
     }
 
+    /// One shared TLSContext per side serves many connections on several event loops at once.
+    @Test func manyConcurrentClientsShareOneContext() async throws {
+        let server = try await LoopbackServer.start(self.chain.serverConfiguration())
+        let client = self.chain.clientConfiguration()
+        let port = server.port
+        try await withThrowingTaskGroup(of: Bool.self) { group in
+            for index in 0..<16 {
+                group.addTask {
+                    let payload = ByteBuffer(repeating: UInt8(index), count: 64 * 1024)
+                    let (_, received) = try await runClient(
+                        port: port,
+                        client,
+                        payload: payload,
+                        expectedBytes: payload.readableBytes
+                    )
+                    return received == payload
+                }
+            }
+            for try await matched in group { #expect(matched) }
+        }
+        #expect(server.errors.all.isEmpty)
+        try await server.stop()
+    }
+
     @Test func mutualTLSOverLoopback() async throws {
         let server = try await LoopbackServer.start(self.chain.serverConfiguration(requireClientCertificate: true))
         _ = try await runClient(
