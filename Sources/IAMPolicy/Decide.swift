@@ -4,6 +4,7 @@ extension CompiledEngine {
     struct Allows {
         var identity = false
         var boundary = false
+        var session = false
         var resource = PrincipalStrength.none
 
         /// Whether another matching allow of this statement's kind could change nothing (so it can be skipped).
@@ -12,6 +13,7 @@ extension CompiledEngine {
             switch s.role {
             case .identity: identity
             case .boundary: boundary
+            case .session: session
             case .resource: resource >= s.strength
             }
         }
@@ -21,6 +23,7 @@ extension CompiledEngine {
             switch s.role {
             case .identity: identity = true
             case .boundary: boundary = true
+            case .session: session = true
             case .resource: resource = max(resource, s.strength)
             }
         }
@@ -112,10 +115,12 @@ extension CompiledEngine {
     }
 
     /// AWS's order after deny evaluation: resource-based policies (by how directly they name the caller), then
-    /// identity-based policies, then the permissions boundary (D:reference_policies_evaluation-logic.html).
+    /// identity-based policies, then the permissions boundary, then session policies
+    /// (D:reference_policies_evaluation-logic.html).
     @inline(__always)
     func combine(_ allows: Allows, _ request: AuthorizationRequest.Storage) -> Decision {
-        let boundaryAllows = !hasBoundary || allows.boundary
+        // Boundary and session policies limit in the same way: when present, they must allow too.
+        let boundaryAllows = (!hasBoundary || allows.boundary) && (!hasSessionPolicies || allows.session)
         let identityAllows = allows.identity && boundaryAllows
         // The resource's account comes from its ARN (or aws:ResourceAccount); when either side is unknown the
         // request is treated as same-account.

@@ -152,6 +152,7 @@ struct CompiledEngine: Sendable {
     let everyService: [Int32]
     let everyServiceGroups: [GlobGroup]
     let hasBoundary: Bool
+    let hasSessionPolicies: Bool
     let hasResourcePolicies: Bool
     let hasTrustPolicies: Bool
     let principalAccount: String?
@@ -164,6 +165,7 @@ struct CompiledEngine: Sendable {
         var everyService: [Int32] = []
         principalAccount = principal.effectiveAccount
         hasBoundary = policies.contains { $0.role == .boundary }
+        hasSessionPolicies = policies.contains { $0.role == .session }
         hasResourcePolicies = policies.contains { $0.role == .resource }
         hasTrustPolicies = policies.contains { $0.role == .resource && $0.document.kind == .trust }
         for (policyIndex, policy) in policies.enumerated() {

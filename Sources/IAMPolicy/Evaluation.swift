@@ -8,6 +8,9 @@ public struct PolicyInput: Sendable {
         case boundary
         /// A resource-based policy or a role trust policy: `Principal` decides whom it applies to.
         case resource
+        /// A session policy (passed to AssumeRole / GetFederationToken): like a boundary, it limits a role
+        /// session's identity permissions and never grants; its denies deny.
+        case session
     }
 
     /// The caller's id for the policy, echoed in ``MatchedStatement/policyID``.

@@ -542,3 +542,56 @@ struct EngineScaleTests {
         #expect(mismatches == 0)
     }
 }
+
+@Suite("Engine: session policies")
+struct EngineSessionTests {
+    typealias F = EngineFixtures
+
+    static func compile(identity: String, session: String, resource: String? = nil) throws -> CompiledPrincipal {
+        var inputs = [
+            PolicyInput(id: "role", role: .identity, document: try F.parse(F.doc(identity))),
+            PolicyInput(id: "session", role: .session, document: try F.parse(F.doc(session), .inlineRole)),
+        ]
+        if let resource {
+            inputs.append(PolicyInput(id: "bucket", role: .resource, document: try F.parse(F.doc(resource), .resource)))
+        }
+        return CompiledPrincipal(principal: F.session, policies: inputs)
+    }
+
+    @Test func sessionPolicyIntersectsRolePermissions() throws {
+        let compiled = try Self.compile(
+            identity: #"{"Effect":"Allow","Action":["s3:*","ec2:*"],"Resource":"*"}"#,
+            session: #"{"Effect":"Allow","Action":["s3:*","sqs:*"],"Resource":"*"}"#
+        )
+        #expect(compiled.decide(F.request("s3:GetObject")) == .allowed)
+        #expect(compiled.decide(F.request("ec2:RunInstances", "*")) == .implicitDeny)
+        #expect(compiled.decide(F.request("sqs:SendMessage", "*")) == .implicitDeny)
+    }
+
+    @Test func sessionPolicyDenyDenies() throws {
+        let compiled = try Self.compile(
+            identity: #"{"Effect":"Allow","Action":"*","Resource":"*"}"#,
+            session:
+                #"{"Effect":"Allow","Action":"*","Resource":"*"},{"Sid":"No","Effect":"Deny","Action":"s3:Delete*","Resource":"*"}"#
+        )
+        let result = compiled.evaluate(F.request("s3:DeleteObject"))
+        #expect(result.decision == .explicitDeny)
+        #expect(result.matched == [MatchedStatement(policyID: "session", index: 1, sid: "No")])
+    }
+
+    /// A resource policy naming the role is limited by the session policy; naming the session is not
+    /// (D:reference_policies_evaluation-logic.html, same-account table).
+    @Test(arguments: [
+        ("arn:aws:iam::123456789012:role/app", Decision.implicitDeny),
+        ("arn:aws:sts::123456789012:assumed-role/app/s1", Decision.allowed),
+    ])
+    func resourcePolicyAndSessionPolicy(named: String, expected: Decision) throws {
+        let compiled = try Self.compile(
+            identity: #"{"Effect":"Allow","Action":"ec2:*","Resource":"*"}"#,
+            session: #"{"Effect":"Allow","Action":"ec2:*","Resource":"*"}"#,
+            resource:
+                #"{"Effect":"Allow","Principal":{"AWS":"\#(named)"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}"#
+        )
+        #expect(compiled.decide(F.request("s3:GetObject", "arn:aws:s3:::b/k")) == expected)
+    }
+}
