@@ -402,42 +402,45 @@ public final class TLSHandler: ChannelDuplexHandler {
     /// AEAD seal and 22 bytes of framing each) instead of 64.
     private func encryptFlushedWrites(context: ChannelHandlerContext) {
         var combined: EventLoopPromise<Void>?
-        var staging = self.staging ?? context.channel.allocator.buffer(capacity: Self.recordSize)
-        self.staging = nil
-        staging.clear()
-        while self.flushedCount > 0, let (buffer, promise) = self.pendingWrites.popFirst() {
+        // Taken from the handler only when two or more small writes need packing; a lone write
+        // (the common case for a request/response peer) is encrypted from its own storage.
+        var staging: ByteBuffer?
+        var failure: TLSError?
+        while failure == nil, self.flushedCount > 0, let (buffer, promise) = self.pendingWrites.popFirst() {
             self.flushedCount -= 1
             if let promise {
                 // One promise per network write: later ones ride on the first.
                 if let combined { combined.futureResult.cascade(to: promise) } else { combined = promise }
             }
-            var failure: TLSError?
-            if (self.flushedCount == 0 && staging.readableBytes == 0) || buffer.readableBytes >= Self.recordSize {
-                // Alone or large: encrypt in place, no copy.
-                if staging.readableBytes > 0 {
-                    failure = self.sslWrite(staging)
-                    staging.clear()
+            let staged = staging?.readableBytes ?? 0
+            if (self.flushedCount == 0 && staged == 0) || buffer.readableBytes >= Self.recordSize {
+                // Alone or large: encrypt in place, no copy (after what was staged before it).
+                if staged > 0 {
+                    failure = self.sslWrite(staging!)
+                    staging!.clear()
                 }
                 failure = failure ?? self.sslWrite(buffer)
             } else {
-                if staging.readableBytes + buffer.readableBytes > Self.recordSize {
-                    failure = self.sslWrite(staging)
-                    staging.clear()
+                if staging == nil {
+                    staging = self.staging ?? context.channel.allocator.buffer(capacity: Self.recordSize)
+                    self.staging = nil  // sole owner while writing, so clear() and appends never copy
+                    staging!.clear()
+                } else if staged + buffer.readableBytes > Self.recordSize {
+                    failure = self.sslWrite(staging!)
+                    staging!.clear()
                 }
-                staging.writeImmutableBuffer(buffer)
-            }
-            if let failure {
-                combined?.fail(failure)
-                self.fail(context: context, failure)
-                return
+                staging!.writeImmutableBuffer(buffer)
             }
         }
-        if staging.readableBytes > 0, let failure = self.sslWrite(staging) {
+        if failure == nil, let staged = staging, staged.readableBytes > 0 {
+            failure = self.sslWrite(staged)
+        }
+        if let staged = staging { self.staging = staged }
+        if let failure {
             combined?.fail(failure)
             self.fail(context: context, failure)
             return
         }
-        self.staging = staging
         self.writeNetworkOutput(context: context, promise: combined)
     }
 
