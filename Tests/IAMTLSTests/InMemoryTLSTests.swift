@@ -143,7 +143,8 @@ struct InMemoryTLSTests {
         #expect(!pair.client.isActive && !pair.server.isActive)
         #expect(pair.clientRecorder.tlsErrors.isEmpty && pair.serverRecorder.tlsErrors.isEmpty)
         // Writing after the close is refused with a clear error.
-        #expect(throws: (any Error).self) { try pair.client.writeString("too late").wait() }
+        let late = #expect(throws: TLSError.self) { try pair.client.writeString("too late").wait() }
+        #expect(late?.code == .alreadyClosed)
     }
 
     @Test func outputHalfCloseSendsCloseNotify() throws {
@@ -186,6 +187,33 @@ struct InMemoryTLSTests {
         pair.client.pipeline.fireChannelInactive()
         #expect(pair.clientRecorder.receivedString == "partial")
         #expect(pair.clientRecorder.tlsErrors.map(\.code) == [.uncleanShutdown])
+    }
+
+    /// A flipped bit in a record fails its AEAD tag: the receiver reports it, sends an alert and
+    /// closes, and delivers none of the forged plaintext.
+    @Test func tamperedRecordIsRejected() throws {
+        let pair = try InMemoryPair(client: self.chain.clientConfiguration(), server: self.chain.serverConfiguration())
+        defer { pair.finish() }
+        try pair.handshake()
+        _ = pair.client.writeString("transfer 100 to alice")
+        var record = try #require(try pair.client.readOutbound(as: ByteBuffer.self))
+        let index = record.readerIndex + record.readableBytes - 20  // inside the ciphertext
+        record.setInteger(record.getInteger(at: index, as: UInt8.self)! ^ 0x01, at: index)
+        try pair.server.writeInbound(record)
+        #expect(pair.serverRecorder.receivedString.isEmpty)
+        let error = try #require(pair.serverRecorder.tlsErrors.first)
+        #expect(error.code == .connectionFailed)
+        #expect(error.message.contains("bad record mac"), "\(error)")
+        #expect(!pair.server.isActive)
+        // The server's bad_record_mac alert reaches the client, which fails too.
+        try pair.interact()
+        #expect(pair.clientRecorder.tlsErrors.map(\.code) == [.connectionFailed])
+    }
+
+    @Test func errorDescriptionNamesCodeAndOpenSSLReason() {
+        let error = TLSError(code: .handshakeTimeout, message: "TLS handshake did not complete within 1 s")
+        #expect(error.description == "TLSError.handshakeTimeout: TLS handshake did not complete within 1 s")
+        #expect(TLSError.Code.uncleanShutdown.description == "uncleanShutdown")
     }
 
     @Test func eofDuringHandshakeIsHandshakeFailure() throws {
