@@ -118,9 +118,11 @@ public final class MessageCompressor {
 
     /// Inflates one compressed MESSAGE payload.
     ///
-    /// Output grows (doubling) up to `maxSize + 1` bytes at most; the moment more than `maxSize` bytes
-    /// come out it stops and throws, so a zip bomb costs at most `maxSize` bytes of memory and the time
-    /// to inflate that much — never its full size.
+    /// zlib fills whatever room the output buffer has, and ByteBuffer capacities are powers of two, so
+    /// the output grows by doubling only while the doubled capacity stays within `maxSize`; past that,
+    /// the rest is inflated 16 KiB at a time and refused the moment the total would pass `maxSize`. So a
+    /// zip bomb costs at most `maxSize` bytes of memory plus a 16 KiB window, and the time to inflate
+    /// `maxSize + 16 KiB` bytes — never its full size.
     /// - Throws: `messageTooLarge` (the call ends RESOURCE_EXHAUSTED) or `decompressionFailed` for an
     ///   empty, corrupt, truncated or trailing-garbage zlib stream or one needing a preset dictionary.
     public func decompress(
@@ -140,42 +142,62 @@ public final class MessageCompressor {
         // CompressNIO needs mutable input; this copies the compressed bytes only (the payload is a
         // slice of the connection's read buffer).
         var input = payload
-        let limit = maxSize + 1
-        var output = allocator.buffer(capacity: min(limit, max(1024, payload.readableBytes * 4)))
-        while true {
+        let tooLarge = WireError.messageTooLarge("compressed message inflates past the max message size \(maxSize)")
+        // The largest power of two within the limit: a capacity NIO will not round up past it.
+        let directCap = maxSize >= 1 ? 1 << (Int.bitWidth - 1 - maxSize.leadingZeroBitCount) : 1
+        // IAM payloads (JSON policies, repeated records) inflate 3-10x (WIRE.md §16); starting at 8x avoids
+        // most regrowth.
+        var output = allocator.buffer(capacity: min(directCap, max(4096, payload.readableBytes * 8)))
+        var finished = false
+        while !finished {
             do {
                 try inflater.inflate(from: &input, to: &output)
-                break
+                finished = true
             } catch let error as CompressNIOError where error == .bufferOverflow {
-                guard output.readableBytes < limit else {
-                    throw .messageTooLarge("compressed message inflates past the max message size \(maxSize)")
-                }
-                output.reserveCapacity(min(limit, output.capacity * 2))
-            } catch let error as CompressNIOError where error == .inputBufferOverflow {
-                throw .decompressionFailed("compressed message is truncated")
+                guard output.capacity * 2 <= directCap else { break }
+                output.reserveCapacity(output.capacity * 2)
             } catch {
-                throw .decompressionFailed("compressed message is not a valid zlib stream (\(error))")
+                throw Self.inflateError(error)
             }
         }
-        guard output.readableBytes <= maxSize else {
-            throw .messageTooLarge("compressed message inflates past the max message size \(maxSize)")
+        if !finished {
+            var window = allocator.buffer(capacity: 16 << 10)
+            while !finished {
+                window.clear()
+                do {
+                    try inflater.inflate(from: &input, to: &window)
+                    finished = true
+                } catch let error as CompressNIOError where error == .bufferOverflow {
+                    // Window full; more may follow.
+                } catch {
+                    throw Self.inflateError(error)
+                }
+                guard output.readableBytes + window.readableBytes <= maxSize else { throw tooLarge }
+                output.writeBuffer(&window)
+            }
         }
+        guard output.readableBytes <= maxSize else { throw tooLarge }
         guard input.readableBytes == 0 else {
             throw .decompressionFailed("\(input.readableBytes) bytes follow the end of the zlib stream")
         }
         // All input consumed without an error means either Z_STREAM_END or a stream cut short. One more
         // call with no input tells them apart: after the end zlib reports the end again, a truncated
         // stream reports that it needs input. `input` owns its storage now, so its empty view is safe
-        // to hand to zlib.
-        output.reserveCapacity(minimumWritableBytes: 1)
+        // to hand to zlib, and a tiny probe buffer keeps `output` from growing.
+        var probe = allocator.buffer(capacity: 16)
         do {
-            try inflater.inflate(from: &input, to: &output)
+            try inflater.inflate(from: &input, to: &probe)
         } catch {
             throw .decompressionFailed("compressed message is truncated")
         }
-        guard output.readableBytes <= maxSize else {
-            throw .messageTooLarge("compressed message inflates past the max message size \(maxSize)")
-        }
+        guard probe.readableBytes == 0 else { throw .decompressionFailed("compressed message is truncated") }
         return output
+    }
+
+    private static func inflateError(_ error: any Error) -> WireError {
+        if let error = error as? CompressNIOError, error == .inputBufferOverflow {
+            return .decompressionFailed("compressed message is truncated")
+        }
+        return .decompressionFailed("compressed message is not a valid zlib stream (\(error))")
     }
 }

@@ -86,15 +86,20 @@ struct CompressionTests {
     @Test("exactly max size inflates; one byte more is refused")
     func exactLimit() throws {
         let compressor = MessageCompressor(threshold: 0)
-        for size in [1024, 4096, 100_000] {
+        // 65536 fills a power-of-two buffer exactly; 100,000 and 3,000,000 also go through the 16 KiB tail
+        // window past the largest power of two within the limit.
+        for size in [1, 1024, 4096, 65536, 100_000, 3_000_000] {
+            let longer = Self.policyText(size: size + 1)
+            let message = longer.getSlice(at: longer.readerIndex, length: size)!
             var exact = ByteBuffer()
-            try compressor.compress(ByteBuffer(repeating: 3, count: size), into: &exact)
-            #expect(try compressor.decompress(exact, maxSize: size).readableBytes == size)
+            try compressor.compress(message, into: &exact)
+            #expect(try compressor.decompress(exact, maxSize: size) == message)
             var over = ByteBuffer()
-            try compressor.compress(ByteBuffer(repeating: 3, count: size + 1), into: &over)
+            try compressor.compress(longer, into: &over)
             #expect {
                 _ = try compressor.decompress(over, maxSize: size)
             } throws: { ($0 as? WireError)?.code == .messageTooLarge }
+            #expect(try compressor.decompress(over, maxSize: size + 1) == longer)
         }
     }
 

@@ -321,6 +321,35 @@ struct SCRAMTests {
         #expect(throws: WireError.self) { _ = try SCRAM.ServerFirst(parsing: text, clientNonce: Self.nonce) }
     }
 
+    @Test("client-final and server-final are strict")
+    func finals() {
+        let nonce = Self.nonce + "SERVER"
+        let proof = SCRAM.base64(Array(repeating: UInt8(7), count: 32))
+        for bad in [
+            "c=eSws,r=\(nonce),p=\(proof)",  // "y,," channel binding flag
+            "c=biws,r=\(nonce)",
+            "c=biws,r=\(nonce),p=\(SCRAM.base64(Array(repeating: UInt8(7), count: 31)))",
+            "c=biws,p=\(proof),r=\(nonce)",
+            "c=biws,r=short,p=\(proof)",
+            "c=biws,r=\(nonce),p=\(proof),x=1",
+        ] {
+            #expect(throws: WireError.self, "\(bad)") { _ = try SCRAM.ClientFinal(parsing: bad) }
+        }
+        for bad in ["v=", "v=AAAA", "e=", "e=bad,value", "x=1", "v=\(proof),e=x"] {
+            #expect(throws: WireError.self, "\(bad)") { _ = try SCRAM.ServerFinal(parsing: bad) }
+        }
+    }
+
+    @Test("AUTH text payloads are 1...1024 bytes of UTF-8")
+    func authTextBounds() throws {
+        #expect(try SCRAM.readMessage(from: ByteBuffer(repeating: 0x61, count: 1024)).utf8.count == 1024)
+        for bad in [ByteBuffer(), ByteBuffer(repeating: 0x61, count: 1025), ByteBuffer(bytes: [0x61, 0xC0, 0x80])] {
+            #expect {
+                _ = try SCRAM.readMessage(from: bad)
+            } throws: { ($0 as? WireError)?.code == .authenticationFailed }
+        }
+    }
+
     @Test("base64 matches RFC 4648 test vectors and refuses non-canonical input")
     func base64() {
         let vectors = [
