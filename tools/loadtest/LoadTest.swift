@@ -1,0 +1,383 @@
+import ArgumentParser
+import Foundation
+import Histogram
+import IAMClient
+import IAMRPC
+import IAMServer
+import IAMTLS
+import IAMWire
+import NIOCore
+import NIOPosix
+
+/// `iam-loadtest`: a TLS server hosting Health, and a closed-loop load generator for it.
+@main
+struct LoadTest: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "iam-loadtest",
+        abstract: "Load-test the RPC layer: Health/Ping over TLS on loopback.",
+        subcommands: [Serve.self, Run.self]
+    )
+}
+
+/// The access key the load-test server accepts and the generator uses.
+enum BenchCredentials {
+    static let accessKeyID = "AKIALOADTEST00000001"
+    static let secret = "loadtest-secret-not-for-production"
+}
+
+/// Makes a throwaway self-signed certificate for 127.0.0.1 with the openssl CLI.
+enum BenchCertificates {
+    static func make(in directory: String) throws -> (certificate: String, key: String) {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let certificate = directory + "/server.pem"
+        let key = directory + "/server.key"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [
+            "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+            "-keyout", key, "-out", certificate, "-days", "2", "-subj", "/CN=127.0.0.1",
+            "-addext", "subjectAltName=IP:127.0.0.1", "-addext", "basicConstraints=critical,CA:TRUE",
+        ]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw ValidationError("openssl could not make a certificate in \(directory)")
+        }
+        return (certificate, key)
+    }
+}
+
+/// Prints go to a pipe when `run` spawns the server; flush so the parent sees each line at once.
+func flushOutput() {
+    fflush(nil)
+}
+
+/// CPU time (user + system) of this process, in microseconds.
+func ownCPUMicroseconds() -> Int {
+    var usage = rusage()
+    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+    return usage.ru_utime.tv_sec * 1_000_000 + Int(usage.ru_utime.tv_usec) + usage.ru_stime.tv_sec * 1_000_000
+        + Int(usage.ru_stime.tv_usec)
+}
+
+/// CPU time (user + system) of another process, in microseconds, from /proc/PID/stat.
+func processCPUMicroseconds(pid: Int32) -> Int? {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+        let close = stat.lastIndex(of: ")")
+    else { return nil }
+    // Fields after the command name: state is field 3; utime and stime are fields 14 and 15.
+    let fields = stat[stat.index(after: close)...].split(separator: " ")
+    guard fields.count > 13, let user = Int(fields[11]), let system = Int(fields[12]) else { return nil }
+    let ticks = sysconf(Int32(_SC_CLK_TCK))
+    return (user + system) * 1_000_000 / max(ticks, 1)
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Serve Health over TLS; prints PORT <n> and CERT <path>, and its CPU time on exit."
+    )
+
+    @Option(help: "Address to bind (loopback only is sensible).") var host = "127.0.0.1"
+    @Option(help: "Port to bind; 0 picks one.") var port = 0
+    @Option(help: "Event loop threads.") var threads = 1
+    @Option(help: "Certificate (PEM); made with openssl when omitted.") var certificate: String?
+    @Option(help: "Private key (PEM).") var key: String?
+    @Option(help: "Accept and send zlib-compressed messages: on or off.") var compression = "on"
+    @Option(help: "Print CPU time every N seconds (0 = only at exit).") var reportInterval = 0
+    @Option(help: "Exit after this many seconds (a bound for unattended runs).") var maxSeconds = 3600
+
+    func run() async throws {
+        let (certificate, key): (String, String)
+        if let given = self.certificate, let givenKey = self.key {
+            (certificate, key) = (given, givenKey)
+        } else {
+            (certificate, key) = try BenchCertificates.make(
+                in: NSTemporaryDirectory() + "iam-loadtest-\(getpid())"
+            )
+        }
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: self.threads)
+        let configuration = RPCServerConfiguration(
+            host: self.host,
+            port: self.port,
+            tls: TLSConfiguration.server(certificateChainPath: certificate, privateKeyPath: key),
+            credentialStore: InMemoryCredentialStore(secrets: [BenchCredentials.accessKeyID: BenchCredentials.secret]),
+            connection: ConnectionOptions(maxConcurrentCalls: 1000, compression: self.compression == "on")
+        )
+        let server = try await RPCServer.start(configuration: configuration, services: [HealthService()], group: group)
+        print("PORT \(server.port)")
+        print("CERT \(certificate)")
+        print("PID \(getpid())")
+        flushOutput()
+
+        let signals = DispatchQueue(label: "signals")
+        let stop = AsyncStream<Void>.makeStream()
+        var sources: [any DispatchSourceSignal] = []
+        for number in [SIGINT, SIGTERM] {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: signals)
+            source.setEventHandler { stop.continuation.yield() }
+            source.resume()
+            sources.append(source)
+        }
+        signal(SIGUSR1, SIG_IGN)
+        let report = DispatchSource.makeSignalSource(signal: SIGUSR1, queue: signals)
+        report.setEventHandler {
+            print("CPU_US \(ownCPUMicroseconds())")
+            flushOutput()
+        }
+        report.resume()
+        let maxSeconds = self.maxSeconds
+        let interval = self.reportInterval
+        let ticker = Task {
+            var elapsed = 0
+            while elapsed < maxSeconds {
+                try await Task.sleep(for: .seconds(1))
+                elapsed += 1
+                if interval > 0, elapsed % interval == 0 {
+                    print("CPU_US \(ownCPUMicroseconds())")
+                    flushOutput()
+                }
+            }
+            stop.continuation.yield()
+        }
+        for await _ in stop.stream { break }
+        ticker.cancel()
+        await server.shutdown()
+        try await group.shutdownGracefully()
+        print("CPU_US \(ownCPUMicroseconds())")
+        flushOutput()
+        _ = sources
+    }
+}
+
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Closed-loop load: N connections x M calls in flight of Health/Ping; prints calls/s, latency, CPU."
+    )
+
+    @Option(help: "Server port; when omitted a server is started as a child process.") var port: Int?
+    @Option(help: "Server pid (for its CPU time) when --port is given.") var serverPID: Int32?
+    @Option(help: "CA / certificate file to trust when --port is given.") var trust: String?
+    @Option(help: "Connections.") var connections = 1
+    @Option(help: "Calls in flight per connection.") var inFlight = 1
+    @Option(help: "Ping payload bytes (0 = ping-pong, 1024 = 1 KiB echo).") var payload = 0
+    @Option(help: "Compression: on or off (both sides).") var compression = "off"
+    @Option(help: "Measured seconds.") var duration = 10
+    @Option(help: "Warm-up seconds (not measured).") var warmup = 1
+    @Option(help: "Stop after this many measured calls.") var maxCalls = 50_000_000
+    @Option(help: "Client event loop threads (default: min(connections, 2)).") var threads: Int?
+
+    func run() async throws {
+        var child: Process?
+        var port = self.port ?? 0
+        var serverPID = self.serverPID
+        var trust = self.trust
+        if self.port == nil {
+            let (process, childPort, certificate) = try self.spawnServer()
+            child = process
+            port = childPort
+            serverPID = process.processIdentifier
+            trust = certificate
+        }
+        defer {
+            if let child, child.isRunning {
+                child.interrupt()
+                child.waitUntilExit()
+            }
+        }
+        guard let trust else { throw ValidationError("--trust is required with --port") }
+
+        let threads = self.threads ?? min(self.connections, 2)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        var tls = TLSConfiguration.client(trustRootsPath: trust, serverName: "127.0.0.1")
+        tls.minimumVersion = .tls13
+        let clients = try (0..<self.connections).map { _ in
+            try RPCClient(
+                configuration: RPCClientConfiguration(
+                    host: "127.0.0.1",
+                    port: port,
+                    tls: tls,
+                    accessKeyID: BenchCredentials.accessKeyID,
+                    secretAccessKey: BenchCredentials.secret,
+                    connection: ConnectionOptions(compression: self.compression == "on")
+                ),
+                eventLoopGroup: group
+            )
+        }
+        for client in clients { try await client.connect().get() }
+
+        var payload = ByteBuffer()
+        // Mildly compressible, like real requests (JSON-ish text), so compression has something to do.
+        let text = Array("{\"UserName\":\"alice\",\"Path\":\"/engineering/\",\"Tags\":[{\"Key\":\"team\"}]} ".utf8)
+        for index in 0..<self.payload { payload.writeInteger(text[index % text.count]) }
+        let request = PingRequest(payload: payload)
+
+        let workers = clients.map { Worker(client: $0, request: request, inFlight: self.inFlight) }
+        // Warm up, then measure.
+        for worker in workers { worker.start() }
+        try await Task.sleep(for: .seconds(self.warmup))
+        for worker in workers { try await worker.resetCounters() }
+        let serverCPUStart = serverPID.flatMap(processCPUMicroseconds)
+        let clientCPUStart = ownCPUMicroseconds()
+        let clock = ContinuousClock()
+        let start = clock.now
+        let perWorkerLimit = self.maxCalls / workers.count
+        var elapsed = Duration.zero
+        while elapsed < .seconds(self.duration) {
+            try await Task.sleep(for: .milliseconds(50))
+            elapsed = clock.now - start
+            var done = 0
+            for worker in workers { done += try await worker.completed() }
+            if done >= perWorkerLimit * workers.count { break }
+        }
+        var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
+        var calls = 0
+        var errors = 0
+        for worker in workers {
+            let result = try await worker.stop()
+            histogram.add(result.histogram)
+            calls += result.calls
+            errors += result.errors
+        }
+        elapsed = clock.now - start
+        let serverCPUEnd = serverPID.flatMap(processCPUMicroseconds)
+        let clientCPU = ownCPUMicroseconds() - clientCPUStart
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+
+        func micros(_ percentile: Double) -> String {
+            String(format: "%.1f", Double(histogram.valueAtPercentile(percentile)) / 1000)
+        }
+        print(
+            "connections=\(self.connections) in_flight=\(self.inFlight) payload=\(self.payload) compression=\(self.compression)"
+        )
+        print(
+            String(
+                format: "calls=%d errors=%d seconds=%.2f calls_per_s=%.0f", calls, errors, seconds,
+                Double(calls) / seconds))
+        print(
+            "latency_us p50=\(micros(50)) p99=\(micros(99)) p99.9=\(micros(99.9)) max=\(String(format: "%.1f", Double(histogram.max) / 1000))"
+        )
+        if let serverCPUStart, let serverCPUEnd, calls > 0 {
+            print(String(format: "server_cpu_us_per_call=%.2f", Double(serverCPUEnd - serverCPUStart) / Double(calls)))
+        }
+        if calls > 0 {
+            print(String(format: "client_cpu_us_per_call=%.2f", Double(clientCPU) / Double(calls)))
+        }
+        for client in clients { await client.close() }
+        try await group.shutdownGracefully()
+    }
+
+    /// Starts `iam-loadtest serve` as a child and reads its port and certificate.
+    func spawnServer() throws -> (Process, Int, String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
+        process.arguments = [
+            "serve", "--compression", self.compression, "--max-seconds", "\(self.duration + self.warmup + 120)",
+        ]
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        var port: Int?
+        var certificate: String?
+        var buffered = ""
+        let handle = output.fileHandleForReading
+        // Bounded: the server prints both lines right after binding.
+        for _ in 0..<200 where port == nil || certificate == nil {
+            let data = handle.availableData
+            if data.isEmpty { break }
+            buffered += String(decoding: data, as: UTF8.self)
+            for line in buffered.split(separator: "\n") {
+                if line.hasPrefix("PORT ") { port = Int(line.dropFirst(5)) }
+                if line.hasPrefix("CERT ") { certificate = String(line.dropFirst(5)) }
+            }
+        }
+        guard let port, let certificate else {
+            process.terminate()
+            throw ValidationError("the server did not report its port")
+        }
+        return (process, port, certificate)
+    }
+}
+
+/// Keeps `inFlight` calls outstanding on one client, from its event loop: each completion records its
+/// latency and issues the next call in the same callback (no Task, no lock, no thread hop).
+final class Worker: Sendable {
+    let client: RPCClient
+    let request: PingRequest
+    let inFlight: Int
+    private let state: NIOLoopBoundBox<State>
+
+    final class State {
+        var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
+        var calls = 0
+        var errors = 0
+        var running = true
+        var outstanding = 0
+        var drained: EventLoopPromise<Void>?
+    }
+
+    init(client: RPCClient, request: PingRequest, inFlight: Int) {
+        self.client = client
+        self.request = request
+        self.inFlight = inFlight
+        self.state = NIOLoopBoundBox.makeBoxSendingValue(State(), eventLoop: client.eventLoop)
+    }
+
+    func start() {
+        self.client.eventLoop.execute {
+            for _ in 0..<self.inFlight { self.issue() }
+        }
+    }
+
+    private func issue() {
+        let state = self.state.value
+        guard state.running else { return }
+        state.outstanding += 1
+        let start = NIODeadline.now().uptimeNanoseconds
+        self.client.unaryFuture(IAMMethods.Health.ping, self.request, as: PingResponse.self).assumeIsolated()
+            .whenComplete { result in
+                let state = self.state.value
+                state.outstanding -= 1
+                switch result {
+                case .success:
+                    _ = state.histogram.record(NIODeadline.now().uptimeNanoseconds - start)
+                    state.calls += 1
+                case .failure:
+                    state.errors += 1
+                }
+                if state.running {
+                    self.issue()
+                } else if state.outstanding == 0 {
+                    state.drained?.succeed(())
+                }
+            }
+    }
+
+    func resetCounters() async throws {
+        try await self.client.eventLoop.submit {
+            let state = self.state.value
+            state.histogram.reset()
+            state.calls = 0
+            state.errors = 0
+        }.get()
+    }
+
+    func completed() async throws -> Int {
+        try await self.client.eventLoop.submit { self.state.value.calls }.get()
+    }
+
+    func stop() async throws -> (histogram: Histogram<UInt64>, calls: Int, errors: Int) {
+        // Counters are read at the moment of stopping; calls still in flight finish but are not counted.
+        let (histogram, calls, errors, drained) = try await self.client.eventLoop.submit {
+            let state = self.state.value
+            state.running = false
+            let promise = self.client.eventLoop.makePromise(of: Void.self)
+            if state.outstanding == 0 { promise.succeed(()) } else { state.drained = promise }
+            return (state.histogram, state.calls, state.errors, promise.futureResult)
+        }.get()
+        try await drained.get()
+        return (histogram, calls, errors)
+    }
+}
