@@ -142,6 +142,23 @@ struct OpenSSLInteropTests {
         _ = sServer
     }
 
+    /// SNI carries DNS names only: RFC 6066 forbids IP literals in server_name.
+    @Test(arguments: [("localhost", true), ("127.0.0.1", false)])
+    func sniIsSentForDNSNamesOnly(serverName: String, expectSNI: Bool) async throws {
+        let (sServer, port) = try await OpenSSLProcess.startServer([
+            "-cert", self.chain.serverCertificatePath, "-key", self.chain.serverKeyPath,
+            "-rev", "-naccept", "1", "-alpn", "iam/1", "-tlsextdebug",
+        ])
+        _ = try await runClient(
+            port: port,
+            self.chain.clientConfiguration(serverName: serverName),
+            payload: ByteBuffer(string: "sni\n"),
+            expectedBytes: 4
+        )
+        let output = try await sServer.waitForExit()
+        #expect(output.stdout.contains("TLS client extension \"server name\"") == expectSNI, "\(output.stdout)")
+    }
+
     @Test func ourClientPresentsCertificateToSServer() async throws {
         let (sServer, port) = try await OpenSSLProcess.startServer([
             "-cert", self.chain.serverCertificatePath, "-key", self.chain.serverKeyPath,
