@@ -42,6 +42,34 @@ struct OpenSSLInteropTests {
         try await server.stop()
     }
 
+    /// TLS 1.3 KeyUpdate from the peer: "K" asks us to update our keys too, so the reply is produced
+    /// inside SSL_read and must be sent even though the application wrote nothing.
+    @Test(arguments: ["k", "K"])
+    func keyUpdateFromSClient(command: String) async throws {
+        let server = try await LoopbackServer.start(self.chain.serverConfiguration())
+        // s_client reads commands only without -ign_eof, and then quits at stdin's EOF: keep it open.
+        let client = try OpenSSLProcess(
+            [
+                "s_client", "-connect", "127.0.0.1:\(server.port)", "-CAfile", self.chain.caCertificatePath,
+                "-verify_return_error", "-verify_hostname", "localhost", "-tls1_3", "-alpn", "iam/1",
+            ],
+            input: "before update\n",
+            holdInputOpen: true
+        )
+        _ = try await client.waitForStdout(matching: "before update")
+        try client.send(command + "\n")
+        _ = try await client.waitForStdout(matching: "KEYUPDATE", timeout: .milliseconds(300))
+        try client.send("after update\nQUIT\n")
+        let output = try await client.waitForExit()
+        #expect(output.status == 0, "\(output.stderr)")
+        #expect((output.stdout + output.stderr).contains("KEYUPDATE"), "\(output.stdout)")
+        #expect(!output.stdout.contains("\n\(command)\n"))  // taken as a command, not sent as data
+        #expect(output.stdout.contains("before update"))
+        #expect(output.stdout.contains("after update"))
+        #expect(server.errors.all.isEmpty, "\(server.errors.all)")
+        try await server.stop()
+    }
+
     /// TLS 1.2 is limited to ECDHE key exchange with AEAD ciphers: ChaCha20 is accepted, CBC and
     /// static-RSA suites are refused.
     @Test(arguments: [

@@ -11,8 +11,11 @@ final class OpenSSLProcess {
 
     private let process = Process()
     private let directory: URL
+    private var heldInput: FileHandle?
 
-    init(_ arguments: [String], input: String = "") throws {
+    /// With `holdInputOpen`, stdin is a pipe that stays open (no EOF) until the process exits, for
+    /// tools that act on EOF (s_client without -ign_eof quits at once; with it, it ignores commands).
+    init(_ arguments: [String], input: String = "", holdInputOpen: Bool = false) throws {
         self.directory = FileManager.default.temporaryDirectory.appendingPathComponent(
             "iam-openssl-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: self.directory, withIntermediateDirectories: true)
@@ -22,18 +25,36 @@ final class OpenSSLProcess {
         _ = FileManager.default.createFile(atPath: self.stderrURL.path, contents: nil)
         self.process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         self.process.arguments = ["openssl"] + arguments
-        self.process.standardInput = try FileHandle(forReadingFrom: stdinURL)
+        let inputPipe = holdInputOpen ? Pipe() : nil
+        if let inputPipe {
+            // A write to a pipe whose reader died must fail with EPIPE, not kill the test process.
+            signal(SIGPIPE, SIG_IGN)
+            self.process.standardInput = inputPipe
+        } else {
+            self.process.standardInput = try FileHandle(forReadingFrom: stdinURL)
+        }
         self.process.standardOutput = try FileHandle(forWritingTo: self.stdoutURL)
         self.process.standardError = try FileHandle(forWritingTo: self.stderrURL)
         try self.process.run()
+        if let inputPipe {
+            self.heldInput = inputPipe.fileHandleForWriting
+            try inputPipe.fileHandleForWriting.write(contentsOf: Data(input.utf8))  // small: fits the pipe buffer
+        }
     }
 
     deinit {
+        try? self.heldInput?.close()
         if self.process.isRunning {
             self.process.terminate()
             self.process.waitUntilExit()
         }
         try? FileManager.default.removeItem(at: self.directory)
+    }
+
+    /// Writes more input (only with `holdInputOpen`). Tools such as s_client look for commands only
+    /// at the start of each read, so a command must arrive in its own write.
+    func send(_ text: String) throws {
+        try self.heldInput?.write(contentsOf: Data(text.utf8))
     }
 
     private var stdoutURL: URL { self.directory.appendingPathComponent("stdout") }
@@ -63,6 +84,7 @@ final class OpenSSLProcess {
             self.process.terminate()
         }
         self.process.waitUntilExit()
+        try? self.heldInput?.close()
         return Output(status: self.process.terminationStatus, stdout: self.stdout, stderr: self.stderr)
     }
 
