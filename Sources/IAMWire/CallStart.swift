@@ -71,7 +71,9 @@ public struct CallStart: Hashable, Sendable {
         guard requestID.count <= Self.maxRequestIDLength, requestID.allSatisfy({ $0 >= 0x20 && $0 <= 0x7E }) else {
             throw .malformedFrame("request id must be 0...128 bytes of printable ASCII")
         }
-        try Self.validate(self.metadata)
+        let metadataBytes = try Self.validate(self.metadata)
+        // One capacity check up front instead of one growth per field.
+        buffer.reserveCapacity(minimumWritableBytes: 11 + method.count + requestID.count + metadataBytes)
         buffer.writeLengthPrefixed(method, lengthBytes: 1)
         buffer.writeInteger(self.timeoutMicroseconds)
         buffer.writeLengthPrefixed(requestID, lengthBytes: 1)
@@ -82,7 +84,9 @@ public struct CallStart: Hashable, Sendable {
         }
     }
 
-    private static func validate(_ metadata: Metadata) throws(WireError) {
+    /// Checks metadata against WIRE.md §7.1 and returns its encoded size.
+    private static func validate(_ metadata: Metadata) throws(WireError) -> Int {
+        guard !metadata.isEmpty else { return 0 }
         guard metadata.count <= Self.maxMetadataEntries else {
             throw .limitExceeded("\(metadata.count) metadata entries; at most \(Self.maxMetadataEntries)")
         }
@@ -101,6 +105,7 @@ public struct CallStart: Hashable, Sendable {
         guard total <= Self.maxMetadataBytes else {
             throw .limitExceeded("metadata holds \(total) bytes; at most \(Self.maxMetadataBytes)")
         }
+        return total + 3 * metadata.count
     }
 
     /// Reads a CALL_START payload.

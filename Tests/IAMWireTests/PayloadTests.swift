@@ -27,6 +27,37 @@ struct PayloadTests {
         #expect(try Self.roundTrip(big) == big)
     }
 
+    @Test("the largest control payloads fit in the smallest MAX_FRAME_SIZE, as WIRE.md §11 says")
+    func largestPayloads() throws {
+        var metadata = Metadata()
+        for index in 0..<64 {
+            // 64 keys of 64 bytes, values filling the 8,192-byte total exactly.
+            let key = String(format64: index)
+            metadata.add(String(repeating: "v", count: 8192 / 64 - 64), forKey: key)
+        }
+        var start = ByteBuffer()
+        try CallStart(
+            method: "/" + String(repeating: "m", count: 254),
+            timeoutMicroseconds: .max,
+            requestID: String(repeating: "r", count: 128),
+            metadata: metadata
+        ).encode(into: &start)
+        #expect(start.readableBytes == 8778)
+        var end = ByteBuffer()
+        CallEnd(
+            status: .internalError, message: String(repeating: "x", count: 9000),
+            iamErrorCode: String(repeating: "C", count: 64)
+        )
+        .encode(into: &end)
+        #expect(end.readableBytes == 4164)
+        var goAway = ByteBuffer()
+        GoAway(lastStreamID: 1, code: .noError, message: String(repeating: "x", count: 2000)).encode(into: &goAway)
+        #expect(goAway.readableBytes == 1031)
+        for size in [start.readableBytes, end.readableBytes, goAway.readableBytes] {
+            #expect(size <= ConnectionSettings.maxFrameSizeRange.lowerBound)
+        }
+    }
+
     @Test("CALL_START encoding refuses what the decoder would refuse")
     func callStartEncodeBounds() {
         let bad: [(CallStart, WireError.Code)] = [
@@ -368,5 +399,13 @@ struct SCRAMTests {
             let bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) }
             #expect(SCRAM.base64Decode(SCRAM.base64(bytes)) == bytes)
         }
+    }
+}
+
+extension String {
+    /// A 64-byte metadata key unique per index.
+    fileprivate init(format64 index: Int) {
+        let digits = String(index)
+        self = "k" + String(repeating: "-", count: 63 - digits.count) + digits
     }
 }
