@@ -70,6 +70,33 @@ struct OpenSSLInteropTests {
         try await server.stop()
     }
 
+    /// TLS 1.2 renegotiation is disabled: a client's renegotiation attempt is refused and the
+    /// server goes on serving others.
+    @Test func tls12RenegotiationIsRefused() async throws {
+        let server = try await LoopbackServer.start(self.chain.serverConfiguration())
+        let client = try OpenSSLProcess(
+            [
+                "s_client", "-connect", "127.0.0.1:\(server.port)", "-CAfile", self.chain.caCertificatePath,
+                "-verify_return_error", "-verify_hostname", "localhost", "-tls1_2", "-alpn", "iam/1",
+            ],
+            input: "before renegotiation\n",
+            holdInputOpen: true
+        )
+        _ = try await client.waitForStdout(matching: "before renegotiation")
+        try client.send("R\n")
+        _ = try await client.waitForStdout(matching: "RENEGOTIATING", timeout: .milliseconds(300))
+        try? client.send("after renegotiation\nQUIT\n")  // s_client may be gone already
+        let output = try await client.waitForExit()
+        // Our server answers the renegotiation ClientHello with a no_renegotiation alert; s_client
+        // gives up with a handshake_failure alert, which ends the connection on our side too.
+        #expect(output.status != 0)
+        #expect(output.stderr.contains("no renegotiation"), "\(output.stderr)")
+        #expect(!output.stdout.contains("after renegotiation"))
+        #expect(try await server.waitForErrors(1) == [.connectionFailed])
+        try await self.expectServerStillServes(server)
+        try await server.stop()
+    }
+
     /// TLS 1.2 is limited to ECDHE key exchange with AEAD ciphers: ChaCha20 is accepted, CBC and
     /// static-RSA suites are refused.
     @Test(arguments: [
