@@ -396,4 +396,31 @@ struct HostilePeerTests {
             try await self.assertServerStillServes(server)
         }
     }
+
+    @Test(
+        "the server compresses a large response only when the client announced zlib (and it was turned on)",
+        arguments: [(true, true, true), (false, true, false), (true, false, false)]
+    )
+    func serverCompressesPerSettings(clientAnnounces: Bool, serverEnabled: Bool, expectCompressed: Bool) async throws {
+        try await withServer(connection: ConnectionOptions(compression: serverEnabled)) { server in
+            let session = try await RawSession.authenticated(
+                server,
+                settings: ConnectionSettings(maxConcurrentCalls: 0, compression: clientAnnounces ? .zlib : [])
+            )
+            let text = ByteBuffer(string: String(repeating: "a compressible response ", count: 400))
+            try await session.call(TestService.echo, PingRequest(payload: text), streamID: 1)
+            let message = try await session.waitForFrame { $0.type == .message && $0.streamID == 1 }
+            #expect(message.flags.contains(.compressed) == expectCompressed)
+            var payload = message.payload
+            if message.flags.contains(.compressed) {
+                #expect(payload.readableBytes < text.readableBytes / 4)
+                payload = try MessageCompressor().decompress(payload, maxSize: 1 << 20)
+            }
+            #expect(try PingResponse(decoding: &payload).payload == text)
+            // Small responses are never compressed (below the 1 KiB threshold).
+            try await session.call(TestService.echo, PingRequest("small"), streamID: 3)
+            let small = try await session.waitForFrame { $0.type == .message && $0.streamID == 3 }
+            #expect(!small.flags.contains(.compressed))
+        }
+    }
 }

@@ -203,7 +203,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
                 let action = self.state.settingsReceived()
                 if action == .acknowledgeSettings {
                     self.encoder.apply(peerSettings: settings)
-                    self.peerAcceptsZlib = settings.compression.contains(.zlib)
+                    // Compress what we send only if the peer inflates zlib and this server allows compression.
+                    self.peerAcceptsZlib = settings.compression.contains(.zlib) && self.shared.options.compression
                 }
                 self.execute(action)
             } catch {
