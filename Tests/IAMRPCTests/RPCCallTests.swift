@@ -273,4 +273,23 @@ struct RPCCallTests {
             await client.close()
         }
     }
+
+    @Test("keepalive PINGs during a long call are answered, so a healthy connection is not dropped")
+    func keepaliveKeepsHealthyConnection() async throws {
+        try await withServer { server in
+            let client = try server.makeClient(
+                connection: ConnectionOptions(
+                    keepaliveInterval: .milliseconds(30), keepaliveTimeout: .milliseconds(500))
+            )
+            let response = try await client.unary(
+                TestService.slow,
+                PingRequest("long"),
+                as: PingResponse.self,
+                options: CallOptions(metadata: ["delay-ms": "400"])
+            )
+            #expect(String(buffer: response.payload) == "long")
+            #expect(server.server.connectionCount == 1)
+            await client.close()
+        }
+    }
 }
