@@ -199,10 +199,13 @@ package enum VectorFile {
                 case "inline-user", "inline-group", "inline-role":
                     (role, kinds) = (.identity, [PolicyDocumentKind(rawValue: kindText)!])
                 case "boundary": (role, kinds) = (.boundary, [.boundary])
+                // A session policy is passed inline to AssumeRole: identity-policy grammar, no Principal.
+                case "session": (role, kinds) = (.session, [.inlineRole])
                 case "resource": (role, kinds) = (.resource, [.resource, .trust])
                 case "trust": (role, kinds) = (.resource, [.trust])
                 default:
-                    throw VectorFileError("\(at): unknown kind \"\(kindText)\" (identity, boundary or resource)")
+                    throw VectorFileError(
+                        "\(at): unknown kind \"\(kindText)\" (identity, boundary, session or resource)")
                 }
                 let policyID: String
                 if let given = item["id"] {

@@ -138,6 +138,7 @@ enum VectorLoader {
                 case "inline-group": (role, kinds) = (.identity, [.inlineGroup])
                 case "inline-role": (role, kinds) = (.identity, [.inlineRole])
                 case "boundary": (role, kinds) = (.boundary, [.boundary])
+                case "session": (role, kinds) = (.session, [.inlineRole])
                 case "resource": (role, kinds) = (.resource, [.resource, .trust])
                 case "trust": (role, kinds) = (.resource, [.trust])
                 case let other: throw DecodeError("unknown policy kind \(other)")
