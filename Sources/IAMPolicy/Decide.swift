@@ -43,7 +43,8 @@ extension CompiledEngine {
                         for id in index.exactLists[Int(exact)] {
                             let s = statements[Int(id)]
                             if !s.isDeny && allows.saturated(s) { continue }
-                            guard applies(s, resource: resource, context: context) else { continue }
+                            guard applies(s, resource: resource, resourceColons: r.resourceColons, context: context)
+                            else { continue }
                             if s.isDeny { return .explicitDeny }
                             allows.record(s)
                         }
@@ -52,7 +53,8 @@ extension CompiledEngine {
                         for id in group.ids {
                             let s = statements[Int(id)]
                             if !s.isDeny && allows.saturated(s) { continue }
-                            guard applies(s, resource: resource, context: context) else { continue }
+                            guard applies(s, resource: resource, resourceColons: r.resourceColons, context: context)
+                            else { continue }
                             if s.isDeny { return .explicitDeny }
                             allows.record(s)
                         }
@@ -62,7 +64,9 @@ extension CompiledEngine {
                     for id in group.ids {
                         let s = statements[Int(id)]
                         if !s.isDeny && allows.saturated(s) { continue }
-                        guard applies(s, resource: resource, context: context) else { continue }
+                        guard applies(s, resource: resource, resourceColons: r.resourceColons, context: context) else {
+                            continue
+                        }
                         if s.isDeny { return .explicitDeny }
                         allows.record(s)
                     }
@@ -93,7 +97,8 @@ extension CompiledEngine {
                     let s = statements[Int(id)]
                     guard actionMatches(s, action) else { continue }
                     collectMissing(s, request.context, into: &missing)
-                    guard applies(s, resource: resource, context: request.context) else { continue }
+                    guard applies(s, resource: resource, resourceColons: r.resourceColons, context: request.context)
+                    else { continue }
                     if s.isDeny {
                         denies.append(s)
                     } else {
@@ -168,12 +173,17 @@ extension CompiledEngine {
 
     /// Resource, then conditions (the action was already matched).
     @inline(__always)
-    func applies(_ s: CompiledStatement, resource: UnsafeBufferPointer<UInt8>, context: RequestContext) -> Bool {
+    func applies(
+        _ s: CompiledStatement,
+        resource: UnsafeBufferPointer<UInt8>,
+        resourceColons: (Int, Int, Int, Int, Int)?,
+        context: RequestContext
+    ) -> Bool {
         if let resources = s.resources, !s.resourceIsStar {
             var any = false
             for template in resources {
                 if template.cannotMatch(resource) { continue }
-                if template.withResolved(context, lowercase: false, { Glob.arnMatch($0, resource) }) {
+                if template.arnMatches(resource, colons: resourceColons, context) {
                     any = true
                     break
                 }

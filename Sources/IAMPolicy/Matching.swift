@@ -95,18 +95,36 @@ enum Glob {
     /// after the fifth colon) is matched as a whole, so a `*` in it spans `/` and `:`.
     /// A pattern and text that are both not ARN-shaped are matched as a plain glob.
     static func arnMatch(_ p: UnsafeBufferPointer<UInt8>, _ t: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard let pc = colons(p) else {
+        arnMatch(p, colons(p), t, colons(t))
+    }
+
+    /// ``arnMatch(_:_:)`` with the colon positions already known (computed once per pattern and per request).
+    @inline(__always)
+    static func arnMatch(
+        _ p: UnsafeBufferPointer<UInt8>,
+        _ pColons: (Int, Int, Int, Int, Int)?,
+        _ t: UnsafeBufferPointer<UInt8>,
+        _ tColons: (Int, Int, Int, Int, Int)?
+    ) -> Bool {
+        guard let pc = pColons else {
             // A pattern of fewer than six components matches an ARN only if it is all wildcards ("*").
-            if colons(t) != nil { return p.allSatisfy { $0 == star } }
+            if tColons != nil { return p.allSatisfy { $0 == star } }
             return match(p, t)
         }
-        guard let tc = colons(t) else { return false }
-        return match(slice(p, 0, pc.0), slice(t, 0, tc.0))
-            && match(slice(p, pc.0 + 1, pc.1), slice(t, tc.0 + 1, tc.1))
-            && match(slice(p, pc.1 + 1, pc.2), slice(t, tc.1 + 1, tc.2))
-            && match(slice(p, pc.2 + 1, pc.3), slice(t, tc.2 + 1, tc.3))
-            && match(slice(p, pc.3 + 1, pc.4), slice(t, tc.3 + 1, tc.4))
-            && match(slice(p, pc.4 + 1, p.count), slice(t, tc.4 + 1, t.count))
+        guard let tc = tColons else { return false }
+        return segment(slice(p, 0, pc.0), slice(t, 0, tc.0))
+            && segment(slice(p, pc.0 + 1, pc.1), slice(t, tc.0 + 1, tc.1))
+            && segment(slice(p, pc.1 + 1, pc.2), slice(t, tc.1 + 1, tc.2))
+            && segment(slice(p, pc.2 + 1, pc.3), slice(t, tc.2 + 1, tc.3))
+            && segment(slice(p, pc.3 + 1, pc.4), slice(t, tc.3 + 1, tc.4))
+            && segment(slice(p, pc.4 + 1, p.count), slice(t, tc.4 + 1, t.count))
+    }
+
+    /// One segment: `*` alone matches anything, otherwise a glob.
+    @inline(__always)
+    static func segment(_ p: UnsafeBufferPointer<UInt8>, _ t: UnsafeBufferPointer<UInt8>) -> Bool {
+        if p.count == 1 && p[0] == star { return true }
+        return match(p, t)
     }
 }
 
@@ -124,6 +142,8 @@ final class Template: Sendable {
     let pieces: [Piece]
     /// Literal bytes every match starts with (see ``cannotMatch(_:)``).
     let prefix: [UInt8]
+    /// Colon positions of `constant` (nil when it has fewer than five colons or is not constant).
+    let constantColons: (Int, Int, Int, Int, Int)?
     let literalCount: Int
 
     /// Compiles `text`. `variables` says whether `${...}` is substituted (Version 2012-10-17 and an operator
@@ -181,6 +201,7 @@ final class Template: Sendable {
         } else {
             constant = []
         }
+        constantColons = constant?.withUnsafeBufferPointer { Glob.colons($0) }
         // The literal start of the pattern, up to its first wildcard or variable.
         if case .literal(let l)? = pieces.first {
             prefix = Array(l.prefix { $0 != Glob.star && $0 != Glob.question })
@@ -234,6 +255,19 @@ final class Template: Sendable {
                 out.append(spelling)
             }
         }
+    }
+
+    /// ARN match of this pattern against `text` whose colon positions are known.
+    @inline(__always)
+    func arnMatches(
+        _ text: UnsafeBufferPointer<UInt8>,
+        colons textColons: (Int, Int, Int, Int, Int)?,
+        _ context: RequestContext
+    ) -> Bool {
+        if let constant {
+            return constant.withUnsafeBufferPointer { Glob.arnMatch($0, constantColons, text, textColons) }
+        }
+        return resolveSlow(context, lowercase: false) { Glob.arnMatch($0, Glob.colons($0), text, textColons) }
     }
 
     /// Runs `body` with the pattern resolved against `context`; returns false without calling `body` when a

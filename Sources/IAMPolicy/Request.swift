@@ -141,6 +141,8 @@ public struct AuthorizationRequest: Sendable {
         /// Lower-cased service prefix (`s3`), the key of the service index.
         let serviceKey: HashedKey
         let resourceBytes: [UInt8]
+        /// Colon positions of the resource ARN, found once for every resource pattern to use.
+        let resourceColons: (Int, Int, Int, Int, Int)?
         /// The account that owns the resource: the ARN's account segment, else `aws:ResourceAccount`.
         let resourceAccount: String?
         /// `sts:assumerole*`: trust policies decide.
@@ -156,6 +158,7 @@ public struct AuthorizationRequest: Sendable {
             serviceKey = HashedKey(String(lower.prefix { $0 != ":" }))
             isAssumeRole = lower.hasPrefix("sts:assumerole")
             resourceBytes = Array(resource.utf8)
+            resourceColons = resourceBytes.withUnsafeBufferPointer { Glob.colons($0) }
             if let account = CompiledEngine.accountSegment(resourceBytes) {
                 resourceAccount = account
             } else if let value = context.singleValue(HashedKey("aws:resourceaccount")) {
