@@ -134,6 +134,11 @@ extension RPCError {
         switch error.code {
         case .frameTooLarge, .messageTooLarge:
             self.init(code: .resourceExhausted, message: "message too large for the peer: \(error.message)")
+        case .limitExceeded:
+            self.init(code: .resourceExhausted, message: "cannot send the call: \(error.message)")
+        case .malformedFrame:
+            // The caller's own input (method name, request id, metadata) cannot be encoded.
+            self.init(code: .invalidArgument, message: "cannot send the call: \(error.message)")
         default:
             self.init(code: error.code.statusCode, message: "cannot send the message: \(error.message)")
         }

@@ -292,4 +292,26 @@ struct RPCCallTests {
             await client.close()
         }
     }
+
+    @Test("a call whose metadata cannot be encoded fails INVALID_ARGUMENT locally; calls around it are unaffected")
+    func unencodableCall() async throws {
+        try await withServer { server in
+            let client = try server.makeClient()
+            var bad = Metadata()
+            bad.add("x", forKey: "Bad Key!")
+            let good1 = client.unaryFuture(TestService.echo, PingRequest("1"), as: PingResponse.self)
+            let failing = client.unaryFuture(
+                TestService.echo,
+                PingRequest("bad"),
+                as: PingResponse.self,
+                options: CallOptions(metadata: bad)
+            )
+            let good2 = client.unaryFuture(TestService.echo, PingRequest("2"), as: PingResponse.self)
+            let error = await rpcError { _ = try await failing.get() }
+            #expect(error?.code == .invalidArgument)
+            #expect(String(buffer: try await good1.get().payload) == "1")
+            #expect(String(buffer: try await good2.get().payload) == "2")
+            await client.close()
+        }
+    }
 }

@@ -393,12 +393,15 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
                     body: call.encode
                 )
             } catch {
-                // Nothing of this call reached the buffer; the server never hears of the stream id, which
-                // WIRE.md allows (ids need only increase).
+                // Nothing of this call reached the buffer and the server never hears of the stream id
+                // (WIRE.md allows gaps: ids need only increase), so no CANCEL: fail the call and start
+                // whatever was queued behind it.
                 self.outbound.moveWriterIndex(to: mark)
-                self.execute(self.state.abandonCall(streamID: streamID, error: RPCError(sending: error)))
-                // abandonCall wrote a CANCEL for a stream the server never saw; take it back out.
-                self.outbound.moveWriterIndex(to: mark)
+                let action = self.state.abandonCall(streamID: streamID, error: RPCError(sending: error))
+                if case .cancel(_, let failed, let failure, let next) = action {
+                    failed.complete(.failure(failure))
+                    self.writeCalls(next)
+                }
             }
         }
     }
