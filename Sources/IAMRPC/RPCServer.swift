@@ -104,7 +104,11 @@ public final class RPCServer: Sendable {
             .childChannelOption(.maxMessagesPerRead, value: 16)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let id = registry.add(channel)
+                    // A connection accepted while the server shuts down is refused (closed) rather than
+                    // missed by the drain.
+                    guard let id = registry.add(channel) else {
+                        throw RPCServerError(message: "the server is shutting down")
+                    }
                     channel.closeFuture.whenComplete { _ in registry.remove(channel) }
                     try channel.pipeline.syncOperations.addHandler(TLSHandler(context: tlsContext))
                     try channel.pipeline.syncOperations.addHandler(
@@ -124,7 +128,7 @@ public final class RPCServer: Sendable {
     /// drain timeout) and closes them. Returns when every connection is closed.
     public func shutdown() async {
         try? await self.channel.close()
-        let channels = self.registry.all
+        let channels = self.registry.closeAndList()
         for channel in channels {
             channel.triggerUserOutboundEvent(ServerDrainEvent(), promise: nil)
         }
@@ -136,7 +140,7 @@ public final class RPCServer: Sendable {
     /// Closes the listener and every connection at once, without draining.
     public func close() async {
         try? await self.channel.close()
-        let channels = self.registry.all
+        let channels = self.registry.closeAndList()
         for channel in channels {
             try? await channel.close()
         }
@@ -153,10 +157,12 @@ public struct RPCServerError: Error, Hashable, Sendable, CustomStringConvertible
 
 /// The open connections of a server (touched on accept and close only, never per call).
 final class ConnectionRegistry: Sendable {
-    private let state = Mutex<(next: UInt64, channels: [ObjectIdentifier: any Channel])>((1, [:]))
+    private let state = Mutex<(next: UInt64, closed: Bool, channels: [ObjectIdentifier: any Channel])>((1, false, [:]))
 
-    func add(_ channel: any Channel) -> UInt64 {
+    /// Registers an accepted connection and returns its id, or nil once the server is shutting down.
+    func add(_ channel: any Channel) -> UInt64? {
         self.state.withLock { state in
+            guard !state.closed else { return nil }
             state.channels[ObjectIdentifier(channel)] = channel
             defer { state.next += 1 }
             return state.next
@@ -167,6 +173,12 @@ final class ConnectionRegistry: Sendable {
         _ = self.state.withLock { $0.channels.removeValue(forKey: ObjectIdentifier(channel)) }
     }
 
-    var all: [any Channel] { self.state.withLock { Array($0.channels.values) } }
+    /// Refuses further connections and returns the open ones.
+    func closeAndList() -> [any Channel] {
+        self.state.withLock { state in
+            state.closed = true
+            return Array(state.channels.values)
+        }
+    }
     var count: Int { self.state.withLock { $0.channels.count } }
 }
