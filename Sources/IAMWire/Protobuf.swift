@@ -17,6 +17,12 @@ public protocol WireMessage: Sendable, Hashable {
     /// The exact number of bytes `encode(into:)` appends. Generated messages compute it without
     /// encoding; it sizes the length prefix of nested messages and lets callers reserve capacity.
     var encodedSize: Int { get }
+    /// Writes the encoding into memory reserved for it. Generated messages encode through this: one
+    /// reservation per message, then plain stores (a ByteBuffer write per field costs far more).
+    func encode(to writer: inout ProtobufWriter)
+    /// Merges fields from `reader` until it is at its end (what `merge(from:)` of generated messages
+    /// does after borrowing the buffer's bytes once).
+    mutating func merge(from reader: inout ProtobufReader) throws(WireError)
 }
 
 extension WireMessage {
@@ -25,6 +31,19 @@ extension WireMessage {
         var scratch = ByteBufferAllocator().buffer(capacity: 64)
         self.encode(into: &scratch)
         return scratch.readableBytes
+    }
+
+    /// Fallback for hand-written conformances: encodes into a scratch buffer and copies it.
+    public func encode(to writer: inout ProtobufWriter) {
+        var scratch = ByteBufferAllocator().buffer(capacity: 64)
+        self.encode(into: &scratch)
+        writer.writeRawBytes(scratch)
+    }
+
+    /// Fallback for hand-written conformances: decodes from a slice of the reader's bytes.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        var slice = reader.readRemainingSlice()
+        try self.merge(from: &slice)
     }
 
     /// Decodes a whole message from the readable bytes of `buffer`, consuming them.
@@ -152,6 +171,45 @@ public enum Protobuf {
     @inlinable
     public static func lengthDelimitedSize(_ length: Int) -> Int {
         varintSize(UInt64(truncatingIfNeeded: length)) + length
+    }
+
+    /// The string spelled by `utf8`, or nil when it is not valid UTF-8.
+    ///
+    /// `String(validating:as:)` is generic and unspecialised here, and looked up type metadata on every
+    /// call (a quarter of a decode's time). Decoding with repair is specialised and fast; repair
+    /// replaces each invalid sequence with U+FFFD (EF BF BD), so the result spells the input byte for
+    /// byte exactly when the input was valid.
+    @inlinable
+    public static func validatedString(_ utf8: UnsafeBufferPointer<UInt8>) -> String? {
+        var string = String(decoding: utf8, as: UTF8.self)
+        let identical = string.withUTF8 { decoded in
+            decoded.count == utf8.count && Self.bytesEqual(decoded, utf8)
+        }
+        return identical ? string : nil
+    }
+
+    /// Byte equality eight bytes at a time (`elementsEqual` compares one generic element at a time).
+    @inlinable
+    static func bytesEqual(_ lhs: UnsafeBufferPointer<UInt8>, _ rhs: UnsafeBufferPointer<UInt8>) -> Bool {
+        let count = lhs.count
+        guard count == rhs.count else { return false }
+        guard count > 0, let left = lhs.baseAddress, let right = rhs.baseAddress else { return true }
+        let leftRaw = UnsafeRawPointer(left)
+        let rightRaw = UnsafeRawPointer(right)
+        var offset = 0
+        while offset &+ 8 <= count {
+            if leftRaw.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+                != rightRaw.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+            {
+                return false
+            }
+            offset &+= 8
+        }
+        while offset < count {
+            if left[offset] != right[offset] { return false }
+            offset &+= 1
+        }
+        return true
     }
 
     /// ZigZag-encodes a sint32 so small negative numbers stay short.
@@ -402,10 +460,9 @@ extension ByteBuffer {
     public mutating func readProtobufString() throws(WireError) -> String {
         let length = try self.readProtobufLength()
         if length == 0 { return "" }
-        // Typed UInt8 storage lets the standard library take its contiguous (vectorised) validation path.
         let string = self.withUnsafeReadableBytes { bytes in
             bytes.withMemoryRebound(to: UInt8.self) { codeUnits in
-                String(validating: UnsafeBufferPointer(rebasing: codeUnits[0..<length]), as: UTF8.self)
+                Protobuf.validatedString(UnsafeBufferPointer(rebasing: codeUnits[0..<length]))
             }
         }
         guard let string else {
@@ -484,6 +541,435 @@ extension ByteBuffer {
                 open.removeLast()
             default:
                 try self.skipProtobufField(tag)
+            }
+        }
+    }
+}
+
+// MARK: - Whole-message encoding and decoding
+
+extension ByteBuffer {
+    /// Appends the encoding of `message` with one capacity reservation: sizes it with `encodedSize`,
+    /// then lets it write through a `ProtobufWriter`. Generated `encode(into:)` methods call this.
+    @inlinable
+    public mutating func writeProtobufEncoding<M: WireMessage>(of message: M) {
+        let size = message.encodedSize
+        guard size > 0 else { return }
+        self.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { bytes in
+            var writer = ProtobufWriter(bytes)
+            message.encode(to: &writer)
+            // A mismatch would mean encodedSize and encode(to:) disagree: a generator bug, not input.
+            precondition(writer.count == size, "protobuf encodedSize \(size) but \(writer.count) bytes written")
+            return size
+        }
+    }
+
+    /// Merges all readable bytes into `message`, borrowing them once for a `ProtobufReader`, and
+    /// consumes them. Generated `merge(from:)` methods call this.
+    @inlinable
+    public mutating func mergeProtobufEncoding<M: WireMessage>(into message: inout M) throws(WireError) {
+        // The reader slices `bytes` fields out of this copy (zero-copy); nothing mutates it meanwhile.
+        let base = self
+        let failure: WireError? = base.withUnsafeReadableBytes { bytes in
+            var reader = ProtobufReader(bytes: bytes, base: base, baseOffset: base.readerIndex)
+            do throws(WireError) {
+                try message.merge(from: &reader)
+                return nil
+            } catch {
+                return error
+            }
+        }
+        if let failure { throw failure }
+        self.moveReaderIndex(forwardBy: base.readableBytes)
+    }
+}
+
+/// Writes protobuf into memory reserved for exactly the message's `encodedSize` bytes.
+///
+/// Every write checks that it stays inside the reservation, so a wrong size can crash but never
+/// write out of bounds.
+public struct ProtobufWriter {
+    @usableFromInline let start: UnsafeMutableRawPointer?
+    @usableFromInline let capacity: Int
+    @usableFromInline var written: Int
+
+    /// Bytes written so far.
+    @inlinable
+    public var count: Int { self.written }
+
+    /// A writer over `bytes` (valid only while they are).
+    @inlinable
+    public init(_ bytes: UnsafeMutableRawBufferPointer) {
+        self.start = bytes.baseAddress
+        self.capacity = bytes.count
+        self.written = 0
+    }
+
+    @inlinable
+    mutating func claim(_ length: Int) -> UnsafeMutableRawPointer {
+        precondition(length <= self.capacity &- self.written, "protobuf write past the reserved size")
+        let pointer = self.start.unsafelyUnwrapped + self.written
+        self.written &+= length
+        return pointer
+    }
+
+    /// Writes `value` as a base-128 varint.
+    @inlinable
+    public mutating func writeVarint(_ value: UInt64) {
+        let size = Protobuf.varintSize(value)
+        let pointer = self.claim(size)
+        var remaining = value
+        for index in 0..<(size &- 1) {
+            pointer.storeBytes(of: UInt8(truncatingIfNeeded: remaining) | 0x80, toByteOffset: index, as: UInt8.self)
+            remaining >>= 7
+        }
+        pointer.storeBytes(of: UInt8(truncatingIfNeeded: remaining), toByteOffset: size &- 1, as: UInt8.self)
+    }
+
+    /// Writes an int32 or enum value, sign-extended to 64 bits as protobuf requires.
+    @inlinable
+    public mutating func writeVarint(_ value: Int32) {
+        self.writeVarint(UInt64(bitPattern: Int64(value)))
+    }
+
+    /// Writes an int64 value as a varint of its two's-complement bits.
+    @inlinable
+    public mutating func writeVarint(_ value: Int64) {
+        self.writeVarint(UInt64(bitPattern: value))
+    }
+
+    /// Writes a uint32 value as a varint.
+    @inlinable
+    public mutating func writeVarint(_ value: UInt32) {
+        self.writeVarint(UInt64(value))
+    }
+
+    /// Writes a field key.
+    @inlinable
+    public mutating func writeTag(_ fieldNumber: Int, _ wireType: ProtobufWireType) {
+        self.writeVarint(UInt64(truncatingIfNeeded: fieldNumber) << 3 | UInt64(wireType.rawValue))
+    }
+
+    /// Writes a bool as one byte.
+    @inlinable
+    public mutating func writeBool(_ value: Bool) {
+        self.claim(1).storeBytes(of: value ? 1 : 0, as: UInt8.self)
+    }
+
+    /// Writes four little-endian bytes.
+    @inlinable
+    public mutating func writeFixed32(_ value: UInt32) {
+        self.claim(4).storeBytes(of: value.littleEndian, as: UInt32.self)
+    }
+
+    /// Writes eight little-endian bytes.
+    @inlinable
+    public mutating func writeFixed64(_ value: UInt64) {
+        self.claim(8).storeBytes(of: value.littleEndian, as: UInt64.self)
+    }
+
+    /// Writes a float's IEEE-754 bits.
+    @inlinable
+    public mutating func writeFloat(_ value: Float) {
+        self.writeFixed32(value.bitPattern)
+    }
+
+    /// Writes a double's IEEE-754 bits.
+    @inlinable
+    public mutating func writeDouble(_ value: Double) {
+        self.writeFixed64(value.bitPattern)
+    }
+
+    /// Writes a length prefix and the string's UTF-8 bytes.
+    @inlinable
+    public mutating func writeString(_ value: String) {
+        let length = value.utf8.count
+        self.writeVarint(UInt64(length))
+        guard length > 0 else { return }
+        let pointer = self.claim(length)
+        let copied: Void? = value.utf8.withContiguousStorageIfAvailable { utf8 in
+            if let source = utf8.baseAddress {
+                pointer.copyMemory(from: source, byteCount: length)
+            }
+        }
+        if copied == nil {
+            // Non-contiguous (bridged) strings only; Swift-native strings take the path above.
+            for (index, byte) in value.utf8.enumerated() {
+                pointer.storeBytes(of: byte, toByteOffset: index, as: UInt8.self)
+            }
+        }
+    }
+
+    /// Writes a length prefix and the readable bytes of `value`.
+    @inlinable
+    public mutating func writeBytes(_ value: ByteBuffer) {
+        self.writeVarint(UInt64(value.readableBytes))
+        self.writeRawBytes(value)
+    }
+
+    /// Writes the readable bytes of `value` with no prefix.
+    @inlinable
+    public mutating func writeRawBytes(_ value: ByteBuffer) {
+        let length = value.readableBytes
+        guard length > 0 else { return }
+        let pointer = self.claim(length)
+        value.withUnsafeReadableBytes { source in
+            if let base = source.baseAddress {
+                pointer.copyMemory(from: base, byteCount: length)
+            }
+        }
+    }
+
+    /// Writes a length prefix and an embedded message.
+    @inlinable
+    public mutating func writeMessage<M: WireMessage>(_ value: M) {
+        let size = value.encodedSize
+        self.writeVarint(UInt64(size))
+        let before = self.count
+        value.encode(to: &self)
+        precondition(self.count &- before == size, "protobuf encodedSize disagrees with the encoding")
+    }
+}
+
+/// Reads protobuf from borrowed bytes; `bytes` fields come out as zero-copy slices of the
+/// ByteBuffer the bytes belong to. Every length is checked against the bytes remaining first.
+public struct ProtobufReader {
+    @usableFromInline let bytes: UnsafeRawBufferPointer
+    @usableFromInline var index: Int
+    @usableFromInline let end: Int
+    @usableFromInline let base: ByteBuffer
+    @usableFromInline let baseOffset: Int
+
+    /// A reader over `bytes`, which are the readable bytes of `base` starting at `baseOffset`.
+    @inlinable
+    public init(bytes: UnsafeRawBufferPointer, base: ByteBuffer, baseOffset: Int) {
+        self.bytes = bytes
+        self.index = 0
+        self.end = bytes.count
+        self.base = base
+        self.baseOffset = baseOffset
+    }
+
+    @inlinable
+    init(parent: ProtobufReader, end: Int) {
+        self.bytes = parent.bytes
+        self.index = parent.index
+        self.end = end
+        self.base = parent.base
+        self.baseOffset = parent.baseOffset
+    }
+
+    /// Bytes left before the end of this (sub-)message.
+    @inlinable
+    public var remaining: Int { self.end &- self.index }
+
+    /// Whether every byte has been read.
+    @inlinable
+    public var isAtEnd: Bool { self.index >= self.end }
+
+    @inlinable
+    func byte(at offset: Int) -> UInt8 {
+        self.bytes.load(fromByteOffset: offset, as: UInt8.self)
+    }
+
+    /// Reads a varint of at most ten bytes.
+    @inlinable
+    public mutating func readVarint() throws(WireError) -> UInt64 {
+        guard self.index < self.end else {
+            throw WireError.malformedMessage("protobuf message ends inside a varint")
+        }
+        let first = self.byte(at: self.index)
+        if first < 0x80 {
+            self.index &+= 1
+            return UInt64(first)
+        }
+        var value = UInt64(first & 0x7F)
+        var shift: UInt64 = 7
+        var position = self.index &+ 1
+        while position < self.end {
+            let byte = self.byte(at: position)
+            position &+= 1
+            // The tenth byte may only carry the top bit; protobuf parsers drop the excess, as do we.
+            value |= UInt64(byte & 0x7F) << shift
+            if byte < 0x80 {
+                self.index = position
+                return value
+            }
+            shift &+= 7
+            if shift >= 70 {
+                throw WireError.malformedMessage("protobuf varint longer than 10 bytes")
+            }
+        }
+        throw WireError.malformedMessage("protobuf message ends inside a varint")
+    }
+
+    /// Reads the next field key, or nil at the end of the message.
+    @inlinable
+    public mutating func readTag() throws(WireError) -> ProtobufTag? {
+        guard self.index < self.end else { return nil }
+        let key = try self.readVarint()
+        guard let wireType = ProtobufWireType(rawValue: UInt8(truncatingIfNeeded: key & 7)) else {
+            throw WireError.malformedMessage("protobuf tag has invalid wire type \(key & 7)")
+        }
+        let fieldNumber = key >> 3
+        guard fieldNumber >= 1 && fieldNumber <= UInt64(Protobuf.maxFieldNumber) else {
+            throw WireError.malformedMessage("protobuf tag has invalid field number \(fieldNumber)")
+        }
+        return ProtobufTag(fieldNumber: Int(fieldNumber), wireType: wireType)
+    }
+
+    /// Reads a varint as a bool (non-zero is true).
+    @inlinable
+    public mutating func readBool() throws(WireError) -> Bool {
+        try self.readVarint() != 0
+    }
+
+    /// Reads four little-endian bytes.
+    @inlinable
+    public mutating func readFixed32() throws(WireError) -> UInt32 {
+        guard self.end &- self.index >= 4 else {
+            throw WireError.malformedMessage("protobuf message ends inside a fixed32 field")
+        }
+        let value = self.bytes.loadUnaligned(fromByteOffset: self.index, as: UInt32.self)
+        self.index &+= 4
+        return UInt32(littleEndian: value)
+    }
+
+    /// Reads eight little-endian bytes.
+    @inlinable
+    public mutating func readFixed64() throws(WireError) -> UInt64 {
+        guard self.end &- self.index >= 8 else {
+            throw WireError.malformedMessage("protobuf message ends inside a fixed64 field")
+        }
+        let value = self.bytes.loadUnaligned(fromByteOffset: self.index, as: UInt64.self)
+        self.index &+= 8
+        return UInt64(littleEndian: value)
+    }
+
+    /// Reads a float from fixed32 bits.
+    @inlinable
+    public mutating func readFloat() throws(WireError) -> Float {
+        Float(bitPattern: try self.readFixed32())
+    }
+
+    /// Reads a double from fixed64 bits.
+    @inlinable
+    public mutating func readDouble() throws(WireError) -> Double {
+        Double(bitPattern: try self.readFixed64())
+    }
+
+    /// Reads a length prefix, bounded by the bytes remaining.
+    @inlinable
+    public mutating func readLength() throws(WireError) -> Int {
+        let length = try self.readVarint()
+        guard length <= UInt64(self.end &- self.index) else {
+            throw WireError.malformedMessage(
+                "protobuf length \(length) exceeds the \(self.end &- self.index) bytes remaining"
+            )
+        }
+        return Int(length)
+    }
+
+    /// Reads a length-delimited UTF-8 string; invalid UTF-8 is rejected as proto3 requires.
+    @inlinable
+    public mutating func readString() throws(WireError) -> String {
+        let length = try self.readLength()
+        if length == 0 { return "" }
+        let start = self.index
+        let string = self.bytes.withMemoryRebound(to: UInt8.self) { codeUnits in
+            Protobuf.validatedString(UnsafeBufferPointer(rebasing: codeUnits[start..<(start &+ length)]))
+        }
+        guard let string else {
+            throw WireError.malformedMessage("protobuf string field is not valid UTF-8")
+        }
+        self.index &+= length
+        return string
+    }
+
+    /// Reads a length-delimited field as a zero-copy slice of the underlying ByteBuffer.
+    @inlinable
+    public mutating func readBytes() throws(WireError) -> ByteBuffer {
+        let length = try self.readLength()
+        // Cannot fail: the length is bounded by the bytes remaining, which lie inside `base`.
+        let slice = self.base.getSlice(at: self.baseOffset &+ self.index, length: length)!
+        self.index &+= length
+        return slice
+    }
+
+    /// The rest of this (sub-)message as a ByteBuffer slice, consuming it.
+    @inlinable
+    public mutating func readRemainingSlice() -> ByteBuffer {
+        let slice = self.base.getSlice(at: self.baseOffset &+ self.index, length: self.end &- self.index)!
+        self.index = self.end
+        return slice
+    }
+
+    /// Reads a length prefix and returns a reader limited to that many bytes (packed fields, map entries).
+    @inlinable
+    public mutating func readDelimited() throws(WireError) -> ProtobufReader {
+        let length = try self.readLength()
+        let nested = ProtobufReader(parent: self, end: self.index &+ length)
+        self.index &+= length
+        return nested
+    }
+
+    /// Reads an embedded message.
+    @inlinable
+    public mutating func readMessage<M: WireMessage>(_: M.Type = M.self) throws(WireError) -> M {
+        var message = M()
+        try self.mergeMessage(into: &message)
+        return message
+    }
+
+    /// Merges an embedded message into `message` (protobuf's rule for a singular message field seen twice).
+    @inlinable
+    public mutating func mergeMessage<M: WireMessage>(into message: inout M) throws(WireError) {
+        var nested = try self.readDelimited()
+        try message.merge(from: &nested)
+    }
+
+    /// Skips the value of a field this decoder does not know, whatever its wire type.
+    @inlinable
+    public mutating func skipField(_ tag: ProtobufTag) throws(WireError) {
+        switch tag.wireType {
+        case .varint:
+            _ = try self.readVarint()
+        case .fixed64:
+            _ = try self.readFixed64()
+        case .fixed32:
+            _ = try self.readFixed32()
+        case .lengthDelimited:
+            self.index &+= try self.readLength()
+        case .startGroup:
+            try self.skipGroup(startingWith: tag.fieldNumber)
+        case .endGroup:
+            throw WireError.malformedMessage("protobuf end-group tag for field \(tag.fieldNumber) without a start")
+        }
+    }
+
+    @usableFromInline
+    mutating func skipGroup(startingWith fieldNumber: Int) throws(WireError) {
+        // A stack instead of recursion: hostile nesting cannot blow the stack.
+        var open: [Int] = [fieldNumber]
+        while let current = open.last {
+            guard let tag = try self.readTag() else {
+                throw WireError.malformedMessage("protobuf message ends inside group \(current)")
+            }
+            switch tag.wireType {
+            case .startGroup:
+                guard open.count < Protobuf.maxGroupDepth else {
+                    throw WireError.malformedMessage("protobuf groups nested deeper than \(Protobuf.maxGroupDepth)")
+                }
+                open.append(tag.fieldNumber)
+            case .endGroup:
+                guard tag.fieldNumber == current else {
+                    throw WireError.malformedMessage(
+                        "protobuf end-group tag for field \(tag.fieldNumber) inside group \(current)"
+                    )
+                }
+                open.removeLast()
+            default:
+                try self.skipField(tag)
             }
         }
     }

@@ -67,13 +67,18 @@ struct SnippetTests {
 
                     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
                     public func encode(into buffer: inout ByteBuffer) {
+                        buffer.writeProtobufEncoding(of: self)
+                    }
+
+                    /// Writes the fields into memory reserved for `encodedSize` bytes.
+                    public func encode(to writer: inout ProtobufWriter) {
                         if !self.who.isEmpty {
-                            buffer.writeProtobufTag(1, .lengthDelimited)
-                            buffer.writeProtobufString(self.who)
+                            writer.writeTag(1, .lengthDelimited)
+                            writer.writeString(self.who)
                         }
                         if self.mode.rawValue != 0 {
-                            buffer.writeProtobufTag(2, .varint)
-                            buffer.writeProtobufVarint(self.mode.rawValue)
+                            writer.writeTag(2, .varint)
+                            writer.writeVarint(self.mode.rawValue)
                         }
                     }
 
@@ -91,14 +96,19 @@ struct SnippetTests {
 
                     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
                     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-                        while let tag = try buffer.readProtobufTag() {
+                        try buffer.mergeProtobufEncoding(into: &self)
+                    }
+
+                    /// Merges fields from `reader` until its end; unknown fields are skipped.
+                    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+                        while let tag = try reader.readTag() {
                             switch (tag.fieldNumber, tag.wireType) {
                             case (1, .lengthDelimited):
-                                self.who = try buffer.readProtobufString()
+                                self.who = try reader.readString()
                             case (2, .varint):
-                                self.mode = try Mode(rawValue: Int32(truncatingIfNeeded: buffer.readProtobufVarint()))
+                                self.mode = try Mode(rawValue: Int32(truncatingIfNeeded: reader.readVarint()))
                             default:
-                                try buffer.skipProtobufField(tag)
+                                try reader.skipField(tag)
                             }
                         }
                     }
@@ -307,17 +317,17 @@ struct SnippetTests {
             "public var deltas: [Int32] = []",
             "public var flag: Bool? = nil",
             "public var byKey: [String: Other] = [:]",
-            "for element in self.deltas { buffer.writeProtobufVarint(Protobuf.zigZag(element)) }",
+            "for element in self.deltas { writer.writeVarint(Protobuf.zigZag(element)) }",
             "case (2, .lengthDelimited):",
             "case (2, .varint):",
             "if self.flag != nil {",
             "size += 2",
             "for (key, value) in self.byKey.sorted(by: { $0.key < $1.key }) {",
             "let valueSize = value.encodedSize",
-            "try entry.mergeProtobufMessage(into: &value)",
+            "try entry.mergeMessage(into: &value)",
             "self.byKey[key] = value",
             "for element in self.names {",
-            "self.names.append(try buffer.readProtobufString())",
+            "self.names.append(try reader.readString())",
         ] {
             #expect(lines.contains(expected), "missing line: \(expected)")
         }

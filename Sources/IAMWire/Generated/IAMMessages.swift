@@ -619,13 +619,18 @@ public struct Tag: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.key.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.key)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.key)
         }
         if !self.value.isEmpty {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(self.value)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.value)
         }
     }
 
@@ -643,14 +648,19 @@ public struct Tag: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.key = try buffer.readProtobufString()
+                self.key = try reader.readString()
             case (2, .lengthDelimited):
-                self.value = try buffer.readProtobufString()
+                self.value = try reader.readString()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -677,13 +687,18 @@ public struct AttachedPermissionsBoundary: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if self.permissionsBoundaryType.rawValue != 0 {
-            buffer.writeProtobufTag(1, .varint)
-            buffer.writeProtobufVarint(self.permissionsBoundaryType.rawValue)
+            writer.writeTag(1, .varint)
+            writer.writeVarint(self.permissionsBoundaryType.rawValue)
         }
         if !self.permissionsBoundaryARN.isEmpty {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(self.permissionsBoundaryARN)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.permissionsBoundaryARN)
         }
     }
 
@@ -701,15 +716,20 @@ public struct AttachedPermissionsBoundary: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .varint):
                 self.permissionsBoundaryType = try PermissionsBoundaryType(
-                    rawValue: Int32(truncatingIfNeeded: buffer.readProtobufVarint()))
+                    rawValue: Int32(truncatingIfNeeded: reader.readVarint()))
             case (2, .lengthDelimited):
-                self.permissionsBoundaryARN = try buffer.readProtobufString()
+                self.permissionsBoundaryARN = try reader.readString()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -760,37 +780,42 @@ public struct User: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.path.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.path)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.path)
         }
         if !self.userName.isEmpty {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(self.userName)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.userName)
         }
         if !self.userID.isEmpty {
-            buffer.writeProtobufTag(3, .lengthDelimited)
-            buffer.writeProtobufString(self.userID)
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeString(self.userID)
         }
         if !self.arn.isEmpty {
-            buffer.writeProtobufTag(4, .lengthDelimited)
-            buffer.writeProtobufString(self.arn)
+            writer.writeTag(4, .lengthDelimited)
+            writer.writeString(self.arn)
         }
         if self.createDate != 0 {
-            buffer.writeProtobufTag(5, .varint)
-            buffer.writeProtobufVarint(self.createDate)
+            writer.writeTag(5, .varint)
+            writer.writeVarint(self.createDate)
         }
         if let value = self.passwordLastUsed {
-            buffer.writeProtobufTag(6, .varint)
-            buffer.writeProtobufVarint(value)
+            writer.writeTag(6, .varint)
+            writer.writeVarint(value)
         }
         if let value = self.permissionsBoundary {
-            buffer.writeProtobufTag(7, .lengthDelimited)
-            buffer.writeProtobufMessage(value)
+            writer.writeTag(7, .lengthDelimited)
+            writer.writeMessage(value)
         }
         for element in self.tags {
-            buffer.writeProtobufTag(8, .lengthDelimited)
-            buffer.writeProtobufMessage(element)
+            writer.writeTag(8, .lengthDelimited)
+            writer.writeMessage(element)
         }
     }
 
@@ -824,28 +849,33 @@ public struct User: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.path = try buffer.readProtobufString()
+                self.path = try reader.readString()
             case (2, .lengthDelimited):
-                self.userName = try buffer.readProtobufString()
+                self.userName = try reader.readString()
             case (3, .lengthDelimited):
-                self.userID = try buffer.readProtobufString()
+                self.userID = try reader.readString()
             case (4, .lengthDelimited):
-                self.arn = try buffer.readProtobufString()
+                self.arn = try reader.readString()
             case (5, .varint):
-                self.createDate = try Int64(bitPattern: buffer.readProtobufVarint())
+                self.createDate = try Int64(bitPattern: reader.readVarint())
             case (6, .varint):
-                self.passwordLastUsed = try Int64(bitPattern: buffer.readProtobufVarint())
+                self.passwordLastUsed = try Int64(bitPattern: reader.readVarint())
             case (7, .lengthDelimited):
                 var value = self.permissionsBoundary ?? AttachedPermissionsBoundary()
-                try buffer.mergeProtobufMessage(into: &value)
+                try reader.mergeMessage(into: &value)
                 self.permissionsBoundary = value
             case (8, .lengthDelimited):
-                self.tags.append(try buffer.readProtobufMessage(Tag.self))
+                self.tags.append(try reader.readMessage(Tag.self))
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -884,25 +914,30 @@ public struct Group: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.path.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.path)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.path)
         }
         if !self.groupName.isEmpty {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(self.groupName)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.groupName)
         }
         if !self.groupID.isEmpty {
-            buffer.writeProtobufTag(3, .lengthDelimited)
-            buffer.writeProtobufString(self.groupID)
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeString(self.groupID)
         }
         if !self.arn.isEmpty {
-            buffer.writeProtobufTag(4, .lengthDelimited)
-            buffer.writeProtobufString(self.arn)
+            writer.writeTag(4, .lengthDelimited)
+            writer.writeString(self.arn)
         }
         if self.createDate != 0 {
-            buffer.writeProtobufTag(5, .varint)
-            buffer.writeProtobufVarint(self.createDate)
+            writer.writeTag(5, .varint)
+            writer.writeVarint(self.createDate)
         }
     }
 
@@ -929,20 +964,25 @@ public struct Group: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.path = try buffer.readProtobufString()
+                self.path = try reader.readString()
             case (2, .lengthDelimited):
-                self.groupName = try buffer.readProtobufString()
+                self.groupName = try reader.readString()
             case (3, .lengthDelimited):
-                self.groupID = try buffer.readProtobufString()
+                self.groupID = try reader.readString()
             case (4, .lengthDelimited):
-                self.arn = try buffer.readProtobufString()
+                self.arn = try reader.readString()
             case (5, .varint):
-                self.createDate = try Int64(bitPattern: buffer.readProtobufVarint())
+                self.createDate = try Int64(bitPattern: reader.readVarint())
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -966,13 +1006,18 @@ public struct RoleLastUsed: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if let value = self.lastUsedDate {
-            buffer.writeProtobufTag(1, .varint)
-            buffer.writeProtobufVarint(value)
+            writer.writeTag(1, .varint)
+            writer.writeVarint(value)
         }
         if !self.region.isEmpty {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(self.region)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.region)
         }
     }
 
@@ -990,14 +1035,19 @@ public struct RoleLastUsed: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .varint):
-                self.lastUsedDate = try Int64(bitPattern: buffer.readProtobufVarint())
+                self.lastUsedDate = try Int64(bitPattern: reader.readVarint())
             case (2, .lengthDelimited):
-                self.region = try buffer.readProtobufString()
+                self.region = try reader.readString()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -1060,49 +1110,54 @@ public struct Role: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.path.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.path)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.path)
         }
         if !self.roleName.isEmpty {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(self.roleName)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.roleName)
         }
         if !self.roleID.isEmpty {
-            buffer.writeProtobufTag(3, .lengthDelimited)
-            buffer.writeProtobufString(self.roleID)
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeString(self.roleID)
         }
         if !self.arn.isEmpty {
-            buffer.writeProtobufTag(4, .lengthDelimited)
-            buffer.writeProtobufString(self.arn)
+            writer.writeTag(4, .lengthDelimited)
+            writer.writeString(self.arn)
         }
         if self.createDate != 0 {
-            buffer.writeProtobufTag(5, .varint)
-            buffer.writeProtobufVarint(self.createDate)
+            writer.writeTag(5, .varint)
+            writer.writeVarint(self.createDate)
         }
         if !self.assumeRolePolicyDocument.isEmpty {
-            buffer.writeProtobufTag(6, .lengthDelimited)
-            buffer.writeProtobufString(self.assumeRolePolicyDocument)
+            writer.writeTag(6, .lengthDelimited)
+            writer.writeString(self.assumeRolePolicyDocument)
         }
         if !self.description.isEmpty {
-            buffer.writeProtobufTag(7, .lengthDelimited)
-            buffer.writeProtobufString(self.description)
+            writer.writeTag(7, .lengthDelimited)
+            writer.writeString(self.description)
         }
         if self.maxSessionDuration != 0 {
-            buffer.writeProtobufTag(8, .varint)
-            buffer.writeProtobufVarint(self.maxSessionDuration)
+            writer.writeTag(8, .varint)
+            writer.writeVarint(self.maxSessionDuration)
         }
         if let value = self.permissionsBoundary {
-            buffer.writeProtobufTag(9, .lengthDelimited)
-            buffer.writeProtobufMessage(value)
+            writer.writeTag(9, .lengthDelimited)
+            writer.writeMessage(value)
         }
         for element in self.tags {
-            buffer.writeProtobufTag(10, .lengthDelimited)
-            buffer.writeProtobufMessage(element)
+            writer.writeTag(10, .lengthDelimited)
+            writer.writeMessage(element)
         }
         if let value = self.roleLastUsed {
-            buffer.writeProtobufTag(11, .lengthDelimited)
-            buffer.writeProtobufMessage(value)
+            writer.writeTag(11, .lengthDelimited)
+            writer.writeMessage(value)
         }
     }
 
@@ -1145,36 +1200,41 @@ public struct Role: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.path = try buffer.readProtobufString()
+                self.path = try reader.readString()
             case (2, .lengthDelimited):
-                self.roleName = try buffer.readProtobufString()
+                self.roleName = try reader.readString()
             case (3, .lengthDelimited):
-                self.roleID = try buffer.readProtobufString()
+                self.roleID = try reader.readString()
             case (4, .lengthDelimited):
-                self.arn = try buffer.readProtobufString()
+                self.arn = try reader.readString()
             case (5, .varint):
-                self.createDate = try Int64(bitPattern: buffer.readProtobufVarint())
+                self.createDate = try Int64(bitPattern: reader.readVarint())
             case (6, .lengthDelimited):
-                self.assumeRolePolicyDocument = try buffer.readProtobufString()
+                self.assumeRolePolicyDocument = try reader.readString()
             case (7, .lengthDelimited):
-                self.description = try buffer.readProtobufString()
+                self.description = try reader.readString()
             case (8, .varint):
-                self.maxSessionDuration = try Int32(truncatingIfNeeded: buffer.readProtobufVarint())
+                self.maxSessionDuration = try Int32(truncatingIfNeeded: reader.readVarint())
             case (9, .lengthDelimited):
                 var value = self.permissionsBoundary ?? AttachedPermissionsBoundary()
-                try buffer.mergeProtobufMessage(into: &value)
+                try reader.mergeMessage(into: &value)
                 self.permissionsBoundary = value
             case (10, .lengthDelimited):
-                self.tags.append(try buffer.readProtobufMessage(Tag.self))
+                self.tags.append(try reader.readMessage(Tag.self))
             case (11, .lengthDelimited):
                 var value = self.roleLastUsed ?? RoleLastUsed()
-                try buffer.mergeProtobufMessage(into: &value)
+                try reader.mergeMessage(into: &value)
                 self.roleLastUsed = value
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -1241,53 +1301,58 @@ public struct Policy: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.policyName.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.policyName)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.policyName)
         }
         if !self.policyID.isEmpty {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(self.policyID)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.policyID)
         }
         if !self.arn.isEmpty {
-            buffer.writeProtobufTag(3, .lengthDelimited)
-            buffer.writeProtobufString(self.arn)
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeString(self.arn)
         }
         if !self.path.isEmpty {
-            buffer.writeProtobufTag(4, .lengthDelimited)
-            buffer.writeProtobufString(self.path)
+            writer.writeTag(4, .lengthDelimited)
+            writer.writeString(self.path)
         }
         if !self.defaultVersionID.isEmpty {
-            buffer.writeProtobufTag(5, .lengthDelimited)
-            buffer.writeProtobufString(self.defaultVersionID)
+            writer.writeTag(5, .lengthDelimited)
+            writer.writeString(self.defaultVersionID)
         }
         if self.attachmentCount != 0 {
-            buffer.writeProtobufTag(6, .varint)
-            buffer.writeProtobufVarint(self.attachmentCount)
+            writer.writeTag(6, .varint)
+            writer.writeVarint(self.attachmentCount)
         }
         if self.permissionsBoundaryUsageCount != 0 {
-            buffer.writeProtobufTag(7, .varint)
-            buffer.writeProtobufVarint(self.permissionsBoundaryUsageCount)
+            writer.writeTag(7, .varint)
+            writer.writeVarint(self.permissionsBoundaryUsageCount)
         }
         if self.isAttachable {
-            buffer.writeProtobufTag(8, .varint)
-            buffer.writeProtobufBool(self.isAttachable)
+            writer.writeTag(8, .varint)
+            writer.writeBool(self.isAttachable)
         }
         if !self.description.isEmpty {
-            buffer.writeProtobufTag(9, .lengthDelimited)
-            buffer.writeProtobufString(self.description)
+            writer.writeTag(9, .lengthDelimited)
+            writer.writeString(self.description)
         }
         if self.createDate != 0 {
-            buffer.writeProtobufTag(10, .varint)
-            buffer.writeProtobufVarint(self.createDate)
+            writer.writeTag(10, .varint)
+            writer.writeVarint(self.createDate)
         }
         if self.updateDate != 0 {
-            buffer.writeProtobufTag(11, .varint)
-            buffer.writeProtobufVarint(self.updateDate)
+            writer.writeTag(11, .varint)
+            writer.writeVarint(self.updateDate)
         }
         for element in self.tags {
-            buffer.writeProtobufTag(12, .lengthDelimited)
-            buffer.writeProtobufMessage(element)
+            writer.writeTag(12, .lengthDelimited)
+            writer.writeMessage(element)
         }
     }
 
@@ -1333,34 +1398,39 @@ public struct Policy: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.policyName = try buffer.readProtobufString()
+                self.policyName = try reader.readString()
             case (2, .lengthDelimited):
-                self.policyID = try buffer.readProtobufString()
+                self.policyID = try reader.readString()
             case (3, .lengthDelimited):
-                self.arn = try buffer.readProtobufString()
+                self.arn = try reader.readString()
             case (4, .lengthDelimited):
-                self.path = try buffer.readProtobufString()
+                self.path = try reader.readString()
             case (5, .lengthDelimited):
-                self.defaultVersionID = try buffer.readProtobufString()
+                self.defaultVersionID = try reader.readString()
             case (6, .varint):
-                self.attachmentCount = try Int32(truncatingIfNeeded: buffer.readProtobufVarint())
+                self.attachmentCount = try Int32(truncatingIfNeeded: reader.readVarint())
             case (7, .varint):
-                self.permissionsBoundaryUsageCount = try Int32(truncatingIfNeeded: buffer.readProtobufVarint())
+                self.permissionsBoundaryUsageCount = try Int32(truncatingIfNeeded: reader.readVarint())
             case (8, .varint):
-                self.isAttachable = try buffer.readProtobufBool()
+                self.isAttachable = try reader.readBool()
             case (9, .lengthDelimited):
-                self.description = try buffer.readProtobufString()
+                self.description = try reader.readString()
             case (10, .varint):
-                self.createDate = try Int64(bitPattern: buffer.readProtobufVarint())
+                self.createDate = try Int64(bitPattern: reader.readVarint())
             case (11, .varint):
-                self.updateDate = try Int64(bitPattern: buffer.readProtobufVarint())
+                self.updateDate = try Int64(bitPattern: reader.readVarint())
             case (12, .lengthDelimited):
-                self.tags.append(try buffer.readProtobufMessage(Tag.self))
+                self.tags.append(try reader.readMessage(Tag.self))
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -1390,21 +1460,26 @@ public struct PolicyVersion: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.document.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.document)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.document)
         }
         if !self.versionID.isEmpty {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(self.versionID)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.versionID)
         }
         if self.isDefaultVersion {
-            buffer.writeProtobufTag(3, .varint)
-            buffer.writeProtobufBool(self.isDefaultVersion)
+            writer.writeTag(3, .varint)
+            writer.writeBool(self.isDefaultVersion)
         }
         if self.createDate != 0 {
-            buffer.writeProtobufTag(4, .varint)
-            buffer.writeProtobufVarint(self.createDate)
+            writer.writeTag(4, .varint)
+            writer.writeVarint(self.createDate)
         }
     }
 
@@ -1428,18 +1503,23 @@ public struct PolicyVersion: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.document = try buffer.readProtobufString()
+                self.document = try reader.readString()
             case (2, .lengthDelimited):
-                self.versionID = try buffer.readProtobufString()
+                self.versionID = try reader.readString()
             case (3, .varint):
-                self.isDefaultVersion = try buffer.readProtobufBool()
+                self.isDefaultVersion = try reader.readBool()
             case (4, .varint):
-                self.createDate = try Int64(bitPattern: buffer.readProtobufVarint())
+                self.createDate = try Int64(bitPattern: reader.readVarint())
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -1463,13 +1543,18 @@ public struct AttachedPolicy: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.policyName.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.policyName)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.policyName)
         }
         if !self.policyARN.isEmpty {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(self.policyARN)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.policyARN)
         }
     }
 
@@ -1487,14 +1572,19 @@ public struct AttachedPolicy: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.policyName = try buffer.readProtobufString()
+                self.policyName = try reader.readString()
             case (2, .lengthDelimited):
-                self.policyARN = try buffer.readProtobufString()
+                self.policyARN = try reader.readString()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -1518,13 +1608,18 @@ public struct PolicyGroup: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.groupName.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.groupName)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.groupName)
         }
         if !self.groupID.isEmpty {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(self.groupID)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.groupID)
         }
     }
 
@@ -1542,14 +1637,19 @@ public struct PolicyGroup: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.groupName = try buffer.readProtobufString()
+                self.groupName = try reader.readString()
             case (2, .lengthDelimited):
-                self.groupID = try buffer.readProtobufString()
+                self.groupID = try reader.readString()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -1573,13 +1673,18 @@ public struct PolicyUser: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.userName.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.userName)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.userName)
         }
         if !self.userID.isEmpty {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(self.userID)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.userID)
         }
     }
 
@@ -1597,14 +1702,19 @@ public struct PolicyUser: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.userName = try buffer.readProtobufString()
+                self.userName = try reader.readString()
             case (2, .lengthDelimited):
-                self.userID = try buffer.readProtobufString()
+                self.userID = try reader.readString()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -1628,13 +1738,18 @@ public struct PolicyRole: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.roleName.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.roleName)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.roleName)
         }
         if !self.roleID.isEmpty {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(self.roleID)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.roleID)
         }
     }
 
@@ -1652,14 +1767,19 @@ public struct PolicyRole: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.roleName = try buffer.readProtobufString()
+                self.roleName = try reader.readString()
             case (2, .lengthDelimited):
-                self.roleID = try buffer.readProtobufString()
+                self.roleID = try reader.readString()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -1698,25 +1818,30 @@ public struct AccessKey: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.userName.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.userName)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.userName)
         }
         if !self.accessKeyID.isEmpty {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(self.accessKeyID)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.accessKeyID)
         }
         if self.status.rawValue != 0 {
-            buffer.writeProtobufTag(3, .varint)
-            buffer.writeProtobufVarint(self.status.rawValue)
+            writer.writeTag(3, .varint)
+            writer.writeVarint(self.status.rawValue)
         }
         if !self.secretAccessKey.isEmpty {
-            buffer.writeProtobufTag(4, .lengthDelimited)
-            buffer.writeProtobufString(self.secretAccessKey)
+            writer.writeTag(4, .lengthDelimited)
+            writer.writeString(self.secretAccessKey)
         }
         if self.createDate != 0 {
-            buffer.writeProtobufTag(5, .varint)
-            buffer.writeProtobufVarint(self.createDate)
+            writer.writeTag(5, .varint)
+            writer.writeVarint(self.createDate)
         }
     }
 
@@ -1743,20 +1868,25 @@ public struct AccessKey: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.userName = try buffer.readProtobufString()
+                self.userName = try reader.readString()
             case (2, .lengthDelimited):
-                self.accessKeyID = try buffer.readProtobufString()
+                self.accessKeyID = try reader.readString()
             case (3, .varint):
-                self.status = try StatusType(rawValue: Int32(truncatingIfNeeded: buffer.readProtobufVarint()))
+                self.status = try StatusType(rawValue: Int32(truncatingIfNeeded: reader.readVarint()))
             case (4, .lengthDelimited):
-                self.secretAccessKey = try buffer.readProtobufString()
+                self.secretAccessKey = try reader.readString()
             case (5, .varint):
-                self.createDate = try Int64(bitPattern: buffer.readProtobufVarint())
+                self.createDate = try Int64(bitPattern: reader.readVarint())
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -1791,21 +1921,26 @@ public struct AccessKeyMetadata: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.userName.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.userName)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.userName)
         }
         if !self.accessKeyID.isEmpty {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(self.accessKeyID)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.accessKeyID)
         }
         if self.status.rawValue != 0 {
-            buffer.writeProtobufTag(3, .varint)
-            buffer.writeProtobufVarint(self.status.rawValue)
+            writer.writeTag(3, .varint)
+            writer.writeVarint(self.status.rawValue)
         }
         if self.createDate != 0 {
-            buffer.writeProtobufTag(4, .varint)
-            buffer.writeProtobufVarint(self.createDate)
+            writer.writeTag(4, .varint)
+            writer.writeVarint(self.createDate)
         }
     }
 
@@ -1829,18 +1964,23 @@ public struct AccessKeyMetadata: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.userName = try buffer.readProtobufString()
+                self.userName = try reader.readString()
             case (2, .lengthDelimited):
-                self.accessKeyID = try buffer.readProtobufString()
+                self.accessKeyID = try reader.readString()
             case (3, .varint):
-                self.status = try StatusType(rawValue: Int32(truncatingIfNeeded: buffer.readProtobufVarint()))
+                self.status = try StatusType(rawValue: Int32(truncatingIfNeeded: reader.readVarint()))
             case (4, .varint):
-                self.createDate = try Int64(bitPattern: buffer.readProtobufVarint())
+                self.createDate = try Int64(bitPattern: reader.readVarint())
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -1867,17 +2007,22 @@ public struct AccessKeyLastUsed: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if let value = self.lastUsedDate {
-            buffer.writeProtobufTag(1, .varint)
-            buffer.writeProtobufVarint(value)
+            writer.writeTag(1, .varint)
+            writer.writeVarint(value)
         }
         if !self.serviceName.isEmpty {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(self.serviceName)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.serviceName)
         }
         if !self.region.isEmpty {
-            buffer.writeProtobufTag(3, .lengthDelimited)
-            buffer.writeProtobufString(self.region)
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeString(self.region)
         }
     }
 
@@ -1898,16 +2043,21 @@ public struct AccessKeyLastUsed: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .varint):
-                self.lastUsedDate = try Int64(bitPattern: buffer.readProtobufVarint())
+                self.lastUsedDate = try Int64(bitPattern: reader.readVarint())
             case (2, .lengthDelimited):
-                self.serviceName = try buffer.readProtobufString()
+                self.serviceName = try reader.readString()
             case (3, .lengthDelimited):
-                self.region = try buffer.readProtobufString()
+                self.region = try reader.readString()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -1937,21 +2087,26 @@ public struct CreateUserRequest: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.path.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.path)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.path)
         }
         if !self.userName.isEmpty {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(self.userName)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.userName)
         }
         if !self.permissionsBoundary.isEmpty {
-            buffer.writeProtobufTag(3, .lengthDelimited)
-            buffer.writeProtobufString(self.permissionsBoundary)
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeString(self.permissionsBoundary)
         }
         for element in self.tags {
-            buffer.writeProtobufTag(4, .lengthDelimited)
-            buffer.writeProtobufMessage(element)
+            writer.writeTag(4, .lengthDelimited)
+            writer.writeMessage(element)
         }
     }
 
@@ -1973,18 +2128,23 @@ public struct CreateUserRequest: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.path = try buffer.readProtobufString()
+                self.path = try reader.readString()
             case (2, .lengthDelimited):
-                self.userName = try buffer.readProtobufString()
+                self.userName = try reader.readString()
             case (3, .lengthDelimited):
-                self.permissionsBoundary = try buffer.readProtobufString()
+                self.permissionsBoundary = try reader.readString()
             case (4, .lengthDelimited):
-                self.tags.append(try buffer.readProtobufMessage(Tag.self))
+                self.tags.append(try reader.readMessage(Tag.self))
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -2005,9 +2165,14 @@ public struct CreateUserResponse: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if let value = self.user {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufMessage(value)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeMessage(value)
         }
     }
 
@@ -2022,14 +2187,19 @@ public struct CreateUserResponse: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
                 var value = self.user ?? User()
-                try buffer.mergeProtobufMessage(into: &value)
+                try reader.mergeMessage(into: &value)
                 self.user = value
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -2050,9 +2220,14 @@ public struct GetUserRequest: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.userName.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.userName)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.userName)
         }
     }
 
@@ -2067,12 +2242,17 @@ public struct GetUserRequest: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.userName = try buffer.readProtobufString()
+                self.userName = try reader.readString()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -2093,9 +2273,14 @@ public struct GetUserResponse: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if let value = self.user {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufMessage(value)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeMessage(value)
         }
     }
 
@@ -2110,14 +2295,19 @@ public struct GetUserResponse: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
                 var value = self.user ?? User()
-                try buffer.mergeProtobufMessage(into: &value)
+                try reader.mergeMessage(into: &value)
                 self.user = value
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -2144,17 +2334,22 @@ public struct ListUsersRequest: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.pathPrefix.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.pathPrefix)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.pathPrefix)
         }
         if !self.marker.isEmpty {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(self.marker)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.marker)
         }
         if self.maxItems != 0 {
-            buffer.writeProtobufTag(3, .varint)
-            buffer.writeProtobufVarint(self.maxItems)
+            writer.writeTag(3, .varint)
+            writer.writeVarint(self.maxItems)
         }
     }
 
@@ -2175,16 +2370,21 @@ public struct ListUsersRequest: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.pathPrefix = try buffer.readProtobufString()
+                self.pathPrefix = try reader.readString()
             case (2, .lengthDelimited):
-                self.marker = try buffer.readProtobufString()
+                self.marker = try reader.readString()
             case (3, .varint):
-                self.maxItems = try Int32(truncatingIfNeeded: buffer.readProtobufVarint())
+                self.maxItems = try Int32(truncatingIfNeeded: reader.readVarint())
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -2211,17 +2411,22 @@ public struct ListUsersResponse: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         for element in self.users {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufMessage(element)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeMessage(element)
         }
         if self.isTruncated {
-            buffer.writeProtobufTag(2, .varint)
-            buffer.writeProtobufBool(self.isTruncated)
+            writer.writeTag(2, .varint)
+            writer.writeBool(self.isTruncated)
         }
         if !self.marker.isEmpty {
-            buffer.writeProtobufTag(3, .lengthDelimited)
-            buffer.writeProtobufString(self.marker)
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeString(self.marker)
         }
     }
 
@@ -2240,16 +2445,21 @@ public struct ListUsersResponse: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.users.append(try buffer.readProtobufMessage(User.self))
+                self.users.append(try reader.readMessage(User.self))
             case (2, .varint):
-                self.isTruncated = try buffer.readProtobufBool()
+                self.isTruncated = try reader.readBool()
             case (3, .lengthDelimited):
-                self.marker = try buffer.readProtobufString()
+                self.marker = try reader.readString()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -2276,17 +2486,22 @@ public struct UpdateUserRequest: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.userName.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.userName)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.userName)
         }
         if let value = self.newPath {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(value)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(value)
         }
         if let value = self.newUserName {
-            buffer.writeProtobufTag(3, .lengthDelimited)
-            buffer.writeProtobufString(value)
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeString(value)
         }
     }
 
@@ -2307,16 +2522,21 @@ public struct UpdateUserRequest: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.userName = try buffer.readProtobufString()
+                self.userName = try reader.readString()
             case (2, .lengthDelimited):
-                self.newPath = try buffer.readProtobufString()
+                self.newPath = try reader.readString()
             case (3, .lengthDelimited):
-                self.newUserName = try buffer.readProtobufString()
+                self.newUserName = try reader.readString()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -2330,13 +2550,21 @@ public struct UpdateUserResponse: WireMessage {
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {}
 
+    /// Writes nothing: the message has no fields.
+    public func encode(to writer: inout ProtobufWriter) {}
+
     /// The exact number of bytes `encode(into:)` appends.
     public var encodedSize: Int { 0 }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
-            try buffer.skipProtobufField(tag)
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
+            try reader.skipField(tag)
         }
     }
 }
@@ -2356,9 +2584,14 @@ public struct DeleteUserRequest: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.userName.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.userName)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.userName)
         }
     }
 
@@ -2373,12 +2606,17 @@ public struct DeleteUserRequest: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.userName = try buffer.readProtobufString()
+                self.userName = try reader.readString()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -2392,13 +2630,21 @@ public struct DeleteUserResponse: WireMessage {
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {}
 
+    /// Writes nothing: the message has no fields.
+    public func encode(to writer: inout ProtobufWriter) {}
+
     /// The exact number of bytes `encode(into:)` appends.
     public var encodedSize: Int { 0 }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
-            try buffer.skipProtobufField(tag)
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
+            try reader.skipField(tag)
         }
     }
 }
@@ -2421,13 +2667,18 @@ public struct TagUserRequest: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.userName.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.userName)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.userName)
         }
         for element in self.tags {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufMessage(element)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeMessage(element)
         }
     }
 
@@ -2443,14 +2694,19 @@ public struct TagUserRequest: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.userName = try buffer.readProtobufString()
+                self.userName = try reader.readString()
             case (2, .lengthDelimited):
-                self.tags.append(try buffer.readProtobufMessage(Tag.self))
+                self.tags.append(try reader.readMessage(Tag.self))
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -2464,13 +2720,21 @@ public struct TagUserResponse: WireMessage {
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {}
 
+    /// Writes nothing: the message has no fields.
+    public func encode(to writer: inout ProtobufWriter) {}
+
     /// The exact number of bytes `encode(into:)` appends.
     public var encodedSize: Int { 0 }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
-            try buffer.skipProtobufField(tag)
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
+            try reader.skipField(tag)
         }
     }
 }
@@ -2493,13 +2757,18 @@ public struct UntagUserRequest: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.userName.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.userName)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.userName)
         }
         for element in self.tagKeys {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(element)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(element)
         }
     }
 
@@ -2515,14 +2784,19 @@ public struct UntagUserRequest: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.userName = try buffer.readProtobufString()
+                self.userName = try reader.readString()
             case (2, .lengthDelimited):
-                self.tagKeys.append(try buffer.readProtobufString())
+                self.tagKeys.append(try reader.readString())
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -2536,13 +2810,21 @@ public struct UntagUserResponse: WireMessage {
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {}
 
+    /// Writes nothing: the message has no fields.
+    public func encode(to writer: inout ProtobufWriter) {}
+
     /// The exact number of bytes `encode(into:)` appends.
     public var encodedSize: Int { 0 }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
-            try buffer.skipProtobufField(tag)
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
+            try reader.skipField(tag)
         }
     }
 }
@@ -2568,17 +2850,22 @@ public struct ListUserTagsRequest: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.userName.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.userName)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.userName)
         }
         if !self.marker.isEmpty {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(self.marker)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.marker)
         }
         if self.maxItems != 0 {
-            buffer.writeProtobufTag(3, .varint)
-            buffer.writeProtobufVarint(self.maxItems)
+            writer.writeTag(3, .varint)
+            writer.writeVarint(self.maxItems)
         }
     }
 
@@ -2599,16 +2886,21 @@ public struct ListUserTagsRequest: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.userName = try buffer.readProtobufString()
+                self.userName = try reader.readString()
             case (2, .lengthDelimited):
-                self.marker = try buffer.readProtobufString()
+                self.marker = try reader.readString()
             case (3, .varint):
-                self.maxItems = try Int32(truncatingIfNeeded: buffer.readProtobufVarint())
+                self.maxItems = try Int32(truncatingIfNeeded: reader.readVarint())
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -2635,17 +2927,22 @@ public struct ListUserTagsResponse: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         for element in self.tags {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufMessage(element)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeMessage(element)
         }
         if self.isTruncated {
-            buffer.writeProtobufTag(2, .varint)
-            buffer.writeProtobufBool(self.isTruncated)
+            writer.writeTag(2, .varint)
+            writer.writeBool(self.isTruncated)
         }
         if !self.marker.isEmpty {
-            buffer.writeProtobufTag(3, .lengthDelimited)
-            buffer.writeProtobufString(self.marker)
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeString(self.marker)
         }
     }
 
@@ -2664,16 +2961,21 @@ public struct ListUserTagsResponse: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.tags.append(try buffer.readProtobufMessage(Tag.self))
+                self.tags.append(try reader.readMessage(Tag.self))
             case (2, .varint):
-                self.isTruncated = try buffer.readProtobufBool()
+                self.isTruncated = try reader.readBool()
             case (3, .lengthDelimited):
-                self.marker = try buffer.readProtobufString()
+                self.marker = try reader.readString()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -2697,13 +2999,18 @@ public struct PutUserPermissionsBoundaryRequest: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.userName.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.userName)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.userName)
         }
         if !self.permissionsBoundary.isEmpty {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(self.permissionsBoundary)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.permissionsBoundary)
         }
     }
 
@@ -2721,14 +3028,19 @@ public struct PutUserPermissionsBoundaryRequest: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.userName = try buffer.readProtobufString()
+                self.userName = try reader.readString()
             case (2, .lengthDelimited):
-                self.permissionsBoundary = try buffer.readProtobufString()
+                self.permissionsBoundary = try reader.readString()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -2742,13 +3054,21 @@ public struct PutUserPermissionsBoundaryResponse: WireMessage {
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {}
 
+    /// Writes nothing: the message has no fields.
+    public func encode(to writer: inout ProtobufWriter) {}
+
     /// The exact number of bytes `encode(into:)` appends.
     public var encodedSize: Int { 0 }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
-            try buffer.skipProtobufField(tag)
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
+            try reader.skipField(tag)
         }
     }
 }
@@ -2768,9 +3088,14 @@ public struct DeleteUserPermissionsBoundaryRequest: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.userName.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.userName)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.userName)
         }
     }
 
@@ -2785,12 +3110,17 @@ public struct DeleteUserPermissionsBoundaryRequest: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.userName = try buffer.readProtobufString()
+                self.userName = try reader.readString()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -2804,13 +3134,21 @@ public struct DeleteUserPermissionsBoundaryResponse: WireMessage {
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {}
 
+    /// Writes nothing: the message has no fields.
+    public func encode(to writer: inout ProtobufWriter) {}
+
     /// The exact number of bytes `encode(into:)` appends.
     public var encodedSize: Int { 0 }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
-            try buffer.skipProtobufField(tag)
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
+            try reader.skipField(tag)
         }
     }
 }
@@ -2833,13 +3171,18 @@ public struct CreateGroupRequest: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.path.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.path)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.path)
         }
         if !self.groupName.isEmpty {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(self.groupName)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.groupName)
         }
     }
 
@@ -2857,14 +3200,19 @@ public struct CreateGroupRequest: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.path = try buffer.readProtobufString()
+                self.path = try reader.readString()
             case (2, .lengthDelimited):
-                self.groupName = try buffer.readProtobufString()
+                self.groupName = try reader.readString()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -2885,9 +3233,14 @@ public struct CreateGroupResponse: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if let value = self.group {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufMessage(value)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeMessage(value)
         }
     }
 
@@ -2902,14 +3255,19 @@ public struct CreateGroupResponse: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
                 var value = self.group ?? Group()
-                try buffer.mergeProtobufMessage(into: &value)
+                try reader.mergeMessage(into: &value)
                 self.group = value
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -2936,17 +3294,22 @@ public struct GetGroupRequest: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.groupName.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.groupName)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.groupName)
         }
         if !self.marker.isEmpty {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(self.marker)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.marker)
         }
         if self.maxItems != 0 {
-            buffer.writeProtobufTag(3, .varint)
-            buffer.writeProtobufVarint(self.maxItems)
+            writer.writeTag(3, .varint)
+            writer.writeVarint(self.maxItems)
         }
     }
 
@@ -2967,16 +3330,21 @@ public struct GetGroupRequest: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.groupName = try buffer.readProtobufString()
+                self.groupName = try reader.readString()
             case (2, .lengthDelimited):
-                self.marker = try buffer.readProtobufString()
+                self.marker = try reader.readString()
             case (3, .varint):
-                self.maxItems = try Int32(truncatingIfNeeded: buffer.readProtobufVarint())
+                self.maxItems = try Int32(truncatingIfNeeded: reader.readVarint())
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -3006,21 +3374,26 @@ public struct GetGroupResponse: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if let value = self.group {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufMessage(value)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeMessage(value)
         }
         for element in self.users {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufMessage(element)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeMessage(element)
         }
         if self.isTruncated {
-            buffer.writeProtobufTag(3, .varint)
-            buffer.writeProtobufBool(self.isTruncated)
+            writer.writeTag(3, .varint)
+            writer.writeBool(self.isTruncated)
         }
         if !self.marker.isEmpty {
-            buffer.writeProtobufTag(4, .lengthDelimited)
-            buffer.writeProtobufString(self.marker)
+            writer.writeTag(4, .lengthDelimited)
+            writer.writeString(self.marker)
         }
     }
 
@@ -3042,20 +3415,25 @@ public struct GetGroupResponse: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
                 var value = self.group ?? Group()
-                try buffer.mergeProtobufMessage(into: &value)
+                try reader.mergeMessage(into: &value)
                 self.group = value
             case (2, .lengthDelimited):
-                self.users.append(try buffer.readProtobufMessage(User.self))
+                self.users.append(try reader.readMessage(User.self))
             case (3, .varint):
-                self.isTruncated = try buffer.readProtobufBool()
+                self.isTruncated = try reader.readBool()
             case (4, .lengthDelimited):
-                self.marker = try buffer.readProtobufString()
+                self.marker = try reader.readString()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -3082,17 +3460,22 @@ public struct ListGroupsRequest: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.pathPrefix.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.pathPrefix)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.pathPrefix)
         }
         if !self.marker.isEmpty {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(self.marker)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.marker)
         }
         if self.maxItems != 0 {
-            buffer.writeProtobufTag(3, .varint)
-            buffer.writeProtobufVarint(self.maxItems)
+            writer.writeTag(3, .varint)
+            writer.writeVarint(self.maxItems)
         }
     }
 
@@ -3113,16 +3496,21 @@ public struct ListGroupsRequest: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.pathPrefix = try buffer.readProtobufString()
+                self.pathPrefix = try reader.readString()
             case (2, .lengthDelimited):
-                self.marker = try buffer.readProtobufString()
+                self.marker = try reader.readString()
             case (3, .varint):
-                self.maxItems = try Int32(truncatingIfNeeded: buffer.readProtobufVarint())
+                self.maxItems = try Int32(truncatingIfNeeded: reader.readVarint())
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -3149,17 +3537,22 @@ public struct ListGroupsResponse: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         for element in self.groups {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufMessage(element)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeMessage(element)
         }
         if self.isTruncated {
-            buffer.writeProtobufTag(2, .varint)
-            buffer.writeProtobufBool(self.isTruncated)
+            writer.writeTag(2, .varint)
+            writer.writeBool(self.isTruncated)
         }
         if !self.marker.isEmpty {
-            buffer.writeProtobufTag(3, .lengthDelimited)
-            buffer.writeProtobufString(self.marker)
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeString(self.marker)
         }
     }
 
@@ -3178,16 +3571,21 @@ public struct ListGroupsResponse: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.groups.append(try buffer.readProtobufMessage(Group.self))
+                self.groups.append(try reader.readMessage(Group.self))
             case (2, .varint):
-                self.isTruncated = try buffer.readProtobufBool()
+                self.isTruncated = try reader.readBool()
             case (3, .lengthDelimited):
-                self.marker = try buffer.readProtobufString()
+                self.marker = try reader.readString()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -3214,17 +3612,22 @@ public struct UpdateGroupRequest: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.groupName.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.groupName)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.groupName)
         }
         if let value = self.newPath {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(value)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(value)
         }
         if let value = self.newGroupName {
-            buffer.writeProtobufTag(3, .lengthDelimited)
-            buffer.writeProtobufString(value)
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeString(value)
         }
     }
 
@@ -3245,16 +3648,21 @@ public struct UpdateGroupRequest: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.groupName = try buffer.readProtobufString()
+                self.groupName = try reader.readString()
             case (2, .lengthDelimited):
-                self.newPath = try buffer.readProtobufString()
+                self.newPath = try reader.readString()
             case (3, .lengthDelimited):
-                self.newGroupName = try buffer.readProtobufString()
+                self.newGroupName = try reader.readString()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -3268,13 +3676,21 @@ public struct UpdateGroupResponse: WireMessage {
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {}
 
+    /// Writes nothing: the message has no fields.
+    public func encode(to writer: inout ProtobufWriter) {}
+
     /// The exact number of bytes `encode(into:)` appends.
     public var encodedSize: Int { 0 }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
-            try buffer.skipProtobufField(tag)
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
+            try reader.skipField(tag)
         }
     }
 }
@@ -3294,9 +3710,14 @@ public struct DeleteGroupRequest: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.groupName.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.groupName)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.groupName)
         }
     }
 
@@ -3311,12 +3732,17 @@ public struct DeleteGroupRequest: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.groupName = try buffer.readProtobufString()
+                self.groupName = try reader.readString()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -3330,13 +3756,21 @@ public struct DeleteGroupResponse: WireMessage {
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {}
 
+    /// Writes nothing: the message has no fields.
+    public func encode(to writer: inout ProtobufWriter) {}
+
     /// The exact number of bytes `encode(into:)` appends.
     public var encodedSize: Int { 0 }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
-            try buffer.skipProtobufField(tag)
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
+            try reader.skipField(tag)
         }
     }
 }
@@ -3359,13 +3793,18 @@ public struct AddUserToGroupRequest: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.groupName.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.groupName)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.groupName)
         }
         if !self.userName.isEmpty {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(self.userName)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.userName)
         }
     }
 
@@ -3383,14 +3822,19 @@ public struct AddUserToGroupRequest: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.groupName = try buffer.readProtobufString()
+                self.groupName = try reader.readString()
             case (2, .lengthDelimited):
-                self.userName = try buffer.readProtobufString()
+                self.userName = try reader.readString()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -3404,13 +3848,21 @@ public struct AddUserToGroupResponse: WireMessage {
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {}
 
+    /// Writes nothing: the message has no fields.
+    public func encode(to writer: inout ProtobufWriter) {}
+
     /// The exact number of bytes `encode(into:)` appends.
     public var encodedSize: Int { 0 }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
-            try buffer.skipProtobufField(tag)
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
+            try reader.skipField(tag)
         }
     }
 }
@@ -3433,13 +3885,18 @@ public struct RemoveUserFromGroupRequest: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.groupName.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.groupName)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.groupName)
         }
         if !self.userName.isEmpty {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(self.userName)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.userName)
         }
     }
 
@@ -3457,14 +3914,19 @@ public struct RemoveUserFromGroupRequest: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.groupName = try buffer.readProtobufString()
+                self.groupName = try reader.readString()
             case (2, .lengthDelimited):
-                self.userName = try buffer.readProtobufString()
+                self.userName = try reader.readString()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -3478,13 +3940,21 @@ public struct RemoveUserFromGroupResponse: WireMessage {
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {}
 
+    /// Writes nothing: the message has no fields.
+    public func encode(to writer: inout ProtobufWriter) {}
+
     /// The exact number of bytes `encode(into:)` appends.
     public var encodedSize: Int { 0 }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
-            try buffer.skipProtobufField(tag)
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
+            try reader.skipField(tag)
         }
     }
 }
@@ -3510,17 +3980,22 @@ public struct ListGroupsForUserRequest: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.userName.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.userName)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.userName)
         }
         if !self.marker.isEmpty {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(self.marker)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.marker)
         }
         if self.maxItems != 0 {
-            buffer.writeProtobufTag(3, .varint)
-            buffer.writeProtobufVarint(self.maxItems)
+            writer.writeTag(3, .varint)
+            writer.writeVarint(self.maxItems)
         }
     }
 
@@ -3541,16 +4016,21 @@ public struct ListGroupsForUserRequest: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.userName = try buffer.readProtobufString()
+                self.userName = try reader.readString()
             case (2, .lengthDelimited):
-                self.marker = try buffer.readProtobufString()
+                self.marker = try reader.readString()
             case (3, .varint):
-                self.maxItems = try Int32(truncatingIfNeeded: buffer.readProtobufVarint())
+                self.maxItems = try Int32(truncatingIfNeeded: reader.readVarint())
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -3577,17 +4057,22 @@ public struct ListGroupsForUserResponse: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         for element in self.groups {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufMessage(element)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeMessage(element)
         }
         if self.isTruncated {
-            buffer.writeProtobufTag(2, .varint)
-            buffer.writeProtobufBool(self.isTruncated)
+            writer.writeTag(2, .varint)
+            writer.writeBool(self.isTruncated)
         }
         if !self.marker.isEmpty {
-            buffer.writeProtobufTag(3, .lengthDelimited)
-            buffer.writeProtobufString(self.marker)
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeString(self.marker)
         }
     }
 
@@ -3606,16 +4091,21 @@ public struct ListGroupsForUserResponse: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.groups.append(try buffer.readProtobufMessage(Group.self))
+                self.groups.append(try reader.readMessage(Group.self))
             case (2, .varint):
-                self.isTruncated = try buffer.readProtobufBool()
+                self.isTruncated = try reader.readBool()
             case (3, .lengthDelimited):
-                self.marker = try buffer.readProtobufString()
+                self.marker = try reader.readString()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -3662,33 +4152,38 @@ public struct CreateRoleRequest: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.path.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.path)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.path)
         }
         if !self.roleName.isEmpty {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(self.roleName)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.roleName)
         }
         if !self.assumeRolePolicyDocument.isEmpty {
-            buffer.writeProtobufTag(3, .lengthDelimited)
-            buffer.writeProtobufString(self.assumeRolePolicyDocument)
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeString(self.assumeRolePolicyDocument)
         }
         if !self.description.isEmpty {
-            buffer.writeProtobufTag(4, .lengthDelimited)
-            buffer.writeProtobufString(self.description)
+            writer.writeTag(4, .lengthDelimited)
+            writer.writeString(self.description)
         }
         if let value = self.maxSessionDuration {
-            buffer.writeProtobufTag(5, .varint)
-            buffer.writeProtobufVarint(value)
+            writer.writeTag(5, .varint)
+            writer.writeVarint(value)
         }
         if !self.permissionsBoundary.isEmpty {
-            buffer.writeProtobufTag(6, .lengthDelimited)
-            buffer.writeProtobufString(self.permissionsBoundary)
+            writer.writeTag(6, .lengthDelimited)
+            writer.writeString(self.permissionsBoundary)
         }
         for element in self.tags {
-            buffer.writeProtobufTag(7, .lengthDelimited)
-            buffer.writeProtobufMessage(element)
+            writer.writeTag(7, .lengthDelimited)
+            writer.writeMessage(element)
         }
     }
 
@@ -3719,24 +4214,29 @@ public struct CreateRoleRequest: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.path = try buffer.readProtobufString()
+                self.path = try reader.readString()
             case (2, .lengthDelimited):
-                self.roleName = try buffer.readProtobufString()
+                self.roleName = try reader.readString()
             case (3, .lengthDelimited):
-                self.assumeRolePolicyDocument = try buffer.readProtobufString()
+                self.assumeRolePolicyDocument = try reader.readString()
             case (4, .lengthDelimited):
-                self.description = try buffer.readProtobufString()
+                self.description = try reader.readString()
             case (5, .varint):
-                self.maxSessionDuration = try Int32(truncatingIfNeeded: buffer.readProtobufVarint())
+                self.maxSessionDuration = try Int32(truncatingIfNeeded: reader.readVarint())
             case (6, .lengthDelimited):
-                self.permissionsBoundary = try buffer.readProtobufString()
+                self.permissionsBoundary = try reader.readString()
             case (7, .lengthDelimited):
-                self.tags.append(try buffer.readProtobufMessage(Tag.self))
+                self.tags.append(try reader.readMessage(Tag.self))
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -3757,9 +4257,14 @@ public struct CreateRoleResponse: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if let value = self.role {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufMessage(value)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeMessage(value)
         }
     }
 
@@ -3774,14 +4279,19 @@ public struct CreateRoleResponse: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
                 var value = self.role ?? Role()
-                try buffer.mergeProtobufMessage(into: &value)
+                try reader.mergeMessage(into: &value)
                 self.role = value
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -3802,9 +4312,14 @@ public struct GetRoleRequest: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.roleName.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.roleName)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.roleName)
         }
     }
 
@@ -3819,12 +4334,17 @@ public struct GetRoleRequest: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.roleName = try buffer.readProtobufString()
+                self.roleName = try reader.readString()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -3845,9 +4365,14 @@ public struct GetRoleResponse: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if let value = self.role {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufMessage(value)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeMessage(value)
         }
     }
 
@@ -3862,14 +4387,19 @@ public struct GetRoleResponse: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
                 var value = self.role ?? Role()
-                try buffer.mergeProtobufMessage(into: &value)
+                try reader.mergeMessage(into: &value)
                 self.role = value
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -3896,17 +4426,22 @@ public struct ListRolesRequest: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.pathPrefix.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.pathPrefix)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.pathPrefix)
         }
         if !self.marker.isEmpty {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(self.marker)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.marker)
         }
         if self.maxItems != 0 {
-            buffer.writeProtobufTag(3, .varint)
-            buffer.writeProtobufVarint(self.maxItems)
+            writer.writeTag(3, .varint)
+            writer.writeVarint(self.maxItems)
         }
     }
 
@@ -3927,16 +4462,21 @@ public struct ListRolesRequest: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.pathPrefix = try buffer.readProtobufString()
+                self.pathPrefix = try reader.readString()
             case (2, .lengthDelimited):
-                self.marker = try buffer.readProtobufString()
+                self.marker = try reader.readString()
             case (3, .varint):
-                self.maxItems = try Int32(truncatingIfNeeded: buffer.readProtobufVarint())
+                self.maxItems = try Int32(truncatingIfNeeded: reader.readVarint())
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -3963,17 +4503,22 @@ public struct ListRolesResponse: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         for element in self.roles {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufMessage(element)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeMessage(element)
         }
         if self.isTruncated {
-            buffer.writeProtobufTag(2, .varint)
-            buffer.writeProtobufBool(self.isTruncated)
+            writer.writeTag(2, .varint)
+            writer.writeBool(self.isTruncated)
         }
         if !self.marker.isEmpty {
-            buffer.writeProtobufTag(3, .lengthDelimited)
-            buffer.writeProtobufString(self.marker)
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeString(self.marker)
         }
     }
 
@@ -3992,16 +4537,21 @@ public struct ListRolesResponse: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.roles.append(try buffer.readProtobufMessage(Role.self))
+                self.roles.append(try reader.readMessage(Role.self))
             case (2, .varint):
-                self.isTruncated = try buffer.readProtobufBool()
+                self.isTruncated = try reader.readBool()
             case (3, .lengthDelimited):
-                self.marker = try buffer.readProtobufString()
+                self.marker = try reader.readString()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -4028,17 +4578,22 @@ public struct UpdateRoleRequest: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.roleName.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.roleName)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.roleName)
         }
         if let value = self.description {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(value)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(value)
         }
         if let value = self.maxSessionDuration {
-            buffer.writeProtobufTag(3, .varint)
-            buffer.writeProtobufVarint(value)
+            writer.writeTag(3, .varint)
+            writer.writeVarint(value)
         }
     }
 
@@ -4059,16 +4614,21 @@ public struct UpdateRoleRequest: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.roleName = try buffer.readProtobufString()
+                self.roleName = try reader.readString()
             case (2, .lengthDelimited):
-                self.description = try buffer.readProtobufString()
+                self.description = try reader.readString()
             case (3, .varint):
-                self.maxSessionDuration = try Int32(truncatingIfNeeded: buffer.readProtobufVarint())
+                self.maxSessionDuration = try Int32(truncatingIfNeeded: reader.readVarint())
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -4082,13 +4642,21 @@ public struct UpdateRoleResponse: WireMessage {
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {}
 
+    /// Writes nothing: the message has no fields.
+    public func encode(to writer: inout ProtobufWriter) {}
+
     /// The exact number of bytes `encode(into:)` appends.
     public var encodedSize: Int { 0 }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
-            try buffer.skipProtobufField(tag)
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
+            try reader.skipField(tag)
         }
     }
 }
@@ -4111,13 +4679,18 @@ public struct UpdateRoleDescriptionRequest: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.roleName.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.roleName)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.roleName)
         }
         if !self.description.isEmpty {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(self.description)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.description)
         }
     }
 
@@ -4135,14 +4708,19 @@ public struct UpdateRoleDescriptionRequest: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.roleName = try buffer.readProtobufString()
+                self.roleName = try reader.readString()
             case (2, .lengthDelimited):
-                self.description = try buffer.readProtobufString()
+                self.description = try reader.readString()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -4163,9 +4741,14 @@ public struct UpdateRoleDescriptionResponse: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if let value = self.role {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufMessage(value)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeMessage(value)
         }
     }
 
@@ -4180,14 +4763,19 @@ public struct UpdateRoleDescriptionResponse: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
                 var value = self.role ?? Role()
-                try buffer.mergeProtobufMessage(into: &value)
+                try reader.mergeMessage(into: &value)
                 self.role = value
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -4211,13 +4799,18 @@ public struct UpdateAssumeRolePolicyRequest: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.roleName.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.roleName)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.roleName)
         }
         if !self.policyDocument.isEmpty {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(self.policyDocument)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.policyDocument)
         }
     }
 
@@ -4235,14 +4828,19 @@ public struct UpdateAssumeRolePolicyRequest: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.roleName = try buffer.readProtobufString()
+                self.roleName = try reader.readString()
             case (2, .lengthDelimited):
-                self.policyDocument = try buffer.readProtobufString()
+                self.policyDocument = try reader.readString()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -4256,13 +4854,21 @@ public struct UpdateAssumeRolePolicyResponse: WireMessage {
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {}
 
+    /// Writes nothing: the message has no fields.
+    public func encode(to writer: inout ProtobufWriter) {}
+
     /// The exact number of bytes `encode(into:)` appends.
     public var encodedSize: Int { 0 }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
-            try buffer.skipProtobufField(tag)
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
+            try reader.skipField(tag)
         }
     }
 }
@@ -4282,9 +4888,14 @@ public struct DeleteRoleRequest: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.roleName.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.roleName)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.roleName)
         }
     }
 
@@ -4299,12 +4910,17 @@ public struct DeleteRoleRequest: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.roleName = try buffer.readProtobufString()
+                self.roleName = try reader.readString()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -4318,13 +4934,21 @@ public struct DeleteRoleResponse: WireMessage {
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {}
 
+    /// Writes nothing: the message has no fields.
+    public func encode(to writer: inout ProtobufWriter) {}
+
     /// The exact number of bytes `encode(into:)` appends.
     public var encodedSize: Int { 0 }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
-            try buffer.skipProtobufField(tag)
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
+            try reader.skipField(tag)
         }
     }
 }
@@ -4347,13 +4971,18 @@ public struct TagRoleRequest: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.roleName.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.roleName)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.roleName)
         }
         for element in self.tags {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufMessage(element)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeMessage(element)
         }
     }
 
@@ -4369,14 +4998,19 @@ public struct TagRoleRequest: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.roleName = try buffer.readProtobufString()
+                self.roleName = try reader.readString()
             case (2, .lengthDelimited):
-                self.tags.append(try buffer.readProtobufMessage(Tag.self))
+                self.tags.append(try reader.readMessage(Tag.self))
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -4390,13 +5024,21 @@ public struct TagRoleResponse: WireMessage {
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {}
 
+    /// Writes nothing: the message has no fields.
+    public func encode(to writer: inout ProtobufWriter) {}
+
     /// The exact number of bytes `encode(into:)` appends.
     public var encodedSize: Int { 0 }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
-            try buffer.skipProtobufField(tag)
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
+            try reader.skipField(tag)
         }
     }
 }
@@ -4419,13 +5061,18 @@ public struct UntagRoleRequest: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.roleName.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.roleName)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.roleName)
         }
         for element in self.tagKeys {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(element)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(element)
         }
     }
 
@@ -4441,14 +5088,19 @@ public struct UntagRoleRequest: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.roleName = try buffer.readProtobufString()
+                self.roleName = try reader.readString()
             case (2, .lengthDelimited):
-                self.tagKeys.append(try buffer.readProtobufString())
+                self.tagKeys.append(try reader.readString())
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -4462,13 +5114,21 @@ public struct UntagRoleResponse: WireMessage {
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {}
 
+    /// Writes nothing: the message has no fields.
+    public func encode(to writer: inout ProtobufWriter) {}
+
     /// The exact number of bytes `encode(into:)` appends.
     public var encodedSize: Int { 0 }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
-            try buffer.skipProtobufField(tag)
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
+            try reader.skipField(tag)
         }
     }
 }
@@ -4494,17 +5154,22 @@ public struct ListRoleTagsRequest: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.roleName.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.roleName)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.roleName)
         }
         if !self.marker.isEmpty {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(self.marker)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.marker)
         }
         if self.maxItems != 0 {
-            buffer.writeProtobufTag(3, .varint)
-            buffer.writeProtobufVarint(self.maxItems)
+            writer.writeTag(3, .varint)
+            writer.writeVarint(self.maxItems)
         }
     }
 
@@ -4525,16 +5190,21 @@ public struct ListRoleTagsRequest: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.roleName = try buffer.readProtobufString()
+                self.roleName = try reader.readString()
             case (2, .lengthDelimited):
-                self.marker = try buffer.readProtobufString()
+                self.marker = try reader.readString()
             case (3, .varint):
-                self.maxItems = try Int32(truncatingIfNeeded: buffer.readProtobufVarint())
+                self.maxItems = try Int32(truncatingIfNeeded: reader.readVarint())
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -4561,17 +5231,22 @@ public struct ListRoleTagsResponse: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         for element in self.tags {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufMessage(element)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeMessage(element)
         }
         if self.isTruncated {
-            buffer.writeProtobufTag(2, .varint)
-            buffer.writeProtobufBool(self.isTruncated)
+            writer.writeTag(2, .varint)
+            writer.writeBool(self.isTruncated)
         }
         if !self.marker.isEmpty {
-            buffer.writeProtobufTag(3, .lengthDelimited)
-            buffer.writeProtobufString(self.marker)
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeString(self.marker)
         }
     }
 
@@ -4590,16 +5265,21 @@ public struct ListRoleTagsResponse: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.tags.append(try buffer.readProtobufMessage(Tag.self))
+                self.tags.append(try reader.readMessage(Tag.self))
             case (2, .varint):
-                self.isTruncated = try buffer.readProtobufBool()
+                self.isTruncated = try reader.readBool()
             case (3, .lengthDelimited):
-                self.marker = try buffer.readProtobufString()
+                self.marker = try reader.readString()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -4623,13 +5303,18 @@ public struct PutRolePermissionsBoundaryRequest: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.roleName.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.roleName)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.roleName)
         }
         if !self.permissionsBoundary.isEmpty {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(self.permissionsBoundary)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.permissionsBoundary)
         }
     }
 
@@ -4647,14 +5332,19 @@ public struct PutRolePermissionsBoundaryRequest: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.roleName = try buffer.readProtobufString()
+                self.roleName = try reader.readString()
             case (2, .lengthDelimited):
-                self.permissionsBoundary = try buffer.readProtobufString()
+                self.permissionsBoundary = try reader.readString()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -4668,13 +5358,21 @@ public struct PutRolePermissionsBoundaryResponse: WireMessage {
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {}
 
+    /// Writes nothing: the message has no fields.
+    public func encode(to writer: inout ProtobufWriter) {}
+
     /// The exact number of bytes `encode(into:)` appends.
     public var encodedSize: Int { 0 }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
-            try buffer.skipProtobufField(tag)
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
+            try reader.skipField(tag)
         }
     }
 }
@@ -4694,9 +5392,14 @@ public struct DeleteRolePermissionsBoundaryRequest: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.roleName.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.roleName)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.roleName)
         }
     }
 
@@ -4711,12 +5414,17 @@ public struct DeleteRolePermissionsBoundaryRequest: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.roleName = try buffer.readProtobufString()
+                self.roleName = try reader.readString()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -4730,13 +5438,21 @@ public struct DeleteRolePermissionsBoundaryResponse: WireMessage {
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {}
 
+    /// Writes nothing: the message has no fields.
+    public func encode(to writer: inout ProtobufWriter) {}
+
     /// The exact number of bytes `encode(into:)` appends.
     public var encodedSize: Int { 0 }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
-            try buffer.skipProtobufField(tag)
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
+            try reader.skipField(tag)
         }
     }
 }
@@ -4774,25 +5490,30 @@ public struct CreatePolicyRequest: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.policyName.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.policyName)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.policyName)
         }
         if !self.path.isEmpty {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(self.path)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.path)
         }
         if !self.policyDocument.isEmpty {
-            buffer.writeProtobufTag(3, .lengthDelimited)
-            buffer.writeProtobufString(self.policyDocument)
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeString(self.policyDocument)
         }
         if !self.description.isEmpty {
-            buffer.writeProtobufTag(4, .lengthDelimited)
-            buffer.writeProtobufString(self.description)
+            writer.writeTag(4, .lengthDelimited)
+            writer.writeString(self.description)
         }
         for element in self.tags {
-            buffer.writeProtobufTag(5, .lengthDelimited)
-            buffer.writeProtobufMessage(element)
+            writer.writeTag(5, .lengthDelimited)
+            writer.writeMessage(element)
         }
     }
 
@@ -4817,20 +5538,25 @@ public struct CreatePolicyRequest: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.policyName = try buffer.readProtobufString()
+                self.policyName = try reader.readString()
             case (2, .lengthDelimited):
-                self.path = try buffer.readProtobufString()
+                self.path = try reader.readString()
             case (3, .lengthDelimited):
-                self.policyDocument = try buffer.readProtobufString()
+                self.policyDocument = try reader.readString()
             case (4, .lengthDelimited):
-                self.description = try buffer.readProtobufString()
+                self.description = try reader.readString()
             case (5, .lengthDelimited):
-                self.tags.append(try buffer.readProtobufMessage(Tag.self))
+                self.tags.append(try reader.readMessage(Tag.self))
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -4851,9 +5577,14 @@ public struct CreatePolicyResponse: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if let value = self.policy {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufMessage(value)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeMessage(value)
         }
     }
 
@@ -4868,14 +5599,19 @@ public struct CreatePolicyResponse: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
                 var value = self.policy ?? Policy()
-                try buffer.mergeProtobufMessage(into: &value)
+                try reader.mergeMessage(into: &value)
                 self.policy = value
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -4896,9 +5632,14 @@ public struct GetPolicyRequest: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.policyARN.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.policyARN)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.policyARN)
         }
     }
 
@@ -4913,12 +5654,17 @@ public struct GetPolicyRequest: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.policyARN = try buffer.readProtobufString()
+                self.policyARN = try reader.readString()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -4939,9 +5685,14 @@ public struct GetPolicyResponse: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if let value = self.policy {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufMessage(value)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeMessage(value)
         }
     }
 
@@ -4956,14 +5707,19 @@ public struct GetPolicyResponse: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
                 var value = self.policy ?? Policy()
-                try buffer.mergeProtobufMessage(into: &value)
+                try reader.mergeMessage(into: &value)
                 self.policy = value
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -5006,29 +5762,34 @@ public struct ListPoliciesRequest: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if self.scope.rawValue != 0 {
-            buffer.writeProtobufTag(1, .varint)
-            buffer.writeProtobufVarint(self.scope.rawValue)
+            writer.writeTag(1, .varint)
+            writer.writeVarint(self.scope.rawValue)
         }
         if self.onlyAttached {
-            buffer.writeProtobufTag(2, .varint)
-            buffer.writeProtobufBool(self.onlyAttached)
+            writer.writeTag(2, .varint)
+            writer.writeBool(self.onlyAttached)
         }
         if !self.pathPrefix.isEmpty {
-            buffer.writeProtobufTag(3, .lengthDelimited)
-            buffer.writeProtobufString(self.pathPrefix)
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeString(self.pathPrefix)
         }
         if self.policyUsageFilter.rawValue != 0 {
-            buffer.writeProtobufTag(4, .varint)
-            buffer.writeProtobufVarint(self.policyUsageFilter.rawValue)
+            writer.writeTag(4, .varint)
+            writer.writeVarint(self.policyUsageFilter.rawValue)
         }
         if !self.marker.isEmpty {
-            buffer.writeProtobufTag(5, .lengthDelimited)
-            buffer.writeProtobufString(self.marker)
+            writer.writeTag(5, .lengthDelimited)
+            writer.writeString(self.marker)
         }
         if self.maxItems != 0 {
-            buffer.writeProtobufTag(6, .varint)
-            buffer.writeProtobufVarint(self.maxItems)
+            writer.writeTag(6, .varint)
+            writer.writeVarint(self.maxItems)
         }
     }
 
@@ -5058,23 +5819,27 @@ public struct ListPoliciesRequest: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .varint):
-                self.scope = try PolicyScopeType(rawValue: Int32(truncatingIfNeeded: buffer.readProtobufVarint()))
+                self.scope = try PolicyScopeType(rawValue: Int32(truncatingIfNeeded: reader.readVarint()))
             case (2, .varint):
-                self.onlyAttached = try buffer.readProtobufBool()
+                self.onlyAttached = try reader.readBool()
             case (3, .lengthDelimited):
-                self.pathPrefix = try buffer.readProtobufString()
+                self.pathPrefix = try reader.readString()
             case (4, .varint):
-                self.policyUsageFilter = try PolicyUsageType(
-                    rawValue: Int32(truncatingIfNeeded: buffer.readProtobufVarint()))
+                self.policyUsageFilter = try PolicyUsageType(rawValue: Int32(truncatingIfNeeded: reader.readVarint()))
             case (5, .lengthDelimited):
-                self.marker = try buffer.readProtobufString()
+                self.marker = try reader.readString()
             case (6, .varint):
-                self.maxItems = try Int32(truncatingIfNeeded: buffer.readProtobufVarint())
+                self.maxItems = try Int32(truncatingIfNeeded: reader.readVarint())
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -5101,17 +5866,22 @@ public struct ListPoliciesResponse: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         for element in self.policies {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufMessage(element)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeMessage(element)
         }
         if self.isTruncated {
-            buffer.writeProtobufTag(2, .varint)
-            buffer.writeProtobufBool(self.isTruncated)
+            writer.writeTag(2, .varint)
+            writer.writeBool(self.isTruncated)
         }
         if !self.marker.isEmpty {
-            buffer.writeProtobufTag(3, .lengthDelimited)
-            buffer.writeProtobufString(self.marker)
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeString(self.marker)
         }
     }
 
@@ -5130,16 +5900,21 @@ public struct ListPoliciesResponse: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.policies.append(try buffer.readProtobufMessage(Policy.self))
+                self.policies.append(try reader.readMessage(Policy.self))
             case (2, .varint):
-                self.isTruncated = try buffer.readProtobufBool()
+                self.isTruncated = try reader.readBool()
             case (3, .lengthDelimited):
-                self.marker = try buffer.readProtobufString()
+                self.marker = try reader.readString()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -5160,9 +5935,14 @@ public struct DeletePolicyRequest: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.policyARN.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.policyARN)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.policyARN)
         }
     }
 
@@ -5177,12 +5957,17 @@ public struct DeletePolicyRequest: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.policyARN = try buffer.readProtobufString()
+                self.policyARN = try reader.readString()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -5196,13 +5981,21 @@ public struct DeletePolicyResponse: WireMessage {
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {}
 
+    /// Writes nothing: the message has no fields.
+    public func encode(to writer: inout ProtobufWriter) {}
+
     /// The exact number of bytes `encode(into:)` appends.
     public var encodedSize: Int { 0 }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
-            try buffer.skipProtobufField(tag)
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
+            try reader.skipField(tag)
         }
     }
 }
@@ -5225,13 +6018,18 @@ public struct TagPolicyRequest: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.policyARN.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.policyARN)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.policyARN)
         }
         for element in self.tags {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufMessage(element)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeMessage(element)
         }
     }
 
@@ -5247,14 +6045,19 @@ public struct TagPolicyRequest: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.policyARN = try buffer.readProtobufString()
+                self.policyARN = try reader.readString()
             case (2, .lengthDelimited):
-                self.tags.append(try buffer.readProtobufMessage(Tag.self))
+                self.tags.append(try reader.readMessage(Tag.self))
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -5268,13 +6071,21 @@ public struct TagPolicyResponse: WireMessage {
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {}
 
+    /// Writes nothing: the message has no fields.
+    public func encode(to writer: inout ProtobufWriter) {}
+
     /// The exact number of bytes `encode(into:)` appends.
     public var encodedSize: Int { 0 }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
-            try buffer.skipProtobufField(tag)
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
+            try reader.skipField(tag)
         }
     }
 }
@@ -5297,13 +6108,18 @@ public struct UntagPolicyRequest: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.policyARN.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.policyARN)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.policyARN)
         }
         for element in self.tagKeys {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(element)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(element)
         }
     }
 
@@ -5319,14 +6135,19 @@ public struct UntagPolicyRequest: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.policyARN = try buffer.readProtobufString()
+                self.policyARN = try reader.readString()
             case (2, .lengthDelimited):
-                self.tagKeys.append(try buffer.readProtobufString())
+                self.tagKeys.append(try reader.readString())
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -5340,13 +6161,21 @@ public struct UntagPolicyResponse: WireMessage {
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {}
 
+    /// Writes nothing: the message has no fields.
+    public func encode(to writer: inout ProtobufWriter) {}
+
     /// The exact number of bytes `encode(into:)` appends.
     public var encodedSize: Int { 0 }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
-            try buffer.skipProtobufField(tag)
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
+            try reader.skipField(tag)
         }
     }
 }
@@ -5372,17 +6201,22 @@ public struct ListPolicyTagsRequest: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.policyARN.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.policyARN)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.policyARN)
         }
         if !self.marker.isEmpty {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(self.marker)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.marker)
         }
         if self.maxItems != 0 {
-            buffer.writeProtobufTag(3, .varint)
-            buffer.writeProtobufVarint(self.maxItems)
+            writer.writeTag(3, .varint)
+            writer.writeVarint(self.maxItems)
         }
     }
 
@@ -5403,16 +6237,21 @@ public struct ListPolicyTagsRequest: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.policyARN = try buffer.readProtobufString()
+                self.policyARN = try reader.readString()
             case (2, .lengthDelimited):
-                self.marker = try buffer.readProtobufString()
+                self.marker = try reader.readString()
             case (3, .varint):
-                self.maxItems = try Int32(truncatingIfNeeded: buffer.readProtobufVarint())
+                self.maxItems = try Int32(truncatingIfNeeded: reader.readVarint())
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -5439,17 +6278,22 @@ public struct ListPolicyTagsResponse: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         for element in self.tags {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufMessage(element)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeMessage(element)
         }
         if self.isTruncated {
-            buffer.writeProtobufTag(2, .varint)
-            buffer.writeProtobufBool(self.isTruncated)
+            writer.writeTag(2, .varint)
+            writer.writeBool(self.isTruncated)
         }
         if !self.marker.isEmpty {
-            buffer.writeProtobufTag(3, .lengthDelimited)
-            buffer.writeProtobufString(self.marker)
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeString(self.marker)
         }
     }
 
@@ -5468,16 +6312,21 @@ public struct ListPolicyTagsResponse: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.tags.append(try buffer.readProtobufMessage(Tag.self))
+                self.tags.append(try reader.readMessage(Tag.self))
             case (2, .varint):
-                self.isTruncated = try buffer.readProtobufBool()
+                self.isTruncated = try reader.readBool()
             case (3, .lengthDelimited):
-                self.marker = try buffer.readProtobufString()
+                self.marker = try reader.readString()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -5520,29 +6369,34 @@ public struct ListEntitiesForPolicyRequest: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.policyARN.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.policyARN)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.policyARN)
         }
         if self.entityFilter.rawValue != 0 {
-            buffer.writeProtobufTag(2, .varint)
-            buffer.writeProtobufVarint(self.entityFilter.rawValue)
+            writer.writeTag(2, .varint)
+            writer.writeVarint(self.entityFilter.rawValue)
         }
         if !self.pathPrefix.isEmpty {
-            buffer.writeProtobufTag(3, .lengthDelimited)
-            buffer.writeProtobufString(self.pathPrefix)
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeString(self.pathPrefix)
         }
         if self.policyUsageFilter.rawValue != 0 {
-            buffer.writeProtobufTag(4, .varint)
-            buffer.writeProtobufVarint(self.policyUsageFilter.rawValue)
+            writer.writeTag(4, .varint)
+            writer.writeVarint(self.policyUsageFilter.rawValue)
         }
         if !self.marker.isEmpty {
-            buffer.writeProtobufTag(5, .lengthDelimited)
-            buffer.writeProtobufString(self.marker)
+            writer.writeTag(5, .lengthDelimited)
+            writer.writeString(self.marker)
         }
         if self.maxItems != 0 {
-            buffer.writeProtobufTag(6, .varint)
-            buffer.writeProtobufVarint(self.maxItems)
+            writer.writeTag(6, .varint)
+            writer.writeVarint(self.maxItems)
         }
     }
 
@@ -5572,23 +6426,27 @@ public struct ListEntitiesForPolicyRequest: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.policyARN = try buffer.readProtobufString()
+                self.policyARN = try reader.readString()
             case (2, .varint):
-                self.entityFilter = try EntityType(rawValue: Int32(truncatingIfNeeded: buffer.readProtobufVarint()))
+                self.entityFilter = try EntityType(rawValue: Int32(truncatingIfNeeded: reader.readVarint()))
             case (3, .lengthDelimited):
-                self.pathPrefix = try buffer.readProtobufString()
+                self.pathPrefix = try reader.readString()
             case (4, .varint):
-                self.policyUsageFilter = try PolicyUsageType(
-                    rawValue: Int32(truncatingIfNeeded: buffer.readProtobufVarint()))
+                self.policyUsageFilter = try PolicyUsageType(rawValue: Int32(truncatingIfNeeded: reader.readVarint()))
             case (5, .lengthDelimited):
-                self.marker = try buffer.readProtobufString()
+                self.marker = try reader.readString()
             case (6, .varint):
-                self.maxItems = try Int32(truncatingIfNeeded: buffer.readProtobufVarint())
+                self.maxItems = try Int32(truncatingIfNeeded: reader.readVarint())
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -5627,25 +6485,30 @@ public struct ListEntitiesForPolicyResponse: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         for element in self.policyGroups {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufMessage(element)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeMessage(element)
         }
         for element in self.policyUsers {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufMessage(element)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeMessage(element)
         }
         for element in self.policyRoles {
-            buffer.writeProtobufTag(3, .lengthDelimited)
-            buffer.writeProtobufMessage(element)
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeMessage(element)
         }
         if self.isTruncated {
-            buffer.writeProtobufTag(4, .varint)
-            buffer.writeProtobufBool(self.isTruncated)
+            writer.writeTag(4, .varint)
+            writer.writeBool(self.isTruncated)
         }
         if !self.marker.isEmpty {
-            buffer.writeProtobufTag(5, .lengthDelimited)
-            buffer.writeProtobufString(self.marker)
+            writer.writeTag(5, .lengthDelimited)
+            writer.writeString(self.marker)
         }
     }
 
@@ -5666,20 +6529,25 @@ public struct ListEntitiesForPolicyResponse: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.policyGroups.append(try buffer.readProtobufMessage(PolicyGroup.self))
+                self.policyGroups.append(try reader.readMessage(PolicyGroup.self))
             case (2, .lengthDelimited):
-                self.policyUsers.append(try buffer.readProtobufMessage(PolicyUser.self))
+                self.policyUsers.append(try reader.readMessage(PolicyUser.self))
             case (3, .lengthDelimited):
-                self.policyRoles.append(try buffer.readProtobufMessage(PolicyRole.self))
+                self.policyRoles.append(try reader.readMessage(PolicyRole.self))
             case (4, .varint):
-                self.isTruncated = try buffer.readProtobufBool()
+                self.isTruncated = try reader.readBool()
             case (5, .lengthDelimited):
-                self.marker = try buffer.readProtobufString()
+                self.marker = try reader.readString()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -5706,17 +6574,22 @@ public struct CreatePolicyVersionRequest: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.policyARN.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.policyARN)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.policyARN)
         }
         if !self.policyDocument.isEmpty {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(self.policyDocument)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.policyDocument)
         }
         if self.setAsDefault {
-            buffer.writeProtobufTag(3, .varint)
-            buffer.writeProtobufBool(self.setAsDefault)
+            writer.writeTag(3, .varint)
+            writer.writeBool(self.setAsDefault)
         }
     }
 
@@ -5737,16 +6610,21 @@ public struct CreatePolicyVersionRequest: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.policyARN = try buffer.readProtobufString()
+                self.policyARN = try reader.readString()
             case (2, .lengthDelimited):
-                self.policyDocument = try buffer.readProtobufString()
+                self.policyDocument = try reader.readString()
             case (3, .varint):
-                self.setAsDefault = try buffer.readProtobufBool()
+                self.setAsDefault = try reader.readBool()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -5767,9 +6645,14 @@ public struct CreatePolicyVersionResponse: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if let value = self.policyVersion {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufMessage(value)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeMessage(value)
         }
     }
 
@@ -5784,14 +6667,19 @@ public struct CreatePolicyVersionResponse: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
                 var value = self.policyVersion ?? PolicyVersion()
-                try buffer.mergeProtobufMessage(into: &value)
+                try reader.mergeMessage(into: &value)
                 self.policyVersion = value
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -5815,13 +6703,18 @@ public struct GetPolicyVersionRequest: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.policyARN.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.policyARN)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.policyARN)
         }
         if !self.versionID.isEmpty {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(self.versionID)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.versionID)
         }
     }
 
@@ -5839,14 +6732,19 @@ public struct GetPolicyVersionRequest: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.policyARN = try buffer.readProtobufString()
+                self.policyARN = try reader.readString()
             case (2, .lengthDelimited):
-                self.versionID = try buffer.readProtobufString()
+                self.versionID = try reader.readString()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -5867,9 +6765,14 @@ public struct GetPolicyVersionResponse: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if let value = self.policyVersion {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufMessage(value)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeMessage(value)
         }
     }
 
@@ -5884,14 +6787,19 @@ public struct GetPolicyVersionResponse: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
                 var value = self.policyVersion ?? PolicyVersion()
-                try buffer.mergeProtobufMessage(into: &value)
+                try reader.mergeMessage(into: &value)
                 self.policyVersion = value
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -5918,17 +6826,22 @@ public struct ListPolicyVersionsRequest: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.policyARN.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.policyARN)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.policyARN)
         }
         if !self.marker.isEmpty {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(self.marker)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.marker)
         }
         if self.maxItems != 0 {
-            buffer.writeProtobufTag(3, .varint)
-            buffer.writeProtobufVarint(self.maxItems)
+            writer.writeTag(3, .varint)
+            writer.writeVarint(self.maxItems)
         }
     }
 
@@ -5949,16 +6862,21 @@ public struct ListPolicyVersionsRequest: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.policyARN = try buffer.readProtobufString()
+                self.policyARN = try reader.readString()
             case (2, .lengthDelimited):
-                self.marker = try buffer.readProtobufString()
+                self.marker = try reader.readString()
             case (3, .varint):
-                self.maxItems = try Int32(truncatingIfNeeded: buffer.readProtobufVarint())
+                self.maxItems = try Int32(truncatingIfNeeded: reader.readVarint())
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -5985,17 +6903,22 @@ public struct ListPolicyVersionsResponse: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         for element in self.versions {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufMessage(element)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeMessage(element)
         }
         if self.isTruncated {
-            buffer.writeProtobufTag(2, .varint)
-            buffer.writeProtobufBool(self.isTruncated)
+            writer.writeTag(2, .varint)
+            writer.writeBool(self.isTruncated)
         }
         if !self.marker.isEmpty {
-            buffer.writeProtobufTag(3, .lengthDelimited)
-            buffer.writeProtobufString(self.marker)
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeString(self.marker)
         }
     }
 
@@ -6014,16 +6937,21 @@ public struct ListPolicyVersionsResponse: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.versions.append(try buffer.readProtobufMessage(PolicyVersion.self))
+                self.versions.append(try reader.readMessage(PolicyVersion.self))
             case (2, .varint):
-                self.isTruncated = try buffer.readProtobufBool()
+                self.isTruncated = try reader.readBool()
             case (3, .lengthDelimited):
-                self.marker = try buffer.readProtobufString()
+                self.marker = try reader.readString()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -6047,13 +6975,18 @@ public struct DeletePolicyVersionRequest: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.policyARN.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.policyARN)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.policyARN)
         }
         if !self.versionID.isEmpty {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(self.versionID)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.versionID)
         }
     }
 
@@ -6071,14 +7004,19 @@ public struct DeletePolicyVersionRequest: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.policyARN = try buffer.readProtobufString()
+                self.policyARN = try reader.readString()
             case (2, .lengthDelimited):
-                self.versionID = try buffer.readProtobufString()
+                self.versionID = try reader.readString()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -6092,13 +7030,21 @@ public struct DeletePolicyVersionResponse: WireMessage {
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {}
 
+    /// Writes nothing: the message has no fields.
+    public func encode(to writer: inout ProtobufWriter) {}
+
     /// The exact number of bytes `encode(into:)` appends.
     public var encodedSize: Int { 0 }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
-            try buffer.skipProtobufField(tag)
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
+            try reader.skipField(tag)
         }
     }
 }
@@ -6121,13 +7067,18 @@ public struct SetDefaultPolicyVersionRequest: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.policyARN.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.policyARN)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.policyARN)
         }
         if !self.versionID.isEmpty {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(self.versionID)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.versionID)
         }
     }
 
@@ -6145,14 +7096,19 @@ public struct SetDefaultPolicyVersionRequest: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.policyARN = try buffer.readProtobufString()
+                self.policyARN = try reader.readString()
             case (2, .lengthDelimited):
-                self.versionID = try buffer.readProtobufString()
+                self.versionID = try reader.readString()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -6166,13 +7122,21 @@ public struct SetDefaultPolicyVersionResponse: WireMessage {
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {}
 
+    /// Writes nothing: the message has no fields.
+    public func encode(to writer: inout ProtobufWriter) {}
+
     /// The exact number of bytes `encode(into:)` appends.
     public var encodedSize: Int { 0 }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
-            try buffer.skipProtobufField(tag)
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
+            try reader.skipField(tag)
         }
     }
 }
@@ -6198,17 +7162,22 @@ public struct PutUserPolicyRequest: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.userName.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.userName)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.userName)
         }
         if !self.policyName.isEmpty {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(self.policyName)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.policyName)
         }
         if !self.policyDocument.isEmpty {
-            buffer.writeProtobufTag(3, .lengthDelimited)
-            buffer.writeProtobufString(self.policyDocument)
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeString(self.policyDocument)
         }
     }
 
@@ -6229,16 +7198,21 @@ public struct PutUserPolicyRequest: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.userName = try buffer.readProtobufString()
+                self.userName = try reader.readString()
             case (2, .lengthDelimited):
-                self.policyName = try buffer.readProtobufString()
+                self.policyName = try reader.readString()
             case (3, .lengthDelimited):
-                self.policyDocument = try buffer.readProtobufString()
+                self.policyDocument = try reader.readString()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -6252,13 +7226,21 @@ public struct PutUserPolicyResponse: WireMessage {
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {}
 
+    /// Writes nothing: the message has no fields.
+    public func encode(to writer: inout ProtobufWriter) {}
+
     /// The exact number of bytes `encode(into:)` appends.
     public var encodedSize: Int { 0 }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
-            try buffer.skipProtobufField(tag)
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
+            try reader.skipField(tag)
         }
     }
 }
@@ -6281,13 +7263,18 @@ public struct GetUserPolicyRequest: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.userName.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.userName)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.userName)
         }
         if !self.policyName.isEmpty {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(self.policyName)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.policyName)
         }
     }
 
@@ -6305,14 +7292,19 @@ public struct GetUserPolicyRequest: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.userName = try buffer.readProtobufString()
+                self.userName = try reader.readString()
             case (2, .lengthDelimited):
-                self.policyName = try buffer.readProtobufString()
+                self.policyName = try reader.readString()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -6339,17 +7331,22 @@ public struct GetUserPolicyResponse: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.userName.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.userName)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.userName)
         }
         if !self.policyName.isEmpty {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(self.policyName)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.policyName)
         }
         if !self.policyDocument.isEmpty {
-            buffer.writeProtobufTag(3, .lengthDelimited)
-            buffer.writeProtobufString(self.policyDocument)
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeString(self.policyDocument)
         }
     }
 
@@ -6370,16 +7367,21 @@ public struct GetUserPolicyResponse: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.userName = try buffer.readProtobufString()
+                self.userName = try reader.readString()
             case (2, .lengthDelimited):
-                self.policyName = try buffer.readProtobufString()
+                self.policyName = try reader.readString()
             case (3, .lengthDelimited):
-                self.policyDocument = try buffer.readProtobufString()
+                self.policyDocument = try reader.readString()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -6406,17 +7408,22 @@ public struct ListUserPoliciesRequest: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.userName.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.userName)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.userName)
         }
         if !self.marker.isEmpty {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(self.marker)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.marker)
         }
         if self.maxItems != 0 {
-            buffer.writeProtobufTag(3, .varint)
-            buffer.writeProtobufVarint(self.maxItems)
+            writer.writeTag(3, .varint)
+            writer.writeVarint(self.maxItems)
         }
     }
 
@@ -6437,16 +7444,21 @@ public struct ListUserPoliciesRequest: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.userName = try buffer.readProtobufString()
+                self.userName = try reader.readString()
             case (2, .lengthDelimited):
-                self.marker = try buffer.readProtobufString()
+                self.marker = try reader.readString()
             case (3, .varint):
-                self.maxItems = try Int32(truncatingIfNeeded: buffer.readProtobufVarint())
+                self.maxItems = try Int32(truncatingIfNeeded: reader.readVarint())
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -6473,17 +7485,22 @@ public struct ListUserPoliciesResponse: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         for element in self.policyNames {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(element)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(element)
         }
         if self.isTruncated {
-            buffer.writeProtobufTag(2, .varint)
-            buffer.writeProtobufBool(self.isTruncated)
+            writer.writeTag(2, .varint)
+            writer.writeBool(self.isTruncated)
         }
         if !self.marker.isEmpty {
-            buffer.writeProtobufTag(3, .lengthDelimited)
-            buffer.writeProtobufString(self.marker)
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeString(self.marker)
         }
     }
 
@@ -6502,16 +7519,21 @@ public struct ListUserPoliciesResponse: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.policyNames.append(try buffer.readProtobufString())
+                self.policyNames.append(try reader.readString())
             case (2, .varint):
-                self.isTruncated = try buffer.readProtobufBool()
+                self.isTruncated = try reader.readBool()
             case (3, .lengthDelimited):
-                self.marker = try buffer.readProtobufString()
+                self.marker = try reader.readString()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -6535,13 +7557,18 @@ public struct DeleteUserPolicyRequest: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.userName.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.userName)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.userName)
         }
         if !self.policyName.isEmpty {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(self.policyName)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.policyName)
         }
     }
 
@@ -6559,14 +7586,19 @@ public struct DeleteUserPolicyRequest: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.userName = try buffer.readProtobufString()
+                self.userName = try reader.readString()
             case (2, .lengthDelimited):
-                self.policyName = try buffer.readProtobufString()
+                self.policyName = try reader.readString()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -6580,13 +7612,21 @@ public struct DeleteUserPolicyResponse: WireMessage {
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {}
 
+    /// Writes nothing: the message has no fields.
+    public func encode(to writer: inout ProtobufWriter) {}
+
     /// The exact number of bytes `encode(into:)` appends.
     public var encodedSize: Int { 0 }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
-            try buffer.skipProtobufField(tag)
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
+            try reader.skipField(tag)
         }
     }
 }
@@ -6612,17 +7652,22 @@ public struct PutGroupPolicyRequest: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.groupName.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.groupName)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.groupName)
         }
         if !self.policyName.isEmpty {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(self.policyName)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.policyName)
         }
         if !self.policyDocument.isEmpty {
-            buffer.writeProtobufTag(3, .lengthDelimited)
-            buffer.writeProtobufString(self.policyDocument)
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeString(self.policyDocument)
         }
     }
 
@@ -6643,16 +7688,21 @@ public struct PutGroupPolicyRequest: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.groupName = try buffer.readProtobufString()
+                self.groupName = try reader.readString()
             case (2, .lengthDelimited):
-                self.policyName = try buffer.readProtobufString()
+                self.policyName = try reader.readString()
             case (3, .lengthDelimited):
-                self.policyDocument = try buffer.readProtobufString()
+                self.policyDocument = try reader.readString()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -6666,13 +7716,21 @@ public struct PutGroupPolicyResponse: WireMessage {
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {}
 
+    /// Writes nothing: the message has no fields.
+    public func encode(to writer: inout ProtobufWriter) {}
+
     /// The exact number of bytes `encode(into:)` appends.
     public var encodedSize: Int { 0 }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
-            try buffer.skipProtobufField(tag)
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
+            try reader.skipField(tag)
         }
     }
 }
@@ -6695,13 +7753,18 @@ public struct GetGroupPolicyRequest: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.groupName.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.groupName)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.groupName)
         }
         if !self.policyName.isEmpty {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(self.policyName)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.policyName)
         }
     }
 
@@ -6719,14 +7782,19 @@ public struct GetGroupPolicyRequest: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.groupName = try buffer.readProtobufString()
+                self.groupName = try reader.readString()
             case (2, .lengthDelimited):
-                self.policyName = try buffer.readProtobufString()
+                self.policyName = try reader.readString()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -6753,17 +7821,22 @@ public struct GetGroupPolicyResponse: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.groupName.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.groupName)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.groupName)
         }
         if !self.policyName.isEmpty {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(self.policyName)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.policyName)
         }
         if !self.policyDocument.isEmpty {
-            buffer.writeProtobufTag(3, .lengthDelimited)
-            buffer.writeProtobufString(self.policyDocument)
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeString(self.policyDocument)
         }
     }
 
@@ -6784,16 +7857,21 @@ public struct GetGroupPolicyResponse: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.groupName = try buffer.readProtobufString()
+                self.groupName = try reader.readString()
             case (2, .lengthDelimited):
-                self.policyName = try buffer.readProtobufString()
+                self.policyName = try reader.readString()
             case (3, .lengthDelimited):
-                self.policyDocument = try buffer.readProtobufString()
+                self.policyDocument = try reader.readString()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -6820,17 +7898,22 @@ public struct ListGroupPoliciesRequest: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.groupName.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.groupName)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.groupName)
         }
         if !self.marker.isEmpty {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(self.marker)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.marker)
         }
         if self.maxItems != 0 {
-            buffer.writeProtobufTag(3, .varint)
-            buffer.writeProtobufVarint(self.maxItems)
+            writer.writeTag(3, .varint)
+            writer.writeVarint(self.maxItems)
         }
     }
 
@@ -6851,16 +7934,21 @@ public struct ListGroupPoliciesRequest: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.groupName = try buffer.readProtobufString()
+                self.groupName = try reader.readString()
             case (2, .lengthDelimited):
-                self.marker = try buffer.readProtobufString()
+                self.marker = try reader.readString()
             case (3, .varint):
-                self.maxItems = try Int32(truncatingIfNeeded: buffer.readProtobufVarint())
+                self.maxItems = try Int32(truncatingIfNeeded: reader.readVarint())
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -6887,17 +7975,22 @@ public struct ListGroupPoliciesResponse: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         for element in self.policyNames {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(element)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(element)
         }
         if self.isTruncated {
-            buffer.writeProtobufTag(2, .varint)
-            buffer.writeProtobufBool(self.isTruncated)
+            writer.writeTag(2, .varint)
+            writer.writeBool(self.isTruncated)
         }
         if !self.marker.isEmpty {
-            buffer.writeProtobufTag(3, .lengthDelimited)
-            buffer.writeProtobufString(self.marker)
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeString(self.marker)
         }
     }
 
@@ -6916,16 +8009,21 @@ public struct ListGroupPoliciesResponse: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.policyNames.append(try buffer.readProtobufString())
+                self.policyNames.append(try reader.readString())
             case (2, .varint):
-                self.isTruncated = try buffer.readProtobufBool()
+                self.isTruncated = try reader.readBool()
             case (3, .lengthDelimited):
-                self.marker = try buffer.readProtobufString()
+                self.marker = try reader.readString()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -6949,13 +8047,18 @@ public struct DeleteGroupPolicyRequest: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.groupName.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.groupName)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.groupName)
         }
         if !self.policyName.isEmpty {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(self.policyName)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.policyName)
         }
     }
 
@@ -6973,14 +8076,19 @@ public struct DeleteGroupPolicyRequest: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.groupName = try buffer.readProtobufString()
+                self.groupName = try reader.readString()
             case (2, .lengthDelimited):
-                self.policyName = try buffer.readProtobufString()
+                self.policyName = try reader.readString()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -6994,13 +8102,21 @@ public struct DeleteGroupPolicyResponse: WireMessage {
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {}
 
+    /// Writes nothing: the message has no fields.
+    public func encode(to writer: inout ProtobufWriter) {}
+
     /// The exact number of bytes `encode(into:)` appends.
     public var encodedSize: Int { 0 }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
-            try buffer.skipProtobufField(tag)
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
+            try reader.skipField(tag)
         }
     }
 }
@@ -7026,17 +8142,22 @@ public struct PutRolePolicyRequest: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.roleName.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.roleName)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.roleName)
         }
         if !self.policyName.isEmpty {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(self.policyName)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.policyName)
         }
         if !self.policyDocument.isEmpty {
-            buffer.writeProtobufTag(3, .lengthDelimited)
-            buffer.writeProtobufString(self.policyDocument)
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeString(self.policyDocument)
         }
     }
 
@@ -7057,16 +8178,21 @@ public struct PutRolePolicyRequest: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.roleName = try buffer.readProtobufString()
+                self.roleName = try reader.readString()
             case (2, .lengthDelimited):
-                self.policyName = try buffer.readProtobufString()
+                self.policyName = try reader.readString()
             case (3, .lengthDelimited):
-                self.policyDocument = try buffer.readProtobufString()
+                self.policyDocument = try reader.readString()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -7080,13 +8206,21 @@ public struct PutRolePolicyResponse: WireMessage {
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {}
 
+    /// Writes nothing: the message has no fields.
+    public func encode(to writer: inout ProtobufWriter) {}
+
     /// The exact number of bytes `encode(into:)` appends.
     public var encodedSize: Int { 0 }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
-            try buffer.skipProtobufField(tag)
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
+            try reader.skipField(tag)
         }
     }
 }
@@ -7109,13 +8243,18 @@ public struct GetRolePolicyRequest: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.roleName.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.roleName)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.roleName)
         }
         if !self.policyName.isEmpty {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(self.policyName)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.policyName)
         }
     }
 
@@ -7133,14 +8272,19 @@ public struct GetRolePolicyRequest: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.roleName = try buffer.readProtobufString()
+                self.roleName = try reader.readString()
             case (2, .lengthDelimited):
-                self.policyName = try buffer.readProtobufString()
+                self.policyName = try reader.readString()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -7167,17 +8311,22 @@ public struct GetRolePolicyResponse: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.roleName.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.roleName)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.roleName)
         }
         if !self.policyName.isEmpty {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(self.policyName)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.policyName)
         }
         if !self.policyDocument.isEmpty {
-            buffer.writeProtobufTag(3, .lengthDelimited)
-            buffer.writeProtobufString(self.policyDocument)
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeString(self.policyDocument)
         }
     }
 
@@ -7198,16 +8347,21 @@ public struct GetRolePolicyResponse: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.roleName = try buffer.readProtobufString()
+                self.roleName = try reader.readString()
             case (2, .lengthDelimited):
-                self.policyName = try buffer.readProtobufString()
+                self.policyName = try reader.readString()
             case (3, .lengthDelimited):
-                self.policyDocument = try buffer.readProtobufString()
+                self.policyDocument = try reader.readString()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -7234,17 +8388,22 @@ public struct ListRolePoliciesRequest: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.roleName.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.roleName)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.roleName)
         }
         if !self.marker.isEmpty {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(self.marker)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.marker)
         }
         if self.maxItems != 0 {
-            buffer.writeProtobufTag(3, .varint)
-            buffer.writeProtobufVarint(self.maxItems)
+            writer.writeTag(3, .varint)
+            writer.writeVarint(self.maxItems)
         }
     }
 
@@ -7265,16 +8424,21 @@ public struct ListRolePoliciesRequest: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.roleName = try buffer.readProtobufString()
+                self.roleName = try reader.readString()
             case (2, .lengthDelimited):
-                self.marker = try buffer.readProtobufString()
+                self.marker = try reader.readString()
             case (3, .varint):
-                self.maxItems = try Int32(truncatingIfNeeded: buffer.readProtobufVarint())
+                self.maxItems = try Int32(truncatingIfNeeded: reader.readVarint())
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -7301,17 +8465,22 @@ public struct ListRolePoliciesResponse: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         for element in self.policyNames {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(element)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(element)
         }
         if self.isTruncated {
-            buffer.writeProtobufTag(2, .varint)
-            buffer.writeProtobufBool(self.isTruncated)
+            writer.writeTag(2, .varint)
+            writer.writeBool(self.isTruncated)
         }
         if !self.marker.isEmpty {
-            buffer.writeProtobufTag(3, .lengthDelimited)
-            buffer.writeProtobufString(self.marker)
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeString(self.marker)
         }
     }
 
@@ -7330,16 +8499,21 @@ public struct ListRolePoliciesResponse: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.policyNames.append(try buffer.readProtobufString())
+                self.policyNames.append(try reader.readString())
             case (2, .varint):
-                self.isTruncated = try buffer.readProtobufBool()
+                self.isTruncated = try reader.readBool()
             case (3, .lengthDelimited):
-                self.marker = try buffer.readProtobufString()
+                self.marker = try reader.readString()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -7363,13 +8537,18 @@ public struct DeleteRolePolicyRequest: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.roleName.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.roleName)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.roleName)
         }
         if !self.policyName.isEmpty {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(self.policyName)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.policyName)
         }
     }
 
@@ -7387,14 +8566,19 @@ public struct DeleteRolePolicyRequest: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.roleName = try buffer.readProtobufString()
+                self.roleName = try reader.readString()
             case (2, .lengthDelimited):
-                self.policyName = try buffer.readProtobufString()
+                self.policyName = try reader.readString()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -7408,13 +8592,21 @@ public struct DeleteRolePolicyResponse: WireMessage {
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {}
 
+    /// Writes nothing: the message has no fields.
+    public func encode(to writer: inout ProtobufWriter) {}
+
     /// The exact number of bytes `encode(into:)` appends.
     public var encodedSize: Int { 0 }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
-            try buffer.skipProtobufField(tag)
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
+            try reader.skipField(tag)
         }
     }
 }
@@ -7437,13 +8629,18 @@ public struct AttachUserPolicyRequest: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.userName.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.userName)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.userName)
         }
         if !self.policyARN.isEmpty {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(self.policyARN)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.policyARN)
         }
     }
 
@@ -7461,14 +8658,19 @@ public struct AttachUserPolicyRequest: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.userName = try buffer.readProtobufString()
+                self.userName = try reader.readString()
             case (2, .lengthDelimited):
-                self.policyARN = try buffer.readProtobufString()
+                self.policyARN = try reader.readString()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -7482,13 +8684,21 @@ public struct AttachUserPolicyResponse: WireMessage {
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {}
 
+    /// Writes nothing: the message has no fields.
+    public func encode(to writer: inout ProtobufWriter) {}
+
     /// The exact number of bytes `encode(into:)` appends.
     public var encodedSize: Int { 0 }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
-            try buffer.skipProtobufField(tag)
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
+            try reader.skipField(tag)
         }
     }
 }
@@ -7511,13 +8721,18 @@ public struct DetachUserPolicyRequest: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.userName.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.userName)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.userName)
         }
         if !self.policyARN.isEmpty {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(self.policyARN)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.policyARN)
         }
     }
 
@@ -7535,14 +8750,19 @@ public struct DetachUserPolicyRequest: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.userName = try buffer.readProtobufString()
+                self.userName = try reader.readString()
             case (2, .lengthDelimited):
-                self.policyARN = try buffer.readProtobufString()
+                self.policyARN = try reader.readString()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -7556,13 +8776,21 @@ public struct DetachUserPolicyResponse: WireMessage {
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {}
 
+    /// Writes nothing: the message has no fields.
+    public func encode(to writer: inout ProtobufWriter) {}
+
     /// The exact number of bytes `encode(into:)` appends.
     public var encodedSize: Int { 0 }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
-            try buffer.skipProtobufField(tag)
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
+            try reader.skipField(tag)
         }
     }
 }
@@ -7591,21 +8819,26 @@ public struct ListAttachedUserPoliciesRequest: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.userName.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.userName)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.userName)
         }
         if !self.pathPrefix.isEmpty {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(self.pathPrefix)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.pathPrefix)
         }
         if !self.marker.isEmpty {
-            buffer.writeProtobufTag(3, .lengthDelimited)
-            buffer.writeProtobufString(self.marker)
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeString(self.marker)
         }
         if self.maxItems != 0 {
-            buffer.writeProtobufTag(4, .varint)
-            buffer.writeProtobufVarint(self.maxItems)
+            writer.writeTag(4, .varint)
+            writer.writeVarint(self.maxItems)
         }
     }
 
@@ -7629,18 +8862,23 @@ public struct ListAttachedUserPoliciesRequest: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.userName = try buffer.readProtobufString()
+                self.userName = try reader.readString()
             case (2, .lengthDelimited):
-                self.pathPrefix = try buffer.readProtobufString()
+                self.pathPrefix = try reader.readString()
             case (3, .lengthDelimited):
-                self.marker = try buffer.readProtobufString()
+                self.marker = try reader.readString()
             case (4, .varint):
-                self.maxItems = try Int32(truncatingIfNeeded: buffer.readProtobufVarint())
+                self.maxItems = try Int32(truncatingIfNeeded: reader.readVarint())
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -7667,17 +8905,22 @@ public struct ListAttachedUserPoliciesResponse: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         for element in self.attachedPolicies {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufMessage(element)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeMessage(element)
         }
         if self.isTruncated {
-            buffer.writeProtobufTag(2, .varint)
-            buffer.writeProtobufBool(self.isTruncated)
+            writer.writeTag(2, .varint)
+            writer.writeBool(self.isTruncated)
         }
         if !self.marker.isEmpty {
-            buffer.writeProtobufTag(3, .lengthDelimited)
-            buffer.writeProtobufString(self.marker)
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeString(self.marker)
         }
     }
 
@@ -7696,16 +8939,21 @@ public struct ListAttachedUserPoliciesResponse: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.attachedPolicies.append(try buffer.readProtobufMessage(AttachedPolicy.self))
+                self.attachedPolicies.append(try reader.readMessage(AttachedPolicy.self))
             case (2, .varint):
-                self.isTruncated = try buffer.readProtobufBool()
+                self.isTruncated = try reader.readBool()
             case (3, .lengthDelimited):
-                self.marker = try buffer.readProtobufString()
+                self.marker = try reader.readString()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -7729,13 +8977,18 @@ public struct AttachGroupPolicyRequest: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.groupName.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.groupName)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.groupName)
         }
         if !self.policyARN.isEmpty {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(self.policyARN)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.policyARN)
         }
     }
 
@@ -7753,14 +9006,19 @@ public struct AttachGroupPolicyRequest: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.groupName = try buffer.readProtobufString()
+                self.groupName = try reader.readString()
             case (2, .lengthDelimited):
-                self.policyARN = try buffer.readProtobufString()
+                self.policyARN = try reader.readString()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -7774,13 +9032,21 @@ public struct AttachGroupPolicyResponse: WireMessage {
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {}
 
+    /// Writes nothing: the message has no fields.
+    public func encode(to writer: inout ProtobufWriter) {}
+
     /// The exact number of bytes `encode(into:)` appends.
     public var encodedSize: Int { 0 }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
-            try buffer.skipProtobufField(tag)
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
+            try reader.skipField(tag)
         }
     }
 }
@@ -7803,13 +9069,18 @@ public struct DetachGroupPolicyRequest: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.groupName.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.groupName)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.groupName)
         }
         if !self.policyARN.isEmpty {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(self.policyARN)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.policyARN)
         }
     }
 
@@ -7827,14 +9098,19 @@ public struct DetachGroupPolicyRequest: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.groupName = try buffer.readProtobufString()
+                self.groupName = try reader.readString()
             case (2, .lengthDelimited):
-                self.policyARN = try buffer.readProtobufString()
+                self.policyARN = try reader.readString()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -7848,13 +9124,21 @@ public struct DetachGroupPolicyResponse: WireMessage {
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {}
 
+    /// Writes nothing: the message has no fields.
+    public func encode(to writer: inout ProtobufWriter) {}
+
     /// The exact number of bytes `encode(into:)` appends.
     public var encodedSize: Int { 0 }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
-            try buffer.skipProtobufField(tag)
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
+            try reader.skipField(tag)
         }
     }
 }
@@ -7883,21 +9167,26 @@ public struct ListAttachedGroupPoliciesRequest: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.groupName.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.groupName)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.groupName)
         }
         if !self.pathPrefix.isEmpty {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(self.pathPrefix)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.pathPrefix)
         }
         if !self.marker.isEmpty {
-            buffer.writeProtobufTag(3, .lengthDelimited)
-            buffer.writeProtobufString(self.marker)
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeString(self.marker)
         }
         if self.maxItems != 0 {
-            buffer.writeProtobufTag(4, .varint)
-            buffer.writeProtobufVarint(self.maxItems)
+            writer.writeTag(4, .varint)
+            writer.writeVarint(self.maxItems)
         }
     }
 
@@ -7921,18 +9210,23 @@ public struct ListAttachedGroupPoliciesRequest: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.groupName = try buffer.readProtobufString()
+                self.groupName = try reader.readString()
             case (2, .lengthDelimited):
-                self.pathPrefix = try buffer.readProtobufString()
+                self.pathPrefix = try reader.readString()
             case (3, .lengthDelimited):
-                self.marker = try buffer.readProtobufString()
+                self.marker = try reader.readString()
             case (4, .varint):
-                self.maxItems = try Int32(truncatingIfNeeded: buffer.readProtobufVarint())
+                self.maxItems = try Int32(truncatingIfNeeded: reader.readVarint())
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -7959,17 +9253,22 @@ public struct ListAttachedGroupPoliciesResponse: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         for element in self.attachedPolicies {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufMessage(element)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeMessage(element)
         }
         if self.isTruncated {
-            buffer.writeProtobufTag(2, .varint)
-            buffer.writeProtobufBool(self.isTruncated)
+            writer.writeTag(2, .varint)
+            writer.writeBool(self.isTruncated)
         }
         if !self.marker.isEmpty {
-            buffer.writeProtobufTag(3, .lengthDelimited)
-            buffer.writeProtobufString(self.marker)
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeString(self.marker)
         }
     }
 
@@ -7988,16 +9287,21 @@ public struct ListAttachedGroupPoliciesResponse: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.attachedPolicies.append(try buffer.readProtobufMessage(AttachedPolicy.self))
+                self.attachedPolicies.append(try reader.readMessage(AttachedPolicy.self))
             case (2, .varint):
-                self.isTruncated = try buffer.readProtobufBool()
+                self.isTruncated = try reader.readBool()
             case (3, .lengthDelimited):
-                self.marker = try buffer.readProtobufString()
+                self.marker = try reader.readString()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -8021,13 +9325,18 @@ public struct AttachRolePolicyRequest: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.roleName.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.roleName)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.roleName)
         }
         if !self.policyARN.isEmpty {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(self.policyARN)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.policyARN)
         }
     }
 
@@ -8045,14 +9354,19 @@ public struct AttachRolePolicyRequest: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.roleName = try buffer.readProtobufString()
+                self.roleName = try reader.readString()
             case (2, .lengthDelimited):
-                self.policyARN = try buffer.readProtobufString()
+                self.policyARN = try reader.readString()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -8066,13 +9380,21 @@ public struct AttachRolePolicyResponse: WireMessage {
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {}
 
+    /// Writes nothing: the message has no fields.
+    public func encode(to writer: inout ProtobufWriter) {}
+
     /// The exact number of bytes `encode(into:)` appends.
     public var encodedSize: Int { 0 }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
-            try buffer.skipProtobufField(tag)
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
+            try reader.skipField(tag)
         }
     }
 }
@@ -8095,13 +9417,18 @@ public struct DetachRolePolicyRequest: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.roleName.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.roleName)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.roleName)
         }
         if !self.policyARN.isEmpty {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(self.policyARN)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.policyARN)
         }
     }
 
@@ -8119,14 +9446,19 @@ public struct DetachRolePolicyRequest: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.roleName = try buffer.readProtobufString()
+                self.roleName = try reader.readString()
             case (2, .lengthDelimited):
-                self.policyARN = try buffer.readProtobufString()
+                self.policyARN = try reader.readString()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -8140,13 +9472,21 @@ public struct DetachRolePolicyResponse: WireMessage {
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {}
 
+    /// Writes nothing: the message has no fields.
+    public func encode(to writer: inout ProtobufWriter) {}
+
     /// The exact number of bytes `encode(into:)` appends.
     public var encodedSize: Int { 0 }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
-            try buffer.skipProtobufField(tag)
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
+            try reader.skipField(tag)
         }
     }
 }
@@ -8175,21 +9515,26 @@ public struct ListAttachedRolePoliciesRequest: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.roleName.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.roleName)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.roleName)
         }
         if !self.pathPrefix.isEmpty {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(self.pathPrefix)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.pathPrefix)
         }
         if !self.marker.isEmpty {
-            buffer.writeProtobufTag(3, .lengthDelimited)
-            buffer.writeProtobufString(self.marker)
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeString(self.marker)
         }
         if self.maxItems != 0 {
-            buffer.writeProtobufTag(4, .varint)
-            buffer.writeProtobufVarint(self.maxItems)
+            writer.writeTag(4, .varint)
+            writer.writeVarint(self.maxItems)
         }
     }
 
@@ -8213,18 +9558,23 @@ public struct ListAttachedRolePoliciesRequest: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.roleName = try buffer.readProtobufString()
+                self.roleName = try reader.readString()
             case (2, .lengthDelimited):
-                self.pathPrefix = try buffer.readProtobufString()
+                self.pathPrefix = try reader.readString()
             case (3, .lengthDelimited):
-                self.marker = try buffer.readProtobufString()
+                self.marker = try reader.readString()
             case (4, .varint):
-                self.maxItems = try Int32(truncatingIfNeeded: buffer.readProtobufVarint())
+                self.maxItems = try Int32(truncatingIfNeeded: reader.readVarint())
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -8251,17 +9601,22 @@ public struct ListAttachedRolePoliciesResponse: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         for element in self.attachedPolicies {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufMessage(element)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeMessage(element)
         }
         if self.isTruncated {
-            buffer.writeProtobufTag(2, .varint)
-            buffer.writeProtobufBool(self.isTruncated)
+            writer.writeTag(2, .varint)
+            writer.writeBool(self.isTruncated)
         }
         if !self.marker.isEmpty {
-            buffer.writeProtobufTag(3, .lengthDelimited)
-            buffer.writeProtobufString(self.marker)
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeString(self.marker)
         }
     }
 
@@ -8280,16 +9635,21 @@ public struct ListAttachedRolePoliciesResponse: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.attachedPolicies.append(try buffer.readProtobufMessage(AttachedPolicy.self))
+                self.attachedPolicies.append(try reader.readMessage(AttachedPolicy.self))
             case (2, .varint):
-                self.isTruncated = try buffer.readProtobufBool()
+                self.isTruncated = try reader.readBool()
             case (3, .lengthDelimited):
-                self.marker = try buffer.readProtobufString()
+                self.marker = try reader.readString()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -8310,9 +9670,14 @@ public struct CreateAccessKeyRequest: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.userName.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.userName)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.userName)
         }
     }
 
@@ -8327,12 +9692,17 @@ public struct CreateAccessKeyRequest: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.userName = try buffer.readProtobufString()
+                self.userName = try reader.readString()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -8353,9 +9723,14 @@ public struct CreateAccessKeyResponse: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if let value = self.accessKey {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufMessage(value)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeMessage(value)
         }
     }
 
@@ -8370,14 +9745,19 @@ public struct CreateAccessKeyResponse: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
                 var value = self.accessKey ?? AccessKey()
-                try buffer.mergeProtobufMessage(into: &value)
+                try reader.mergeMessage(into: &value)
                 self.accessKey = value
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -8404,17 +9784,22 @@ public struct ListAccessKeysRequest: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.userName.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.userName)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.userName)
         }
         if !self.marker.isEmpty {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(self.marker)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.marker)
         }
         if self.maxItems != 0 {
-            buffer.writeProtobufTag(3, .varint)
-            buffer.writeProtobufVarint(self.maxItems)
+            writer.writeTag(3, .varint)
+            writer.writeVarint(self.maxItems)
         }
     }
 
@@ -8435,16 +9820,21 @@ public struct ListAccessKeysRequest: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.userName = try buffer.readProtobufString()
+                self.userName = try reader.readString()
             case (2, .lengthDelimited):
-                self.marker = try buffer.readProtobufString()
+                self.marker = try reader.readString()
             case (3, .varint):
-                self.maxItems = try Int32(truncatingIfNeeded: buffer.readProtobufVarint())
+                self.maxItems = try Int32(truncatingIfNeeded: reader.readVarint())
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -8471,17 +9861,22 @@ public struct ListAccessKeysResponse: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         for element in self.accessKeyMetadata {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufMessage(element)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeMessage(element)
         }
         if self.isTruncated {
-            buffer.writeProtobufTag(2, .varint)
-            buffer.writeProtobufBool(self.isTruncated)
+            writer.writeTag(2, .varint)
+            writer.writeBool(self.isTruncated)
         }
         if !self.marker.isEmpty {
-            buffer.writeProtobufTag(3, .lengthDelimited)
-            buffer.writeProtobufString(self.marker)
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeString(self.marker)
         }
     }
 
@@ -8500,16 +9895,21 @@ public struct ListAccessKeysResponse: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.accessKeyMetadata.append(try buffer.readProtobufMessage(AccessKeyMetadata.self))
+                self.accessKeyMetadata.append(try reader.readMessage(AccessKeyMetadata.self))
             case (2, .varint):
-                self.isTruncated = try buffer.readProtobufBool()
+                self.isTruncated = try reader.readBool()
             case (3, .lengthDelimited):
-                self.marker = try buffer.readProtobufString()
+                self.marker = try reader.readString()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -8536,17 +9936,22 @@ public struct UpdateAccessKeyRequest: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.userName.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.userName)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.userName)
         }
         if !self.accessKeyID.isEmpty {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(self.accessKeyID)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.accessKeyID)
         }
         if self.status.rawValue != 0 {
-            buffer.writeProtobufTag(3, .varint)
-            buffer.writeProtobufVarint(self.status.rawValue)
+            writer.writeTag(3, .varint)
+            writer.writeVarint(self.status.rawValue)
         }
     }
 
@@ -8567,16 +9972,21 @@ public struct UpdateAccessKeyRequest: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.userName = try buffer.readProtobufString()
+                self.userName = try reader.readString()
             case (2, .lengthDelimited):
-                self.accessKeyID = try buffer.readProtobufString()
+                self.accessKeyID = try reader.readString()
             case (3, .varint):
-                self.status = try StatusType(rawValue: Int32(truncatingIfNeeded: buffer.readProtobufVarint()))
+                self.status = try StatusType(rawValue: Int32(truncatingIfNeeded: reader.readVarint()))
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -8590,13 +10000,21 @@ public struct UpdateAccessKeyResponse: WireMessage {
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {}
 
+    /// Writes nothing: the message has no fields.
+    public func encode(to writer: inout ProtobufWriter) {}
+
     /// The exact number of bytes `encode(into:)` appends.
     public var encodedSize: Int { 0 }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
-            try buffer.skipProtobufField(tag)
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
+            try reader.skipField(tag)
         }
     }
 }
@@ -8619,13 +10037,18 @@ public struct DeleteAccessKeyRequest: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.userName.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.userName)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.userName)
         }
         if !self.accessKeyID.isEmpty {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(self.accessKeyID)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.accessKeyID)
         }
     }
 
@@ -8643,14 +10066,19 @@ public struct DeleteAccessKeyRequest: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.userName = try buffer.readProtobufString()
+                self.userName = try reader.readString()
             case (2, .lengthDelimited):
-                self.accessKeyID = try buffer.readProtobufString()
+                self.accessKeyID = try reader.readString()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -8664,13 +10092,21 @@ public struct DeleteAccessKeyResponse: WireMessage {
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {}
 
+    /// Writes nothing: the message has no fields.
+    public func encode(to writer: inout ProtobufWriter) {}
+
     /// The exact number of bytes `encode(into:)` appends.
     public var encodedSize: Int { 0 }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
-            try buffer.skipProtobufField(tag)
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
+            try reader.skipField(tag)
         }
     }
 }
@@ -8690,9 +10126,14 @@ public struct GetAccessKeyLastUsedRequest: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.accessKeyID.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.accessKeyID)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.accessKeyID)
         }
     }
 
@@ -8707,12 +10148,17 @@ public struct GetAccessKeyLastUsedRequest: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.accessKeyID = try buffer.readProtobufString()
+                self.accessKeyID = try reader.readString()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -8736,13 +10182,18 @@ public struct GetAccessKeyLastUsedResponse: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.userName.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.userName)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.userName)
         }
         if let value = self.accessKeyLastUsed {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufMessage(value)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeMessage(value)
         }
     }
 
@@ -8760,16 +10211,21 @@ public struct GetAccessKeyLastUsedResponse: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.userName = try buffer.readProtobufString()
+                self.userName = try reader.readString()
             case (2, .lengthDelimited):
                 var value = self.accessKeyLastUsed ?? AccessKeyLastUsed()
-                try buffer.mergeProtobufMessage(into: &value)
+                try reader.mergeMessage(into: &value)
                 self.accessKeyLastUsed = value
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -8783,13 +10239,21 @@ public struct GetAccountSummaryRequest: WireMessage {
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {}
 
+    /// Writes nothing: the message has no fields.
+    public func encode(to writer: inout ProtobufWriter) {}
+
     /// The exact number of bytes `encode(into:)` appends.
     public var encodedSize: Int { 0 }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
-            try buffer.skipProtobufField(tag)
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
+            try reader.skipField(tag)
         }
     }
 }
@@ -8809,14 +10273,19 @@ public struct GetAccountSummaryResponse: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         for (key, value) in self.summaryMap.sorted(by: { $0.key < $1.key }) {
             let entrySize = 1 + Protobuf.lengthDelimitedSize(key.utf8.count) + 1 + Protobuf.varintSize(value)
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufVarint(UInt64(entrySize))
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(key)
-            buffer.writeProtobufTag(2, .varint)
-            buffer.writeProtobufVarint(value)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeVarint(UInt64(entrySize))
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(key)
+            writer.writeTag(2, .varint)
+            writer.writeVarint(value)
         }
     }
 
@@ -8832,25 +10301,30 @@ public struct GetAccountSummaryResponse: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                var entry = try buffer.readProtobufSlice()
+                var entry = try reader.readDelimited()
                 var key: String = ""
                 var value: Int32 = 0
-                while let entryTag = try entry.readProtobufTag() {
+                while let entryTag = try entry.readTag() {
                     switch (entryTag.fieldNumber, entryTag.wireType) {
                     case (1, .lengthDelimited):
-                        key = try entry.readProtobufString()
+                        key = try entry.readString()
                     case (2, .varint):
-                        value = try Int32(truncatingIfNeeded: entry.readProtobufVarint())
+                        value = try Int32(truncatingIfNeeded: entry.readVarint())
                     default:
-                        try entry.skipProtobufField(entryTag)
+                        try entry.skipField(entryTag)
                     }
                 }
                 self.summaryMap[key] = value
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -8885,27 +10359,32 @@ public struct UserDetail: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if let value = self.user {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufMessage(value)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeMessage(value)
         }
         for (key, value) in self.userPolicyList.sorted(by: { $0.key < $1.key }) {
             let entrySize =
                 1 + Protobuf.lengthDelimitedSize(key.utf8.count) + 1 + Protobuf.lengthDelimitedSize(value.utf8.count)
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufVarint(UInt64(entrySize))
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(key)
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(value)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeVarint(UInt64(entrySize))
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(key)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(value)
         }
         for element in self.groupList {
-            buffer.writeProtobufTag(3, .lengthDelimited)
-            buffer.writeProtobufString(element)
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeString(element)
         }
         for element in self.attachedManagedPolicies {
-            buffer.writeProtobufTag(4, .lengthDelimited)
-            buffer.writeProtobufMessage(element)
+            writer.writeTag(4, .lengthDelimited)
+            writer.writeMessage(element)
         }
     }
 
@@ -8927,33 +10406,38 @@ public struct UserDetail: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
                 var value = self.user ?? User()
-                try buffer.mergeProtobufMessage(into: &value)
+                try reader.mergeMessage(into: &value)
                 self.user = value
             case (2, .lengthDelimited):
-                var entry = try buffer.readProtobufSlice()
+                var entry = try reader.readDelimited()
                 var key: String = ""
                 var value: String = ""
-                while let entryTag = try entry.readProtobufTag() {
+                while let entryTag = try entry.readTag() {
                     switch (entryTag.fieldNumber, entryTag.wireType) {
                     case (1, .lengthDelimited):
-                        key = try entry.readProtobufString()
+                        key = try entry.readString()
                     case (2, .lengthDelimited):
-                        value = try entry.readProtobufString()
+                        value = try entry.readString()
                     default:
-                        try entry.skipProtobufField(entryTag)
+                        try entry.skipField(entryTag)
                     }
                 }
                 self.userPolicyList[key] = value
             case (3, .lengthDelimited):
-                self.groupList.append(try buffer.readProtobufString())
+                self.groupList.append(try reader.readString())
             case (4, .lengthDelimited):
-                self.attachedManagedPolicies.append(try buffer.readProtobufMessage(AttachedPolicy.self))
+                self.attachedManagedPolicies.append(try reader.readMessage(AttachedPolicy.self))
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -8984,23 +10468,28 @@ public struct GroupDetail: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if let value = self.group {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufMessage(value)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeMessage(value)
         }
         for (key, value) in self.groupPolicyList.sorted(by: { $0.key < $1.key }) {
             let entrySize =
                 1 + Protobuf.lengthDelimitedSize(key.utf8.count) + 1 + Protobuf.lengthDelimitedSize(value.utf8.count)
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufVarint(UInt64(entrySize))
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(key)
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(value)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeVarint(UInt64(entrySize))
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(key)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(value)
         }
         for element in self.attachedManagedPolicies {
-            buffer.writeProtobufTag(3, .lengthDelimited)
-            buffer.writeProtobufMessage(element)
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeMessage(element)
         }
     }
 
@@ -9021,31 +10510,36 @@ public struct GroupDetail: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
                 var value = self.group ?? Group()
-                try buffer.mergeProtobufMessage(into: &value)
+                try reader.mergeMessage(into: &value)
                 self.group = value
             case (2, .lengthDelimited):
-                var entry = try buffer.readProtobufSlice()
+                var entry = try reader.readDelimited()
                 var key: String = ""
                 var value: String = ""
-                while let entryTag = try entry.readProtobufTag() {
+                while let entryTag = try entry.readTag() {
                     switch (entryTag.fieldNumber, entryTag.wireType) {
                     case (1, .lengthDelimited):
-                        key = try entry.readProtobufString()
+                        key = try entry.readString()
                     case (2, .lengthDelimited):
-                        value = try entry.readProtobufString()
+                        value = try entry.readString()
                     default:
-                        try entry.skipProtobufField(entryTag)
+                        try entry.skipField(entryTag)
                     }
                 }
                 self.groupPolicyList[key] = value
             case (3, .lengthDelimited):
-                self.attachedManagedPolicies.append(try buffer.readProtobufMessage(AttachedPolicy.self))
+                self.attachedManagedPolicies.append(try reader.readMessage(AttachedPolicy.self))
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -9076,23 +10570,28 @@ public struct RoleDetail: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if let value = self.role {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufMessage(value)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeMessage(value)
         }
         for (key, value) in self.rolePolicyList.sorted(by: { $0.key < $1.key }) {
             let entrySize =
                 1 + Protobuf.lengthDelimitedSize(key.utf8.count) + 1 + Protobuf.lengthDelimitedSize(value.utf8.count)
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufVarint(UInt64(entrySize))
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(key)
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(value)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeVarint(UInt64(entrySize))
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(key)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(value)
         }
         for element in self.attachedManagedPolicies {
-            buffer.writeProtobufTag(3, .lengthDelimited)
-            buffer.writeProtobufMessage(element)
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeMessage(element)
         }
     }
 
@@ -9113,31 +10612,36 @@ public struct RoleDetail: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
                 var value = self.role ?? Role()
-                try buffer.mergeProtobufMessage(into: &value)
+                try reader.mergeMessage(into: &value)
                 self.role = value
             case (2, .lengthDelimited):
-                var entry = try buffer.readProtobufSlice()
+                var entry = try reader.readDelimited()
                 var key: String = ""
                 var value: String = ""
-                while let entryTag = try entry.readProtobufTag() {
+                while let entryTag = try entry.readTag() {
                     switch (entryTag.fieldNumber, entryTag.wireType) {
                     case (1, .lengthDelimited):
-                        key = try entry.readProtobufString()
+                        key = try entry.readString()
                     case (2, .lengthDelimited):
-                        value = try entry.readProtobufString()
+                        value = try entry.readString()
                     default:
-                        try entry.skipProtobufField(entryTag)
+                        try entry.skipField(entryTag)
                     }
                 }
                 self.rolePolicyList[key] = value
             case (3, .lengthDelimited):
-                self.attachedManagedPolicies.append(try buffer.readProtobufMessage(AttachedPolicy.self))
+                self.attachedManagedPolicies.append(try reader.readMessage(AttachedPolicy.self))
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -9161,13 +10665,18 @@ public struct ManagedPolicyDetail: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if let value = self.policy {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufMessage(value)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeMessage(value)
         }
         for element in self.policyVersionList {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufMessage(element)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeMessage(element)
         }
     }
 
@@ -9183,16 +10692,21 @@ public struct ManagedPolicyDetail: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
                 var value = self.policy ?? Policy()
-                try buffer.mergeProtobufMessage(into: &value)
+                try reader.mergeMessage(into: &value)
                 self.policy = value
             case (2, .lengthDelimited):
-                self.policyVersionList.append(try buffer.readProtobufMessage(PolicyVersion.self))
+                self.policyVersionList.append(try reader.readMessage(PolicyVersion.self))
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -9219,20 +10733,25 @@ public struct GetAccountAuthorizationDetailsRequest: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.filter.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
+            writer.writeTag(1, .lengthDelimited)
             var packedSize = 0
             for element in self.filter { packedSize += Protobuf.varintSize(element.rawValue) }
-            buffer.writeProtobufVarint(UInt64(packedSize))
-            for element in self.filter { buffer.writeProtobufVarint(element.rawValue) }
+            writer.writeVarint(UInt64(packedSize))
+            for element in self.filter { writer.writeVarint(element.rawValue) }
         }
         if !self.marker.isEmpty {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(self.marker)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.marker)
         }
         if self.maxItems != 0 {
-            buffer.writeProtobufTag(3, .varint)
-            buffer.writeProtobufVarint(self.maxItems)
+            writer.writeTag(3, .varint)
+            writer.writeVarint(self.maxItems)
         }
     }
 
@@ -9255,21 +10774,26 @@ public struct GetAccountAuthorizationDetailsRequest: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                var packed = try buffer.readProtobufSlice()
-                while packed.readableBytes > 0 {
-                    self.filter.append(try EntityType(rawValue: Int32(truncatingIfNeeded: packed.readProtobufVarint())))
+                var packed = try reader.readDelimited()
+                while !packed.isAtEnd {
+                    self.filter.append(try EntityType(rawValue: Int32(truncatingIfNeeded: packed.readVarint())))
                 }
             case (1, .varint):
-                self.filter.append(try EntityType(rawValue: Int32(truncatingIfNeeded: buffer.readProtobufVarint())))
+                self.filter.append(try EntityType(rawValue: Int32(truncatingIfNeeded: reader.readVarint())))
             case (2, .lengthDelimited):
-                self.marker = try buffer.readProtobufString()
+                self.marker = try reader.readString()
             case (3, .varint):
-                self.maxItems = try Int32(truncatingIfNeeded: buffer.readProtobufVarint())
+                self.maxItems = try Int32(truncatingIfNeeded: reader.readVarint())
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -9312,29 +10836,34 @@ public struct GetAccountAuthorizationDetailsResponse: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         for element in self.userDetailList {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufMessage(element)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeMessage(element)
         }
         for element in self.groupDetailList {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufMessage(element)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeMessage(element)
         }
         for element in self.roleDetailList {
-            buffer.writeProtobufTag(3, .lengthDelimited)
-            buffer.writeProtobufMessage(element)
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeMessage(element)
         }
         for element in self.policies {
-            buffer.writeProtobufTag(4, .lengthDelimited)
-            buffer.writeProtobufMessage(element)
+            writer.writeTag(4, .lengthDelimited)
+            writer.writeMessage(element)
         }
         if self.isTruncated {
-            buffer.writeProtobufTag(5, .varint)
-            buffer.writeProtobufBool(self.isTruncated)
+            writer.writeTag(5, .varint)
+            writer.writeBool(self.isTruncated)
         }
         if !self.marker.isEmpty {
-            buffer.writeProtobufTag(6, .lengthDelimited)
-            buffer.writeProtobufString(self.marker)
+            writer.writeTag(6, .lengthDelimited)
+            writer.writeString(self.marker)
         }
     }
 
@@ -9356,22 +10885,27 @@ public struct GetAccountAuthorizationDetailsResponse: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.userDetailList.append(try buffer.readProtobufMessage(UserDetail.self))
+                self.userDetailList.append(try reader.readMessage(UserDetail.self))
             case (2, .lengthDelimited):
-                self.groupDetailList.append(try buffer.readProtobufMessage(GroupDetail.self))
+                self.groupDetailList.append(try reader.readMessage(GroupDetail.self))
             case (3, .lengthDelimited):
-                self.roleDetailList.append(try buffer.readProtobufMessage(RoleDetail.self))
+                self.roleDetailList.append(try reader.readMessage(RoleDetail.self))
             case (4, .lengthDelimited):
-                self.policies.append(try buffer.readProtobufMessage(ManagedPolicyDetail.self))
+                self.policies.append(try reader.readMessage(ManagedPolicyDetail.self))
             case (5, .varint):
-                self.isTruncated = try buffer.readProtobufBool()
+                self.isTruncated = try reader.readBool()
             case (6, .lengthDelimited):
-                self.marker = try buffer.readProtobufString()
+                self.marker = try reader.readString()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -9402,17 +10936,22 @@ public struct ContextEntry: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.contextKeyName.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.contextKeyName)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.contextKeyName)
         }
         for element in self.contextKeyValues {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(element)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(element)
         }
         if self.contextKeyType.rawValue != 0 {
-            buffer.writeProtobufTag(3, .varint)
-            buffer.writeProtobufVarint(self.contextKeyType.rawValue)
+            writer.writeTag(3, .varint)
+            writer.writeVarint(self.contextKeyType.rawValue)
         }
     }
 
@@ -9431,17 +10970,21 @@ public struct ContextEntry: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.contextKeyName = try buffer.readProtobufString()
+                self.contextKeyName = try reader.readString()
             case (2, .lengthDelimited):
-                self.contextKeyValues.append(try buffer.readProtobufString())
+                self.contextKeyValues.append(try reader.readString())
             case (3, .varint):
-                self.contextKeyType = try ContextKeyType(
-                    rawValue: Int32(truncatingIfNeeded: buffer.readProtobufVarint()))
+                self.contextKeyType = try ContextKeyType(rawValue: Int32(truncatingIfNeeded: reader.readVarint()))
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -9465,13 +11008,18 @@ public struct Position: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if self.line != 0 {
-            buffer.writeProtobufTag(1, .varint)
-            buffer.writeProtobufVarint(self.line)
+            writer.writeTag(1, .varint)
+            writer.writeVarint(self.line)
         }
         if self.column != 0 {
-            buffer.writeProtobufTag(2, .varint)
-            buffer.writeProtobufVarint(self.column)
+            writer.writeTag(2, .varint)
+            writer.writeVarint(self.column)
         }
     }
 
@@ -9489,14 +11037,19 @@ public struct Position: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .varint):
-                self.line = try Int32(truncatingIfNeeded: buffer.readProtobufVarint())
+                self.line = try Int32(truncatingIfNeeded: reader.readVarint())
             case (2, .varint):
-                self.column = try Int32(truncatingIfNeeded: buffer.readProtobufVarint())
+                self.column = try Int32(truncatingIfNeeded: reader.readVarint())
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -9539,29 +11092,34 @@ public struct EvaluatedStatement: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.sourcePolicyID.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.sourcePolicyID)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.sourcePolicyID)
         }
         if self.sourcePolicyType.rawValue != 0 {
-            buffer.writeProtobufTag(2, .varint)
-            buffer.writeProtobufVarint(self.sourcePolicyType.rawValue)
+            writer.writeTag(2, .varint)
+            writer.writeVarint(self.sourcePolicyType.rawValue)
         }
         if let value = self.startPosition {
-            buffer.writeProtobufTag(3, .lengthDelimited)
-            buffer.writeProtobufMessage(value)
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeMessage(value)
         }
         if let value = self.endPosition {
-            buffer.writeProtobufTag(4, .lengthDelimited)
-            buffer.writeProtobufMessage(value)
+            writer.writeTag(4, .lengthDelimited)
+            writer.writeMessage(value)
         }
         if self.statementIndex != 0 {
-            buffer.writeProtobufTag(5, .varint)
-            buffer.writeProtobufVarint(self.statementIndex)
+            writer.writeTag(5, .varint)
+            writer.writeVarint(self.statementIndex)
         }
         if !self.sid.isEmpty {
-            buffer.writeProtobufTag(6, .lengthDelimited)
-            buffer.writeProtobufString(self.sid)
+            writer.writeTag(6, .lengthDelimited)
+            writer.writeString(self.sid)
         }
     }
 
@@ -9591,27 +11149,31 @@ public struct EvaluatedStatement: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.sourcePolicyID = try buffer.readProtobufString()
+                self.sourcePolicyID = try reader.readString()
             case (2, .varint):
-                self.sourcePolicyType = try PolicySourceType(
-                    rawValue: Int32(truncatingIfNeeded: buffer.readProtobufVarint()))
+                self.sourcePolicyType = try PolicySourceType(rawValue: Int32(truncatingIfNeeded: reader.readVarint()))
             case (3, .lengthDelimited):
                 var value = self.startPosition ?? Position()
-                try buffer.mergeProtobufMessage(into: &value)
+                try reader.mergeMessage(into: &value)
                 self.startPosition = value
             case (4, .lengthDelimited):
                 var value = self.endPosition ?? Position()
-                try buffer.mergeProtobufMessage(into: &value)
+                try reader.mergeMessage(into: &value)
                 self.endPosition = value
             case (5, .varint):
-                self.statementIndex = try Int32(truncatingIfNeeded: buffer.readProtobufVarint())
+                self.statementIndex = try Int32(truncatingIfNeeded: reader.readVarint())
             case (6, .lengthDelimited):
-                self.sid = try buffer.readProtobufString()
+                self.sid = try reader.readString()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -9632,9 +11194,14 @@ public struct PermissionsBoundaryDecisionDetail: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if self.allowedByPermissionsBoundary {
-            buffer.writeProtobufTag(1, .varint)
-            buffer.writeProtobufBool(self.allowedByPermissionsBoundary)
+            writer.writeTag(1, .varint)
+            writer.writeBool(self.allowedByPermissionsBoundary)
         }
     }
 
@@ -9649,12 +11216,17 @@ public struct PermissionsBoundaryDecisionDetail: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .varint):
-                self.allowedByPermissionsBoundary = try buffer.readProtobufBool()
+                self.allowedByPermissionsBoundary = try reader.readBool()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -9697,34 +11269,39 @@ public struct ResourceSpecificResult: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.evalResourceName.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.evalResourceName)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.evalResourceName)
         }
         if self.evalResourceDecision.rawValue != 0 {
-            buffer.writeProtobufTag(2, .varint)
-            buffer.writeProtobufVarint(self.evalResourceDecision.rawValue)
+            writer.writeTag(2, .varint)
+            writer.writeVarint(self.evalResourceDecision.rawValue)
         }
         for element in self.matchedStatements {
-            buffer.writeProtobufTag(3, .lengthDelimited)
-            buffer.writeProtobufMessage(element)
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeMessage(element)
         }
         for element in self.missingContextValues {
-            buffer.writeProtobufTag(4, .lengthDelimited)
-            buffer.writeProtobufString(element)
+            writer.writeTag(4, .lengthDelimited)
+            writer.writeString(element)
         }
         for (key, value) in self.evalDecisionDetails.sorted(by: { $0.key < $1.key }) {
             let entrySize = 1 + Protobuf.lengthDelimitedSize(key.utf8.count) + 1 + Protobuf.varintSize(value.rawValue)
-            buffer.writeProtobufTag(5, .lengthDelimited)
-            buffer.writeProtobufVarint(UInt64(entrySize))
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(key)
-            buffer.writeProtobufTag(2, .varint)
-            buffer.writeProtobufVarint(value.rawValue)
+            writer.writeTag(5, .lengthDelimited)
+            writer.writeVarint(UInt64(entrySize))
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(key)
+            writer.writeTag(2, .varint)
+            writer.writeVarint(value.rawValue)
         }
         if let value = self.permissionsBoundaryDecisionDetail {
-            buffer.writeProtobufTag(6, .lengthDelimited)
-            buffer.writeProtobufMessage(value)
+            writer.writeTag(6, .lengthDelimited)
+            writer.writeMessage(value)
         }
     }
 
@@ -9751,39 +11328,44 @@ public struct ResourceSpecificResult: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.evalResourceName = try buffer.readProtobufString()
+                self.evalResourceName = try reader.readString()
             case (2, .varint):
                 self.evalResourceDecision = try PolicyEvaluationDecisionType(
-                    rawValue: Int32(truncatingIfNeeded: buffer.readProtobufVarint()))
+                    rawValue: Int32(truncatingIfNeeded: reader.readVarint()))
             case (3, .lengthDelimited):
-                self.matchedStatements.append(try buffer.readProtobufMessage(EvaluatedStatement.self))
+                self.matchedStatements.append(try reader.readMessage(EvaluatedStatement.self))
             case (4, .lengthDelimited):
-                self.missingContextValues.append(try buffer.readProtobufString())
+                self.missingContextValues.append(try reader.readString())
             case (5, .lengthDelimited):
-                var entry = try buffer.readProtobufSlice()
+                var entry = try reader.readDelimited()
                 var key: String = ""
                 var value: PolicyEvaluationDecisionType = PolicyEvaluationDecisionType()
-                while let entryTag = try entry.readProtobufTag() {
+                while let entryTag = try entry.readTag() {
                     switch (entryTag.fieldNumber, entryTag.wireType) {
                     case (1, .lengthDelimited):
-                        key = try entry.readProtobufString()
+                        key = try entry.readString()
                     case (2, .varint):
                         value = try PolicyEvaluationDecisionType(
-                            rawValue: Int32(truncatingIfNeeded: entry.readProtobufVarint()))
+                            rawValue: Int32(truncatingIfNeeded: entry.readVarint()))
                     default:
-                        try entry.skipProtobufField(entryTag)
+                        try entry.skipField(entryTag)
                     }
                 }
                 self.evalDecisionDetails[key] = value
             case (6, .lengthDelimited):
                 var value = self.permissionsBoundaryDecisionDetail ?? PermissionsBoundaryDecisionDetail()
-                try buffer.mergeProtobufMessage(into: &value)
+                try reader.mergeMessage(into: &value)
                 self.permissionsBoundaryDecisionDetail = value
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -9834,42 +11416,47 @@ public struct SimulationResult: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.evalActionName.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.evalActionName)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.evalActionName)
         }
         if !self.evalResourceName.isEmpty {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(self.evalResourceName)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.evalResourceName)
         }
         if self.evalDecision.rawValue != 0 {
-            buffer.writeProtobufTag(3, .varint)
-            buffer.writeProtobufVarint(self.evalDecision.rawValue)
+            writer.writeTag(3, .varint)
+            writer.writeVarint(self.evalDecision.rawValue)
         }
         for element in self.matchedStatements {
-            buffer.writeProtobufTag(4, .lengthDelimited)
-            buffer.writeProtobufMessage(element)
+            writer.writeTag(4, .lengthDelimited)
+            writer.writeMessage(element)
         }
         for element in self.missingContextValues {
-            buffer.writeProtobufTag(5, .lengthDelimited)
-            buffer.writeProtobufString(element)
+            writer.writeTag(5, .lengthDelimited)
+            writer.writeString(element)
         }
         for (key, value) in self.evalDecisionDetails.sorted(by: { $0.key < $1.key }) {
             let entrySize = 1 + Protobuf.lengthDelimitedSize(key.utf8.count) + 1 + Protobuf.varintSize(value.rawValue)
-            buffer.writeProtobufTag(6, .lengthDelimited)
-            buffer.writeProtobufVarint(UInt64(entrySize))
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(key)
-            buffer.writeProtobufTag(2, .varint)
-            buffer.writeProtobufVarint(value.rawValue)
+            writer.writeTag(6, .lengthDelimited)
+            writer.writeVarint(UInt64(entrySize))
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(key)
+            writer.writeTag(2, .varint)
+            writer.writeVarint(value.rawValue)
         }
         for element in self.resourceSpecificResults {
-            buffer.writeProtobufTag(7, .lengthDelimited)
-            buffer.writeProtobufMessage(element)
+            writer.writeTag(7, .lengthDelimited)
+            writer.writeMessage(element)
         }
         if let value = self.permissionsBoundaryDecisionDetail {
-            buffer.writeProtobufTag(8, .lengthDelimited)
-            buffer.writeProtobufMessage(value)
+            writer.writeTag(8, .lengthDelimited)
+            writer.writeMessage(value)
         }
     }
 
@@ -9900,43 +11487,48 @@ public struct SimulationResult: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.evalActionName = try buffer.readProtobufString()
+                self.evalActionName = try reader.readString()
             case (2, .lengthDelimited):
-                self.evalResourceName = try buffer.readProtobufString()
+                self.evalResourceName = try reader.readString()
             case (3, .varint):
                 self.evalDecision = try PolicyEvaluationDecisionType(
-                    rawValue: Int32(truncatingIfNeeded: buffer.readProtobufVarint()))
+                    rawValue: Int32(truncatingIfNeeded: reader.readVarint()))
             case (4, .lengthDelimited):
-                self.matchedStatements.append(try buffer.readProtobufMessage(EvaluatedStatement.self))
+                self.matchedStatements.append(try reader.readMessage(EvaluatedStatement.self))
             case (5, .lengthDelimited):
-                self.missingContextValues.append(try buffer.readProtobufString())
+                self.missingContextValues.append(try reader.readString())
             case (6, .lengthDelimited):
-                var entry = try buffer.readProtobufSlice()
+                var entry = try reader.readDelimited()
                 var key: String = ""
                 var value: PolicyEvaluationDecisionType = PolicyEvaluationDecisionType()
-                while let entryTag = try entry.readProtobufTag() {
+                while let entryTag = try entry.readTag() {
                     switch (entryTag.fieldNumber, entryTag.wireType) {
                     case (1, .lengthDelimited):
-                        key = try entry.readProtobufString()
+                        key = try entry.readString()
                     case (2, .varint):
                         value = try PolicyEvaluationDecisionType(
-                            rawValue: Int32(truncatingIfNeeded: entry.readProtobufVarint()))
+                            rawValue: Int32(truncatingIfNeeded: entry.readVarint()))
                     default:
-                        try entry.skipProtobufField(entryTag)
+                        try entry.skipField(entryTag)
                     }
                 }
                 self.evalDecisionDetails[key] = value
             case (7, .lengthDelimited):
-                self.resourceSpecificResults.append(try buffer.readProtobufMessage(ResourceSpecificResult.self))
+                self.resourceSpecificResults.append(try reader.readMessage(ResourceSpecificResult.self))
             case (8, .lengthDelimited):
                 var value = self.permissionsBoundaryDecisionDetail ?? PermissionsBoundaryDecisionDetail()
-                try buffer.mergeProtobufMessage(into: &value)
+                try reader.mergeMessage(into: &value)
                 self.permissionsBoundaryDecisionDetail = value
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -9975,25 +11567,30 @@ public struct AuthorizeRequest: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.principalARN.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.principalARN)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.principalARN)
         }
         if !self.action.isEmpty {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(self.action)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.action)
         }
         if !self.resource.isEmpty {
-            buffer.writeProtobufTag(3, .lengthDelimited)
-            buffer.writeProtobufString(self.resource)
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeString(self.resource)
         }
         for element in self.contextEntries {
-            buffer.writeProtobufTag(4, .lengthDelimited)
-            buffer.writeProtobufMessage(element)
+            writer.writeTag(4, .lengthDelimited)
+            writer.writeMessage(element)
         }
         if let value = self.minRevision {
-            buffer.writeProtobufTag(5, .varint)
-            buffer.writeProtobufVarint(value)
+            writer.writeTag(5, .varint)
+            writer.writeVarint(value)
         }
     }
 
@@ -10018,20 +11615,25 @@ public struct AuthorizeRequest: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.principalARN = try buffer.readProtobufString()
+                self.principalARN = try reader.readString()
             case (2, .lengthDelimited):
-                self.action = try buffer.readProtobufString()
+                self.action = try reader.readString()
             case (3, .lengthDelimited):
-                self.resource = try buffer.readProtobufString()
+                self.resource = try reader.readString()
             case (4, .lengthDelimited):
-                self.contextEntries.append(try buffer.readProtobufMessage(ContextEntry.self))
+                self.contextEntries.append(try reader.readMessage(ContextEntry.self))
             case (5, .varint):
-                self.minRevision = try buffer.readProtobufVarint()
+                self.minRevision = try reader.readVarint()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -10066,21 +11668,26 @@ public struct AuthorizeResponse: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if self.decision.rawValue != 0 {
-            buffer.writeProtobufTag(1, .varint)
-            buffer.writeProtobufVarint(self.decision.rawValue)
+            writer.writeTag(1, .varint)
+            writer.writeVarint(self.decision.rawValue)
         }
         for element in self.matchedStatements {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufMessage(element)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeMessage(element)
         }
         for element in self.missingContextValues {
-            buffer.writeProtobufTag(3, .lengthDelimited)
-            buffer.writeProtobufString(element)
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeString(element)
         }
         if self.revision != 0 {
-            buffer.writeProtobufTag(4, .varint)
-            buffer.writeProtobufVarint(self.revision)
+            writer.writeTag(4, .varint)
+            writer.writeVarint(self.revision)
         }
     }
 
@@ -10100,19 +11707,24 @@ public struct AuthorizeResponse: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .varint):
                 self.decision = try PolicyEvaluationDecisionType(
-                    rawValue: Int32(truncatingIfNeeded: buffer.readProtobufVarint()))
+                    rawValue: Int32(truncatingIfNeeded: reader.readVarint()))
             case (2, .lengthDelimited):
-                self.matchedStatements.append(try buffer.readProtobufMessage(EvaluatedStatement.self))
+                self.matchedStatements.append(try reader.readMessage(EvaluatedStatement.self))
             case (3, .lengthDelimited):
-                self.missingContextValues.append(try buffer.readProtobufString())
+                self.missingContextValues.append(try reader.readString())
             case (4, .varint):
-                self.revision = try buffer.readProtobufVarint()
+                self.revision = try reader.readVarint()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -10133,9 +11745,14 @@ public struct AuthorizeBatchRequest: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         for element in self.requests {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufMessage(element)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeMessage(element)
         }
     }
 
@@ -10148,12 +11765,17 @@ public struct AuthorizeBatchRequest: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.requests.append(try buffer.readProtobufMessage(AuthorizeRequest.self))
+                self.requests.append(try reader.readMessage(AuthorizeRequest.self))
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -10174,9 +11796,14 @@ public struct AuthorizeBatchResponse: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         for element in self.results {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufMessage(element)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeMessage(element)
         }
     }
 
@@ -10189,12 +11816,17 @@ public struct AuthorizeBatchResponse: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.results.append(try buffer.readProtobufMessage(AuthorizeResponse.self))
+                self.results.append(try reader.readMessage(AuthorizeResponse.self))
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -10261,53 +11893,58 @@ public struct SimulatePrincipalPolicyRequest: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.policySourceARN.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.policySourceARN)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.policySourceARN)
         }
         for element in self.policyInputList {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(element)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(element)
         }
         for element in self.permissionsBoundaryPolicyInputList {
-            buffer.writeProtobufTag(3, .lengthDelimited)
-            buffer.writeProtobufString(element)
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeString(element)
         }
         for element in self.actionNames {
-            buffer.writeProtobufTag(4, .lengthDelimited)
-            buffer.writeProtobufString(element)
+            writer.writeTag(4, .lengthDelimited)
+            writer.writeString(element)
         }
         for element in self.resourceARNs {
-            buffer.writeProtobufTag(5, .lengthDelimited)
-            buffer.writeProtobufString(element)
+            writer.writeTag(5, .lengthDelimited)
+            writer.writeString(element)
         }
         if !self.resourcePolicy.isEmpty {
-            buffer.writeProtobufTag(6, .lengthDelimited)
-            buffer.writeProtobufString(self.resourcePolicy)
+            writer.writeTag(6, .lengthDelimited)
+            writer.writeString(self.resourcePolicy)
         }
         if !self.resourceOwner.isEmpty {
-            buffer.writeProtobufTag(7, .lengthDelimited)
-            buffer.writeProtobufString(self.resourceOwner)
+            writer.writeTag(7, .lengthDelimited)
+            writer.writeString(self.resourceOwner)
         }
         if !self.callerARN.isEmpty {
-            buffer.writeProtobufTag(8, .lengthDelimited)
-            buffer.writeProtobufString(self.callerARN)
+            writer.writeTag(8, .lengthDelimited)
+            writer.writeString(self.callerARN)
         }
         for element in self.contextEntries {
-            buffer.writeProtobufTag(9, .lengthDelimited)
-            buffer.writeProtobufMessage(element)
+            writer.writeTag(9, .lengthDelimited)
+            writer.writeMessage(element)
         }
         if !self.resourceHandlingOption.isEmpty {
-            buffer.writeProtobufTag(10, .lengthDelimited)
-            buffer.writeProtobufString(self.resourceHandlingOption)
+            writer.writeTag(10, .lengthDelimited)
+            writer.writeString(self.resourceHandlingOption)
         }
         if self.maxItems != 0 {
-            buffer.writeProtobufTag(11, .varint)
-            buffer.writeProtobufVarint(self.maxItems)
+            writer.writeTag(11, .varint)
+            writer.writeVarint(self.maxItems)
         }
         if !self.marker.isEmpty {
-            buffer.writeProtobufTag(12, .lengthDelimited)
-            buffer.writeProtobufString(self.marker)
+            writer.writeTag(12, .lengthDelimited)
+            writer.writeString(self.marker)
         }
     }
 
@@ -10347,34 +11984,39 @@ public struct SimulatePrincipalPolicyRequest: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.policySourceARN = try buffer.readProtobufString()
+                self.policySourceARN = try reader.readString()
             case (2, .lengthDelimited):
-                self.policyInputList.append(try buffer.readProtobufString())
+                self.policyInputList.append(try reader.readString())
             case (3, .lengthDelimited):
-                self.permissionsBoundaryPolicyInputList.append(try buffer.readProtobufString())
+                self.permissionsBoundaryPolicyInputList.append(try reader.readString())
             case (4, .lengthDelimited):
-                self.actionNames.append(try buffer.readProtobufString())
+                self.actionNames.append(try reader.readString())
             case (5, .lengthDelimited):
-                self.resourceARNs.append(try buffer.readProtobufString())
+                self.resourceARNs.append(try reader.readString())
             case (6, .lengthDelimited):
-                self.resourcePolicy = try buffer.readProtobufString()
+                self.resourcePolicy = try reader.readString()
             case (7, .lengthDelimited):
-                self.resourceOwner = try buffer.readProtobufString()
+                self.resourceOwner = try reader.readString()
             case (8, .lengthDelimited):
-                self.callerARN = try buffer.readProtobufString()
+                self.callerARN = try reader.readString()
             case (9, .lengthDelimited):
-                self.contextEntries.append(try buffer.readProtobufMessage(ContextEntry.self))
+                self.contextEntries.append(try reader.readMessage(ContextEntry.self))
             case (10, .lengthDelimited):
-                self.resourceHandlingOption = try buffer.readProtobufString()
+                self.resourceHandlingOption = try reader.readString()
             case (11, .varint):
-                self.maxItems = try Int32(truncatingIfNeeded: buffer.readProtobufVarint())
+                self.maxItems = try Int32(truncatingIfNeeded: reader.readVarint())
             case (12, .lengthDelimited):
-                self.marker = try buffer.readProtobufString()
+                self.marker = try reader.readString()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -10437,49 +12079,54 @@ public struct SimulateCustomPolicyRequest: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         for element in self.policyInputList {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(element)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(element)
         }
         for element in self.permissionsBoundaryPolicyInputList {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(element)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(element)
         }
         for element in self.actionNames {
-            buffer.writeProtobufTag(3, .lengthDelimited)
-            buffer.writeProtobufString(element)
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeString(element)
         }
         for element in self.resourceARNs {
-            buffer.writeProtobufTag(4, .lengthDelimited)
-            buffer.writeProtobufString(element)
+            writer.writeTag(4, .lengthDelimited)
+            writer.writeString(element)
         }
         if !self.resourcePolicy.isEmpty {
-            buffer.writeProtobufTag(5, .lengthDelimited)
-            buffer.writeProtobufString(self.resourcePolicy)
+            writer.writeTag(5, .lengthDelimited)
+            writer.writeString(self.resourcePolicy)
         }
         if !self.resourceOwner.isEmpty {
-            buffer.writeProtobufTag(6, .lengthDelimited)
-            buffer.writeProtobufString(self.resourceOwner)
+            writer.writeTag(6, .lengthDelimited)
+            writer.writeString(self.resourceOwner)
         }
         if !self.callerARN.isEmpty {
-            buffer.writeProtobufTag(7, .lengthDelimited)
-            buffer.writeProtobufString(self.callerARN)
+            writer.writeTag(7, .lengthDelimited)
+            writer.writeString(self.callerARN)
         }
         for element in self.contextEntries {
-            buffer.writeProtobufTag(8, .lengthDelimited)
-            buffer.writeProtobufMessage(element)
+            writer.writeTag(8, .lengthDelimited)
+            writer.writeMessage(element)
         }
         if !self.resourceHandlingOption.isEmpty {
-            buffer.writeProtobufTag(9, .lengthDelimited)
-            buffer.writeProtobufString(self.resourceHandlingOption)
+            writer.writeTag(9, .lengthDelimited)
+            writer.writeString(self.resourceHandlingOption)
         }
         if self.maxItems != 0 {
-            buffer.writeProtobufTag(10, .varint)
-            buffer.writeProtobufVarint(self.maxItems)
+            writer.writeTag(10, .varint)
+            writer.writeVarint(self.maxItems)
         }
         if !self.marker.isEmpty {
-            buffer.writeProtobufTag(11, .lengthDelimited)
-            buffer.writeProtobufString(self.marker)
+            writer.writeTag(11, .lengthDelimited)
+            writer.writeString(self.marker)
         }
     }
 
@@ -10516,32 +12163,37 @@ public struct SimulateCustomPolicyRequest: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.policyInputList.append(try buffer.readProtobufString())
+                self.policyInputList.append(try reader.readString())
             case (2, .lengthDelimited):
-                self.permissionsBoundaryPolicyInputList.append(try buffer.readProtobufString())
+                self.permissionsBoundaryPolicyInputList.append(try reader.readString())
             case (3, .lengthDelimited):
-                self.actionNames.append(try buffer.readProtobufString())
+                self.actionNames.append(try reader.readString())
             case (4, .lengthDelimited):
-                self.resourceARNs.append(try buffer.readProtobufString())
+                self.resourceARNs.append(try reader.readString())
             case (5, .lengthDelimited):
-                self.resourcePolicy = try buffer.readProtobufString()
+                self.resourcePolicy = try reader.readString()
             case (6, .lengthDelimited):
-                self.resourceOwner = try buffer.readProtobufString()
+                self.resourceOwner = try reader.readString()
             case (7, .lengthDelimited):
-                self.callerARN = try buffer.readProtobufString()
+                self.callerARN = try reader.readString()
             case (8, .lengthDelimited):
-                self.contextEntries.append(try buffer.readProtobufMessage(ContextEntry.self))
+                self.contextEntries.append(try reader.readMessage(ContextEntry.self))
             case (9, .lengthDelimited):
-                self.resourceHandlingOption = try buffer.readProtobufString()
+                self.resourceHandlingOption = try reader.readString()
             case (10, .varint):
-                self.maxItems = try Int32(truncatingIfNeeded: buffer.readProtobufVarint())
+                self.maxItems = try Int32(truncatingIfNeeded: reader.readVarint())
             case (11, .lengthDelimited):
-                self.marker = try buffer.readProtobufString()
+                self.marker = try reader.readString()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -10568,17 +12220,22 @@ public struct SimulatePolicyResponse: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         for element in self.evaluationResults {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufMessage(element)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeMessage(element)
         }
         if self.isTruncated {
-            buffer.writeProtobufTag(2, .varint)
-            buffer.writeProtobufBool(self.isTruncated)
+            writer.writeTag(2, .varint)
+            writer.writeBool(self.isTruncated)
         }
         if !self.marker.isEmpty {
-            buffer.writeProtobufTag(3, .lengthDelimited)
-            buffer.writeProtobufString(self.marker)
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeString(self.marker)
         }
     }
 
@@ -10597,16 +12254,21 @@ public struct SimulatePolicyResponse: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.evaluationResults.append(try buffer.readProtobufMessage(SimulationResult.self))
+                self.evaluationResults.append(try reader.readMessage(SimulationResult.self))
             case (2, .varint):
-                self.isTruncated = try buffer.readProtobufBool()
+                self.isTruncated = try reader.readBool()
             case (3, .lengthDelimited):
-                self.marker = try buffer.readProtobufString()
+                self.marker = try reader.readString()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -10630,13 +12292,18 @@ public struct GetContextKeysForPrincipalPolicyRequest: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.policySourceARN.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.policySourceARN)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.policySourceARN)
         }
         for element in self.policyInputList {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(element)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(element)
         }
     }
 
@@ -10652,14 +12319,19 @@ public struct GetContextKeysForPrincipalPolicyRequest: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.policySourceARN = try buffer.readProtobufString()
+                self.policySourceARN = try reader.readString()
             case (2, .lengthDelimited):
-                self.policyInputList.append(try buffer.readProtobufString())
+                self.policyInputList.append(try reader.readString())
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -10680,9 +12352,14 @@ public struct GetContextKeysForCustomPolicyRequest: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         for element in self.policyInputList {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(element)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(element)
         }
     }
 
@@ -10695,12 +12372,17 @@ public struct GetContextKeysForCustomPolicyRequest: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.policyInputList.append(try buffer.readProtobufString())
+                self.policyInputList.append(try reader.readString())
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -10721,9 +12403,14 @@ public struct GetContextKeysForPolicyResponse: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         for element in self.contextKeyNames {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(element)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(element)
         }
     }
 
@@ -10736,12 +12423,17 @@ public struct GetContextKeysForPolicyResponse: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.contextKeyNames.append(try buffer.readProtobufString())
+                self.contextKeyNames.append(try reader.readString())
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -10762,9 +12454,14 @@ public struct PolicyDescriptorType: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.arn.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.arn)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.arn)
         }
     }
 
@@ -10779,12 +12476,17 @@ public struct PolicyDescriptorType: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.arn = try buffer.readProtobufString()
+                self.arn = try reader.readString()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -10847,49 +12549,54 @@ public struct AssumeRoleRequest: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.roleARN.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.roleARN)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.roleARN)
         }
         if !self.roleSessionName.isEmpty {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(self.roleSessionName)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.roleSessionName)
         }
         for element in self.policyARNs {
-            buffer.writeProtobufTag(3, .lengthDelimited)
-            buffer.writeProtobufMessage(element)
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeMessage(element)
         }
         if let value = self.policy {
-            buffer.writeProtobufTag(4, .lengthDelimited)
-            buffer.writeProtobufString(value)
+            writer.writeTag(4, .lengthDelimited)
+            writer.writeString(value)
         }
         if let value = self.durationSeconds {
-            buffer.writeProtobufTag(5, .varint)
-            buffer.writeProtobufVarint(value)
+            writer.writeTag(5, .varint)
+            writer.writeVarint(value)
         }
         for element in self.tags {
-            buffer.writeProtobufTag(6, .lengthDelimited)
-            buffer.writeProtobufMessage(element)
+            writer.writeTag(6, .lengthDelimited)
+            writer.writeMessage(element)
         }
         for element in self.transitiveTagKeys {
-            buffer.writeProtobufTag(7, .lengthDelimited)
-            buffer.writeProtobufString(element)
+            writer.writeTag(7, .lengthDelimited)
+            writer.writeString(element)
         }
         if let value = self.externalID {
-            buffer.writeProtobufTag(8, .lengthDelimited)
-            buffer.writeProtobufString(value)
+            writer.writeTag(8, .lengthDelimited)
+            writer.writeString(value)
         }
         if let value = self.serialNumber {
-            buffer.writeProtobufTag(9, .lengthDelimited)
-            buffer.writeProtobufString(value)
+            writer.writeTag(9, .lengthDelimited)
+            writer.writeString(value)
         }
         if let value = self.tokenCode {
-            buffer.writeProtobufTag(10, .lengthDelimited)
-            buffer.writeProtobufString(value)
+            writer.writeTag(10, .lengthDelimited)
+            writer.writeString(value)
         }
         if let value = self.sourceIdentity {
-            buffer.writeProtobufTag(11, .lengthDelimited)
-            buffer.writeProtobufString(value)
+            writer.writeTag(11, .lengthDelimited)
+            writer.writeString(value)
         }
     }
 
@@ -10928,32 +12635,37 @@ public struct AssumeRoleRequest: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.roleARN = try buffer.readProtobufString()
+                self.roleARN = try reader.readString()
             case (2, .lengthDelimited):
-                self.roleSessionName = try buffer.readProtobufString()
+                self.roleSessionName = try reader.readString()
             case (3, .lengthDelimited):
-                self.policyARNs.append(try buffer.readProtobufMessage(PolicyDescriptorType.self))
+                self.policyARNs.append(try reader.readMessage(PolicyDescriptorType.self))
             case (4, .lengthDelimited):
-                self.policy = try buffer.readProtobufString()
+                self.policy = try reader.readString()
             case (5, .varint):
-                self.durationSeconds = try Int32(truncatingIfNeeded: buffer.readProtobufVarint())
+                self.durationSeconds = try Int32(truncatingIfNeeded: reader.readVarint())
             case (6, .lengthDelimited):
-                self.tags.append(try buffer.readProtobufMessage(Tag.self))
+                self.tags.append(try reader.readMessage(Tag.self))
             case (7, .lengthDelimited):
-                self.transitiveTagKeys.append(try buffer.readProtobufString())
+                self.transitiveTagKeys.append(try reader.readString())
             case (8, .lengthDelimited):
-                self.externalID = try buffer.readProtobufString()
+                self.externalID = try reader.readString()
             case (9, .lengthDelimited):
-                self.serialNumber = try buffer.readProtobufString()
+                self.serialNumber = try reader.readString()
             case (10, .lengthDelimited):
-                self.tokenCode = try buffer.readProtobufString()
+                self.tokenCode = try reader.readString()
             case (11, .lengthDelimited):
-                self.sourceIdentity = try buffer.readProtobufString()
+                self.sourceIdentity = try reader.readString()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -10988,21 +12700,26 @@ public struct Credentials: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.accessKeyID.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.accessKeyID)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.accessKeyID)
         }
         if !self.secretAccessKey.isEmpty {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(self.secretAccessKey)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.secretAccessKey)
         }
         if !self.sessionToken.isEmpty {
-            buffer.writeProtobufTag(3, .lengthDelimited)
-            buffer.writeProtobufString(self.sessionToken)
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeString(self.sessionToken)
         }
         if self.expiration != 0 {
-            buffer.writeProtobufTag(4, .varint)
-            buffer.writeProtobufVarint(self.expiration)
+            writer.writeTag(4, .varint)
+            writer.writeVarint(self.expiration)
         }
     }
 
@@ -11026,18 +12743,23 @@ public struct Credentials: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.accessKeyID = try buffer.readProtobufString()
+                self.accessKeyID = try reader.readString()
             case (2, .lengthDelimited):
-                self.secretAccessKey = try buffer.readProtobufString()
+                self.secretAccessKey = try reader.readString()
             case (3, .lengthDelimited):
-                self.sessionToken = try buffer.readProtobufString()
+                self.sessionToken = try reader.readString()
             case (4, .varint):
-                self.expiration = try Int64(bitPattern: buffer.readProtobufVarint())
+                self.expiration = try Int64(bitPattern: reader.readVarint())
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -11061,13 +12783,18 @@ public struct AssumedRoleUser: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.assumedRoleID.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.assumedRoleID)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.assumedRoleID)
         }
         if !self.arn.isEmpty {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(self.arn)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.arn)
         }
     }
 
@@ -11085,14 +12812,19 @@ public struct AssumedRoleUser: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.assumedRoleID = try buffer.readProtobufString()
+                self.assumedRoleID = try reader.readString()
             case (2, .lengthDelimited):
-                self.arn = try buffer.readProtobufString()
+                self.arn = try reader.readString()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -11127,21 +12859,26 @@ public struct AssumeRoleResponse: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if let value = self.credentials {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufMessage(value)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeMessage(value)
         }
         if let value = self.assumedRoleUser {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufMessage(value)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeMessage(value)
         }
         if self.packedPolicySize != 0 {
-            buffer.writeProtobufTag(3, .varint)
-            buffer.writeProtobufVarint(self.packedPolicySize)
+            writer.writeTag(3, .varint)
+            writer.writeVarint(self.packedPolicySize)
         }
         if !self.sourceIdentity.isEmpty {
-            buffer.writeProtobufTag(4, .lengthDelimited)
-            buffer.writeProtobufString(self.sourceIdentity)
+            writer.writeTag(4, .lengthDelimited)
+            writer.writeString(self.sourceIdentity)
         }
     }
 
@@ -11165,22 +12902,27 @@ public struct AssumeRoleResponse: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
                 var value = self.credentials ?? Credentials()
-                try buffer.mergeProtobufMessage(into: &value)
+                try reader.mergeMessage(into: &value)
                 self.credentials = value
             case (2, .lengthDelimited):
                 var value = self.assumedRoleUser ?? AssumedRoleUser()
-                try buffer.mergeProtobufMessage(into: &value)
+                try reader.mergeMessage(into: &value)
                 self.assumedRoleUser = value
             case (3, .varint):
-                self.packedPolicySize = try Int32(truncatingIfNeeded: buffer.readProtobufVarint())
+                self.packedPolicySize = try Int32(truncatingIfNeeded: reader.readVarint())
             case (4, .lengthDelimited):
-                self.sourceIdentity = try buffer.readProtobufString()
+                self.sourceIdentity = try reader.readString()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -11194,13 +12936,21 @@ public struct GetCallerIdentityRequest: WireMessage {
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {}
 
+    /// Writes nothing: the message has no fields.
+    public func encode(to writer: inout ProtobufWriter) {}
+
     /// The exact number of bytes `encode(into:)` appends.
     public var encodedSize: Int { 0 }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
-            try buffer.skipProtobufField(tag)
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
+            try reader.skipField(tag)
         }
     }
 }
@@ -11226,17 +12976,22 @@ public struct GetCallerIdentityResponse: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.userID.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.userID)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.userID)
         }
         if !self.account.isEmpty {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(self.account)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.account)
         }
         if !self.arn.isEmpty {
-            buffer.writeProtobufTag(3, .lengthDelimited)
-            buffer.writeProtobufString(self.arn)
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeString(self.arn)
         }
     }
 
@@ -11257,16 +13012,21 @@ public struct GetCallerIdentityResponse: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.userID = try buffer.readProtobufString()
+                self.userID = try reader.readString()
             case (2, .lengthDelimited):
-                self.account = try buffer.readProtobufString()
+                self.account = try reader.readString()
             case (3, .lengthDelimited):
-                self.arn = try buffer.readProtobufString()
+                self.arn = try reader.readString()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -11287,9 +13047,14 @@ public struct PingRequest: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if self.payload.readableBytes != 0 {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufBytes(self.payload)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeBytes(self.payload)
         }
     }
 
@@ -11304,12 +13069,17 @@ public struct PingRequest: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.payload = try buffer.readProtobufBytes()
+                self.payload = try reader.readBytes()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -11330,9 +13100,14 @@ public struct PingResponse: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if self.payload.readableBytes != 0 {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufBytes(self.payload)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeBytes(self.payload)
         }
     }
 
@@ -11347,12 +13122,17 @@ public struct PingResponse: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.payload = try buffer.readProtobufBytes()
+                self.payload = try reader.readBytes()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }

@@ -89,13 +89,18 @@ public struct Inner: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.name.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.name)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.name)
         }
         if self.value != 0 {
-            buffer.writeProtobufTag(2, .varint)
-            buffer.writeProtobufVarint(self.value)
+            writer.writeTag(2, .varint)
+            writer.writeVarint(self.value)
         }
     }
 
@@ -113,14 +118,19 @@ public struct Inner: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.name = try buffer.readProtobufString()
+                self.name = try reader.readString()
             case (2, .varint):
-                self.value = try Int32(truncatingIfNeeded: buffer.readProtobufVarint())
+                self.value = try Int32(truncatingIfNeeded: reader.readVarint())
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -207,73 +217,78 @@ public struct Scalars: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if self.fDouble.bitPattern != 0 {
-            buffer.writeProtobufTag(1, .fixed64)
-            buffer.writeProtobufDouble(self.fDouble)
+            writer.writeTag(1, .fixed64)
+            writer.writeDouble(self.fDouble)
         }
         if self.fFloat.bitPattern != 0 {
-            buffer.writeProtobufTag(2, .fixed32)
-            buffer.writeProtobufFloat(self.fFloat)
+            writer.writeTag(2, .fixed32)
+            writer.writeFloat(self.fFloat)
         }
         if self.fInt32 != 0 {
-            buffer.writeProtobufTag(3, .varint)
-            buffer.writeProtobufVarint(self.fInt32)
+            writer.writeTag(3, .varint)
+            writer.writeVarint(self.fInt32)
         }
         if self.fInt64 != 0 {
-            buffer.writeProtobufTag(4, .varint)
-            buffer.writeProtobufVarint(self.fInt64)
+            writer.writeTag(4, .varint)
+            writer.writeVarint(self.fInt64)
         }
         if self.fUint32 != 0 {
-            buffer.writeProtobufTag(5, .varint)
-            buffer.writeProtobufVarint(self.fUint32)
+            writer.writeTag(5, .varint)
+            writer.writeVarint(self.fUint32)
         }
         if self.fUint64 != 0 {
-            buffer.writeProtobufTag(6, .varint)
-            buffer.writeProtobufVarint(self.fUint64)
+            writer.writeTag(6, .varint)
+            writer.writeVarint(self.fUint64)
         }
         if self.fSint32 != 0 {
-            buffer.writeProtobufTag(7, .varint)
-            buffer.writeProtobufVarint(Protobuf.zigZag(self.fSint32))
+            writer.writeTag(7, .varint)
+            writer.writeVarint(Protobuf.zigZag(self.fSint32))
         }
         if self.fSint64 != 0 {
-            buffer.writeProtobufTag(8, .varint)
-            buffer.writeProtobufVarint(Protobuf.zigZag(self.fSint64))
+            writer.writeTag(8, .varint)
+            writer.writeVarint(Protobuf.zigZag(self.fSint64))
         }
         if self.fFixed32 != 0 {
-            buffer.writeProtobufTag(9, .fixed32)
-            buffer.writeProtobufFixed32(self.fFixed32)
+            writer.writeTag(9, .fixed32)
+            writer.writeFixed32(self.fFixed32)
         }
         if self.fFixed64 != 0 {
-            buffer.writeProtobufTag(10, .fixed64)
-            buffer.writeProtobufFixed64(self.fFixed64)
+            writer.writeTag(10, .fixed64)
+            writer.writeFixed64(self.fFixed64)
         }
         if self.fSfixed32 != 0 {
-            buffer.writeProtobufTag(11, .fixed32)
-            buffer.writeProtobufFixed32(UInt32(bitPattern: self.fSfixed32))
+            writer.writeTag(11, .fixed32)
+            writer.writeFixed32(UInt32(bitPattern: self.fSfixed32))
         }
         if self.fSfixed64 != 0 {
-            buffer.writeProtobufTag(12, .fixed64)
-            buffer.writeProtobufFixed64(UInt64(bitPattern: self.fSfixed64))
+            writer.writeTag(12, .fixed64)
+            writer.writeFixed64(UInt64(bitPattern: self.fSfixed64))
         }
         if self.fBool {
-            buffer.writeProtobufTag(13, .varint)
-            buffer.writeProtobufBool(self.fBool)
+            writer.writeTag(13, .varint)
+            writer.writeBool(self.fBool)
         }
         if !self.fString.isEmpty {
-            buffer.writeProtobufTag(14, .lengthDelimited)
-            buffer.writeProtobufString(self.fString)
+            writer.writeTag(14, .lengthDelimited)
+            writer.writeString(self.fString)
         }
         if self.fBytes.readableBytes != 0 {
-            buffer.writeProtobufTag(15, .lengthDelimited)
-            buffer.writeProtobufBytes(self.fBytes)
+            writer.writeTag(15, .lengthDelimited)
+            writer.writeBytes(self.fBytes)
         }
         if self.fColor.rawValue != 0 {
-            buffer.writeProtobufTag(16, .varint)
-            buffer.writeProtobufVarint(self.fColor.rawValue)
+            writer.writeTag(16, .varint)
+            writer.writeVarint(self.fColor.rawValue)
         }
         if let value = self.fInner {
-            buffer.writeProtobufTag(17, .lengthDelimited)
-            buffer.writeProtobufMessage(value)
+            writer.writeTag(17, .lengthDelimited)
+            writer.writeMessage(value)
         }
     }
 
@@ -336,46 +351,51 @@ public struct Scalars: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .fixed64):
-                self.fDouble = try buffer.readProtobufDouble()
+                self.fDouble = try reader.readDouble()
             case (2, .fixed32):
-                self.fFloat = try buffer.readProtobufFloat()
+                self.fFloat = try reader.readFloat()
             case (3, .varint):
-                self.fInt32 = try Int32(truncatingIfNeeded: buffer.readProtobufVarint())
+                self.fInt32 = try Int32(truncatingIfNeeded: reader.readVarint())
             case (4, .varint):
-                self.fInt64 = try Int64(bitPattern: buffer.readProtobufVarint())
+                self.fInt64 = try Int64(bitPattern: reader.readVarint())
             case (5, .varint):
-                self.fUint32 = try UInt32(truncatingIfNeeded: buffer.readProtobufVarint())
+                self.fUint32 = try UInt32(truncatingIfNeeded: reader.readVarint())
             case (6, .varint):
-                self.fUint64 = try buffer.readProtobufVarint()
+                self.fUint64 = try reader.readVarint()
             case (7, .varint):
-                self.fSint32 = try Protobuf.unZigZag(UInt32(truncatingIfNeeded: buffer.readProtobufVarint()))
+                self.fSint32 = try Protobuf.unZigZag(UInt32(truncatingIfNeeded: reader.readVarint()))
             case (8, .varint):
-                self.fSint64 = try Protobuf.unZigZag(buffer.readProtobufVarint())
+                self.fSint64 = try Protobuf.unZigZag(reader.readVarint())
             case (9, .fixed32):
-                self.fFixed32 = try buffer.readProtobufFixed32()
+                self.fFixed32 = try reader.readFixed32()
             case (10, .fixed64):
-                self.fFixed64 = try buffer.readProtobufFixed64()
+                self.fFixed64 = try reader.readFixed64()
             case (11, .fixed32):
-                self.fSfixed32 = try Int32(bitPattern: buffer.readProtobufFixed32())
+                self.fSfixed32 = try Int32(bitPattern: reader.readFixed32())
             case (12, .fixed64):
-                self.fSfixed64 = try Int64(bitPattern: buffer.readProtobufFixed64())
+                self.fSfixed64 = try Int64(bitPattern: reader.readFixed64())
             case (13, .varint):
-                self.fBool = try buffer.readProtobufBool()
+                self.fBool = try reader.readBool()
             case (14, .lengthDelimited):
-                self.fString = try buffer.readProtobufString()
+                self.fString = try reader.readString()
             case (15, .lengthDelimited):
-                self.fBytes = try buffer.readProtobufBytes()
+                self.fBytes = try reader.readBytes()
             case (16, .varint):
-                self.fColor = try Color(rawValue: Int32(truncatingIfNeeded: buffer.readProtobufVarint()))
+                self.fColor = try Color(rawValue: Int32(truncatingIfNeeded: reader.readVarint()))
             case (17, .lengthDelimited):
                 var value = self.fInner ?? Inner()
-                try buffer.mergeProtobufMessage(into: &value)
+                try reader.mergeMessage(into: &value)
                 self.fInner = value
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -434,57 +454,62 @@ public struct Repeated: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.rInt32.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
+            writer.writeTag(1, .lengthDelimited)
             var packedSize = 0
             for element in self.rInt32 { packedSize += Protobuf.varintSize(element) }
-            buffer.writeProtobufVarint(UInt64(packedSize))
-            for element in self.rInt32 { buffer.writeProtobufVarint(element) }
+            writer.writeVarint(UInt64(packedSize))
+            for element in self.rInt32 { writer.writeVarint(element) }
         }
         if !self.rSint64.isEmpty {
-            buffer.writeProtobufTag(2, .lengthDelimited)
+            writer.writeTag(2, .lengthDelimited)
             var packedSize = 0
             for element in self.rSint64 { packedSize += Protobuf.varintSize(Protobuf.zigZag(element)) }
-            buffer.writeProtobufVarint(UInt64(packedSize))
-            for element in self.rSint64 { buffer.writeProtobufVarint(Protobuf.zigZag(element)) }
+            writer.writeVarint(UInt64(packedSize))
+            for element in self.rSint64 { writer.writeVarint(Protobuf.zigZag(element)) }
         }
         if !self.rDouble.isEmpty {
-            buffer.writeProtobufTag(3, .lengthDelimited)
-            buffer.writeProtobufVarint(UInt64(self.rDouble.count * 8))
-            for element in self.rDouble { buffer.writeProtobufDouble(element) }
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeVarint(UInt64(self.rDouble.count * 8))
+            for element in self.rDouble { writer.writeDouble(element) }
         }
         if !self.rFixed32.isEmpty {
-            buffer.writeProtobufTag(4, .lengthDelimited)
-            buffer.writeProtobufVarint(UInt64(self.rFixed32.count * 4))
-            for element in self.rFixed32 { buffer.writeProtobufFixed32(element) }
+            writer.writeTag(4, .lengthDelimited)
+            writer.writeVarint(UInt64(self.rFixed32.count * 4))
+            for element in self.rFixed32 { writer.writeFixed32(element) }
         }
         if !self.rBool.isEmpty {
-            buffer.writeProtobufTag(5, .lengthDelimited)
-            buffer.writeProtobufVarint(UInt64(self.rBool.count * 1))
-            for element in self.rBool { buffer.writeProtobufBool(element) }
+            writer.writeTag(5, .lengthDelimited)
+            writer.writeVarint(UInt64(self.rBool.count * 1))
+            for element in self.rBool { writer.writeBool(element) }
         }
         if !self.rColor.isEmpty {
-            buffer.writeProtobufTag(6, .lengthDelimited)
+            writer.writeTag(6, .lengthDelimited)
             var packedSize = 0
             for element in self.rColor { packedSize += Protobuf.varintSize(element.rawValue) }
-            buffer.writeProtobufVarint(UInt64(packedSize))
-            for element in self.rColor { buffer.writeProtobufVarint(element.rawValue) }
+            writer.writeVarint(UInt64(packedSize))
+            for element in self.rColor { writer.writeVarint(element.rawValue) }
         }
         for element in self.rString {
-            buffer.writeProtobufTag(7, .lengthDelimited)
-            buffer.writeProtobufString(element)
+            writer.writeTag(7, .lengthDelimited)
+            writer.writeString(element)
         }
         for element in self.rBytes {
-            buffer.writeProtobufTag(8, .lengthDelimited)
-            buffer.writeProtobufBytes(element)
+            writer.writeTag(8, .lengthDelimited)
+            writer.writeBytes(element)
         }
         for element in self.rInner {
-            buffer.writeProtobufTag(9, .lengthDelimited)
-            buffer.writeProtobufMessage(element)
+            writer.writeTag(9, .lengthDelimited)
+            writer.writeMessage(element)
         }
         for element in self.rUnpacked {
-            buffer.writeProtobufTag(10, .varint)
-            buffer.writeProtobufVarint(element)
+            writer.writeTag(10, .varint)
+            writer.writeVarint(element)
         }
     }
 
@@ -524,60 +549,61 @@ public struct Repeated: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                var packed = try buffer.readProtobufSlice()
-                while packed.readableBytes > 0 {
-                    self.rInt32.append(try Int32(truncatingIfNeeded: packed.readProtobufVarint()))
-                }
+                var packed = try reader.readDelimited()
+                while !packed.isAtEnd { self.rInt32.append(try Int32(truncatingIfNeeded: packed.readVarint())) }
             case (1, .varint):
-                self.rInt32.append(try Int32(truncatingIfNeeded: buffer.readProtobufVarint()))
+                self.rInt32.append(try Int32(truncatingIfNeeded: reader.readVarint()))
             case (2, .lengthDelimited):
-                var packed = try buffer.readProtobufSlice()
-                while packed.readableBytes > 0 {
-                    self.rSint64.append(try Protobuf.unZigZag(packed.readProtobufVarint()))
-                }
+                var packed = try reader.readDelimited()
+                while !packed.isAtEnd { self.rSint64.append(try Protobuf.unZigZag(packed.readVarint())) }
             case (2, .varint):
-                self.rSint64.append(try Protobuf.unZigZag(buffer.readProtobufVarint()))
+                self.rSint64.append(try Protobuf.unZigZag(reader.readVarint()))
             case (3, .lengthDelimited):
-                var packed = try buffer.readProtobufSlice()
-                self.rDouble.reserveCapacity(self.rDouble.count + packed.readableBytes / 8)
-                while packed.readableBytes > 0 { self.rDouble.append(try packed.readProtobufDouble()) }
+                var packed = try reader.readDelimited()
+                self.rDouble.reserveCapacity(self.rDouble.count + packed.remaining / 8)
+                while !packed.isAtEnd { self.rDouble.append(try packed.readDouble()) }
             case (3, .fixed64):
-                self.rDouble.append(try buffer.readProtobufDouble())
+                self.rDouble.append(try reader.readDouble())
             case (4, .lengthDelimited):
-                var packed = try buffer.readProtobufSlice()
-                self.rFixed32.reserveCapacity(self.rFixed32.count + packed.readableBytes / 4)
-                while packed.readableBytes > 0 { self.rFixed32.append(try packed.readProtobufFixed32()) }
+                var packed = try reader.readDelimited()
+                self.rFixed32.reserveCapacity(self.rFixed32.count + packed.remaining / 4)
+                while !packed.isAtEnd { self.rFixed32.append(try packed.readFixed32()) }
             case (4, .fixed32):
-                self.rFixed32.append(try buffer.readProtobufFixed32())
+                self.rFixed32.append(try reader.readFixed32())
             case (5, .lengthDelimited):
-                var packed = try buffer.readProtobufSlice()
-                self.rBool.reserveCapacity(self.rBool.count + packed.readableBytes / 1)
-                while packed.readableBytes > 0 { self.rBool.append(try packed.readProtobufBool()) }
+                var packed = try reader.readDelimited()
+                self.rBool.reserveCapacity(self.rBool.count + packed.remaining / 1)
+                while !packed.isAtEnd { self.rBool.append(try packed.readBool()) }
             case (5, .varint):
-                self.rBool.append(try buffer.readProtobufBool())
+                self.rBool.append(try reader.readBool())
             case (6, .lengthDelimited):
-                var packed = try buffer.readProtobufSlice()
-                while packed.readableBytes > 0 {
-                    self.rColor.append(try Color(rawValue: Int32(truncatingIfNeeded: packed.readProtobufVarint())))
+                var packed = try reader.readDelimited()
+                while !packed.isAtEnd {
+                    self.rColor.append(try Color(rawValue: Int32(truncatingIfNeeded: packed.readVarint())))
                 }
             case (6, .varint):
-                self.rColor.append(try Color(rawValue: Int32(truncatingIfNeeded: buffer.readProtobufVarint())))
+                self.rColor.append(try Color(rawValue: Int32(truncatingIfNeeded: reader.readVarint())))
             case (7, .lengthDelimited):
-                self.rString.append(try buffer.readProtobufString())
+                self.rString.append(try reader.readString())
             case (8, .lengthDelimited):
-                self.rBytes.append(try buffer.readProtobufBytes())
+                self.rBytes.append(try reader.readBytes())
             case (9, .lengthDelimited):
-                self.rInner.append(try buffer.readProtobufMessage(Inner.self))
+                self.rInner.append(try reader.readMessage(Inner.self))
             case (10, .lengthDelimited):
-                var packed = try buffer.readProtobufSlice()
-                while packed.readableBytes > 0 { self.rUnpacked.append(try packed.readProtobufVarint()) }
+                var packed = try reader.readDelimited()
+                while !packed.isAtEnd { self.rUnpacked.append(try packed.readVarint()) }
             case (10, .varint):
-                self.rUnpacked.append(try buffer.readProtobufVarint())
+                self.rUnpacked.append(try reader.readVarint())
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -620,62 +646,67 @@ public struct Maps: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         for (key, value) in self.mStringInt32.sorted(by: { $0.key < $1.key }) {
             let entrySize = 1 + Protobuf.lengthDelimitedSize(key.utf8.count) + 1 + Protobuf.varintSize(value)
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufVarint(UInt64(entrySize))
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(key)
-            buffer.writeProtobufTag(2, .varint)
-            buffer.writeProtobufVarint(value)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeVarint(UInt64(entrySize))
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(key)
+            writer.writeTag(2, .varint)
+            writer.writeVarint(value)
         }
         for (key, value) in self.mInt64String.sorted(by: { $0.key < $1.key }) {
             let entrySize = 1 + Protobuf.varintSize(key) + 1 + Protobuf.lengthDelimitedSize(value.utf8.count)
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufVarint(UInt64(entrySize))
-            buffer.writeProtobufTag(1, .varint)
-            buffer.writeProtobufVarint(key)
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(value)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeVarint(UInt64(entrySize))
+            writer.writeTag(1, .varint)
+            writer.writeVarint(key)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(value)
         }
         for (key, value) in self.mBoolColor.sorted(by: { !$0.key && $1.key }) {
             let entrySize = 2 + 1 + Protobuf.varintSize(value.rawValue)
-            buffer.writeProtobufTag(3, .lengthDelimited)
-            buffer.writeProtobufVarint(UInt64(entrySize))
-            buffer.writeProtobufTag(1, .varint)
-            buffer.writeProtobufBool(key)
-            buffer.writeProtobufTag(2, .varint)
-            buffer.writeProtobufVarint(value.rawValue)
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeVarint(UInt64(entrySize))
+            writer.writeTag(1, .varint)
+            writer.writeBool(key)
+            writer.writeTag(2, .varint)
+            writer.writeVarint(value.rawValue)
         }
         for (key, value) in self.mUint32Inner.sorted(by: { $0.key < $1.key }) {
             let valueSize = value.encodedSize
             let entrySize = 1 + Protobuf.varintSize(key) + 1 + Protobuf.lengthDelimitedSize(valueSize)
-            buffer.writeProtobufTag(4, .lengthDelimited)
-            buffer.writeProtobufVarint(UInt64(entrySize))
-            buffer.writeProtobufTag(1, .varint)
-            buffer.writeProtobufVarint(key)
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufVarint(UInt64(valueSize))
-            value.encode(into: &buffer)
+            writer.writeTag(4, .lengthDelimited)
+            writer.writeVarint(UInt64(entrySize))
+            writer.writeTag(1, .varint)
+            writer.writeVarint(key)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeVarint(UInt64(valueSize))
+            value.encode(to: &writer)
         }
         for (key, value) in self.mSint32Bytes.sorted(by: { $0.key < $1.key }) {
             let entrySize =
                 1 + Protobuf.varintSize(Protobuf.zigZag(key)) + 1 + Protobuf.lengthDelimitedSize(value.readableBytes)
-            buffer.writeProtobufTag(5, .lengthDelimited)
-            buffer.writeProtobufVarint(UInt64(entrySize))
-            buffer.writeProtobufTag(1, .varint)
-            buffer.writeProtobufVarint(Protobuf.zigZag(key))
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufBytes(value)
+            writer.writeTag(5, .lengthDelimited)
+            writer.writeVarint(UInt64(entrySize))
+            writer.writeTag(1, .varint)
+            writer.writeVarint(Protobuf.zigZag(key))
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeBytes(value)
         }
         for (key, value) in self.mFixed64Double.sorted(by: { $0.key < $1.key }) {
             let entrySize = 9 + 9
-            buffer.writeProtobufTag(6, .lengthDelimited)
-            buffer.writeProtobufVarint(UInt64(entrySize))
-            buffer.writeProtobufTag(1, .fixed64)
-            buffer.writeProtobufFixed64(key)
-            buffer.writeProtobufTag(2, .fixed64)
-            buffer.writeProtobufDouble(value)
+            writer.writeTag(6, .lengthDelimited)
+            writer.writeVarint(UInt64(entrySize))
+            writer.writeTag(1, .fixed64)
+            writer.writeFixed64(key)
+            writer.writeTag(2, .fixed64)
+            writer.writeDouble(value)
         }
     }
 
@@ -709,100 +740,105 @@ public struct Maps: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                var entry = try buffer.readProtobufSlice()
+                var entry = try reader.readDelimited()
                 var key: String = ""
                 var value: Int32 = 0
-                while let entryTag = try entry.readProtobufTag() {
+                while let entryTag = try entry.readTag() {
                     switch (entryTag.fieldNumber, entryTag.wireType) {
                     case (1, .lengthDelimited):
-                        key = try entry.readProtobufString()
+                        key = try entry.readString()
                     case (2, .varint):
-                        value = try Int32(truncatingIfNeeded: entry.readProtobufVarint())
+                        value = try Int32(truncatingIfNeeded: entry.readVarint())
                     default:
-                        try entry.skipProtobufField(entryTag)
+                        try entry.skipField(entryTag)
                     }
                 }
                 self.mStringInt32[key] = value
             case (2, .lengthDelimited):
-                var entry = try buffer.readProtobufSlice()
+                var entry = try reader.readDelimited()
                 var key: Int64 = 0
                 var value: String = ""
-                while let entryTag = try entry.readProtobufTag() {
+                while let entryTag = try entry.readTag() {
                     switch (entryTag.fieldNumber, entryTag.wireType) {
                     case (1, .varint):
-                        key = try Int64(bitPattern: entry.readProtobufVarint())
+                        key = try Int64(bitPattern: entry.readVarint())
                     case (2, .lengthDelimited):
-                        value = try entry.readProtobufString()
+                        value = try entry.readString()
                     default:
-                        try entry.skipProtobufField(entryTag)
+                        try entry.skipField(entryTag)
                     }
                 }
                 self.mInt64String[key] = value
             case (3, .lengthDelimited):
-                var entry = try buffer.readProtobufSlice()
+                var entry = try reader.readDelimited()
                 var key: Bool = false
                 var value: Color = Color()
-                while let entryTag = try entry.readProtobufTag() {
+                while let entryTag = try entry.readTag() {
                     switch (entryTag.fieldNumber, entryTag.wireType) {
                     case (1, .varint):
-                        key = try entry.readProtobufBool()
+                        key = try entry.readBool()
                     case (2, .varint):
-                        value = try Color(rawValue: Int32(truncatingIfNeeded: entry.readProtobufVarint()))
+                        value = try Color(rawValue: Int32(truncatingIfNeeded: entry.readVarint()))
                     default:
-                        try entry.skipProtobufField(entryTag)
+                        try entry.skipField(entryTag)
                     }
                 }
                 self.mBoolColor[key] = value
             case (4, .lengthDelimited):
-                var entry = try buffer.readProtobufSlice()
+                var entry = try reader.readDelimited()
                 var key: UInt32 = 0
                 var value: Inner = Inner()
-                while let entryTag = try entry.readProtobufTag() {
+                while let entryTag = try entry.readTag() {
                     switch (entryTag.fieldNumber, entryTag.wireType) {
                     case (1, .varint):
-                        key = try UInt32(truncatingIfNeeded: entry.readProtobufVarint())
+                        key = try UInt32(truncatingIfNeeded: entry.readVarint())
                     case (2, .lengthDelimited):
-                        try entry.mergeProtobufMessage(into: &value)
+                        try entry.mergeMessage(into: &value)
                     default:
-                        try entry.skipProtobufField(entryTag)
+                        try entry.skipField(entryTag)
                     }
                 }
                 self.mUint32Inner[key] = value
             case (5, .lengthDelimited):
-                var entry = try buffer.readProtobufSlice()
+                var entry = try reader.readDelimited()
                 var key: Int32 = 0
                 var value: ByteBuffer = ByteBuffer()
-                while let entryTag = try entry.readProtobufTag() {
+                while let entryTag = try entry.readTag() {
                     switch (entryTag.fieldNumber, entryTag.wireType) {
                     case (1, .varint):
-                        key = try Protobuf.unZigZag(UInt32(truncatingIfNeeded: entry.readProtobufVarint()))
+                        key = try Protobuf.unZigZag(UInt32(truncatingIfNeeded: entry.readVarint()))
                     case (2, .lengthDelimited):
-                        value = try entry.readProtobufBytes()
+                        value = try entry.readBytes()
                     default:
-                        try entry.skipProtobufField(entryTag)
+                        try entry.skipField(entryTag)
                     }
                 }
                 self.mSint32Bytes[key] = value
             case (6, .lengthDelimited):
-                var entry = try buffer.readProtobufSlice()
+                var entry = try reader.readDelimited()
                 var key: UInt64 = 0
                 var value: Double = 0
-                while let entryTag = try entry.readProtobufTag() {
+                while let entryTag = try entry.readTag() {
                     switch (entryTag.fieldNumber, entryTag.wireType) {
                     case (1, .fixed64):
-                        key = try entry.readProtobufFixed64()
+                        key = try entry.readFixed64()
                     case (2, .fixed64):
-                        value = try entry.readProtobufDouble()
+                        value = try entry.readDouble()
                     default:
-                        try entry.skipProtobufField(entryTag)
+                        try entry.skipField(entryTag)
                     }
                 }
                 self.mFixed64Double[key] = value
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -845,29 +881,34 @@ public struct Optionals: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if let value = self.oInt32 {
-            buffer.writeProtobufTag(1, .varint)
-            buffer.writeProtobufVarint(value)
+            writer.writeTag(1, .varint)
+            writer.writeVarint(value)
         }
         if let value = self.oString {
-            buffer.writeProtobufTag(2, .lengthDelimited)
-            buffer.writeProtobufString(value)
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(value)
         }
         if let value = self.oBool {
-            buffer.writeProtobufTag(3, .varint)
-            buffer.writeProtobufBool(value)
+            writer.writeTag(3, .varint)
+            writer.writeBool(value)
         }
         if let value = self.oColor {
-            buffer.writeProtobufTag(4, .varint)
-            buffer.writeProtobufVarint(value.rawValue)
+            writer.writeTag(4, .varint)
+            writer.writeVarint(value.rawValue)
         }
         if let value = self.oInner {
-            buffer.writeProtobufTag(5, .lengthDelimited)
-            buffer.writeProtobufMessage(value)
+            writer.writeTag(5, .lengthDelimited)
+            writer.writeMessage(value)
         }
         if let value = self.oDouble {
-            buffer.writeProtobufTag(6, .fixed64)
-            buffer.writeProtobufDouble(value)
+            writer.writeTag(6, .fixed64)
+            writer.writeDouble(value)
         }
     }
 
@@ -897,24 +938,29 @@ public struct Optionals: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .varint):
-                self.oInt32 = try Int32(truncatingIfNeeded: buffer.readProtobufVarint())
+                self.oInt32 = try Int32(truncatingIfNeeded: reader.readVarint())
             case (2, .lengthDelimited):
-                self.oString = try buffer.readProtobufString()
+                self.oString = try reader.readString()
             case (3, .varint):
-                self.oBool = try buffer.readProtobufBool()
+                self.oBool = try reader.readBool()
             case (4, .varint):
-                self.oColor = try Color(rawValue: Int32(truncatingIfNeeded: buffer.readProtobufVarint()))
+                self.oColor = try Color(rawValue: Int32(truncatingIfNeeded: reader.readVarint()))
             case (5, .lengthDelimited):
                 var value = self.oInner ?? Inner()
-                try buffer.mergeProtobufMessage(into: &value)
+                try reader.mergeMessage(into: &value)
                 self.oInner = value
             case (6, .fixed64):
-                self.oDouble = try buffer.readProtobufDouble()
+                self.oDouble = try reader.readDouble()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -996,9 +1042,14 @@ public struct Nested: WireMessage {
 
             /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
             public func encode(into buffer: inout ByteBuffer) {
+                buffer.writeProtobufEncoding(of: self)
+            }
+
+            /// Writes the fields into memory reserved for `encodedSize` bytes.
+            public func encode(to writer: inout ProtobufWriter) {
                 if !self.leaf.isEmpty {
-                    buffer.writeProtobufTag(1, .lengthDelimited)
-                    buffer.writeProtobufString(self.leaf)
+                    writer.writeTag(1, .lengthDelimited)
+                    writer.writeString(self.leaf)
                 }
             }
 
@@ -1013,12 +1064,17 @@ public struct Nested: WireMessage {
 
             /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
             public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-                while let tag = try buffer.readProtobufTag() {
+                try buffer.mergeProtobufEncoding(into: &self)
+            }
+
+            /// Merges fields from `reader` until its end; unknown fields are skipped.
+            public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+                while let tag = try reader.readTag() {
                     switch (tag.fieldNumber, tag.wireType) {
                     case (1, .lengthDelimited):
-                        self.leaf = try buffer.readProtobufString()
+                        self.leaf = try reader.readString()
                     default:
-                        try buffer.skipProtobufField(tag)
+                        try reader.skipField(tag)
                     }
                 }
             }
@@ -1040,13 +1096,18 @@ public struct Nested: WireMessage {
 
         /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
         public func encode(into buffer: inout ByteBuffer) {
+            buffer.writeProtobufEncoding(of: self)
+        }
+
+        /// Writes the fields into memory reserved for `encodedSize` bytes.
+        public func encode(to writer: inout ProtobufWriter) {
             if let value = self.level2 {
-                buffer.writeProtobufTag(1, .lengthDelimited)
-                buffer.writeProtobufMessage(value)
+                writer.writeTag(1, .lengthDelimited)
+                writer.writeMessage(value)
             }
             for element in self.items {
-                buffer.writeProtobufTag(2, .lengthDelimited)
-                buffer.writeProtobufMessage(element)
+                writer.writeTag(2, .lengthDelimited)
+                writer.writeMessage(element)
             }
         }
 
@@ -1062,16 +1123,21 @@ public struct Nested: WireMessage {
 
         /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
         public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-            while let tag = try buffer.readProtobufTag() {
+            try buffer.mergeProtobufEncoding(into: &self)
+        }
+
+        /// Merges fields from `reader` until its end; unknown fields are skipped.
+        public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+            while let tag = try reader.readTag() {
                 switch (tag.fieldNumber, tag.wireType) {
                 case (1, .lengthDelimited):
                     var value = self.level2 ?? Nested.Level1.Level2()
-                    try buffer.mergeProtobufMessage(into: &value)
+                    try reader.mergeMessage(into: &value)
                     self.level2 = value
                 case (2, .lengthDelimited):
-                    self.items.append(try buffer.readProtobufMessage(Nested.Level1.Level2.self))
+                    self.items.append(try reader.readMessage(Nested.Level1.Level2.self))
                 default:
-                    try buffer.skipProtobufField(tag)
+                    try reader.skipField(tag)
                 }
             }
         }
@@ -1093,13 +1159,18 @@ public struct Nested: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if let value = self.level1 {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufMessage(value)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeMessage(value)
         }
         if self.mode.rawValue != 0 {
-            buffer.writeProtobufTag(2, .varint)
-            buffer.writeProtobufVarint(self.mode.rawValue)
+            writer.writeTag(2, .varint)
+            writer.writeVarint(self.mode.rawValue)
         }
     }
 
@@ -1117,16 +1188,21 @@ public struct Nested: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
                 var value = self.level1 ?? Nested.Level1()
-                try buffer.mergeProtobufMessage(into: &value)
+                try reader.mergeMessage(into: &value)
                 self.level1 = value
             case (2, .varint):
-                self.mode = try Nested.Mode(rawValue: Int32(truncatingIfNeeded: buffer.readProtobufVarint()))
+                self.mode = try Nested.Mode(rawValue: Int32(truncatingIfNeeded: reader.readVarint()))
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -1153,17 +1229,22 @@ public struct BigTags: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if self.twoBytes != 0 {
-            buffer.writeProtobufTag(16, .varint)
-            buffer.writeProtobufVarint(self.twoBytes)
+            writer.writeTag(16, .varint)
+            writer.writeVarint(self.twoBytes)
         }
         if !self.threeBytes.isEmpty {
-            buffer.writeProtobufTag(2048, .lengthDelimited)
-            buffer.writeProtobufString(self.threeBytes)
+            writer.writeTag(2048, .lengthDelimited)
+            writer.writeString(self.threeBytes)
         }
         if self.maxNumber {
-            buffer.writeProtobufTag(536870911, .varint)
-            buffer.writeProtobufBool(self.maxNumber)
+            writer.writeTag(536870911, .varint)
+            writer.writeBool(self.maxNumber)
         }
     }
 
@@ -1184,16 +1265,21 @@ public struct BigTags: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (16, .varint):
-                self.twoBytes = try Int32(truncatingIfNeeded: buffer.readProtobufVarint())
+                self.twoBytes = try Int32(truncatingIfNeeded: reader.readVarint())
             case (2048, .lengthDelimited):
-                self.threeBytes = try buffer.readProtobufString()
+                self.threeBytes = try reader.readString()
             case (536870911, .varint):
-                self.maxNumber = try buffer.readProtobufBool()
+                self.maxNumber = try reader.readBool()
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }
@@ -1244,40 +1330,45 @@ public struct InnerSuperset: WireMessage {
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
         if !self.name.isEmpty {
-            buffer.writeProtobufTag(1, .lengthDelimited)
-            buffer.writeProtobufString(self.name)
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.name)
         }
         if self.value != 0 {
-            buffer.writeProtobufTag(2, .varint)
-            buffer.writeProtobufVarint(self.value)
+            writer.writeTag(2, .varint)
+            writer.writeVarint(self.value)
         }
         if self.extraFixed64 != 0 {
-            buffer.writeProtobufTag(3, .fixed64)
-            buffer.writeProtobufFixed64(self.extraFixed64)
+            writer.writeTag(3, .fixed64)
+            writer.writeFixed64(self.extraFixed64)
         }
         if self.extraFixed32 != 0 {
-            buffer.writeProtobufTag(4, .fixed32)
-            buffer.writeProtobufFixed32(self.extraFixed32)
+            writer.writeTag(4, .fixed32)
+            writer.writeFixed32(self.extraFixed32)
         }
         if !self.extraString.isEmpty {
-            buffer.writeProtobufTag(5, .lengthDelimited)
-            buffer.writeProtobufString(self.extraString)
+            writer.writeTag(5, .lengthDelimited)
+            writer.writeString(self.extraString)
         }
         if self.extraVarint != 0 {
-            buffer.writeProtobufTag(6, .varint)
-            buffer.writeProtobufVarint(self.extraVarint)
+            writer.writeTag(6, .varint)
+            writer.writeVarint(self.extraVarint)
         }
         if let value = self.extraMessage {
-            buffer.writeProtobufTag(7, .lengthDelimited)
-            buffer.writeProtobufMessage(value)
+            writer.writeTag(7, .lengthDelimited)
+            writer.writeMessage(value)
         }
         if !self.extraPacked.isEmpty {
-            buffer.writeProtobufTag(8, .lengthDelimited)
+            writer.writeTag(8, .lengthDelimited)
             var packedSize = 0
             for element in self.extraPacked { packedSize += Protobuf.varintSize(element) }
-            buffer.writeProtobufVarint(UInt64(packedSize))
-            for element in self.extraPacked { buffer.writeProtobufVarint(element) }
+            writer.writeVarint(UInt64(packedSize))
+            for element in self.extraPacked { writer.writeVarint(element) }
         }
     }
 
@@ -1315,33 +1406,36 @@ public struct InnerSuperset: WireMessage {
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
-        while let tag = try buffer.readProtobufTag() {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                self.name = try buffer.readProtobufString()
+                self.name = try reader.readString()
             case (2, .varint):
-                self.value = try Int32(truncatingIfNeeded: buffer.readProtobufVarint())
+                self.value = try Int32(truncatingIfNeeded: reader.readVarint())
             case (3, .fixed64):
-                self.extraFixed64 = try buffer.readProtobufFixed64()
+                self.extraFixed64 = try reader.readFixed64()
             case (4, .fixed32):
-                self.extraFixed32 = try buffer.readProtobufFixed32()
+                self.extraFixed32 = try reader.readFixed32()
             case (5, .lengthDelimited):
-                self.extraString = try buffer.readProtobufString()
+                self.extraString = try reader.readString()
             case (6, .varint):
-                self.extraVarint = try Int64(bitPattern: buffer.readProtobufVarint())
+                self.extraVarint = try Int64(bitPattern: reader.readVarint())
             case (7, .lengthDelimited):
                 var value = self.extraMessage ?? Inner()
-                try buffer.mergeProtobufMessage(into: &value)
+                try reader.mergeMessage(into: &value)
                 self.extraMessage = value
             case (8, .lengthDelimited):
-                var packed = try buffer.readProtobufSlice()
-                while packed.readableBytes > 0 {
-                    self.extraPacked.append(try Int32(truncatingIfNeeded: packed.readProtobufVarint()))
-                }
+                var packed = try reader.readDelimited()
+                while !packed.isAtEnd { self.extraPacked.append(try Int32(truncatingIfNeeded: packed.readVarint())) }
             case (8, .varint):
-                self.extraPacked.append(try Int32(truncatingIfNeeded: buffer.readProtobufVarint()))
+                self.extraPacked.append(try Int32(truncatingIfNeeded: reader.readVarint()))
             default:
-                try buffer.skipProtobufField(tag)
+                try reader.skipField(tag)
             }
         }
     }

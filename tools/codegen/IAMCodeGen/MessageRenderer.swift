@@ -49,8 +49,8 @@ struct MessageRenderer {
                 defaultValue: "\(swiftName)()",
                 wireType: ".varint",
                 isNonDefault: { "\($0).rawValue != 0" },
-                write: { "\($0).writeProtobufVarint(\($1).rawValue)" },
-                read: { "try \(swiftName)(rawValue: Int32(truncatingIfNeeded: \($0).readProtobufVarint()))" },
+                write: { "\($0).writeVarint(\($1).rawValue)" },
+                read: { "try \(swiftName)(rawValue: Int32(truncatingIfNeeded: \($0).readVarint()))" },
                 size: { "Protobuf.varintSize(\($0).rawValue)" },
                 fixedSize: nil,
                 packable: true
@@ -62,8 +62,8 @@ struct MessageRenderer {
                 defaultValue: "\(swiftName)()",
                 wireType: ".lengthDelimited",
                 isNonDefault: { _ in "true" },
-                write: { "\($0).writeProtobufMessage(\($1))" },
-                read: { "try \($0).readProtobufMessage(\(swiftName).self)" },
+                write: { "\($0).writeMessage(\($1))" },
+                read: { "try \($0).readMessage(\(swiftName).self)" },
                 size: { "Protobuf.lengthDelimitedSize(\($0).encodedSize)" },
                 fixedSize: nil,
                 packable: false
@@ -80,7 +80,7 @@ struct MessageRenderer {
                 defaultValue: "0",
                 wireType: ".varint",
                 isNonDefault: { "\($0) != 0" },
-                write: { "\($0).writeProtobufVarint(\(write($1)))" },
+                write: { "\($0).writeVarint(\(write($1)))" },
                 read: read,
                 size: { "Protobuf.varintSize(\(write($0)))" },
                 fixedSize: nil,
@@ -95,7 +95,7 @@ struct MessageRenderer {
                 defaultValue: "0",
                 wireType: bits == 32 ? ".fixed32" : ".fixed64",
                 isNonDefault: { "\($0) != 0" },
-                write: { "\($0).writeProtobufFixed\(bits)(\(write($1)))" },
+                write: { "\($0).writeFixed\(bits)(\(write($1)))" },
                 read: read,
                 size: { _ in "\(bits / 8)" },
                 fixedSize: bits / 8,
@@ -104,54 +104,54 @@ struct MessageRenderer {
         }
         switch scalar {
         case .int32:
-            return varint("Int32", read: { "try Int32(truncatingIfNeeded: \($0).readProtobufVarint())" }, write: { $0 })
+            return varint("Int32", read: { "try Int32(truncatingIfNeeded: \($0).readVarint())" }, write: { $0 })
         case .int64:
-            return varint("Int64", read: { "try Int64(bitPattern: \($0).readProtobufVarint())" }, write: { $0 })
+            return varint("Int64", read: { "try Int64(bitPattern: \($0).readVarint())" }, write: { $0 })
         case .uint32:
             return varint(
-                "UInt32", read: { "try UInt32(truncatingIfNeeded: \($0).readProtobufVarint())" }, write: { $0 })
+                "UInt32", read: { "try UInt32(truncatingIfNeeded: \($0).readVarint())" }, write: { $0 })
         case .uint64:
-            return varint("UInt64", read: { "try \($0).readProtobufVarint()" }, write: { $0 })
+            return varint("UInt64", read: { "try \($0).readVarint()" }, write: { $0 })
         case .sint32:
             return varint(
                 "Int32",
-                read: { "try Protobuf.unZigZag(UInt32(truncatingIfNeeded: \($0).readProtobufVarint()))" },
+                read: { "try Protobuf.unZigZag(UInt32(truncatingIfNeeded: \($0).readVarint()))" },
                 write: { "Protobuf.zigZag(\($0))" }
             )
         case .sint64:
             return varint(
                 "Int64",
-                read: { "try Protobuf.unZigZag(\($0).readProtobufVarint())" },
+                read: { "try Protobuf.unZigZag(\($0).readVarint())" },
                 write: { "Protobuf.zigZag(\($0))" }
             )
         case .fixed32:
-            return fixed("UInt32", bits: 32, read: { "try \($0).readProtobufFixed32()" }, write: { $0 })
+            return fixed("UInt32", bits: 32, read: { "try \($0).readFixed32()" }, write: { $0 })
         case .fixed64:
-            return fixed("UInt64", bits: 64, read: { "try \($0).readProtobufFixed64()" }, write: { $0 })
+            return fixed("UInt64", bits: 64, read: { "try \($0).readFixed64()" }, write: { $0 })
         case .sfixed32:
             return fixed(
                 "Int32",
                 bits: 32,
-                read: { "try Int32(bitPattern: \($0).readProtobufFixed32())" },
+                read: { "try Int32(bitPattern: \($0).readFixed32())" },
                 write: { "UInt32(bitPattern: \($0))" }
             )
         case .sfixed64:
             return fixed(
                 "Int64",
                 bits: 64,
-                read: { "try Int64(bitPattern: \($0).readProtobufFixed64())" },
+                read: { "try Int64(bitPattern: \($0).readFixed64())" },
                 write: { "UInt64(bitPattern: \($0))" }
             )
         case .float:
-            var codec = fixed("Float", bits: 32, read: { "try \($0).readProtobufFloat()" }, write: { $0 })
+            var codec = fixed("Float", bits: 32, read: { "try \($0).readFloat()" }, write: { $0 })
             // -0.0 is not the default: proto3 compares bit patterns, so it is written.
             codec.isNonDefault = { "\($0).bitPattern != 0" }
-            codec.write = { "\($0).writeProtobufFloat(\($1))" }
+            codec.write = { "\($0).writeFloat(\($1))" }
             return codec
         case .double:
-            var codec = fixed("Double", bits: 64, read: { "try \($0).readProtobufDouble()" }, write: { $0 })
+            var codec = fixed("Double", bits: 64, read: { "try \($0).readDouble()" }, write: { $0 })
             codec.isNonDefault = { "\($0).bitPattern != 0" }
-            codec.write = { "\($0).writeProtobufDouble(\($1))" }
+            codec.write = { "\($0).writeDouble(\($1))" }
             return codec
         case .bool:
             return Codec(
@@ -159,8 +159,8 @@ struct MessageRenderer {
                 defaultValue: "false",
                 wireType: ".varint",
                 isNonDefault: { $0 },
-                write: { "\($0).writeProtobufBool(\($1))" },
-                read: { "try \($0).readProtobufBool()" },
+                write: { "\($0).writeBool(\($1))" },
+                read: { "try \($0).readBool()" },
                 size: { _ in "1" },
                 fixedSize: 1,
                 packable: true
@@ -171,8 +171,8 @@ struct MessageRenderer {
                 defaultValue: "\"\"",
                 wireType: ".lengthDelimited",
                 isNonDefault: { "!\($0).isEmpty" },
-                write: { "\($0).writeProtobufString(\($1))" },
-                read: { "try \($0).readProtobufString()" },
+                write: { "\($0).writeString(\($1))" },
+                read: { "try \($0).readString()" },
                 size: { "Protobuf.lengthDelimitedSize(\($0).utf8.count)" },
                 fixedSize: nil,
                 packable: false
@@ -183,8 +183,8 @@ struct MessageRenderer {
                 defaultValue: "ByteBuffer()",
                 wireType: ".lengthDelimited",
                 isNonDefault: { "\($0).readableBytes != 0" },
-                write: { "\($0).writeProtobufBytes(\($1))" },
-                read: { "try \($0).readProtobufBytes()" },
+                write: { "\($0).writeBytes(\($1))" },
+                read: { "try \($0).readBytes()" },
                 size: { "Protobuf.lengthDelimitedSize(\($0).readableBytes)" },
                 fixedSize: nil,
                 packable: false
@@ -433,9 +433,17 @@ struct MessageRenderer {
         writer.line("/// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.")
         guard !message.fields.isEmpty else {
             writer.line("public func encode(into buffer: inout ByteBuffer) {}")
+            writer.line()
+            writer.line("/// Writes nothing: the message has no fields.")
+            writer.line("public func encode(to writer: inout ProtobufWriter) {}")
             return
         }
         writer.block("public func encode(into buffer: inout ByteBuffer) {") { writer in
+            writer.line("buffer.writeProtobufEncoding(of: self)")
+        }
+        writer.line()
+        writer.line("/// Writes the fields into memory reserved for `encodedSize` bytes.")
+        writer.block("public func encode(to writer: inout ProtobufWriter) {") { writer in
             for (field, name) in zip(message.fields, names).sorted(by: { $0.0.number < $1.0.number }) {
                 self.renderEncodeField(field, property: "self.\(name)", into: &writer)
             }
@@ -458,16 +466,16 @@ struct MessageRenderer {
                 writer.line(
                     "let entrySize = \(1 + (key.fixedSize ?? 0)) \(key.fixedSize == nil ? "+ \(key.size("key")) " : "")+ \(1 + (value.fixedSize ?? 0))\(value.fixedSize == nil ? " + \(valueSize)" : "")"
                 )
-                writer.line("buffer.writeProtobufTag(\(number), .lengthDelimited)")
-                writer.line("buffer.writeProtobufVarint(UInt64(entrySize))")
-                writer.line("buffer.writeProtobufTag(1, \(key.wireType))")
-                writer.line(key.write("buffer", "key"))
-                writer.line("buffer.writeProtobufTag(2, \(value.wireType))")
+                writer.line("writer.writeTag(\(number), .lengthDelimited)")
+                writer.line("writer.writeVarint(UInt64(entrySize))")
+                writer.line("writer.writeTag(1, \(key.wireType))")
+                writer.line(key.write("writer", "key"))
+                writer.line("writer.writeTag(2, \(value.wireType))")
                 if isMessage {
-                    writer.line("buffer.writeProtobufVarint(UInt64(valueSize))")
-                    writer.line("value.encode(into: &buffer)")
+                    writer.line("writer.writeVarint(UInt64(valueSize))")
+                    writer.line("value.encode(to: &writer)")
                 } else {
-                    writer.line(value.write("buffer", "value"))
+                    writer.line(value.write("writer", "value"))
                 }
             }
             return
@@ -476,36 +484,36 @@ struct MessageRenderer {
         switch field.label {
         case .repeated where codec.packable && field.packed:
             writer.block("if !\(property).isEmpty {") { writer in
-                writer.line("buffer.writeProtobufTag(\(number), .lengthDelimited)")
+                writer.line("writer.writeTag(\(number), .lengthDelimited)")
                 if let fixed = codec.fixedSize {
-                    writer.line("buffer.writeProtobufVarint(UInt64(\(property).count * \(fixed)))")
+                    writer.line("writer.writeVarint(UInt64(\(property).count * \(fixed)))")
                 } else {
                     writer.line("var packedSize = 0")
                     writer.line("for element in \(property) { packedSize += \(codec.size("element")) }")
-                    writer.line("buffer.writeProtobufVarint(UInt64(packedSize))")
+                    writer.line("writer.writeVarint(UInt64(packedSize))")
                 }
-                writer.line("for element in \(property) { \(codec.write("buffer", "element")) }")
+                writer.line("for element in \(property) { \(codec.write("writer", "element")) }")
             }
         case .repeated:
             writer.block("for element in \(property) {") { writer in
-                writer.line("buffer.writeProtobufTag(\(number), \(codec.wireType))")
-                writer.line(codec.write("buffer", "element"))
+                writer.line("writer.writeTag(\(number), \(codec.wireType))")
+                writer.line(codec.write("writer", "element"))
             }
         case .optional:
             writer.block("if let value = \(property) {") { writer in
-                writer.line("buffer.writeProtobufTag(\(number), \(codec.wireType))")
-                writer.line(codec.write("buffer", "value"))
+                writer.line("writer.writeTag(\(number), \(codec.wireType))")
+                writer.line(codec.write("writer", "value"))
             }
         case .singular:
             if case .message = field.type {
                 writer.block("if let value = \(property) {") { writer in
-                    writer.line("buffer.writeProtobufTag(\(number), \(codec.wireType))")
-                    writer.line(codec.write("buffer", "value"))
+                    writer.line("writer.writeTag(\(number), \(codec.wireType))")
+                    writer.line(codec.write("writer", "value"))
                 }
             } else {
                 writer.block("if \(codec.isNonDefault(property)) {") { writer in
-                    writer.line("buffer.writeProtobufTag(\(number), \(codec.wireType))")
-                    writer.line(codec.write("buffer", property))
+                    writer.line("writer.writeTag(\(number), \(codec.wireType))")
+                    writer.line(codec.write("writer", property))
                 }
             }
         }
@@ -585,9 +593,14 @@ struct MessageRenderer {
     private func renderMerge(_ message: MessageDecl, names: [String], into writer: inout CodeWriter) {
         writer.line("/// Merges fields read from `buffer` until it is empty; unknown fields are skipped.")
         writer.block("public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {") { writer in
-            writer.block("while let tag = try buffer.readProtobufTag() {") { writer in
+            writer.line("try buffer.mergeProtobufEncoding(into: &self)")
+        }
+        writer.line()
+        writer.line("/// Merges fields from `reader` until its end; unknown fields are skipped.")
+        writer.block("public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {") { writer in
+            writer.block("while let tag = try reader.readTag() {") { writer in
                 guard !message.fields.isEmpty else {
-                    writer.line("try buffer.skipProtobufField(tag)")
+                    writer.line("try reader.skipField(tag)")
                     return
                 }
                 writer.switchBlock("switch (tag.fieldNumber, tag.wireType) {") { writer in
@@ -595,7 +608,7 @@ struct MessageRenderer {
                         self.renderMergeField(field, property: "self.\(name)", into: &writer)
                     }
                     writer.line("default:")
-                    writer.line("    try buffer.skipProtobufField(tag)")
+                    writer.line("    try reader.skipField(tag)")
                 }
             }
         }
@@ -607,21 +620,21 @@ struct MessageRenderer {
             let key = Self.scalarCodec(keyType)
             let value = self.codec(for: valueType)
             writer.line("case (\(number), .lengthDelimited):")
-            writer.line("    var entry = try buffer.readProtobufSlice()")
+            writer.line("    var entry = try reader.readDelimited()")
             writer.line("    var key: \(key.swiftType) = \(key.defaultValue)")
             writer.line("    var value: \(value.swiftType) = \(value.defaultValue)")
-            writer.line("    while let entryTag = try entry.readProtobufTag() {")
+            writer.line("    while let entryTag = try entry.readTag() {")
             writer.line("        switch (entryTag.fieldNumber, entryTag.wireType) {")
             writer.line("        case (1, \(key.wireType)):")
             writer.line("            key = \(key.read("entry"))")
             writer.line("        case (2, \(value.wireType)):")
             if case .message = valueType {
-                writer.line("            try entry.mergeProtobufMessage(into: &value)")
+                writer.line("            try entry.mergeMessage(into: &value)")
             } else {
                 writer.line("            value = \(value.read("entry"))")
             }
             writer.line("        default:")
-            writer.line("            try entry.skipProtobufField(entryTag)")
+            writer.line("            try entry.skipField(entryTag)")
             writer.line("        }")
             writer.line("    }")
             writer.line("    \(property)[key] = value")
@@ -633,23 +646,23 @@ struct MessageRenderer {
             if codec.packable {
                 // Parsers must accept both packed and unpacked encodings of a packable field.
                 writer.line("case (\(number), .lengthDelimited):")
-                writer.line("    var packed = try buffer.readProtobufSlice()")
+                writer.line("    var packed = try reader.readDelimited()")
                 if let fixed = codec.fixedSize {
-                    writer.line("    \(property).reserveCapacity(\(property).count + packed.readableBytes / \(fixed))")
+                    writer.line("    \(property).reserveCapacity(\(property).count + packed.remaining / \(fixed))")
                 }
-                writer.line("    while packed.readableBytes > 0 { \(property).append(\(codec.read("packed"))) }")
+                writer.line("    while !packed.isAtEnd { \(property).append(\(codec.read("packed"))) }")
             }
             writer.line("case (\(number), \(codec.wireType)):")
-            writer.line("    \(property).append(\(codec.read("buffer")))")
+            writer.line("    \(property).append(\(codec.read("reader")))")
         case .optional, .singular:
             writer.line("case (\(number), \(codec.wireType)):")
             if case .message(let name) = field.type {
                 // A message field seen twice is merged, as protobuf specifies.
                 writer.line("    var value = \(property) ?? \(self.swiftTypeNames[name]!)()")
-                writer.line("    try buffer.mergeProtobufMessage(into: &value)")
+                writer.line("    try reader.mergeMessage(into: &value)")
                 writer.line("    \(property) = value")
             } else {
-                writer.line("    \(property) = \(codec.read("buffer"))")
+                writer.line("    \(property) = \(codec.read("reader"))")
             }
         }
     }
