@@ -12,7 +12,7 @@ import Testing
 // a real process; when it is missing these tests fail (they never skip).
 
 /// Runs the real protoc.
-enum Protoc {
+fileprivate enum Protoc {
     static let root: URL = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath()
         .deletingLastPathComponent()  // IAMWireTests
         .deletingLastPathComponent()  // Tests
@@ -549,7 +549,7 @@ struct GeneratedProtobufTests {
 }
 
 /// A small deterministic generator so failures reproduce.
-struct SplitMix64: RandomNumberGenerator {
+fileprivate struct SplitMix64: RandomNumberGenerator {
     var state: UInt64
     init(seed: UInt64) { self.state = seed }
     mutating func next() -> UInt64 {
