@@ -21,7 +21,16 @@ enum RepositoryPaths {
         process.standardError = pipe
         try process.run()
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        // Poll instead of waitUntilExit(): concurrent waitUntilExit() calls can spin forever in
+        // Foundation's run loop on Linux. Bounded: swift format and protoc finish in seconds.
+        let deadline = Date().addingTimeInterval(120)
+        while process.isRunning {
+            guard Date() < deadline else {
+                process.terminate()
+                return (-1, "\(executable) did not finish in 120 s")
+            }
+            usleep(2000)
+        }
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 }

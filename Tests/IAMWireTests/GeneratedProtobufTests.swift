@@ -52,7 +52,16 @@ fileprivate enum Protoc {
         try stdin.fileHandleForWriting.close()
         let output = stdout.fileHandleForReading.readDataToEndOfFile()
         let errors = stderr.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        // Poll instead of waitUntilExit(): concurrent waitUntilExit() calls can spin forever in
+        // Foundation's run loop on Linux. Bounded: protoc answers in milliseconds.
+        let deadline = Date().addingTimeInterval(60)
+        while process.isRunning {
+            guard Date() < deadline else {
+                process.terminate()
+                throw Failure(description: "protoc \(arguments.joined(separator: " ")) did not finish in 60 s")
+            }
+            usleep(2000)
+        }
         guard process.terminationStatus == 0 else {
             throw Failure(
                 description: "protoc \(arguments.joined(separator: " ")) exited with \(process.terminationStatus): "
