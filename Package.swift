@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "IAMPolicy", targets: ["IAMPolicy"]),
         .library(name: "IAMClient", targets: ["IAMClient"]),
         .executable(name: "iam", targets: ["iam"]),
+        .executable(name: "iamd", targets: ["iamd"]),
         .executable(name: "iam-codegen", targets: ["iam-codegen"]),
         .executable(name: "iam-loadtest", targets: ["iam-loadtest"]),
     ],
@@ -70,6 +71,9 @@ let package = Package(
             dependencies: [
                 "IAMRPC",
                 "IAMWire",
+                "IAMTLS",
+                "IAMPolicy",
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -84,11 +88,25 @@ let package = Package(
             dependencies: [
                 "IAMClient",
                 "IAMPolicy",
+                "IAMRPC",
+                "IAMTLS",
+                "IAMWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(name: "iam", dependencies: ["IAMCLI"], swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "iamd",
+            dependencies: [
+                "IAMServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
 
         // MARK: Tools
         .target(name: "IAMCodeGen", path: "tools/codegen/IAMCodeGen", swiftSettings: swiftSettings),

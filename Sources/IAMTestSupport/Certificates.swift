@@ -245,8 +245,9 @@ private struct OpenSSLRunner {
             Thread.sleep(forTimeInterval: 0.002)
         }
         if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
+            // Never waitUntilExit: it spins a run loop, and concurrent ones hung a test run on 2 cores.
+            kill(process.processIdentifier, SIGKILL)
+            while process.isRunning { Thread.sleep(forTimeInterval: 0.002) }
             throw CertificateGenerationError(message: "openssl \(arguments.joined(separator: " ")) timed out")
         }
         let errorText = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)

@@ -44,9 +44,11 @@ final class OpenSSLProcess {
 
     deinit {
         try? self.heldInput?.close()
+        // No waitUntilExit here (nor anywhere in tests): it spins a run loop on the calling thread, and two
+        // of them at once on the two cooperative threads of a 2-core machine hung the whole test run.
+        // Foundation reaps the child by itself once it is killed.
         if self.process.isRunning {
-            self.process.terminate()
-            self.process.waitUntilExit()
+            kill(self.process.processIdentifier, SIGKILL)
         }
         try? FileManager.default.removeItem(at: self.directory)
     }
@@ -63,7 +65,7 @@ final class OpenSSLProcess {
     var stderr: String { (try? String(contentsOf: self.stderrURL, encoding: .utf8)) ?? "" }
 
     /// Polls stdout until it contains `text`; nil after `timeout` or if the process exited first.
-    func waitForStdout(matching text: String, timeout: Duration = .seconds(10)) async throws -> String? {
+    func waitForStdout(matching text: String, timeout: Duration = .seconds(30)) async throws -> String? {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             let output = self.stdout
@@ -82,8 +84,14 @@ final class OpenSSLProcess {
         }
         if self.process.isRunning {
             self.process.terminate()
+            // Bounded: SIGTERM, then SIGKILL, polling instead of blocking a cooperative thread.
+            let killDeadline = ContinuousClock.now + .seconds(5)
+            while self.process.isRunning, ContinuousClock.now < killDeadline {
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            if self.process.isRunning { kill(self.process.processIdentifier, SIGKILL) }
+            while self.process.isRunning { try await Task.sleep(for: .milliseconds(5)) }
         }
-        self.process.waitUntilExit()
         try? self.heldInput?.close()
         return Output(status: self.process.terminationStatus, stdout: self.stdout, stderr: self.stderr)
     }

@@ -1,0 +1,248 @@
+import IAMPolicy
+public import IAMRPC
+public import IAMWire
+
+/// The Authorization service as far as it needs no stored principals: `SimulateCustomPolicy` and
+/// `GetContextKeysForCustomPolicy` run the policy engine on the documents in the request. The calls
+/// that read a principal's stored policies (`Authorize`, `AuthorizeBatch`, `SimulatePrincipalPolicy`,
+/// `GetContextKeysForPrincipalPolicy`) answer UNIMPLEMENTED until the store exists.
+///
+/// Every method answers `.immediate`: evaluation is pure and bounded (AWS's size limits are enforced
+/// while parsing), so it runs on the connection's event loop without a thread hop.
+public struct AuthorizationService: AuthorizationServiceProtocol {
+    /// The account that simulated callers belong to when the request names no caller.
+    public var accountID: String
+
+    /// The most action x resource results one simulation may produce (AWS pages at 1,000).
+    public static let maxResults = 1000
+
+    /// Creates the service for `accountID`.
+    public init(accountID: String) {
+        self.accountID = accountID
+    }
+
+    /// Not served yet: needs the principal store.
+    public func authorize(_ request: AuthorizeRequest, context: ServerCallContext) -> ServerResponse<AuthorizeResponse>
+    {
+        .immediate(.failure(Self.needsStore("Authorize")))
+    }
+
+    /// Not served yet: needs the principal store.
+    public func authorizeBatch(
+        _ request: AuthorizeBatchRequest,
+        context: ServerCallContext
+    ) -> ServerResponse<AuthorizeBatchResponse> {
+        .immediate(.failure(Self.needsStore("AuthorizeBatch")))
+    }
+
+    /// Not served yet: needs the principal store.
+    public func simulatePrincipalPolicy(
+        _ request: SimulatePrincipalPolicyRequest,
+        context: ServerCallContext
+    ) -> ServerResponse<SimulatePolicyResponse> {
+        .immediate(.failure(Self.needsStore("SimulatePrincipalPolicy")))
+    }
+
+    /// Not served yet: needs the principal store.
+    public func getContextKeysForPrincipalPolicy(
+        _ request: GetContextKeysForPrincipalPolicyRequest,
+        context: ServerCallContext
+    ) -> ServerResponse<GetContextKeysForPolicyResponse> {
+        .immediate(.failure(Self.needsStore("GetContextKeysForPrincipalPolicy")))
+    }
+
+    /// Evaluates every action on every resource against the given policies, as AWS's
+    /// SimulateCustomPolicy does: identity policies from `policy_input_list`, an optional boundary and
+    /// an optional resource-based policy, with the caller and context from the request.
+    public func simulateCustomPolicy(
+        _ request: SimulateCustomPolicyRequest,
+        context: ServerCallContext
+    ) -> ServerResponse<SimulatePolicyResponse> {
+        .immediate(Result { () throws(RPCError) in try self.simulate(request) })
+    }
+
+    /// The context keys the given policies' conditions and variables use, without duplicates.
+    public func getContextKeysForCustomPolicy(
+        _ request: GetContextKeysForCustomPolicyRequest,
+        context: ServerCallContext
+    ) -> ServerResponse<GetContextKeysForPolicyResponse> {
+        .immediate(
+            Result { () throws(RPCError) in
+                guard !request.policyInputList.isEmpty else {
+                    throw Self.invalidInput("policy_input_list must name at least one policy")
+                }
+                var seen = Set<String>()
+                var keys: [String] = []
+                for (index, text) in request.policyInputList.enumerated() {
+                    let document = try Self.parse(text, kind: .identity, field: "PolicyInputList.\(index + 1)")
+                    for key in document.contextKeys where seen.insert(key.lowercased()).inserted {
+                        keys.append(key)
+                    }
+                }
+                return GetContextKeysForPolicyResponse(contextKeyNames: keys)
+            }
+        )
+    }
+
+    func simulate(_ request: SimulateCustomPolicyRequest) throws(RPCError) -> SimulatePolicyResponse {
+        guard !request.policyInputList.isEmpty else {
+            throw Self.invalidInput("policy_input_list must name at least one policy")
+        }
+        guard !request.actionNames.isEmpty else {
+            throw Self.invalidInput("action_names must name at least one action")
+        }
+        guard request.permissionsBoundaryPolicyInputList.count <= 1 else {
+            throw Self.invalidInput("permissions_boundary_policy_input_list takes at most one policy")
+        }
+        if !request.resourcePolicy.isEmpty && request.callerARN.isEmpty {
+            throw Self.invalidInput("caller_arn is required when resource_policy is given")
+        }
+        var policies: [PolicyInput] = []
+        for (index, text) in request.policyInputList.enumerated() {
+            let id = "PolicyInputList.\(index + 1)"
+            policies.append(
+                PolicyInput(id: id, role: .identity, document: try Self.parse(text, kind: .identity, field: id)))
+        }
+        for (index, text) in request.permissionsBoundaryPolicyInputList.enumerated() {
+            let id = "PermissionsBoundaryPolicyInputList.\(index + 1)"
+            policies.append(
+                PolicyInput(id: id, role: .boundary, document: try Self.parse(text, kind: .boundary, field: id)))
+        }
+        if !request.resourcePolicy.isEmpty {
+            let document = try Self.parse(request.resourcePolicy, kind: .resource, field: "ResourcePolicy")
+            policies.append(PolicyInput(id: "ResourcePolicy", role: .resource, document: document))
+        }
+
+        let principal = try self.caller(request.callerARN, resourceOwner: request.resourceOwner)
+        let compiled = CompiledPrincipal(principal: principal, policies: policies)
+        let requestContext = try Self.context(request.contextEntries)
+        let resources = request.resourceARNs.isEmpty ? ["*"] : request.resourceARNs
+        guard request.actionNames.count * resources.count <= Self.maxResults else {
+            throw Self.invalidInput("at most \(Self.maxResults) action x resource pairs per simulation")
+        }
+
+        var results: [SimulationResult] = []
+        results.reserveCapacity(request.actionNames.count * resources.count)
+        for action in request.actionNames {
+            for resource in resources {
+                let outcome = compiled.evaluate(
+                    AuthorizationRequest(action: action, resource: resource, context: requestContext)
+                )
+                var result = SimulationResult()
+                result.evalActionName = action
+                result.evalResourceName = resource
+                result.evalDecision = Self.wireDecision(outcome.decision)
+                result.matchedStatements = outcome.matched.map(Self.wireStatement)
+                result.missingContextValues = outcome.missingContextKeys
+                results.append(result)
+            }
+        }
+        return Self.page(results, marker: request.marker, maxItems: Int(request.maxItems))
+    }
+
+    /// Pages results the way AWS's List calls do: `marker` is the index of the next result.
+    static func page(_ results: [SimulationResult], marker: String, maxItems: Int) -> SimulatePolicyResponse {
+        let start = min(Int(marker) ?? 0, results.count)
+        let size = maxItems > 0 ? min(maxItems, 1000) : 100
+        let end = min(start + size, results.count)
+        var response = SimulatePolicyResponse(evaluationResults: Array(results[start..<end]))
+        if end < results.count {
+            response.isTruncated = true
+            response.marker = String(end)
+        }
+        return response
+    }
+
+    func caller(_ callerARN: String, resourceOwner: String) throws(RPCError) -> Principal {
+        guard !callerARN.isEmpty else {
+            // AWS simulates an anonymous caller of the resource owner's (or our) account.
+            let account = Self.account(ofARN: resourceOwner) ?? accountID
+            return Principal(arn: "arn:aws:iam::\(account):root", kind: .user, account: account)
+        }
+        let parts = callerARN.split(separator: ":", maxSplits: 5, omittingEmptySubsequences: false)
+        guard parts.count == 6, parts[0] == "arn", !parts[4].isEmpty else {
+            throw Self.invalidInput("caller_arn \"\(callerARN)\" is not an ARN")
+        }
+        let account = String(parts[4])
+        let resource = parts[5]
+        if parts[2] == "sts", resource.hasPrefix("assumed-role/") {
+            let pieces = resource.split(separator: "/")
+            let roleName = pieces.count > 1 ? String(pieces[1]) : ""
+            return Principal(
+                arn: callerARN,
+                kind: .assumedRole,
+                name: pieces.last.map(String.init),
+                account: account,
+                roleARN: "arn:aws:iam::\(account):role/\(roleName)"
+            )
+        }
+        return Principal(
+            arn: callerARN, kind: .user, name: resource.split(separator: "/").last.map(String.init), account: account)
+    }
+
+    static func account(ofARN arn: String) -> String? {
+        let parts = arn.split(separator: ":", maxSplits: 5, omittingEmptySubsequences: false)
+        guard parts.count >= 5, !parts[4].isEmpty else { return nil }
+        return String(parts[4])
+    }
+
+    static func context(_ entries: [ContextEntry]) throws(RPCError) -> RequestContext {
+        var values: [String: ContextValue] = [:]
+        for entry in entries {
+            guard !entry.contextKeyName.isEmpty, entry.contextKeyName.utf8.count <= 256 else {
+                throw invalidInput("context_key_name must be 1 to 256 characters")
+            }
+            switch entry.contextKeyType {
+            case .stringList, .numericList, .booleanList, .ipList, .binaryList, .dateList:
+                values[entry.contextKeyName] = .list(entry.contextKeyValues)
+            default:
+                guard entry.contextKeyValues.count == 1 else {
+                    throw invalidInput(
+                        "context key \(entry.contextKeyName) has a single-value type but \(entry.contextKeyValues.count) values"
+                    )
+                }
+                values[entry.contextKeyName] = .string(entry.contextKeyValues[0])
+            }
+        }
+        return RequestContext(values)
+    }
+
+    static func parse(_ text: String, kind: PolicyDocumentKind, field: String) throws(RPCError) -> PolicyDocument {
+        do {
+            return try PolicyDocument.parse(text, kind: kind)
+        } catch {
+            throw RPCError(code: .invalidArgument, message: "\(field): \(error.message)", iamErrorCode: error.code)
+        }
+    }
+
+    static func wireDecision(_ decision: Decision) -> PolicyEvaluationDecisionType {
+        switch decision {
+        case .allowed: .allowed
+        case .explicitDeny: .explicitDeny
+        case .implicitDeny: .implicitDeny
+        }
+    }
+
+    static func wireStatement(_ matched: MatchedStatement) -> EvaluatedStatement {
+        var statement = EvaluatedStatement()
+        statement.sourcePolicyID = matched.policyID
+        statement.sourcePolicyType =
+            matched.policyID.hasPrefix("PermissionsBoundary")
+            ? .permissionsBoundary : matched.policyID == "ResourcePolicy" ? .resource : .input
+        statement.statementIndex = Int32(clamping: matched.index)
+        statement.sid = matched.sid ?? ""
+        return statement
+    }
+
+    static func invalidInput(_ message: String) -> RPCError {
+        RPCError(code: .invalidArgument, message: message, iamErrorCode: "InvalidInput")
+    }
+
+    static func needsStore(_ method: String) -> RPCError {
+        RPCError(
+            code: .unimplemented,
+            message: "\(method) needs stored principals, which this server does not have yet",
+            iamErrorCode: nil
+        )
+    }
+}

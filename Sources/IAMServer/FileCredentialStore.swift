@@ -1,0 +1,113 @@
+public import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+public import IAMRPC
+import IAMTLS
+
+/// Access keys kept in a JSON file of SCRAM verifiers (salt, iterations, StoredKey, ServerKey), never
+/// secrets: whoever reads the file still cannot authenticate. The file is read once at start.
+///
+/// This is the daemon's credential store until the persistent store lands; the root access key is
+/// created on first start (``FileCredentialStore/bootstrap(in:)``).
+public struct FileCredentialStore: CredentialStore {
+    private let credentials: [String: SCRAMCredential]
+
+    /// The access key ids the store knows.
+    public var accessKeyIDs: [String] { credentials.keys.sorted() }
+
+    /// Loads `url`.
+    public init(contentsOf url: URL) throws {
+        let file = try JSONDecoder().decode(CredentialFile.self, from: Data(contentsOf: url))
+        var credentials: [String: SCRAMCredential] = [:]
+        for key in file.keys {
+            guard let salt = Data(base64Encoded: key.salt), let stored = Data(base64Encoded: key.storedKey),
+                let server = Data(base64Encoded: key.serverKey), key.iterations >= SCRAMCredential.defaultIterations
+            else {
+                throw DaemonError("credential file \(url.path): key \(key.accessKeyId) is malformed")
+            }
+            credentials[key.accessKeyId] = SCRAMCredential(
+                salt: Array(salt),
+                iterations: key.iterations,
+                storedKey: Array(stored),
+                serverKey: Array(server)
+            )
+        }
+        self.credentials = credentials
+    }
+
+    /// The SCRAM verifier of `accessKeyID`, if the file has it.
+    public func credential(forAccessKeyID accessKeyID: String) async throws -> SCRAMCredential? {
+        credentials[accessKeyID]
+    }
+
+    /// A new access key pair in AWS's shapes: a 20-character id `AKIA` + 16 characters of
+    /// `[A-Z2-7]`, and a 40-character secret of base64 characters, both from OpenSSL's RAND_bytes.
+    public static func makeAccessKey() -> (accessKeyID: String, secretAccessKey: String) {
+        let base32 = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
+        let id = "AKIA" + String(Crypto.randomBytes(16).map { base32[Int($0 & 31)] })
+        let secret = String(Data(Crypto.randomBytes(30)).base64EncodedString().prefix(40))
+        return (id, secret)
+    }
+
+    /// Makes sure `directory` holds a credential file; on first start creates a root access key, stores
+    /// its verifier in `credentials.json` and its secret in `root-credentials.json` (mode 0600) so the
+    /// operator can pick it up once. Returns the store and, when it was just created, the new key.
+    public static func bootstrap(in directory: URL) throws -> (
+        store: FileCredentialStore, created: (accessKeyID: String, secretAccessKey: String)?
+    ) {
+        let file = directory.appendingPathComponent("credentials.json")
+        if FileManager.default.fileExists(atPath: file.path) {
+            return (try FileCredentialStore(contentsOf: file), nil)
+        }
+        let key = makeAccessKey()
+        let credential = SCRAMCredential.derive(secret: key.secretAccessKey)
+        let contents = CredentialFile(keys: [
+            .init(
+                accessKeyId: key.accessKeyID,
+                salt: Data(credential.salt).base64EncodedString(),
+                iterations: credential.iterations,
+                storedKey: Data(credential.storedKey).base64EncodedString(),
+                serverKey: Data(credential.serverKey).base64EncodedString()
+            )
+        ])
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let root = RootCredentials(accessKeyId: key.accessKeyID, secretAccessKey: key.secretAccessKey)
+        try writePrivate(encoder.encode(root), to: directory.appendingPathComponent("root-credentials.json"))
+        // The verifier file last: its presence is what marks the bootstrap as done.
+        try writePrivate(encoder.encode(contents), to: file)
+        return (try FileCredentialStore(contentsOf: file), key)
+    }
+
+    private static func writePrivate(_ data: Data, to url: URL) throws {
+        let temporary = url.appendingPathExtension("tmp")
+        guard
+            FileManager.default.createFile(
+                atPath: temporary.path, contents: data, attributes: [.posixPermissions: 0o600])
+        else { throw DaemonError("cannot write \(temporary.path)") }
+        // rename(2) is atomic and replaces an existing file (FileManager.replaceItemAt needs one to exist).
+        guard rename(temporary.path, url.path) == 0 else {
+            throw DaemonError("cannot move \(temporary.path) to \(url.path): errno \(errno)")
+        }
+    }
+}
+
+/// The JSON the CLI reads with `--credentials-file`: an access key id and its secret.
+public struct RootCredentials: Codable, Sendable {
+    /// The access key id.
+    public var accessKeyId: String
+    /// The secret access key.
+    public var secretAccessKey: String
+}
+
+struct CredentialFile: Codable {
+    struct Key: Codable {
+        var accessKeyId: String
+        var salt: String
+        var iterations: Int
+        var storedKey: String
+        var serverKey: String
+    }
+    var keys: [Key]
+}

@@ -1,0 +1,133 @@
+public import Foundation
+
+/// What a finished child process printed and how it exited.
+public struct ProcessOutput: Sendable {
+    /// The exit status (or the terminating signal's number).
+    public var status: Int32
+    /// Everything written to standard output.
+    public var output: String
+    /// Everything written to standard error.
+    public var errorOutput: String
+}
+
+/// A real child process whose output goes to temporary files (so a chatty child can never block on a full
+/// pipe), with every wait bounded in time. Used by end-to-end tests to run `iamd` and `iam`.
+public final class ChildProcess: @unchecked Sendable {
+    // Mutable state is only the Process object, which Foundation makes safe to query from any thread.
+    private let process = Process()
+    private let directory: URL
+    private let outURL: URL
+    private let errURL: URL
+
+    /// The executable built next to the running test bundle (`.build/<config>/<name>`), if any.
+    public static func builtExecutable(named name: String) -> URL? {
+        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<5 {
+            let candidate = dir.appendingPathComponent(name)
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: candidate.path, isDirectory: &isDirectory),
+                !isDirectory.boolValue,
+                FileManager.default.isExecutableFile(atPath: candidate.path)
+            {
+                return candidate
+            }
+            dir = dir.deletingLastPathComponent()
+        }
+        return nil
+    }
+
+    /// Starts `executable` with `arguments` in `workingDirectory`, adding `environment` to ours.
+    public init(
+        _ executable: URL,
+        _ arguments: [String],
+        environment: [String: String] = [:],
+        workingDirectory: URL? = nil
+    ) throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("iam-proc-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        outURL = directory.appendingPathComponent("stdout")
+        errURL = directory.appendingPathComponent("stderr")
+        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        process.executableURL = executable
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        if let workingDirectory { process.currentDirectoryURL = workingDirectory }
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = try FileHandle(forWritingTo: outURL)
+        process.standardError = try FileHandle(forWritingTo: errURL)
+        try process.run()
+    }
+
+    /// Runs a command to completion (bounded by `timeout`; killed if it overruns) and returns its output.
+    public static func run(
+        _ executable: URL,
+        _ arguments: [String],
+        environment: [String: String] = [:],
+        workingDirectory: URL? = nil,
+        timeout: Duration = .seconds(60)
+    ) async throws -> ProcessOutput {
+        let child = try ChildProcess(
+            executable, arguments, environment: environment, workingDirectory: workingDirectory)
+        return try await child.waitForExit(timeout: timeout)
+    }
+
+    /// Whether the child is still running.
+    public var isRunning: Bool { process.isRunning }
+
+    /// Standard output so far.
+    public var output: String { String(decoding: (try? Data(contentsOf: outURL)) ?? Data(), as: UTF8.self) }
+
+    /// Standard error so far.
+    public var errorOutput: String { String(decoding: (try? Data(contentsOf: errURL)) ?? Data(), as: UTF8.self) }
+
+    /// Waits until standard output has a line starting with `prefix` and returns it; fails if the child exits or
+    /// `timeout` passes first.
+    public func waitForLine(startingWith prefix: String, timeout: Duration = .seconds(60)) async throws -> String {
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        while ContinuousClock.now < deadline {
+            if let line = output.split(separator: "\n").first(where: { $0.hasPrefix(prefix) }) {
+                return String(line)
+            }
+            guard process.isRunning else { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw ChildProcessError(
+            "no line starting with \"\(prefix)\" (running: \(process.isRunning)); stdout: \(output); stderr: \(errorOutput)"
+        )
+    }
+
+    /// Sends `signal` (SIGTERM by default).
+    public func signal(_ number: Int32 = SIGTERM) {
+        if process.isRunning { kill(process.processIdentifier, number) }
+    }
+
+    /// Waits for the child to exit, killing it (and failing) if `timeout` passes first.
+    public func waitForExit(timeout: Duration = .seconds(60)) async throws -> ProcessOutput {
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        // Polls instead of waitUntilExit, which spins a run loop on a cooperative thread (and hung test runs
+        // when two ran at once on a 2-core machine).
+        while process.isRunning {
+            if ContinuousClock.now > deadline {
+                kill(process.processIdentifier, SIGKILL)
+                while process.isRunning { try await Task.sleep(for: .milliseconds(10)) }
+                throw ChildProcessError("did not exit within \(timeout); stderr: \(errorOutput)")
+            }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        return ProcessOutput(status: process.terminationStatus, output: output, errorOutput: errorOutput)
+    }
+
+    deinit {
+        // Foundation reaps the killed child by itself; blocking here could starve the cooperative pool.
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        try? FileManager.default.removeItem(at: directory)
+    }
+}
+
+/// A child process did not do what the test waited for.
+public struct ChildProcessError: Error, CustomStringConvertible {
+    /// What happened, with the child's output.
+    public var description: String
+    init(_ description: String) { self.description = description }
+}
