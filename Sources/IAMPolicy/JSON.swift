@@ -1,14 +1,22 @@
 /// A parsed JSON value that keeps object member order and number text.
-enum JSONValue: Sendable, Hashable {
+///
+/// `package` so the CLI and the test vectors read JSON with the same parser the engine uses.
+package enum JSONValue: Sendable, Hashable {
+    /// `null`.
     case null
+    /// `true` / `false`.
     case bool(Bool)
     /// The number's text as written (already checked against JSON's grammar).
     case number(String)
+    /// A string, unescaped.
     case string(String)
-    case array([JSONValue])
+    /// An array.
+    case array([JSONNode])
+    /// An object, members in source order.
     case object([JSONMember])
 
-    var typeName: String {
+    /// A short name of the JSON type, for messages.
+    package var typeName: String {
         switch self {
         case .null: "null"
         case .bool: "boolean"
@@ -20,10 +28,35 @@ enum JSONValue: Sendable, Hashable {
     }
 }
 
+/// A JSON value with the byte range it was parsed from (so a caller can hand a nested document on verbatim).
+package struct JSONNode: Sendable, Hashable {
+    /// The value.
+    package var value: JSONValue
+    /// The value's byte range in the parsed input.
+    package var range: Range<Int>
+
+    /// A short name of the JSON type, for messages.
+    package var typeName: String { value.typeName }
+
+    /// The first member named `key`, if this is an object.
+    package subscript(key: String) -> JSONNode? {
+        guard case .object(let members) = value else { return nil }
+        return members.first { $0.key == key }?.value
+    }
+
+    /// The string, if this is a string.
+    package var string: String? {
+        if case .string(let s) = value { return s }
+        return nil
+    }
+}
+
 /// One member of a JSON object, in document order.
-struct JSONMember: Sendable, Hashable {
-    var key: String
-    var value: JSONValue
+package struct JSONMember: Sendable, Hashable {
+    /// The member name, unescaped.
+    package var key: String
+    /// The member value.
+    package var value: JSONNode
 }
 
 /// A small strict JSON parser for policy documents.
@@ -31,10 +64,13 @@ struct JSONMember: Sendable, Hashable {
 /// It is bounded before it allocates much: the caller bounds the input size, nesting is limited to
 /// ``maxDepth`` (a real policy nests 6 deep), and duplicate object keys are an error naming the element path,
 /// because AWS rejects new policies that repeat a key.
-struct JSONParser {
-    static let maxDepth = 32
+package struct JSONParser {
+    /// Nesting bound for policy documents (a real policy nests 6 deep).
+    package static let maxDepth = 32
 
     private let bytes: [UInt8]
+    private let maxDepth: Int
+    private let rejectDuplicateKeys: Bool
     private var index = 0
     private var depth = 0
     /// Element path of the value being parsed, for messages (`Statement[1].Condition`).
@@ -45,13 +81,23 @@ struct JSONParser {
         case index(Int)
     }
 
-    init(_ bytes: [UInt8]) {
+    init(_ bytes: [UInt8], maxDepth: Int, rejectDuplicateKeys: Bool) {
         self.bytes = bytes
+        self.maxDepth = maxDepth
+        self.rejectDuplicateKeys = rejectDuplicateKeys
     }
 
     /// Parses one JSON value that must span the whole input (surrounding whitespace allowed).
-    static func parse(_ bytes: [UInt8]) throws(PolicyError) -> JSONValue {
-        var parser = JSONParser(bytes)
+    ///
+    /// Errors are `MalformedPolicyDocument` with line, column and element path. Policy documents reject
+    /// duplicate keys (AWS does); other files (vector and case files) may keep them with
+    /// `rejectDuplicateKeys: false`, members then appear in source order, duplicates included.
+    package static func parse(
+        _ bytes: [UInt8],
+        maxDepth: Int = JSONParser.maxDepth,
+        rejectDuplicateKeys: Bool = true
+    ) throws(PolicyError) -> JSONNode {
+        var parser = JSONParser(bytes, maxDepth: maxDepth, rejectDuplicateKeys: rejectDuplicateKeys)
         parser.skipWhitespace()
         let value = try parser.parseValue()
         parser.skipWhitespace()
@@ -102,26 +148,29 @@ struct JSONParser {
         }
     }
 
-    private mutating func parseValue() throws(PolicyError) -> JSONValue {
+    private mutating func parseValue() throws(PolicyError) -> JSONNode {
         guard index < bytes.count else { throw syntaxError("unexpected end of input") }
+        let start = index
+        let value: JSONValue
         switch bytes[index] {
-        case UInt8(ascii: "{"): return try parseObject()
-        case UInt8(ascii: "["): return try parseArray()
-        case UInt8(ascii: "\""): return .string(try parseString())
+        case UInt8(ascii: "{"): value = try parseObject()
+        case UInt8(ascii: "["): value = try parseArray()
+        case UInt8(ascii: "\""): value = .string(try parseString())
         case UInt8(ascii: "t"):
             try expectLiteral("true")
-            return .bool(true)
+            value = .bool(true)
         case UInt8(ascii: "f"):
             try expectLiteral("false")
-            return .bool(false)
+            value = .bool(false)
         case UInt8(ascii: "n"):
             try expectLiteral("null")
-            return .null
+            value = .null
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-            return .number(try parseNumber())
+            value = .number(try parseNumber())
         default:
             throw syntaxError("unexpected character \(describe(bytes[index]))")
         }
+        return JSONNode(value: value, range: start..<index)
     }
 
     private func describe(_ byte: UInt8) -> String {
@@ -141,9 +190,9 @@ struct JSONParser {
 
     private mutating func enter() throws(PolicyError) {
         depth += 1
-        if depth > JSONParser.maxDepth {
+        if depth > maxDepth {
             throw .malformed(
-                "Syntax errors in policy. The document nests deeper than \(JSONParser.maxDepth) levels; "
+                "Syntax errors in policy. The document nests deeper than \(maxDepth) levels; "
                     + "no policy needs that"
             )
         }
@@ -168,7 +217,9 @@ struct JSONParser {
             }
             let key = try parseString()
             let duplicate: Bool
-            if members.count < 16 {
+            if !rejectDuplicateKeys {
+                duplicate = false
+            } else if members.count < 16 {
                 duplicate = members.contains { $0.key == key }
             } else {
                 if seen == nil { seen = Set(members.map(\.key)) }
@@ -209,7 +260,7 @@ struct JSONParser {
     private mutating func parseArray() throws(PolicyError) -> JSONValue {
         try enter()
         index += 1
-        var elements: [JSONValue] = []
+        var elements: [JSONNode] = []
         skipWhitespace()
         if index < bytes.count && bytes[index] == UInt8(ascii: "]") {
             index += 1

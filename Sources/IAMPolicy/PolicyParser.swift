@@ -63,17 +63,17 @@ enum PolicyParser {
 
     // MARK: - Document
 
-    static func validate(_ json: JSONValue, kind: PolicyDocumentKind) throws(PolicyError) -> PolicyDocument {
-        guard case .object(let members) = json else {
+    static func validate(_ json: JSONNode, kind: PolicyDocumentKind) throws(PolicyError) -> PolicyDocument {
+        guard case .object(let members) = json.value else {
             throw .malformed("\(syntax) The policy document must be a JSON object, not \(json.typeName)")
         }
         var version: String?
         var id: String?
-        var statementValue: JSONValue?
+        var statementValue: JSONNode?
         for member in members {
             switch member.key {
             case "Version":
-                guard case .string(let v) = member.value else {
+                guard case .string(let v) = member.value.value else {
                     throw .malformed("Version", "\(syntax) Version must be a string, not \(member.value.typeName)")
                 }
                 guard v == "2012-10-17" || v == "2008-10-17" else {
@@ -81,7 +81,7 @@ enum PolicyParser {
                 }
                 version = v
             case "Id":
-                guard case .string(let v) = member.value else {
+                guard case .string(let v) = member.value.value else {
                     throw .malformed("Id", "\(syntax) Id must be a string, not \(member.value.typeName)")
                 }
                 id = v
@@ -103,7 +103,7 @@ enum PolicyParser {
         }
         let variables = version == "2012-10-17"
         var statements: [Statement] = []
-        switch statementValue {
+        switch statementValue.value {
         case .object:
             statements.append(try statement(statementValue, path: "Statement[0]", kind: kind, variables: variables))
         case .array(let elements):
@@ -135,12 +135,12 @@ enum PolicyParser {
     // MARK: - Statement
 
     static func statement(
-        _ json: JSONValue,
+        _ json: JSONNode,
         path: String,
         kind: PolicyDocumentKind,
         variables: Bool
     ) throws(PolicyError) -> Statement {
-        guard case .object(let members) = json else {
+        guard case .object(let members) = json.value else {
             throw .malformed(path, "\(syntax) A statement must be an object, not \(json.typeName)")
         }
         var sid: String?
@@ -153,7 +153,7 @@ enum PolicyParser {
             let at = "\(path).\(member.key)"
             switch member.key {
             case "Sid":
-                guard case .string(let v) = member.value else {
+                guard case .string(let v) = member.value.value else {
                     throw .malformed(at, "\(syntax) Sid must be a string, not \(member.value.typeName)")
                 }
                 // Other services' resource policies allow more characters (spaces); IAM allows only these.
@@ -166,7 +166,7 @@ enum PolicyParser {
                 }
                 sid = v
             case "Effect":
-                guard case .string(let v) = member.value else {
+                guard case .string(let v) = member.value.value else {
                     throw .malformed(at, "\(syntax) Effect must be \"Allow\" or \"Deny\", not \(member.value.typeName)")
                 }
                 if let e = Statement.Effect(rawValue: v) {
@@ -256,15 +256,15 @@ enum PolicyParser {
         (b >= 48 && b <= 57) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122)
     }
 
-    static func stringList(_ json: JSONValue, path: String, emptyMessage: String) throws(PolicyError) -> [String] {
-        switch json {
+    static func stringList(_ json: JSONNode, path: String, emptyMessage: String) throws(PolicyError) -> [String] {
+        switch json.value {
         case .string(let s): return [s]
         case .array(let elements):
             guard !elements.isEmpty else { throw .malformed(path, "\(emptyMessage) The list is empty") }
             var out: [String] = []
             out.reserveCapacity(elements.count)
             for (i, e) in elements.enumerated() {
-                guard case .string(let s) = e else {
+                guard case .string(let s) = e.value else {
                     throw .malformed("\(path)[\(i)]", "\(syntax) Expected a string, not \(e.typeName)")
                 }
                 out.append(s)
@@ -355,8 +355,8 @@ enum PolicyParser {
 
     static let principalTypes = ["AWS", "Service", "Federated", "CanonicalUser"]
 
-    static func principalSet(_ json: JSONValue, path: String) throws(PolicyError) -> PrincipalSet {
-        switch json {
+    static func principalSet(_ json: JSONNode, path: String) throws(PolicyError) -> PrincipalSet {
+        switch json.value {
         case .string(let s):
             guard s == "*" else {
                 throw .malformed(
@@ -421,13 +421,13 @@ enum PolicyParser {
 
     // MARK: - Condition
 
-    static func conditionBlock(_ json: JSONValue, path: String, variables: Bool) throws(PolicyError) -> [Condition] {
-        guard case .object(let operators) = json else {
+    static func conditionBlock(_ json: JSONNode, path: String, variables: Bool) throws(PolicyError) -> [Condition] {
+        guard case .object(let operators) = json.value else {
             throw .malformed(path, "\(syntax) Condition must be an object, not \(json.typeName)")
         }
         var out: [Condition] = []
         for entry in operators {
-            guard case .object(let keys) = entry.value else {
+            guard case .object(let keys) = entry.value.value else {
                 throw .malformed(
                     "\(path).\(entry.key)",
                     "\(syntax) A condition operator takes an object of keys and values, not \(entry.value.typeName)"
@@ -457,9 +457,9 @@ enum PolicyParser {
         return out
     }
 
-    static func conditionValues(_ json: JSONValue, path: String) throws(PolicyError) -> [String] {
-        func scalar(_ v: JSONValue, _ p: String) throws(PolicyError) -> String {
-            switch v {
+    static func conditionValues(_ json: JSONNode, path: String) throws(PolicyError) -> [String] {
+        func scalar(_ v: JSONNode, _ p: String) throws(PolicyError) -> String {
+            switch v.value {
             case .string(let s): return s
             case .number(let n): return n
             case .bool(let b): return b ? "true" : "false"
@@ -468,7 +468,7 @@ enum PolicyParser {
                     p, "\(syntax) A condition value must be a string, number or boolean, not \(v.typeName)")
             }
         }
-        if case .array(let elements) = json {
+        if case .array(let elements) = json.value {
             guard !elements.isEmpty else {
                 throw .malformed(path, "\(syntax) A condition value list must not be empty")
             }
