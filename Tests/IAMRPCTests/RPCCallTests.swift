@@ -4,6 +4,7 @@ import IAMServer
 import IAMTestSupport
 import IAMWire
 import NIOCore
+import NIOPosix
 import Testing
 
 /// Calls over real TLS on 127.0.0.1: the happy paths, concurrency, deadlines, cancellation, drain,
@@ -312,6 +313,37 @@ struct RPCCallTests {
             #expect(String(buffer: try await good1.get().payload) == "1")
             #expect(String(buffer: try await good2.get().payload) == "2")
             await client.close()
+        }
+    }
+
+    @Test("a server that stops answering (even PING) is declared dead by the keepalive: UNAVAILABLE")
+    func keepaliveDetectsStalledServer() async throws {
+        try await withServer { server in
+            // The client runs on its own loop: the server's loop is the one that stalls.
+            let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+            let client = try RPCClient(
+                configuration: server.clientConfiguration(
+                    connection: ConnectionOptions(
+                        keepaliveInterval: .milliseconds(50), keepaliveTimeout: .milliseconds(200))
+                ),
+                eventLoopGroup: group
+            )
+            try await client.connect().get()
+            let clock = ContinuousClock()
+            let start = clock.now
+            let error = await rpcError {
+                _ = try await client.unary(
+                    TestService.stall,
+                    PingRequest("x"),
+                    as: PingResponse.self,
+                    options: CallOptions(metadata: ["delay-ms": "2000"])
+                )
+            }
+            #expect(error?.code == .unavailable)
+            #expect(error?.message.contains("keepalive") == true, "\(String(describing: error))")
+            #expect(clock.now - start < .milliseconds(1800), "failed before the server woke up")
+            await client.close()
+            try await group.shutdownGracefully()
         }
     }
 }

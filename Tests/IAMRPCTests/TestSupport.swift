@@ -1,3 +1,4 @@
+import Foundation
 import IAMRPC
 import IAMServer
 import IAMTestSupport
@@ -16,6 +17,9 @@ struct TestService: RPCService {
     static let asyncEcho = MethodDescriptor(service: "test.v1.Test", method: "AsyncEcho")
     /// Reports the caller's access key id and request id in the payload.
     static let whoAmI = MethodDescriptor(service: "test.v1.Test", method: "WhoAmI")
+    /// Blocks the server's event loop for `delay-ms` milliseconds: a stalled server that answers nothing,
+    /// not even PING.
+    static let stall = MethodDescriptor(service: "test.v1.Test", method: "Stall")
 
     var methods: [RPCServerMethod] {
         [
@@ -44,6 +48,11 @@ struct TestService: RPCService {
                     }
                     return PingResponse(payload: request.payload)
                 }
+            },
+            .unary(Self.stall) { (request: PingRequest, context) -> ServerResponse<PingResponse> in
+                let delay = Double(context.metadata["delay-ms"] ?? "100") ?? 100
+                Thread.sleep(forTimeInterval: delay / 1000)
+                return .ok(PingResponse(payload: request.payload))
             },
             .unary(Self.whoAmI) { (_: PingRequest, context) -> ServerResponse<PingResponse> in
                 .ok(PingResponse(payload: ByteBuffer(string: "\(context.accessKeyID) \(context.requestID)")))
