@@ -361,6 +361,23 @@ struct ServerConnectionStateMachineTests {
         #expect(active.handshakeTimedOut() == .none)
     }
 
+    @Test("more than 100 PINGs in 10 s is a flood: GOAWAY RESOURCE_EXHAUSTED; a slower rate is fine")
+    func pingFlood() throws {
+        var machine = try Self.active()
+        let start = NIODeadline.uptimeNanoseconds(1_000_000_000)
+        for index in 0..<100 {
+            #expect(machine.pingReceived(now: start + .milliseconds(Int64(index))) == .sendPingAck)
+        }
+        guard case .failConnection(.resourceExhausted, _) = machine.pingReceived(now: start + .seconds(1)) else {
+            Issue.record("flood not detected")
+            return
+        }
+        var steady = try Self.active()
+        for index in 0..<300 {
+            #expect(steady.pingReceived(now: start + .milliseconds(Int64(index) * 150)) == .sendPingAck)
+        }
+    }
+
     @Test("wire errors map to GOAWAY codes; a bad preface closes silently")
     func wireErrors() throws {
         var machine = try Self.active()

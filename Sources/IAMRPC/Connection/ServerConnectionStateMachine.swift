@@ -1,4 +1,5 @@
 package import IAMWire
+package import NIOCore
 
 /// The protocol rules of one server connection (WIRE.md §13), with no I/O: the handler feeds it what
 /// arrived (already decoded) and executes the action it returns. Tested without a channel in
@@ -275,10 +276,28 @@ package struct ServerConnectionStateMachine {
 
     // MARK: Connection frames
 
-    /// Input: PING without ACK.
-    package mutating func pingReceived() -> Action {
+    /// At most this many PINGs per `pingWindow`; more is a flood (WIRE.md §8.2).
+    package static let maxPingsPerWindow = 100
+    /// The window the PING limit counts over.
+    package static let pingWindow = TimeAmount.seconds(10)
+    private var pingWindowStart: NIODeadline?
+    private var pingsInWindow = 0
+
+    /// Input: PING without ACK, at `now`.
+    package mutating func pingReceived(now: NIODeadline = .now()) -> Action {
         if let error = self.requireSettings() { return error }
-        return self.phase == .closed ? .none : .sendPingAck
+        guard self.phase != .closed else { return .none }
+        if let start = self.pingWindowStart, now - start < Self.pingWindow {
+            self.pingsInWindow += 1
+        } else {
+            self.pingWindowStart = now
+            self.pingsInWindow = 1
+        }
+        guard self.pingsInWindow <= Self.maxPingsPerWindow else {
+            self.phase = .closed
+            return .failConnection(.resourceExhausted, message: "too many pings")
+        }
+        return .sendPingAck
     }
 
     /// Input: GOAWAY from the client: it makes no more calls. Close once the open ones are done.
