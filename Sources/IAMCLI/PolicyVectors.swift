@@ -104,12 +104,18 @@ package enum VectorFile {
     package static let maxFileBytes = 64 << 20
 
     /// Parses the top-level array of a case file.
-    static func caseArray(_ bytes: [UInt8]) throws(VectorFileError) -> (source: [UInt8], cases: [RawJSON]) {
-        let root: RawJSON
-        do {
-            root = try RawJSON.parse(bytes)
+    static func caseArray(_ bytes: [UInt8]) throws(VectorFileError) -> (source: [UInt8], cases: [JSONNode]) {
+        // The JSON reader copies string bytes as they are, so the file is checked to be UTF-8 first.
+        guard String(validating: bytes, as: UTF8.self) != nil else {
+            throw VectorFileError("not valid UTF-8")
+        }
+        let root: JSONNode
+        do throws(PolicyError) {
+            // The engine's own reader; case files may nest deeper than a policy and may repeat keys (a document
+            // given as an object is handed on verbatim, duplicates and all).
+            root = try JSONParser.parse(bytes, maxDepth: 128, rejectDuplicateKeys: false)
         } catch {
-            throw VectorFileError("not valid JSON: \(error)")
+            throw VectorFileError("not valid JSON: \(error.message)")
         }
         guard case .array(let cases) = root.value else {
             throw VectorFileError("the file must hold a JSON array of cases, not \(root.typeName)")
@@ -159,7 +165,7 @@ package enum VectorFile {
         return result
     }
 
-    static func caseID(_ node: RawJSON, number: Int) throws(VectorFileError) -> String {
+    static func caseID(_ node: JSONNode, number: Int) throws(VectorFileError) -> String {
         guard case .object = node.value else { throw VectorFileError("case #\(number + 1) is not an object") }
         guard let id = node["id"]?.string, !id.isEmpty else {
             throw VectorFileError("case #\(number + 1): \"id\" must be a non-empty string")
@@ -168,7 +174,7 @@ package enum VectorFile {
     }
 
     /// A document given as an object (its raw bytes) or as a JSON string (the string's value).
-    static func documentBytes(_ node: RawJSON?, source: [UInt8], where: String) throws(VectorFileError) -> [UInt8] {
+    static func documentBytes(_ node: JSONNode?, source: [UInt8], where: String) throws(VectorFileError) -> [UInt8] {
         guard let node else { throw VectorFileError("\(`where`): \"document\" is missing") }
         switch node.value {
         case .string(let text): return Array(text.utf8)
@@ -177,7 +183,7 @@ package enum VectorFile {
         }
     }
 
-    static func evaluationCase(_ node: RawJSON, number: Int, source: [UInt8]) throws(VectorFileError)
+    static func evaluationCase(_ node: JSONNode, number: Int, source: [UInt8]) throws(VectorFileError)
         -> EvaluationCase
     {
         let id = try caseID(node, number: number)
@@ -236,8 +242,9 @@ package enum VectorFile {
             guard case .object(let members) = ctx.value else {
                 throw VectorFileError("\(where_): request.context must be an object")
             }
-            for (key, value) in members {
-                switch value.value {
+            for member in members {
+                let key = member.key
+                switch member.value.value {
                 case .string(let s): context[key] = .string(s)
                 case .number(let n): context[key] = .string(n)
                 case .bool(let b): context[key] = .string(b ? "true" : "false")
@@ -298,7 +305,7 @@ package enum VectorFile {
             expect: expect, expectMatched: expectMatched, expectMissingContextKeys: expectMissing)
     }
 
-    static func principal(_ node: RawJSON?, where: String) throws(VectorFileError) -> Principal {
+    static func principal(_ node: JSONNode?, where: String) throws(VectorFileError) -> Principal {
         guard let node else {
             // No principal: an anonymous caller that no resource policy names except "*".
             return Principal(arn: "anonymous", kind: .user)
@@ -311,11 +318,11 @@ package enum VectorFile {
         }
         var tags: [String: String] = [:]
         if let t = node["tags"], case .object(let members) = t.value {
-            for (key, value) in members {
-                guard let s = value.string else {
+            for member in members {
+                guard let s = member.value.string else {
                     throw VectorFileError("\(`where`): principal.tags must hold strings")
                 }
-                tags[key] = s
+                tags[member.key] = s
             }
         }
         return Principal(

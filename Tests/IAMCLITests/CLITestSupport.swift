@@ -70,15 +70,17 @@ enum CLI {
         try process.run()
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: timeout)
+        // Poll instead of waitUntilExit(): concurrent waitUntilExit() calls can spin forever in Foundation's run
+        // loop on Linux. Every wait here is bounded.
+        var killed = false
         while process.isRunning {
-            if clock.now > deadline {
-                process.terminate()
+            if !killed, clock.now > deadline {
                 Issue.record("iam \(arguments.joined(separator: " ")) did not finish within \(timeout)")
-                break
+                kill(process.processIdentifier, SIGKILL)
+                killed = true
             }
-            try await Task.sleep(for: .milliseconds(10))
+            try await Task.sleep(for: .milliseconds(5))
         }
-        process.waitUntilExit()
         return CommandResult(
             status: process.terminationStatus,
             output: String(decoding: try Data(contentsOf: outURL), as: UTF8.self),

@@ -1,18 +1,24 @@
 import Foundation
+import IAMPolicy
 import Testing
 
 @testable import IAMCLI
 
+private struct NotAnObject: Error {
+    var line: String
+}
+
 /// Reads the JSON object on one output line.
-private func object(_ line: String) throws -> RawJSON {
-    let value = try RawJSON.parse(Array(line.utf8))
-    guard case .object = value.value else { throw RawJSONError(offset: 0, message: "not an object: \(line)") }
+private func object(_ line: String) throws -> JSONNode {
+    let value = try JSONParser.parse(Array(line.utf8), maxDepth: 16, rejectDuplicateKeys: false)
+    guard case .object = value.value else { throw NotAnObject(line: line) }
     return value
 }
 
 /// The ids of the cases in a vector file, in order.
 private func caseIDs(_ path: String) throws -> [String] {
-    let root = try RawJSON.parse(Array(try Data(contentsOf: URL(fileURLWithPath: path))))
+    let root = try JSONParser.parse(
+        Array(try Data(contentsOf: URL(fileURLWithPath: path))), maxDepth: 128, rejectDuplicateKeys: false)
     guard case .array(let items) = root.value else { return [] }
     return items.compactMap { $0["id"]?.string }
 }

@@ -68,10 +68,12 @@ enum VectorLoader {
 
     static func load(_ name: String) -> [Vector] {
         let bytes: [UInt8]
-        let root: VectorJSON
+        let root: JSONNode
         do {
             bytes = Array(try Data(contentsOf: directory.appendingPathComponent(name)))
-            root = try VectorJSON.parse(bytes)
+            // The engine's JSON reader copies string bytes as they are: check UTF-8 first.
+            guard String(validating: bytes, as: UTF8.self) != nil else { throw DecodeError("not UTF-8") }
+            root = try JSONParser.parse(bytes, maxDepth: 128, rejectDuplicateKeys: false)
         } catch {
             return [Vector(file: name, id: "-", body: .broken("cannot read: \(error)"))]
         }
@@ -97,7 +99,7 @@ enum VectorLoader {
         init(_ d: String) { description = d }
     }
 
-    static func document(_ node: VectorJSON?, _ source: [UInt8]) throws -> [UInt8] {
+    static func document(_ node: JSONNode?, _ source: [UInt8]) throws -> [UInt8] {
         switch node?.value {
         case .string(let s)?: return Array(s.utf8)
         case .object?: return Array(source[node!.range])
@@ -105,7 +107,7 @@ enum VectorLoader {
         }
     }
 
-    static func strings(_ node: VectorJSON?) throws -> [String]? {
+    static func strings(_ node: JSONNode?) throws -> [String]? {
         guard let node else { return nil }
         guard case .array(let items) = node.value else { throw DecodeError("expected an array of strings") }
         return try items.map {
@@ -114,7 +116,7 @@ enum VectorLoader {
         }
     }
 
-    static func validationCase(_ item: VectorJSON, _ source: [UInt8]) throws -> ValidationVector {
+    static func validationCase(_ item: JSONNode, _ source: [UInt8]) throws -> ValidationVector {
         guard let kind = item["kind"]?.string.flatMap(PolicyDocumentKind.init(rawValue:)) else {
             throw DecodeError("kind must be a policy document kind")
         }
@@ -127,7 +129,7 @@ enum VectorLoader {
             errorCode: item["error_code"]?.string)
     }
 
-    static func evaluationCase(_ item: VectorJSON, _ source: [UInt8]) throws -> EvaluationVector {
+    static func evaluationCase(_ item: JSONNode, _ source: [UInt8]) throws -> EvaluationVector {
         var policies: [EvaluationVector.Policy] = []
         if case .array(let list)? = item["policies"]?.value {
             for (i, p) in list.enumerated() {
@@ -154,7 +156,7 @@ enum VectorLoader {
         else { throw DecodeError("principal needs arn and a known type") }
         var tags: [String: String] = [:]
         if case .object(let members)? = pr["tags"]?.value {
-            for (k, v) in members { tags[k] = v.string }
+            for member in members { tags[member.key] = member.value.string }
         }
         let principal = Principal(
             arn: arn, kind: kind, name: pr["name"]?.string, id: pr["id"]?.string ?? pr["userid"]?.string,
@@ -164,11 +166,11 @@ enum VectorLoader {
         }
         var context: [String: ContextValue] = [:]
         if case .object(let members)? = request["context"]?.value {
-            for (key, value) in members {
-                if let s = value.string {
-                    context[key] = .string(s)
+            for member in members {
+                if let s = member.value.string {
+                    context[member.key] = .string(s)
                 } else {
-                    context[key] = .list(try strings(value) ?? [])
+                    context[member.key] = .list(try strings(member.value) ?? [])
                 }
             }
         }

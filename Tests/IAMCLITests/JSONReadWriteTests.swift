@@ -1,13 +1,16 @@
+import IAMPolicy
 import Testing
 
 @testable import IAMCLI
 
-@Suite("RawJSON reader and JSON line writer")
-struct RawJSONTests {
+/// The CLI reads case files with the engine's JSON reader (`JSONParser`, package access) and writes its output
+/// lines with `JSONLineWriter`: these tests pin what the CLI relies on (raw byte ranges, duplicate keys kept, bounds).
+@Suite("JSON reading and writing in the CLI")
+struct JSONReadWriteTests {
     @Test func keepsTheRawBytesOfEveryValue() throws {
         let text = #"[ {"document" : {"b": 10.50, "a":[1e3, "x\u00e9"]} , "id":"k"} ]"#
         let bytes = Array(text.utf8)
-        let root = try RawJSON.parse(bytes)
+        let root = try JSONParser.parse(bytes, maxDepth: 128, rejectDuplicateKeys: false)
         guard case .array(let items) = root.value, let first = items.first, let document = first["document"] else {
             Issue.record("unexpected shape")
             return
@@ -22,7 +25,7 @@ struct RawJSONTests {
     }
 
     @Test func duplicateKeysAreKeptInOrder() throws {
-        let root = try RawJSON.parse(Array(#"{"k":1,"k":2}"#.utf8))
+        let root = try JSONParser.parse(Array(#"{"k":1,"k":2}"#.utf8), maxDepth: 8, rejectDuplicateKeys: false)
         guard case .object(let members) = root.value else {
             Issue.record("not an object")
             return
@@ -36,18 +39,20 @@ struct RawJSONTests {
         "\u{FEFF}[]",
     ])
     func malformedTextIsAnError(_ text: String) {
-        #expect(throws: RawJSONError.self) { try RawJSON.parse(Array(text.utf8)) }
+        #expect(throws: PolicyError.self) {
+            try JSONParser.parse(Array(text.utf8), maxDepth: 128, rejectDuplicateKeys: false)
+        }
     }
 
-    @Test func invalidUTF8InAStringIsAnError() {
-        #expect(throws: RawJSONError.self) { try RawJSON.parse([0x22, 0xC3, 0x28, 0x22]) }
+    @Test func invalidUTF8CaseFileIsAnInputError() throws {
+        #expect(throws: VectorFileError.self) { try VectorFile.evaluationCases([0x5B, 0x22, 0xC3, 0x28, 0x22, 0x5D]) }
     }
 
     @Test func nestingIsBounded() {
         let deep = String(repeating: "[", count: 200) + String(repeating: "]", count: 200)
-        #expect(throws: RawJSONError.self) { try RawJSON.parse(Array(deep.utf8), maxDepth: 128) }
+        #expect(throws: PolicyError.self) { try JSONParser.parse(Array(deep.utf8), maxDepth: 128) }
         let ok = String(repeating: "[", count: 100) + String(repeating: "]", count: 100)
-        #expect(throws: Never.self) { try RawJSON.parse(Array(ok.utf8), maxDepth: 128) }
+        #expect(throws: Never.self) { try JSONParser.parse(Array(ok.utf8), maxDepth: 128) }
     }
 
     @Test func arbitraryBytesNeverCrash() {
@@ -64,7 +69,7 @@ struct RawJSONTests {
                 state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
                 bytes.append(alphabet[Int(state >> 33) % alphabet.count])
             }
-            if (try? RawJSON.parse(bytes)) != nil { parsed += 1 }
+            if (try? JSONParser.parse(bytes, maxDepth: 128, rejectDuplicateKeys: false)) != nil { parsed += 1 }
         }
         #expect(parsed < 5_000)
     }
@@ -79,7 +84,7 @@ struct RawJSONTests {
         writer.field("list", strings: ["a", "\"b\""])
         let line = writer.finish()
         #expect(!line.contains("\n"))
-        let value = try RawJSON.parse(Array(line.utf8))
+        let value = try JSONParser.parse(Array(line.utf8))
         #expect(value["s"]?.string == tricky)
         #expect(
             value["list"].map { node in
