@@ -155,7 +155,10 @@ let package = Package(
             exclude: ["Vectors"],  // data files, read via #filePath by the runner
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "IAMCLITests", dependencies: ["IAMCLI"], swiftSettings: swiftSettings),
+        .testTarget(name: "IAMCLITests", dependencies: ["IAMCLI", "IAMPolicy"], swiftSettings: swiftSettings),
         .testTarget(name: "IAMCodeGenTests", dependencies: ["IAMCodeGen"], swiftSettings: swiftSettings),
+        // Runs the real binaries; depending on them makes `swift test` build them first.
+        .testTarget(
+            name: "EndToEndTests", dependencies: ["IAMTestSupport", "iamd", "iam"], swiftSettings: swiftSettings),
     ]
 )

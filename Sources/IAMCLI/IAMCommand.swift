@@ -28,7 +28,7 @@ public struct IAMCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "iam",
         abstract: "swift-iam command-line tool: AWS IAM-compatible policies and identities.",
-        subcommands: [PolicyCommand.self]
+        subcommands: [PolicyCommand.self, PingCommand.self, SimulateCustomPolicyCommand.self]
     )
 
     /// Creates the root command (ArgumentParser requirement).

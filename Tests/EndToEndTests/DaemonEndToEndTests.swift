@@ -1,0 +1,159 @@
+import Foundation
+import IAMTestSupport
+import Testing
+
+/// The real `iamd` and `iam` binaries as an operator runs them: TLS with certificates from the openssl recipe,
+/// SCRAM authentication with the root key made on first start, and calls that reach the policy engine.
+@Suite("iamd + iam end to end", .serialized)
+struct DaemonEndToEndTests {
+    let chain: TestCertificateChain
+    let data: URL
+
+    init() throws {
+        chain = try TestCertificateChain.make()
+        data = URL(fileURLWithPath: chain.directory).appendingPathComponent("data")
+    }
+
+    static let allowS3 =
+        #"{"Version":"2012-10-17","Statement":[{"Sid":"Read","Effect":"Allow","Action":"s3:Get*","Resource":"arn:aws:s3:::photos/*","Condition":{"IpAddress":{"aws:SourceIp":"203.0.113.0/24"}}}]}"#
+    static let denyDelete =
+        #"{"Version":"2012-10-17","Statement":[{"Sid":"NoDelete","Effect":"Deny","Action":"s3:Delete*","Resource":"*"}]}"#
+
+    func binary(_ name: String) throws -> URL {
+        try #require(ChildProcess.builtExecutable(named: name), "\(name) must be built next to the test bundle")
+    }
+
+    func startDaemon() async throws -> (ChildProcess, String) {
+        let daemon = try ChildProcess(
+            try binary("iamd"),
+            [
+                "--port", "0", "--data-dir", data.path, "--tls-cert", chain.serverCertificatePath,
+                "--tls-key", chain.serverKeyPath, "--log-level", "notice",
+            ]
+        )
+        let line = try await daemon.waitForLine(startingWith: "listening ")
+        return (daemon, String(line.dropFirst("listening ".count)))
+    }
+
+    func iam(_ arguments: [String], endpoint: String, ca: String? = nil, environment: [String: String] = [:])
+        async throws -> ProcessOutput
+    {
+        try await ChildProcess.run(
+            try binary("iam"),
+            arguments + [
+                "--endpoint", endpoint, "--ca-file", ca ?? chain.caCertificatePath,
+                "--credentials-file", data.appendingPathComponent("root-credentials.json").path,
+            ],
+            environment: environment
+        )
+    }
+
+    @Test("first start makes a root key; ping, simulate, bad credentials, bad trust, restart")
+    func lifecycle() async throws {
+        defer { try? chain.remove() }
+        var (daemon, endpoint) = try await startDaemon()
+
+        // The secret is handed over once, readable by the owner only, and the verifier file does not hold it.
+        let rootFile = data.appendingPathComponent("root-credentials.json")
+        let attributes = try FileManager.default.attributesOfItem(atPath: rootFile.path)
+        #expect((attributes[.posixPermissions] as? Int) == 0o600)
+        let root = try JSONSerialization.jsonObject(with: Data(contentsOf: rootFile)) as? [String: String]
+        let secret = try #require(root?["secretAccessKey"])
+        let keyID = try #require(root?["accessKeyId"])
+        #expect(keyID.hasPrefix("AKIA") && keyID.count == 20)
+        #expect(secret.count == 40)
+        let verifiers = try String(contentsOf: data.appendingPathComponent("credentials.json"), encoding: .utf8)
+        #expect(verifiers.contains(keyID))
+        #expect(!verifiers.contains(secret))
+
+        let ping = try await iam(["ping", "--payload-size", "2048"], endpoint: endpoint)
+        #expect(ping.status == 0, "\(ping.errorOutput)")
+        #expect(ping.output.hasPrefix("pong from \(endpoint)"))
+
+        // Allowed from inside the CIDR, implicitly denied from outside it, explicitly denied for deletes.
+        let policyArgs = ["simulate-custom-policy", "--policy-input-list", Self.allowS3, Self.denyDelete]
+        let allowed = try await iam(
+            policyArgs + [
+                "--action-names", "s3:GetObject", "--resource-arns", "arn:aws:s3:::photos/cat.jpg",
+                "--context-entries", "ContextKeyName=aws:SourceIp,ContextKeyValues=203.0.113.9,ContextKeyType=ip",
+            ],
+            endpoint: endpoint
+        )
+        #expect(allowed.status == 0, "\(allowed.errorOutput)")
+        let allowedResult = try Self.results(allowed.output)
+        #expect(allowedResult.first?["EvalDecision"] as? String == "allowed")
+        let matched = allowedResult.first?["MatchedStatements"] as? [[String: Any]]
+        #expect(matched?.first?["SourcePolicyId"] as? String == "PolicyInputList.1")
+        #expect(matched?.first?["Sid"] as? String == "Read")
+
+        let mixed = try await iam(
+            policyArgs + [
+                "--action-names", "s3:GetObject", "s3:DeleteObject", "--resource-arns", "arn:aws:s3:::photos/cat.jpg",
+            ],
+            endpoint: endpoint
+        )
+        #expect(mixed.status == 1)
+        let mixedResults = try Self.results(mixed.output)
+        #expect(mixedResults.map { $0["EvalDecision"] as? String } == ["implicitDeny", "explicitDeny"])
+        #expect((mixedResults[0]["MissingContextValues"] as? [String]) == ["aws:SourceIp"])
+
+        let malformed = try await iam(
+            [
+                "simulate-custom-policy", "--policy-input-list",
+                #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"StringEqual":{"a:b":"c"}}}]}"#,
+                "--action-names", "s3:GetObject",
+            ],
+            endpoint: endpoint
+        )
+        #expect(malformed.status == 1)
+        #expect(malformed.errorOutput.contains("MalformedPolicyDocument"))
+        #expect(malformed.errorOutput.contains("StringEqual"))
+
+        // A wrong secret is refused by SCRAM; an unrelated CA is refused by TLS. Neither gets an answer.
+        let wrongSecret = try await iam(
+            ["ping"],
+            endpoint: endpoint,
+            environment: ["IAM_ACCESS_KEY_ID": keyID, "IAM_SECRET_ACCESS_KEY": String(secret.reversed())]
+        )
+        #expect(wrongSecret.status == 3)
+        #expect(wrongSecret.errorOutput.lowercased().contains("unauthenticated"))
+        let wrongCA = try await iam(["ping"], endpoint: endpoint, ca: chain.otherCACertificatePath)
+        #expect(wrongCA.status == 3)
+
+        // SIGTERM drains and exits cleanly; a restart keeps the same key and makes no new one.
+        daemon.signal(SIGTERM)
+        let exit = try await daemon.waitForExit(timeout: .seconds(30))
+        #expect(exit.status == 0, "\(exit.errorOutput)")
+        try FileManager.default.removeItem(at: rootFile)
+        (daemon, endpoint) = try await startDaemon()
+        #expect(!FileManager.default.fileExists(atPath: rootFile.path))
+        let again = try await ChildProcess.run(
+            try binary("iam"),
+            ["ping", "--endpoint", endpoint, "--ca-file", chain.caCertificatePath],
+            environment: ["IAM_ACCESS_KEY_ID": keyID, "IAM_SECRET_ACCESS_KEY": secret]
+        )
+        #expect(again.status == 0, "\(again.errorOutput)")
+        daemon.signal(SIGTERM)
+        _ = try await daemon.waitForExit(timeout: .seconds(30))
+    }
+
+    @Test("iamd refuses to start without readable TLS material and says what to do")
+    func missingCertificates() async throws {
+        defer { try? chain.remove() }
+        let result = try await ChildProcess.run(
+            try binary("iamd"),
+            [
+                "--port", "0", "--data-dir", data.path, "--tls-cert", "/nonexistent/server.pem", "--tls-key",
+                "/nonexistent/k",
+            ],
+            timeout: .seconds(30)
+        )
+        #expect(result.status != 0)
+        #expect(result.errorOutput.contains("gen-certs.sh"))
+    }
+
+    static func results(_ output: String) throws -> [[String: Any]] {
+        let object = try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any]
+        return try #require(object?["EvaluationResults"] as? [[String: Any]])
+    }
+}
