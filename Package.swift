@@ -157,6 +157,11 @@ let package = Package(
         ),
         .testTarget(name: "IAMCLITests", dependencies: ["IAMCLI", "IAMPolicy"], swiftSettings: swiftSettings),
         .testTarget(name: "IAMCodeGenTests", dependencies: ["IAMCodeGen"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "IAMServerTests",
+            dependencies: ["IAMServer", "IAMRPC", "IAMWire"],
+            swiftSettings: swiftSettings
+        ),
         // Runs the real binaries; depending on them makes `swift test` build them first.
         .testTarget(
             name: "EndToEndTests", dependencies: ["IAMTestSupport", "iamd", "iam"], swiftSettings: swiftSettings),

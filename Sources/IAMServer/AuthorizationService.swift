@@ -117,6 +117,13 @@ public struct AuthorizationService: AuthorizationServiceProtocol {
         let compiled = CompiledPrincipal(principal: principal, policies: policies)
         let requestContext = try Self.context(request.contextEntries)
         let resources = request.resourceARNs.isEmpty ? ["*"] : request.resourceARNs
+        // AWS's API limits; they also bound the glob matching, whose cost grows with pattern x resource length.
+        for action in request.actionNames where !(3...128).contains(action.utf8.count) {
+            throw Self.invalidInput("action name \"\(action.prefix(64))\" must be 3 to 128 characters")
+        }
+        for resource in resources where !(1...2048).contains(resource.utf8.count) {
+            throw Self.invalidInput("resource ARNs must be 1 to 2048 characters")
+        }
         guard request.actionNames.count * resources.count <= Self.maxResults else {
             throw Self.invalidInput("at most \(Self.maxResults) action x resource pairs per simulation")
         }

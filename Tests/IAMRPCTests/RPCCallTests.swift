@@ -279,14 +279,16 @@ struct RPCCallTests {
     func keepaliveKeepsHealthyConnection() async throws {
         try await withServer { server in
             let client = try server.makeClient(
+                // The call outlasts the keepalive timeout several times over, so it only succeeds if PINGs are
+                // answered; the timeout is generous enough for a loaded 2-core CI machine.
                 connection: ConnectionOptions(
-                    keepaliveInterval: .milliseconds(30), keepaliveTimeout: .milliseconds(500))
+                    keepaliveInterval: .milliseconds(50), keepaliveTimeout: .milliseconds(1000))
             )
             let response = try await client.unary(
                 TestService.slow,
                 PingRequest("long"),
                 as: PingResponse.self,
-                options: CallOptions(metadata: ["delay-ms": "400"])
+                options: CallOptions(metadata: ["delay-ms": "3000"])
             )
             #expect(String(buffer: response.payload) == "long")
             #expect(server.server.connectionCount == 1)
