@@ -134,6 +134,10 @@ public struct PingCommand: IAMLeafCommand {
     /// Creates the command (ArgumentParser requirement).
     public init() {}
 
+    static func microseconds(_ duration: Duration) -> Int {
+        Int(duration.components.seconds * 1_000_000 + duration.components.attoseconds / 1_000_000_000_000)
+    }
+
     func execute(_ io: CommandIO) async throws -> Int32 {
         guard (0...(1 << 20)).contains(payloadSize) else {
             io.printError("error: --payload-size must be 0...1048576")
@@ -143,6 +147,10 @@ public struct PingCommand: IAMLeafCommand {
             let health = HealthServiceClient(client: client)
             var request = PingRequest()
             request.payload = ByteBuffer(repeating: 0x61, count: payloadSize)
+            // Connect first (TLS + SCRAM, which runs PBKDF2 on both sides) so the ping's time is the call's alone.
+            let connectStart = ContinuousClock.now
+            try await client.connect().get()
+            let connected = ContinuousClock.now - connectStart
             let start = ContinuousClock.now
             let response = try await health.ping(request, options: server.callOptions)
             let elapsed = ContinuousClock.now - start
@@ -151,8 +159,10 @@ public struct PingCommand: IAMLeafCommand {
                     "error: the server echoed \(response.payload.readableBytes) bytes, not the \(payloadSize) sent")
                 return PolicyExit.failed
             }
-            let micros = Double(elapsed.components.attoseconds) / 1e12 + Double(elapsed.components.seconds) * 1e6
-            io.printLine("pong from \(server.resolvedEndpoint) in \(Int(micros)) µs (\(payloadSize) bytes echoed)")
+            io.printLine(
+                "pong from \(server.resolvedEndpoint) in \(Self.microseconds(elapsed)) µs (\(payloadSize) bytes echoed; "
+                    + "connected and authenticated in \(Self.microseconds(connected) / 1000) ms)"
+            )
             return PolicyExit.ok
         }
     }
@@ -270,34 +280,55 @@ public struct SimulateCustomPolicyCommand: IAMLeafCommand {
 
     /// AWS's output shape, so scripts written for `aws iam simulate-custom-policy` read it unchanged.
     static func render(_ response: SimulatePolicyResponse) -> String {
-        func decision(_ value: PolicyEvaluationDecisionType) -> String {
-            switch value {
-            case .allowed: "allowed"
-            case .explicitDeny: "explicitDeny"
-            default: "implicitDeny"
-            }
+        let output = Output(
+            EvaluationResults: response.evaluationResults.map { result in
+                Output.Result(
+                    EvalActionName: result.evalActionName,
+                    EvalResourceName: result.evalResourceName,
+                    EvalDecision: decisionName(result.evalDecision),
+                    MatchedStatements: result.matchedStatements.map {
+                        Output.Statement(
+                            SourcePolicyId: $0.sourcePolicyID,
+                            StatementIndex: Int($0.statementIndex),
+                            Sid: $0.sid.isEmpty ? nil : $0.sid
+                        )
+                    },
+                    MissingContextValues: result.missingContextValues
+                )
+            },
+            IsTruncated: response.isTruncated,
+            Marker: response.isTruncated ? response.marker : nil
+        )
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        guard let data = try? encoder.encode(output) else { return "{}" }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    static func decisionName(_ value: PolicyEvaluationDecisionType) -> String {
+        switch value {
+        case .allowed: "allowed"
+        case .explicitDeny: "explicitDeny"
+        default: "implicitDeny"
         }
-        let results: [[String: Any]] = response.evaluationResults.map { result in
-            [
-                "EvalActionName": result.evalActionName,
-                "EvalResourceName": result.evalResourceName,
-                "EvalDecision": decision(result.evalDecision),
-                "MatchedStatements": result.matchedStatements.map { statement -> [String: Any] in
-                    var out: [String: Any] = [
-                        "SourcePolicyId": statement.sourcePolicyID,
-                        "StatementIndex": Int(statement.statementIndex),
-                    ]
-                    if !statement.sid.isEmpty { out["Sid"] = statement.sid }
-                    return out
-                },
-                "MissingContextValues": result.missingContextValues,
-            ]
+    }
+
+    // Field names are AWS's, hence the capitals.
+    struct Output: Encodable {
+        struct Statement: Encodable {
+            var SourcePolicyId: String
+            var StatementIndex: Int
+            var Sid: String?
         }
-        let object: [String: Any] = ["EvaluationResults": results, "IsTruncated": response.isTruncated]
-        guard
-            let data = try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys]),
-            let text = String(data: data, encoding: .utf8)
-        else { return "{}" }
-        return text
+        struct Result: Encodable {
+            var EvalActionName: String
+            var EvalResourceName: String
+            var EvalDecision: String
+            var MatchedStatements: [Statement]
+            var MissingContextValues: [String]
+        }
+        var EvaluationResults: [Result]
+        var IsTruncated: Bool
+        var Marker: String?
     }
 }
