@@ -16,6 +16,7 @@ let package = Package(
         // Named explicitly: a path dependency is otherwise known by its folder name, which differs per clone.
         .package(name: "swift-iam", path: "../.."),
         .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     ],
     targets: [
         // The synthetic principals and requests, shared by the benchmark and by `policy-workload`, which writes
@@ -38,6 +39,17 @@ let package = Package(
                 .product(name: "Benchmark", package: "benchmark"),
             ],
             path: "Benchmarks/PolicyEvaluation",
+            swiftSettings: swiftSettings,
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        .executableTarget(
+            name: "FrameCodec",
+            dependencies: [
+                .product(name: "IAMWire", package: "swift-iam"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/FrameCodec",
             swiftSettings: swiftSettings,
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
