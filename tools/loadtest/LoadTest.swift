@@ -90,13 +90,16 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         let (certificate, key): (String, String)
+        var generatedDirectory: String?
         if let given = self.certificate, let givenKey = self.key {
             (certificate, key) = (given, givenKey)
         } else {
-            (certificate, key) = try BenchCertificates.make(
-                in: NSTemporaryDirectory() + "iam-loadtest-\(getpid())"
-            )
+            let directory = NSTemporaryDirectory() + "iam-loadtest-\(getpid())"
+            (certificate, key) = try BenchCertificates.make(in: directory)
+            generatedDirectory = directory
         }
+        // The throwaway key must not outlive the server (the client has loaded the certificate by then).
+        defer { if let generatedDirectory { try? FileManager.default.removeItem(atPath: generatedDirectory) } }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: self.threads)
         let configuration = RPCServerConfiguration(
             host: self.host,
