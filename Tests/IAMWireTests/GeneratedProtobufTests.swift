@@ -630,16 +630,28 @@ struct ProtobufBadInputTests {
 
     @Test("varints: sizes, both fast and slow paths, and the ten-byte maximum")
     func varints() throws {
-        for value: UInt64 in [0, 1, 127, 128, 300, 16_383, 16_384, UInt64(UInt32.max), .max] {
+        // Through the writer and reader the generated messages use.
+        func encoded(_ write: (inout ProtobufWriter) -> Void, size: Int) -> ByteBuffer {
             var buffer = ByteBuffer()
-            buffer.writeProtobufVarint(value)
-            #expect(buffer.readableBytes == Protobuf.varintSize(value))
-            #expect(try buffer.readProtobufVarint() == value)
-            #expect(buffer.readableBytes == 0)
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { bytes in
+                var writer = ProtobufWriter(UnsafeMutableRawBufferPointer(rebasing: bytes[..<size]))
+                write(&writer)
+                return writer.count
+            }
+            return buffer
         }
-        var negative = ByteBuffer()
-        negative.writeProtobufVarint(Int32(-1))
-        #expect(negative.readableBytes == 10)
+        for value: UInt64 in [0, 1, 127, 128, 300, 16_383, 16_384, UInt64(UInt32.max), .max] {
+            let buffer = encoded({ $0.writeVarint(value) }, size: Protobuf.varintSize(value))
+            #expect(buffer.readableBytes == Protobuf.varintSize(value))
+            let decoded = try buffer.withUnsafeReadableBytes { bytes throws(WireError) -> (UInt64, Bool) in
+                var reader = ProtobufReader(bytes: bytes, base: buffer, baseOffset: buffer.readerIndex)
+                return (try reader.readVarint(), reader.isAtEnd)
+            }
+            #expect(decoded.0 == value)
+            #expect(decoded.1)
+        }
+        #expect(Protobuf.varintSize(Int32(-1)) == 10)
+        #expect(encoded({ $0.writeVarint(Int32(-1)) }, size: 10).readableBytes == 10)
         for value: Int64 in [0, -1, 1, .min, .max] {
             #expect(Protobuf.unZigZag(Protobuf.zigZag(value)) == value)
         }
