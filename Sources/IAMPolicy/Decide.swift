@@ -149,26 +149,21 @@ extension CompiledEngine {
 
     @inline(__always)
     func groupMatches(_ group: GlobGroup, _ action: UnsafeBufferPointer<UInt8>) -> Bool {
-        var any = false
-        for pattern in group.patterns {
-            if pattern.withUnsafeBufferPointer({ Glob.match($0, action) }) {
-                any = true
-                break
-            }
-        }
-        return any != group.negated
+        Self.anyGlobMatches(group.patterns, action) != group.negated
     }
 
     @inline(__always)
     func actionMatches(_ s: CompiledStatement, _ action: UnsafeBufferPointer<UInt8>) -> Bool {
-        var any = false
-        for pattern in s.actionPatterns {
-            if pattern.withUnsafeBufferPointer({ Glob.match($0, action) }) {
-                any = true
-                break
-            }
+        Self.anyGlobMatches(s.actionPatterns, action) != s.actionNegated
+    }
+
+    /// Whether any of `patterns` matches `action` (a glob group and a statement's Action list alike).
+    @inline(__always)
+    static func anyGlobMatches(_ patterns: [[UInt8]], _ action: UnsafeBufferPointer<UInt8>) -> Bool {
+        for pattern in patterns where pattern.withUnsafeBufferPointer({ Glob.match($0, action) }) {
+            return true
         }
-        return any != s.actionNegated
+        return false
     }
 
     /// Resource, then conditions (the action was already matched).
