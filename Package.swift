@@ -155,7 +155,11 @@ let package = Package(
             exclude: ["Vectors"],  // data files, read via #filePath by the runner
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "IAMCLITests", dependencies: ["IAMCLI", "IAMPolicy"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "IAMCLITests",
+            dependencies: ["IAMCLI", "IAMPolicy", "IAMTestSupport", "iam"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "IAMCodeGenTests", dependencies: ["IAMCodeGen"], swiftSettings: swiftSettings),
         .testTarget(
             name: "IAMServerTests",

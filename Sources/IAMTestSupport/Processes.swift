@@ -36,10 +36,12 @@ public final class ChildProcess: @unchecked Sendable {
         return nil
     }
 
-    /// Starts `executable` with `arguments` in `workingDirectory`, adding `environment` to ours.
+    /// Starts `executable` with `arguments` in `workingDirectory`, adding `environment` to ours; `stdin` is
+    /// what it reads on standard input (then end of file).
     public init(
         _ executable: URL,
         _ arguments: [String],
+        stdin: [UInt8] = [],
         environment: [String: String] = [:],
         workingDirectory: URL? = nil
     ) throws {
@@ -53,7 +55,9 @@ public final class ChildProcess: @unchecked Sendable {
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         if let workingDirectory { process.currentDirectoryURL = workingDirectory }
-        process.standardInput = FileHandle.nullDevice
+        let inURL = directory.appendingPathComponent("stdin")
+        try Data(stdin).write(to: inURL)
+        process.standardInput = try FileHandle(forReadingFrom: inURL)
         process.standardOutput = try FileHandle(forWritingTo: outURL)
         process.standardError = try FileHandle(forWritingTo: errURL)
         try process.run()
@@ -63,12 +67,13 @@ public final class ChildProcess: @unchecked Sendable {
     public static func run(
         _ executable: URL,
         _ arguments: [String],
+        stdin: [UInt8] = [],
         environment: [String: String] = [:],
         workingDirectory: URL? = nil,
         timeout: Duration = .seconds(60)
     ) async throws -> ProcessOutput {
         let child = try ChildProcess(
-            executable, arguments, environment: environment, workingDirectory: workingDirectory)
+            executable, arguments, stdin: stdin, environment: environment, workingDirectory: workingDirectory)
         return try await child.waitForExit(timeout: timeout)
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import IAMCLI
+import IAMTestSupport
 import Testing
 
 /// What a command printed and how it exited.
@@ -22,69 +23,14 @@ enum CLI {
         return CommandResult(status: status, output: io.output, errorOutput: io.errorOutput)
     }
 
-    /// The `iam` executable built next to this test bundle (`.build/<config>/iam`).
-    static let binary: URL? = {
-        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-        // Linux: .build/debug/<pkg>PackageTests.xctest; macOS: .../<pkg>PackageTests.xctest/Contents/MacOS/<name>.
-        for _ in 0..<5 {
-            let candidate = dir.appendingPathComponent("iam")
-            var isDirectory: ObjCBool = false
-            if FileManager.default.fileExists(atPath: candidate.path, isDirectory: &isDirectory),
-                !isDirectory.boolValue,
-                FileManager.default.isExecutableFile(atPath: candidate.path)
-            {
-                return candidate
-            }
-            dir = dir.deletingLastPathComponent()
-        }
-        return nil
-    }()
-
-    /// Runs the real `iam` binary as a child process, with a time bound; output goes through temporary files so a
-    /// large output can never block the child on a full pipe.
+    /// Runs the real `iam` binary (built next to this test bundle) as a child process, with a time bound.
     static func process(_ arguments: [String], stdin: [UInt8] = [], timeout: Duration = .seconds(60)) async throws
         -> CommandResult
     {
-        let binary = try #require(binary, "the iam executable must be built next to the test bundle")
-        let dir = try TemporaryDirectory()
-        let inURL = dir.url.appendingPathComponent("stdin")
-        let outURL = dir.url.appendingPathComponent("stdout")
-        let errURL = dir.url.appendingPathComponent("stderr")
-        try Data(stdin).write(to: inURL)
-        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
-        let input = try FileHandle(forReadingFrom: inURL)
-        let output = try FileHandle(forWritingTo: outURL)
-        let error = try FileHandle(forWritingTo: errURL)
-        defer {
-            try? input.close()
-            try? output.close()
-            try? error.close()
-        }
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = error
-        try process.run()
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: timeout)
-        // Poll instead of waitUntilExit(): concurrent waitUntilExit() calls can spin forever in Foundation's run
-        // loop on Linux. Every wait here is bounded.
-        var killed = false
-        while process.isRunning {
-            if !killed, clock.now > deadline {
-                Issue.record("iam \(arguments.joined(separator: " ")) did not finish within \(timeout)")
-                kill(process.processIdentifier, SIGKILL)
-                killed = true
-            }
-            try await Task.sleep(for: .milliseconds(5))
-        }
-        return CommandResult(
-            status: process.terminationStatus,
-            output: String(decoding: try Data(contentsOf: outURL), as: UTF8.self),
-            errorOutput: String(decoding: try Data(contentsOf: errURL), as: UTF8.self))
+        let binary = try #require(
+            ChildProcess.builtExecutable(named: "iam"), "the iam executable must be built next to the test bundle")
+        let result = try await ChildProcess.run(binary, arguments, stdin: stdin, timeout: timeout)
+        return CommandResult(status: result.status, output: result.output, errorOutput: result.errorOutput)
     }
 }
 
