@@ -1,7 +1,11 @@
 // Implementations of the iam_ wrappers declared in include/COpenSSL.h.
 #include "COpenSSL.h"
 
+#include <stdlib.h>
 #include <string.h>
+
+#include <openssl/bn.h>
+#include <openssl/pem.h>
 
 int iam_SSL_CTX_configure(SSL_CTX *ctx, int min_version, const char *tls12_ciphers, const char *tls13_suites) {
     if (!SSL_CTX_set_min_proto_version(ctx, min_version)) return 0;
@@ -174,3 +178,106 @@ int iam_random_bytes(unsigned char *out, size_t len) {
 }
 
 int iam_memcmp_consttime(const void *a, const void *b, size_t len) { return CRYPTO_memcmp(a, b, len); }
+
+static char *iam_bio_to_string(BIO *bio) {
+    char *data = NULL;
+    long length = BIO_get_mem_data(bio, &data);
+    if (length < 0) return NULL;
+    char *copy = malloc((size_t)length + 1);
+    if (copy == NULL) return NULL;
+    memcpy(copy, data, (size_t)length);
+    copy[length] = 0;
+    return copy;
+}
+
+static int iam_add_extension(X509 *cert, X509 *issuer, int nid, const char *value) {
+    X509V3_CTX ctx;
+    X509V3_set_ctx_nodb(&ctx);
+    X509V3_set_ctx(&ctx, issuer, cert, NULL, NULL, 0);
+    X509_EXTENSION *extension = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
+    if (extension == NULL) return 0;
+    int ok = X509_add_ext(cert, extension, -1);
+    X509_EXTENSION_free(extension);
+    return ok;
+}
+
+int iam_make_certificate(const char *common_name, int is_ca, const char *san, int days, EVP_PKEY *issuer_key,
+                         X509 *issuer_cert, char **cert_pem, char **key_pem, EVP_PKEY **out_key, X509 **out_cert) {
+    int ok = 0;
+    EVP_PKEY *key = NULL;
+    X509 *cert = NULL;
+    BIO *cert_bio = NULL, *key_bio = NULL;
+    unsigned char serial_bytes[16];
+    BIGNUM *serial = NULL;
+    *cert_pem = NULL;
+    *key_pem = NULL;
+    if ((issuer_key == NULL) != (issuer_cert == NULL) || days <= 0) goto done;
+
+    key = EVP_EC_gen("P-256");
+    if (key == NULL) goto done;
+    cert = X509_new();
+    if (cert == NULL || X509_set_version(cert, 2) != 1) goto done;
+    // A random positive 127-bit serial, as RFC 5280 recommends for unpredictability.
+    if (RAND_bytes(serial_bytes, sizeof serial_bytes) != 1) goto done;
+    serial_bytes[0] &= 0x7f;
+    serial = BN_bin2bn(serial_bytes, sizeof serial_bytes, NULL);
+    if (serial == NULL || BN_to_ASN1_INTEGER(serial, X509_get_serialNumber(cert)) == NULL) goto done;
+    // Backdated an hour so a client whose clock runs a little behind still accepts it.
+    if (X509_gmtime_adj(X509_getm_notBefore(cert), -3600) == NULL) goto done;
+    if (X509_gmtime_adj(X509_getm_notAfter(cert), (long)days * 86400L) == NULL) goto done;
+    if (X509_set_pubkey(cert, key) != 1) goto done;
+    X509_NAME *name = X509_get_subject_name(cert);
+    if (X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, (const unsigned char *)"swift-iam development", -1,
+                                   -1, 0) != 1)
+        goto done;
+    if (X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)common_name, -1, -1, 0) != 1)
+        goto done;
+    X509 *issuer = issuer_cert != NULL ? issuer_cert : cert;
+    if (X509_set_issuer_name(cert, X509_get_subject_name(issuer)) != 1) goto done;
+    if (!iam_add_extension(cert, issuer, NID_subject_key_identifier, "hash")) goto done;
+    if (issuer_cert != NULL && !iam_add_extension(cert, issuer, NID_authority_key_identifier, "keyid:always"))
+        goto done;
+    if (is_ca) {
+        if (!iam_add_extension(cert, issuer, NID_basic_constraints, "critical,CA:TRUE,pathlen:0")) goto done;
+        if (!iam_add_extension(cert, issuer, NID_key_usage, "critical,keyCertSign,cRLSign")) goto done;
+    } else {
+        if (!iam_add_extension(cert, issuer, NID_basic_constraints, "critical,CA:FALSE")) goto done;
+        if (!iam_add_extension(cert, issuer, NID_key_usage, "critical,digitalSignature")) goto done;
+        if (!iam_add_extension(cert, issuer, NID_ext_key_usage, "serverAuth")) goto done;
+        if (san != NULL && !iam_add_extension(cert, issuer, NID_subject_alt_name, san)) goto done;
+    }
+    if (X509_sign(cert, issuer_key != NULL ? issuer_key : key, EVP_sha256()) <= 0) goto done;
+
+    cert_bio = BIO_new(BIO_s_mem());
+    key_bio = BIO_new(BIO_s_mem());
+    if (cert_bio == NULL || key_bio == NULL) goto done;
+    if (PEM_write_bio_X509(cert_bio, cert) != 1) goto done;
+    if (PEM_write_bio_PrivateKey(key_bio, key, NULL, NULL, 0, NULL, NULL) != 1) goto done;
+    *cert_pem = iam_bio_to_string(cert_bio);
+    *key_pem = iam_bio_to_string(key_bio);
+    if (*cert_pem == NULL || *key_pem == NULL) goto done;
+    ok = 1;
+done:
+    if (!ok) {
+        free(*cert_pem);
+        free(*key_pem);
+        *cert_pem = NULL;
+        *key_pem = NULL;
+    }
+    BIO_free(cert_bio);
+    BIO_free(key_bio);
+    BN_free(serial);
+    if (ok && out_key != NULL) {
+        *out_key = key;
+    } else {
+        EVP_PKEY_free(key);
+    }
+    if (ok && out_cert != NULL) {
+        *out_cert = cert;
+    } else {
+        X509_free(cert);
+    }
+    return ok;
+}
+
+void iam_free(void *pointer) { free(pointer); }

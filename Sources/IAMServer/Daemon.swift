@@ -3,6 +3,7 @@ import IAMRPC
 import IAMTLS
 public import Logging
 import NIOPosix
+public import ServiceLifecycle
 
 /// What `iamd` needs to run: where to listen, where its data and TLS material live, and whose account
 /// it serves.
@@ -13,10 +14,11 @@ public struct DaemonConfiguration: Sendable {
     public var port: Int = 7443
     /// The data folder: credential verifiers, and the root credentials on first start.
     public var dataDirectory: URL
-    /// The server certificate chain (PEM).
-    public var certificatePath: String
-    /// The server's private key (PEM).
-    public var privateKeyPath: String
+    /// The server certificate chain (PEM). With ``privateKeyPath`` nil, the daemon uses (and on first
+    /// start makes) a development CA and server certificate in `<dataDirectory>/tls/`.
+    public var certificatePath: String?
+    /// The server's private key (PEM); nil with ``certificatePath``.
+    public var privateKeyPath: String?
     /// A CA file to require and verify client certificates with (mutual TLS); nil turns it off.
     public var clientCAPath: String?
     /// The 12-digit account the server's principals belong to.
@@ -25,7 +27,7 @@ public struct DaemonConfiguration: Sendable {
     public var logger: Logger
 
     /// Creates a configuration.
-    public init(dataDirectory: URL, certificatePath: String, privateKeyPath: String, logger: Logger) {
+    public init(dataDirectory: URL, certificatePath: String? = nil, privateKeyPath: String? = nil, logger: Logger) {
         self.dataDirectory = dataDirectory
         self.certificatePath = certificatePath
         self.privateKeyPath = privateKeyPath
@@ -41,14 +43,28 @@ public struct DaemonError: Error, CustomStringConvertible, Sendable {
 }
 
 /// The running service: the RPC server with the services this build serves.
-public final class Daemon: Sendable {
+///
+/// A swift-service-lifecycle `Service`: run it in a `ServiceGroup`, whose graceful shutdown (SIGTERM,
+/// SIGINT) stops accepting, drains the calls in flight and then returns.
+public final class Daemon: Service, Sendable {
     /// The port the server listens on.
     public let port: Int
     private let server: RPCServer
+    private let logger: Logger
 
-    private init(port: Int, server: RPCServer) {
+    private init(port: Int, server: RPCServer, logger: Logger) {
         self.port = port
         self.server = server
+        self.logger = logger
+    }
+
+    /// Serves until the service group shuts down gracefully (or the task is cancelled), then drains.
+    public func run() async throws {
+        // Throws CancellationError when the group cancels instead of shutting down gracefully; the
+        // drain below runs either way, so no call in flight is cut off without its CALL_END.
+        try? await gracefulShutdown()
+        logger.notice("shutting down: draining calls in flight")
+        await shutdown()
     }
 
     /// Starts serving. On first start it creates the root access key and says where it put it.
@@ -57,12 +73,12 @@ public final class Daemon: Sendable {
         guard configuration.accountID.count == 12, configuration.accountID.allSatisfy(\.isASCII),
             configuration.accountID.allSatisfy(\.isNumber)
         else { throw DaemonError("--account-id must be 12 digits, got \"\(configuration.accountID)\"") }
-        for path in [configuration.certificatePath, configuration.privateKeyPath]
-            + [configuration.clientCAPath].compactMap({ $0 })
-        where !FileManager.default.isReadableFile(atPath: path) {
-            throw DaemonError("cannot read \(path) (make development certificates with certs/gen-certs.sh)")
-        }
         try FileManager.default.createDirectory(at: configuration.dataDirectory, withIntermediateDirectories: true)
+        let (certificatePath, privateKeyPath) = try Self.serverCertificate(configuration)
+        for path in [certificatePath, privateKeyPath] + [configuration.clientCAPath].compactMap({ $0 })
+        where !FileManager.default.isReadableFile(atPath: path) {
+            throw DaemonError("cannot read \(path)")
+        }
         let (store, created) = try FileCredentialStore.bootstrap(in: configuration.dataDirectory)
         if let created {
             logger.notice(
@@ -71,8 +87,8 @@ public final class Daemon: Sendable {
         }
 
         var tls = TLSConfiguration(role: .server)
-        tls.certificateChainPath = configuration.certificatePath
-        tls.privateKeyPath = configuration.privateKeyPath
+        tls.certificateChainPath = certificatePath
+        tls.privateKeyPath = privateKeyPath
         if let clientCA = configuration.clientCAPath {
             tls.trustRootsPath = clientCA
             tls.verifyPeer = true
@@ -90,7 +106,29 @@ public final class Daemon: Sendable {
             group: MultiThreadedEventLoopGroup.singleton
         )
         logger.notice("iamd listening on \(configuration.host):\(server.port)")
-        return Daemon(port: server.port, server: server)
+        return Daemon(port: server.port, server: server, logger: logger)
+    }
+
+    /// The configured certificate and key, or the development ones in `<data-dir>/tls/`, made on first
+    /// start through OpenSSL's API so a fresh machine needs nothing but the binary.
+    private static func serverCertificate(_ configuration: DaemonConfiguration) throws -> (String, String) {
+        switch (configuration.certificatePath, configuration.privateKeyPath) {
+        case (let certificate?, let key?):
+            return (certificate, key)
+        case (nil, nil):
+            let directory = configuration.dataDirectory.appendingPathComponent("tls")
+            let existed = DevelopmentCertificates(directory: directory).exist
+            let files = try DevelopmentCertificates.ensure(in: directory)
+            if !existed {
+                configuration.logger.notice(
+                    "made a development CA and a certificate for localhost, 127.0.0.1 and ::1 in \(directory.path); clients trust \(files.caCertificatePath)"
+                )
+            }
+            return (files.serverCertificatePath, files.serverKeyPath)
+        default:
+            throw DaemonError(
+                "--tls-cert and --tls-key go together: give both, or neither for development certificates")
+        }
     }
 
     /// Stops accepting, lets calls in flight finish (GOAWAY + drain), then closes.

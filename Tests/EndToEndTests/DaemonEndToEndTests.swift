@@ -149,7 +149,49 @@ struct DaemonEndToEndTests {
             timeout: .seconds(30)
         )
         #expect(result.status != 0)
-        #expect(result.errorOutput.contains("gen-certs.sh"))
+        #expect(result.errorOutput.contains("cannot read /nonexistent/server.pem"))
+        // Half a pair is refused rather than silently replaced by development certificates.
+        let half = try await ChildProcess.run(
+            try binary("iamd"),
+            ["--port", "0", "--data-dir", data.path, "--tls-cert", chain.serverCertificatePath],
+            timeout: .seconds(30)
+        )
+        #expect(half.status != 0)
+        #expect(half.errorOutput.contains("--tls-cert and --tls-key go together"))
+    }
+
+    @Test("without --tls-cert/--tls-key iamd makes a development CA on first start and keeps it")
+    func developmentCertificates() async throws {
+        defer { try? chain.remove() }
+        func start() async throws -> (ChildProcess, String) {
+            let daemon = try ChildProcess(
+                try binary("iamd"), ["--port", "0", "--data-dir", data.path, "--log-level", "notice"])
+            let line = try await daemon.waitForLine(startingWith: "listening ")
+            return (daemon, String(line.dropFirst("listening ".count)))
+        }
+        var (daemon, endpoint) = try await start()
+        let tls = data.appendingPathComponent("tls")
+        let ca = tls.appendingPathComponent("ca.pem").path
+        let keyAttributes = try FileManager.default.attributesOfItem(
+            atPath: tls.appendingPathComponent("server.key").path)
+        #expect((keyAttributes[.posixPermissions] as? Int) == 0o600)
+        let firstCA = try String(contentsOfFile: ca, encoding: .utf8)
+
+        // The client verifies the chain and the host name against the development CA.
+        let ping = try await iam(["ping"], endpoint: endpoint, ca: ca)
+        #expect(ping.status == 0, "\(ping.errorOutput)")
+        // A client trusting another CA is refused, so the certificate really is what is checked.
+        let untrusted = try await iam(["ping"], endpoint: endpoint, ca: chain.caCertificatePath)
+        #expect(untrusted.status != 0)
+
+        daemon.signal(SIGTERM)
+        _ = try await daemon.waitForExit(timeout: .seconds(30))
+        (daemon, endpoint) = try await start()
+        #expect(try String(contentsOfFile: ca, encoding: .utf8) == firstCA, "a restart keeps the same CA")
+        let again = try await iam(["ping"], endpoint: endpoint, ca: ca)
+        #expect(again.status == 0, "\(again.errorOutput)")
+        daemon.signal(SIGTERM)
+        _ = try await daemon.waitForExit(timeout: .seconds(30))
     }
 
     static func results(_ output: String) throws -> [[String: Any]] {

@@ -95,4 +95,20 @@ int iam_pbkdf2_sha256(const void *password, size_t password_len, const void *sal
 int iam_random_bytes(unsigned char *out, size_t len);
 int iam_memcmp_consttime(const void *a, const void *b, size_t len);
 
+// MARK: development certificates (iamd's first start without --tls-cert/--tls-key)
+
+/// Makes an EC P-256 key and an X.509 v3 certificate for it, valid from now for `days` days,
+/// with subject `CN=common_name`. `is_ca` != 0 makes a CA (basicConstraints CA:TRUE, keyCertSign);
+/// otherwise a TLS server leaf (serverAuth) whose subjectAltName is `san` (OpenSSL's
+/// "DNS:localhost,IP:127.0.0.1" syntax). Signed with `issuer_key` as `issuer_cert`, or self-signed
+/// when both are NULL. The PEM of the certificate and of the key (PKCS#8, unencrypted) are returned
+/// in malloc'd NUL-terminated strings the caller frees with iam_free, and the key and certificate
+/// in *out_key / *out_cert (caller frees with EVP_PKEY_free / X509_free; may be NULL to discard).
+/// Returns 1 on success, 0 on failure (error queue set).
+int iam_make_certificate(const char *common_name, int is_ca, const char *san, int days, EVP_PKEY *issuer_key,
+                         X509 *issuer_cert, char **cert_pem, char **key_pem, EVP_PKEY **out_key, X509 **out_cert);
+
+/// Frees a string returned by this shim.
+void iam_free(void *pointer);
+
 #endif
