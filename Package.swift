@@ -65,6 +65,9 @@ let package = Package(
         // MARK: Policy engine (pure)
         .target(name: "IAMPolicy", swiftSettings: swiftSettings),
 
+        // MARK: Domain and stores
+        .target(name: "IAMDomain", dependencies: ["IAMPolicy"], swiftSettings: swiftSettings),
+
         // MARK: Service surface
         .target(
             name: "IAMServer",
@@ -129,6 +132,13 @@ let package = Package(
         ),
 
         // MARK: Test support and tests
+        // The Store protocol's behavioural suite, written once and run against every implementation.
+        .target(
+            name: "IAMStoreConformance",
+            dependencies: ["IAMDomain"],
+            path: "Tests/IAMStoreConformance",
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "IAMTestSupport",
             dependencies: ["IAMRPC", "IAMTLS", .product(name: "NIOPosix", package: "swift-nio")],
@@ -153,6 +163,11 @@ let package = Package(
             name: "IAMPolicyTests",
             dependencies: ["IAMPolicy"],
             exclude: ["Vectors"],  // data files, read via #filePath by the runner
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "IAMDomainTests",
+            dependencies: ["IAMDomain", "IAMPolicy", "IAMStoreConformance"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
