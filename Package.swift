@@ -25,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
     ],
     targets: [
         // MARK: C shim
@@ -67,6 +68,11 @@ let package = Package(
 
         // MARK: Domain and stores
         .target(name: "IAMDomain", dependencies: ["IAMPolicy"], swiftSettings: swiftSettings),
+        .target(
+            name: "IAMStoreSQLite",
+            dependencies: ["IAMDomain", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
 
         // MARK: Service surface
         .target(
@@ -168,6 +174,11 @@ let package = Package(
         .testTarget(
             name: "IAMDomainTests",
             dependencies: ["IAMDomain", "IAMPolicy", "IAMStoreConformance"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "IAMStoreSQLiteTests",
+            dependencies: ["IAMStoreSQLite", "IAMDomain", "IAMStoreConformance"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
