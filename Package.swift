@@ -26,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
     ],
     targets: [
         // MARK: C shim
@@ -65,6 +66,14 @@ let package = Package(
 
         // MARK: Policy engine (pure)
         .target(name: "IAMPolicy", swiftSettings: swiftSettings),
+
+        // MARK: Domain and stores
+        .target(name: "IAMDomain", dependencies: ["IAMPolicy"], swiftSettings: swiftSettings),
+        .target(
+            name: "IAMStoreSQLite",
+            dependencies: ["IAMDomain", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
 
         // MARK: Service surface
         .target(
@@ -132,6 +141,13 @@ let package = Package(
         ),
 
         // MARK: Test support and tests
+        // The Store protocol's behavioural suite, written once and run against every implementation.
+        .target(
+            name: "IAMStoreConformance",
+            dependencies: ["IAMDomain"],
+            path: "Tests/IAMStoreConformance",
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "IAMTestSupport",
             dependencies: ["IAMRPC", "IAMTLS", .product(name: "NIOPosix", package: "swift-nio")],
@@ -156,6 +172,16 @@ let package = Package(
             name: "IAMPolicyTests",
             dependencies: ["IAMPolicy"],
             exclude: ["Vectors"],  // data files, read via #filePath by the runner
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "IAMDomainTests",
+            dependencies: ["IAMDomain", "IAMPolicy", "IAMStoreConformance"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "IAMStoreSQLiteTests",
+            dependencies: ["IAMStoreSQLite", "IAMDomain", "IAMStoreConformance"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,0 +1,483 @@
+import Foundation
+import GRDB
+import IAMDomain
+
+/// A ``StoreWriter`` over one GRDB connection inside a transaction (or a read-only snapshot).
+final class SQLiteTransaction: StoreWriter {
+    let db: Database
+    let revision: Revision
+    var pending: [(kind: Change.Kind, entity: ChangedEntity)] = []
+
+    init(_ db: Database, revision: Revision? = nil) throws {
+        self.db = db
+        self.revision = try revision ?? Schema.revision(db)
+    }
+
+    private func record(_ kind: Change.Kind, _ entity: ChangedEntity) {
+        self.pending.append((kind, entity))
+    }
+
+    /// Runs a GRDB call, turning its untyped errors into ``IAMError``.
+    private func sql<T>(_ body: () throws -> T) throws(IAMError) -> T {
+        do {
+            return try body()
+        } catch {
+            throw SQLiteStore.map(error)
+        }
+    }
+
+    private static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return encoder
+    }()
+
+    private func encode<T: Encodable>(_ value: T) throws(IAMError) -> Data {
+        do {
+            return try Self.encoder.encode(value)
+        } catch {
+            throw .serviceFailure("cannot encode \(T.self): \(error)")
+        }
+    }
+
+    private func decode<T: Decodable>(_ type: T.Type, _ data: Data) throws(IAMError) -> T {
+        do {
+            return try JSONDecoder().decode(type, from: data)
+        } catch {
+            throw .serviceFailure("corrupt \(T.self) row: \(error)")
+        }
+    }
+
+    private func entities<E: NamedEntity>(_ type: E.Type, _ sql: String, _ arguments: StatementArguments)
+        throws(IAMError)
+        -> [E]
+    {
+        let bodies = try self.sql { try Data.fetchAll(self.db, sql: sql, arguments: arguments) }
+        var out: [E] = []
+        out.reserveCapacity(bodies.count)
+        for body in bodies { out.append(try self.decode(E.self, body)) }
+        return out
+    }
+
+    // MARK: Reads
+
+    func entity<E: NamedEntity>(_ type: E.Type, id: UniqueID) throws(IAMError) -> E? {
+        try self.entities(E.self, "SELECT body FROM entity WHERE kind = ? AND id = ?", [E.kind.rawValue, id.rawValue])
+            .first
+    }
+
+    func entity<E: NamedEntity>(_ type: E.Type, named name: EntityName) throws(IAMError) -> E? {
+        try self.entities(
+            E.self, "SELECT body FROM entity WHERE kind = ? AND name_folded = ?", [E.kind.rawValue, name.folded]
+        ).first
+    }
+
+    func policy(arn: ARN) throws(IAMError) -> ManagedPolicy? {
+        try self.entities(
+            ManagedPolicy.self, "SELECT body FROM entity WHERE kind = 'policy' AND arn = ?", [arn.description]
+        ).first
+    }
+
+    func entities<E: NamedEntity>(_ type: E.Type, pathPrefix: PathPrefix, page: PageRequest) throws(IAMError)
+        -> Page<E>
+    {
+        // One row more than asked tells whether the list is truncated.
+        let rows = try self.sql {
+            try Row.fetchAll(
+                self.db,
+                sql: """
+                    SELECT name_folded, body FROM entity
+                    WHERE kind = ? AND substr(path, 1, length(?)) = ? AND name_folded > ?
+                    ORDER BY name_folded LIMIT ?
+                    """,
+                arguments: [
+                    E.kind.rawValue, pathPrefix.rawValue, pathPrefix.rawValue, page.marker?.key ?? "",
+                    page.maxItems + 1,
+                ])
+        }
+        var items: [E] = []
+        for row in rows.prefix(page.maxItems) { items.append(try self.decode(E.self, row["body"])) }
+        let truncated = rows.count > page.maxItems
+        return Page(
+            items: items, isTruncated: truncated,
+            marker: truncated ? items.last.map { Marker(after: $0.name.folded) } : nil)
+    }
+
+    func count<E: NamedEntity>(_ type: E.Type) throws(IAMError) -> Int {
+        try self.sql {
+            try Int.fetchOne(self.db, sql: "SELECT COUNT(*) FROM entity WHERE kind = ?", arguments: [E.kind.rawValue])
+                ?? 0
+        }
+    }
+
+    func inlinePolicies(of owner: OwnerRef) throws(IAMError) -> [InlinePolicy] {
+        let rows = try self.sql {
+            try Row.fetchAll(
+                self.db, sql: "SELECT name, document FROM inline_policy WHERE owner_id = ? ORDER BY name",
+                arguments: [owner.id.rawValue])
+        }
+        var out: [InlinePolicy] = []
+        for row in rows {
+            let name = try self.entityName(row["name"], .inlinePolicy)
+            out.append(InlinePolicy(owner: owner, name: name, document: row["document"]))
+        }
+        return out
+    }
+
+    func attachedPolicies(of owner: OwnerRef) throws(IAMError) -> [ARN] {
+        let texts = try self.sql {
+            try String.fetchAll(
+                self.db, sql: "SELECT policy_arn FROM attachment WHERE owner_id = ? ORDER BY seq",
+                arguments: [owner.id.rawValue])
+        }
+        var out: [ARN] = []
+        for text in texts { out.append(try self.arn(text)) }
+        return out
+    }
+
+    func attachments(ofPolicy policy: ARN) throws(IAMError) -> [OwnerRef] {
+        let rows = try self.sql {
+            try Row.fetchAll(
+                self.db, sql: "SELECT owner_kind, owner_id FROM attachment WHERE policy_arn = ? ORDER BY seq",
+                arguments: [policy.description])
+        }
+        var out: [OwnerRef] = []
+        for row in rows { out.append(try self.owner(row["owner_kind"], row["owner_id"])) }
+        return out
+    }
+
+    func boundaryUses(ofPolicy policy: ARN) throws(IAMError) -> [OwnerRef] {
+        let rows = try self.sql {
+            try Row.fetchAll(
+                self.db, sql: "SELECT kind, id FROM entity WHERE boundary = ?", arguments: [policy.description])
+        }
+        var out: [OwnerRef] = []
+        for row in rows { out.append(try self.owner(row["kind"], row["id"])) }
+        return out.sorted()
+    }
+
+    func groups(ofUser user: UniqueID) throws(IAMError) -> [UniqueID] {
+        try self.ids("SELECT group_id FROM membership WHERE user_id = ? ORDER BY group_id", user)
+    }
+
+    func members(ofGroup group: UniqueID) throws(IAMError) -> [UniqueID] {
+        try self.ids("SELECT user_id FROM membership WHERE group_id = ? ORDER BY user_id", group)
+    }
+
+    func accessKey(id: AccessKeyID) throws(IAMError) -> AccessKey? {
+        guard
+            let body = try self.sql({
+                try Data.fetchOne(self.db, sql: "SELECT body FROM access_key WHERE id = ?", arguments: [id.rawValue])
+            })
+        else {
+            return nil
+        }
+        return try self.decode(AccessKey.self, body)
+    }
+
+    func accessKeys(ofUser user: UniqueID) throws(IAMError) -> [AccessKey] {
+        let bodies = try self.sql {
+            try Data.fetchAll(self.db, sql: "SELECT body FROM access_key WHERE user_id = ?", arguments: [user.rawValue])
+        }
+        var out: [AccessKey] = []
+        for body in bodies { out.append(try self.decode(AccessKey.self, body)) }
+        return out.sorted { ($0.createDate, $0.id) < ($1.createDate, $1.id) }
+    }
+
+    func session(id: AccessKeyID) throws(IAMError) -> SessionCredentials? {
+        guard
+            let body = try self.sql({
+                try Data.fetchOne(self.db, sql: "SELECT body FROM session WHERE id = ?", arguments: [id.rawValue])
+            })
+        else {
+            return nil
+        }
+        return try self.decode(SessionCredentials.self, body)
+    }
+
+    func sessions(ofRole role: UniqueID) throws(IAMError) -> [SessionCredentials] {
+        let bodies = try self.sql {
+            try Data.fetchAll(
+                self.db, sql: "SELECT body FROM session WHERE role_id = ? ORDER BY id", arguments: [role.rawValue])
+        }
+        var out: [SessionCredentials] = []
+        for body in bodies { out.append(try self.decode(SessionCredentials.self, body)) }
+        return out
+    }
+
+    func changes(after revision: Revision, limit: Int) throws(IAMError) -> [Change] {
+        let rows = try self.sql {
+            try Row.fetchAll(
+                self.db,
+                sql: """
+                    SELECT revision, kind, entity_kind, entity_id FROM change_log
+                    WHERE revision > ? ORDER BY revision, seq LIMIT ?
+                    """,
+                arguments: [revision.rawValue, max(0, limit)])
+        }
+        var out: [Change] = []
+        for row in rows {
+            guard let kind = Change.Kind(rawValue: row["kind"]),
+                let entity = ChangedEntity(kind: row["entity_kind"], id: row["entity_id"])
+            else { throw .serviceFailure("corrupt change_log row") }
+            out.append(Change(revision: Revision(row["revision"]), kind: kind, entity: entity))
+        }
+        return out
+    }
+
+    func contents() throws(IAMError) -> StoreContents {
+        func all<E: NamedEntity>(_ type: E.Type) throws(IAMError) -> [E] {
+            try self.entities(E.self, "SELECT body FROM entity WHERE kind = ? ORDER BY name_folded", [E.kind.rawValue])
+        }
+        let inlineRows = try self.sql {
+            try Row.fetchAll(self.db, sql: "SELECT owner_kind, owner_id, name, document FROM inline_policy")
+        }
+        var inline: [InlinePolicy] = []
+        for row in inlineRows {
+            inline.append(
+                InlinePolicy(
+                    owner: try self.owner(row["owner_kind"], row["owner_id"]),
+                    name: try self.entityName(row["name"], .inlinePolicy),
+                    document: row["document"]))
+        }
+        inline.sort { ($0.owner, $0.name.rawValue) < ($1.owner, $1.name.rawValue) }
+        let attachmentRows = try self.sql {
+            try Row.fetchAll(self.db, sql: "SELECT owner_kind, owner_id, policy_arn FROM attachment ORDER BY seq")
+        }
+        var attachments: [Attachment] = []
+        for row in attachmentRows {
+            attachments.append(
+                Attachment(
+                    owner: try self.owner(row["owner_kind"], row["owner_id"]),
+                    policyARN: try self.arn(row["policy_arn"])))
+        }
+        let membershipRows = try self.sql {
+            try Row.fetchAll(self.db, sql: "SELECT user_id, group_id FROM membership ORDER BY user_id, group_id")
+        }
+        var memberships: [Membership] = []
+        for row in membershipRows {
+            memberships.append(Membership(userID: try self.id(row["user_id"]), groupID: try self.id(row["group_id"])))
+        }
+        let keyBodies = try self.sql { try Data.fetchAll(self.db, sql: "SELECT body FROM access_key ORDER BY id") }
+        var keys: [AccessKey] = []
+        for body in keyBodies { keys.append(try self.decode(AccessKey.self, body)) }
+        let sessionBodies = try self.sql { try Data.fetchAll(self.db, sql: "SELECT body FROM session ORDER BY id") }
+        var sessions: [SessionCredentials] = []
+        for body in sessionBodies { sessions.append(try self.decode(SessionCredentials.self, body)) }
+        return StoreContents(
+            revision: self.revision, users: try all(User.self), groups: try all(Group.self), roles: try all(Role.self),
+            policies: try all(ManagedPolicy.self), inlinePolicies: inline, attachments: attachments,
+            memberships: memberships, accessKeys: keys, sessions: sessions)
+    }
+
+    // MARK: Writes
+
+    func insert<E: NamedEntity>(_ entity: E) throws(IAMError) {
+        let body = try self.encode(entity)
+        do {
+            try self.db.execute(
+                sql: """
+                    INSERT INTO entity (id, kind, name_folded, path, arn, boundary, body) VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    entity.id.rawValue, E.kind.rawValue, entity.name.folded, entity.path.rawValue,
+                    entity.arn.description, entity.permissionsBoundary?.description, body,
+                ])
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
+            throw .entityAlreadyExists(E.kind, name: entity.name.rawValue)
+        } catch {
+            throw SQLiteStore.map(error)
+        }
+        self.record(.created, .of(entity))
+    }
+
+    func update<E: NamedEntity>(_ entity: E) throws(IAMError) {
+        let body = try self.encode(entity)
+        do {
+            try self.db.execute(
+                sql: """
+                    UPDATE entity SET name_folded = ?, path = ?, arn = ?, boundary = ?, body = ?
+                    WHERE kind = ? AND id = ?
+                    """,
+                arguments: [
+                    entity.name.folded, entity.path.rawValue, entity.arn.description,
+                    entity.permissionsBoundary?.description, body, E.kind.rawValue, entity.id.rawValue,
+                ])
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
+            throw .entityAlreadyExists(E.kind, name: entity.name.rawValue)
+        } catch {
+            throw SQLiteStore.map(error)
+        }
+        guard self.db.changesCount > 0 else { throw .noSuchEntity(E.kind, name: entity.name.rawValue) }
+        self.record(.updated, .of(entity))
+    }
+
+    @discardableResult
+    func delete<E: NamedEntity>(_ type: E.Type, id: UniqueID) throws(IAMError) -> Bool {
+        guard let old = try self.entity(E.self, id: id) else { return false }
+        try self.sql { try self.db.execute(sql: "DELETE FROM entity WHERE id = ?", arguments: [id.rawValue]) }
+        self.record(.deleted, .of(old))
+        return true
+    }
+
+    func putInlinePolicy(_ policy: InlinePolicy) throws(IAMError) {
+        try self.sql {
+            try self.db.execute(
+                sql: """
+                    INSERT INTO inline_policy (owner_kind, owner_id, name, document) VALUES (?, ?, ?, ?)
+                    ON CONFLICT (owner_id, name) DO UPDATE SET document = excluded.document
+                    """,
+                arguments: [
+                    policy.owner.kind.rawValue, policy.owner.id.rawValue, policy.name.rawValue, policy.document,
+                ])
+        }
+        self.record(.updated, .of(policy.owner))
+    }
+
+    @discardableResult
+    func deleteInlinePolicy(of owner: OwnerRef, named name: EntityName) throws(IAMError) -> Bool {
+        try self.sql {
+            try self.db.execute(
+                sql: "DELETE FROM inline_policy WHERE owner_id = ? AND name = ?",
+                arguments: [owner.id.rawValue, name.rawValue])
+        }
+        guard self.db.changesCount > 0 else { return false }
+        self.record(.updated, .of(owner))
+        return true
+    }
+
+    @discardableResult
+    func attach(_ attachment: Attachment) throws(IAMError) -> Bool {
+        try self.sql {
+            try self.db.execute(
+                sql: "INSERT OR IGNORE INTO attachment (owner_kind, owner_id, policy_arn) VALUES (?, ?, ?)",
+                arguments: [
+                    attachment.owner.kind.rawValue, attachment.owner.id.rawValue, attachment.policyARN.description,
+                ])
+        }
+        guard self.db.changesCount > 0 else { return false }
+        self.record(.updated, .of(attachment.owner))
+        self.record(.updated, .policy(attachment.policyARN))
+        return true
+    }
+
+    @discardableResult
+    func detach(_ attachment: Attachment) throws(IAMError) -> Bool {
+        try self.sql {
+            try self.db.execute(
+                sql: "DELETE FROM attachment WHERE owner_id = ? AND policy_arn = ?",
+                arguments: [attachment.owner.id.rawValue, attachment.policyARN.description])
+        }
+        guard self.db.changesCount > 0 else { return false }
+        self.record(.updated, .of(attachment.owner))
+        self.record(.updated, .policy(attachment.policyARN))
+        return true
+    }
+
+    @discardableResult
+    func addMembership(_ membership: Membership) throws(IAMError) -> Bool {
+        try self.sql {
+            try self.db.execute(
+                sql: "INSERT OR IGNORE INTO membership (user_id, group_id) VALUES (?, ?)",
+                arguments: [membership.userID.rawValue, membership.groupID.rawValue])
+        }
+        guard self.db.changesCount > 0 else { return false }
+        self.record(.updated, .user(membership.userID))
+        self.record(.updated, .group(membership.groupID))
+        return true
+    }
+
+    @discardableResult
+    func removeMembership(_ membership: Membership) throws(IAMError) -> Bool {
+        try self.sql {
+            try self.db.execute(
+                sql: "DELETE FROM membership WHERE user_id = ? AND group_id = ?",
+                arguments: [membership.userID.rawValue, membership.groupID.rawValue])
+        }
+        guard self.db.changesCount > 0 else { return false }
+        self.record(.updated, .user(membership.userID))
+        self.record(.updated, .group(membership.groupID))
+        return true
+    }
+
+    func insertAccessKey(_ key: AccessKey) throws(IAMError) {
+        let body = try self.encode(key)
+        do {
+            try self.db.execute(
+                sql: "INSERT INTO access_key (id, user_id, body) VALUES (?, ?, ?)",
+                arguments: [key.id.rawValue, key.userID.rawValue, body])
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
+            throw IAMError(code: .entityAlreadyExists, message: "Access key \(key.id) already exists.")
+        } catch {
+            throw SQLiteStore.map(error)
+        }
+        self.record(.created, .accessKey(key.id))
+    }
+
+    func updateAccessKey(_ key: AccessKey) throws(IAMError) {
+        let body = try self.encode(key)
+        try self.sql {
+            try self.db.execute(
+                sql: "UPDATE access_key SET user_id = ?, body = ? WHERE id = ?",
+                arguments: [key.userID.rawValue, body, key.id.rawValue])
+        }
+        guard self.db.changesCount > 0 else { throw .noSuchAccessKey(key.id) }
+        self.record(.updated, .accessKey(key.id))
+    }
+
+    @discardableResult
+    func deleteAccessKey(id: AccessKeyID) throws(IAMError) -> Bool {
+        try self.sql { try self.db.execute(sql: "DELETE FROM access_key WHERE id = ?", arguments: [id.rawValue]) }
+        guard self.db.changesCount > 0 else { return false }
+        self.record(.deleted, .accessKey(id))
+        return true
+    }
+
+    func insertSession(_ session: SessionCredentials) throws(IAMError) {
+        let body = try self.encode(session)
+        do {
+            try self.db.execute(
+                sql: "INSERT INTO session (id, role_id, body) VALUES (?, ?, ?)",
+                arguments: [session.accessKeyID.rawValue, session.roleID.rawValue, body])
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
+            throw IAMError(code: .entityAlreadyExists, message: "Session \(session.accessKeyID) already exists.")
+        } catch {
+            throw SQLiteStore.map(error)
+        }
+        self.record(.created, .session(session.accessKeyID))
+    }
+
+    @discardableResult
+    func deleteSession(id: AccessKeyID) throws(IAMError) -> Bool {
+        try self.sql { try self.db.execute(sql: "DELETE FROM session WHERE id = ?", arguments: [id.rawValue]) }
+        guard self.db.changesCount > 0 else { return false }
+        self.record(.deleted, .session(id))
+        return true
+    }
+
+    // MARK: Column decoding
+
+    private func ids(_ sql: String, _ id: UniqueID) throws(IAMError) -> [UniqueID] {
+        let texts = try self.sql { try String.fetchAll(self.db, sql: sql, arguments: [id.rawValue]) }
+        var out: [UniqueID] = []
+        for text in texts { out.append(try self.id(text)) }
+        return out
+    }
+
+    private func id(_ text: String) throws(IAMError) -> UniqueID {
+        do { return try UniqueID(text) } catch { throw .serviceFailure("corrupt id \(text)") }
+    }
+
+    private func arn(_ text: String) throws(IAMError) -> ARN {
+        do { return try ARN(parsing: text) } catch { throw .serviceFailure("corrupt ARN \(text)") }
+    }
+
+    private func entityName(_ text: String, _ kind: EntityKind) throws(IAMError) -> EntityName {
+        do { return try EntityName(text, kind: kind) } catch { throw .serviceFailure("corrupt name \(text)") }
+    }
+
+    private func owner(_ kind: String, _ id: String) throws(IAMError) -> OwnerRef {
+        guard let kind = EntityKind(rawValue: kind) else { throw .serviceFailure("corrupt owner kind \(kind)") }
+        return OwnerRef(kind, try self.id(id))
+    }
+}

@@ -1,0 +1,130 @@
+import Foundation
+import IAMDomain
+import IAMStoreConformance
+import IAMStoreSQLite
+import Testing
+
+/// A fresh folder under the system's temp directory, removed when the test ends.
+struct TemporaryFolder: ~Copyable {
+    let url: URL
+
+    init() throws {
+        self.url = FileManager.default.temporaryDirectory.appendingPathComponent("iam-store-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: self.url, withIntermediateDirectories: true)
+    }
+
+    var databasePath: String { self.url.appendingPathComponent("iam.sqlite").path }
+
+    deinit {
+        try? FileManager.default.removeItem(at: self.url)
+    }
+}
+
+@Suite struct SQLiteStoreConformanceTests {
+    @Test(arguments: StoreConformance.caseNames)
+    func conformance(_ name: String) async throws {
+        let folder = try TemporaryFolder()
+        let store = try SQLiteStore(path: folder.databasePath)
+        try await StoreConformance.run(name, on: store)
+        try await store.close()
+    }
+}
+
+@Suite struct SQLiteStoreTests {
+    let account = try! AccountID("123456789012")
+
+    func name(_ text: String, _ kind: EntityKind = .user) -> EntityName { try! EntityName(text, kind: kind) }
+
+    @Test func reopenKeepsEverything() async throws {
+        let folder = try TemporaryFolder()
+        let before: StoreContents
+        do {
+            let store = try SQLiteStore(path: folder.databasePath)
+            let dir = IAMDirectory(store: store, account: account)
+            _ = try await dir.createUser(name: name("alice"), path: try IAMPath("/eng/"))
+            _ = try await dir.createGroup(name: name("devs", .group))
+            _ = try await dir.addUser(name("alice"), toGroup: name("devs", .group))
+            let policy = try await dir.createPolicy(
+                name: name("p", .policy),
+                document: #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#)
+            _ = try await dir.attachPolicy(policy.value.arn, to: .group, named: name("devs", .group))
+            _ = try await dir.createAccessKey(
+                userName: name("alice"), id: .generate(),
+                verifier: SCRAMVerifier(salt: [1, 2, 3], iterations: 4096, storedKey: [4], serverKey: [5]))
+            before = try await store.loadAll()
+            try await store.close()
+        }
+        let reopened = try SQLiteStore(path: folder.databasePath)
+        let after = try await reopened.loadAll()
+        #expect(after.revision == before.revision)
+        #expect(after.revision == Revision(6))
+        #expect(after.users == before.users)
+        #expect(after.groups == before.groups)
+        #expect(after.policies == before.policies)
+        #expect(after.attachments == before.attachments)
+        #expect(after.memberships == before.memberships)
+        #expect(after.accessKeys == before.accessKeys)
+        #expect(try await reopened.changes(after: .zero).count == 1 + 1 + 2 + 1 + 2 + 1)
+        // Writing continues from the stored revision.
+        let next = try await IAMDirectory(store: reopened, account: account).createUser(name: name("bob"))
+        #expect(next.revision == Revision(7))
+        try await reopened.close()
+    }
+
+    @Test func closedStoreRefusesCalls() async throws {
+        let folder = try TemporaryFolder()
+        let store = try SQLiteStore(path: folder.databasePath)
+        try await store.close()
+        await #expect(throws: IAMError.self) { _ = try await store.revision() }
+    }
+
+    @Test func concurrentWritersGetDistinctMonotonicRevisions() async throws {
+        let folder = try TemporaryFolder()
+        let store = try SQLiteStore(path: folder.databasePath)
+        let dir = IAMDirectory(store: store, account: account)
+        let revisions = try await withThrowingTaskGroup(of: Revision.self) { group in
+            for index in 0..<64 {
+                group.addTask { try await dir.createUser(name: self.name("user\(index)")).revision }
+            }
+            var all: [Revision] = []
+            for try await revision in group { all.append(revision) }
+            return all
+        }
+        #expect(Set(revisions).count == 64)
+        #expect(revisions.max() == Revision(64))
+        #expect(try await store.revision() == Revision(64))
+        let log = try await store.changes(after: .zero)
+        #expect(log.map(\.revision) == (1...64).map { Revision(UInt64($0)) })
+        #expect(try await store.read { tx throws(IAMError) in try tx.count(User.self) } == 64)
+        try await store.close()
+    }
+
+    @Test func failingWriteInABatchLeavesTheOthers() async throws {
+        let folder = try TemporaryFolder()
+        let store = try SQLiteStore(path: folder.databasePath)
+        let dir = IAMDirectory(store: store, account: account)
+        // Many writers at once land in shared batches; the duplicates fail alone.
+        let results = await withTaskGroup(of: Bool.self) { group in
+            for index in 0..<40 {
+                group.addTask {
+                    (try? await dir.createUser(name: self.name("u\(index % 20)"))) != nil
+                }
+            }
+            var all: [Bool] = []
+            for await ok in group { all.append(ok) }
+            return all
+        }
+        #expect(results.filter { $0 }.count == 20)
+        #expect(try await store.revision() == Revision(20))
+        #expect(try await store.read { tx throws(IAMError) in try tx.count(User.self) } == 20)
+        try await store.close()
+    }
+
+    @Test func databaseIsInWALModeWithFullSync() async throws {
+        let folder = try TemporaryFolder()
+        let store = try SQLiteStore(path: folder.databasePath)
+        _ = try await IAMDirectory(store: store, account: account).createUser(name: name("alice"))
+        #expect(FileManager.default.fileExists(atPath: folder.databasePath + "-wal"))
+        try await store.close()
+    }
+}
