@@ -403,7 +403,7 @@ struct SnippetTests {
         }
     }
 
-    @Test("a management service: async throws handlers and the action in the method table")
+    @Test("a management service: async throws handlers, the action in the method table, requests naming their resource")
     func asyncManagementService() throws {
         let files = try Self.render(Self.management, options: CodeGenOptions())
         #expect(
@@ -435,6 +435,10 @@ struct SnippetTests {
                     }
                 }
 
+                // Every request of `m.v1.IAM` names the resource its call touches, for the authorizer.
+                // The requirement is implemented by hand; an rpc added to the IDL without it does not compile.
+                extension CreateUserRequest: IAMResourceNaming {}
+
                 """
         )
         let table = try #require(files["Sources/IAMWire/Generated/IAMMethods.swift"])
@@ -451,6 +455,39 @@ struct SnippetTests {
                 "func ping(_ request: PingRequest, context: ServerCallContext) -> ServerResponse<PingResponse>"))
         #expect(
             health.contains("methods.append(.unary(IAMMethods.Health.ping) { [self] in self.ping($0, context: $1) })"))
+    }
+
+    @Test("only services that must name resources get the conformances")
+    func resourceNamingOnlyWhereAsked() throws {
+        let files = try Self.render(Self.management, options: CodeGenOptions())
+        let health = try #require(files["Sources/IAMServer/Generated/HealthService+Server.swift"])
+        #expect(!health.contains("IAMResourceNaming"))
+        var options = CodeGenOptions()
+        options.services["IAM"]?.requestsNameResource = false
+        options.resourceNamingProtocol = "Unused"
+        let relaxed = try Self.render(Self.management, options: options)
+        #expect(relaxed["Sources/IAMServer/Generated/IAMService+Server.swift"]?.contains("extension") == true)
+        #expect(relaxed["Sources/IAMServer/Generated/IAMService+Server.swift"]?.contains(": Unused") == false)
+        options.services["IAM"]?.requestsNameResource = true
+        let renamed = try Self.render(Self.management, options: options)
+        #expect(
+            renamed["Sources/IAMServer/Generated/IAMService+Server.swift"]?.contains(
+                "extension CreateUserRequest: Unused {}") == true)
+    }
+
+    @Test("two rpcs sharing a request type cannot both name their resource")
+    func sharedRequestType() {
+        let source = Self.management.replacingOccurrences(
+            of: "  rpc CreateUser(CreateUserRequest) returns (CreateUserResponse);\n",
+            with:
+                "  rpc CreateUser(CreateUserRequest) returns (CreateUserResponse);\n  rpc CreateUser2(CreateUserRequest) returns (CreateUserResponse);\n"
+        )
+        #expect {
+            _ = try Self.render(source, options: CodeGenOptions())
+        } throws: { error in
+            (error as? CodeGenError)?.description
+                == "tiny.proto:15:7: error: rpcs 'CreateUser' and 'CreateUser2' of 'IAM' share request type 'm.v1.CreateUserRequest'; each rpc of a service whose requests name their resource needs its own request type"
+        }
     }
 
     @Test("a service without generation settings is an error, not a silent default")

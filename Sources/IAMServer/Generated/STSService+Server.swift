@@ -35,3 +35,8 @@ extension STSServiceProtocol {
         return methods
     }
 }
+
+// Every request of `iam.v1.STS` names the resource its call touches, for the authorizer.
+// The requirement is implemented by hand; an rpc added to the IDL without it does not compile.
+extension AssumeRoleRequest: IAMResourceNaming {}
+extension GetCallerIdentityRequest: IAMResourceNaming {}

@@ -71,8 +71,8 @@ public struct CodeGenOptions: Hashable, Sendable {
     /// new service cannot slip past authorization unnoticed.
     public var services: [String: ServiceGeneration] = [
         // Management: calls touch the store, each authorized as <prefix>:<Rpc> on the resource it names.
-        "IAM": ServiceGeneration(handler: .async, actionPrefix: "iam", requestsNameResource: false),
-        "STS": ServiceGeneration(handler: .async, actionPrefix: "sts", requestsNameResource: false),
+        "IAM": ServiceGeneration(handler: .async, actionPrefix: "iam", requestsNameResource: true),
+        "STS": ServiceGeneration(handler: .async, actionPrefix: "sts", requestsNameResource: true),
         // Checks and simulation answer from the in-memory snapshot on the event loop.
         "Authorization": ServiceGeneration(handler: .immediate, actionPrefix: "iam", requestsNameResource: false),
         // Authentication only.
