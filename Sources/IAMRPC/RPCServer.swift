@@ -19,6 +19,9 @@ public struct RPCServerConfiguration: Sendable {
     public var connection: ConnectionOptions
     /// Where the server logs connection-level events (never call payloads).
     public var logger: Logger
+    /// What every call passes through, in this order, between decoding its request and its handler
+    /// (authorization, audit); each is bound to the methods it `intercepts` once, at start.
+    public var interceptors: [any ServerInterceptor]
 
     /// Creates a server configuration.
     public init(
@@ -27,7 +30,8 @@ public struct RPCServerConfiguration: Sendable {
         tls: TLSConfiguration,
         credentialStore: any CredentialStore,
         connection: ConnectionOptions = ConnectionOptions(),
-        logger: Logger = Logger(label: "iam.rpc.server", factory: { _ in SwiftLogNoOpLogHandler() })
+        logger: Logger = Logger(label: "iam.rpc.server", factory: { _ in SwiftLogNoOpLogHandler() }),
+        interceptors: [any ServerInterceptor] = []
     ) {
         self.host = host
         self.port = port
@@ -35,6 +39,7 @@ public struct RPCServerConfiguration: Sendable {
         self.credentialStore = credentialStore
         self.connection = connection
         self.logger = logger
+        self.interceptors = interceptors
     }
 }
 
@@ -77,7 +82,7 @@ public final class RPCServer: Sendable {
         self.registry = registry
     }
 
-    /// Binds and starts serving `services`.
+    /// Binds and starts serving `services`, every call through `configuration.interceptors`.
     ///
     /// - Throws: `TLSError` for a bad certificate/key, `RPCServerError` when two services serve the
     ///   same method, or the bind error.
@@ -88,7 +93,7 @@ public final class RPCServer: Sendable {
     ) async throws -> RPCServer {
         var methods: [String: RPCServerMethod] = [:]
         for service in services {
-            for method in service.methods {
+            for method in service.methods.map({ $0.intercepted(by: configuration.interceptors) }) {
                 guard methods.updateValue(method, forKey: method.descriptor.fullName) == nil else {
                     throw RPCServerError(message: "method \(method.descriptor.fullName) is served twice")
                 }

@@ -18,15 +18,18 @@ public struct ServerCallContext: Sendable {
     public let deadline: NIODeadline?
     /// The access key id the connection authenticated with.
     public let accessKeyID: String
+    /// The caller's address (nil when the call did not come over a socket, e.g. in-process).
+    public let peerAddress: SocketAddress?
 
-    /// Creates a context (the connection does this; tests may too).
+    /// Creates a context (the connection does this; tests and in-process transports may too).
     public init(
         eventLoop: any EventLoop,
         method: MethodDescriptor,
         requestID: String,
         metadata: Metadata,
         deadline: NIODeadline?,
-        accessKeyID: String
+        accessKeyID: String,
+        peerAddress: SocketAddress? = nil
     ) {
         self.eventLoop = eventLoop
         self.method = method
@@ -34,6 +37,7 @@ public struct ServerCallContext: Sendable {
         self.metadata = metadata
         self.deadline = deadline
         self.accessKeyID = accessKeyID
+        self.peerAddress = peerAddress
     }
 }
 
@@ -46,8 +50,9 @@ public enum ServerResponse<Response: WireMessage>: Sendable {
 
     /// Runs async work (e.g. a database call) in a Task and completes on the context's event loop.
     ///
-    /// An `RPCError` thrown by `body` reaches the caller as is; any other error becomes INTERNAL with a
-    /// generic message, because what crosses the trust boundary must not leak server internals.
+    /// An `RPCError` thrown by `body` reaches the caller as is, an `RPCErrorConvertible` as its
+    /// `rpcError`; any other error becomes INTERNAL with a generic message, because what crosses the
+    /// trust boundary must not leak server internals.
     public static func async(
         _ context: ServerCallContext,
         _ body: @escaping @Sendable () async throws -> Response
@@ -56,6 +61,8 @@ public enum ServerResponse<Response: WireMessage>: Sendable {
         Task {
             do {
                 promise.succeed(try await body())
+            } catch let error as any RPCErrorConvertible {
+                promise.fail(error.rpcError)
             } catch {
                 promise.fail(error)
             }
@@ -81,43 +88,153 @@ package enum EncodedServerResponse {
 }
 
 /// One method a service serves, type-erased for the server's method table.
+///
+/// The entry owns the whole path of a call after its bytes arrive: decode the request, run the
+/// interceptors bound to it (`intercepted(by:)`), run the handler, encode the answer. The connection
+/// only calls `invoke`, so every transport (TLS connection, in-process) gets the same checks.
 public struct RPCServerMethod: Sendable {
+    /// Decodes the request from the first buffer, runs the interceptors and the handler and, for an
+    /// immediate answer, appends the encoded response to the second buffer (a scratch buffer the
+    /// connection reuses, so a unary call allocates no response buffer of its own).
+    package typealias Invoke =
+        @Sendable (inout ByteBuffer, ServerCallContext, inout ByteBuffer) -> EncodedServerResponse
+
     /// The method this entry serves.
     public let descriptor: MethodDescriptor
-    /// Decodes the request from the first buffer, runs the handler and, for an immediate answer,
-    /// appends the encoded response to the second buffer (a scratch buffer the connection reuses,
-    /// so a unary call allocates no response buffer of its own).
-    package let invoke: @Sendable (inout ByteBuffer, ServerCallContext, inout ByteBuffer) -> EncodedServerResponse
+    /// The interceptors every call of this method passes through, in order (those whose
+    /// `intercepts(_:)` accepted the descriptor).
+    public let interceptors: [any ServerInterceptor]
+    /// The bound call path (decode, interceptors, handler, encode).
+    package let invoke: Invoke
+    /// Builds `invoke` for a list of interceptors; kept so `intercepted(by:)` can rebind.
+    private let bind: @Sendable ([any ServerInterceptor]) -> Invoke
 
-    /// A unary method: one request message in, one response message out.
+    private init(descriptor: MethodDescriptor, bind: @escaping @Sendable ([any ServerInterceptor]) -> Invoke) {
+        self.init(descriptor: descriptor, interceptors: [], bind: bind)
+    }
+
+    private init(
+        descriptor: MethodDescriptor,
+        interceptors: [any ServerInterceptor],
+        bind: @escaping @Sendable ([any ServerInterceptor]) -> Invoke
+    ) {
+        self.descriptor = descriptor
+        self.interceptors = interceptors
+        self.bind = bind
+        self.invoke = bind(interceptors)
+    }
+
+    /// This method with `interceptors` appended to the ones it already runs, keeping only those whose
+    /// `intercepts(_:)` accepts the descriptor (asked once, here, never per call).
+    public func intercepted(by interceptors: [any ServerInterceptor]) -> RPCServerMethod {
+        let applicable = interceptors.filter { $0.intercepts(self.descriptor) }
+        guard !applicable.isEmpty else { return self }
+        return RPCServerMethod(
+            descriptor: self.descriptor, interceptors: self.interceptors + applicable, bind: self.bind)
+    }
+
+    /// A unary method: one request message in, one response message out, answered `.immediate` on the
+    /// connection's event loop or `.deferred`.
     public static func unary<Request: WireMessage, Response: WireMessage>(
         _ descriptor: MethodDescriptor,
         _ handler: @escaping @Sendable (Request, ServerCallContext) -> ServerResponse<Response>
     ) -> RPCServerMethod {
-        RPCServerMethod(descriptor: descriptor) { requestBytes, context, scratch in
-            let request: Request
-            do throws(WireError) {
-                request = try Request(decoding: &requestBytes)
-            } catch {
-                return .failed(RPCError(code: .invalidArgument, message: "cannot decode request: \(error.message)"))
+        RPCServerMethod(descriptor: descriptor) { interceptors in
+            Self.makeInvoke(interceptors: interceptors, handler: handler)
+        }
+    }
+
+    /// A unary method whose handler is `async throws` (it awaits a store or another service).
+    ///
+    /// The request is decoded and the interceptors run on the connection's event loop before the handler
+    /// starts, so a rejected call never creates a Task. The handler then runs in a Task; its answer is
+    /// encoded back on the event loop. A thrown `RPCError` reaches the caller as is, an
+    /// `RPCErrorConvertible` as its `rpcError`, anything else as INTERNAL with a generic message.
+    public static func async<Request: WireMessage, Response: WireMessage>(
+        _ descriptor: MethodDescriptor,
+        _ handler: @escaping @Sendable (Request, ServerCallContext) async throws -> Response
+    ) -> RPCServerMethod {
+        .unary(descriptor) { (request: Request, context) -> ServerResponse<Response> in
+            .async(context) { try await handler(request, context) }
+        }
+    }
+
+    private static func makeInvoke<Request: WireMessage, Response: WireMessage>(
+        interceptors: [any ServerInterceptor],
+        handler: @escaping @Sendable (Request, ServerCallContext) -> ServerResponse<Response>
+    ) -> Invoke {
+        if interceptors.isEmpty {
+            // The common unintercepted path stays exactly as short as before interceptors existed.
+            return { requestBytes, context, scratch in
+                let request: Request
+                switch Self.decode(Request.self, from: &requestBytes) {
+                case .success(let decoded): request = decoded
+                case .failure(let error): return .failed(error)
+                }
+                return Self.deliver(handler(request, context), into: &scratch)
             }
-            switch handler(request, context) {
-            case .immediate(.success(let response)):
-                response.encode(into: &scratch)
-                return .encoded
-            case .immediate(.failure(let error)):
+        }
+        return { requestBytes, context, scratch in
+            let request: Request
+            switch Self.decode(Request.self, from: &requestBytes) {
+            case .success(let decoded): request = decoded
+            case .failure(let error): return .failed(error)
+            }
+            switch InterceptorChain.run(interceptors[...], request, context) {
+            case .proceed:
+                return Self.deliver(handler(request, context), into: &scratch)
+            case .reject(let error):
                 return .failed(error)
-            case .deferred(let future):
-                let allocator = ByteBufferAllocator()
+            case .wait(let verdict):
+                // An interceptor decides later: the handler runs (on the event loop) once every
+                // interceptor has let the call pass, and the answer becomes deferred.
+                let loop = context.eventLoop
                 return .deferred(
-                    future.map { response in
-                        var buffer = allocator.buffer(capacity: 64)
-                        response.encode(into: &buffer)
-                        return buffer
+                    verdict.flatMap { () -> EventLoopFuture<ByteBuffer> in
+                        switch handler(request, context) {
+                        case .immediate(.success(let response)):
+                            return loop.makeSucceededFuture(Self.encoded(response))
+                        case .immediate(.failure(let error)):
+                            return loop.makeFailedFuture(error)
+                        case .deferred(let future):
+                            return future.map(Self.encoded)
+                        }
                     }
                 )
             }
         }
+    }
+
+    private static func decode<Request: WireMessage>(
+        _: Request.Type,
+        from bytes: inout ByteBuffer
+    ) -> Result<Request, RPCError> {
+        do throws(WireError) {
+            return .success(try Request(decoding: &bytes))
+        } catch {
+            return .failure(RPCError(code: .invalidArgument, message: "cannot decode request: \(error.message)"))
+        }
+    }
+
+    private static func deliver<Response: WireMessage>(
+        _ response: ServerResponse<Response>,
+        into scratch: inout ByteBuffer
+    ) -> EncodedServerResponse {
+        switch response {
+        case .immediate(.success(let response)):
+            response.encode(into: &scratch)
+            return .encoded
+        case .immediate(.failure(let error)):
+            return .failed(error)
+        case .deferred(let future):
+            return .deferred(future.map(Self.encoded))
+        }
+    }
+
+    private static func encoded<Response: WireMessage>(_ response: Response) -> ByteBuffer {
+        var buffer = ByteBufferAllocator().buffer(capacity: 64)
+        response.encode(into: &buffer)
+        return buffer
     }
 }
 

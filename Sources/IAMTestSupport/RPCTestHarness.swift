@@ -34,6 +34,7 @@ public final class LoopbackRPCServer: Sendable {
     /// The services it hosts (kept to restart it).
     private let services: [any RPCService]
     private let options: ConnectionOptions
+    private let interceptors: [any ServerInterceptor]
 
     /// The bound port.
     public var port: Int { self.server.port }
@@ -43,19 +44,23 @@ public final class LoopbackRPCServer: Sendable {
         server: RPCServer,
         certificates: TestCertificateChain,
         services: [any RPCService],
-        options: ConnectionOptions
+        options: ConnectionOptions,
+        interceptors: [any ServerInterceptor]
     ) {
         self.group = group
         self.server = server
         self.certificates = certificates
         self.services = services
         self.options = options
+        self.interceptors = interceptors
     }
 
-    /// Starts a server on 127.0.0.1, port 0 (or `port`, to restart one on the same port).
+    /// Starts a server on 127.0.0.1, port 0 (or `port`, to restart one on the same port), every call
+    /// passing through `interceptors`.
     public static func start(
         services: [any RPCService],
         connection: ConnectionOptions = ConnectionOptions(),
+        interceptors: [any ServerInterceptor] = [],
         port: Int = 0,
         group: MultiThreadedEventLoopGroup? = nil
     ) async throws -> LoopbackRPCServer {
@@ -66,7 +71,8 @@ public final class LoopbackRPCServer: Sendable {
             port: port,
             tls: certificates.serverConfiguration(),
             credentialStore: InMemoryCredentialStore(secrets: TestCredentials.secrets),
-            connection: connection
+            connection: connection,
+            interceptors: interceptors
         )
         let server = try await RPCServer.start(configuration: configuration, services: services, group: group)
         return LoopbackRPCServer(
@@ -74,13 +80,20 @@ public final class LoopbackRPCServer: Sendable {
             server: server,
             certificates: certificates,
             services: services,
-            options: connection
+            options: connection,
+            interceptors: interceptors
         )
     }
 
     /// Starts a new server with the same services on the same port (after `stop`), sharing the group.
     public func restart() async throws -> LoopbackRPCServer {
-        try await Self.start(services: self.services, connection: self.options, port: self.port, group: self.group)
+        try await Self.start(
+            services: self.services,
+            connection: self.options,
+            interceptors: self.interceptors,
+            port: self.port,
+            group: self.group
+        )
     }
 
     /// A client configuration for this server.

@@ -81,11 +81,27 @@ public struct MethodDescriptor: Sendable, Hashable, CustomStringConvertible {
     public let service: String
     /// The method name as written in the IDL, e.g. "CreateUser".
     public let method: String
+    /// The action a call of this method is authorized as, e.g. "iam:CreateUser" or "sts:AssumeRole";
+    /// nil for methods that need authentication only. Generated from the IDL with the method table.
+    public let action: String?
 
     /// Creates a descriptor; generated code builds one per `rpc` of the IDL.
-    public init(service: String, method: String) {
+    public init(service: String, method: String, action: String? = nil) {
         self.service = service
         self.method = method
+        self.action = action
+    }
+
+    /// Descriptors are equal when they name the same method: the path is the identity on the wire, the
+    /// action an attribute the method table derives from it.
+    public static func == (lhs: MethodDescriptor, rhs: MethodDescriptor) -> Bool {
+        lhs.service == rhs.service && lhs.method == rhs.method
+    }
+
+    /// Hashes the path only, consistent with `==`.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(self.service)
+        hasher.combine(self.method)
     }
 
     /// The path sent in CALL_START, e.g. "/iam.v1.IAM/CreateUser" (gRPC's spelling).

@@ -65,7 +65,11 @@ struct GoldenTests {
         let files = try CodeGenerator.generate(source: source, fileName: "Protocol/iam.proto")
         #expect(
             Set(files.map(\.path)) == [
-                "Sources/IAMWire/Generated/IAMMessages.swift",
+                "Sources/IAMWire/Generated/SharedMessages.swift",
+                "Sources/IAMWire/Generated/IAMService+Messages.swift",
+                "Sources/IAMWire/Generated/AuthorizationService+Messages.swift",
+                "Sources/IAMWire/Generated/STSService+Messages.swift",
+                "Sources/IAMWire/Generated/HealthService+Messages.swift",
                 "Sources/IAMWire/Generated/IAMMethods.swift",
                 "Sources/IAMServer/Generated/IAMService+Server.swift",
                 "Sources/IAMServer/Generated/AuthorizationService+Server.swift",

@@ -31,8 +31,17 @@ struct SnippetTests {
 
         """
 
-    static func render(_ source: String) throws -> [String: String] {
-        let files = try CodeGenerator.generate(source: source, fileName: "tiny.proto")
+    /// Greeter is served `.immediate` and needs authentication only, as Health is.
+    static let greeterOnly: CodeGenOptions = {
+        var options = CodeGenOptions()
+        options.services = [
+            "Greeter": ServiceGeneration(handler: .immediate, actionPrefix: nil, requestsNameResource: false)
+        ]
+        return options
+    }()
+
+    static func render(_ source: String, options: CodeGenOptions = greeterOnly) throws -> [String: String] {
+        let files = try CodeGenerator.generate(source: source, fileName: "tiny.proto", options: options)
         return Dictionary(uniqueKeysWithValues: files.map { ($0.path, $0.contents) })
     }
 
@@ -44,7 +53,8 @@ struct SnippetTests {
 
     @Test("a message with a string and an enum field")
     func message() throws {
-        let messages = try #require(try Self.render(Self.tiny)["Sources/IAMWire/Generated/IAMMessages.swift"])
+        let messages = try #require(
+            try Self.render(Self.tiny)["Sources/IAMWire/Generated/GreeterService+Messages.swift"])
         #expect(messages.hasPrefix(CodeGenerator.header(for: "tiny.proto") + "\npublic import NIOCore\n"))
         #expect(
             Self.section(messages, from: "/// Ask.", to: "/// Answer.")
@@ -120,7 +130,8 @@ struct SnippetTests {
 
     @Test("an enum with an unrecognized case")
     func enumeration() throws {
-        let messages = try #require(try Self.render(Self.tiny)["Sources/IAMWire/Generated/IAMMessages.swift"])
+        let messages = try #require(
+            try Self.render(Self.tiny)["Sources/IAMWire/Generated/GreeterService+Messages.swift"])
         #expect(
             Self.section(messages, from: "/// A mode.", to: "/// Ask.")
                 == """
@@ -334,6 +345,161 @@ struct SnippetTests {
         // Strings are never packed: no length-delimited case reads a packed run for field 5.
         #expect(!text.contains("self.names.append(try packed"))
         #expect(files.count == 1, "no services, so no method table, server or client files")
+    }
+
+    /// Two of this repository's services under their real names, so the default settings are pinned too.
+    static let management = """
+        syntax = "proto3";
+        package m.v1;
+        // A tag.
+        message Tag { string key = 1; }
+        message User { string name = 1; repeated Tag tags = 2; }
+        message CreateUserRequest { string user_name = 1; repeated Tag tags = 2; }
+        message CreateUserResponse { User user = 1; }
+        message PingRequest { repeated Tag tags = 1; }
+        message PingResponse {}
+        message Unused {}
+        // Management.
+        service IAM {
+          // Creates a user.
+          rpc CreateUser(CreateUserRequest) returns (CreateUserResponse);
+        }
+        // Liveness.
+        service Health {
+          // Echoes.
+          rpc Ping(PingRequest) returns (PingResponse);
+        }
+
+        """
+
+    static func declarations(_ text: String?) -> [String] {
+        (text ?? "").split(separator: "\n").filter { $0.hasPrefix("public struct ") || $0.hasPrefix("public enum ") }
+            .map { String($0.split(separator: ":")[0].dropFirst("public ".count)) }
+    }
+
+    @Test("messages go to the file of the one service that uses them; shared and unused ones to SharedMessages")
+    func messagesSplitPerService() throws {
+        let files = try Self.render(Self.management, options: CodeGenOptions())
+        let directory = "Sources/IAMWire/Generated/"
+        #expect(
+            Set(files.keys.filter { $0.hasPrefix(directory) }) == [
+                directory + "SharedMessages.swift",
+                directory + "IAMService+Messages.swift",
+                directory + "HealthService+Messages.swift",
+                directory + "IAMMethods.swift",
+            ]
+        )
+        #expect(Self.declarations(files[directory + "SharedMessages.swift"]) == ["struct Tag", "struct Unused"])
+        #expect(
+            Self.declarations(files[directory + "IAMService+Messages.swift"])
+                == ["struct User", "struct CreateUserRequest", "struct CreateUserResponse"]
+        )
+        #expect(
+            Self.declarations(files[directory + "HealthService+Messages.swift"])
+                == ["struct PingRequest", "struct PingResponse"]
+        )
+        for (path, text) in files where path.hasSuffix("Messages.swift") {
+            #expect(text.hasPrefix(CodeGenerator.header(for: "tiny.proto") + "\npublic import NIOCore\n"), "\(path)")
+        }
+    }
+
+    @Test("a management service: async throws handlers, the action in the method table, requests naming their resource")
+    func asyncManagementService() throws {
+        let files = try Self.render(Self.management, options: CodeGenOptions())
+        #expect(
+            files["Sources/IAMServer/Generated/IAMService+Server.swift"]
+                == """
+                // DO NOT EDIT. Generated by iam-codegen (tools/codegen) from tiny.proto.
+                // Change the IDL and run tools/scripts/generate; CI runs tools/scripts/check-generated.
+
+                public import IAMWire
+                public import IAMRPC
+
+                /// Management.
+                ///
+                /// Implement one `async throws` method per rpc; `methods` (provided below) registers them with the
+                /// server. Each runs in a Task once the request is decoded and the interceptors let it through
+                /// on the connection's event loop; throw `RPCError` or an `RPCErrorConvertible` to fail the call.
+                public protocol IAMServiceProtocol: RPCService {
+                    /// Creates a user.
+                    func createUser(_ request: CreateUserRequest, context: ServerCallContext) async throws -> CreateUserResponse
+                }
+
+                extension IAMServiceProtocol {
+                    /// One entry per rpc of `m.v1.IAM`, dispatching to the methods above.
+                    public var methods: [RPCServerMethod] {
+                        var methods: [RPCServerMethod] = []
+                        methods.reserveCapacity(1)
+                        methods.append(.async(IAMMethods.IAM.createUser) { [self] in try await self.createUser($0, context: $1) })
+                        return methods
+                    }
+                }
+
+                // Every request of `m.v1.IAM` names the resource its call touches, for the authorizer.
+                // The requirement is implemented by hand; an rpc added to the IDL without it does not compile.
+                extension CreateUserRequest: IAMResourceNaming {}
+
+                """
+        )
+        let table = try #require(files["Sources/IAMWire/Generated/IAMMethods.swift"])
+        #expect(
+            table.contains(
+                "public static let createUser = MethodDescriptor(service: serviceName, method: \"CreateUser\", action: \"iam:CreateUser\")"
+            )
+        )
+        // Health needs authentication only: no action, and its handlers stay immediate.
+        #expect(table.contains("public static let ping = MethodDescriptor(service: serviceName, method: \"Ping\")\n"))
+        let health = try #require(files["Sources/IAMServer/Generated/HealthService+Server.swift"])
+        #expect(
+            health.contains(
+                "func ping(_ request: PingRequest, context: ServerCallContext) -> ServerResponse<PingResponse>"))
+        #expect(
+            health.contains("methods.append(.unary(IAMMethods.Health.ping) { [self] in self.ping($0, context: $1) })"))
+    }
+
+    @Test("only services that must name resources get the conformances")
+    func resourceNamingOnlyWhereAsked() throws {
+        let files = try Self.render(Self.management, options: CodeGenOptions())
+        let health = try #require(files["Sources/IAMServer/Generated/HealthService+Server.swift"])
+        #expect(!health.contains("IAMResourceNaming"))
+        var options = CodeGenOptions()
+        options.services["IAM"]?.requestsNameResource = false
+        options.resourceNamingProtocol = "Unused"
+        let relaxed = try Self.render(Self.management, options: options)
+        #expect(relaxed["Sources/IAMServer/Generated/IAMService+Server.swift"]?.contains("extension") == true)
+        #expect(relaxed["Sources/IAMServer/Generated/IAMService+Server.swift"]?.contains(": Unused") == false)
+        options.services["IAM"]?.requestsNameResource = true
+        let renamed = try Self.render(Self.management, options: options)
+        #expect(
+            renamed["Sources/IAMServer/Generated/IAMService+Server.swift"]?.contains(
+                "extension CreateUserRequest: Unused {}") == true)
+    }
+
+    @Test("two rpcs sharing a request type cannot both name their resource")
+    func sharedRequestType() {
+        let source = Self.management.replacingOccurrences(
+            of: "  rpc CreateUser(CreateUserRequest) returns (CreateUserResponse);\n",
+            with:
+                "  rpc CreateUser(CreateUserRequest) returns (CreateUserResponse);\n  rpc CreateUser2(CreateUserRequest) returns (CreateUserResponse);\n"
+        )
+        #expect {
+            _ = try Self.render(source, options: CodeGenOptions())
+        } throws: { error in
+            (error as? CodeGenError)?.description
+                == "tiny.proto:15:7: error: rpcs 'CreateUser' and 'CreateUser2' of 'IAM' share request type 'm.v1.CreateUserRequest'; each rpc of a service whose requests name their resource needs its own request type"
+        }
+    }
+
+    @Test("a service without generation settings is an error, not a silent default")
+    func unknownService() {
+        var options = CodeGenOptions()
+        options.services["Health"] = nil
+        #expect {
+            _ = try Self.render(Self.management, options: options)
+        } throws: { error in
+            (error as? CodeGenError)?.description.hasPrefix(
+                "tiny.proto:17:9: error: service 'Health' has no entry in CodeGenOptions.services") == true
+        }
     }
 }
 

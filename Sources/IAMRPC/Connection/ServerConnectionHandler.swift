@@ -299,7 +299,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             requestID: record.requestID,
             metadata: record.metadata,
             deadline: record.deadline,
-            accessKeyID: self.state.accessKeyID ?? ""
+            accessKeyID: self.state.accessKeyID ?? "",
+            peerAddress: context.channel.remoteAddress
         )
         // Encode the answer straight into the outbound buffer behind a MESSAGE header; roll back if the
         // handler failed or answers later.

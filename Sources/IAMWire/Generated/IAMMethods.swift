@@ -10,229 +10,284 @@ public enum IAMMethods {
         public static let serviceName = "iam.v1.IAM"
 
         /// Creates a user. Errors: EntityAlreadyExists, LimitExceeded, NoSuchEntity (boundary), InvalidInput.
-        public static let createUser = MethodDescriptor(service: serviceName, method: "CreateUser")
+        public static let createUser = MethodDescriptor(
+            service: serviceName, method: "CreateUser", action: "iam:CreateUser")
 
         /// Describes a user. Errors: NoSuchEntity.
-        public static let getUser = MethodDescriptor(service: serviceName, method: "GetUser")
+        public static let getUser = MethodDescriptor(service: serviceName, method: "GetUser", action: "iam:GetUser")
 
         /// Lists users by path prefix (paginated).
-        public static let listUsers = MethodDescriptor(service: serviceName, method: "ListUsers")
+        public static let listUsers = MethodDescriptor(
+            service: serviceName, method: "ListUsers", action: "iam:ListUsers")
 
         /// Renames or moves a user. Errors: NoSuchEntity, EntityAlreadyExists.
-        public static let updateUser = MethodDescriptor(service: serviceName, method: "UpdateUser")
+        public static let updateUser = MethodDescriptor(
+            service: serviceName, method: "UpdateUser", action: "iam:UpdateUser")
 
         /// Deletes a user. Errors: NoSuchEntity, DeleteConflict.
-        public static let deleteUser = MethodDescriptor(service: serviceName, method: "DeleteUser")
+        public static let deleteUser = MethodDescriptor(
+            service: serviceName, method: "DeleteUser", action: "iam:DeleteUser")
 
         /// Adds or replaces tags on a user. Errors: NoSuchEntity, LimitExceeded, InvalidInput.
-        public static let tagUser = MethodDescriptor(service: serviceName, method: "TagUser")
+        public static let tagUser = MethodDescriptor(service: serviceName, method: "TagUser", action: "iam:TagUser")
 
         /// Removes tags from a user. Errors: NoSuchEntity.
-        public static let untagUser = MethodDescriptor(service: serviceName, method: "UntagUser")
+        public static let untagUser = MethodDescriptor(
+            service: serviceName, method: "UntagUser", action: "iam:UntagUser")
 
         /// Lists a user's tags (paginated). Errors: NoSuchEntity.
-        public static let listUserTags = MethodDescriptor(service: serviceName, method: "ListUserTags")
+        public static let listUserTags = MethodDescriptor(
+            service: serviceName, method: "ListUserTags", action: "iam:ListUserTags")
 
         /// Sets a user's permissions boundary. Errors: NoSuchEntity, InvalidInput, PolicyNotAttachable.
         public static let putUserPermissionsBoundary = MethodDescriptor(
-            service: serviceName, method: "PutUserPermissionsBoundary")
+            service: serviceName, method: "PutUserPermissionsBoundary", action: "iam:PutUserPermissionsBoundary")
 
         /// Removes a user's permissions boundary. Errors: NoSuchEntity.
         public static let deleteUserPermissionsBoundary = MethodDescriptor(
-            service: serviceName, method: "DeleteUserPermissionsBoundary")
+            service: serviceName, method: "DeleteUserPermissionsBoundary", action: "iam:DeleteUserPermissionsBoundary")
 
         /// Creates a group. Errors: EntityAlreadyExists, LimitExceeded.
-        public static let createGroup = MethodDescriptor(service: serviceName, method: "CreateGroup")
+        public static let createGroup = MethodDescriptor(
+            service: serviceName, method: "CreateGroup", action: "iam:CreateGroup")
 
         /// Describes a group and lists its members (paginated). Errors: NoSuchEntity.
-        public static let getGroup = MethodDescriptor(service: serviceName, method: "GetGroup")
+        public static let getGroup = MethodDescriptor(service: serviceName, method: "GetGroup", action: "iam:GetGroup")
 
         /// Lists groups by path prefix (paginated).
-        public static let listGroups = MethodDescriptor(service: serviceName, method: "ListGroups")
+        public static let listGroups = MethodDescriptor(
+            service: serviceName, method: "ListGroups", action: "iam:ListGroups")
 
         /// Renames or moves a group. Errors: NoSuchEntity, EntityAlreadyExists.
-        public static let updateGroup = MethodDescriptor(service: serviceName, method: "UpdateGroup")
+        public static let updateGroup = MethodDescriptor(
+            service: serviceName, method: "UpdateGroup", action: "iam:UpdateGroup")
 
         /// Deletes a group. Errors: NoSuchEntity, DeleteConflict.
-        public static let deleteGroup = MethodDescriptor(service: serviceName, method: "DeleteGroup")
+        public static let deleteGroup = MethodDescriptor(
+            service: serviceName, method: "DeleteGroup", action: "iam:DeleteGroup")
 
         /// Adds a user to a group. Errors: NoSuchEntity, LimitExceeded.
-        public static let addUserToGroup = MethodDescriptor(service: serviceName, method: "AddUserToGroup")
+        public static let addUserToGroup = MethodDescriptor(
+            service: serviceName, method: "AddUserToGroup", action: "iam:AddUserToGroup")
 
         /// Removes a user from a group. Errors: NoSuchEntity.
-        public static let removeUserFromGroup = MethodDescriptor(service: serviceName, method: "RemoveUserFromGroup")
+        public static let removeUserFromGroup = MethodDescriptor(
+            service: serviceName, method: "RemoveUserFromGroup", action: "iam:RemoveUserFromGroup")
 
         /// Lists the groups a user belongs to (paginated). Errors: NoSuchEntity.
-        public static let listGroupsForUser = MethodDescriptor(service: serviceName, method: "ListGroupsForUser")
+        public static let listGroupsForUser = MethodDescriptor(
+            service: serviceName, method: "ListGroupsForUser", action: "iam:ListGroupsForUser")
 
         /// Creates a role with a trust policy. Errors: EntityAlreadyExists, MalformedPolicyDocument, LimitExceeded.
-        public static let createRole = MethodDescriptor(service: serviceName, method: "CreateRole")
+        public static let createRole = MethodDescriptor(
+            service: serviceName, method: "CreateRole", action: "iam:CreateRole")
 
         /// Describes a role. Errors: NoSuchEntity.
-        public static let getRole = MethodDescriptor(service: serviceName, method: "GetRole")
+        public static let getRole = MethodDescriptor(service: serviceName, method: "GetRole", action: "iam:GetRole")
 
         /// Lists roles by path prefix (paginated).
-        public static let listRoles = MethodDescriptor(service: serviceName, method: "ListRoles")
+        public static let listRoles = MethodDescriptor(
+            service: serviceName, method: "ListRoles", action: "iam:ListRoles")
 
         /// Changes a role's description or maximum session duration. Errors: NoSuchEntity, UnmodifiableEntity.
-        public static let updateRole = MethodDescriptor(service: serviceName, method: "UpdateRole")
+        public static let updateRole = MethodDescriptor(
+            service: serviceName, method: "UpdateRole", action: "iam:UpdateRole")
 
         /// Changes a role's description and returns the role. Errors: NoSuchEntity, UnmodifiableEntity.
         public static let updateRoleDescription = MethodDescriptor(
-            service: serviceName, method: "UpdateRoleDescription")
+            service: serviceName, method: "UpdateRoleDescription", action: "iam:UpdateRoleDescription")
 
         /// Replaces a role's trust policy. Errors: NoSuchEntity, MalformedPolicyDocument, LimitExceeded.
         public static let updateAssumeRolePolicy = MethodDescriptor(
-            service: serviceName, method: "UpdateAssumeRolePolicy")
+            service: serviceName, method: "UpdateAssumeRolePolicy", action: "iam:UpdateAssumeRolePolicy")
 
         /// Deletes a role. Errors: NoSuchEntity, DeleteConflict, UnmodifiableEntity.
-        public static let deleteRole = MethodDescriptor(service: serviceName, method: "DeleteRole")
+        public static let deleteRole = MethodDescriptor(
+            service: serviceName, method: "DeleteRole", action: "iam:DeleteRole")
 
         /// Adds or replaces tags on a role. Errors: NoSuchEntity, LimitExceeded, InvalidInput.
-        public static let tagRole = MethodDescriptor(service: serviceName, method: "TagRole")
+        public static let tagRole = MethodDescriptor(service: serviceName, method: "TagRole", action: "iam:TagRole")
 
         /// Removes tags from a role. Errors: NoSuchEntity.
-        public static let untagRole = MethodDescriptor(service: serviceName, method: "UntagRole")
+        public static let untagRole = MethodDescriptor(
+            service: serviceName, method: "UntagRole", action: "iam:UntagRole")
 
         /// Lists a role's tags (paginated). Errors: NoSuchEntity.
-        public static let listRoleTags = MethodDescriptor(service: serviceName, method: "ListRoleTags")
+        public static let listRoleTags = MethodDescriptor(
+            service: serviceName, method: "ListRoleTags", action: "iam:ListRoleTags")
 
         /// Sets a role's permissions boundary. Errors: NoSuchEntity, InvalidInput, PolicyNotAttachable.
         public static let putRolePermissionsBoundary = MethodDescriptor(
-            service: serviceName, method: "PutRolePermissionsBoundary")
+            service: serviceName, method: "PutRolePermissionsBoundary", action: "iam:PutRolePermissionsBoundary")
 
         /// Removes a role's permissions boundary. Errors: NoSuchEntity, UnmodifiableEntity.
         public static let deleteRolePermissionsBoundary = MethodDescriptor(
-            service: serviceName, method: "DeleteRolePermissionsBoundary")
+            service: serviceName, method: "DeleteRolePermissionsBoundary", action: "iam:DeleteRolePermissionsBoundary")
 
         /// Creates a customer managed policy (version v1). Errors: EntityAlreadyExists, MalformedPolicyDocument, LimitExceeded.
-        public static let createPolicy = MethodDescriptor(service: serviceName, method: "CreatePolicy")
+        public static let createPolicy = MethodDescriptor(
+            service: serviceName, method: "CreatePolicy", action: "iam:CreatePolicy")
 
         /// Describes a managed policy. Errors: NoSuchEntity, InvalidInput.
-        public static let getPolicy = MethodDescriptor(service: serviceName, method: "GetPolicy")
+        public static let getPolicy = MethodDescriptor(
+            service: serviceName, method: "GetPolicy", action: "iam:GetPolicy")
 
         /// Lists managed policies with filters (paginated).
-        public static let listPolicies = MethodDescriptor(service: serviceName, method: "ListPolicies")
+        public static let listPolicies = MethodDescriptor(
+            service: serviceName, method: "ListPolicies", action: "iam:ListPolicies")
 
         /// Deletes a managed policy. Errors: NoSuchEntity, DeleteConflict.
-        public static let deletePolicy = MethodDescriptor(service: serviceName, method: "DeletePolicy")
+        public static let deletePolicy = MethodDescriptor(
+            service: serviceName, method: "DeletePolicy", action: "iam:DeletePolicy")
 
         /// Adds or replaces tags on a managed policy. Errors: NoSuchEntity, LimitExceeded, InvalidInput.
-        public static let tagPolicy = MethodDescriptor(service: serviceName, method: "TagPolicy")
+        public static let tagPolicy = MethodDescriptor(
+            service: serviceName, method: "TagPolicy", action: "iam:TagPolicy")
 
         /// Removes tags from a managed policy. Errors: NoSuchEntity, InvalidInput.
-        public static let untagPolicy = MethodDescriptor(service: serviceName, method: "UntagPolicy")
+        public static let untagPolicy = MethodDescriptor(
+            service: serviceName, method: "UntagPolicy", action: "iam:UntagPolicy")
 
         /// Lists a managed policy's tags (paginated). Errors: NoSuchEntity, InvalidInput.
-        public static let listPolicyTags = MethodDescriptor(service: serviceName, method: "ListPolicyTags")
+        public static let listPolicyTags = MethodDescriptor(
+            service: serviceName, method: "ListPolicyTags", action: "iam:ListPolicyTags")
 
         /// Lists the users, groups and roles a managed policy is attached to (paginated). Errors: NoSuchEntity.
         public static let listEntitiesForPolicy = MethodDescriptor(
-            service: serviceName, method: "ListEntitiesForPolicy")
+            service: serviceName, method: "ListEntitiesForPolicy", action: "iam:ListEntitiesForPolicy")
 
         /// Adds a version to a managed policy. Errors: NoSuchEntity, MalformedPolicyDocument, LimitExceeded (6th).
-        public static let createPolicyVersion = MethodDescriptor(service: serviceName, method: "CreatePolicyVersion")
+        public static let createPolicyVersion = MethodDescriptor(
+            service: serviceName, method: "CreatePolicyVersion", action: "iam:CreatePolicyVersion")
 
         /// Returns one version with its document. Errors: NoSuchEntity.
-        public static let getPolicyVersion = MethodDescriptor(service: serviceName, method: "GetPolicyVersion")
+        public static let getPolicyVersion = MethodDescriptor(
+            service: serviceName, method: "GetPolicyVersion", action: "iam:GetPolicyVersion")
 
         /// Lists a policy's versions (paginated). Errors: NoSuchEntity.
-        public static let listPolicyVersions = MethodDescriptor(service: serviceName, method: "ListPolicyVersions")
+        public static let listPolicyVersions = MethodDescriptor(
+            service: serviceName, method: "ListPolicyVersions", action: "iam:ListPolicyVersions")
 
         /// Deletes a non-default version. Errors: NoSuchEntity, DeleteConflict (default version).
-        public static let deletePolicyVersion = MethodDescriptor(service: serviceName, method: "DeletePolicyVersion")
+        public static let deletePolicyVersion = MethodDescriptor(
+            service: serviceName, method: "DeletePolicyVersion", action: "iam:DeletePolicyVersion")
 
         /// Puts a version in force. Errors: NoSuchEntity, InvalidInput.
         public static let setDefaultPolicyVersion = MethodDescriptor(
-            service: serviceName, method: "SetDefaultPolicyVersion")
+            service: serviceName, method: "SetDefaultPolicyVersion", action: "iam:SetDefaultPolicyVersion")
 
         /// Adds or replaces a user's inline policy. Errors: NoSuchEntity, MalformedPolicyDocument, LimitExceeded.
-        public static let putUserPolicy = MethodDescriptor(service: serviceName, method: "PutUserPolicy")
+        public static let putUserPolicy = MethodDescriptor(
+            service: serviceName, method: "PutUserPolicy", action: "iam:PutUserPolicy")
 
         /// Returns a user's inline policy. Errors: NoSuchEntity.
-        public static let getUserPolicy = MethodDescriptor(service: serviceName, method: "GetUserPolicy")
+        public static let getUserPolicy = MethodDescriptor(
+            service: serviceName, method: "GetUserPolicy", action: "iam:GetUserPolicy")
 
         /// Lists a user's inline policy names (paginated). Errors: NoSuchEntity.
-        public static let listUserPolicies = MethodDescriptor(service: serviceName, method: "ListUserPolicies")
+        public static let listUserPolicies = MethodDescriptor(
+            service: serviceName, method: "ListUserPolicies", action: "iam:ListUserPolicies")
 
         /// Deletes a user's inline policy. Errors: NoSuchEntity.
-        public static let deleteUserPolicy = MethodDescriptor(service: serviceName, method: "DeleteUserPolicy")
+        public static let deleteUserPolicy = MethodDescriptor(
+            service: serviceName, method: "DeleteUserPolicy", action: "iam:DeleteUserPolicy")
 
         /// Adds or replaces a group's inline policy. Errors: NoSuchEntity, MalformedPolicyDocument, LimitExceeded.
-        public static let putGroupPolicy = MethodDescriptor(service: serviceName, method: "PutGroupPolicy")
+        public static let putGroupPolicy = MethodDescriptor(
+            service: serviceName, method: "PutGroupPolicy", action: "iam:PutGroupPolicy")
 
         /// Returns a group's inline policy. Errors: NoSuchEntity.
-        public static let getGroupPolicy = MethodDescriptor(service: serviceName, method: "GetGroupPolicy")
+        public static let getGroupPolicy = MethodDescriptor(
+            service: serviceName, method: "GetGroupPolicy", action: "iam:GetGroupPolicy")
 
         /// Lists a group's inline policy names (paginated). Errors: NoSuchEntity.
-        public static let listGroupPolicies = MethodDescriptor(service: serviceName, method: "ListGroupPolicies")
+        public static let listGroupPolicies = MethodDescriptor(
+            service: serviceName, method: "ListGroupPolicies", action: "iam:ListGroupPolicies")
 
         /// Deletes a group's inline policy. Errors: NoSuchEntity.
-        public static let deleteGroupPolicy = MethodDescriptor(service: serviceName, method: "DeleteGroupPolicy")
+        public static let deleteGroupPolicy = MethodDescriptor(
+            service: serviceName, method: "DeleteGroupPolicy", action: "iam:DeleteGroupPolicy")
 
         /// Adds or replaces a role's inline policy. Errors: NoSuchEntity, MalformedPolicyDocument, LimitExceeded.
-        public static let putRolePolicy = MethodDescriptor(service: serviceName, method: "PutRolePolicy")
+        public static let putRolePolicy = MethodDescriptor(
+            service: serviceName, method: "PutRolePolicy", action: "iam:PutRolePolicy")
 
         /// Returns a role's inline policy. Errors: NoSuchEntity.
-        public static let getRolePolicy = MethodDescriptor(service: serviceName, method: "GetRolePolicy")
+        public static let getRolePolicy = MethodDescriptor(
+            service: serviceName, method: "GetRolePolicy", action: "iam:GetRolePolicy")
 
         /// Lists a role's inline policy names (paginated). Errors: NoSuchEntity.
-        public static let listRolePolicies = MethodDescriptor(service: serviceName, method: "ListRolePolicies")
+        public static let listRolePolicies = MethodDescriptor(
+            service: serviceName, method: "ListRolePolicies", action: "iam:ListRolePolicies")
 
         /// Deletes a role's inline policy. Errors: NoSuchEntity, UnmodifiableEntity.
-        public static let deleteRolePolicy = MethodDescriptor(service: serviceName, method: "DeleteRolePolicy")
+        public static let deleteRolePolicy = MethodDescriptor(
+            service: serviceName, method: "DeleteRolePolicy", action: "iam:DeleteRolePolicy")
 
         /// Attaches a managed policy to a user. Errors: NoSuchEntity, LimitExceeded, PolicyNotAttachable.
-        public static let attachUserPolicy = MethodDescriptor(service: serviceName, method: "AttachUserPolicy")
+        public static let attachUserPolicy = MethodDescriptor(
+            service: serviceName, method: "AttachUserPolicy", action: "iam:AttachUserPolicy")
 
         /// Detaches a managed policy from a user. Errors: NoSuchEntity.
-        public static let detachUserPolicy = MethodDescriptor(service: serviceName, method: "DetachUserPolicy")
+        public static let detachUserPolicy = MethodDescriptor(
+            service: serviceName, method: "DetachUserPolicy", action: "iam:DetachUserPolicy")
 
         /// Lists the managed policies attached to a user (paginated). Errors: NoSuchEntity.
         public static let listAttachedUserPolicies = MethodDescriptor(
-            service: serviceName, method: "ListAttachedUserPolicies")
+            service: serviceName, method: "ListAttachedUserPolicies", action: "iam:ListAttachedUserPolicies")
 
         /// Attaches a managed policy to a group. Errors: NoSuchEntity, LimitExceeded, PolicyNotAttachable.
-        public static let attachGroupPolicy = MethodDescriptor(service: serviceName, method: "AttachGroupPolicy")
+        public static let attachGroupPolicy = MethodDescriptor(
+            service: serviceName, method: "AttachGroupPolicy", action: "iam:AttachGroupPolicy")
 
         /// Detaches a managed policy from a group. Errors: NoSuchEntity.
-        public static let detachGroupPolicy = MethodDescriptor(service: serviceName, method: "DetachGroupPolicy")
+        public static let detachGroupPolicy = MethodDescriptor(
+            service: serviceName, method: "DetachGroupPolicy", action: "iam:DetachGroupPolicy")
 
         /// Lists the managed policies attached to a group (paginated). Errors: NoSuchEntity.
         public static let listAttachedGroupPolicies = MethodDescriptor(
-            service: serviceName, method: "ListAttachedGroupPolicies")
+            service: serviceName, method: "ListAttachedGroupPolicies", action: "iam:ListAttachedGroupPolicies")
 
         /// Attaches a managed policy to a role. Errors: NoSuchEntity, LimitExceeded, PolicyNotAttachable, UnmodifiableEntity.
-        public static let attachRolePolicy = MethodDescriptor(service: serviceName, method: "AttachRolePolicy")
+        public static let attachRolePolicy = MethodDescriptor(
+            service: serviceName, method: "AttachRolePolicy", action: "iam:AttachRolePolicy")
 
         /// Detaches a managed policy from a role. Errors: NoSuchEntity, UnmodifiableEntity.
-        public static let detachRolePolicy = MethodDescriptor(service: serviceName, method: "DetachRolePolicy")
+        public static let detachRolePolicy = MethodDescriptor(
+            service: serviceName, method: "DetachRolePolicy", action: "iam:DetachRolePolicy")
 
         /// Lists the managed policies attached to a role (paginated). Errors: NoSuchEntity.
         public static let listAttachedRolePolicies = MethodDescriptor(
-            service: serviceName, method: "ListAttachedRolePolicies")
+            service: serviceName, method: "ListAttachedRolePolicies", action: "iam:ListAttachedRolePolicies")
 
         /// Creates an access key (the secret is returned only here). Errors: NoSuchEntity, LimitExceeded (3rd key).
-        public static let createAccessKey = MethodDescriptor(service: serviceName, method: "CreateAccessKey")
+        public static let createAccessKey = MethodDescriptor(
+            service: serviceName, method: "CreateAccessKey", action: "iam:CreateAccessKey")
 
         /// Lists a user's access keys without secrets (paginated). Errors: NoSuchEntity.
-        public static let listAccessKeys = MethodDescriptor(service: serviceName, method: "ListAccessKeys")
+        public static let listAccessKeys = MethodDescriptor(
+            service: serviceName, method: "ListAccessKeys", action: "iam:ListAccessKeys")
 
         /// Activates or deactivates an access key. Errors: NoSuchEntity, InvalidInput.
-        public static let updateAccessKey = MethodDescriptor(service: serviceName, method: "UpdateAccessKey")
+        public static let updateAccessKey = MethodDescriptor(
+            service: serviceName, method: "UpdateAccessKey", action: "iam:UpdateAccessKey")
 
         /// Deletes an access key. Errors: NoSuchEntity.
-        public static let deleteAccessKey = MethodDescriptor(service: serviceName, method: "DeleteAccessKey")
+        public static let deleteAccessKey = MethodDescriptor(
+            service: serviceName, method: "DeleteAccessKey", action: "iam:DeleteAccessKey")
 
         /// Tells when an access key was last used. Errors: NoSuchEntity.
-        public static let getAccessKeyLastUsed = MethodDescriptor(service: serviceName, method: "GetAccessKeyLastUsed")
+        public static let getAccessKeyLastUsed = MethodDescriptor(
+            service: serviceName, method: "GetAccessKeyLastUsed", action: "iam:GetAccessKeyLastUsed")
 
         /// Returns entity counts and quotas of the account.
-        public static let getAccountSummary = MethodDescriptor(service: serviceName, method: "GetAccountSummary")
+        public static let getAccountSummary = MethodDescriptor(
+            service: serviceName, method: "GetAccountSummary", action: "iam:GetAccountSummary")
 
         /// Returns every user, group, role and managed policy with their policies (paginated).
         public static let getAccountAuthorizationDetails = MethodDescriptor(
-            service: serviceName, method: "GetAccountAuthorizationDetails")
+            service: serviceName, method: "GetAccountAuthorizationDetails", action: "iam:GetAccountAuthorizationDetails"
+        )
 
         /// Every method of the service, in IDL order.
         public static let all: [MethodDescriptor] = [
@@ -316,25 +371,29 @@ public enum IAMMethods {
         public static let serviceName = "iam.v1.Authorization"
 
         /// Decides one request from the current authorization snapshot. Errors: NoSuchEntity (principal), InvalidInput.
-        public static let authorize = MethodDescriptor(service: serviceName, method: "Authorize")
+        public static let authorize = MethodDescriptor(
+            service: serviceName, method: "Authorize", action: "iam:Authorize")
 
         /// Decides many requests in one call, in order. Errors: InvalidInput (too many).
-        public static let authorizeBatch = MethodDescriptor(service: serviceName, method: "AuthorizeBatch")
+        public static let authorizeBatch = MethodDescriptor(
+            service: serviceName, method: "AuthorizeBatch", action: "iam:AuthorizeBatch")
 
         /// Simulates a principal's policies on actions x resources. Errors: NoSuchEntity, InvalidInput, PolicyEvaluation.
         public static let simulatePrincipalPolicy = MethodDescriptor(
-            service: serviceName, method: "SimulatePrincipalPolicy")
+            service: serviceName, method: "SimulatePrincipalPolicy", action: "iam:SimulatePrincipalPolicy")
 
         /// Simulates the given policies on actions x resources. Errors: InvalidInput, PolicyEvaluation.
-        public static let simulateCustomPolicy = MethodDescriptor(service: serviceName, method: "SimulateCustomPolicy")
+        public static let simulateCustomPolicy = MethodDescriptor(
+            service: serviceName, method: "SimulateCustomPolicy", action: "iam:SimulateCustomPolicy")
 
         /// Lists the context keys a principal's policies use. Errors: NoSuchEntity, InvalidInput.
         public static let getContextKeysForPrincipalPolicy = MethodDescriptor(
-            service: serviceName, method: "GetContextKeysForPrincipalPolicy")
+            service: serviceName, method: "GetContextKeysForPrincipalPolicy",
+            action: "iam:GetContextKeysForPrincipalPolicy")
 
         /// Lists the context keys the given policies use. Errors: InvalidInput.
         public static let getContextKeysForCustomPolicy = MethodDescriptor(
-            service: serviceName, method: "GetContextKeysForCustomPolicy")
+            service: serviceName, method: "GetContextKeysForCustomPolicy", action: "iam:GetContextKeysForCustomPolicy")
 
         /// Every method of the service, in IDL order.
         public static let all: [MethodDescriptor] = [
@@ -354,10 +413,12 @@ public enum IAMMethods {
 
         /// Returns temporary credentials for a role whose trust policy allows the caller.
         /// Errors: AccessDenied, MalformedPolicyDocument, PackedPolicyTooLarge, NoSuchEntity.
-        public static let assumeRole = MethodDescriptor(service: serviceName, method: "AssumeRole")
+        public static let assumeRole = MethodDescriptor(
+            service: serviceName, method: "AssumeRole", action: "sts:AssumeRole")
 
         /// Tells the caller who it is.
-        public static let getCallerIdentity = MethodDescriptor(service: serviceName, method: "GetCallerIdentity")
+        public static let getCallerIdentity = MethodDescriptor(
+            service: serviceName, method: "GetCallerIdentity", action: "sts:GetCallerIdentity")
 
         /// Every method of the service, in IDL order.
         public static let all: [MethodDescriptor] = [

@@ -12,6 +12,36 @@ public struct GeneratedFile: Hashable, Sendable {
     }
 }
 
+/// How the generator renders one service.
+public struct ServiceGeneration: Hashable, Sendable {
+    /// The shape of the server protocol's methods.
+    public enum Handler: Hashable, Sendable {
+        /// `func rpc(_:context:) -> ServerResponse<Response>`: answered `.immediate` on the connection's
+        /// event loop (no thread hop) or `.deferred`; for calls served from memory (checks, health).
+        case immediate
+        /// `func rpc(_:context:) async throws -> Response`, run in a Task after the interceptors; for
+        /// calls that await a store.
+        case async
+    }
+
+    /// The server protocol's flavour.
+    public var handler: Handler
+    /// The service prefix of the action each rpc is authorized as (`iam` gives `iam:CreateUser`);
+    /// nil when the service's calls need authentication only.
+    public var actionPrefix: String?
+    /// Whether every request type of the service's rpcs must name the resource the call touches: the
+    /// generator declares each a conformance to `CodeGenOptions.resourceNamingProtocol`, whose
+    /// requirement only hand-written code can satisfy, so an rpc added without it does not compile.
+    public var requestsNameResource: Bool
+
+    /// Creates a service setting.
+    public init(handler: Handler, actionPrefix: String?, requestsNameResource: Bool) {
+        self.handler = handler
+        self.actionPrefix = actionPrefix
+        self.requestsNameResource = requestsNameResource
+    }
+}
+
 /// Where and under which names the generated Swift goes.
 public struct CodeGenOptions: Hashable, Sendable {
     /// Folder (relative to the repository root) of the message types and the method table.
@@ -20,8 +50,11 @@ public struct CodeGenOptions: Hashable, Sendable {
     public var serverDirectory = "Sources/IAMServer/Generated"
     /// Folder of the client stubs.
     public var clientDirectory = "Sources/IAMClient/Generated"
-    /// File name of the messages.
+    /// File name of the messages of an IDL without services (all in one file).
     public var messagesFileName = "IAMMessages.swift"
+    /// File name of the messages several services use (or none does); each service's own messages go to
+    /// `<Service>Service+Messages.swift`.
+    public var sharedMessagesFileName = "SharedMessages.swift"
     /// Name of the method-table namespace (and its file, `<name>.swift`).
     public var methodTableName = "IAMMethods"
     /// Module that holds the messages and the method table (imported by server and client files).
@@ -31,6 +64,20 @@ public struct CodeGenOptions: Hashable, Sendable {
     public var messageImports: [String] = []
     /// Module that provides ServerResponse, RPCService, RPCClient, ...
     public var rpcModule = "IAMRPC"
+    /// The protocol (declared by hand in the server module) each request of a service with
+    /// `requestsNameResource` conforms to.
+    public var resourceNamingProtocol = "IAMResourceNaming"
+    /// Every service of the IDL, by name. A service missing here is an error rather than a default, so a
+    /// new service cannot slip past authorization unnoticed.
+    public var services: [String: ServiceGeneration] = [
+        // Management: calls touch the store, each authorized as <prefix>:<Rpc> on the resource it names.
+        "IAM": ServiceGeneration(handler: .async, actionPrefix: "iam", requestsNameResource: true),
+        "STS": ServiceGeneration(handler: .async, actionPrefix: "sts", requestsNameResource: true),
+        // Checks and simulation answer from the in-memory snapshot on the event loop.
+        "Authorization": ServiceGeneration(handler: .immediate, actionPrefix: "iam", requestsNameResource: false),
+        // Authentication only.
+        "Health": ServiceGeneration(handler: .immediate, actionPrefix: nil, requestsNameResource: false),
+    ]
 
     /// The defaults used for this repository.
     public init() {}
@@ -64,38 +111,52 @@ public enum CodeGenerator {
         -> [GeneratedFile]
     {
         let messages = MessageRenderer(file: file)
+        var settings: [String: ServiceGeneration] = [:]
+        for service in file.services {
+            guard let setting = options.services[service.name] else {
+                throw CodeGenError(
+                    "service '\(service.name)' has no entry in CodeGenOptions.services (handler flavour, action prefix, resource naming)",
+                    at: service.location
+                )
+            }
+            settings[service.name] = setting
+        }
         let services = ServiceRenderer(
             file: file,
             swiftTypeNames: messages.swiftTypeNames,
-            methodTableName: options.methodTableName
+            methodTableName: options.methodTableName,
+            settings: settings,
+            resourceNamingProtocol: options.resourceNamingProtocol
         )
         for service in file.services {
             try services.checkUnary(service)
             try services.checkMethodNames(service)
+            try services.checkResourceNaming(service)
         }
 
         var files: [GeneratedFile] = []
 
-        var writer = CodeWriter()
-        writer.lines(self.header(for: file.fileName))
-        for module in (["NIOCore"] + options.messageImports).sorted() {
-            writer.line("public import \(module)")
+        if file.services.isEmpty {
+            files.append(
+                GeneratedFile(
+                    path: "\(options.messagesDirectory)/\(options.messagesFileName)",
+                    contents: try self.renderMessages(file.enums, file.messages, of: file, with: messages, options)
+                )
+            )
+            // A file without services (the test-only probe) gets no method table.
+            return files
         }
-        for decl in file.enums {
-            writer.line()
-            try messages.renderEnum(decl, into: &writer)
+        for group in MessagePartition(file: file).groups where !group.enums.isEmpty || !group.messages.isEmpty {
+            let name = group.service.map { "\($0.name)Service+Messages.swift" } ?? options.sharedMessagesFileName
+            files.append(
+                GeneratedFile(
+                    path: "\(options.messagesDirectory)/\(name)",
+                    contents: try self.renderMessages(group.enums, group.messages, of: file, with: messages, options)
+                )
+            )
         }
-        for message in file.messages {
-            writer.line()
-            try messages.renderMessage(message, into: &writer)
-        }
-        files.append(
-            GeneratedFile(path: "\(options.messagesDirectory)/\(options.messagesFileName)", contents: writer.text)
-        )
 
-        // A file without services (the test-only probe) gets no method table.
-        guard !file.services.isEmpty else { return files }
-        writer = CodeWriter()
+        var writer = CodeWriter()
         writer.lines(self.header(for: file.fileName))
         services.renderMethodTable(into: &writer)
         files.append(
@@ -126,5 +187,28 @@ public enum CodeGenerator {
             )
         }
         return files
+    }
+
+    private static func renderMessages(
+        _ enums: [EnumDecl],
+        _ messageDecls: [MessageDecl],
+        of file: ProtoFile,
+        with renderer: MessageRenderer,
+        _ options: CodeGenOptions
+    ) throws(CodeGenError) -> String {
+        var writer = CodeWriter()
+        writer.lines(self.header(for: file.fileName))
+        for module in (["NIOCore"] + options.messageImports).sorted() {
+            writer.line("public import \(module)")
+        }
+        for decl in enums {
+            writer.line()
+            try renderer.renderEnum(decl, into: &writer)
+        }
+        for message in messageDecls {
+            writer.line()
+            try renderer.renderMessage(message, into: &writer)
+        }
+        return writer.text
     }
 }

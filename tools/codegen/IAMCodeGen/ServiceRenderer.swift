@@ -3,6 +3,38 @@ struct ServiceRenderer {
     let file: ProtoFile
     let swiftTypeNames: [String: String]
     let methodTableName: String
+    /// The generation setting of every service, by name.
+    let settings: [String: ServiceGeneration]
+    let resourceNamingProtocol: String
+
+    func setting(_ service: ServiceDecl) -> ServiceGeneration { self.settings[service.name]! }
+
+    /// The action an rpc is authorized as (`iam:CreateUser`), or nil for authentication-only services.
+    func action(_ service: ServiceDecl, _ method: MethodDecl) -> String? {
+        self.setting(service).actionPrefix.map { "\($0):\(method.name)" }
+    }
+
+    /// The request types that must name their resource, in IDL order.
+    func resourceNamingRequests(_ service: ServiceDecl) -> [String] {
+        guard self.setting(service).requestsNameResource else { return [] }
+        return service.methods.map { self.swiftTypeNames[$0.inputType]! }
+    }
+
+    /// A request type shared by two rpcs of a resource-naming service would have to name two resources
+    /// with one implementation; refuse it rather than authorize one of them on the wrong resource.
+    func checkResourceNaming(_ service: ServiceDecl) throws(CodeGenError) {
+        guard self.setting(service).requestsNameResource else { return }
+        var seen: [String: String] = [:]
+        for method in service.methods {
+            if let other = seen[method.inputType] {
+                throw CodeGenError(
+                    "rpcs '\(other)' and '\(method.name)' of '\(service.name)' share request type '\(method.inputType)'; each rpc of a service whose requests name their resource needs its own request type",
+                    at: method.location
+                )
+            }
+            seen[method.inputType] = method.name
+        }
+    }
 
     func checkUnary(_ service: ServiceDecl) throws(CodeGenError) {
         for method in service.methods where method.clientStreaming || method.serverStreaming {
@@ -50,8 +82,9 @@ struct ServiceRenderer {
                     for method in service.methods {
                         writer.line()
                         writer.doc(method.comments, fallback: "The `\(method.name)` rpc.")
+                        let action = self.action(service, method).map { ", action: \"\($0)\"" } ?? ""
                         writer.line(
-                            "public static let \(Naming.escaped(Naming.methodName(method.name))) = MethodDescriptor(service: serviceName, method: \"\(method.name)\")"
+                            "public static let \(Naming.escaped(Naming.methodName(method.name))) = MethodDescriptor(service: serviceName, method: \"\(method.name)\"\(action))"
                         )
                     }
                     writer.line()
@@ -78,10 +111,22 @@ struct ServiceRenderer {
 
     func renderServer(_ service: ServiceDecl, into writer: inout CodeWriter) {
         let protocolName = "\(service.name)ServiceProtocol"
+        let setting = self.setting(service)
         writer.doc(service.comments, fallback: "The `\(service.name)` service.")
         writer.line("///")
-        writer.line("/// Implement one method per rpc; `methods` (provided below) registers them with the server.")
-        writer.line("/// Return `.immediate` when the answer is ready on the connection's event loop (no thread hop).")
+        switch setting.handler {
+        case .immediate:
+            writer.line("/// Implement one method per rpc; `methods` (provided below) registers them with the server.")
+            writer.line(
+                "/// Return `.immediate` when the answer is ready on the connection's event loop (no thread hop).")
+        case .async:
+            writer.line(
+                "/// Implement one `async throws` method per rpc; `methods` (provided below) registers them with the")
+            writer.line(
+                "/// server. Each runs in a Task once the request is decoded and the interceptors let it through")
+            writer.line(
+                "/// on the connection's event loop; throw `RPCError` or an `RPCErrorConvertible` to fail the call.")
+        }
         writer.block("public protocol \(protocolName): RPCService {") { writer in
             for (index, method) in service.methods.enumerated() {
                 if index > 0 { writer.line() }
@@ -89,16 +134,20 @@ struct ServiceRenderer {
                 let input = self.swiftTypeNames[method.inputType]!
                 let output = self.swiftTypeNames[method.outputType]!
                 let name = Naming.escaped(Naming.methodName(method.name))
-                let oneLine =
-                    "func \(name)(_ request: \(input), context: ServerCallContext) -> ServerResponse<\(output)>"
+                let result =
+                    switch setting.handler {
+                    case .immediate: "-> ServerResponse<\(output)>"
+                    case .async: "async throws -> \(output)"
+                    }
+                let oneLine = "func \(name)(_ request: \(input), context: ServerCallContext) \(result)"
                 if oneLine.count + 4 <= 120 {
                     writer.line(oneLine)
                 } else {
-                    // One parameter per line keeps the generic return type whole (swift-format would split it).
+                    // One parameter per line keeps the return type whole (swift-format would split it).
                     writer.line("func \(name)(")
                     writer.line("    _ request: \(input),")
                     writer.line("    context: ServerCallContext")
-                    writer.line(") -> ServerResponse<\(output)>")
+                    writer.line(") \(result)")
                 }
             }
         }
@@ -111,18 +160,34 @@ struct ServiceRenderer {
                 for method in service.methods {
                     let name = Naming.methodName(method.name)
                     let descriptor = self.descriptorReference(service, method)
-                    let oneLine = "methods.append(.unary(\(descriptor)) { [self] in self.\(name)($0, context: $1) })"
+                    let (kind, call) =
+                        switch setting.handler {
+                        case .immediate: ("unary", "self.\(name)($0, context: $1)")
+                        case .async: ("async", "try await self.\(name)($0, context: $1)")
+                        }
+                    let oneLine = "methods.append(.\(kind)(\(descriptor)) { [self] in \(call) })"
                     if oneLine.count + 8 <= 120 {
                         writer.line(oneLine)
                     } else {
                         writer.line("methods.append(")
-                        writer.line("    .unary(\(descriptor)) { [self] in")
-                        writer.line("        self.\(name)($0, context: $1)")
+                        writer.line("    .\(kind)(\(descriptor)) { [self] in")
+                        writer.line("        \(call)")
                         writer.line("    }")
                         writer.line(")")
                     }
                 }
                 writer.line("return methods")
+            }
+        }
+        let naming = self.resourceNamingRequests(service)
+        if !naming.isEmpty {
+            writer.line()
+            writer.line(
+                "// Every request of `\(service.fullName)` names the resource its call touches, for the authorizer.")
+            writer.line(
+                "// The requirement is implemented by hand; an rpc added to the IDL without it does not compile.")
+            for request in naming {
+                writer.line("extension \(request): \(self.resourceNamingProtocol) {}")
             }
         }
     }
