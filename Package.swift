@@ -181,7 +181,7 @@ let package = Package(
         ),
         .testTarget(
             name: "IAMStoreSQLiteTests",
-            dependencies: ["IAMStoreSQLite", "IAMDomain", "IAMStoreConformance"],
+            dependencies: ["IAMStoreSQLite", "IAMDomain", "IAMPolicy", "IAMStoreConformance"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

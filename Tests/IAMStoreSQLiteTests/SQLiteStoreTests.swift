@@ -1,5 +1,6 @@
 import Foundation
 import IAMDomain
+import IAMPolicy
 import IAMStoreConformance
 import IAMStoreSQLite
 import Testing
@@ -126,5 +127,37 @@ struct TemporaryFolder: ~Copyable {
         _ = try await IAMDirectory(store: store, account: account).createUser(name: name("alice"))
         #expect(FileManager.default.fileExists(atPath: folder.databasePath + "-wal"))
         try await store.close()
+    }
+}
+
+@Suite struct SQLiteSnapshotTests {
+    let account = try! AccountID("123456789012")
+
+    @Test func snapshotFollowsWritesAndIsRebuiltAfterReopen() async throws {
+        let folder = try TemporaryFolder()
+        let request = IAMPolicy.AuthorizationRequest(
+            action: "s3:GetObject", resource: "arn:aws:s3:::bucket/key", context: IAMPolicy.RequestContext())
+        let userARN: String
+        do {
+            let store = try SQLiteStore(path: folder.databasePath)
+            let dir = IAMDirectory(store: store, account: account)
+            let publisher = try await SnapshotPublisher(store: store, account: account)
+            let user = try await dir.createUser(name: try EntityName("alice", kind: .user)).value
+            userARN = user.arn.description
+            let policy = try await dir.createPolicy(
+                name: try EntityName("s3-read", kind: .policy),
+                document:
+                    #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:Get*","Resource":"*"}]}"#
+            ).value
+            let attached = try await dir.attachPolicy(policy.arn, to: .user, named: user.name)
+            try await publisher.catchUp(atLeast: attached.revision)
+            #expect(publisher.snapshot.principal(arn: userARN)?.compiled.decide(request) == .allowed)
+            try await store.close()
+        }
+        let reopened = try SQLiteStore(path: folder.databasePath)
+        let publisher = try await SnapshotPublisher(store: reopened, account: account)
+        #expect(publisher.revision == Revision(3))
+        #expect(publisher.snapshot.principal(arn: userARN)?.compiled.decide(request) == .allowed)
+        try await reopened.close()
     }
 }

@@ -13,12 +13,33 @@ public struct IAMDirectory: Sendable {
     public let account: AccountID
     /// The quotas enforced.
     public let quotas: Quotas
+    /// The AWS managed policies shipped with the server (`arn:aws:iam::aws:policy/...`), by ARN: attachable
+    /// and usable as boundaries, never stored, never modifiable.
+    public let awsManagedPolicies: [ARN: ManagedPolicy]
 
     /// Creates a directory over `store` for `account`.
-    public init(store: any Store, account: AccountID, quotas: Quotas = Quotas()) {
+    public init(
+        store: any Store, account: AccountID, quotas: Quotas = Quotas(), awsManagedPolicies: [ManagedPolicy] = []
+    ) {
         self.store = store
         self.account = account
         self.quotas = quotas
+        self.awsManagedPolicies = Dictionary(awsManagedPolicies.map { ($0.arn, $0) }, uniquingKeysWith: { a, _ in a })
+    }
+
+    /// The customer managed policy in the store or the AWS managed one shipped with the server.
+    func resolvePolicy(_ arn: ARN, _ tx: any StoreReader) throws(IAMError) -> ManagedPolicy {
+        if let shipped = self.awsManagedPolicies[arn] { return shipped }
+        return try Self.requirePolicy(arn, tx)
+    }
+
+    /// A customer managed policy that may be changed: AWS managed ones are refused with
+    /// `UnmodifiableEntity`, unknown ARNs with `NoSuchEntity`.
+    func modifiablePolicy(_ arn: ARN, _ tx: any StoreReader) throws(IAMError) -> ManagedPolicy {
+        if self.awsManagedPolicies[arn] != nil || arn.isAWSManagedPolicy {
+            throw .unmodifiable("Cannot modify AWS managed policy \(arn).")
+        }
+        return try Self.requirePolicy(arn, tx)
     }
 
     // MARK: Users
@@ -40,7 +61,7 @@ public struct IAMDirectory: Sendable {
             guard try tx.count(User.self) < quotas.usersPerAccount else {
                 throw .quotaExceeded("UsersPerAccount", quotas.usersPerAccount)
             }
-            if let boundary = permissionsBoundary { try Self.requirePolicy(boundary, tx) }
+            if let boundary = permissionsBoundary { _ = try self.resolvePolicy(boundary, tx) }
             try tx.insert(user)
             return user
         }
@@ -183,7 +204,7 @@ public struct IAMDirectory: Sendable {
             guard try tx.count(Role.self) < quotas.rolesPerAccount else {
                 throw .quotaExceeded("RolesPerAccount", quotas.rolesPerAccount)
             }
-            if let boundary = permissionsBoundary { try Self.requirePolicy(boundary, tx) }
+            if let boundary = permissionsBoundary { _ = try self.resolvePolicy(boundary, tx) }
             try tx.insert(role)
             return role
         }
@@ -239,7 +260,7 @@ public struct IAMDirectory: Sendable {
     /// GetPolicy, with its attachment count.
     public func policy(arn: ARN) async throws(IAMError) -> (policy: ManagedPolicy, attachmentCount: Int) {
         try await store.read { tx throws(IAMError) in
-            (try Self.requirePolicy(arn, tx), try tx.attachments(ofPolicy: arn).count)
+            (try self.resolvePolicy(arn, tx), try tx.attachments(ofPolicy: arn).count)
         }
     }
 
@@ -250,7 +271,7 @@ public struct IAMDirectory: Sendable {
         _ = try Self.parse(document, kind: .identity)
         let quotas = self.quotas
         return try await store.write { tx throws(IAMError) in
-            var policy = try Self.requirePolicy(policyARN, tx)
+            var policy = try self.modifiablePolicy(policyARN, tx)
             guard policy.versions.count < quotas.versionsPerPolicy else {
                 throw .quotaExceeded("VersionsPerPolicy", quotas.versionsPerPolicy)
             }
@@ -270,7 +291,7 @@ public struct IAMDirectory: Sendable {
     public func setDefaultPolicyVersion(policyARN: ARN, versionID: String) async throws(IAMError) -> Committed<Void> {
         try PolicyVersion.validateID(versionID)
         return try await store.write { tx throws(IAMError) in
-            var policy = try Self.requirePolicy(policyARN, tx)
+            var policy = try self.modifiablePolicy(policyARN, tx)
             guard policy.version(versionID) != nil else { throw .noSuchPolicyVersion(policyARN, versionID: versionID) }
             guard policy.defaultVersionID != versionID else { return }
             for index in policy.versions.indices {
@@ -284,7 +305,7 @@ public struct IAMDirectory: Sendable {
     public func deletePolicyVersion(policyARN: ARN, versionID: String) async throws(IAMError) -> Committed<Void> {
         try PolicyVersion.validateID(versionID)
         return try await store.write { tx throws(IAMError) in
-            var policy = try Self.requirePolicy(policyARN, tx)
+            var policy = try self.modifiablePolicy(policyARN, tx)
             guard let version = policy.version(versionID) else {
                 throw .noSuchPolicyVersion(policyARN, versionID: versionID)
             }
@@ -297,7 +318,7 @@ public struct IAMDirectory: Sendable {
     /// DeletePolicy: only when attached nowhere (also not as a boundary) and only the default version is left.
     public func deletePolicy(arn: ARN) async throws(IAMError) -> Committed<Void> {
         try await store.write { tx throws(IAMError) in
-            let policy = try Self.requirePolicy(arn, tx)
+            let policy = try self.modifiablePolicy(arn, tx)
             guard try tx.attachments(ofPolicy: arn).isEmpty, try tx.boundaryUses(ofPolicy: arn).isEmpty else {
                 throw .deleteConflict("Cannot delete a policy attached to entities.")
             }
@@ -318,7 +339,7 @@ public struct IAMDirectory: Sendable {
         let quotas = self.quotas
         return try await store.write { tx throws(IAMError) in
             let owner = try Self.owner(kind, name, tx)
-            let policy = try Self.requirePolicy(policyARN, tx)
+            let policy = try self.resolvePolicy(policyARN, tx)
             guard policy.isAttachable else {
                 throw .policyNotAttachable("Policy \(policyARN) is not attachable.")
             }

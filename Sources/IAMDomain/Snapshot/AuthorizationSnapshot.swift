@@ -1,0 +1,126 @@
+public import Foundation
+public import IAMPolicy
+
+/// Where a policy that a compiled principal holds came from, so answers can name it
+/// (SimulatePrincipalPolicy's `SourcePolicyId` / `SourcePolicyType`, audit reasons).
+public struct PolicySource: Hashable, Sendable {
+    /// AWS's `SourcePolicyType` values, plus the roles a policy plays here.
+    public enum Kind: String, Hashable, Sendable {
+        /// An inline policy of the user.
+        case user
+        /// An inline policy of one of the user's groups.
+        case group
+        /// An inline policy of the role.
+        case role
+        /// A customer managed policy (attached to the entity or one of its groups).
+        case customerManaged = "aws-managed-customer"
+        /// An AWS managed policy.
+        case awsManaged = "aws-managed"
+        /// The permissions boundary.
+        case boundary
+        /// The session policy of a role session.
+        case session
+    }
+
+    /// What kind of source.
+    public var kind: Kind
+    /// The policy's name (inline name or managed policy name).
+    public var name: String
+    /// The managed policy's ARN, when managed.
+    public var arn: ARN?
+    /// For group policies, the group's name.
+    public var groupName: String?
+}
+
+/// One principal of the snapshot, compiled: everything a check needs, built once per change.
+public struct SnapshotPrincipal: Sendable {
+    /// What kind of principal.
+    public enum Kind: String, Hashable, Sendable {
+        /// An IAM user.
+        case user
+        /// An IAM role, evaluated with its own permissions (Authorize / SimulatePrincipalPolicy by role ARN).
+        case role
+        /// A role session from AssumeRole.
+        case session
+    }
+
+    /// User, role or session.
+    public let kind: Kind
+    /// The principal's ARN (a session's `arn:aws:sts::...:assumed-role/role/session`).
+    public let arn: ARN
+    /// `aws:userid`: `AIDA...`, `AROA...`, or `AROA...:session`.
+    public let userID: String
+    /// User or role name (a session's role name).
+    public let name: EntityName
+    /// The role's ARN for roles and sessions.
+    public let roleARN: ARN?
+    /// Tags of the user or role.
+    public let tags: [Tag]
+    /// When a session's credentials expire.
+    public let expiration: Date?
+    /// The compiled policies (identity, boundary, session).
+    public let compiled: CompiledPrincipal
+    /// Each ``IAMPolicy/PolicyInput/id`` in ``compiled`` → where it came from.
+    public let sources: [String: PolicySource]
+    /// The global context keys this principal fixes (`aws:username`, `aws:userid`, `aws:PrincipalArn`,
+    /// `aws:PrincipalType`, `aws:PrincipalAccount`, `aws:PrincipalTag/<key>`), computed once; the server
+    /// adds the per-request ones (time, transport, source address).
+    public let context: [String: ContextValue]
+}
+
+/// An access key as authentication needs it: the verifier, whether it may be used, and whose it is.
+public struct CredentialEntry: Sendable, Hashable {
+    /// The key id.
+    public let accessKeyID: AccessKeyID
+    /// The SCRAM verifier.
+    public let verifier: SCRAMVerifier
+    /// Whether the key is Active (sessions are always active until they expire).
+    public let isActive: Bool
+    /// A session key's expiry.
+    public let expiration: Date?
+    /// The principal the key authenticates (a user, or a role session).
+    public let principalARN: ARN
+
+    /// Whether the key may authenticate a call at `now`: active and unexpired.
+    public func isUsable(at now: Date) -> Bool {
+        self.isActive && (self.expiration.map { now < $0 } ?? true)
+    }
+}
+
+/// The immutable authorization state at one revision: principals by ARN and by access key, compiled.
+///
+/// Build one with ``SnapshotPublisher``; a write produces a new snapshot that shares every untouched
+/// principal with the old one (dictionaries of references are copy-on-write), so a write recompiles only
+/// the principals it touched and checks never wait for it.
+public struct AuthorizationSnapshot: Sendable {
+    /// The store revision the snapshot reflects.
+    public internal(set) var revision: Revision
+    /// The account.
+    public let account: AccountID
+
+    var principalsByARN: [String: SnapshotPrincipal] = [:]
+    var sessionPrincipals: [AccessKeyID: SnapshotPrincipal] = [:]
+    var credentials: [AccessKeyID: CredentialEntry] = [:]
+    /// The ARN each user or role is compiled under, to drop it after a rename or delete.
+    var compiledARN: [UniqueID: String] = [:]
+    var model: SnapshotModel
+
+    /// The user, role or (most recent) session with this ARN.
+    public func principal(arn: String) -> SnapshotPrincipal? { self.principalsByARN[arn] }
+
+    /// The principal an access key authenticates: its user, or its role session.
+    public func principal(accessKeyID: AccessKeyID) -> SnapshotPrincipal? {
+        if let session = self.sessionPrincipals[accessKeyID] { return session }
+        guard let credential = self.credentials[accessKeyID] else { return nil }
+        return self.principalsByARN[credential.principalARN.description]
+    }
+
+    /// The credential of an access key id (long-term or session), for SCRAM.
+    public func credential(accessKeyID: AccessKeyID) -> CredentialEntry? { self.credentials[accessKeyID] }
+
+    /// How many principals (users, roles, sessions by ARN) the snapshot holds.
+    public var principalCount: Int { self.principalsByARN.count }
+
+    /// How many access keys (long-term and session) the snapshot holds.
+    public var credentialCount: Int { self.credentials.count }
+}

@@ -1,0 +1,225 @@
+import Foundation
+import IAMPolicy
+
+extension AuthorizationSnapshot {
+    /// The snapshot of `contents`, with the AWS managed policies of `catalog` available for attachment.
+    public init(contents: StoreContents, account: AccountID, catalog: [ManagedPolicy] = []) {
+        var model = SnapshotModel()
+        for policy in catalog { model.catalog[policy.arn] = policy }
+        for policy in catalog { model.setPolicy(policy.arn, policy) }
+        for policy in contents.policies { model.setPolicy(policy.arn, policy) }
+        for user in contents.users {
+            model.users[user.id] = user
+            model.setBoundary(OwnerRef(.user, user.id), old: nil, new: user.permissionsBoundary)
+        }
+        for group in contents.groups { model.groups[group.id] = group }
+        for role in contents.roles {
+            model.roles[role.id] = role
+            model.setBoundary(OwnerRef(.role, role.id), old: nil, new: role.permissionsBoundary)
+        }
+        var inlineByOwner: [OwnerRef: [InlinePolicy]] = [:]
+        for policy in contents.inlinePolicies { inlineByOwner[policy.owner, default: []].append(policy) }
+        for (owner, policies) in inlineByOwner { model.setInline(owner.id, kind: owner.kind, policies) }
+        var attachedByOwner: [OwnerRef: [ARN]] = [:]
+        for attachment in contents.attachments {
+            attachedByOwner[attachment.owner, default: []].append(attachment.policyARN)
+        }
+        for (owner, arns) in attachedByOwner { model.setAttached(owner, arns) }
+        var groupsByUser: [UniqueID: [UniqueID]] = [:]
+        for membership in contents.memberships {
+            groupsByUser[membership.userID, default: []].append(membership.groupID)
+        }
+        for (user, groups) in groupsByUser { model.setGroups(ofUser: user, groups) }
+        for key in contents.accessKeys { model.setKey(key.id, key) }
+        for session in contents.sessions { model.setSession(session.accessKeyID, session) }
+
+        self.init(revision: contents.revision, account: account, model: model)
+        for id in model.users.keys { self.recompile(OwnerRef(.user, id)) }
+        for id in model.roles.keys { self.recompile(OwnerRef(.role, id)) }
+        for id in model.keys.keys { self.refreshKey(id) }
+        for id in model.sessions.keys { self.refreshSession(id) }
+    }
+
+    init(revision: Revision, account: AccountID, model: SnapshotModel) {
+        self.revision = revision
+        self.account = account
+        self.model = model
+    }
+
+    // MARK: Compiling
+
+    /// Rebuilds the compiled principal of a user or role (and a role's sessions) from the model; removes it
+    /// when the entity is gone. Old ARNs (after a rename or delete) are dropped.
+    mutating func recompile(_ owner: OwnerRef) {
+        switch owner.kind {
+        case .user:
+            self.dropARN(of: owner)
+            guard let user = self.model.users[owner.id] else { return }
+            let principal = self.compileUser(user)
+            self.principalsByARN[user.arn.description] = principal
+            self.compiledARN[owner.id] = user.arn.description
+        case .role:
+            self.dropARN(of: owner)
+            for session in self.model.sessionsOfRole[owner.id] ?? [] { self.refreshSession(session) }
+            guard let role = self.model.roles[owner.id] else { return }
+            self.principalsByARN[role.arn.description] = self.compileRole(role, session: nil)
+            self.compiledARN[owner.id] = role.arn.description
+        default:
+            return
+        }
+    }
+
+    private mutating func dropARN(of owner: OwnerRef) {
+        if let old = self.compiledARN.removeValue(forKey: owner.id) { self.principalsByARN[old] = nil }
+    }
+
+    /// Rebuilds a long-term key's credential entry.
+    mutating func refreshKey(_ id: AccessKeyID) {
+        guard let key = self.model.keys[id], let user = self.model.users[key.userID] else {
+            self.credentials[id] = nil
+            return
+        }
+        self.credentials[id] = CredentialEntry(
+            accessKeyID: id, verifier: key.verifier, isActive: key.status == .active, expiration: nil,
+            principalARN: user.arn)
+    }
+
+    /// Rebuilds a session's compiled principal and credential entry.
+    mutating func refreshSession(_ id: AccessKeyID) {
+        if let old = self.sessionPrincipals.removeValue(forKey: id),
+            self.principalsByARN[old.arn.description].map({ $0.expiration == old.expiration && $0.userID == old.userID }
+            )
+                == true
+        {
+            self.principalsByARN[old.arn.description] = nil
+        }
+        guard let session = self.model.sessions[id], let role = self.model.roles[session.roleID] else {
+            self.credentials[id] = nil
+            return
+        }
+        let principal = self.compileRole(role, session: session)
+        self.sessionPrincipals[id] = principal
+        // By ARN, the session that expires last answers (AssumeRole may reuse a session name).
+        if let existing = self.principalsByARN[principal.arn.description],
+            let existingExpiry = existing.expiration, existingExpiry > session.expiration
+        {
+        } else {
+            self.principalsByARN[principal.arn.description] = principal
+        }
+        self.credentials[id] = CredentialEntry(
+            accessKeyID: id, verifier: session.verifier, isActive: true, expiration: session.expiration,
+            principalARN: session.assumedRoleARN)
+    }
+
+    private func managedInputs(_ arns: [ARN], into inputs: inout [PolicyInput], sources: inout [String: PolicySource]) {
+        for arn in arns {
+            guard let document = self.model.parsedPolicies[arn], let policy = self.model.policies[arn] else { continue }
+            let id = arn.description
+            guard sources[id] == nil else { continue }
+            inputs.append(PolicyInput(id: id, role: .identity, document: document))
+            sources[id] = PolicySource(
+                kind: policy.isAWSManaged ? .awsManaged : .customerManaged, name: policy.name.rawValue, arn: arn)
+        }
+    }
+
+    private func boundaryInput(_ arn: ARN?, into inputs: inout [PolicyInput], sources: inout [String: PolicySource]) {
+        guard let arn else { return }
+        let id = "boundary:" + arn.description
+        // A boundary that no longer exists cannot allow anything: an empty boundary document denies all.
+        let document =
+            self.model.parsedPolicies[arn]
+            ?? PolicyDocument(version: "2012-10-17", id: nil, statements: [], kind: .boundary)
+        inputs.append(PolicyInput(id: id, role: .boundary, document: document))
+        sources[id] = PolicySource(kind: .boundary, name: self.model.policies[arn]?.name.rawValue ?? "", arn: arn)
+    }
+
+    private func compileUser(_ user: User) -> SnapshotPrincipal {
+        var inputs: [PolicyInput] = []
+        var sources: [String: PolicySource] = [:]
+        for policy in self.model.inline[user.id] ?? [] {
+            let id = "user/\(user.name)/\(policy.name)"
+            inputs.append(PolicyInput(id: id, role: .identity, document: policy.document))
+            sources[id] = PolicySource(kind: .user, name: policy.name.rawValue)
+        }
+        self.managedInputs(self.model.attached[user.id] ?? [], into: &inputs, sources: &sources)
+        for groupID in self.model.groupsOfUser[user.id] ?? [] {
+            guard let group = self.model.groups[groupID] else { continue }
+            for policy in self.model.inline[groupID] ?? [] {
+                let id = "group/\(group.name)/\(policy.name)"
+                inputs.append(PolicyInput(id: id, role: .identity, document: policy.document))
+                sources[id] = PolicySource(kind: .group, name: policy.name.rawValue, groupName: group.name.rawValue)
+            }
+            self.managedInputs(self.model.attached[groupID] ?? [], into: &inputs, sources: &sources)
+        }
+        self.boundaryInput(user.permissionsBoundary, into: &inputs, sources: &sources)
+        let principal = Principal(
+            arn: user.arn.description, kind: .user, name: user.name.rawValue, id: user.id.rawValue,
+            account: self.account.rawValue, path: user.path.rawValue, tags: Self.tagMap(user.tags))
+        var context: [String: ContextValue] = [
+            "aws:username": .string(user.name.rawValue), "aws:userid": .string(user.id.rawValue),
+            "aws:PrincipalArn": .string(user.arn.description), "aws:PrincipalType": .string("User"),
+            "aws:PrincipalAccount": .string(self.account.rawValue),
+        ]
+        for tag in user.tags { context["aws:PrincipalTag/\(tag.key)"] = .string(tag.value) }
+        return SnapshotPrincipal(
+            kind: .user, arn: user.arn, userID: user.id.rawValue, name: user.name, roleARN: nil, tags: user.tags,
+            expiration: nil, compiled: CompiledPrincipal(principal: principal, policies: inputs), sources: sources,
+            context: context)
+    }
+
+    private func compileRole(_ role: Role, session: SessionCredentials?) -> SnapshotPrincipal {
+        var inputs: [PolicyInput] = []
+        var sources: [String: PolicySource] = [:]
+        for policy in self.model.inline[role.id] ?? [] {
+            let id = "role/\(role.name)/\(policy.name)"
+            inputs.append(PolicyInput(id: id, role: .identity, document: policy.document))
+            sources[id] = PolicySource(kind: .role, name: policy.name.rawValue)
+        }
+        self.managedInputs(self.model.attached[role.id] ?? [], into: &inputs, sources: &sources)
+        self.boundaryInput(role.permissionsBoundary, into: &inputs, sources: &sources)
+        var context: [String: ContextValue] = [
+            "aws:PrincipalArn": .string(role.arn.description),
+            "aws:PrincipalAccount": .string(self.account.rawValue),
+        ]
+        for tag in role.tags { context["aws:PrincipalTag/\(tag.key)"] = .string(tag.value) }
+        guard let session else {
+            context["aws:userid"] = .string(role.id.rawValue)
+            context["aws:PrincipalType"] = .string("AssumedRole")
+            let principal = Principal(
+                arn: role.arn.description, kind: .assumedRole, name: role.name.rawValue, id: role.id.rawValue,
+                account: self.account.rawValue, path: role.path.rawValue, roleARN: role.arn.description,
+                tags: Self.tagMap(role.tags))
+            return SnapshotPrincipal(
+                kind: .role, arn: role.arn, userID: role.id.rawValue, name: role.name, roleARN: role.arn,
+                tags: role.tags, expiration: nil, compiled: CompiledPrincipal(principal: principal, policies: inputs),
+                sources: sources, context: context)
+        }
+        if let text = session.sessionPolicy, let document = SnapshotModel.parse(text, kind: .identity) {
+            let id = "session:\(session.accessKeyID)"
+            inputs.append(PolicyInput(id: id, role: .session, document: document))
+            sources[id] = PolicySource(kind: .session, name: "session policy")
+        }
+        for arn in session.sessionPolicyARNs {
+            let document =
+                self.model.parsedPolicies[arn]
+                ?? PolicyDocument(version: "2012-10-17", id: nil, statements: [], kind: .identity)
+            let id = "session:\(session.accessKeyID):\(arn)"
+            inputs.append(PolicyInput(id: id, role: .session, document: document))
+            sources[id] = PolicySource(kind: .session, name: self.model.policies[arn]?.name.rawValue ?? "", arn: arn)
+        }
+        context["aws:userid"] = .string(session.userID)
+        context["aws:PrincipalType"] = .string("AssumedRole")
+        let principal = Principal(
+            arn: session.assumedRoleARN.description, kind: .assumedRole, name: session.sessionName.rawValue,
+            id: session.userID, account: self.account.rawValue, roleARN: role.arn.description,
+            tags: Self.tagMap(role.tags))
+        return SnapshotPrincipal(
+            kind: .session, arn: session.assumedRoleARN, userID: session.userID, name: role.name, roleARN: role.arn,
+            tags: role.tags, expiration: session.expiration,
+            compiled: CompiledPrincipal(principal: principal, policies: inputs), sources: sources, context: context)
+    }
+
+    private static func tagMap(_ tags: [Tag]) -> [String: String] {
+        Dictionary(tags.map { ($0.key, $0.value) }, uniquingKeysWith: { _, last in last })
+    }
+}

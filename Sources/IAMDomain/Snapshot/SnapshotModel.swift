@@ -1,0 +1,99 @@
+import Foundation
+import IAMPolicy
+
+/// The store's state as the snapshot keeps it, indexed for "who depends on this?" so a change finds the
+/// principals to recompile without scanning.
+struct SnapshotModel: Sendable {
+    var users: [UniqueID: User] = [:]
+    var groups: [UniqueID: Group] = [:]
+    var roles: [UniqueID: Role] = [:]
+    /// Customer managed policies from the store and AWS managed ones from the catalog, by ARN.
+    var policies: [ARN: ManagedPolicy] = [:]
+    /// The parsed default version of each policy in ``policies``.
+    var parsedPolicies: [ARN: PolicyDocument] = [:]
+    var inline: [UniqueID: [(name: EntityName, document: PolicyDocument)]] = [:]
+    var attached: [UniqueID: [ARN]] = [:]
+    var attachedOwners: [ARN: Set<OwnerRef>] = [:]
+    var boundaryOwners: [ARN: Set<OwnerRef>] = [:]
+    var groupsOfUser: [UniqueID: [UniqueID]] = [:]
+    var membersOfGroup: [UniqueID: Set<UniqueID>] = [:]
+    var keys: [AccessKeyID: AccessKey] = [:]
+    var keysOfUser: [UniqueID: Set<AccessKeyID>] = [:]
+    var sessions: [AccessKeyID: SessionCredentials] = [:]
+    var sessionsOfRole: [UniqueID: Set<AccessKeyID>] = [:]
+    /// AWS managed policies shipped with the server; they never come from the store.
+    var catalog: [ARN: ManagedPolicy] = [:]
+
+    /// Parses a stored document; stored documents were validated on write, so a failure means a document
+    /// from an older, looser validator. It then contributes nothing rather than failing the whole snapshot.
+    static func parse(_ text: String, kind: PolicyDocumentKind) -> PolicyDocument? {
+        try? PolicyDocument.parse(text, kind: kind)
+    }
+
+    static func inlineKind(_ owner: EntityKind) -> PolicyDocumentKind {
+        switch owner {
+        case .group: .inlineGroup
+        case .role: .inlineRole
+        default: .inlineUser
+        }
+    }
+
+    mutating func setPolicy(_ arn: ARN, _ policy: ManagedPolicy?) {
+        let policy = policy ?? self.catalog[arn]
+        self.policies[arn] = policy
+        self.parsedPolicies[arn] = policy.flatMap { Self.parse($0.defaultVersion.document, kind: .identity) }
+    }
+
+    mutating func setBoundary(_ owner: OwnerRef, old: ARN?, new: ARN?) {
+        guard old != new else { return }
+        if let old { self.boundaryOwners[old]?.remove(owner) }
+        if let new { self.boundaryOwners[new, default: []].insert(owner) }
+    }
+
+    mutating func setInline(_ owner: UniqueID, kind: EntityKind, _ policies: [InlinePolicy]) {
+        let parsed = policies.compactMap { policy in
+            Self.parse(policy.document, kind: Self.inlineKind(kind)).map { (policy.name, $0) }
+        }
+        self.inline[owner] = parsed.isEmpty ? nil : parsed
+    }
+
+    mutating func setAttached(_ owner: OwnerRef, _ arns: [ARN]) {
+        for old in self.attached[owner.id] ?? [] { self.attachedOwners[old]?.remove(owner) }
+        for arn in arns {
+            self.attachedOwners[arn, default: []].insert(owner)
+            if self.policies[arn] == nil, let shipped = self.catalog[arn] { self.setPolicy(arn, shipped) }
+        }
+        self.attached[owner.id] = arns.isEmpty ? nil : arns
+    }
+
+    mutating func setGroups(ofUser user: UniqueID, _ groups: [UniqueID]) {
+        for old in self.groupsOfUser[user] ?? [] { self.membersOfGroup[old]?.remove(user) }
+        for group in groups { self.membersOfGroup[group, default: []].insert(user) }
+        self.groupsOfUser[user] = groups.isEmpty ? nil : groups
+    }
+
+    mutating func setKey(_ id: AccessKeyID, _ key: AccessKey?) {
+        if let old = self.keys[id] { self.keysOfUser[old.userID]?.remove(id) }
+        self.keys[id] = key
+        if let key { self.keysOfUser[key.userID, default: []].insert(id) }
+    }
+
+    mutating func setSession(_ id: AccessKeyID, _ session: SessionCredentials?) {
+        if let old = self.sessions[id] { self.sessionsOfRole[old.roleID]?.remove(id) }
+        self.sessions[id] = session
+        if let session { self.sessionsOfRole[session.roleID, default: []].insert(id) }
+    }
+
+    /// The users and roles whose permissions depend on `arn`, and the sessions of those roles.
+    func dependents(ofPolicy arn: ARN) -> Set<OwnerRef> {
+        var out = Set<OwnerRef>()
+        for owner in (self.attachedOwners[arn] ?? []).union(self.boundaryOwners[arn] ?? []) {
+            if owner.kind == .group {
+                for member in self.membersOfGroup[owner.id] ?? [] { out.insert(OwnerRef(.user, member)) }
+            } else {
+                out.insert(owner)
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,135 @@
+import Foundation
+import Synchronization
+
+extension AuthorizationSnapshot {
+    /// This snapshot moved forward to `reader`'s revision by the change-log entries after its own: every
+    /// touched entity is re-read from `reader`, and only the principals that depend on it are recompiled.
+    public func applying(changesFrom reader: any StoreReader) throws(IAMError) -> AuthorizationSnapshot {
+        var next = self
+        var after = self.revision
+        while after < reader.revision {
+            let changes = try reader.changes(after: after, limit: 10_000)
+            guard let last = changes.last else { break }
+            try next.apply(changes, from: reader)
+            after = last.revision
+        }
+        next.revision = reader.revision
+        return next
+    }
+
+    private mutating func apply(_ changes: [Change], from reader: any StoreReader) throws(IAMError) {
+        var dirty = Set<OwnerRef>()
+        var keys = Set<AccessKeyID>()
+        var sessions = Set<AccessKeyID>()
+        var seen = Set<ChangedEntity>()
+        // Policies first, so owners recompiled below see the new documents.
+        let ordered =
+            changes.filter { if case .policy = $0.entity { true } else { false } }
+            + changes.filter { if case .policy = $0.entity { false } else { true } }
+        for change in ordered where seen.insert(change.entity).inserted {
+            switch change.entity {
+            case .policy(let arn):
+                self.model.setPolicy(arn, try reader.policy(arn: arn))
+                dirty.formUnion(self.model.dependents(ofPolicy: arn))
+            case .user(let id):
+                let owner = OwnerRef(.user, id)
+                let user = try reader.entity(User.self, id: id)
+                self.model.setBoundary(
+                    owner, old: self.model.users[id]?.permissionsBoundary, new: user?.permissionsBoundary)
+                self.model.users[id] = user
+                self.model.setInline(id, kind: .user, user == nil ? [] : try reader.inlinePolicies(of: owner))
+                self.model.setAttached(owner, user == nil ? [] : try reader.attachedPolicies(of: owner))
+                self.model.setGroups(ofUser: id, user == nil ? [] : try reader.groups(ofUser: id))
+                dirty.insert(owner)
+                // A renamed or deleted user changes its keys' principal.
+                keys.formUnion(self.model.keysOfUser[id] ?? [])
+            case .group(let id):
+                let owner = OwnerRef(.group, id)
+                let group = try reader.entity(Group.self, id: id)
+                self.model.groups[id] = group
+                self.model.setInline(id, kind: .group, group == nil ? [] : try reader.inlinePolicies(of: owner))
+                self.model.setAttached(owner, group == nil ? [] : try reader.attachedPolicies(of: owner))
+                let members = Set(group == nil ? [] : try reader.members(ofGroup: id))
+                for member in members.union(self.model.membersOfGroup[id] ?? []) {
+                    dirty.insert(OwnerRef(.user, member))
+                }
+            case .role(let id):
+                let owner = OwnerRef(.role, id)
+                let role = try reader.entity(Role.self, id: id)
+                self.model.setBoundary(
+                    owner, old: self.model.roles[id]?.permissionsBoundary, new: role?.permissionsBoundary)
+                self.model.roles[id] = role
+                self.model.setInline(id, kind: .role, role == nil ? [] : try reader.inlinePolicies(of: owner))
+                self.model.setAttached(owner, role == nil ? [] : try reader.attachedPolicies(of: owner))
+                dirty.insert(owner)
+            case .accessKey(let id):
+                self.model.setKey(id, try reader.accessKey(id: id))
+                keys.insert(id)
+            case .session(let id):
+                self.model.setSession(id, try reader.session(id: id))
+                sessions.insert(id)
+            }
+        }
+        // Users whose group membership changed were re-read above; refresh their groups' memberships too.
+        for owner in dirty.sorted() {
+            if owner.kind == .user, self.model.users[owner.id] != nil {
+                // A membership change is recorded on both ends; re-reading the user's groups keeps both
+                // indexes right even if only the group's entry was in this batch.
+                self.model.setGroups(ofUser: owner.id, try reader.groups(ofUser: owner.id))
+            }
+            self.recompile(owner)
+        }
+        for id in keys { self.refreshKey(id) }
+        for id in sessions { self.refreshSession(id) }
+    }
+}
+
+/// Holds the current ``AuthorizationSnapshot`` and moves it forward after writes.
+///
+/// Checks read ``snapshot`` (a mutex held for one retain) or, to avoid even that, cache the snapshot per
+/// thread and compare ``revision`` (an atomic load) before reusing it. Writers call ``catchUp(atLeast:)``
+/// with the revision their write produced before acknowledging it, so a check that starts after the
+/// acknowledgement sees the write. Catch-ups may run concurrently: each builds a complete snapshot from the
+/// one it started with, and only a newer one is installed.
+public final class SnapshotPublisher: Sendable {
+    private let store: any Store
+    private let current: Mutex<AuthorizationSnapshot>
+    private let currentRevision: Atomic<UInt64>
+
+    /// Loads every entity of `store` and compiles the first snapshot.
+    public init(store: any Store, account: AccountID, catalog: [ManagedPolicy] = []) async throws(IAMError) {
+        let contents = try await store.loadAll()
+        let snapshot = AuthorizationSnapshot(contents: contents, account: account, catalog: catalog)
+        self.store = store
+        self.current = Mutex(snapshot)
+        self.currentRevision = Atomic(snapshot.revision.rawValue)
+    }
+
+    /// The current snapshot.
+    public var snapshot: AuthorizationSnapshot { self.current.withLock { $0 } }
+
+    /// The current snapshot's revision, without a lock.
+    public var revision: Revision { Revision(self.currentRevision.load(ordering: .acquiring)) }
+
+    /// Brings the snapshot up to the store's latest revision, unless it already is at `revision` or later.
+    /// Returns the revision of the snapshot now current.
+    @discardableResult
+    public func catchUp(atLeast revision: Revision? = nil) async throws(IAMError) -> Revision {
+        if let revision, self.revision >= revision { return self.revision }
+        let base = self.snapshot
+        let next = try await self.store.read { reader throws(IAMError) in try base.applying(changesFrom: reader) }
+        return self.install(next)
+    }
+
+    /// Installs `snapshot` if it is newer than the current one.
+    @discardableResult
+    public func install(_ snapshot: AuthorizationSnapshot) -> Revision {
+        self.current.withLock { current in
+            if snapshot.revision > current.revision {
+                current = snapshot
+                self.currentRevision.store(snapshot.revision.rawValue, ordering: .releasing)
+            }
+            return current.revision
+        }
+    }
+}
