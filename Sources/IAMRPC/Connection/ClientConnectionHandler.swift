@@ -551,3 +551,6 @@ final class ClientConnectionManager {
         return handler
     }
 }
+
+@available(*, unavailable)
+extension ClientConnectionHandler: Sendable {}

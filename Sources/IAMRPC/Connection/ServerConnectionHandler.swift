@@ -538,3 +538,6 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
 
 /// Sent down a server connection's pipeline to start a graceful drain.
 struct ServerDrainEvent: Sendable {}
+
+@available(*, unavailable)
+extension ServerConnectionHandler: Sendable {}
