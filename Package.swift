@@ -64,6 +64,8 @@ let package = Package(
 
         // MARK: Policy engine (pure)
         .target(name: "IAMPolicy", swiftSettings: swiftSettings),
+        // The conformance-vector format and runner, shared by `iam policy evaluate` and IAMPolicyTests.
+        .target(name: "IAMPolicyVectors", dependencies: ["IAMPolicy"], swiftSettings: swiftSettings),
 
         // MARK: Service surface
         .target(
@@ -88,6 +90,7 @@ let package = Package(
             dependencies: [
                 "IAMClient",
                 "IAMPolicy",
+                "IAMPolicyVectors",
                 "IAMRPC",
                 "IAMTLS",
                 "IAMWire",
@@ -151,13 +154,13 @@ let package = Package(
         ),
         .testTarget(
             name: "IAMPolicyTests",
-            dependencies: ["IAMPolicy"],
+            dependencies: ["IAMPolicy", "IAMPolicyVectors"],
             exclude: ["Vectors"],  // data files, read via #filePath by the runner
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "IAMCLITests",
-            dependencies: ["IAMCLI", "IAMPolicy", "IAMTestSupport", "iam"],
+            dependencies: ["IAMCLI", "IAMPolicy", "IAMPolicyVectors", "IAMTestSupport", "iam"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "IAMCodeGenTests", dependencies: ["IAMCodeGen"], swiftSettings: swiftSettings),

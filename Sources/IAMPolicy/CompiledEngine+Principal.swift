@@ -1,0 +1,81 @@
+/// How strongly a resource-based policy's `Principal` names the caller; it decides which other policies must
+/// also allow (D:reference_policies_evaluation-logic.html, same-account table).
+enum PrincipalStrength: Int, Sendable, Comparable {
+    /// Not named: the statement does not apply to this caller.
+    case none = 0
+    /// The caller's account is named: authority is delegated, the identity policies must still allow.
+    case account = 1
+    /// The role of the calling session is named: identity policies need not allow, the boundary must.
+    case roleARN = 2
+    /// The caller itself (user, session, service, `*`) is named: nothing else needs to allow.
+    case direct = 3
+
+    static func < (a: PrincipalStrength, b: PrincipalStrength) -> Bool { a.rawValue < b.rawValue }
+}
+
+/// Which statements of resource-based and trust policies name the caller, and how directly.
+extension CompiledEngine {
+    static func strength(of principals: Statement.Principals?, for principal: Principal) -> PrincipalStrength {
+        guard let principals else { return .none }
+        let account = principal.effectiveAccount
+        switch principals {
+        case .include(let set):
+            if set.isWildcard { return .direct }
+            var best = PrincipalStrength.none
+            for entry in set.entries {
+                best = max(best, strength(of: entry, principal: principal, account: account))
+            }
+            return best
+        case .exclude(let set):
+            // NotPrincipal excludes a caller only when every identity in its chain is listed: the user (or the
+            // session and its role) and its account (D:reference_policies_elements_notprincipal.html).
+            if set.isWildcard { return .none }
+            func listed(_ type: String, _ value: String?) -> Bool {
+                guard let value else { return false }
+                return set.entries.contains { $0.type == type && ($0.value == value || $0.value == "*") }
+            }
+            let accountListed =
+                account.map { listed("AWS", $0) || listed("AWS", "arn:aws:iam::\($0):root") } ?? false
+            let excluded: Bool
+            switch principal.kind {
+            case .user: excluded = listed("AWS", principal.arn) && accountListed
+            case .assumedRole:
+                excluded = listed("AWS", principal.arn) && listed("AWS", principal.roleARN) && accountListed
+            case .service:
+                excluded = set.entries.contains {
+                    $0.type == "Service"
+                        && (asciiLowercased($0.value) == asciiLowercased(principal.arn)
+                            || asciiLowercased($0.value) == principal.name.map(asciiLowercased))
+                }
+            }
+            return excluded ? .none : .direct
+        }
+    }
+
+    static func strength(of entry: PrincipalSet.Entry, principal: Principal, account: String?) -> PrincipalStrength {
+        switch entry.type {
+        case "AWS":
+            if entry.value == "*" { return .direct }
+            if principal.kind != .service && entry.value == principal.arn { return .direct }
+            if principal.kind == .assumedRole, let role = principal.roleARN, entry.value == role { return .roleARN }
+            if let account, principal.kind != .service {
+                if entry.value == account { return .account }
+                let parts = entry.value.split(separator: ":", omittingEmptySubsequences: false)
+                if parts.count == 6, parts[0] == "arn", parts[2] == "iam", parts[4] == account, parts[5] == "root" {
+                    return .account
+                }
+            }
+            return .none
+        case "Service":
+            guard principal.kind == .service else { return .none }
+            let value = asciiLowercased(entry.value)
+            if value == "*" || value == asciiLowercased(principal.arn) || value == principal.name.map(asciiLowercased) {
+                return .direct
+            }
+            return .none
+        default:
+            // Federated and CanonicalUser principals are named by their exact identifier.
+            return entry.value == principal.arn || entry.value == "*" ? .direct : .none
+        }
+    }
+}
