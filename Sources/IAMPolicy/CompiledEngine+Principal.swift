@@ -15,7 +15,15 @@ enum PrincipalStrength: Int, Sendable, Comparable {
 
 /// Which statements of resource-based and trust policies name the caller, and how directly.
 extension CompiledEngine {
-    static func strength(of principals: Statement.Principals?, for principal: Principal) -> PrincipalStrength {
+    /// How directly `principals` names the caller. `denyWithBoundary` is a `Deny` statement evaluated for a
+    /// caller that carries a permissions boundary: NotPrincipal then excludes no IAM principal ("The NotPrincipal
+    /// element with a Deny effect will always deny any IAM principal that has a permissions boundary policy
+    /// attached, regardless of the values specified in the NotPrincipal element").
+    static func strength(
+        of principals: Statement.Principals?,
+        for principal: Principal,
+        denyWithBoundary: Bool = false
+    ) -> PrincipalStrength {
         guard let principals else { return .none }
         let account = principal.effectiveAccount
         switch principals {
@@ -30,6 +38,7 @@ extension CompiledEngine {
             // NotPrincipal excludes a caller only when every identity in its chain is listed: the user (or the
             // session and its role) and its account (D:reference_policies_elements_notprincipal.html).
             if set.isWildcard { return .none }
+            if denyWithBoundary && principal.kind != .service { return .direct }
             func listed(_ type: String, _ value: String?) -> Bool {
                 guard let value else { return false }
                 return set.entries.contains { $0.type == type && ($0.value == value || $0.value == "*") }

@@ -158,7 +158,9 @@ struct CompiledEngine: Sendable {
             for (statementIndex, statement) in policy.document.statements.enumerated() {
                 var strength = PrincipalStrength.direct
                 if policy.role == .resource {
-                    strength = CompiledEngine.strength(of: statement.principals, for: principal)
+                    strength = CompiledEngine.strength(
+                        of: statement.principals, for: principal,
+                        denyWithBoundary: statement.effect == .deny && hasBoundary)
                     // A resource policy statement that does not name this caller never applies to it.
                     if strength == .none { continue }
                 }
