@@ -52,9 +52,7 @@ extension CompiledEngine {
                 excluded = listed("AWS", principal.arn) && listed("AWS", principal.roleARN) && accountListed
             case .service:
                 excluded = set.entries.contains {
-                    $0.type == "Service"
-                        && (asciiLowercased($0.value) == asciiLowercased(principal.arn)
-                            || asciiLowercased($0.value) == principal.name.map(asciiLowercased))
+                    $0.type == "Service" && ($0.value == principal.arn || $0.value == principal.name)
                 }
             }
             return excluded ? .none : .direct
@@ -76,12 +74,10 @@ extension CompiledEngine {
             }
             return .none
         case "Service":
+            // Service principals are case-sensitive ("Do not try to guess the service principal, because it is
+            // case sensitive"), and "Service": "*" names no service.
             guard principal.kind == .service else { return .none }
-            let value = asciiLowercased(entry.value)
-            if value == "*" || value == asciiLowercased(principal.arn) || value == principal.name.map(asciiLowercased) {
-                return .direct
-            }
-            return .none
+            return entry.value == principal.arn || entry.value == principal.name ? .direct : .none
         default:
             // Federated and CanonicalUser principals are named by their exact identifier.
             return entry.value == principal.arn || entry.value == "*" ? .direct : .none
