@@ -66,6 +66,8 @@ let package = Package(
 
         // MARK: Policy engine (pure)
         .target(name: "IAMPolicy", swiftSettings: swiftSettings),
+        // The conformance-vector format and runner, shared by `iam policy evaluate` and IAMPolicyTests.
+        .target(name: "IAMPolicyVectors", dependencies: ["IAMPolicy"], swiftSettings: swiftSettings),
 
         // MARK: Domain and stores
         .target(name: "IAMDomain", dependencies: ["IAMPolicy"], swiftSettings: swiftSettings),
@@ -99,6 +101,7 @@ let package = Package(
             dependencies: [
                 "IAMClient",
                 "IAMPolicy",
+                "IAMPolicyVectors",
                 "IAMRPC",
                 "IAMTLS",
                 "IAMWire",
@@ -170,7 +173,7 @@ let package = Package(
         ),
         .testTarget(
             name: "IAMPolicyTests",
-            dependencies: ["IAMPolicy"],
+            dependencies: ["IAMPolicy", "IAMPolicyVectors"],
             exclude: ["Vectors"],  // data files, read via #filePath by the runner
             swiftSettings: swiftSettings
         ),
@@ -186,7 +189,7 @@ let package = Package(
         ),
         .testTarget(
             name: "IAMCLITests",
-            dependencies: ["IAMCLI", "IAMPolicy", "IAMTestSupport", "iam"],
+            dependencies: ["IAMCLI", "IAMPolicy", "IAMPolicyVectors", "IAMTestSupport", "iam"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "IAMCodeGenTests", dependencies: ["IAMCodeGen"], swiftSettings: swiftSettings),

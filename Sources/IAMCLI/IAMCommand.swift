@@ -1,6 +1,7 @@
 public import ArgumentParser
 import Foundation
 import IAMPolicy
+import IAMPolicyVectors
 
 /// A command of the `iam` tree that does work (as opposed to a group that only holds subcommands).
 ///
@@ -101,7 +102,10 @@ public struct ValidateCommand: IAMLeafCommand {
         abstract: "Validate a policy document as AWS would.",
         discussion: """
             Prints `valid` (exit 0) or the AWS error, e.g. `MalformedPolicyDocument: Statement[0].Effect: ...` \
-            (exit 1). Kinds: \(PolicyDocumentKind.allCases.map(\.rawValue).joined(separator: ", ")).
+            (exit 1). A valid document may also get `warning: ...` lines, as IAM Access Analyzer's policy \
+            validation gives them, for parts AWS accepts but that can never match (a date that does not parse); \
+            with --strict a warning makes the exit status 1. \
+            Kinds: \(PolicyDocumentKind.allCases.map(\.rawValue).joined(separator: ", ")).
             """
     )
 
@@ -112,6 +116,10 @@ public struct ValidateCommand: IAMLeafCommand {
     /// The document file, or `-` for standard input.
     @Argument(help: "The policy document file, or - for standard input.")
     var file: String
+
+    /// Treat warnings as failures.
+    @Flag(help: "Exit with status 1 when the document is valid but has warnings.")
+    var strict = false
 
     /// The most bytes read from the document file (plus one, to tell "too large" apart).
     static let maxReadBytes = 1 << 20
@@ -136,9 +144,10 @@ public struct ValidateCommand: IAMLeafCommand {
             return PolicyExit.badInput
         }
         do throws(PolicyError) {
-            _ = try PolicyDocument.parse(bytes: bytes, kind: kind)
+            let document = try PolicyDocument.parse(bytes: bytes, kind: kind)
             io.printLine("valid")
-            return PolicyExit.ok
+            for warning in document.warnings { io.printLine("warning: \(warning)") }
+            return strict && !document.warnings.isEmpty ? PolicyExit.failed : PolicyExit.ok
         } catch {
             io.printLine(error.description)
             return PolicyExit.failed
@@ -153,7 +162,7 @@ public struct EvaluateCommand: IAMLeafCommand {
         commandName: "evaluate",
         abstract: "Run policy test vectors, or benchmark the engine on them.",
         discussion: """
-            Prints one JSON line per case: {"id","decision","matched":[{"policy","index","sid"}],\
+            Prints one JSON line per case: {"id","decision","matched":[{"policy","type","index","sid"}],\
             "missingContextKeys"} (with --validation: {"id","decision":"valid"|"invalid","error_code","message"}). \
             A case whose result differs from what it expects also gets a "mismatch" field, and the exit status is 1. \
             With --bench, each case's policies are compiled once and the cases' requests are evaluated round-robin \
@@ -173,11 +182,25 @@ public struct EvaluateCommand: IAMLeafCommand {
     @Option(help: "Benchmark for this many seconds (0 < SECONDS <= 3600) instead of checking expectations.")
     var bench: Double?
 
+    /// A fixed number of benchmark checks instead of a duration.
+    @Option(
+        help: ArgumentHelp(
+            "Benchmark exactly this many checks (1...1e9) instead of for a time: a fixed amount of work, for counting "
+                + "instructions with valgrind --tool=callgrind (run N and 2N; the difference over N is per check)."))
+    var benchChecks: Int?
+
     /// Creates the command (ArgumentParser requirement).
     public init() {}
 
     /// Rejects option combinations that make no sense before any work is done.
     public func validate() throws {
+        if let benchChecks {
+            guard (1...1_000_000_000).contains(benchChecks) else {
+                throw ValidationError("--bench-checks takes 1...1000000000")
+            }
+            guard bench == nil else { throw ValidationError("give --bench or --bench-checks, not both") }
+            guard !validation else { throw ValidationError("--bench-checks measures evaluation; drop --validation") }
+        }
         if let bench {
             guard bench > 0, bench <= 3600 else { throw ValidationError("--bench takes 0 < SECONDS <= 3600") }
             guard !validation else { throw ValidationError("--bench measures evaluation; drop --validation") }
@@ -201,8 +224,8 @@ public struct EvaluateCommand: IAMLeafCommand {
                 return report(try VectorFile.validationCases(bytes).map(VectorRunner.run), io: io)
             }
             let list = try VectorFile.evaluationCases(bytes)
-            if let bench {
-                return runBench(list, seconds: bench, io: io)
+            if bench != nil || benchChecks != nil {
+                return runBench(list, io: io)
             }
             return report(list.map(VectorRunner.run), io: io)
         } catch {
@@ -228,7 +251,7 @@ public struct EvaluateCommand: IAMLeafCommand {
         return failed.isEmpty ? PolicyExit.ok : PolicyExit.failed
     }
 
-    private func runBench(_ list: [EvaluationCase], seconds: Double, io: CommandIO) -> Int32 {
+    private func runBench(_ list: [EvaluationCase], io: CommandIO) -> Int32 {
         guard !list.isEmpty else {
             io.printError("error: --bench needs at least one case")
             return PolicyExit.badInput
@@ -253,7 +276,10 @@ public struct EvaluateCommand: IAMLeafCommand {
                 return PolicyExit.failed
             }
         }
-        let result = PolicyBench.run(workload, seconds: seconds)
+        let result =
+            if let benchChecks { PolicyBench.run(workload, checks: benchChecks) } else {
+                PolicyBench.run(workload, seconds: bench ?? 1)
+            }
         io.printLine(result.jsonLine)
         return PolicyExit.ok
     }

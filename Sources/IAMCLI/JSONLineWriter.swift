@@ -1,7 +1,7 @@
 /// Builds one compact JSON object, fields in the order written.
 ///
-/// The CLI's output lines have a fixed field order (issue 2 spells them), which `JSONEncoder` does not promise, so
-/// lines are written by hand with RFC 8259 string escaping.
+/// The CLI's output lines have a fixed field order (Vectors/README.md and `--help` spell them), which `JSONEncoder`
+/// does not promise, so lines are written by hand with RFC 8259 string escaping.
 package struct JSONLineWriter: Sendable {
     private var text = "{"
     private var first = true

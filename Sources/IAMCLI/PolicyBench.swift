@@ -33,6 +33,30 @@ package enum PolicyBench {
     /// enough that the run overshoots its time by well under a millisecond.
     static let batch = 1024
 
+    /// Runs exactly `checks` decide() calls over `workload` round-robin: a fixed amount of work whose instruction
+    /// count (`valgrind --tool=callgrind`) does not depend on how busy the machine is.
+    package static func run(_ workload: [(CompiledPrincipal, AuthorizationRequest)], checks: Int) -> PolicyBenchResult {
+        precondition(!workload.isEmpty, "the workload must not be empty")
+        let principals = workload.map(\.0)
+        let requests = workload.map(\.1)
+        let clock = ContinuousClock()
+        let start = clock.now
+        var allowed = 0
+        principals.withUnsafeBufferPointer { principals in
+            requests.withUnsafeBufferPointer { requests in
+                var next = 0
+                for _ in 0..<checks {
+                    if principals[next].decide(requests[next]) == .allowed { allowed += 1 }
+                    next += 1
+                    if next == principals.count { next = 0 }
+                }
+            }
+        }
+        let elapsed = start.duration(to: clock.now)
+        let secondsTaken = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        return PolicyBenchResult(checks: checks, seconds: secondsTaken, allowed: allowed)
+    }
+
     /// Runs `decide` over `workload` round-robin for `seconds` (bounded: at least one batch, at most the time).
     package static func run(_ workload: [(CompiledPrincipal, AuthorizationRequest)], seconds: Double)
         -> PolicyBenchResult

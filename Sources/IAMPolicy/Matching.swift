@@ -130,6 +130,49 @@ enum Glob {
 
 /// A pattern or value from a policy, with its `${...}` policy variables located once at compile time.
 final class Template: Sendable {
+    /// The number of colons outside `${...}` variables, up to five, and the byte offset just after the fifth
+    /// (the text's length when there are fewer): where an ARN's resource part starts.
+    static func fifthColon(_ text: String) -> (colons: Int, offset: Int) {
+        let bytes = Array(text.utf8)
+        var colons = 0
+        var i = 0
+        while i < bytes.count {
+            if bytes[i] == UInt8(ascii: "$"), i + 1 < bytes.count, bytes[i + 1] == UInt8(ascii: "{"),
+                let close = bytes[(i + 2)...].firstIndex(of: UInt8(ascii: "}"))
+            {
+                i = close + 1
+                continue
+            }
+            if bytes[i] == Glob.colon {
+                colons += 1
+                if colons == 5 { return (5, i + 1) }
+            }
+            i += 1
+        }
+        return (colons, bytes.count)
+    }
+
+    /// The byte offset of the first `${...}` variable (not `${*}`, `${?}`, `${$}`), if any.
+    static func firstVariable(_ text: String) -> Int? {
+        let bytes = Array(text.utf8)
+        var i = 0
+        while i + 1 < bytes.count {
+            if bytes[i] == UInt8(ascii: "$"), bytes[i + 1] == UInt8(ascii: "{"),
+                let close = bytes[(i + 2)...].firstIndex(of: UInt8(ascii: "}"))
+            {
+                if close - (i + 2) != 1
+                    || ![UInt8(ascii: "*"), UInt8(ascii: "?"), UInt8(ascii: "$")].contains(bytes[i + 2])
+                {
+                    return i
+                }
+                i = close + 1
+                continue
+            }
+            i += 1
+        }
+        return nil
+    }
+
     enum Piece: Sendable {
         /// Encoded bytes (wildcards already mapped).
         case literal([UInt8])
@@ -148,13 +191,18 @@ final class Template: Sendable {
 
     /// Compiles `text`. `variables` says whether `${...}` is substituted (Version 2012-10-17 and an operator
     /// that takes variables); `wildcards` whether `*`/`?` are wildcards; `lowercase` folds ASCII case.
-    init(_ text: String, variables: Bool, wildcards: Bool, lowercase: Bool) {
+    ///
+    /// `variablesFrom` is the byte offset where substitution starts: a resource ARN's variables count only after
+    /// its fifth colon ("You can't use a variable to replace parts of the ARN before the fifth colon"), so one
+    /// written earlier stays literal text.
+    init(_ text: String, variables: Bool, wildcards: Bool, lowercase: Bool, variablesFrom: Int = 0) {
         var pieces: [Piece] = []
         let bytes = Array(text.utf8)
         var literal: [UInt8] = []
         var i = 0
         while i < bytes.count {
-            if variables, bytes[i] == UInt8(ascii: "$"), i + 1 < bytes.count, bytes[i + 1] == UInt8(ascii: "{"),
+            if variables, i >= variablesFrom, bytes[i] == UInt8(ascii: "$"), i + 1 < bytes.count,
+                bytes[i + 1] == UInt8(ascii: "{"),
                 let close = bytes[(i + 2)...].firstIndex(of: UInt8(ascii: "}"))
             {
                 let inner = bytes[(i + 2)..<close]

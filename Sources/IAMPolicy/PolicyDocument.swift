@@ -48,16 +48,25 @@ public struct PolicyDocument: Sendable, Hashable {
     public var statements: [Statement]
     /// The kind the document was validated as.
     public var kind: PolicyDocumentKind
+    /// Parts that AWS accepts but that can never match (a date value that does not parse), in document order.
+    public var warnings: [PolicyWarning]
 
     /// Whether `${...}` policy variables are substituted (only with `Version: 2012-10-17`).
     public var supportsVariables: Bool { version == "2012-10-17" }
 
     /// Creates a document from parts (no validation; prefer ``parse(_:kind:)``).
-    public init(version: String?, id: String?, statements: [Statement], kind: PolicyDocumentKind) {
+    public init(
+        version: String?,
+        id: String?,
+        statements: [Statement],
+        kind: PolicyDocumentKind,
+        warnings: [PolicyWarning] = []
+    ) {
         self.version = version
         self.id = id
         self.statements = statements
         self.kind = kind
+        self.warnings = warnings
     }
 
     /// Parses and validates policy JSON text as a document of `kind`.
@@ -103,7 +112,10 @@ public struct PolicyDocument: Sendable, Hashable {
             }
         }
         for statement in statements {
-            for resource in statement.resources?.patterns ?? [] { scan(resource) }
+            for resource in statement.resources?.patterns ?? [] {
+                // Variables before an ARN's fifth colon stay literal text.
+                scan(String(decoding: resource.utf8.dropFirst(Template.fifthColon(resource).offset), as: UTF8.self))
+            }
             for condition in statement.conditions {
                 add(condition.key)
                 if condition.op.base.allowsVariables { condition.values.forEach(scan) }
@@ -316,6 +328,16 @@ public struct ConditionOperator: Sendable, Hashable, CustomStringConvertible {
             switch self {
             case .stringNotEquals, .stringNotEqualsIgnoreCase, .stringNotLike, .numericNotEquals, .dateNotEquals,
                 .notIpAddress, .arnNotEquals, .arnNotLike:
+                true
+            default: false
+            }
+        }
+
+        /// Whether the operator compares dates (its values pass AWS's date parsing when the policy is saved).
+        var isDate: Bool {
+            switch self {
+            case .dateEquals, .dateNotEquals, .dateLessThan, .dateLessThanEquals, .dateGreaterThan,
+                .dateGreaterThanEquals:
                 true
             default: false
             }

@@ -62,6 +62,25 @@ enum PolicyParser {
     }
 
     // MARK: - Document
+    //
+    // AWS checks a document in phases and reports the first phase that fails, whatever the statement order
+    // (the order and messages below were recorded against AWS by moto's test corpus, getmoto/moto
+    // tests/test_iam/test_iam_policies.py): syntax, then the version, then "legacy parsing" (Effect's case, Date
+    // values, ARN shape), then Sid uniqueness, then actions present, then resource formats, then action
+    // vendors, then resources present. Checks of our own (principals, condition values) come last.
+
+    /// One statement's elements after the syntax phase, not yet judged beyond their JSON types.
+    struct RawStatement {
+        var path: String
+        var sid: (value: String, path: String)?
+        var effect: (value: String, path: String)?
+        /// `Action` / `NotAction`: the values and whether it was `NotAction`.
+        var actions: (values: [String], negated: Bool, path: String)?
+        /// `Resource` / `NotResource`; nil entries are JSON nulls, which AWS accepts in a list and ignores.
+        var resources: (values: [String?], negated: Bool, path: String)?
+        var principal: (node: JSONNode, negated: Bool, path: String)?
+        var condition: (node: JSONNode, path: String)?
+    }
 
     static func validate(_ json: JSONNode, kind: PolicyDocumentKind) throws(PolicyError) -> PolicyDocument {
         guard case .object(let members) = json.value else {
@@ -94,24 +113,19 @@ enum PolicyParser {
                 )
             }
         }
-        // Managed policies (CreatePolicy / CreatePolicyVersion, also used as boundaries) need the current version.
-        if kind == .identity || kind == .boundary, version != "2012-10-17" {
-            throw .malformed("Version", "Policy document must be version 2012-10-17 or greater.")
-        }
         guard let statementValue else {
             throw .malformed("Statement", "\(syntax) Missing required element Statement")
         }
-        let variables = version == "2012-10-17"
-        var statements: [Statement] = []
+        var raws: [RawStatement] = []
         switch statementValue.value {
         case .object:
-            statements.append(try statement(statementValue, path: "Statement[0]", kind: kind, variables: variables))
+            raws.append(try syntax(statementValue, path: "Statement[0]", kind: kind))
         case .array(let elements):
             guard !elements.isEmpty else {
                 throw .malformed("Statement", "\(syntax) Statement must not be an empty list")
             }
             for (i, element) in elements.enumerated() {
-                statements.append(try statement(element, path: "Statement[\(i)]", kind: kind, variables: variables))
+                raws.append(try syntax(element, path: "Statement[\(i)]", kind: kind))
             }
         default:
             throw .malformed(
@@ -119,36 +133,84 @@ enum PolicyParser {
                 "\(syntax) Statement must be an object or a list of objects, not \(statementValue.typeName)"
             )
         }
+
+        // Managed policies (CreatePolicy / CreatePolicyVersion, also used as boundaries) need the current version.
+        if kind == .identity || kind == .boundary, version != "2012-10-17" {
+            throw .malformed("Version", "Policy document must be version 2012-10-17 or greater.")
+        }
+
+        var warnings: [PolicyWarning] = []
+        try legacyParsing(raws, warnings: &warnings)
+        let resourceError = try resourceFormats(raws)
+
         var seen = Set<String>()
-        for (i, s) in statements.enumerated() {
-            guard let sid = s.sid, !sid.isEmpty else { continue }
-            guard seen.insert(sid).inserted else {
+        for raw in raws {
+            guard let sid = raw.sid else { continue }
+            // Other services' resource policies allow more characters (spaces); IAM allows only these.
+            if kind != .resource, !sid.value.utf8.allSatisfy(isAlphanumeric) {
                 throw .malformed(
-                    "Statement[\(i)].Sid",
-                    "Statement IDs (SID) in a single policy must be unique. \"\(sid)\" is repeated"
+                    sid.path,
+                    "Statement IDs (SID) must be alpha-numeric. Check that your input satisfies the regular "
+                        + "expression [0-9A-Za-z]*; got \"\(sid.value)\""
+                )
+            }
+            guard !sid.value.isEmpty else { continue }
+            guard seen.insert(sid.value).inserted else {
+                throw .malformed(
+                    sid.path,
+                    "Statement IDs (SID) in a single policy must be unique. \"\(sid.value)\" is repeated"
                 )
             }
         }
-        return PolicyDocument(version: version, id: id, statements: statements, kind: kind)
+        for raw in raws {
+            guard let actions = raw.actions, !actions.values.isEmpty else {
+                throw .malformed(
+                    raw.actions?.path ?? raw.path,
+                    "Policy statement must contain actions. (Action or NotAction is required and not empty)"
+                )
+            }
+        }
+        if let resourceError { throw resourceError }
+        for negated in [false, true] {
+            for raw in raws {
+                guard let actions = raw.actions, actions.negated == negated else { continue }
+                for (i, a) in actions.values.enumerated() {
+                    let at = actions.values.count == 1 ? actions.path : "\(actions.path)[\(i)]"
+                    try validateAction(a, path: at, warnings: &warnings)
+                }
+            }
+        }
+        for raw in raws {
+            if kind == .trust {
+                if let resources = raw.resources {
+                    throw .malformed(
+                        resources.path,
+                        "Has prohibited field \(resources.negated ? "NotResource" : "Resource"): a role trust "
+                            + "policy has no resources")
+                }
+            } else if raw.resources.map({ $0.values.allSatisfy { $0 == nil } }) ?? true {
+                throw .malformed(
+                    raw.resources?.path ?? raw.path,
+                    "Policy statement must contain resources. (Resource or NotResource is required and not empty)")
+            }
+        }
+
+        var statements: [Statement] = []
+        statements.reserveCapacity(raws.count)
+        for raw in raws {
+            statements.append(try statement(raw, kind: kind, variables: version == "2012-10-17", warnings: &warnings))
+        }
+        return PolicyDocument(version: version, id: id, statements: statements, kind: kind, warnings: warnings)
     }
 
     // MARK: - Statement
 
-    static func statement(
-        _ json: JSONNode,
-        path: String,
-        kind: PolicyDocumentKind,
-        variables: Bool
-    ) throws(PolicyError) -> Statement {
+    /// The syntax phase of one statement: known elements, JSON types, Effect spelled in any case.
+    static func syntax(_ json: JSONNode, path: String, kind: PolicyDocumentKind) throws(PolicyError) -> RawStatement {
         guard case .object(let members) = json.value else {
             throw .malformed(path, "\(syntax) A statement must be an object, not \(json.typeName)")
         }
-        var sid: String?
-        var effect: Statement.Effect?
-        var actions: Statement.Patterns?
-        var resources: Statement.Patterns?
-        var principals: Statement.Principals?
-        var conditions: [Condition] = []
+        var raw = RawStatement(path: path)
         for member in members {
             let at = "\(path).\(member.key)"
             switch member.key {
@@ -156,69 +218,39 @@ enum PolicyParser {
                 guard case .string(let v) = member.value.value else {
                     throw .malformed(at, "\(syntax) Sid must be a string, not \(member.value.typeName)")
                 }
-                // Other services' resource policies allow more characters (spaces); IAM allows only these.
-                if kind != .resource, !v.utf8.allSatisfy(isAlphanumeric) {
-                    throw .malformed(
-                        at,
-                        "Statement IDs (SID) must be alpha-numeric. Check that your input satisfies the regular "
-                            + "expression [0-9A-Za-z]*; got \"\(v)\""
-                    )
-                }
-                sid = v
+                raw.sid = (v, at)
             case "Effect":
                 guard case .string(let v) = member.value.value else {
                     throw .malformed(at, "\(syntax) Effect must be \"Allow\" or \"Deny\", not \(member.value.typeName)")
                 }
-                if let e = Statement.Effect(rawValue: v) {
-                    effect = e
-                } else if v.lowercased() == "allow" || v.lowercased() == "deny" {
-                    throw .malformed(
-                        at,
-                        "The policy failed legacy parsing. Effect \"\(v)\" is case-sensitive: use \"Allow\" or \"Deny\""
-                    )
-                } else {
+                // Any case passes the syntax phase; the exact spelling is a legacy-parsing rule.
+                guard asciiLowercased(v) == "allow" || asciiLowercased(v) == "deny" else {
                     throw .malformed(at, "\(syntax) Effect \"\(v)\" must be \"Allow\" or \"Deny\"")
                 }
+                raw.effect = (v, at)
             case "Action", "NotAction":
-                if actions != nil {
+                if raw.actions != nil {
                     throw .malformed(path, "\(syntax) A statement must have either Action or NotAction, not both")
                 }
-                let list = try stringList(
-                    member.value, path: at, emptyMessage: "Policy statement must contain actions.")
-                for (i, a) in list.enumerated() {
-                    try validateAction(a, path: list.count == 1 ? at : "\(at)[\(i)]")
-                }
-                actions = member.key == "Action" ? .include(list) : .exclude(list)
+                raw.actions = (try strings(member.value, path: at), member.key == "NotAction", at)
             case "Resource", "NotResource":
-                if kind == .trust {
-                    throw .malformed(at, "Has prohibited field \(member.key): a role trust policy has no resources")
-                }
-                if resources != nil {
+                if raw.resources != nil {
                     throw .malformed(path, "\(syntax) A statement must have either Resource or NotResource, not both")
                 }
-                let list = try stringList(
-                    member.value,
-                    path: at,
-                    emptyMessage: "Policy statement must contain resources."
+                raw.resources = (
+                    try strings(member.value, path: at, nullAllowed: true), member.key == "NotResource", at
                 )
-                for (i, r) in list.enumerated() {
-                    try validateResource(r, path: list.count == 1 ? at : "\(at)[\(i)]")
-                }
-                resources = member.key == "Resource" ? .include(list) : .exclude(list)
             case "Principal", "NotPrincipal":
                 if kind.isIdentityBased {
                     throw .malformed(at, "Policy document should not specify a principal.")
                 }
-                if kind == .trust && member.key == "NotPrincipal" {
-                    throw .malformed(at, "\(syntax) NotPrincipal is not allowed in a role trust policy")
-                }
-                if principals != nil {
+                if raw.principal != nil {
                     throw .malformed(path, "\(syntax) A statement must have either Principal or NotPrincipal, not both")
                 }
-                let set = try principalSet(member.value, path: at)
-                principals = member.key == "Principal" ? .include(set) : .exclude(set)
+                raw.principal = (member.value, member.key == "NotPrincipal", at)
             case "Condition":
-                conditions = try conditionBlock(member.value, path: at, variables: variables)
+                try conditionSyntax(member.value, path: at)
+                raw.condition = (member.value, at)
             default:
                 throw .malformed(
                     at,
@@ -227,47 +259,26 @@ enum PolicyParser {
                 )
             }
         }
-        guard let effect else {
+        guard raw.effect != nil else {
             throw .malformed(path, "\(syntax) Missing required element Effect (\"Allow\" or \"Deny\")")
         }
-        guard let actions else {
-            throw .malformed(path, "Policy statement must contain actions. (Action or NotAction is required)")
-        }
-        if resources == nil && kind != .trust {
-            throw .malformed(path, "Policy statement must contain resources. (Resource or NotResource is required)")
-        }
-        if principals == nil && (kind == .trust || kind == .resource) {
-            throw .malformed(
-                path,
-                "Invalid principal in policy: The passed in policy has a statement with no principals!"
-            )
-        }
-        return Statement(
-            sid: sid,
-            effect: effect,
-            actions: actions,
-            resources: resources,
-            principals: principals,
-            conditions: conditions
-        )
+        return raw
     }
 
-    static func isAlphanumeric(_ b: UInt8) -> Bool {
-        (b >= 48 && b <= 57) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122)
-    }
-
-    static func stringList(_ json: JSONNode, path: String, emptyMessage: String) throws(PolicyError) -> [String] {
+    /// A string or a list of strings (and, where `nullAllowed`, JSON nulls in the list); an empty list passes
+    /// this phase.
+    static func strings(_ json: JSONNode, path: String, nullAllowed: Bool = false) throws(PolicyError) -> [String?] {
         switch json.value {
         case .string(let s): return [s]
         case .array(let elements):
-            guard !elements.isEmpty else { throw .malformed(path, "\(emptyMessage) The list is empty") }
-            var out: [String] = []
+            var out: [String?] = []
             out.reserveCapacity(elements.count)
             for (i, e) in elements.enumerated() {
-                guard case .string(let s) = e.value else {
-                    throw .malformed("\(path)[\(i)]", "\(syntax) Expected a string, not \(e.typeName)")
+                switch e.value {
+                case .string(let s): out.append(s)
+                case .null where nullAllowed: out.append(nil)
+                default: throw .malformed("\(path)[\(i)]", "\(syntax) Expected a string, not \(e.typeName)")
                 }
-                out.append(s)
             }
             return out
         default:
@@ -275,7 +286,135 @@ enum PolicyParser {
         }
     }
 
-    static func validateAction(_ action: String, path: String) throws(PolicyError) {
+    static func strings(_ json: JSONNode, path: String) throws(PolicyError) -> [String] {
+        try strings(json, path: path, nullAllowed: false).map { $0! }
+    }
+
+    /// Legacy parsing: Effect's exact case and Date condition values.
+    static func legacyParsing(_ raws: [RawStatement], warnings: inout [PolicyWarning]) throws(PolicyError) {
+        for raw in raws {
+            if let effect = raw.effect, Statement.Effect(rawValue: effect.value) == nil {
+                throw .malformed(
+                    effect.path,
+                    "\(legacy) Effect \"\(effect.value)\" is case-sensitive: use \"Allow\" or \"Deny\""
+                )
+            }
+            guard let condition = raw.condition, case .object(let operators) = condition.node.value else { continue }
+            for entry in operators {
+                guard let op = ConditionOperator(entry.key), op.base.isDate,
+                    case .object(let keys) = entry.value.value
+                else { continue }
+                for key in keys {
+                    let at = "\(condition.path).\(entry.key).\(key.key)"
+                    let values = conditionScalars(key.value)
+                    for (i, v) in values.enumerated() {
+                        let vp = values.count == 1 ? at : "\(at)[\(i)]"
+                        if ValueParsers.date(v) != nil { continue }
+                        guard ValueParsers.awsAcceptsDate(v) else {
+                            throw .malformed(
+                                vp,
+                                "\(legacy) \"\(v)\" is not a date (\(op) takes an ISO 8601 date-time such as "
+                                    + "2020-01-01T00:00:00Z, or epoch seconds)"
+                            )
+                        }
+                        warnings.append(
+                            PolicyWarning(
+                                path: vp,
+                                message: "\"\(v)\" passes AWS's date check but is no date-time the engine can "
+                                    + "compare (ISO 8601 with a four-digit year 0000-9999 and a real calendar day, or "
+                                    + "epoch seconds); \(op) treats it as matching no date"))
+                    }
+                }
+            }
+        }
+    }
+
+    /// Resource formats, in AWS's order: every statement's `Resource`, then every `NotResource`; within a list the
+    /// entries in descending order. The last format error found is the one reported (after the phases before
+    /// it); an ARN that fails legacy parsing is reported at once, unless a format error came first.
+    static func resourceFormats(_ raws: [RawStatement]) throws(PolicyError) -> PolicyError? {
+        var error: PolicyError?
+        for negated in [false, true] {
+            for raw in raws {
+                guard let resources = raw.resources, resources.negated == negated else { continue }
+                let indexed = resources.values.enumerated().compactMap { i, v in v.map { (i, $0) } }
+                for (i, r) in indexed.sorted(by: { $0.1 > $1.1 }) {
+                    let at = resources.values.count == 1 ? resources.path : "\(resources.path)[\(i)]"
+                    if let e = resourceFormatError(r, path: at) { error = e }
+                }
+                guard error == nil else { continue }
+                for (i, r) in indexed where r != "*" {
+                    let at = resources.values.count == 1 ? resources.path : "\(resources.path)[\(i)]"
+                    let parts = r.split(separator: ":", omittingEmptySubsequences: false)
+                    if (parts.count < 6 && r.contains("::")) || (parts.count > 2 && parts[2].isEmpty) {
+                        throw .malformed(
+                            at, "\(legacy) Resource \(r) needs a service and all six ARN components")
+                    }
+                }
+            }
+        }
+        return error
+    }
+
+    static let legacy = "The policy failed legacy parsing."
+
+    static func isAlphanumeric(_ b: UInt8) -> Bool {
+        (b >= 48 && b <= 57) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122)
+    }
+
+    /// The judged statement: principals and condition values (our checks), then the model.
+    static func statement(
+        _ raw: RawStatement,
+        kind: PolicyDocumentKind,
+        variables: Bool,
+        warnings: inout [PolicyWarning]
+    ) throws(PolicyError) -> Statement {
+        let path = raw.path
+        var principals: Statement.Principals?
+        if let p = raw.principal {
+            if kind == .trust && p.negated {
+                throw .malformed(p.path, "\(syntax) NotPrincipal is not allowed in a role trust policy")
+            }
+            let set = try principalSet(p.node, path: p.path)
+            principals = p.negated ? .exclude(set) : .include(set)
+        }
+        if principals == nil && (kind == .trust || kind == .resource) {
+            throw .malformed(
+                path,
+                "Invalid principal in policy: The passed in policy has a statement with no principals!"
+            )
+        }
+        var conditions: [Condition] = []
+        if let c = raw.condition {
+            conditions = try conditionBlock(c.node, path: c.path)
+        }
+        let actions = raw.actions!
+        var resources: Statement.Patterns?
+        if let r = raw.resources {
+            var list: [String] = []
+            for (i, value) in r.values.enumerated() {
+                let at = r.values.count == 1 ? r.path : "\(r.path)[\(i)]"
+                guard let value else {
+                    warnings.append(PolicyWarning(path: at, message: "null is ignored"))
+                    continue
+                }
+                resourceWarnings(value, path: at, variables: variables, warnings: &warnings)
+                list.append(value)
+            }
+            resources = r.negated ? .exclude(list) : .include(list)
+        }
+        return Statement(
+            sid: raw.sid?.value,
+            effect: Statement.Effect(rawValue: raw.effect!.value)!,
+            actions: actions.negated ? .exclude(actions.values) : .include(actions.values),
+            resources: resources,
+            principals: principals,
+            conditions: conditions
+        )
+    }
+
+    /// AWS checks an action's vendor and colon only; what follows the colon is any text.
+    static func validateAction(_ action: String, path: String, warnings: inout [PolicyWarning]) throws(PolicyError) {
         if action == "*" { return }
         let parts = action.split(separator: ":", omittingEmptySubsequences: false)
         guard parts.count >= 2 else {
@@ -288,66 +427,116 @@ enum PolicyParser {
             throw .malformed(path, "Actions/Condition can contain only one colon. Got \"\(action)\"")
         }
         let vendor = parts[0]
-        let vendorOK =
-            !vendor.isEmpty
-            && vendor.utf8.allSatisfy {
-                isAlphanumeric($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "*") || $0 == UInt8(ascii: "?")
-            }
+        // AWS's vendor characters are letters, digits, `-` and `.`; wildcards match several services.
+        let vendorOK = vendor.utf8.allSatisfy {
+            isAlphanumeric($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "*")
+                || $0 == UInt8(ascii: "?")
+        }
         guard vendorOK else { throw .malformed(path, "Vendor \(vendor) is not valid") }
         let name = parts[1]
-        let nameOK =
+        let nameMatchable =
             !name.isEmpty
             && name.utf8.allSatisfy {
                 isAlphanumeric($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "*")
                     || $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: ".")
             }
-        guard nameOK else {
-            throw .malformed(path, "\(syntax) Action name \"\(name)\" in \"\(action)\" is not valid")
+        if !nameMatchable || vendor.isEmpty {
+            warnings.append(
+                PolicyWarning(
+                    path: path,
+                    message: "action \"\(action)\" has a name no action has (empty, or characters other than "
+                        + "letters, digits, - _ . and wildcards); it never matches"))
         }
     }
 
     static let partitions: Set<Substring> = [
         "aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f", "aws-eusc",
     ]
-    static let iamResourceTypes: Set<Substring> = [
-        "user", "group", "role", "policy", "instance-profile", "server-certificate", "saml-provider",
-        "oidc-provider", "mfa", "sms-mfa", "root", "access-report", "u2f",
+    /// The resource types AWS accepts in an IAM ARN (its error message lists them).
+    static let iamResourceTypes: [String] = [
+        "user/", "federated-user/", "role/", "group/", "instance-profile/", "mfa/", "server-certificate/", "policy/",
+        "sms-mfa/", "saml-provider/", "oidc-provider/", "report/", "access-report/",
     ]
 
-    static func validateResource(_ resource: String, path: String) throws(PolicyError) {
-        if resource == "*" { return }
-        let parts = resource.split(separator: ":", maxSplits: 5, omittingEmptySubsequences: false)
-        guard parts.count == 6, parts[0] == "arn" else {
-            throw .malformed(path, "Resource \(resource) must be in ARN format or \"*\".")
+    /// AWS's resource format rules; nil when the resource passes them.
+    static func resourceFormatError(_ resource: String, path: String) -> PolicyError? {
+        if resource == "*" { return nil }
+        // AWS reads the first component as "arn" whatever it says, and names the rest in its message.
+        let parts = resource.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count >= 2 else {
+            return .malformed(path, "Resource \(resource) must be in ARN format or \"*\".")
         }
         let partition = parts[1]
-        if !partitions.contains(partition) && !partition.contains("*") && !partition.contains("?") {
-            throw .malformed(path, "Partition \"\(partition)\" is not valid for resource \"\(resource)\".")
-        }
-        let service = parts[2]
-        guard !service.isEmpty, !service.contains("*"), !service.contains("?") else {
-            throw .malformed(
+        if partition != "*" && !partitions.contains(partition) {
+            let rest = parts.dropFirst(2)
+            func part(_ i: Int) -> Substring {
+                let index = rest.startIndex + i
+                guard index < rest.endIndex else { return "*" }
+                if i == 0 && rest.count == 1 && rest[index].isEmpty { return "*" }
+                return rest[index]
+            }
+            let tail = rest.count > 3 ? rest.dropFirst(3).joined(separator: ":") : "*"
+            return .malformed(
                 path,
-                "Resource \(resource): the service segment must be a service name without wildcards"
+                "Partition \"\(partition)\" is not valid for resource \"arn:\(partition):\(part(0)):\(part(1)):"
+                    + "\(part(2)):\(tail)\"."
             )
         }
-        if service == "iam" || service == "s3" {
-            // A wildcard region is not region information; only a concrete region is refused.
-            if !parts[3].isEmpty && !parts[3].allSatisfy({ $0 == "*" }) {
-                throw .malformed(path, "\(syntax) Resource \(resource) can not contain region information.")
+        guard parts.count >= 3 else {
+            return .malformed(path, "Resource vendor must be fully qualified and cannot contain regexes.")
+        }
+        let service = parts[2]
+        if service.contains("*") || service.contains("?") {
+            return .malformed(path, "Resource vendor must be fully qualified and cannot contain regexes.")
+        }
+        let region = parts.count > 3 ? parts[3] : ""
+        let resourceID = parts.count > 5 ? parts[5...].joined(separator: ":") : ""
+        // A wildcard region is not region information; only a concrete region is refused.
+        if !region.isEmpty && !region.allSatisfy({ $0 == "*" }) {
+            if service == "iam" {
+                return .malformed(path, "IAM resource \(resource) cannot contain region information.")
+            }
+            // S3 access points are regional: `arn:aws:s3:REGION:ACCOUNT:accesspoint/NAME`.
+            if service == "s3" && !resourceID.hasPrefix("accesspoint/") {
+                return .malformed(path, "Resource \(resource) can not contain region information.")
             }
         }
-        if service == "iam" {
-            let rest = parts[5]
-            let type = rest.prefix { $0 != "/" && $0 != "*" && $0 != "?" && $0 != "$" }
-            let wildcardOrVariable = type.count < rest.count && !rest.dropFirst(type.count).hasPrefix("/")
-            if !rest.isEmpty, !wildcardOrVariable, !iamResourceTypes.contains(type) {
-                throw .malformed(
+        if service == "iam" && parts.count >= 6 {
+            let type = resourceID.prefix { $0 != "/" }
+            // A wildcard or variable before the first "/" may stand for any type.
+            let open = type.contains("*") || type.contains("?") || type.contains("$")
+            if !open && !iamResourceTypes.contains(where: { resourceID.hasPrefix($0) }) {
+                return .malformed(
                     path,
-                    "\(syntax) IAM resource \(resource) must name a known resource type (user/, role/, group/, "
-                        + "policy/, instance-profile/, ...)"
+                    "IAM resource path must either be \"*\" or start with "
+                        + iamResourceTypes.joined(separator: ", ") + ". Got \"\(resourceID)\""
                 )
             }
+        }
+        return nil
+    }
+
+    /// Resources AWS saves that can never match a request.
+    static func resourceWarnings(
+        _ resource: String,
+        path: String,
+        variables: Bool,
+        warnings: inout [PolicyWarning]
+    ) {
+        guard resource != "*" else { return }
+        let boundary = Template.fifthColon(resource)
+        if boundary.colons < 5 && !resource.allSatisfy({ $0 == "*" }) {
+            warnings.append(
+                PolicyWarning(
+                    path: path,
+                    message: "\"\(resource)\" has fewer than six ARN components; it never matches an ARN"))
+        }
+        if variables, let first = Template.firstVariable(resource), first < boundary.offset {
+            warnings.append(
+                PolicyWarning(
+                    path: path,
+                    message: "a policy variable before the fifth colon (partition, service, region, account) is "
+                        + "not substituted; that part matches only its literal text"))
         }
     }
 
@@ -382,12 +571,11 @@ enum PolicyParser {
                             + "Federated or CanonicalUser"
                     )
                 }
-                let values = try stringList(
-                    member.value,
-                    path: at,
-                    emptyMessage:
-                        "Invalid principal in policy: The passed in policy has a statement with no principals!"
-                )
+                let values = try strings(member.value, path: at)
+                guard !values.isEmpty else {
+                    throw .malformed(
+                        at, "Invalid principal in policy: The passed in policy has a statement with no principals!")
+                }
                 for (i, v) in values.enumerated() {
                     let vp = values.count == 1 ? at : "\(at)[\(i)]"
                     guard !v.isEmpty else {
@@ -398,6 +586,14 @@ enum PolicyParser {
                             vp,
                             "Invalid principal in policy: \"\(member.key)\":\"\(v)\"; "
                                 + "a principal cannot use a partial wildcard"
+                        )
+                    }
+                    // "The service principal in an IAM policy can't be "Service": "*"" (Principal element page).
+                    if member.key == "Service" && v == "*" {
+                        throw .malformed(
+                            vp,
+                            "Invalid principal in policy: \"Service\":\"*\"; a service principal names one service "
+                                + "(e.g. \"lambda.amazonaws.com\"); use \"Principal\": \"*\" or \"AWS\": \"*\" for everyone"
                         )
                     }
                     if member.key == "AWS" && v != "*" && !isAccountID(v) && !v.hasPrefix("arn:") {
@@ -421,11 +617,12 @@ enum PolicyParser {
 
     // MARK: - Condition
 
-    static func conditionBlock(_ json: JSONNode, path: String, variables: Bool) throws(PolicyError) -> [Condition] {
+    /// The syntax phase of a Condition block: an object of operators, each an object of keys whose values are
+    /// strings, numbers, booleans or lists of them (possibly empty); an unknown operator passes only with no keys.
+    static func conditionSyntax(_ json: JSONNode, path: String) throws(PolicyError) {
         guard case .object(let operators) = json.value else {
             throw .malformed(path, "\(syntax) Condition must be an object, not \(json.typeName)")
         }
-        var out: [Condition] = []
         for entry in operators {
             guard case .object(let keys) = entry.value.value else {
                 throw .malformed(
@@ -433,21 +630,53 @@ enum PolicyParser {
                     "\(syntax) A condition operator takes an object of keys and values, not \(entry.value.typeName)"
                 )
             }
-            guard let op = ConditionOperator(entry.key) else {
-                // AWS accepts an unknown operator whose key map is empty, and such a block tests nothing.
-                if keys.isEmpty { continue }
-                throw .malformed(path, "unknown operator \"\(entry.key)\" (\(syntax))")
+            if ConditionOperator(entry.key) == nil && !keys.isEmpty {
+                throw .malformed(path, "\(syntax) Unknown condition operator \"\(entry.key)\"")
             }
             for key in keys {
                 let at = "\(path).\(entry.key).\(key.key)"
-                guard key.key.contains(":"), !key.key.hasPrefix(":") else {
-                    throw .malformed(
-                        at,
-                        "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc. "
-                            + "Condition key \"\(key.key)\" has no vendor prefix"
-                    )
+                func scalar(_ v: JSONNode, _ p: String) throws(PolicyError) {
+                    switch v.value {
+                    case .string, .number, .bool: return
+                    default:
+                        throw .malformed(
+                            p, "\(syntax) A condition value must be a string, number or boolean, not \(v.typeName)")
+                    }
                 }
-                let values = try conditionValues(key.value, path: at)
+                if case .array(let elements) = key.value.value {
+                    for (i, e) in elements.enumerated() { try scalar(e, "\(at)[\(i)]") }
+                } else {
+                    try scalar(key.value, at)
+                }
+            }
+        }
+    }
+
+    /// A condition key's values as text (JSON numbers and booleans as written); syntax already checked.
+    static func conditionScalars(_ json: JSONNode) -> [String] {
+        func text(_ v: JSONNode) -> String? {
+            switch v.value {
+            case .string(let s): s
+            case .number(let n): n
+            case .bool(let b): b ? "true" : "false"
+            default: nil
+            }
+        }
+        if case .array(let elements) = json.value { return elements.compactMap(text) }
+        return text(json).map { [$0] } ?? []
+    }
+
+    /// The model of a Condition block, with each value checked for its operator (dates were checked while
+    /// legacy parsing). Keys need no vendor prefix and a key may have an empty list of values, as in AWS.
+    static func conditionBlock(_ json: JSONNode, path: String) throws(PolicyError) -> [Condition] {
+        guard case .object(let operators) = json.value else { return [] }
+        var out: [Condition] = []
+        for entry in operators {
+            // An unknown operator reaches here only with no keys; such a block tests nothing.
+            guard let op = ConditionOperator(entry.key), case .object(let keys) = entry.value.value else { continue }
+            for key in keys {
+                let at = "\(path).\(entry.key).\(key.key)"
+                let values = conditionScalars(key.value)
                 for (i, v) in values.enumerated() {
                     try validateConditionValue(v, op: op, path: values.count == 1 ? at : "\(at)[\(i)]")
                 }
@@ -457,43 +686,12 @@ enum PolicyParser {
         return out
     }
 
-    static func conditionValues(_ json: JSONNode, path: String) throws(PolicyError) -> [String] {
-        func scalar(_ v: JSONNode, _ p: String) throws(PolicyError) -> String {
-            switch v.value {
-            case .string(let s): return s
-            case .number(let n): return n
-            case .bool(let b): return b ? "true" : "false"
-            default:
-                throw .malformed(
-                    p, "\(syntax) A condition value must be a string, number or boolean, not \(v.typeName)")
-            }
-        }
-        if case .array(let elements) = json.value {
-            guard !elements.isEmpty else {
-                throw .malformed(path, "\(syntax) A condition value list must not be empty")
-            }
-            var out: [String] = []
-            for (i, e) in elements.enumerated() { out.append(try scalar(e, "\(path)[\(i)]")) }
-            return out
-        }
-        return [try scalar(json, path)]
-    }
-
     static func validateConditionValue(_ v: String, op: ConditionOperator, path: String) throws(PolicyError) {
         switch op.base {
         case .numericEquals, .numericNotEquals, .numericLessThan, .numericLessThanEquals, .numericGreaterThan,
             .numericGreaterThanEquals:
             guard ValueParsers.number(v) != nil else {
                 throw .malformed(path, "\(syntax) \"\(v)\" is not a number (\(op) takes integers or decimals)")
-            }
-        case .dateEquals, .dateNotEquals, .dateLessThan, .dateLessThanEquals, .dateGreaterThan,
-            .dateGreaterThanEquals:
-            guard ValueParsers.date(v) != nil else {
-                throw .malformed(
-                    path,
-                    "The policy failed legacy parsing. \"\(v)\" is not a date (\(op) takes an ISO 8601 date-time "
-                        + "such as 2020-01-01T00:00:00Z, or epoch seconds)"
-                )
             }
         case .ipAddress, .notIpAddress:
             guard IPBlock(v) != nil else {

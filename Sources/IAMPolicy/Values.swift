@@ -328,3 +328,67 @@ struct IPBlock: Sendable, Hashable {
         return (address.low & mask) == (low & mask)
     }
 }
+
+extension ValueParsers {
+    /// The date grammar AWS's policy parser accepts (its "legacy parsing"; the bounds are Java's, as recorded by
+    /// moto's corpus): a value with `T` or `-` is an ISO 8601 date-time whose fields need only be in range (a year
+    /// from -292275054 to 292278993, a one-digit hour, a `+HH` zone); any other value is a whole number of epoch
+    /// seconds from 0 to 2^63-1. Some of these are no instant ``date(_:)`` can compare (year 0001 BCE,
+    /// 2020-02-31): AWS saves them and they never match.
+    static func awsAcceptsDate(_ text: String) -> Bool {
+        let lower = asciiLowercased(text)
+        func integer(_ s: Substring, _ range: ClosedRange<Int>) -> Bool {
+            var digits = s
+            if digits.first == "+" || digits.first == "-" { digits = digits.dropFirst() }
+            guard !digits.isEmpty, digits.count <= 19, digits.allSatisfy({ $0 >= "0" && $0 <= "9" }),
+                let v = Int(s.first == "+" ? s.dropFirst() : s)
+            else { return false }
+            return range.contains(v)
+        }
+        guard lower.contains("t") || lower.contains("-") else {
+            return integer(Substring(lower), 0...Int.max)
+        }
+        let datePart: Substring
+        let timePart: Substring
+        if let t = lower.firstIndex(of: "t") {
+            datePart = lower[..<t]
+            timePart = lower[lower.index(after: t)...]
+        } else {
+            datePart = Substring(lower)
+            timePart = ""
+        }
+        let negative = datePart.hasPrefix("-")
+        let fields = (negative ? datePart.dropFirst() : datePart).split(
+            separator: "-", omittingEmptySubsequences: false)
+        guard fields.count < 4 else { return false }
+        guard integer(negative ? Substring("-" + fields[0]) : fields[0], -292_275_054...292_278_993) else {
+            return false
+        }
+        if fields.count > 1 && !integer(fields[1], 1...12) { return false }
+        if fields.count > 2 && !integer(fields[2], 1...31) { return false }
+        let time = timePart.split(separator: ":", omittingEmptySubsequences: false)
+        if !time[0].isEmpty && !integer(time[0], 0...23) { return false }
+        if time.count > 1 && !integer(time[1], 0...59) { return false }
+        guard time.count > 2 else { return true }
+        // Seconds with their zone: `SS[.fraction](z|+HH[:MM])`; the zone's minutes are the fourth field.
+        var seconds = time[2]
+        if let z = seconds.firstIndex(of: "z") {
+            guard seconds[seconds.index(after: z)...].isEmpty, time.count == 3 else { return false }
+            seconds = seconds[..<z]
+        } else if let plus = seconds.firstIndex(of: "+") {
+            let hours = seconds[seconds.index(after: plus)...]
+            guard hours.count == 2, integer(hours, 0...23) else { return false }
+            if time.count == 4 {
+                guard time[3].count == 2, integer(time[3], 0...59) else { return false }
+            } else if time.count > 4 {
+                return false
+            }
+            seconds = seconds[..<plus]
+        } else if time.count > 3 {
+            return false
+        }
+        let whole = seconds.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+        guard integer(whole[0], 0...59) else { return false }
+        return whole.count == 1 || integer(whole[1], 0...999_999_999)
+    }
+}

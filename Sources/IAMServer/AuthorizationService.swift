@@ -233,9 +233,13 @@ public struct AuthorizationService: AuthorizationServiceProtocol {
     static func wireStatement(_ matched: MatchedStatement) -> EvaluatedStatement {
         var statement = EvaluatedStatement()
         statement.sourcePolicyID = matched.policyID
+        // Custom-policy simulation: identity policies are the request's PolicyInputList.
         statement.sourcePolicyType =
-            matched.policyID.hasPrefix("PermissionsBoundary")
-            ? .permissionsBoundary : matched.policyID == "ResourcePolicy" ? .resource : .input
+            switch matched.role {
+            case .boundary: .permissionsBoundary
+            case .resource: .resource
+            case .identity, .session: .input
+            }
         statement.statementIndex = Int32(clamping: matched.index)
         statement.sid = matched.sid ?? ""
         return statement

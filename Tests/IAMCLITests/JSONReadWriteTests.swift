@@ -1,4 +1,5 @@
 import IAMPolicy
+import IAMPolicyVectors
 import Testing
 
 @testable import IAMCLI

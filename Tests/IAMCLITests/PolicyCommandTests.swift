@@ -102,6 +102,25 @@ struct ValidateTests {
         #expect(result.output.contains("Effect"), "the message names the element: \(result.output)")
     }
 
+    @Test func warningsKeepTheDocumentValidUnlessStrict() async throws {
+        let dir = try TemporaryDirectory()
+        // AWS saves February 30 (its date check takes any day 1-31); no instant matches it.
+        let file = try dir.file(
+            "p.json",
+            #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*","#
+                + #""Condition":{"DateLessThan":{"aws:CurrentTime":"2026-02-30T00:00:00Z"}}}]}"#)
+        let lenient = try await both(["policy", "validate", file])
+        #expect(lenient.status == 0)
+        let lines = lenient.output.split(separator: "\n")
+        #expect(lines.first == "valid")
+        #expect(lines.count == 2 && lines[1].hasPrefix("warning: Statement[0].Condition.DateLessThan"), "\(lines)")
+        let strict = try await both(["policy", "validate", "--strict", file])
+        #expect(strict.status == 1)
+        #expect(strict.output == lenient.output)
+        // A document without warnings passes --strict.
+        #expect(try await both(["policy", "validate", "--strict", try dir.file("ok.json", validPolicy)]).status == 0)
+    }
+
     @Test func standardInput() async throws {
         let ok = try await both(["policy", "validate", "-"], stdin: Array(validPolicy.utf8))
         #expect(ok.status == 0)
@@ -209,7 +228,7 @@ struct EvaluateTests {
         #expect(result.status == 0)
         #expect(
             result.output
-                == #"{"id":"c1","decision":"allowed","matched":[{"policy":"p1","index":0,"sid":"Read"}],"missingContextKeys":[]}"#
+                == #"{"id":"c1","decision":"allowed","matched":[{"policy":"p1","type":"identity","index":0,"sid":"Read"}],"missingContextKeys":[]}"#
                 + "\n")
     }
 

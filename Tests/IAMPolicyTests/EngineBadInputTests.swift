@@ -137,15 +137,37 @@ struct EngineBadInputTests {
     }
 
     @Test(arguments: [
-        "2020-13-01", "2020-00-10", "2021-02-29", "2020-01-01T25:00:00Z", "2020-01-01T10:61:00Z",
-        "2020-01-01T10:00:00+25:00", "2020-0101", "99999-01-01", "-1-01-01", "2020-01-01T", "2020-01-01T10",
-        "1e10", "9999999999999999999999999", "NaN", "inf", "", String(repeating: "9", count: 3_000),
+        "2020-13-01", "2020-00-10", "2020-01-01T25:00:00Z", "2020-01-01T10:61:00Z", "2020-01-01T10:00:00+25:00",
+        "2020-0101", "1e10", "9999999999999999999999999", "9223372036854775808", "NaN", "inf", "",
+        String(repeating: "9", count: 3_000),
     ])
     func absurdDates(value: String) {
         let text = F.doc(
             #"{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"DateLessThan":{"aws:CurrentTime":"\#(value)"}}}"#
         )
         #expect(throws: PolicyError.self) { try PolicyDocument.parse(text, kind: .identity) }
+    }
+
+    /// Dates AWS's date check accepts (any day 1-31, years far outside 0000-9999, a missing time) but that are no
+    /// instant: saved with a warning, and the condition matches no date, also for the negated operator's positive
+    /// test.
+    @Test(arguments: ["2021-02-29", "99999-01-01", "-1-01-01", "2020-01-01T", "2020-01-01T10", "01T"])
+    func awsAcceptedDatesWarnAndNeverMatch(value: String) throws {
+        let text = F.doc(
+            #"{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"DateLessThan":{"aws:CurrentTime":"\#(value)"}}}"#
+        )
+        let document = try PolicyDocument.parse(text, kind: .identity)
+        #expect(document.warnings.count == 1)
+        #expect(document.warnings.first?.path == "Statement[0].Condition.DateLessThan.aws:CurrentTime")
+        let compiled = CompiledPrincipal(
+            principal: Principal(arn: "arn:aws:iam::123456789012:user/a", kind: .user),
+            policies: [PolicyInput(id: "p", role: .identity, document: document)])
+        for now in ["1970-01-01T00:00:00Z", "2020-01-01T00:00:00Z", "9999-12-31T23:59:59Z"] {
+            let request = AuthorizationRequest(
+                action: "s3:GetObject", resource: "arn:aws:s3:::b/k",
+                context: RequestContext(["aws:CurrentTime": .string(now)]))
+            #expect(compiled.decide(request) == .implicitDeny, "\(value) matched \(now)")
+        }
     }
 
     @Test(arguments: ["nan", "inf", "-inf", "0x10", "1e5", "1,000", "--1", "1-", ".", "", "1.2.3", "+", "١٢"])

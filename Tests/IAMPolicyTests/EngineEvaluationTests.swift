@@ -212,7 +212,7 @@ struct EngineEvaluationTests {
         let r = F.request("s3:GetObject", "arn:aws:s3:::b/1")
         let result = compiled.evaluate(r)
         #expect(result.decision == .allowed)
-        #expect(result.matched == [MatchedStatement(policyID: "id1", index: 1, sid: "ReadB")])
+        #expect(result.matched == [MatchedStatement(policyID: "id1", role: .identity, index: 1, sid: "ReadB")])
         #expect(result.missingContextKeys == [])
     }
 
@@ -228,8 +228,8 @@ struct EngineEvaluationTests {
         #expect(result.decision == .explicitDeny)
         #expect(
             result.matched == [
-                MatchedStatement(policyID: "id1", index: 0, sid: "D1"),
-                MatchedStatement(policyID: "id1", index: 1, sid: nil),
+                MatchedStatement(policyID: "id1", role: .identity, index: 0, sid: "D1"),
+                MatchedStatement(policyID: "id1", role: .identity, index: 1, sid: nil),
             ]
         )
     }
@@ -248,7 +248,7 @@ struct EngineEvaluationTests {
             identity: [F.doc(#"{"Effect":"Allow","Action":"*","Resource":"*"}"#)], boundary: boundaryDeny)
         let result = withDeny.evaluate(F.request("s3:DeleteObject"))
         #expect(result.decision == .explicitDeny)
-        #expect(result.matched == [MatchedStatement(policyID: "boundary", index: 1, sid: "NoDelete")])
+        #expect(result.matched == [MatchedStatement(policyID: "boundary", role: .boundary, index: 1, sid: "NoDelete")])
         // A boundary whose condition is false is an implicit deny.
         let conditional = F.doc(
             #"{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"StringEquals":{"aws:RequestedRegion":"us-east-1"}}}"#
@@ -401,7 +401,7 @@ struct EngineEvaluationTests {
         let service = try F.compile(F.apigateway, resource: [trust(#"{"Service":"apigateway.amazonaws.com"}"#)])
         let result = service.evaluate(assume)
         #expect(result.decision == .allowed)
-        #expect(result.matched == [MatchedStatement(policyID: "res0", index: 0, sid: nil)])
+        #expect(result.matched == [MatchedStatement(policyID: "res0", role: .resource, index: 0, sid: nil)])
         // Other actions are not granted by the trust policy.
         #expect(service.decide(F.request("sts:AssumeRoleWithSAML", roleARN)) == .implicitDeny)
     }
@@ -465,7 +465,7 @@ struct EngineAPITests {
         )
         let result = compiled.evaluate(F.request("s3:GetObject"))
         #expect(result.decision == .implicitDeny)
-        #expect(result.matched == [MatchedStatement(policyID: "id0", index: 0, sid: "S3")])
+        #expect(result.matched == [MatchedStatement(policyID: "id0", role: .identity, index: 0, sid: "S3")])
     }
 
     @Test(arguments: PolicyDocumentKind.allCases)
@@ -509,7 +509,7 @@ struct EngineScaleTests {
             #expect(compiled.decide(F.request("svc\(i)x:GetA", "arn:aws:svc\(i)x:::x")) == .implicitDeny)
         }
         let result = compiled.evaluate(F.request("svc42:GetA", "arn:aws:svc42:::secret"))
-        #expect(result.matched == [MatchedStatement(policyID: "id42", index: 3, sid: nil)])
+        #expect(result.matched == [MatchedStatement(policyID: "id42", role: .identity, index: 3, sid: nil)])
     }
 
     @Test func keysDifferingOnlyInCaseResolveDeterministically() throws {
@@ -576,7 +576,7 @@ struct EngineSessionTests {
         )
         let result = compiled.evaluate(F.request("s3:DeleteObject"))
         #expect(result.decision == .explicitDeny)
-        #expect(result.matched == [MatchedStatement(policyID: "session", index: 1, sid: "No")])
+        #expect(result.matched == [MatchedStatement(policyID: "session", role: .session, index: 1, sid: "No")])
     }
 
     /// A resource policy naming the role is limited by the session policy; naming the session is not

@@ -1,18 +1,3 @@
-/// How strongly a resource-based policy's `Principal` names the caller; it decides which other policies must
-/// also allow (D:reference_policies_evaluation-logic.html, same-account table).
-enum PrincipalStrength: Int, Sendable, Comparable {
-    /// Not named: the statement does not apply to this caller.
-    case none = 0
-    /// The caller's account is named: authority is delegated, the identity policies must still allow.
-    case account = 1
-    /// The role of the calling session is named: identity policies need not allow, the boundary must.
-    case roleARN = 2
-    /// The caller itself (user, session, service, `*`) is named: nothing else needs to allow.
-    case direct = 3
-
-    static func < (a: PrincipalStrength, b: PrincipalStrength) -> Bool { a.rawValue < b.rawValue }
-}
-
 /// A condition value compiled for its operator family.
 enum CompiledValue: Sendable {
     /// String / Arn operators: a template (maybe with variables); `wildcards` for Like and Arn forms.
@@ -173,7 +158,9 @@ struct CompiledEngine: Sendable {
             for (statementIndex, statement) in policy.document.statements.enumerated() {
                 var strength = PrincipalStrength.direct
                 if policy.role == .resource {
-                    strength = CompiledEngine.strength(of: statement.principals, for: principal)
+                    strength = CompiledEngine.strength(
+                        of: statement.principals, for: principal,
+                        denyWithBoundary: statement.effect == .deny && hasBoundary)
                     // A resource policy statement that does not name this caller never applies to it.
                     if strength == .none { continue }
                 }
@@ -250,7 +237,11 @@ struct CompiledEngine: Sendable {
         var resourceIsStar = false
         if let r = statement.resources {
             if case .exclude = r { resourceNegated = true }
-            resources = r.patterns.map { Template($0, variables: variables, wildcards: true, lowercase: false) }
+            resources = r.patterns.map {
+                Template(
+                    $0, variables: variables, wildcards: true, lowercase: false,
+                    variablesFrom: Template.fifthColon($0).offset)
+            }
             resourceIsStar = !resourceNegated && r.patterns.contains("*")
         }
         let conditions = statement.conditions.map { compile($0, variables: variables) }
@@ -314,72 +305,6 @@ struct CompiledEngine: Sendable {
         return bytes.withUnsafeBufferPointer { b in
             guard let c = Glob.colons(b), c.4 > c.3 + 1 else { return nil }
             return String(decoding: b[(c.3 + 1)..<c.4], as: UTF8.self)
-        }
-    }
-
-    // MARK: - Principal
-
-    static func strength(of principals: Statement.Principals?, for principal: Principal) -> PrincipalStrength {
-        guard let principals else { return .none }
-        let account = principal.effectiveAccount
-        switch principals {
-        case .include(let set):
-            if set.isWildcard { return .direct }
-            var best = PrincipalStrength.none
-            for entry in set.entries {
-                best = max(best, strength(of: entry, principal: principal, account: account))
-            }
-            return best
-        case .exclude(let set):
-            // NotPrincipal excludes a caller only when every identity in its chain is listed: the user (or the
-            // session and its role) and its account (D:reference_policies_elements_notprincipal.html).
-            if set.isWildcard { return .none }
-            func listed(_ type: String, _ value: String?) -> Bool {
-                guard let value else { return false }
-                return set.entries.contains { $0.type == type && ($0.value == value || $0.value == "*") }
-            }
-            let accountListed =
-                account.map { listed("AWS", $0) || listed("AWS", "arn:aws:iam::\($0):root") } ?? false
-            let excluded: Bool
-            switch principal.kind {
-            case .user: excluded = listed("AWS", principal.arn) && accountListed
-            case .assumedRole:
-                excluded = listed("AWS", principal.arn) && listed("AWS", principal.roleARN) && accountListed
-            case .service:
-                excluded = set.entries.contains {
-                    $0.type == "Service"
-                        && (asciiLowercased($0.value) == asciiLowercased(principal.arn)
-                            || asciiLowercased($0.value) == principal.name.map(asciiLowercased))
-                }
-            }
-            return excluded ? .none : .direct
-        }
-    }
-
-    static func strength(of entry: PrincipalSet.Entry, principal: Principal, account: String?) -> PrincipalStrength {
-        switch entry.type {
-        case "AWS":
-            if entry.value == "*" { return .direct }
-            if principal.kind != .service && entry.value == principal.arn { return .direct }
-            if principal.kind == .assumedRole, let role = principal.roleARN, entry.value == role { return .roleARN }
-            if let account, principal.kind != .service {
-                if entry.value == account { return .account }
-                let parts = entry.value.split(separator: ":", omittingEmptySubsequences: false)
-                if parts.count == 6, parts[0] == "arn", parts[2] == "iam", parts[4] == account, parts[5] == "root" {
-                    return .account
-                }
-            }
-            return .none
-        case "Service":
-            guard principal.kind == .service else { return .none }
-            let value = asciiLowercased(entry.value)
-            if value == "*" || value == asciiLowercased(principal.arn) || value == principal.name.map(asciiLowercased) {
-                return .direct
-            }
-            return .none
-        default:
-            // Federated and CanonicalUser principals are named by their exact identifier.
-            return entry.value == principal.arn || entry.value == "*" ? .direct : .none
         }
     }
 }

@@ -114,7 +114,9 @@ extension CompiledEngine {
         }
         return EvaluationResult(
             decision: decision,
-            matched: deciding.map { MatchedStatement(policyID: $0.policyID, index: $0.statementIndex, sid: $0.sid) },
+            matched: deciding.map {
+                MatchedStatement(policyID: $0.policyID, role: $0.role, index: $0.statementIndex, sid: $0.sid)
+            },
             missingContextKeys: Array(Set(missing)).sorted()
         )
     }

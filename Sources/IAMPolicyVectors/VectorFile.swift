@@ -24,7 +24,7 @@ package struct VectorPolicy: Sendable {
     package var document: [UInt8]
 }
 
-/// One evaluation case of the `iam policy evaluate --cases` format (issue 2).
+/// One evaluation case of the `iam policy evaluate --cases` format (Tests/IAMPolicyTests/Vectors/README.md).
 package struct EvaluationCase: Sendable {
     /// The case id.
     package var id: String
@@ -40,8 +40,9 @@ package struct EvaluationCase: Sendable {
     package var context: [String: ContextValue]
     /// The expected decision, if any.
     package var expect: Decision?
-    /// The expected matched statements, if pinned (compared without regard to order).
-    package var expectMatched: [MatchedStatement]?
+    /// The expected matched statements, if pinned (compared without regard to order); an entry's role is
+    /// compared only when the case gives it (`"type"`).
+    package var expectMatched: [ExpectedStatement]?
     /// The expected missing context keys, if pinned (compared without regard to order).
     package var expectMissingContextKeys: [String]?
 
@@ -96,6 +97,32 @@ package struct ValidationCase: Sendable {
     package var expectValid: Bool?
     /// The expected AWS error code, if pinned.
     package var expectErrorCode: String?
+    /// AWS's own message for an invalid document, if pinned: the engine's message must contain it verbatim (ours
+    /// adds the element path and what was allowed around it).
+    package var expectAWSMessage: String?
+    /// Expected warnings of a valid document, if pinned: each entry must occur in some warning's text, and `[]`
+    /// pins that there are none.
+    package var expectWarnings: [String]?
+}
+
+/// One entry of a case's `expectMatched`.
+package struct ExpectedStatement: Sendable, Hashable {
+    /// The policy id.
+    package var policyID: String
+    /// The role the policy plays, when the case pins it.
+    package var role: PolicyInput.Role?
+    /// The 0-based statement index.
+    package var index: Int
+    /// The Sid, if any.
+    package var sid: String?
+
+    /// Creates an expectation.
+    package init(policyID: String, role: PolicyInput.Role?, index: Int, sid: String?) {
+        self.policyID = policyID
+        self.role = role
+        self.index = index
+        self.sid = sid
+    }
 }
 
 /// Reading vector files: evaluation cases and validation cases.
@@ -159,8 +186,19 @@ package enum VectorFile {
             }
             var code: String?
             if let c = node["error_code"], case .string(let s) = c.value { code = s }
+            var awsMessage: String?
+            if let m = node["aws_message"] {
+                guard let s = m.string else { throw VectorFileError("\(where_): \"aws_message\" must be a string") }
+                awsMessage = s
+            }
+            var warnings: [String]?
+            if let w = node["warnings"] {
+                warnings = try strings(w, where: "\(where_): \"warnings\"")
+            }
             result.append(
-                ValidationCase(id: id, kind: kind, document: document, expectValid: expectValid, expectErrorCode: code))
+                ValidationCase(
+                    id: id, kind: kind, document: document, expectValid: expectValid, expectErrorCode: code,
+                    expectAWSMessage: awsMessage, expectWarnings: warnings))
         }
         return result
     }
@@ -270,39 +308,53 @@ package enum VectorFile {
             }
             expect = d
         }
-        var expectMatched: [MatchedStatement]?
+        var expectMatched: [ExpectedStatement]?
         if let m = node["expectMatched"] {
             guard case .array(let items) = m.value else {
                 throw VectorFileError("\(where_): \"expectMatched\" must be an array")
             }
-            var list: [MatchedStatement] = []
+            var list: [ExpectedStatement] = []
             for item in items {
                 guard let policy = item["policy"]?.string, case .number(let n)? = item["index"]?.value,
                     let index = Int(n)
                 else {
                     throw VectorFileError("\(where_): expectMatched entries need \"policy\" and \"index\"")
                 }
-                list.append(MatchedStatement(policyID: policy, index: index, sid: item["sid"]?.string))
+                var role: PolicyInput.Role?
+                if let t = item["type"] {
+                    guard let text = t.string, let r = PolicyInput.Role(rawValue: text) else {
+                        throw VectorFileError(
+                            "\(where_): expectMatched \"type\" must be identity, boundary, resource or session")
+                    }
+                    role = r
+                }
+                list.append(ExpectedStatement(policyID: policy, role: role, index: index, sid: item["sid"]?.string))
             }
             expectMatched = list
         }
         var expectMissing: [String]?
         if let m = node["expectMissingContextKeys"] {
-            guard case .array(let items) = m.value else {
-                throw VectorFileError("\(where_): \"expectMissingContextKeys\" must be an array")
-            }
-            var list: [String] = []
-            for item in items {
-                guard let s = item.string else {
-                    throw VectorFileError("\(where_): expectMissingContextKeys must hold strings")
-                }
-                list.append(s)
-            }
-            expectMissing = list
+            expectMissing = try strings(m, where: "\(where_): expectMissingContextKeys")
         }
         return EvaluationCase(
             id: id, policies: policies, principal: principal, action: action, resource: resource, context: context,
             expect: expect, expectMatched: expectMatched, expectMissingContextKeys: expectMissing)
+    }
+
+    static func strings(_ node: JSONNode, where: String) throws(VectorFileError) -> [String] {
+        guard case .array(let items) = node.value else { throw VectorFileError("\(`where`) must be an array") }
+        var list: [String] = []
+        for item in items {
+            guard let s = item.string else { throw VectorFileError("\(`where`) must hold strings") }
+            list.append(s)
+        }
+        return list
+    }
+
+    /// Whether a vector file holds validation cases (its name starts with `validation`) rather than evaluation
+    /// cases.
+    package static func isValidationFile(_ name: String) -> Bool {
+        name.hasPrefix("validation")
     }
 
     static func principal(_ node: JSONNode?, where: String) throws(VectorFileError) -> Principal {
@@ -335,140 +387,5 @@ package enum VectorFile {
             roleARN: node["role_arn"]?.string ?? node["roleARN"]?.string,
             tags: tags
         )
-    }
-}
-
-/// The outcome of running one evaluation case.
-package struct EvaluationOutcome: Sendable {
-    /// The case id.
-    package var id: String
-    /// The engine's result, or the policy error that stopped the case.
-    package var result: Result<EvaluationResult, PolicyError>
-    /// What differs from the case's expectations (empty when it passes).
-    package var mismatches: [String]
-
-    /// Whether the case met every expectation it pins.
-    package var passed: Bool { mismatches.isEmpty }
-
-    /// The case's output line: `{"id":..,"decision":..,"matched":[..],"missingContextKeys":[..]}`.
-    package var jsonLine: String {
-        var w = JSONLineWriter()
-        w.field("id", string: id)
-        switch result {
-        case .success(let r):
-            w.field("decision", string: r.decision.rawValue)
-            w.key("matched")
-            w.raw("[")
-            for (i, m) in r.matched.enumerated() {
-                if i > 0 { w.raw(",") }
-                var inner = JSONLineWriter()
-                inner.field("policy", string: m.policyID)
-                inner.field("index", int: m.index)
-                inner.field("sid", string: m.sid)
-                w.raw(inner.finish())
-            }
-            w.raw("]")
-            w.field("missingContextKeys", strings: r.missingContextKeys)
-        case .failure(let e):
-            w.field("decision", string: "error")
-            w.field("error_code", string: e.code)
-            w.field("message", string: e.message)
-        }
-        if !mismatches.isEmpty {
-            w.field("mismatch", strings: mismatches)
-        }
-        return w.finish()
-    }
-}
-
-/// The outcome of running one validation case.
-package struct ValidationOutcome: Sendable {
-    /// The case id.
-    package var id: String
-    /// nil when the document is valid, else the engine's error.
-    package var error: PolicyError?
-    /// What differs from the case's expectations (empty when it passes).
-    package var mismatches: [String]
-
-    /// Whether the case met every expectation it pins.
-    package var passed: Bool { mismatches.isEmpty }
-
-    /// The case's output line: `{"id":..,"decision":"valid"|"invalid","error_code":..,"message":..}`.
-    package var jsonLine: String {
-        var w = JSONLineWriter()
-        w.field("id", string: id)
-        w.field("decision", string: error == nil ? "valid" : "invalid")
-        w.field("error_code", string: error?.code)
-        w.field("message", string: error?.message)
-        if !mismatches.isEmpty {
-            w.field("mismatch", strings: mismatches)
-        }
-        return w.finish()
-    }
-}
-
-/// Runs cases against the engine and compares with their expectations.
-package enum VectorRunner {
-    /// Validates, compiles and evaluates one case, then checks what it pins.
-    package static func run(_ c: EvaluationCase) -> EvaluationOutcome {
-        let compiled: CompiledPrincipal
-        do throws(PolicyError) {
-            compiled = try c.compile()
-        } catch {
-            return EvaluationOutcome(
-                id: c.id, result: .failure(error), mismatches: ["a policy did not validate: \(error)"])
-        }
-        let request = c.request
-        let result = compiled.evaluate(request)
-        var mismatches: [String] = []
-        if let expect = c.expect, expect != result.decision {
-            mismatches.append("decision \(result.decision.rawValue), expected \(expect.rawValue)")
-        }
-        // decide() is the allocation-free path: it must agree with evaluate().
-        let fast = compiled.decide(request)
-        if fast != result.decision {
-            mismatches.append("decide() said \(fast.rawValue) but evaluate() said \(result.decision.rawValue)")
-        }
-        if let expected = c.expectMatched {
-            let want = expected.map(describe).sorted()
-            let got = result.matched.map(describe).sorted()
-            if want != got {
-                mismatches.append("matched \(got), expected \(want)")
-            }
-        }
-        if let expected = c.expectMissingContextKeys {
-            let want = expected.sorted()
-            let got = result.missingContextKeys.sorted()
-            if want != got {
-                mismatches.append("missingContextKeys \(got), expected \(want)")
-            }
-        }
-        return EvaluationOutcome(id: c.id, result: .success(result), mismatches: mismatches)
-    }
-
-    /// Validates one document and checks what the case pins.
-    package static func run(_ c: ValidationCase) -> ValidationOutcome {
-        var error: PolicyError?
-        do throws(PolicyError) {
-            _ = try PolicyDocument.parse(bytes: c.document, kind: c.kind)
-        } catch let e {
-            error = e
-        }
-        var mismatches: [String] = []
-        if let expectValid = c.expectValid {
-            if expectValid, let error {
-                mismatches.append("invalid (\(error)), expected valid")
-            } else if !expectValid, error == nil {
-                mismatches.append("valid, expected invalid")
-            }
-        }
-        if let code = c.expectErrorCode, let error, error.code != code {
-            mismatches.append("error_code \(error.code), expected \(code)")
-        }
-        return ValidationOutcome(id: c.id, error: error, mismatches: mismatches)
-    }
-
-    static func describe(_ m: MatchedStatement) -> String {
-        "\(m.policyID)#\(m.index)" + (m.sid.map { "(\($0))" } ?? "")
     }
 }

@@ -28,52 +28,6 @@ public struct PolicyInput: Sendable {
     }
 }
 
-/// The outcome of a check, as AWS's `EvalDecision` spells it.
-public enum Decision: String, Sendable {
-    /// Some statement allows and nothing denies.
-    case allowed
-    /// A `Deny` statement matched.
-    case explicitDeny
-    /// Nothing allowed (or a boundary / trust policy did not allow).
-    case implicitDeny
-}
-
-/// A statement that determined a decision.
-public struct MatchedStatement: Sendable, Hashable {
-    /// ``PolicyInput/id`` of the policy holding the statement.
-    public var policyID: String
-    /// The statement's 0-based index in its policy's `Statement` list (a single statement object is index 0).
-    public var index: Int
-    /// The statement's `Sid`, if any.
-    public var sid: String?
-
-    /// Creates a matched-statement record.
-    public init(policyID: String, index: Int, sid: String?) {
-        self.policyID = policyID
-        self.index = index
-        self.sid = sid
-    }
-}
-
-/// A decision with its diagnostics, in the shape of SimulatePrincipalPolicy's `EvaluationResult`.
-public struct EvaluationResult: Sendable, Hashable {
-    /// The decision.
-    public var decision: Decision
-    /// The statements that determined it: every matching `Deny` when the decision is `explicitDeny`, otherwise
-    /// every matching `Allow` (identity, boundary and resource policies), in policy-input then statement order.
-    public var matched: [MatchedStatement]
-    /// Context keys that a condition (or a policy variable) of an applicable statement needed but the request
-    /// lacked: sorted, de-duplicated, spelled as in the policy.
-    public var missingContextKeys: [String]
-
-    /// Creates a result.
-    public init(decision: Decision, matched: [MatchedStatement], missingContextKeys: [String]) {
-        self.decision = decision
-        self.matched = matched
-        self.missingContextKeys = missingContextKeys
-    }
-}
-
 /// Every policy that applies to one principal, compiled once for cheap checks.
 ///
 /// Actions are lower-cased and indexed by service prefix, exact patterns sit in hash tables and globs are
