@@ -85,6 +85,7 @@ let package = Package(
                 "IAMWire",
                 "IAMTLS",
                 "IAMPolicy",
+                "IAMDomain",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -116,6 +117,7 @@ let package = Package(
             name: "iamd",
             dependencies: [
                 "IAMServer",
+                "IAMStoreSQLite",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

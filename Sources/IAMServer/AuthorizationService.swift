@@ -1,3 +1,4 @@
+public import IAMDomain
 import IAMPolicy
 public import IAMRPC
 public import IAMWire
@@ -16,23 +17,27 @@ public struct AuthorizationService: AuthorizationServiceProtocol {
     /// The most action x resource results one simulation may produce (AWS pages at 1,000).
     public static let maxResults = 1000
 
-    /// Creates the service for `accountID`.
-    public init(accountID: String) {
+    /// The stored principals' authorization snapshot; nil serves only the stateless calls.
+    public var publisher: SnapshotPublisher?
+
+    /// Creates the service for `accountID`, answering principal-based calls from `publisher`'s snapshot.
+    public init(accountID: String, publisher: SnapshotPublisher? = nil) {
         self.accountID = accountID
+        self.publisher = publisher
     }
 
-    /// Not served yet: needs the principal store.
+    /// Decides one request against the current snapshot, with the statements that decided it.
     public func authorize(_ request: AuthorizeRequest, context: ServerCallContext) -> ServerResponse<AuthorizeResponse>
     {
-        .immediate(.failure(Self.needsStore("Authorize")))
+        self.authorizePrincipal(request, context: context)
     }
 
-    /// Not served yet: needs the principal store.
+    /// Decides many requests against one snapshot, in order.
     public func authorizeBatch(
         _ request: AuthorizeBatchRequest,
         context: ServerCallContext
     ) -> ServerResponse<AuthorizeBatchResponse> {
-        .immediate(.failure(Self.needsStore("AuthorizeBatch")))
+        self.authorizePrincipals(request, context: context)
     }
 
     /// Not served yet: needs the principal store.

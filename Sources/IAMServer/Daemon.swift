@@ -1,4 +1,5 @@
 public import Foundation
+public import IAMDomain
 import IAMRPC
 import IAMTLS
 public import Logging
@@ -25,6 +26,9 @@ public struct DaemonConfiguration: Sendable {
     public var accountID: String = "123456789012"
     /// Where logs go.
     public var logger: Logger
+    /// The durable store (iamd opens SQLite in the data folder); nil keeps everything in memory, for tests
+    /// and throwaway servers.
+    public var store: (any Store)?
 
     /// Creates a configuration.
     public init(dataDirectory: URL, certificatePath: String? = nil, privateKeyPath: String? = nil, logger: Logger) {
@@ -50,11 +54,13 @@ public final class Daemon: Service, Sendable {
     /// The port the server listens on.
     public let port: Int
     private let server: RPCServer
+    private let store: any Store
     private let logger: Logger
 
-    private init(port: Int, server: RPCServer, logger: Logger) {
+    private init(port: Int, server: RPCServer, store: any Store, logger: Logger) {
         self.port = port
         self.server = server
+        self.store = store
         self.logger = logger
     }
 
@@ -79,7 +85,7 @@ public final class Daemon: Service, Sendable {
         where !FileManager.default.isReadableFile(atPath: path) {
             throw DaemonError("cannot read \(path)")
         }
-        let (store, created) = try FileCredentialStore.bootstrap(in: configuration.dataDirectory)
+        let (rootStore, created) = try FileCredentialStore.bootstrap(in: configuration.dataDirectory)
         if let created {
             logger.notice(
                 "created the root access key \(created.accessKeyID); its secret is in \(configuration.dataDirectory.appendingPathComponent("root-credentials.json").path) (mode 0600): copy it and delete the file"
@@ -94,19 +100,47 @@ public final class Daemon: Service, Sendable {
             tls.verifyPeer = true
             tls.requireClientCertificate = true
         }
+        let account: AccountID
+        do {
+            account = try AccountID(configuration.accountID)
+        } catch {
+            throw DaemonError("--account-id must be 12 digits, got \"\(configuration.accountID)\"")
+        }
+        let store = configuration.store ?? InMemoryStore()
+        let publisher: SnapshotPublisher
+        do {
+            publisher = try await SnapshotPublisher(store: store, account: account, catalog: [])
+        } catch {
+            throw DaemonError("cannot load the store: \(error)")
+        }
+        let audit = try AuditLog(path: configuration.dataDirectory.appendingPathComponent("audit.log").path)
+        let rootKeys = RootKeys(ids: Set(rootStore.accessKeyIDs))
         let server = try await RPCServer.start(
             configuration: RPCServerConfiguration(
                 host: configuration.host,
                 port: configuration.port,
                 tls: tls,
-                credentialStore: store,
-                logger: logger
+                credentialStore: SnapshotCredentialStore(root: rootStore, publisher: publisher),
+                logger: logger,
+                interceptors: [Authorizer(publisher: publisher, account: account, rootKeys: rootKeys, audit: audit)]
             ),
-            services: [HealthService(), AuthorizationService(accountID: configuration.accountID)],
+            services: [
+                HealthService(),
+                AuthorizationService(accountID: configuration.accountID, publisher: publisher),
+                STSService(store: store, publisher: publisher, account: account, rootKeys: rootKeys, audit: audit),
+            ] + Self.managementServices(store: store, publisher: publisher, account: account, audit: audit),
             group: MultiThreadedEventLoopGroup.singleton
         )
-        logger.notice("iamd listening on \(configuration.host):\(server.port)")
-        return Daemon(port: server.port, server: server, logger: logger)
+        logger.notice("iamd listening on \(configuration.host):\(server.port) (store revision \(publisher.revision))")
+        return Daemon(port: server.port, server: server, store: store, logger: logger)
+    }
+
+    /// The IAM management service over `store`; every committed write updates the snapshot before the
+    /// caller hears of it.
+    static func managementServices(store: any Store, publisher: SnapshotPublisher, account: AccountID, audit: AuditLog)
+        -> [any RPCService]
+    {
+        []
     }
 
     /// The configured certificate and key, or the development ones in `<data-dir>/tls/`, made on first
@@ -131,8 +165,14 @@ public final class Daemon: Service, Sendable {
         }
     }
 
-    /// Stops accepting, lets calls in flight finish (GOAWAY + drain), then closes.
+    /// Stops accepting, lets calls in flight finish (GOAWAY + drain), then closes the store: every write a
+    /// caller saw acknowledged is committed before the process exits.
     public func shutdown() async {
         await server.shutdown()
+        do {
+            try await store.close()
+        } catch {
+            logger.error("closing the store failed: \(error)")
+        }
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import IAMServer
+import IAMStoreSQLite
 import Logging
 import ServiceLifecycle
 
@@ -39,6 +40,15 @@ struct IAMD: AsyncParsableCommand {
         configuration.port = port
         configuration.clientCAPath = clientCa
         configuration.accountID = accountId
+        // The embedded default: one SQLite file in the data folder (WAL, synchronous=FULL).
+        do {
+            try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
+            configuration.store = try SQLiteStore(
+                path: URL(fileURLWithPath: dataDir).appendingPathComponent("iam.sqlite").path)
+        } catch {
+            logger.critical("iamd could not open its store in \(dataDir): \(error)")
+            throw ExitCode(1)
+        }
         let daemon: Daemon
         do {
             daemon = try await Daemon.start(configuration)

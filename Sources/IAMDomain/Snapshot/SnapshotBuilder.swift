@@ -9,12 +9,12 @@ extension AuthorizationSnapshot {
         for policy in catalog { model.setPolicy(policy.arn, policy) }
         for policy in contents.policies { model.setPolicy(policy.arn, policy) }
         for user in contents.users {
-            model.users[user.id] = user
+            model.setUser(user.id, user)
             model.setBoundary(OwnerRef(.user, user.id), old: nil, new: user.permissionsBoundary)
         }
-        for group in contents.groups { model.groups[group.id] = group }
+        for group in contents.groups { model.setGroup(group.id, group) }
         for role in contents.roles {
-            model.roles[role.id] = role
+            model.setRole(role.id, role)
             model.setBoundary(OwnerRef(.role, role.id), old: nil, new: role.permissionsBoundary)
         }
         var inlineByOwner: [OwnerRef: [InlinePolicy]] = [:]

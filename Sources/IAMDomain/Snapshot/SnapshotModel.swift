@@ -23,6 +23,28 @@ struct SnapshotModel: Sendable {
     var sessionsOfRole: [UniqueID: Set<AccessKeyID>] = [:]
     /// AWS managed policies shipped with the server; they never come from the store.
     var catalog: [ARN: ManagedPolicy] = [:]
+    /// Case-folded name → id, so a request naming an entity finds its ARN without a scan.
+    var userNames: [String: UniqueID] = [:]
+    var groupNames: [String: UniqueID] = [:]
+    var roleNames: [String: UniqueID] = [:]
+
+    mutating func setUser(_ id: UniqueID, _ user: User?) {
+        if let old = self.users[id] { self.userNames[old.name.folded] = nil }
+        self.users[id] = user
+        if let user { self.userNames[user.name.folded] = id }
+    }
+
+    mutating func setGroup(_ id: UniqueID, _ group: Group?) {
+        if let old = self.groups[id] { self.groupNames[old.name.folded] = nil }
+        self.groups[id] = group
+        if let group { self.groupNames[group.name.folded] = id }
+    }
+
+    mutating func setRole(_ id: UniqueID, _ role: Role?) {
+        if let old = self.roles[id] { self.roleNames[old.name.folded] = nil }
+        self.roles[id] = role
+        if let role { self.roleNames[role.name.folded] = id }
+    }
 
     /// Parses a stored document; stored documents were validated on write, so a failure means a document
     /// from an older, looser validator. It then contributes nothing rather than failing the whole snapshot.

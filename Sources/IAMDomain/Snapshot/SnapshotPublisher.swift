@@ -36,7 +36,7 @@ extension AuthorizationSnapshot {
                 let user = try reader.entity(User.self, id: id)
                 self.model.setBoundary(
                     owner, old: self.model.users[id]?.permissionsBoundary, new: user?.permissionsBoundary)
-                self.model.users[id] = user
+                self.model.setUser(id, user)
                 self.model.setInline(id, kind: .user, user == nil ? [] : try reader.inlinePolicies(of: owner))
                 self.model.setAttached(owner, user == nil ? [] : try reader.attachedPolicies(of: owner))
                 self.model.setGroups(ofUser: id, user == nil ? [] : try reader.groups(ofUser: id))
@@ -46,7 +46,7 @@ extension AuthorizationSnapshot {
             case .group(let id):
                 let owner = OwnerRef(.group, id)
                 let group = try reader.entity(Group.self, id: id)
-                self.model.groups[id] = group
+                self.model.setGroup(id, group)
                 self.model.setInline(id, kind: .group, group == nil ? [] : try reader.inlinePolicies(of: owner))
                 self.model.setAttached(owner, group == nil ? [] : try reader.attachedPolicies(of: owner))
                 let members = Set(group == nil ? [] : try reader.members(ofGroup: id))
@@ -58,7 +58,7 @@ extension AuthorizationSnapshot {
                 let role = try reader.entity(Role.self, id: id)
                 self.model.setBoundary(
                     owner, old: self.model.roles[id]?.permissionsBoundary, new: role?.permissionsBoundary)
-                self.model.roles[id] = role
+                self.model.setRole(id, role)
                 self.model.setInline(id, kind: .role, role == nil ? [] : try reader.inlinePolicies(of: owner))
                 self.model.setAttached(owner, role == nil ? [] : try reader.attachedPolicies(of: owner))
                 dirty.insert(owner)

@@ -899,7 +899,8 @@ public struct SimulationResult: WireMessage {
 
 /// Authorize input: may this principal do this action on this resource in this context?
 public struct AuthorizeRequest: WireMessage {
-    /// The principal: a user or role ARN, or an assumed-role session ARN.
+    /// The principal: a user or role ARN, an assumed-role session ARN, or a service principal such as
+    /// "apigateway.amazonaws.com" (evaluated against resource_policy or, for sts:AssumeRole, the trust policy).
     public var principalARN: String = ""
     /// The action, e.g. "s3:GetObject" (matched case-insensitively).
     public var action: String = ""
@@ -909,6 +910,13 @@ public struct AuthorizeRequest: WireMessage {
     public var contextEntries: [ContextEntry] = []
     /// Demand a snapshot at least this fresh (a revision returned by an earlier write); absent means any.
     public var minRevision: UInt64? = nil
+    /// The principal by access key id instead of ARN (a backend service that authenticated the caller's key
+    /// asks with it); exactly one of principal_arn and access_key_id. An inactive, deleted or expired key
+    /// is denied (implicit deny, no statements).
+    public var accessKeyID: String = ""
+    /// A resource-based policy of the resource (JSON), evaluated with the principal's policies as AWS does
+    /// for a bucket policy: same-account, either may allow; cross-account, both must.
+    public var resourcePolicy: String = ""
 
     /// Creates a message with every field at its proto3 default.
     public init() {}
@@ -919,13 +927,17 @@ public struct AuthorizeRequest: WireMessage {
         action: String = "",
         resource: String = "",
         contextEntries: [ContextEntry] = [],
-        minRevision: UInt64? = nil
+        minRevision: UInt64? = nil,
+        accessKeyID: String = "",
+        resourcePolicy: String = ""
     ) {
         self.principalARN = principalARN
         self.action = action
         self.resource = resource
         self.contextEntries = contextEntries
         self.minRevision = minRevision
+        self.accessKeyID = accessKeyID
+        self.resourcePolicy = resourcePolicy
     }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -955,6 +967,14 @@ public struct AuthorizeRequest: WireMessage {
             writer.writeTag(5, .varint)
             writer.writeVarint(value)
         }
+        if !self.accessKeyID.isEmpty {
+            writer.writeTag(6, .lengthDelimited)
+            writer.writeString(self.accessKeyID)
+        }
+        if !self.resourcePolicy.isEmpty {
+            writer.writeTag(7, .lengthDelimited)
+            writer.writeString(self.resourcePolicy)
+        }
     }
 
     /// The exact number of bytes `encode(into:)` appends.
@@ -972,6 +992,12 @@ public struct AuthorizeRequest: WireMessage {
         for element in self.contextEntries { size += 1 + Protobuf.lengthDelimitedSize(element.encodedSize) }
         if let value = self.minRevision {
             size += 1 + Protobuf.varintSize(value)
+        }
+        if !self.accessKeyID.isEmpty {
+            size += 1 + Protobuf.lengthDelimitedSize(self.accessKeyID.utf8.count)
+        }
+        if !self.resourcePolicy.isEmpty {
+            size += 1 + Protobuf.lengthDelimitedSize(self.resourcePolicy.utf8.count)
         }
         return size
     }
@@ -995,6 +1021,10 @@ public struct AuthorizeRequest: WireMessage {
                 self.contextEntries.append(try reader.readMessage(ContextEntry.self))
             case (5, .varint):
                 self.minRevision = try reader.readVarint()
+            case (6, .lengthDelimited):
+                self.accessKeyID = try reader.readString()
+            case (7, .lengthDelimited):
+                self.resourcePolicy = try reader.readString()
             default:
                 try reader.skipField(tag)
             }

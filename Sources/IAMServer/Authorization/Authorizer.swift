@@ -1,0 +1,84 @@
+import Foundation
+import IAMDomain
+import IAMPolicy
+public import IAMRPC
+public import IAMWire
+
+/// Authorizes every call before its handler runs, as AWS does: the caller's access key must still be
+/// usable (a key deactivated or deleted, or whose user is gone, stops working at its next call, also on a
+/// connection that authenticated earlier), and the caller's policies must allow the method's action
+/// (`iam:CreateUser`, ...) on the resource the request names.
+///
+/// Runs on the connection's event loop against the current authorization snapshot: no thread hop, no
+/// lock beyond the snapshot's one retain. The account's root key may do everything; Health needs
+/// authentication only; `sts:GetCallerIdentity` needs no permission and `sts:AssumeRole` is decided by the
+/// STS service, which evaluates the caller's policies together with the role's trust policy.
+struct Authorizer: ServerInterceptor {
+    let publisher: SnapshotPublisher
+    let account: AccountID
+    let rootKeys: RootKeys
+    let audit: AuditLog?
+
+    func intercept<Request: WireMessage>(_ request: Request, context: ServerCallContext) -> ServerInterceptorVerdict {
+        let snapshot = self.publisher.snapshot
+        let caller: Caller
+        switch Caller.resolve(context.accessKeyID, snapshot: snapshot, rootKeys: self.rootKeys, account: self.account) {
+        case .success(let resolved): caller = resolved
+        case .failure(let error):
+            self.audit?.record(context: context, caller: nil, resource: nil, error: error)
+            return .reject(error)
+        }
+        guard let action = context.method.action,
+            action != "sts:GetCallerIdentity", action != "sts:AssumeRole"
+        else { return .proceed }
+        guard case .principal(let principal) = caller.kind else { return .proceed }  // the root key
+
+        let resource: String
+        if let named = request as? any IAMResourceNaming {
+            resource = named.resource(
+                in: ResourceNamingContext(
+                    account: self.account.rawValue, callerARN: caller.arn, directory: SnapshotDirectory(snapshot)))
+        } else {
+            resource = "*"
+        }
+        let check = AuthorizationRequest(
+            action: action, resource: resource, context: RequestContext(caller.context(for: context)))
+        switch principal.compiled.decide(check) {
+        case .allowed:
+            return .proceed
+        case let decision:
+            let error = Self.accessDenied(
+                caller: caller.arn, action: action, resource: resource, decision: decision,
+                result: principal.compiled.evaluate(check), sources: principal.sources)
+            self.audit?.record(context: context, caller: caller, resource: resource, error: error)
+            return .reject(error)
+        }
+    }
+
+    /// AWS's AccessDenied message: who, what, on which resource, and which kind of policy said no.
+    static func accessDenied(
+        caller: String, action: String, resource: String, decision: Decision, result: EvaluationResult,
+        sources: [String: PolicySource]
+    ) -> RPCError {
+        let reason: String
+        if decision == .explicitDeny {
+            let kinds = Set(result.matched.compactMap { sources[$0.policyID]?.kind })
+            if kinds.contains(.boundary) {
+                reason = "with an explicit deny in a permissions boundary"
+            } else if kinds.contains(.session) {
+                reason = "with an explicit deny in a session policy"
+            } else {
+                reason = "with an explicit deny in an identity-based policy"
+            }
+        } else if result.matched.contains(where: { sources[$0.policyID]?.kind != .boundary }) {
+            // Something allowed it, so what is missing is the boundary's (or session policy's) allow.
+            reason = "because no permissions boundary allows the \(action) action"
+        } else {
+            reason = "because no identity-based policy allows the \(action) action"
+        }
+        return RPCError(
+            code: .permissionDenied,
+            message: "User: \(caller) is not authorized to perform: \(action) on resource: \(resource) \(reason)",
+            iamErrorCode: "AccessDenied")
+    }
+}

@@ -1,0 +1,22 @@
+import Foundation
+import IAMDomain
+import IAMRPC
+
+/// SCRAM's credential lookup: the root keys from the daemon's credential file, every other key (long-term
+/// or session) from the current authorization snapshot, so a key created, deactivated or deleted by a
+/// committed write is known to the next handshake on any connection. Only usable keys are returned: an
+/// inactive, deleted or expired key fails authentication exactly like an unknown one.
+struct SnapshotCredentialStore: CredentialStore {
+    let root: FileCredentialStore
+    let publisher: SnapshotPublisher
+
+    func credential(forAccessKeyID accessKeyID: String) async throws -> SCRAMCredential? {
+        if let root = try await self.root.credential(forAccessKeyID: accessKeyID) { return root }
+        guard let id = try? AccessKeyID(accessKeyID),
+            let entry = self.publisher.snapshot.credential(accessKeyID: id), entry.isUsable(at: Date())
+        else { return nil }
+        return SCRAMCredential(
+            salt: entry.verifier.salt, iterations: entry.verifier.iterations, storedKey: entry.verifier.storedKey,
+            serverKey: entry.verifier.serverKey)
+    }
+}

@@ -1,0 +1,211 @@
+import Foundation
+import IAMDomain
+import IAMPolicy
+import IAMRPC
+import IAMWire
+import NIOCore
+
+/// The checks against stored principals: `Authorize` and `AuthorizeBatch` read the current authorization
+/// snapshot on the connection's event loop (no thread hop, no lock beyond one retain); only a request that
+/// demands a revision the snapshot has not reached yet waits, bounded, for the snapshot to catch up.
+extension AuthorizationService {
+    /// How long a check demanding a newer revision than the snapshot's waits before it gives up, unless
+    /// its deadline is sooner.
+    static let revisionWait: TimeAmount = .seconds(2)
+    /// The most checks one AuthorizeBatch may carry.
+    static let maxBatch = 1000
+
+    func authorizePrincipal(_ request: AuthorizeRequest, context: ServerCallContext) -> ServerResponse<
+        AuthorizeResponse
+    > {
+        guard let publisher else { return .immediate(.failure(Self.needsStore("Authorize"))) }
+        if let minimum = request.minRevision, publisher.revision.rawValue < minimum {
+            return .deferred(
+                self.waitForRevision(minimum, context: context).flatMapThrowing { snapshot in
+                    try self.decide(request, snapshot: snapshot, peer: context.peerAddress)
+                })
+        }
+        return .immediate(
+            Result { () throws(RPCError) in
+                try self.decide(request, snapshot: publisher.snapshot, peer: context.peerAddress)
+            })
+    }
+
+    func authorizePrincipals(_ request: AuthorizeBatchRequest, context: ServerCallContext) -> ServerResponse<
+        AuthorizeBatchResponse
+    > {
+        guard let publisher else { return .immediate(.failure(Self.needsStore("AuthorizeBatch"))) }
+        guard request.requests.count <= Self.maxBatch else {
+            return .immediate(.failure(Self.invalidInput("AuthorizeBatch takes at most \(Self.maxBatch) requests")))
+        }
+        let minimum = request.requests.compactMap(\.minRevision).max()
+        let peer = context.peerAddress
+        let answer = { (snapshot: AuthorizationSnapshot) throws(RPCError) -> AuthorizeBatchResponse in
+            var results: [AuthorizeResponse] = []
+            results.reserveCapacity(request.requests.count)
+            // One snapshot and one set of request keys for the whole batch: every answer is of one revision.
+            let now = Date()
+            for check in request.requests {
+                results.append(try self.decide(check, snapshot: snapshot, peer: peer, now: now))
+            }
+            return AuthorizeBatchResponse(results: results)
+        }
+        if let minimum, publisher.revision.rawValue < minimum {
+            return .deferred(
+                self.waitForRevision(minimum, context: context).flatMapThrowing { try answer($0) })
+        }
+        return .immediate(Result { () throws(RPCError) in try answer(publisher.snapshot) })
+    }
+
+    /// The snapshot once it has reached `minimum`: asks the store to catch up (another replica's write,
+    /// or a write still being applied) and fails UNAVAILABLE if it cannot in time.
+    func waitForRevision(_ minimum: UInt64, context: ServerCallContext) -> EventLoopFuture<AuthorizationSnapshot> {
+        let publisher = self.publisher!
+        let promise = context.eventLoop.makePromise(of: AuthorizationSnapshot.self)
+        var limit = NIODeadline.now() + Self.revisionWait
+        if let deadline = context.deadline, deadline < limit { limit = deadline }
+        let timeout = context.eventLoop.scheduleTask(deadline: limit) {
+            promise.fail(
+                RPCError(
+                    code: .unavailable,
+                    message:
+                        "the authorization snapshot is at revision \(publisher.revision.rawValue) and did not reach the requested min_revision \(minimum) in time",
+                    iamErrorCode: "ServiceFailure"))
+        }
+        Task {
+            do {
+                let reached = try await publisher.catchUp(atLeast: Revision(minimum))
+                if reached.rawValue >= minimum {
+                    timeout.cancel()
+                    promise.succeed(publisher.snapshot)
+                }
+            } catch {
+                // The timeout answers.
+            }
+        }
+        return promise.futureResult
+    }
+
+    /// One check, with its diagnostics, against `snapshot`.
+    func decide(_ request: AuthorizeRequest, snapshot: AuthorizationSnapshot, peer: SocketAddress?, now: Date = Date())
+        throws(RPCError) -> AuthorizeResponse
+    {
+        guard (3...128).contains(request.action.utf8.count), request.action.contains(":") else {
+            throw Self.invalidInput(
+                "action \"\(request.action.prefix(64))\" must be service:Action, 3 to 128 characters")
+        }
+        let resource = request.resource.isEmpty ? "*" : request.resource
+        guard resource.utf8.count <= 2048 else { throw Self.invalidInput("resource ARNs must be 1 to 2048 characters") }
+        guard request.principalARN.isEmpty != request.accessKeyID.isEmpty else {
+            throw Self.invalidInput("name the principal by exactly one of principal_arn and access_key_id")
+        }
+        var response = AuthorizeResponse()
+        response.revision = snapshot.revision.rawValue
+
+        var values = try Self.contextValues(request.contextEntries)
+        let compiled: CompiledPrincipal
+        if !request.accessKeyID.isEmpty {
+            guard let id = try? AccessKeyID(request.accessKeyID), let credential = snapshot.credential(accessKeyID: id),
+                credential.isUsable(at: now), let principal = snapshot.principal(accessKeyID: id)
+            else {
+                // A key that cannot authenticate has no permissions: the plain answer a backend needs.
+                response.decision = .implicitDeny
+                return response
+            }
+            Self.merge(principal.context, into: &values)
+            compiled = principal.compiled
+        } else if let principal = snapshot.principal(arn: request.principalARN) {
+            if let expiration = principal.expiration, expiration <= now {
+                response.decision = .implicitDeny
+                return response
+            }
+            Self.merge(principal.context, into: &values)
+            compiled = principal.compiled
+        } else if Self.isServicePrincipal(request.principalARN) {
+            compiled = CompiledPrincipal(
+                principal: Principal(arn: request.principalARN, kind: .service, name: request.principalARN),
+                policies: [])
+        } else {
+            throw RPCError(
+                code: .notFound, message: "The principal \(request.principalARN) cannot be found.",
+                iamErrorCode: "NoSuchEntity")
+        }
+        Caller.addRequestKeys(&values, peer: nil, now: now)
+        values.removeValue(forKey: "aws:SourceIp")  // the caller's context says where its caller came from
+
+        var policies = compiled.policies
+        var extra = false
+        if !request.resourcePolicy.isEmpty {
+            policies.append(
+                PolicyInput(
+                    id: "ResourcePolicy", role: .resource,
+                    document: try Self.parse(request.resourcePolicy, kind: .resource, field: "resource_policy")))
+            extra = true
+        } else if request.action.lowercased().hasPrefix("sts:assumerole"),
+            let trust = snapshot.trustPolicy(roleARN: resource)
+        {
+            policies.append(PolicyInput(id: "TrustPolicy", role: .resource, document: trust))
+            extra = true
+        }
+        let evaluator = extra ? CompiledPrincipal(principal: compiled.principal, policies: policies) : compiled
+        let check = AuthorizationRequest(action: request.action, resource: resource, context: RequestContext(values))
+        let result = evaluator.evaluate(check)
+        response.decision = Self.wireDecision(result.decision)
+        response.matchedStatements = result.matched.map { Self.wireStatement($0, policies: evaluator.policies) }
+        response.missingContextValues = result.missingContextKeys
+        return response
+    }
+
+    /// The server's keys win over the caller's: a caller cannot claim another `aws:username`.
+    static func merge(_ principalKeys: [String: ContextValue], into values: inout [String: ContextValue]) {
+        for (key, value) in principalKeys {
+            for existing in values.keys where existing.caseInsensitiveCompare(key) == .orderedSame {
+                values.removeValue(forKey: existing)
+            }
+            values[key] = value
+        }
+    }
+
+    static func contextValues(_ entries: [ContextEntry]) throws(RPCError) -> [String: ContextValue] {
+        guard entries.count <= 256 else { throw invalidInput("at most 256 context entries per check") }
+        var values: [String: ContextValue] = [:]
+        for entry in entries {
+            guard !entry.contextKeyName.isEmpty, entry.contextKeyName.utf8.count <= 256 else {
+                throw invalidInput("context_key_name must be 1 to 256 characters")
+            }
+            switch entry.contextKeyType {
+            case .stringList, .numericList, .booleanList, .ipList, .binaryList, .dateList:
+                values[entry.contextKeyName] = .list(entry.contextKeyValues)
+            default:
+                guard entry.contextKeyValues.count == 1 else {
+                    throw invalidInput(
+                        "context key \(entry.contextKeyName) has a single-value type but \(entry.contextKeyValues.count) values"
+                    )
+                }
+                values[entry.contextKeyName] = .string(entry.contextKeyValues[0])
+            }
+        }
+        return values
+    }
+
+    /// `apigateway.amazonaws.com` and the like: a DNS name under amazonaws.com, as trust policies name them.
+    static func isServicePrincipal(_ name: String) -> Bool {
+        name.hasSuffix(".amazonaws.com") && !name.hasPrefix("arn:") && name.utf8.count <= 128
+            && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "-") }
+    }
+
+    static func wireStatement(_ matched: MatchedStatement, policies: [PolicyInput]) -> EvaluatedStatement {
+        var statement = EvaluatedStatement()
+        statement.sourcePolicyID = matched.policyID
+        let role = policies.first { $0.id == matched.policyID }?.role
+        statement.sourcePolicyType =
+            switch role {
+            case .boundary: .permissionsBoundary
+            case .resource: .resource
+            default: .userManaged
+            }
+        statement.statementIndex = Int32(clamping: matched.index)
+        statement.sid = matched.sid ?? ""
+        return statement
+    }
+}

@@ -1,0 +1,170 @@
+import Foundation
+public import IAMDomain
+import IAMPolicy
+public import IAMRPC
+import IAMTLS
+public import IAMWire
+
+/// STS: `AssumeRole` hands out temporary credentials for a role whose trust policy (together with the
+/// caller's own policies, as AWS evaluates them) allows the caller; `GetCallerIdentity` says who the caller
+/// is and needs no permission.
+///
+/// A session's access key (`ASIA...`) and secret authenticate exactly like a long-term key (SCRAM; the
+/// server keeps only the verifier). The session token is returned for compatibility with AWS's shape and
+/// stored only as a hash: the secret is already unique to the session, so the wire protocol does not ask
+/// for the token.
+public struct STSService: STSServiceProtocol {
+    let store: any Store
+    let publisher: SnapshotPublisher
+    let account: AccountID
+    let rootKeys: RootKeys
+    let audit: AuditLog?
+
+    init(store: any Store, publisher: SnapshotPublisher, account: AccountID, rootKeys: RootKeys, audit: AuditLog?) {
+        self.store = store
+        self.publisher = publisher
+        self.account = account
+        self.rootKeys = rootKeys
+        self.audit = audit
+    }
+
+    /// The shortest session AWS allows, in seconds.
+    static let minimumDuration = 900
+    /// The session policy limit (AWS: the packed size of the inline policy and tags; plain characters here).
+    static let maxSessionPolicyLength = 2048
+
+    /// Assumes a role; see the type's documentation.
+    public func assumeRole(_ request: AssumeRoleRequest, context: ServerCallContext) async throws -> AssumeRoleResponse
+    {
+        let snapshot = self.publisher.snapshot
+        let caller = try Caller.resolve(
+            context.accessKeyID, snapshot: snapshot, rootKeys: self.rootKeys, account: self.account
+        ).get()
+        let sessionName = try Self.sessionName(request.roleSessionName)
+        let roleARN = try ARN(parsing: request.roleARN, field: "roleArn")
+        let denied = RPCError(
+            code: .permissionDenied,
+            message: "User: \(caller.arn) is not authorized to perform: sts:AssumeRole on resource: \(request.roleARN)",
+            iamErrorCode: "AccessDenied")
+        guard case .principal(let principal) = caller.kind else {
+            // AWS: "Roles may not be assumed by root accounts."
+            throw RPCError(
+                code: .permissionDenied, message: "Roles may not be assumed by root accounts.",
+                iamErrorCode: "AccessDenied")
+        }
+        // A role that does not exist is refused like one that does not trust the caller, as AWS does.
+        guard let role = snapshot.role(arn: roleARN), let trust = snapshot.trustPolicy(roleARN: request.roleARN) else {
+            self.audit?.record(context: context, caller: caller, resource: request.roleARN, error: denied)
+            throw denied
+        }
+        let duration = Int(request.durationSeconds ?? 3600)
+        guard (Self.minimumDuration...role.maxSessionDuration).contains(duration) else {
+            throw IAMError.validation(
+                field: "durationSeconds", value: String(duration),
+                constraint: "have value between \(Self.minimumDuration) and \(role.maxSessionDuration)"
+            ).rpcError
+        }
+        var sessionPolicy: PolicyDocument?
+        if let text = request.policy {
+            guard text.utf8.count <= Self.maxSessionPolicyLength else {
+                throw RPCError(
+                    code: .invalidArgument,
+                    message: "Packed policy consumes more than \(Self.maxSessionPolicyLength) characters",
+                    iamErrorCode: "PackedPolicyTooLarge")
+            }
+            sessionPolicy = try AuthorizationService.parse(text, kind: .inlineRole, field: "policy")
+        }
+
+        var values = principal.context
+        Caller.addRequestKeys(&values, peer: context.peerAddress)
+        values["sts:RoleSessionName"] = .string(sessionName.rawValue)
+        if let externalID = request.externalID { values["sts:ExternalId"] = .string(externalID) }
+        if let source = request.sourceIdentity { values["sts:SourceIdentity"] = .string(source) }
+        let evaluator = CompiledPrincipal(
+            principal: principal.compiled.principal,
+            policies: principal.compiled.policies + [PolicyInput(id: "TrustPolicy", role: .resource, document: trust)])
+        let check = AuthorizationRequest(
+            action: "sts:AssumeRole", resource: roleARN.description, context: RequestContext(values))
+        guard evaluator.decide(check) == .allowed else {
+            self.audit?.record(context: context, caller: caller, resource: request.roleARN, error: denied)
+            throw denied
+        }
+
+        let secret = Self.randomSecret()
+        let token = Self.randomToken()
+        let now = Date()
+        let keyID = AccessKeyID.generate(temporary: true)
+        let credential = SCRAMCredential.derive(secret: secret)
+        let session = SessionCredentials(
+            accessKeyID: keyID,
+            verifier: SCRAMVerifier(
+                salt: credential.salt, iterations: credential.iterations, storedKey: credential.storedKey,
+                serverKey: credential.serverKey),
+            sessionTokenHash: Crypto.sha256(Array(token.utf8)), createDate: now,
+            expiration: now.addingTimeInterval(TimeInterval(duration)), roleID: role.id, roleARN: role.arn,
+            sessionName: sessionName,
+            assumedRoleARN: ARN.assumedRole(account: self.account, roleName: role.name, sessionName: sessionName),
+            sessionPolicy: sessionPolicy == nil ? nil : request.policy, sourceIdentity: request.sourceIdentity)
+        let committed: Committed<Void>
+        do {
+            committed = try await self.store.write { tx throws(IAMError) in
+                // The role may have been deleted since the snapshot was read.
+                guard try tx.entity(Role.self, id: role.id) != nil else {
+                    throw IAMError.noSuchEntity(.role, name: role.name.rawValue)
+                }
+                try tx.insertSession(session)
+            }
+        } catch {
+            throw error.rpcError
+        }
+        // The session authenticates as soon as the caller has the answer, on any connection.
+        _ = try? await self.publisher.catchUp(atLeast: committed.revision)
+        self.audit?.recordMutation(
+            context: context, caller: caller.arn, resource: request.roleARN, revision: committed.revision.rawValue)
+
+        var response = AssumeRoleResponse()
+        response.credentials = Credentials(
+            accessKeyID: keyID.rawValue, secretAccessKey: secret, sessionToken: token,
+            expiration: Int64(session.expiration.timeIntervalSince1970 * 1000))
+        response.assumedRoleUser = AssumedRoleUser(
+            assumedRoleID: "\(role.id.rawValue):\(sessionName.rawValue)", arn: session.assumedRoleARN.description)
+        response.packedPolicySize = Int32((request.policy?.utf8.count ?? 0) * 100 / Self.maxSessionPolicyLength)
+        response.sourceIdentity = request.sourceIdentity ?? ""
+        return response
+    }
+
+    /// Who the caller is: account, ARN and unique id. Needs no permission, as in AWS.
+    public func getCallerIdentity(_ request: GetCallerIdentityRequest, context: ServerCallContext) async throws
+        -> GetCallerIdentityResponse
+    {
+        let caller = try Caller.resolve(
+            context.accessKeyID, snapshot: self.publisher.snapshot, rootKeys: self.rootKeys, account: self.account
+        ).get()
+        return GetCallerIdentityResponse(userID: caller.userID, account: self.account.rawValue, arn: caller.arn)
+    }
+
+    static func sessionName(_ text: String) throws(RPCError) -> EntityName {
+        let valid =
+            (2...64).contains(text.utf8.count)
+            && text.utf8.allSatisfy { byte in
+                (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+                    || "_+=,.@-".utf8.contains(byte)
+            }
+        guard valid, let name = try? EntityName(text, kind: .user) else {
+            throw IAMError.validation(
+                field: "roleSessionName", value: text, constraint: "satisfy regular expression pattern: [\\w+=,.@-]*"
+            ).rpcError
+        }
+        return name
+    }
+
+    /// 40 characters of base64, like AWS's secrets.
+    static func randomSecret() -> String {
+        String(Data(Crypto.randomBytes(30)).base64EncodedString().prefix(40))
+    }
+
+    /// An opaque token (AWS's are several hundred characters of base64).
+    static func randomToken() -> String {
+        Data(Crypto.randomBytes(96)).base64EncodedString()
+    }
+}
