@@ -92,7 +92,7 @@ final class SQLiteTransaction: StoreWriter {
                     """,
                 arguments: [
                     E.kind.rawValue, pathPrefix.rawValue, pathPrefix.rawValue, page.marker?.key ?? "",
-                    page.maxItems + 1,
+                    page.maxItems == Int.max ? Int.max : page.maxItems + 1,
                 ])
         }
         var items: [E] = []
