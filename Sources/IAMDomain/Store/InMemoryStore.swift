@@ -130,8 +130,8 @@ final class InMemoryTransaction: StoreWriter {
     func boundaryUses(ofPolicy policy: ARN) throws(IAMError) -> [OwnerRef] {
         var out: [OwnerRef] = []
         for kind in [EntityKind.user, .role] {
-            for entity in self.state.tables[kind]?.byID.values ?? [:].values
-            where entity.permissionsBoundary == policy {
+            guard let table = self.state.tables[kind] else { continue }
+            for entity in table.byID.values where entity.permissionsBoundary == policy {
                 out.append(OwnerRef(kind, entity.id))
             }
         }
