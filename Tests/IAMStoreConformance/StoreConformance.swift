@@ -597,5 +597,10 @@ public enum StoreConformance {
             #expect(error.code == .limitExceeded)
             #expect(error.message == "Cannot exceed quota for UsersPerAccount: 2")
         }
+        // Deleting frees a place; a failed create took none.
+        _ = try await dir.deleteUser(named: name("a"))
+        #expect(try await store.read { tx throws(IAMError) in try tx.count(User.self) } == 1)
+        _ = try await dir.createUser(name: name("c"))
+        #expect(try await dir.accountSummary()["Users"] == 2)
     }
 }
