@@ -526,7 +526,14 @@ public enum StoreConformance {
         #expect(stored?.verifier == verifier())
         #expect(stored?.userID == user.id)
         await expectCode(.noSuchEntity) { _ = try await dir.deleteAccessKey(userName: name("bob"), id: first) }
+        let used = Date(timeIntervalSince1970: 1_800_000_000)
+        _ = try await dir.recordAccessKeyUse(first, service: "iam", now: used)
+        let lastUsed = try await dir.accessKeyLastUsed(first)
+        #expect(lastUsed.key.lastUsedDate == used)
+        #expect(lastUsed.key.lastUsedService == "iam")
+        #expect(lastUsed.userName == name("alice"))
         _ = try await dir.deleteAccessKey(userName: name("alice"), id: first)
+        await expectCode(.noSuchEntity) { _ = try await dir.accessKeyLastUsed(first) }
         #expect(try await store.read { tx throws(IAMError) in try tx.accessKeys(ofUser: user.id) }.count == 1)
     }
 

@@ -346,6 +346,19 @@ extension IAMDirectory {
         }
     }
 
+    /// Records that a key authenticated a call (GetAccessKeyLastUsed). A write: callers should throttle it
+    /// (e.g. once per key per connection or per minute), not run it per check.
+    public func recordAccessKeyUse(_ id: AccessKeyID, service: String, now: Date = Date()) async throws(IAMError)
+        -> Committed<Void>
+    {
+        try await store.write { tx throws(IAMError) in
+            guard var key = try tx.accessKey(id: id) else { throw .noSuchAccessKey(id) }
+            key.lastUsedDate = now
+            key.lastUsedService = service
+            try tx.updateAccessKey(key)
+        }
+    }
+
     /// Stores an AssumeRole session after the caller checked the trust policy and the duration; the role
     /// must still exist (a role deleted meanwhile fails with `NoSuchEntity`). Records the role's last use.
     public func createSession(_ session: SessionCredentials) async throws(IAMError) -> Committed<SessionCredentials> {
