@@ -13,6 +13,8 @@ let package = Package(
     products: [
         .library(name: "IAMWire", targets: ["IAMWire"]),
         .library(name: "IAMPolicy", targets: ["IAMPolicy"]),
+        .library(name: "IAMDomain", targets: ["IAMDomain"]),
+        .library(name: "IAMStoreSQLite", targets: ["IAMStoreSQLite"]),
         .library(name: "IAMClient", targets: ["IAMClient"]),
         .executable(name: "iam", targets: ["iam"]),
         .executable(name: "iamd", targets: ["iamd"]),

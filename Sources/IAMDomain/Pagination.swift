@@ -117,7 +117,7 @@ public struct Page<Item: Sendable>: Sendable {
         if let after = request.marker?.key {
             start = sorted.partitionPoint { key($0) > after }
         }
-        let end = min(sorted.endIndex, start + request.maxItems)
+        let end = start + min(sorted.endIndex - start, request.maxItems)
         let items = Array(sorted[start..<end])
         let truncated = end < sorted.endIndex
         self.init(

@@ -142,36 +142,32 @@ public final class SQLiteStore: Store {
     private static func run(_ request: WriteRequest, db: Database, revision: inout Revision) throws -> Outcome {
         var outcome = Outcome.failure(.serviceFailure("write did not run"))
         let next = revision.next
-        do {
-            try db.inSavepoint {
-                let transaction = try SQLiteTransaction(db, revision: revision)
-                do {
-                    let value = try request.body(transaction)
-                    guard !transaction.pending.isEmpty else {
-                        outcome = .success(value, revision, [])
-                        return .commit
-                    }
-                    var changes: [Change] = []
-                    for (seq, entry) in transaction.pending.enumerated() {
-                        let columns = entry.entity.columns
-                        try db.execute(
-                            sql: """
-                                INSERT INTO change_log (revision, seq, kind, entity_kind, entity_id)
-                                VALUES (?, ?, ?, ?, ?)
-                                """,
-                            arguments: [next.rawValue, seq, entry.kind.rawValue, columns.kind, columns.id])
-                        changes.append(Change(revision: next, kind: entry.kind, entity: entry.entity))
-                    }
-                    outcome = .success(value, next, changes)
+        // A savepoint that cannot be opened or released throws out of here and fails the whole batch.
+        try db.inSavepoint {
+            let transaction = try SQLiteTransaction(db, revision: revision)
+            do {
+                let value = try request.body(transaction)
+                guard !transaction.pending.isEmpty else {
+                    outcome = .success(value, revision, [])
                     return .commit
-                } catch {
-                    outcome = .failure(map(error))
-                    return .rollback
                 }
+                var changes: [Change] = []
+                for (seq, entry) in transaction.pending.enumerated() {
+                    let columns = entry.entity.columns
+                    try db.execute(
+                        sql: """
+                            INSERT INTO change_log (revision, seq, kind, entity_kind, entity_id)
+                            VALUES (?, ?, ?, ?, ?)
+                            """,
+                        arguments: [next.rawValue, seq, entry.kind.rawValue, columns.kind, columns.id])
+                    changes.append(Change(revision: next, kind: entry.kind, entity: entry.entity))
+                }
+                outcome = .success(value, next, changes)
+                return .commit
+            } catch {
+                outcome = .failure(map(error))
+                return .rollback
             }
-        } catch {
-            // A savepoint that cannot be opened or released fails the whole batch.
-            throw error
         }
         if case .success(_, let produced, _) = outcome, produced == next { revision = next }
         return outcome

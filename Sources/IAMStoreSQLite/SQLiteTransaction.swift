@@ -92,7 +92,7 @@ final class SQLiteTransaction: StoreWriter {
                     """,
                 arguments: [
                     E.kind.rawValue, pathPrefix.rawValue, pathPrefix.rawValue, page.marker?.key ?? "",
-                    page.maxItems + 1,
+                    page.maxItems == Int.max ? Int.max : page.maxItems + 1,
                 ])
         }
         var items: [E] = []
@@ -105,8 +105,20 @@ final class SQLiteTransaction: StoreWriter {
 
     func count<E: NamedEntity>(_ type: E.Type) throws(IAMError) -> Int {
         try self.sql {
-            try Int.fetchOne(self.db, sql: "SELECT COUNT(*) FROM entity WHERE kind = ?", arguments: [E.kind.rawValue])
+            try Int.fetchOne(
+                self.db, sql: "SELECT value FROM meta WHERE key = ?", arguments: ["count:" + E.kind.rawValue])
                 ?? 0
+        }
+    }
+
+    private func adjustCount(_ kind: EntityKind, by delta: Int) throws(IAMError) {
+        try self.sql {
+            try self.db.execute(
+                sql: """
+                    INSERT INTO meta (key, value) VALUES (?, ?)
+                    ON CONFLICT (key) DO UPDATE SET value = value + excluded.value
+                    """,
+                arguments: ["count:" + kind.rawValue, delta])
         }
     }
 
@@ -288,6 +300,7 @@ final class SQLiteTransaction: StoreWriter {
         } catch {
             throw SQLiteStore.map(error)
         }
+        try self.adjustCount(E.kind, by: 1)
         self.record(.created, .of(entity))
     }
 
@@ -316,6 +329,7 @@ final class SQLiteTransaction: StoreWriter {
     func delete<E: NamedEntity>(_ type: E.Type, id: UniqueID) throws(IAMError) -> Bool {
         guard let old = try self.entity(E.self, id: id) else { return false }
         try self.sql { try self.db.execute(sql: "DELETE FROM entity WHERE id = ?", arguments: [id.rawValue]) }
+        try self.adjustCount(E.kind, by: -1)
         self.record(.deleted, .of(old))
         return true
     }

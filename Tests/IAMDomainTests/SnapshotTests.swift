@@ -222,6 +222,34 @@ import Testing
         #expect(publisher.snapshot.principal(arn: role.arn.description) == nil)
     }
 
+    @Test func reusedSessionNameKeepsAnARNOwner() async throws {
+        let store = InMemoryStore()
+        let dir = IAMDirectory(store: store, account: account)
+        let role = try await dir.createRole(name: name("r", .role), assumeRolePolicyDocument: Self.trust).value
+        let publisher = try await SnapshotPublisher(store: store, account: account)
+        let sessionName = name("same", .roleSession)
+        let now = Date()
+        func session(_ seconds: TimeInterval) -> SessionCredentials {
+            SessionCredentials(
+                accessKeyID: .generate(temporary: true),
+                verifier: SCRAMVerifier(salt: [1], iterations: 4096, storedKey: [], serverKey: []),
+                sessionTokenHash: [0], createDate: now, expiration: now.addingTimeInterval(seconds), roleID: role.id,
+                roleARN: role.arn, sessionName: sessionName,
+                assumedRoleARN: .assumedRole(account: account, roleName: role.name, sessionName: sessionName))
+        }
+        let short = session(900)
+        let long = session(3_600)
+        _ = try await dir.createSession(short)
+        _ = try await dir.createSession(long)
+        try await publisher.catchUp()
+        let arn = short.assumedRoleARN.description
+        #expect(publisher.snapshot.principal(arn: arn)?.sessionKeyID == long.accessKeyID)
+        _ = try await store.write { tx throws(IAMError) in try tx.deleteSession(id: long.accessKeyID) }
+        try await publisher.catchUp()
+        #expect(publisher.snapshot.principal(arn: arn)?.sessionKeyID == short.accessKeyID)
+        #expect(publisher.snapshot.credential(accessKeyID: long.accessKeyID) == nil)
+    }
+
     @Test func concurrentCatchUpsInstallOnlyNewer() async throws {
         let store = InMemoryStore()
         let dir = IAMDirectory(store: store, account: account)

@@ -66,7 +66,145 @@ public enum StoreConformance {
         ("rolesAndSessions", rolesAndSessions),
         ("loadAllHoldsEverything", loadAllHoldsEverything),
         ("entityQuotas", entityQuotas),
+        ("updatesTagsAndBoundaries", updatesTagsAndBoundaries),
+        ("readsOfRelations", readsOfRelations),
+        ("sessionsAndAccountSummary", sessionsAndAccountSummary),
     ]
+
+    static func updatesTagsAndBoundaries(_ store: any Store) async throws {
+        let dir = directory(store)
+        _ = try await dir.createUser(name: name("alice"), tags: [try Tag(key: "Team", value: "blue")])
+        let tagged = try await dir.tagUser(named: name("alice"), tags: [try Tag(key: "team", value: "red")])
+        #expect(tagged.value.tags == [try Tag(key: "team", value: "red")])
+        await expectCode(.invalidInput) {
+            _ = try await dir.tagUser(
+                named: name("alice"), tags: [try Tag(key: "a", value: "1"), try Tag(key: "A", value: "2")])
+        }
+        #expect(try await dir.untagUser(named: name("alice"), keys: ["TEAM"]).value.tags.isEmpty)
+        var few = Quotas()
+        few.tagsPerEntity = 2
+        await expectCode(.limitExceeded) {
+            _ = try await directory(store, quotas: few).tagUser(
+                named: name("alice"),
+                tags: [try Tag(key: "a", value: ""), try Tag(key: "b", value: ""), try Tag(key: "c", value: "")])
+        }
+        let renamed = try await dir.updateUser(
+            named: name("alice"), newName: name("alicia"), newPath: try IAMPath("/x/"))
+        #expect(renamed.value.arn.description == "arn:aws:iam::123456789012:user/x/alicia")
+        _ = try await dir.createUser(name: name("bob"))
+        await expectCode(.entityAlreadyExists) {
+            _ = try await dir.updateUser(named: name("bob"), newName: name("ALICIA"))
+        }
+
+        let policy = try await dir.createPolicy(name: name("b", .policy), document: allowAll).value
+        let tagsOnPolicy = try await dir.tagPolicy(
+            arn: policy.arn, tags: [try Tag(key: "k", value: "1"), try Tag(key: "K", value: "2")])
+        #expect(tagsOnPolicy.value.tags.count == 2)
+        _ = try await dir.setUserPermissionsBoundary(named: name("bob"), to: policy.arn)
+        #expect(try await dir.entities(forPolicy: policy.arn, asBoundary: true).users.map(\.name) == [name("bob")])
+        await expectCode(.deleteConflict) { _ = try await dir.deletePolicy(arn: policy.arn) }
+        _ = try await dir.setUserPermissionsBoundary(named: name("bob"), to: nil)
+        _ = try await dir.deletePolicy(arn: policy.arn)
+        await expectCode(.noSuchEntity) {
+            _ = try await dir.setUserPermissionsBoundary(named: name("bob"), to: policy.arn)
+        }
+
+        _ = try await dir.createRole(name: name("r", .role), assumeRolePolicyDocument: trust)
+        let updated = try await dir.updateRole(roleName: name("r", .role), description: "d", maxSessionDuration: 43_200)
+        #expect(updated.value.maxSessionDuration == 43_200)
+        #expect(updated.value.description == "d")
+        await expectCode(.validationError) {
+            _ = try await dir.updateRole(roleName: name("r", .role), maxSessionDuration: 43_201)
+        }
+        await expectCode(.malformedPolicyDocument) {
+            _ = try await dir.updateAssumeRolePolicy(roleName: name("r", .role), document: allowAll)
+        }
+        let naming =
+            #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:user/x/alicia"},"Action":"sts:AssumeRole"}]}"#
+        _ = try await dir.updateAssumeRolePolicy(roleName: name("r", .role), document: naming)
+        let ghost = naming.replacingOccurrences(of: "x/alicia", with: "nobody")
+        do {
+            _ = try await dir.createRole(name: name("r2", .role), assumeRolePolicyDocument: ghost)
+            Issue.record("trust policy naming a missing user accepted")
+        } catch {
+            #expect(error.code == .malformedPolicyDocument)
+            #expect(error.message == #"Invalid principal in policy: "AWS":"arn:aws:iam::123456789012:user/nobody""#)
+        }
+        let unchanged = try await dir.updateRole(roleName: name("r", .role), description: "d")
+        #expect(unchanged.changes.isEmpty)
+    }
+
+    static func readsOfRelations(_ store: any Store) async throws {
+        let shipped = ManagedPolicy(
+            id: try UniqueID("ANPAIWMBCKSKIEE64ZLYK"), name: name("AdministratorAccess", .policy), path: .root,
+            arn: .awsManagedPolicy(name: name("AdministratorAccess", .policy)), createDate: Date(), document: allowAll)
+        let dir = IAMDirectory(store: store, account: account, awsManagedPolicies: [shipped])
+        _ = try await dir.createUser(name: name("alice"))
+        _ = try await dir.createUser(name: name("Bob"))
+        _ = try await dir.createGroup(name: name("admins", .group))
+        _ = try await dir.addUser(name("Bob"), toGroup: name("admins", .group))
+        _ = try await dir.addUser(name("alice"), toGroup: name("admins", .group))
+        let custom = try await dir.createPolicy(
+            name: name("mine", .policy), path: try IAMPath("/team/", forPolicy: true), document: allowAll
+        ).value
+        _ = try await dir.attachPolicy(shipped.arn, to: .group, named: name("admins", .group))
+        _ = try await dir.attachPolicy(custom.arn, to: .group, named: name("admins", .group))
+        let group = try await dir.group(named: name("ADMINS", .group))
+        #expect(group.users.items.map(\.name.rawValue) == ["alice", "Bob"])
+        #expect(try await dir.groups(ofUser: name("bob")).items.map(\.name.rawValue) == ["admins"])
+        let attached = try await dir.attachedPolicies(of: .group, named: name("admins", .group))
+        #expect(Set(attached.items.map(\.arn)) == [shipped.arn, custom.arn])
+        let teamOnly = try await dir.attachedPolicies(
+            of: .group, named: name("admins", .group), pathPrefix: try PathPrefix("/team/", forPolicy: true))
+        #expect(teamOnly.items.map(\.arn) == [custom.arn])
+        let all = try await dir.listPolicies()
+        #expect(all.items.map(\.policy.arn) == [shipped.arn, custom.arn])
+        #expect(all.items.map(\.attachmentCount) == [1, 1])
+        #expect(try await dir.listPolicies(scope: .local).items.map(\.policy.arn) == [custom.arn])
+        #expect(try await dir.listPolicies(scope: .aws).items.map(\.policy.arn) == [shipped.arn])
+        #expect(try await dir.entities(forPolicy: shipped.arn).groups.map(\.name.rawValue) == ["admins"])
+        await expectCode(.unmodifiableEntity) { _ = try await dir.deletePolicy(arn: shipped.arn) }
+        #expect(try await dir.policyVersion(policyARN: custom.arn, versionID: "v1").document == allowAll)
+        await expectCode(.noSuchEntity) { _ = try await dir.policyVersion(policyARN: custom.arn, versionID: "v2") }
+
+        _ = try await dir.putInlinePolicy(name("b", .inlinePolicy), document: allowAll, on: .user, named: name("alice"))
+        _ = try await dir.putInlinePolicy(name("a", .inlinePolicy), document: allowAll, on: .user, named: name("alice"))
+        let names = try await dir.inlinePolicyNames(of: .user, named: name("alice"))
+        #expect(names.items.map(\.rawValue) == ["a", "b"])
+        #expect(
+            try await dir.inlinePolicy(name("b", .inlinePolicy), of: .user, named: name("alice")).document == allowAll)
+        await expectCode(.noSuchEntity) {
+            _ = try await dir.inlinePolicy(name("c", .inlinePolicy), of: .user, named: name("alice"))
+        }
+    }
+
+    static func sessionsAndAccountSummary(_ store: any Store) async throws {
+        let dir = directory(store)
+        let role = try await dir.createRole(name: name("r", .role), assumeRolePolicyDocument: trust).value
+        let now = Date()
+        func session(_ expiresIn: TimeInterval) -> SessionCredentials {
+            SessionCredentials(
+                accessKeyID: .generate(temporary: true), verifier: verifier(), sessionTokenHash: [1],
+                createDate: now, expiration: now.addingTimeInterval(expiresIn), roleID: role.id, roleARN: role.arn,
+                sessionName: name("s1", .roleSession),
+                assumedRoleARN: .assumedRole(
+                    account: account, roleName: role.name, sessionName: name("s1", .roleSession)))
+        }
+        let live = session(3_600)
+        _ = try await dir.createSession(live)
+        _ = try await dir.createSession(session(-1))
+        #expect(try await dir.role(named: role.name).lastUsedDate == now)
+        let purged = try await dir.purgeExpiredSessions(now: now)
+        #expect(purged.value == 1)
+        #expect(
+            try await store.read { tx throws(IAMError) in try tx.sessions(ofRole: role.id) }.map(\.accessKeyID) == [
+                live.accessKeyID
+            ])
+        let summary = try await dir.accountSummary()
+        #expect(summary["Roles"] == 1)
+        #expect(summary["Users"] == 0)
+        #expect(summary["AccessKeysPerUserQuota"] == 2)
+    }
 
     static func revisionBumpsOncePerWrite(_ store: any Store) async throws {
         #expect(try await store.revision() == .zero)
@@ -388,7 +526,14 @@ public enum StoreConformance {
         #expect(stored?.verifier == verifier())
         #expect(stored?.userID == user.id)
         await expectCode(.noSuchEntity) { _ = try await dir.deleteAccessKey(userName: name("bob"), id: first) }
+        let used = Date(timeIntervalSince1970: 1_800_000_000)
+        _ = try await dir.recordAccessKeyUse(first, service: "iam", now: used)
+        let lastUsed = try await dir.accessKeyLastUsed(first)
+        #expect(lastUsed.key.lastUsedDate == used)
+        #expect(lastUsed.key.lastUsedService == "iam")
+        #expect(lastUsed.userName == name("alice"))
         _ = try await dir.deleteAccessKey(userName: name("alice"), id: first)
+        await expectCode(.noSuchEntity) { _ = try await dir.accessKeyLastUsed(first) }
         #expect(try await store.read { tx throws(IAMError) in try tx.accessKeys(ofUser: user.id) }.count == 1)
     }
 
@@ -459,5 +604,10 @@ public enum StoreConformance {
             #expect(error.code == .limitExceeded)
             #expect(error.message == "Cannot exceed quota for UsersPerAccount: 2")
         }
+        // Deleting frees a place; a failed create took none.
+        _ = try await dir.deleteUser(named: name("a"))
+        #expect(try await store.read { tx throws(IAMError) in try tx.count(User.self) } == 1)
+        _ = try await dir.createUser(name: name("c"))
+        #expect(try await dir.accountSummary()["Users"] == 2)
     }
 }

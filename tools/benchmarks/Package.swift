@@ -31,6 +31,15 @@ let package = Package(
             dependencies: ["PolicyWorkload"],
             swiftSettings: swiftSettings
         ),
+        // Durable write throughput of the SQLite store with N concurrent writers (group commit).
+        .executableTarget(
+            name: "store-writes",
+            dependencies: [
+                .product(name: "IAMDomain", package: "swift-iam"),
+                .product(name: "IAMStoreSQLite", package: "swift-iam"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "PolicyEvaluation",
             dependencies: [

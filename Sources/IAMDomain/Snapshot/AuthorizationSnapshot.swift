@@ -58,6 +58,8 @@ public struct SnapshotPrincipal: Sendable {
     public let tags: [Tag]
     /// When a session's credentials expire.
     public let expiration: Date?
+    /// A session's access key id.
+    public let sessionKeyID: AccessKeyID?
     /// The compiled policies (identity, boundary, session).
     public let compiled: CompiledPrincipal
     /// Each ``IAMPolicy/PolicyInput/id`` in ``compiled`` → where it came from.

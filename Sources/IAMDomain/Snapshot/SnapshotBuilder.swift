@@ -87,11 +87,13 @@ extension AuthorizationSnapshot {
     /// Rebuilds a session's compiled principal and credential entry.
     mutating func refreshSession(_ id: AccessKeyID) {
         if let old = self.sessionPrincipals.removeValue(forKey: id),
-            self.principalsByARN[old.arn.description].map({ $0.expiration == old.expiration && $0.userID == old.userID }
-            )
-                == true
+            self.principalsByARN[old.arn.description]?.sessionKeyID == id
         {
-            self.principalsByARN[old.arn.description] = nil
+            // Another session of the same name (AssumeRole may reuse one) takes over the ARN.
+            let arn = old.arn.description
+            self.principalsByARN[arn] = self.sessionPrincipals.values
+                .filter { $0.arn.description == arn }
+                .max { ($0.expiration ?? .distantPast) < ($1.expiration ?? .distantPast) }
         }
         guard let session = self.model.sessions[id], let role = self.model.roles[session.roleID] else {
             self.credentials[id] = nil
@@ -99,11 +101,9 @@ extension AuthorizationSnapshot {
         }
         let principal = self.compileRole(role, session: session)
         self.sessionPrincipals[id] = principal
-        // By ARN, the session that expires last answers (AssumeRole may reuse a session name).
-        if let existing = self.principalsByARN[principal.arn.description],
-            let existingExpiry = existing.expiration, existingExpiry > session.expiration
-        {
-        } else {
+        // By ARN, the session that expires last answers.
+        let existingExpiry = self.principalsByARN[principal.arn.description]?.expiration
+        if existingExpiry.map({ $0 <= session.expiration }) ?? true {
             self.principalsByARN[principal.arn.description] = principal
         }
         self.credentials[id] = CredentialEntry(
@@ -163,7 +163,8 @@ extension AuthorizationSnapshot {
         for tag in user.tags { context["aws:PrincipalTag/\(tag.key)"] = .string(tag.value) }
         return SnapshotPrincipal(
             kind: .user, arn: user.arn, userID: user.id.rawValue, name: user.name, roleARN: nil, tags: user.tags,
-            expiration: nil, compiled: CompiledPrincipal(principal: principal, policies: inputs), sources: sources,
+            expiration: nil, sessionKeyID: nil, compiled: CompiledPrincipal(principal: principal, policies: inputs),
+            sources: sources,
             context: context)
     }
 
@@ -191,7 +192,8 @@ extension AuthorizationSnapshot {
                 tags: Self.tagMap(role.tags))
             return SnapshotPrincipal(
                 kind: .role, arn: role.arn, userID: role.id.rawValue, name: role.name, roleARN: role.arn,
-                tags: role.tags, expiration: nil, compiled: CompiledPrincipal(principal: principal, policies: inputs),
+                tags: role.tags, expiration: nil, sessionKeyID: nil,
+                compiled: CompiledPrincipal(principal: principal, policies: inputs),
                 sources: sources, context: context)
         }
         if let text = session.sessionPolicy, let document = SnapshotModel.parse(text, kind: .identity) {
@@ -215,7 +217,7 @@ extension AuthorizationSnapshot {
             tags: Self.tagMap(role.tags))
         return SnapshotPrincipal(
             kind: .session, arn: session.assumedRoleARN, userID: session.userID, name: role.name, roleARN: role.arn,
-            tags: role.tags, expiration: session.expiration,
+            tags: role.tags, expiration: session.expiration, sessionKeyID: session.accessKeyID,
             compiled: CompiledPrincipal(principal: principal, policies: inputs), sources: sources, context: context)
     }
 

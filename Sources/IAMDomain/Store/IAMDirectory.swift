@@ -190,7 +190,7 @@ public struct IAMDirectory: Sendable {
                 field: "description", value: description,
                 constraint: "have length less than or equal to \(quotas.descriptionLength)")
         }
-        _ = try Self.parse(assumeRolePolicyDocument, kind: .trust)
+        let trust = try Self.parse(assumeRolePolicyDocument, kind: .trust)
         let tags = try Tags.merge(tags, into: [], caseInsensitiveKeys: true, limit: quotas.tagsPerEntity)
         let role = Role(
             id: .generate(.role), name: name, path: path, arn: .role(account: account, path: path, name: name),
@@ -205,6 +205,7 @@ public struct IAMDirectory: Sendable {
                 throw .quotaExceeded("RolesPerAccount", quotas.rolesPerAccount)
             }
             if let boundary = permissionsBoundary { _ = try self.resolvePolicy(boundary, tx) }
+            try Self.checkTrustPrincipals(trust, account: role.arn.account, tx)
             try tx.insert(role)
             return role
         }
@@ -468,6 +469,35 @@ public struct IAMDirectory: Sendable {
         case .group: OwnerRef(.group, try require(Group.self, name, tx).id)
         case .role: OwnerRef(.role, try require(Role.self, name, tx).id)
         default: throw .invalidInput("\(kind.rawValue) cannot own policies.")
+        }
+    }
+
+    /// Refuses a trust policy naming a user or role of this account that does not exist, as AWS does
+    /// (it stores the principal's unique id): `MalformedPolicyDocument: Invalid principal in policy:
+    /// "AWS":"arn:aws:iam::123456789012:user/nobody"`. Other accounts, roots, services and `*` pass.
+    public static func checkTrustPrincipals(_ document: PolicyDocument, account: String, _ tx: any StoreReader)
+        throws(IAMError)
+    {
+        for statement in document.statements {
+            let set: PrincipalSet
+            switch statement.principals {
+            case .include(let principals), .exclude(let principals): set = principals
+            case nil: continue
+            }
+            for entry in set.entries where entry.type == "AWS" {
+                guard let arn = try? ARN(parsing: entry.value), arn.account == account,
+                    let entity = arn.iamEntity
+                else { continue }
+                let exists: Bool
+                switch entity.type {
+                case .user: exists = try tx.entity(User.self, named: entity.name)?.arn == arn
+                case .role: exists = try tx.entity(Role.self, named: entity.name)?.arn == arn
+                default: exists = true
+                }
+                guard exists else {
+                    throw .malformedPolicy("Invalid principal in policy: \"AWS\":\"\(entry.value)\"")
+                }
+            }
         }
     }
 

@@ -64,8 +64,11 @@ struct State: Sendable {
     var tables: [EntityKind: EntityTable] = [:]
     var policyIDByARN: [ARN: UniqueID] = [:]
     var inline: [OwnerRef: [String: InlinePolicy]] = [:]
-    var attachments: [Attachment] = []
-    var memberships: Set<Membership> = []
+    /// Attachments in attachment order, indexed from both ends.
+    var attachedByOwner: [OwnerRef: [ARN]] = [:]
+    var ownersByPolicy: [ARN: [OwnerRef]] = [:]
+    var groupsByUser: [UniqueID: Set<UniqueID>] = [:]
+    var usersByGroup: [UniqueID: Set<UniqueID>] = [:]
     var accessKeys: [AccessKeyID: AccessKey] = [:]
     var sessions: [AccessKeyID: SessionCredentials] = [:]
     var changeLog: [Change] = []
@@ -120,18 +123,18 @@ final class InMemoryTransaction: StoreWriter {
     }
 
     func attachedPolicies(of owner: OwnerRef) throws(IAMError) -> [ARN] {
-        self.state.attachments.filter { $0.owner == owner }.map(\.policyARN)
+        self.state.attachedByOwner[owner] ?? []
     }
 
     func attachments(ofPolicy policy: ARN) throws(IAMError) -> [OwnerRef] {
-        self.state.attachments.filter { $0.policyARN == policy }.map(\.owner)
+        self.state.ownersByPolicy[policy] ?? []
     }
 
     func boundaryUses(ofPolicy policy: ARN) throws(IAMError) -> [OwnerRef] {
         var out: [OwnerRef] = []
         for kind in [EntityKind.user, .role] {
-            for entity in self.state.tables[kind]?.byID.values ?? [:].values
-            where entity.permissionsBoundary == policy {
+            guard let table = self.state.tables[kind] else { continue }
+            for entity in table.byID.values where entity.permissionsBoundary == policy {
                 out.append(OwnerRef(kind, entity.id))
             }
         }
@@ -139,11 +142,11 @@ final class InMemoryTransaction: StoreWriter {
     }
 
     func groups(ofUser user: UniqueID) throws(IAMError) -> [UniqueID] {
-        self.state.memberships.filter { $0.userID == user }.map(\.groupID).sorted()
+        (self.state.groupsByUser[user] ?? []).sorted()
     }
 
     func members(ofGroup group: UniqueID) throws(IAMError) -> [UniqueID] {
-        self.state.memberships.filter { $0.groupID == group }.map(\.userID).sorted()
+        (self.state.usersByGroup[group] ?? []).sorted()
     }
 
     func accessKey(id: AccessKeyID) throws(IAMError) -> AccessKey? { self.state.accessKeys[id] }
@@ -177,8 +180,12 @@ final class InMemoryTransaction: StoreWriter {
             inlinePolicies: self.state.inline.values.flatMap(\.values).sorted {
                 ($0.owner, $0.name.rawValue) < ($1.owner, $1.name.rawValue)
             },
-            attachments: self.state.attachments,
-            memberships: self.state.memberships.sorted { ($0.userID, $0.groupID) < ($1.userID, $1.groupID) },
+            attachments: self.state.attachedByOwner.sorted { $0.key < $1.key }.flatMap { owner, arns in
+                arns.map { Attachment(owner: owner, policyARN: $0) }
+            },
+            memberships: self.state.groupsByUser.flatMap { user, groups in
+                groups.map { Membership(userID: user, groupID: $0) }
+            }.sorted { ($0.userID, $0.groupID) < ($1.userID, $1.groupID) },
             accessKeys: self.state.accessKeys.values.sorted { $0.id < $1.id },
             sessions: self.state.sessions.values.sorted { $0.accessKeyID < $1.accessKeyID })
     }
@@ -186,47 +193,42 @@ final class InMemoryTransaction: StoreWriter {
     // MARK: Writes
 
     func insert<E: NamedEntity>(_ entity: E) throws(IAMError) {
-        var table = self.state.tables[E.kind] ?? EntityTable()
-        guard table.idByFoldedName[entity.name.folded] == nil, table.byID[entity.id] == nil else {
+        let taken = self.state.tables[E.kind].map {
+            $0.idByFoldedName[entity.name.folded] != nil || $0.byID[entity.id] != nil
+        }
+        guard taken != true, E.kind != .policy || self.state.policyIDByARN[entity.arn] == nil else {
             throw .entityAlreadyExists(E.kind, name: entity.name.rawValue)
         }
-        if E.kind == .policy {
-            guard self.state.policyIDByARN[entity.arn] == nil else {
-                throw .entityAlreadyExists(E.kind, name: entity.name.rawValue)
-            }
-            self.state.policyIDByARN[entity.arn] = entity.id
-        }
-        table.byID[entity.id] = entity
-        table.idByFoldedName[entity.name.folded] = entity.id
-        self.state.tables[E.kind] = table
+        if E.kind == .policy { self.state.policyIDByARN[entity.arn] = entity.id }
+        // Mutated in place: copying a table out and back would copy all of it on every insert.
+        self.state.tables[E.kind, default: EntityTable()].byID[entity.id] = entity
+        self.state.tables[E.kind, default: EntityTable()].idByFoldedName[entity.name.folded] = entity.id
         self.record(.created, .of(entity))
     }
 
     func update<E: NamedEntity>(_ entity: E) throws(IAMError) {
-        guard var table = self.state.tables[E.kind], let old = table.byID[entity.id] else {
+        guard let old = self.state.tables[E.kind]?.byID[entity.id] else {
             throw .noSuchEntity(E.kind, name: entity.name.rawValue)
         }
         if old.name.folded != entity.name.folded {
-            guard table.idByFoldedName[entity.name.folded] == nil else {
+            guard self.state.tables[E.kind]?.idByFoldedName[entity.name.folded] == nil else {
                 throw .entityAlreadyExists(E.kind, name: entity.name.rawValue)
             }
-            table.idByFoldedName[old.name.folded] = nil
-            table.idByFoldedName[entity.name.folded] = entity.id
+            self.state.tables[E.kind]?.idByFoldedName[old.name.folded] = nil
+            self.state.tables[E.kind]?.idByFoldedName[entity.name.folded] = entity.id
         }
         if E.kind == .policy, old.arn != entity.arn {
             self.state.policyIDByARN[old.arn] = nil
             self.state.policyIDByARN[entity.arn] = entity.id
         }
-        table.byID[entity.id] = entity
-        self.state.tables[E.kind] = table
+        self.state.tables[E.kind]?.byID[entity.id] = entity
         self.record(.updated, .of(entity))
     }
 
     @discardableResult
     func delete<E: NamedEntity>(_ type: E.Type, id: UniqueID) throws(IAMError) -> Bool {
-        guard var table = self.state.tables[E.kind], let old = table.byID.removeValue(forKey: id) else { return false }
-        table.idByFoldedName[old.name.folded] = nil
-        self.state.tables[E.kind] = table
+        guard let old = self.state.tables[E.kind]?.byID.removeValue(forKey: id) else { return false }
+        self.state.tables[E.kind]?.idByFoldedName[old.name.folded] = nil
         if E.kind == .policy { self.state.policyIDByARN[old.arn] = nil }
         self.record(.deleted, .of(old))
         return true
@@ -247,8 +249,9 @@ final class InMemoryTransaction: StoreWriter {
 
     @discardableResult
     func attach(_ attachment: Attachment) throws(IAMError) -> Bool {
-        guard !self.state.attachments.contains(attachment) else { return false }
-        self.state.attachments.append(attachment)
+        guard self.state.attachedByOwner[attachment.owner]?.contains(attachment.policyARN) != true else { return false }
+        self.state.attachedByOwner[attachment.owner, default: []].append(attachment.policyARN)
+        self.state.ownersByPolicy[attachment.policyARN, default: []].append(attachment.owner)
         self.record(.updated, .of(attachment.owner))
         self.record(.updated, .policy(attachment.policyARN))
         return true
@@ -256,8 +259,17 @@ final class InMemoryTransaction: StoreWriter {
 
     @discardableResult
     func detach(_ attachment: Attachment) throws(IAMError) -> Bool {
-        guard let index = self.state.attachments.firstIndex(of: attachment) else { return false }
-        self.state.attachments.remove(at: index)
+        guard let index = self.state.attachedByOwner[attachment.owner]?.firstIndex(of: attachment.policyARN) else {
+            return false
+        }
+        self.state.attachedByOwner[attachment.owner]?.remove(at: index)
+        if self.state.attachedByOwner[attachment.owner]?.isEmpty == true {
+            self.state.attachedByOwner[attachment.owner] = nil
+        }
+        self.state.ownersByPolicy[attachment.policyARN]?.removeAll { $0 == attachment.owner }
+        if self.state.ownersByPolicy[attachment.policyARN]?.isEmpty == true {
+            self.state.ownersByPolicy[attachment.policyARN] = nil
+        }
         self.record(.updated, .of(attachment.owner))
         self.record(.updated, .policy(attachment.policyARN))
         return true
@@ -265,7 +277,10 @@ final class InMemoryTransaction: StoreWriter {
 
     @discardableResult
     func addMembership(_ membership: Membership) throws(IAMError) -> Bool {
-        guard self.state.memberships.insert(membership).inserted else { return false }
+        guard self.state.groupsByUser[membership.userID, default: []].insert(membership.groupID).inserted else {
+            return false
+        }
+        self.state.usersByGroup[membership.groupID, default: []].insert(membership.userID)
         self.record(.updated, .user(membership.userID))
         self.record(.updated, .group(membership.groupID))
         return true
@@ -273,7 +288,14 @@ final class InMemoryTransaction: StoreWriter {
 
     @discardableResult
     func removeMembership(_ membership: Membership) throws(IAMError) -> Bool {
-        guard self.state.memberships.remove(membership) != nil else { return false }
+        guard self.state.groupsByUser[membership.userID]?.remove(membership.groupID) != nil else { return false }
+        if self.state.groupsByUser[membership.userID]?.isEmpty == true {
+            self.state.groupsByUser[membership.userID] = nil
+        }
+        self.state.usersByGroup[membership.groupID]?.remove(membership.userID)
+        if self.state.usersByGroup[membership.groupID]?.isEmpty == true {
+            self.state.usersByGroup[membership.groupID] = nil
+        }
         self.record(.updated, .user(membership.userID))
         self.record(.updated, .group(membership.groupID))
         return true
