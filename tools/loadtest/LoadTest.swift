@@ -87,6 +87,8 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Accept and send zlib-compressed messages: on or off.") var compression = "on"
     @Option(help: "Print CPU time every N seconds (0 = only at exit).") var reportInterval = 0
     @Option(help: "Exit after this many seconds (a bound for unattended runs).") var maxSeconds = 3600
+    @Option(help: "Pass-through interceptors every call runs through (measures the interceptor seam).")
+    var interceptors = 0
 
     func run() async throws {
         let (certificate, key): (String, String)
@@ -106,7 +108,8 @@ struct Serve: AsyncParsableCommand {
             port: self.port,
             tls: TLSConfiguration.server(certificateChainPath: certificate, privateKeyPath: key),
             credentialStore: InMemoryCredentialStore(secrets: [BenchCredentials.accessKeyID: BenchCredentials.secret]),
-            connection: ConnectionOptions(maxConcurrentCalls: 1000, compression: self.compression == "on")
+            connection: ConnectionOptions(maxConcurrentCalls: 1000, compression: self.compression == "on"),
+            interceptors: Array(repeating: PassThroughInterceptor(), count: self.interceptors)
         )
         let server = try await RPCServer.start(configuration: configuration, services: [HealthService()], group: group)
         print("PORT \(server.port)")
@@ -171,6 +174,8 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Warm-up seconds (not measured).") var warmup = 1
     @Option(help: "Stop after this many measured calls.") var maxCalls = 50_000_000
     @Option(help: "Client event loop threads (default: min(connections, 2)).") var threads: Int?
+    @Option(help: "Pass-through interceptors on the spawned server (see serve --interceptors).")
+    var interceptors = 0
 
     func run() async throws {
         var child: Process?
@@ -278,6 +283,7 @@ struct Run: AsyncParsableCommand {
         process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
         process.arguments = [
             "serve", "--compression", self.compression, "--max-seconds", "\(self.duration + self.warmup + 120)",
+            "--interceptors", "\(self.interceptors)",
         ]
         let output = Pipe()
         process.standardOutput = output
@@ -382,5 +388,14 @@ final class Worker: Sendable {
         }.get()
         try await drained.get()
         return (histogram, calls, errors)
+    }
+}
+
+/// What an authorizer does before it evaluates anything: read the call's action and caller, and let
+/// it pass. Measures what the interceptor seam itself costs per call.
+struct PassThroughInterceptor: ServerInterceptor {
+    func intercept<Request: WireMessage>(_ request: Request, context: ServerCallContext) -> ServerInterceptorVerdict {
+        context.accessKeyID.isEmpty && context.method.action != nil
+            ? .reject(RPCError(code: .unauthenticated, message: "no caller")) : .proceed
     }
 }
