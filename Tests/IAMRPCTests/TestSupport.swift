@@ -68,8 +68,11 @@ extension PingRequest {
 }
 
 /// Starts a loopback server with Health and the test service, runs `body`, shuts the server down.
+///
+/// The default handshake timeout is a generous 60 s: tests that drive the handshake by hand from a Task
+/// must not race the server's timer on a loaded machine (the timeout itself has its own test).
 func withServer<T>(
-    connection: ConnectionOptions = ConnectionOptions(),
+    connection: ConnectionOptions = ConnectionOptions(handshakeTimeout: .seconds(60)),
     _ body: (LoopbackRPCServer) async throws -> T
 ) async throws -> T {
     let server = try await LoopbackRPCServer.start(services: [HealthService(), TestService()], connection: connection)

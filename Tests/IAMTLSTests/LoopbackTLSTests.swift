@@ -9,7 +9,7 @@ import Testing
 struct LoopbackTLSTests {
     let chain: TestCertificateChain
 
-    init() throws { self.chain = try TestCertificateChain.shared() }
+    init() async throws { self.chain = try await TestCertificateChain.loadShared() }
 
     @Test(arguments: [TLSConfiguration.ProtocolVersion.tls13, .tls12])
     func echoRoundTrip(version: TLSConfiguration.ProtocolVersion) async throws {
