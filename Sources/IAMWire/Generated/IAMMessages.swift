@@ -659,6 +659,8 @@ public struct Tag: WireMessage {
                 self.key = try reader.readString()
             case (2, .lengthDelimited):
                 self.value = try reader.readString()
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -728,6 +730,8 @@ public struct AttachedPermissionsBoundary: WireMessage {
                     rawValue: Int32(truncatingIfNeeded: reader.readVarint()))
             case (2, .lengthDelimited):
                 self.permissionsBoundaryARN = try reader.readString()
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -874,6 +878,8 @@ public struct User: WireMessage {
                 self.permissionsBoundary = value
             case (8, .lengthDelimited):
                 self.tags.append(try reader.readMessage(Tag.self))
+            case (1, _), (2, _), (3, _), (4, _), (5, _), (6, _), (7, _), (8, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -981,6 +987,8 @@ public struct Group: WireMessage {
                 self.arn = try reader.readString()
             case (5, .varint):
                 self.createDate = try Int64(bitPattern: reader.readVarint())
+            case (1, _), (2, _), (3, _), (4, _), (5, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -1046,6 +1054,8 @@ public struct RoleLastUsed: WireMessage {
                 self.lastUsedDate = try Int64(bitPattern: reader.readVarint())
             case (2, .lengthDelimited):
                 self.region = try reader.readString()
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -1233,6 +1243,8 @@ public struct Role: WireMessage {
                 var value = self.roleLastUsed ?? RoleLastUsed()
                 try reader.mergeMessage(into: &value)
                 self.roleLastUsed = value
+            case (1, _), (2, _), (3, _), (4, _), (5, _), (6, _), (7, _), (8, _), (9, _), (10, _), (11, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -1429,6 +1441,8 @@ public struct Policy: WireMessage {
                 self.updateDate = try Int64(bitPattern: reader.readVarint())
             case (12, .lengthDelimited):
                 self.tags.append(try reader.readMessage(Tag.self))
+            case (1, _), (2, _), (3, _), (4, _), (5, _), (6, _), (7, _), (8, _), (9, _), (10, _), (11, _), (12, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -1518,6 +1532,8 @@ public struct PolicyVersion: WireMessage {
                 self.isDefaultVersion = try reader.readBool()
             case (4, .varint):
                 self.createDate = try Int64(bitPattern: reader.readVarint())
+            case (1, _), (2, _), (3, _), (4, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -1583,6 +1599,8 @@ public struct AttachedPolicy: WireMessage {
                 self.policyName = try reader.readString()
             case (2, .lengthDelimited):
                 self.policyARN = try reader.readString()
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -1648,6 +1666,8 @@ public struct PolicyGroup: WireMessage {
                 self.groupName = try reader.readString()
             case (2, .lengthDelimited):
                 self.groupID = try reader.readString()
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -1713,6 +1733,8 @@ public struct PolicyUser: WireMessage {
                 self.userName = try reader.readString()
             case (2, .lengthDelimited):
                 self.userID = try reader.readString()
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -1778,6 +1800,8 @@ public struct PolicyRole: WireMessage {
                 self.roleName = try reader.readString()
             case (2, .lengthDelimited):
                 self.roleID = try reader.readString()
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -1885,6 +1909,8 @@ public struct AccessKey: WireMessage {
                 self.secretAccessKey = try reader.readString()
             case (5, .varint):
                 self.createDate = try Int64(bitPattern: reader.readVarint())
+            case (1, _), (2, _), (3, _), (4, _), (5, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -1979,6 +2005,8 @@ public struct AccessKeyMetadata: WireMessage {
                 self.status = try StatusType(rawValue: Int32(truncatingIfNeeded: reader.readVarint()))
             case (4, .varint):
                 self.createDate = try Int64(bitPattern: reader.readVarint())
+            case (1, _), (2, _), (3, _), (4, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -2056,6 +2084,8 @@ public struct AccessKeyLastUsed: WireMessage {
                 self.serviceName = try reader.readString()
             case (3, .lengthDelimited):
                 self.region = try reader.readString()
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -2143,6 +2173,8 @@ public struct CreateUserRequest: WireMessage {
                 self.permissionsBoundary = try reader.readString()
             case (4, .lengthDelimited):
                 self.tags.append(try reader.readMessage(Tag.self))
+            case (1, _), (2, _), (3, _), (4, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -2198,6 +2230,8 @@ public struct CreateUserResponse: WireMessage {
                 var value = self.user ?? User()
                 try reader.mergeMessage(into: &value)
                 self.user = value
+            case (1, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -2251,6 +2285,8 @@ public struct GetUserRequest: WireMessage {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
                 self.userName = try reader.readString()
+            case (1, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -2306,6 +2342,8 @@ public struct GetUserResponse: WireMessage {
                 var value = self.user ?? User()
                 try reader.mergeMessage(into: &value)
                 self.user = value
+            case (1, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -2383,6 +2421,8 @@ public struct ListUsersRequest: WireMessage {
                 self.marker = try reader.readString()
             case (3, .varint):
                 self.maxItems = try Int32(truncatingIfNeeded: reader.readVarint())
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -2458,6 +2498,8 @@ public struct ListUsersResponse: WireMessage {
                 self.isTruncated = try reader.readBool()
             case (3, .lengthDelimited):
                 self.marker = try reader.readString()
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -2535,6 +2577,8 @@ public struct UpdateUserRequest: WireMessage {
                 self.newPath = try reader.readString()
             case (3, .lengthDelimited):
                 self.newUserName = try reader.readString()
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -2615,6 +2659,8 @@ public struct DeleteUserRequest: WireMessage {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
                 self.userName = try reader.readString()
+            case (1, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -2705,6 +2751,8 @@ public struct TagUserRequest: WireMessage {
                 self.userName = try reader.readString()
             case (2, .lengthDelimited):
                 self.tags.append(try reader.readMessage(Tag.self))
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -2795,6 +2843,8 @@ public struct UntagUserRequest: WireMessage {
                 self.userName = try reader.readString()
             case (2, .lengthDelimited):
                 self.tagKeys.append(try reader.readString())
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -2899,6 +2949,8 @@ public struct ListUserTagsRequest: WireMessage {
                 self.marker = try reader.readString()
             case (3, .varint):
                 self.maxItems = try Int32(truncatingIfNeeded: reader.readVarint())
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -2974,6 +3026,8 @@ public struct ListUserTagsResponse: WireMessage {
                 self.isTruncated = try reader.readBool()
             case (3, .lengthDelimited):
                 self.marker = try reader.readString()
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -3039,6 +3093,8 @@ public struct PutUserPermissionsBoundaryRequest: WireMessage {
                 self.userName = try reader.readString()
             case (2, .lengthDelimited):
                 self.permissionsBoundary = try reader.readString()
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -3119,6 +3175,8 @@ public struct DeleteUserPermissionsBoundaryRequest: WireMessage {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
                 self.userName = try reader.readString()
+            case (1, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -3211,6 +3269,8 @@ public struct CreateGroupRequest: WireMessage {
                 self.path = try reader.readString()
             case (2, .lengthDelimited):
                 self.groupName = try reader.readString()
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -3266,6 +3326,8 @@ public struct CreateGroupResponse: WireMessage {
                 var value = self.group ?? Group()
                 try reader.mergeMessage(into: &value)
                 self.group = value
+            case (1, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -3343,6 +3405,8 @@ public struct GetGroupRequest: WireMessage {
                 self.marker = try reader.readString()
             case (3, .varint):
                 self.maxItems = try Int32(truncatingIfNeeded: reader.readVarint())
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -3432,6 +3496,8 @@ public struct GetGroupResponse: WireMessage {
                 self.isTruncated = try reader.readBool()
             case (4, .lengthDelimited):
                 self.marker = try reader.readString()
+            case (1, _), (2, _), (3, _), (4, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -3509,6 +3575,8 @@ public struct ListGroupsRequest: WireMessage {
                 self.marker = try reader.readString()
             case (3, .varint):
                 self.maxItems = try Int32(truncatingIfNeeded: reader.readVarint())
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -3584,6 +3652,8 @@ public struct ListGroupsResponse: WireMessage {
                 self.isTruncated = try reader.readBool()
             case (3, .lengthDelimited):
                 self.marker = try reader.readString()
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -3661,6 +3731,8 @@ public struct UpdateGroupRequest: WireMessage {
                 self.newPath = try reader.readString()
             case (3, .lengthDelimited):
                 self.newGroupName = try reader.readString()
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -3741,6 +3813,8 @@ public struct DeleteGroupRequest: WireMessage {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
                 self.groupName = try reader.readString()
+            case (1, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -3833,6 +3907,8 @@ public struct AddUserToGroupRequest: WireMessage {
                 self.groupName = try reader.readString()
             case (2, .lengthDelimited):
                 self.userName = try reader.readString()
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -3925,6 +4001,8 @@ public struct RemoveUserFromGroupRequest: WireMessage {
                 self.groupName = try reader.readString()
             case (2, .lengthDelimited):
                 self.userName = try reader.readString()
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -4029,6 +4107,8 @@ public struct ListGroupsForUserRequest: WireMessage {
                 self.marker = try reader.readString()
             case (3, .varint):
                 self.maxItems = try Int32(truncatingIfNeeded: reader.readVarint())
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -4104,6 +4184,8 @@ public struct ListGroupsForUserResponse: WireMessage {
                 self.isTruncated = try reader.readBool()
             case (3, .lengthDelimited):
                 self.marker = try reader.readString()
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -4235,6 +4317,8 @@ public struct CreateRoleRequest: WireMessage {
                 self.permissionsBoundary = try reader.readString()
             case (7, .lengthDelimited):
                 self.tags.append(try reader.readMessage(Tag.self))
+            case (1, _), (2, _), (3, _), (4, _), (5, _), (6, _), (7, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -4290,6 +4374,8 @@ public struct CreateRoleResponse: WireMessage {
                 var value = self.role ?? Role()
                 try reader.mergeMessage(into: &value)
                 self.role = value
+            case (1, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -4343,6 +4429,8 @@ public struct GetRoleRequest: WireMessage {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
                 self.roleName = try reader.readString()
+            case (1, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -4398,6 +4486,8 @@ public struct GetRoleResponse: WireMessage {
                 var value = self.role ?? Role()
                 try reader.mergeMessage(into: &value)
                 self.role = value
+            case (1, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -4475,6 +4565,8 @@ public struct ListRolesRequest: WireMessage {
                 self.marker = try reader.readString()
             case (3, .varint):
                 self.maxItems = try Int32(truncatingIfNeeded: reader.readVarint())
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -4550,6 +4642,8 @@ public struct ListRolesResponse: WireMessage {
                 self.isTruncated = try reader.readBool()
             case (3, .lengthDelimited):
                 self.marker = try reader.readString()
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -4627,6 +4721,8 @@ public struct UpdateRoleRequest: WireMessage {
                 self.description = try reader.readString()
             case (3, .varint):
                 self.maxSessionDuration = try Int32(truncatingIfNeeded: reader.readVarint())
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -4719,6 +4815,8 @@ public struct UpdateRoleDescriptionRequest: WireMessage {
                 self.roleName = try reader.readString()
             case (2, .lengthDelimited):
                 self.description = try reader.readString()
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -4774,6 +4872,8 @@ public struct UpdateRoleDescriptionResponse: WireMessage {
                 var value = self.role ?? Role()
                 try reader.mergeMessage(into: &value)
                 self.role = value
+            case (1, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -4839,6 +4939,8 @@ public struct UpdateAssumeRolePolicyRequest: WireMessage {
                 self.roleName = try reader.readString()
             case (2, .lengthDelimited):
                 self.policyDocument = try reader.readString()
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -4919,6 +5021,8 @@ public struct DeleteRoleRequest: WireMessage {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
                 self.roleName = try reader.readString()
+            case (1, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -5009,6 +5113,8 @@ public struct TagRoleRequest: WireMessage {
                 self.roleName = try reader.readString()
             case (2, .lengthDelimited):
                 self.tags.append(try reader.readMessage(Tag.self))
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -5099,6 +5205,8 @@ public struct UntagRoleRequest: WireMessage {
                 self.roleName = try reader.readString()
             case (2, .lengthDelimited):
                 self.tagKeys.append(try reader.readString())
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -5203,6 +5311,8 @@ public struct ListRoleTagsRequest: WireMessage {
                 self.marker = try reader.readString()
             case (3, .varint):
                 self.maxItems = try Int32(truncatingIfNeeded: reader.readVarint())
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -5278,6 +5388,8 @@ public struct ListRoleTagsResponse: WireMessage {
                 self.isTruncated = try reader.readBool()
             case (3, .lengthDelimited):
                 self.marker = try reader.readString()
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -5343,6 +5455,8 @@ public struct PutRolePermissionsBoundaryRequest: WireMessage {
                 self.roleName = try reader.readString()
             case (2, .lengthDelimited):
                 self.permissionsBoundary = try reader.readString()
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -5423,6 +5537,8 @@ public struct DeleteRolePermissionsBoundaryRequest: WireMessage {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
                 self.roleName = try reader.readString()
+            case (1, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -5555,6 +5671,8 @@ public struct CreatePolicyRequest: WireMessage {
                 self.description = try reader.readString()
             case (5, .lengthDelimited):
                 self.tags.append(try reader.readMessage(Tag.self))
+            case (1, _), (2, _), (3, _), (4, _), (5, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -5610,6 +5728,8 @@ public struct CreatePolicyResponse: WireMessage {
                 var value = self.policy ?? Policy()
                 try reader.mergeMessage(into: &value)
                 self.policy = value
+            case (1, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -5663,6 +5783,8 @@ public struct GetPolicyRequest: WireMessage {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
                 self.policyARN = try reader.readString()
+            case (1, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -5718,6 +5840,8 @@ public struct GetPolicyResponse: WireMessage {
                 var value = self.policy ?? Policy()
                 try reader.mergeMessage(into: &value)
                 self.policy = value
+            case (1, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -5838,6 +5962,8 @@ public struct ListPoliciesRequest: WireMessage {
                 self.marker = try reader.readString()
             case (6, .varint):
                 self.maxItems = try Int32(truncatingIfNeeded: reader.readVarint())
+            case (1, _), (2, _), (3, _), (4, _), (5, _), (6, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -5913,6 +6039,8 @@ public struct ListPoliciesResponse: WireMessage {
                 self.isTruncated = try reader.readBool()
             case (3, .lengthDelimited):
                 self.marker = try reader.readString()
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -5966,6 +6094,8 @@ public struct DeletePolicyRequest: WireMessage {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
                 self.policyARN = try reader.readString()
+            case (1, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -6056,6 +6186,8 @@ public struct TagPolicyRequest: WireMessage {
                 self.policyARN = try reader.readString()
             case (2, .lengthDelimited):
                 self.tags.append(try reader.readMessage(Tag.self))
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -6146,6 +6278,8 @@ public struct UntagPolicyRequest: WireMessage {
                 self.policyARN = try reader.readString()
             case (2, .lengthDelimited):
                 self.tagKeys.append(try reader.readString())
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -6250,6 +6384,8 @@ public struct ListPolicyTagsRequest: WireMessage {
                 self.marker = try reader.readString()
             case (3, .varint):
                 self.maxItems = try Int32(truncatingIfNeeded: reader.readVarint())
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -6325,6 +6461,8 @@ public struct ListPolicyTagsResponse: WireMessage {
                 self.isTruncated = try reader.readBool()
             case (3, .lengthDelimited):
                 self.marker = try reader.readString()
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -6445,6 +6583,8 @@ public struct ListEntitiesForPolicyRequest: WireMessage {
                 self.marker = try reader.readString()
             case (6, .varint):
                 self.maxItems = try Int32(truncatingIfNeeded: reader.readVarint())
+            case (1, _), (2, _), (3, _), (4, _), (5, _), (6, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -6546,6 +6686,8 @@ public struct ListEntitiesForPolicyResponse: WireMessage {
                 self.isTruncated = try reader.readBool()
             case (5, .lengthDelimited):
                 self.marker = try reader.readString()
+            case (1, _), (2, _), (3, _), (4, _), (5, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -6623,6 +6765,8 @@ public struct CreatePolicyVersionRequest: WireMessage {
                 self.policyDocument = try reader.readString()
             case (3, .varint):
                 self.setAsDefault = try reader.readBool()
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -6678,6 +6822,8 @@ public struct CreatePolicyVersionResponse: WireMessage {
                 var value = self.policyVersion ?? PolicyVersion()
                 try reader.mergeMessage(into: &value)
                 self.policyVersion = value
+            case (1, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -6743,6 +6889,8 @@ public struct GetPolicyVersionRequest: WireMessage {
                 self.policyARN = try reader.readString()
             case (2, .lengthDelimited):
                 self.versionID = try reader.readString()
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -6798,6 +6946,8 @@ public struct GetPolicyVersionResponse: WireMessage {
                 var value = self.policyVersion ?? PolicyVersion()
                 try reader.mergeMessage(into: &value)
                 self.policyVersion = value
+            case (1, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -6875,6 +7025,8 @@ public struct ListPolicyVersionsRequest: WireMessage {
                 self.marker = try reader.readString()
             case (3, .varint):
                 self.maxItems = try Int32(truncatingIfNeeded: reader.readVarint())
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -6950,6 +7102,8 @@ public struct ListPolicyVersionsResponse: WireMessage {
                 self.isTruncated = try reader.readBool()
             case (3, .lengthDelimited):
                 self.marker = try reader.readString()
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -7015,6 +7169,8 @@ public struct DeletePolicyVersionRequest: WireMessage {
                 self.policyARN = try reader.readString()
             case (2, .lengthDelimited):
                 self.versionID = try reader.readString()
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -7107,6 +7263,8 @@ public struct SetDefaultPolicyVersionRequest: WireMessage {
                 self.policyARN = try reader.readString()
             case (2, .lengthDelimited):
                 self.versionID = try reader.readString()
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -7211,6 +7369,8 @@ public struct PutUserPolicyRequest: WireMessage {
                 self.policyName = try reader.readString()
             case (3, .lengthDelimited):
                 self.policyDocument = try reader.readString()
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -7303,6 +7463,8 @@ public struct GetUserPolicyRequest: WireMessage {
                 self.userName = try reader.readString()
             case (2, .lengthDelimited):
                 self.policyName = try reader.readString()
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -7380,6 +7542,8 @@ public struct GetUserPolicyResponse: WireMessage {
                 self.policyName = try reader.readString()
             case (3, .lengthDelimited):
                 self.policyDocument = try reader.readString()
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -7457,6 +7621,8 @@ public struct ListUserPoliciesRequest: WireMessage {
                 self.marker = try reader.readString()
             case (3, .varint):
                 self.maxItems = try Int32(truncatingIfNeeded: reader.readVarint())
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -7532,6 +7698,8 @@ public struct ListUserPoliciesResponse: WireMessage {
                 self.isTruncated = try reader.readBool()
             case (3, .lengthDelimited):
                 self.marker = try reader.readString()
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -7597,6 +7765,8 @@ public struct DeleteUserPolicyRequest: WireMessage {
                 self.userName = try reader.readString()
             case (2, .lengthDelimited):
                 self.policyName = try reader.readString()
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -7701,6 +7871,8 @@ public struct PutGroupPolicyRequest: WireMessage {
                 self.policyName = try reader.readString()
             case (3, .lengthDelimited):
                 self.policyDocument = try reader.readString()
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -7793,6 +7965,8 @@ public struct GetGroupPolicyRequest: WireMessage {
                 self.groupName = try reader.readString()
             case (2, .lengthDelimited):
                 self.policyName = try reader.readString()
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -7870,6 +8044,8 @@ public struct GetGroupPolicyResponse: WireMessage {
                 self.policyName = try reader.readString()
             case (3, .lengthDelimited):
                 self.policyDocument = try reader.readString()
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -7947,6 +8123,8 @@ public struct ListGroupPoliciesRequest: WireMessage {
                 self.marker = try reader.readString()
             case (3, .varint):
                 self.maxItems = try Int32(truncatingIfNeeded: reader.readVarint())
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -8022,6 +8200,8 @@ public struct ListGroupPoliciesResponse: WireMessage {
                 self.isTruncated = try reader.readBool()
             case (3, .lengthDelimited):
                 self.marker = try reader.readString()
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -8087,6 +8267,8 @@ public struct DeleteGroupPolicyRequest: WireMessage {
                 self.groupName = try reader.readString()
             case (2, .lengthDelimited):
                 self.policyName = try reader.readString()
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -8191,6 +8373,8 @@ public struct PutRolePolicyRequest: WireMessage {
                 self.policyName = try reader.readString()
             case (3, .lengthDelimited):
                 self.policyDocument = try reader.readString()
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -8283,6 +8467,8 @@ public struct GetRolePolicyRequest: WireMessage {
                 self.roleName = try reader.readString()
             case (2, .lengthDelimited):
                 self.policyName = try reader.readString()
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -8360,6 +8546,8 @@ public struct GetRolePolicyResponse: WireMessage {
                 self.policyName = try reader.readString()
             case (3, .lengthDelimited):
                 self.policyDocument = try reader.readString()
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -8437,6 +8625,8 @@ public struct ListRolePoliciesRequest: WireMessage {
                 self.marker = try reader.readString()
             case (3, .varint):
                 self.maxItems = try Int32(truncatingIfNeeded: reader.readVarint())
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -8512,6 +8702,8 @@ public struct ListRolePoliciesResponse: WireMessage {
                 self.isTruncated = try reader.readBool()
             case (3, .lengthDelimited):
                 self.marker = try reader.readString()
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -8577,6 +8769,8 @@ public struct DeleteRolePolicyRequest: WireMessage {
                 self.roleName = try reader.readString()
             case (2, .lengthDelimited):
                 self.policyName = try reader.readString()
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -8669,6 +8863,8 @@ public struct AttachUserPolicyRequest: WireMessage {
                 self.userName = try reader.readString()
             case (2, .lengthDelimited):
                 self.policyARN = try reader.readString()
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -8761,6 +8957,8 @@ public struct DetachUserPolicyRequest: WireMessage {
                 self.userName = try reader.readString()
             case (2, .lengthDelimited):
                 self.policyARN = try reader.readString()
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -8877,6 +9075,8 @@ public struct ListAttachedUserPoliciesRequest: WireMessage {
                 self.marker = try reader.readString()
             case (4, .varint):
                 self.maxItems = try Int32(truncatingIfNeeded: reader.readVarint())
+            case (1, _), (2, _), (3, _), (4, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -8952,6 +9152,8 @@ public struct ListAttachedUserPoliciesResponse: WireMessage {
                 self.isTruncated = try reader.readBool()
             case (3, .lengthDelimited):
                 self.marker = try reader.readString()
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -9017,6 +9219,8 @@ public struct AttachGroupPolicyRequest: WireMessage {
                 self.groupName = try reader.readString()
             case (2, .lengthDelimited):
                 self.policyARN = try reader.readString()
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -9109,6 +9313,8 @@ public struct DetachGroupPolicyRequest: WireMessage {
                 self.groupName = try reader.readString()
             case (2, .lengthDelimited):
                 self.policyARN = try reader.readString()
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -9225,6 +9431,8 @@ public struct ListAttachedGroupPoliciesRequest: WireMessage {
                 self.marker = try reader.readString()
             case (4, .varint):
                 self.maxItems = try Int32(truncatingIfNeeded: reader.readVarint())
+            case (1, _), (2, _), (3, _), (4, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -9300,6 +9508,8 @@ public struct ListAttachedGroupPoliciesResponse: WireMessage {
                 self.isTruncated = try reader.readBool()
             case (3, .lengthDelimited):
                 self.marker = try reader.readString()
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -9365,6 +9575,8 @@ public struct AttachRolePolicyRequest: WireMessage {
                 self.roleName = try reader.readString()
             case (2, .lengthDelimited):
                 self.policyARN = try reader.readString()
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -9457,6 +9669,8 @@ public struct DetachRolePolicyRequest: WireMessage {
                 self.roleName = try reader.readString()
             case (2, .lengthDelimited):
                 self.policyARN = try reader.readString()
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -9573,6 +9787,8 @@ public struct ListAttachedRolePoliciesRequest: WireMessage {
                 self.marker = try reader.readString()
             case (4, .varint):
                 self.maxItems = try Int32(truncatingIfNeeded: reader.readVarint())
+            case (1, _), (2, _), (3, _), (4, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -9648,6 +9864,8 @@ public struct ListAttachedRolePoliciesResponse: WireMessage {
                 self.isTruncated = try reader.readBool()
             case (3, .lengthDelimited):
                 self.marker = try reader.readString()
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -9701,6 +9919,8 @@ public struct CreateAccessKeyRequest: WireMessage {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
                 self.userName = try reader.readString()
+            case (1, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -9756,6 +9976,8 @@ public struct CreateAccessKeyResponse: WireMessage {
                 var value = self.accessKey ?? AccessKey()
                 try reader.mergeMessage(into: &value)
                 self.accessKey = value
+            case (1, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -9833,6 +10055,8 @@ public struct ListAccessKeysRequest: WireMessage {
                 self.marker = try reader.readString()
             case (3, .varint):
                 self.maxItems = try Int32(truncatingIfNeeded: reader.readVarint())
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -9908,6 +10132,8 @@ public struct ListAccessKeysResponse: WireMessage {
                 self.isTruncated = try reader.readBool()
             case (3, .lengthDelimited):
                 self.marker = try reader.readString()
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -9985,6 +10211,8 @@ public struct UpdateAccessKeyRequest: WireMessage {
                 self.accessKeyID = try reader.readString()
             case (3, .varint):
                 self.status = try StatusType(rawValue: Int32(truncatingIfNeeded: reader.readVarint()))
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -10077,6 +10305,8 @@ public struct DeleteAccessKeyRequest: WireMessage {
                 self.userName = try reader.readString()
             case (2, .lengthDelimited):
                 self.accessKeyID = try reader.readString()
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -10157,6 +10387,8 @@ public struct GetAccessKeyLastUsedRequest: WireMessage {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
                 self.accessKeyID = try reader.readString()
+            case (1, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -10224,6 +10456,8 @@ public struct GetAccessKeyLastUsedResponse: WireMessage {
                 var value = self.accessKeyLastUsed ?? AccessKeyLastUsed()
                 try reader.mergeMessage(into: &value)
                 self.accessKeyLastUsed = value
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -10318,11 +10552,15 @@ public struct GetAccountSummaryResponse: WireMessage {
                         key = try entry.readString()
                     case (2, .varint):
                         value = try Int32(truncatingIfNeeded: entry.readVarint())
+                    case (1, _), (2, _):
+                        throw ProtobufReader.wrongWireType(entryTag)
                     default:
                         try entry.skipField(entryTag)
                     }
                 }
                 self.summaryMap[key] = value
+            case (1, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -10427,6 +10665,8 @@ public struct UserDetail: WireMessage {
                         key = try entry.readString()
                     case (2, .lengthDelimited):
                         value = try entry.readString()
+                    case (1, _), (2, _):
+                        throw ProtobufReader.wrongWireType(entryTag)
                     default:
                         try entry.skipField(entryTag)
                     }
@@ -10436,6 +10676,8 @@ public struct UserDetail: WireMessage {
                 self.groupList.append(try reader.readString())
             case (4, .lengthDelimited):
                 self.attachedManagedPolicies.append(try reader.readMessage(AttachedPolicy.self))
+            case (1, _), (2, _), (3, _), (4, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -10531,6 +10773,8 @@ public struct GroupDetail: WireMessage {
                         key = try entry.readString()
                     case (2, .lengthDelimited):
                         value = try entry.readString()
+                    case (1, _), (2, _):
+                        throw ProtobufReader.wrongWireType(entryTag)
                     default:
                         try entry.skipField(entryTag)
                     }
@@ -10538,6 +10782,8 @@ public struct GroupDetail: WireMessage {
                 self.groupPolicyList[key] = value
             case (3, .lengthDelimited):
                 self.attachedManagedPolicies.append(try reader.readMessage(AttachedPolicy.self))
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -10633,6 +10879,8 @@ public struct RoleDetail: WireMessage {
                         key = try entry.readString()
                     case (2, .lengthDelimited):
                         value = try entry.readString()
+                    case (1, _), (2, _):
+                        throw ProtobufReader.wrongWireType(entryTag)
                     default:
                         try entry.skipField(entryTag)
                     }
@@ -10640,6 +10888,8 @@ public struct RoleDetail: WireMessage {
                 self.rolePolicyList[key] = value
             case (3, .lengthDelimited):
                 self.attachedManagedPolicies.append(try reader.readMessage(AttachedPolicy.self))
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -10705,6 +10955,8 @@ public struct ManagedPolicyDetail: WireMessage {
                 self.policy = value
             case (2, .lengthDelimited):
                 self.policyVersionList.append(try reader.readMessage(PolicyVersion.self))
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -10792,6 +11044,8 @@ public struct GetAccountAuthorizationDetailsRequest: WireMessage {
                 self.marker = try reader.readString()
             case (3, .varint):
                 self.maxItems = try Int32(truncatingIfNeeded: reader.readVarint())
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -10904,6 +11158,8 @@ public struct GetAccountAuthorizationDetailsResponse: WireMessage {
                 self.isTruncated = try reader.readBool()
             case (6, .lengthDelimited):
                 self.marker = try reader.readString()
+            case (1, _), (2, _), (3, _), (4, _), (5, _), (6, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -10983,6 +11239,8 @@ public struct ContextEntry: WireMessage {
                 self.contextKeyValues.append(try reader.readString())
             case (3, .varint):
                 self.contextKeyType = try ContextKeyType(rawValue: Int32(truncatingIfNeeded: reader.readVarint()))
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -11048,6 +11306,8 @@ public struct Position: WireMessage {
                 self.line = try Int32(truncatingIfNeeded: reader.readVarint())
             case (2, .varint):
                 self.column = try Int32(truncatingIfNeeded: reader.readVarint())
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -11172,6 +11432,8 @@ public struct EvaluatedStatement: WireMessage {
                 self.statementIndex = try Int32(truncatingIfNeeded: reader.readVarint())
             case (6, .lengthDelimited):
                 self.sid = try reader.readString()
+            case (1, _), (2, _), (3, _), (4, _), (5, _), (6, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -11225,6 +11487,8 @@ public struct PermissionsBoundaryDecisionDetail: WireMessage {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .varint):
                 self.allowedByPermissionsBoundary = try reader.readBool()
+            case (1, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -11355,6 +11619,8 @@ public struct ResourceSpecificResult: WireMessage {
                     case (2, .varint):
                         value = try PolicyEvaluationDecisionType(
                             rawValue: Int32(truncatingIfNeeded: entry.readVarint()))
+                    case (1, _), (2, _):
+                        throw ProtobufReader.wrongWireType(entryTag)
                     default:
                         try entry.skipField(entryTag)
                     }
@@ -11364,6 +11630,8 @@ public struct ResourceSpecificResult: WireMessage {
                 var value = self.permissionsBoundaryDecisionDetail ?? PermissionsBoundaryDecisionDetail()
                 try reader.mergeMessage(into: &value)
                 self.permissionsBoundaryDecisionDetail = value
+            case (1, _), (2, _), (3, _), (4, _), (5, _), (6, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -11516,6 +11784,8 @@ public struct SimulationResult: WireMessage {
                     case (2, .varint):
                         value = try PolicyEvaluationDecisionType(
                             rawValue: Int32(truncatingIfNeeded: entry.readVarint()))
+                    case (1, _), (2, _):
+                        throw ProtobufReader.wrongWireType(entryTag)
                     default:
                         try entry.skipField(entryTag)
                     }
@@ -11527,6 +11797,8 @@ public struct SimulationResult: WireMessage {
                 var value = self.permissionsBoundaryDecisionDetail ?? PermissionsBoundaryDecisionDetail()
                 try reader.mergeMessage(into: &value)
                 self.permissionsBoundaryDecisionDetail = value
+            case (1, _), (2, _), (3, _), (4, _), (5, _), (6, _), (7, _), (8, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -11632,6 +11904,8 @@ public struct AuthorizeRequest: WireMessage {
                 self.contextEntries.append(try reader.readMessage(ContextEntry.self))
             case (5, .varint):
                 self.minRevision = try reader.readVarint()
+            case (1, _), (2, _), (3, _), (4, _), (5, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -11723,6 +11997,8 @@ public struct AuthorizeResponse: WireMessage {
                 self.missingContextValues.append(try reader.readString())
             case (4, .varint):
                 self.revision = try reader.readVarint()
+            case (1, _), (2, _), (3, _), (4, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -11774,6 +12050,8 @@ public struct AuthorizeBatchRequest: WireMessage {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
                 self.requests.append(try reader.readMessage(AuthorizeRequest.self))
+            case (1, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -11825,6 +12103,8 @@ public struct AuthorizeBatchResponse: WireMessage {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
                 self.results.append(try reader.readMessage(AuthorizeResponse.self))
+            case (1, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -12015,6 +12295,8 @@ public struct SimulatePrincipalPolicyRequest: WireMessage {
                 self.maxItems = try Int32(truncatingIfNeeded: reader.readVarint())
             case (12, .lengthDelimited):
                 self.marker = try reader.readString()
+            case (1, _), (2, _), (3, _), (4, _), (5, _), (6, _), (7, _), (8, _), (9, _), (10, _), (11, _), (12, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -12192,6 +12474,8 @@ public struct SimulateCustomPolicyRequest: WireMessage {
                 self.maxItems = try Int32(truncatingIfNeeded: reader.readVarint())
             case (11, .lengthDelimited):
                 self.marker = try reader.readString()
+            case (1, _), (2, _), (3, _), (4, _), (5, _), (6, _), (7, _), (8, _), (9, _), (10, _), (11, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -12267,6 +12551,8 @@ public struct SimulatePolicyResponse: WireMessage {
                 self.isTruncated = try reader.readBool()
             case (3, .lengthDelimited):
                 self.marker = try reader.readString()
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -12330,6 +12616,8 @@ public struct GetContextKeysForPrincipalPolicyRequest: WireMessage {
                 self.policySourceARN = try reader.readString()
             case (2, .lengthDelimited):
                 self.policyInputList.append(try reader.readString())
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -12381,6 +12669,8 @@ public struct GetContextKeysForCustomPolicyRequest: WireMessage {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
                 self.policyInputList.append(try reader.readString())
+            case (1, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -12432,6 +12722,8 @@ public struct GetContextKeysForPolicyResponse: WireMessage {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
                 self.contextKeyNames.append(try reader.readString())
+            case (1, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -12485,6 +12777,8 @@ public struct PolicyDescriptorType: WireMessage {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
                 self.arn = try reader.readString()
+            case (1, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -12664,6 +12958,8 @@ public struct AssumeRoleRequest: WireMessage {
                 self.tokenCode = try reader.readString()
             case (11, .lengthDelimited):
                 self.sourceIdentity = try reader.readString()
+            case (1, _), (2, _), (3, _), (4, _), (5, _), (6, _), (7, _), (8, _), (9, _), (10, _), (11, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -12758,6 +13054,8 @@ public struct Credentials: WireMessage {
                 self.sessionToken = try reader.readString()
             case (4, .varint):
                 self.expiration = try Int64(bitPattern: reader.readVarint())
+            case (1, _), (2, _), (3, _), (4, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -12823,6 +13121,8 @@ public struct AssumedRoleUser: WireMessage {
                 self.assumedRoleID = try reader.readString()
             case (2, .lengthDelimited):
                 self.arn = try reader.readString()
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -12921,6 +13221,8 @@ public struct AssumeRoleResponse: WireMessage {
                 self.packedPolicySize = try Int32(truncatingIfNeeded: reader.readVarint())
             case (4, .lengthDelimited):
                 self.sourceIdentity = try reader.readString()
+            case (1, _), (2, _), (3, _), (4, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -13025,6 +13327,8 @@ public struct GetCallerIdentityResponse: WireMessage {
                 self.account = try reader.readString()
             case (3, .lengthDelimited):
                 self.arn = try reader.readString()
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -13078,6 +13382,8 @@ public struct PingRequest: WireMessage {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
                 self.payload = try reader.readBytes()
+            case (1, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -13131,6 +13437,8 @@ public struct PingResponse: WireMessage {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
                 self.payload = try reader.readBytes()
+            case (1, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
