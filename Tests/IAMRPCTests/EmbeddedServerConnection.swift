@@ -16,10 +16,14 @@ final class EmbeddedServerConnection {
     /// Every byte the server wrote so far (its preface first).
     private(set) var received = ByteBuffer()
 
+    /// One store for every embedded connection: deriving its verifiers costs two PBKDF2 runs, and the
+    /// split tests open hundreds of connections (CPU a loaded machine's other tests need).
+    static let credentials = InMemoryCredentialStore(secrets: TestCredentials.secrets)
+
     init(connection: ConnectionOptions = ConnectionOptions(), services: [any RPCService]? = nil) throws {
         let configuration = RPCServerConfiguration(
             tls: TLSConfiguration(role: .server),
-            credentialStore: InMemoryCredentialStore(secrets: TestCredentials.secrets),
+            credentialStore: Self.credentials,
             connection: connection
         )
         var methods: [String: RPCServerMethod] = [:]
