@@ -172,7 +172,10 @@ let package = Package(
         ),
         .testTarget(
             name: "IAMRPCTests",
-            dependencies: ["IAMRPC", "IAMServer", "IAMClient", "IAMTestSupport"],
+            dependencies: [
+                "IAMRPC", "IAMServer", "IAMClient", "IAMTestSupport",
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -46,9 +46,10 @@ def call_start_payload(method, timeout_us, request_id, metadata):
     return out
 
 
-def call_end_payload(status, iam_code, message):
+def call_end_payload(status, iam_code, message, request_id):
     m = message.encode()
-    return bytes([status, len(iam_code)]) + iam_code.encode() + struct.pack(">H", len(m)) + m
+    return (bytes([status, len(iam_code)]) + iam_code.encode() + struct.pack(">H", len(m)) + m
+            + bytes([len(request_id)]) + request_id.encode())
 
 
 def goaway_payload(last, code, message):
@@ -143,9 +144,10 @@ def message_item(stream, message, flags=0):
                        "endStream": bool(flags & END_STREAM)})
 
 
-def call_end_item(stream, status, code, message):
-    return item_frame(CALL_END, 0, stream, call_end_payload(status, code, message),
-                      {"status": status, "statusName": STATUS[status], "iamErrorCode": code, "message": message})
+def call_end_item(stream, status, code, message, request_id):
+    return item_frame(CALL_END, 0, stream, call_end_payload(status, code, message, request_id),
+                      {"status": status, "statusName": STATUS[status], "iamErrorCode": code, "message": message,
+                       "requestID": request_id})
 
 
 def goaway_item(last, code, message):
@@ -234,19 +236,23 @@ vectors.append(vector("auth-failed", "server->client", "A wrong proof: server-fi
 whole_call_request = [
     call_start_item(1, "/iam.v1.IAM/GetUser", 5000000, "req-1", [("x-trace", "abc")]),
     message_item(1, GET_USER_REQUEST, END_STREAM)]
-whole_call_response = [message_item(1, GET_USER_RESPONSE), call_end_item(1, 0, "", "")]
+whole_call_response = [message_item(1, GET_USER_RESPONSE), call_end_item(1, 0, "", "", "req-1")]
 vectors.append(vector("call-request", "client->server", "GetUser(alice) on stream 1: CALL_START with a 5 s timeout, "
                       "request id req-1 and one metadata pair, then the request MESSAGE with END_STREAM.",
                       whole_call_request))
 vectors.append(vector("call-response", "server->client", "The answer: the GetUserResponse MESSAGE then CALL_END OK.",
                       whole_call_response))
-vectors.append(vector("whole-call", "client->server then server->client", "One whole call on a fresh connection, "
-                      "both directions concatenated in time order (authentication omitted): client preface, client "
-                      "SETTINGS, server preface, server SETTINGS, both ACKs, CALL_START, request MESSAGE, response "
-                      "MESSAGE, CALL_END. WIRE.md §15 annotates every byte.",
-                      [item_preface(1, 1, 0), settings_item(CLIENT_SETTINGS), item_preface(1, 1, 1),
-                       settings_item(SERVER_SETTINGS), item_frame(SETTINGS, ACK, 0, b"", {}),
-                       item_frame(SETTINGS, ACK, 0, b"", {})] + whole_call_request + whole_call_response))
+vectors.append(vector("whole-call-client-to-server", "client->server", "One whole call on a fresh connection, "
+                      "what the client sends (authentication omitted): client preface, client SETTINGS, its ACK of "
+                      "the server's SETTINGS, CALL_START, request MESSAGE. Vector whole-call-server-to-client is the "
+                      "other direction; WIRE.md §15 annotates every byte of both.",
+                      [item_preface(1, 1, 0), settings_item(CLIENT_SETTINGS), item_frame(SETTINGS, ACK, 0, b"", {})]
+                      + whole_call_request))
+vectors.append(vector("whole-call-server-to-client", "server->client", "The same call, what the server sends "
+                      "(authentication omitted): server preface, server SETTINGS, its ACK of the client's SETTINGS, "
+                      "response MESSAGE, CALL_END OK returning the request id req-1.",
+                      [item_preface(1, 1, 1), settings_item(SERVER_SETTINGS), item_frame(SETTINGS, ACK, 0, b"", {})]
+                      + whole_call_response))
 vectors.append(vector("call-start-no-deadline-many-metadata", "client->server", "CALL_START with no deadline "
                       "(timeout 0), an empty request id and three metadata entries including a repeated key.",
                       [call_start_item(3, "/iam.v1.Health/Ping", 0, "",
@@ -271,9 +277,12 @@ for status in range(1, 17):
     code = IAM_CODES.get(status, "")
     vectors.append(vector("call-end-%s" % STATUS[status].lower().replace("_", "-"), "server->client",
                           "CALL_END %d %s%s." % (status, STATUS[status], " with IAM error code " + code if code else ""),
-                          [call_end_item(13, status, code, MESSAGES[status])]))
+                          [call_end_item(13, status, code, MESSAGES[status], "7-13")]))
 vectors.append(vector("call-end-ok-with-message", "server->client", "CALL_END OK may carry a message.",
-                      [call_end_item(15, 0, "", "done")]))
+                      [call_end_item(15, 0, "", "done", "req-15")]))
+vectors.append(vector("call-end-ok-assigned-request-id", "server->client", "CALL_END OK of a call whose CALL_START "
+                      "had an empty request id: the server returns the id it assigned (here connection 7, stream 17).",
+                      [call_end_item(17, 0, "", "", "7-17")]))
 
 # Bytes that must be refused. "error" is the WireError code; "goAway" what the receiver sends.
 invalid = []
@@ -344,8 +353,22 @@ bad("call-start-metadata-too-big", "Three 4,000-byte values: 12,003 metadata byt
     frame(CALL_START, 0, 1, call_start_payload("/a/b", 0, "", [("a", "x" * 4000), ("b", "y" * 4000),
                                                                ("c", "z" * 4000)])),
     "limitExceeded", status="RESOURCE_EXHAUSTED", stage="callStart")
+bad("call-start-key-too-long", "A 65-byte metadata key (at most 64): a size limit, so RESOURCE_EXHAUSTED.",
+    frame(CALL_START, 0, 1, call_start_payload("/a/b", 0, "", [("k" * 65, "v")])), "limitExceeded",
+    status="RESOURCE_EXHAUSTED", stage="callStart")
+bad("call-start-value-too-long", "A 4,097-byte metadata value (at most 4,096): a size limit, so RESOURCE_EXHAUSTED.",
+    frame(CALL_START, 0, 1, call_start_payload("/a/b", 0, "", [("k", "v" * 4097)])), "limitExceeded",
+    status="RESOURCE_EXHAUSTED", stage="callStart")
+bad("call-start-empty-key", "An empty metadata key: malformed, so INVALID_ARGUMENT.",
+    frame(CALL_START, 0, 1, call_start_payload("/a/b", 0, "", [("", "v")])), "malformedFrame",
+    status="INVALID_ARGUMENT", stage="callStart")
 bad("call-end-bad-utf8", "CALL_END whose message is not UTF-8.",
-    frame(CALL_END, 0, 1, bytes([13, 0, 0, 2, 0xC3, 0x28])), "malformedFrame", go_away="PROTOCOL_ERROR",
+    frame(CALL_END, 0, 1, bytes([13, 0, 0, 2, 0xC3, 0x28, 0])), "malformedFrame", go_away="PROTOCOL_ERROR",
+    stage="callEnd")
+bad("call-end-no-request-id", "CALL_END that ends after the message, without the request id length.",
+    frame(CALL_END, 0, 1, bytes([0, 0, 0, 0])), "malformedFrame", go_away="PROTOCOL_ERROR", stage="callEnd")
+bad("call-end-trailing", "CALL_END with a byte after the request id.",
+    frame(CALL_END, 0, 1, call_end_payload(0, "", "", "r") + b"!"), "malformedFrame", go_away="PROTOCOL_ERROR",
     stage="callEnd")
 bad("goaway-trailing", "GOAWAY with a byte after the message.", frame(GOAWAY, 0, 0, goaway_payload(0, 0, "") + b"!"),
     "malformedFrame", go_away="PROTOCOL_ERROR", stage="goAway")

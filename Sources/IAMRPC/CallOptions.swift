@@ -7,7 +7,8 @@ public struct CallOptions: Sendable {
     public var timeout: Duration?
     /// Metadata sent with CALL_START.
     public var metadata: Metadata
-    /// The request id sent with CALL_START; the client makes one up when `nil`.
+    /// The request id sent with CALL_START (printable ASCII, at most 128 bytes). When `nil` the server
+    /// assigns one; either way CALL_END returns it (`RPCResponse.requestID`, `RPCError.requestID`).
     public var requestID: String?
 
     /// Creates call options.

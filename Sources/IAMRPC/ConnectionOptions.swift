@@ -26,6 +26,10 @@ public struct ConnectionOptions: Sendable {
     public var keepaliveInterval: Duration
     /// Client: the connection is dead when a keepalive PING is not answered within this.
     public var keepaliveTimeout: Duration
+    /// Server: how long a started call may wait for its request MESSAGE after CALL_START, whatever its
+    /// deadline (WIRE.md §7.1): then it ends DEADLINE_EXCEEDED and frees its MAX_CONCURRENT_CALLS slot,
+    /// so a client that never sends the MESSAGE cannot hold slots forever.
+    public var requestMessageTimeout: Duration
 
     /// The defaults of WIRE.md (server values; a client ignores the server-only ones).
     public init(
@@ -39,7 +43,8 @@ public struct ConnectionOptions: Sendable {
         handshakeTimeout: Duration = .seconds(10),
         drainTimeout: Duration = .seconds(30),
         keepaliveInterval: Duration = .seconds(30),
-        keepaliveTimeout: Duration = .seconds(10)
+        keepaliveTimeout: Duration = .seconds(10),
+        requestMessageTimeout: Duration = .seconds(30)
     ) {
         self.maxFrameSize = maxFrameSize
         self.maxMessageSize = maxMessageSize
@@ -52,6 +57,7 @@ public struct ConnectionOptions: Sendable {
         self.drainTimeout = drainTimeout
         self.keepaliveInterval = keepaliveInterval
         self.keepaliveTimeout = keepaliveTimeout
+        self.requestMessageTimeout = requestMessageTimeout
     }
 
     /// The SETTINGS frame these options announce. Values are clamped into WIRE.md's ranges.

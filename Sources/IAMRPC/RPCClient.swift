@@ -72,7 +72,32 @@ public final class RPCClient: Sendable {
         as: Response.Type = Response.self,
         options: CallOptions = CallOptions()
     ) async throws(RPCError) -> Response {
-        let (future, call) = self.makeCall(method, request, as: Response.self, options: options)
+        try await self.wait(
+            for: self.makeCall(method, request, options: options) { (response: Response, _) in response })
+    }
+
+    /// Makes a unary call and returns its response together with the request id the server recorded for
+    /// it (the caller's `CallOptions.requestID`, or the one the server assigned; WIRE.md §7.3).
+    ///
+    /// - Throws: as `unary`; an error the server ended the call with carries the request id too
+    ///   (`RPCError.requestID`).
+    public func unaryResponse<Request: WireMessage, Response: WireMessage>(
+        _ method: MethodDescriptor,
+        _ request: Request,
+        as: Response.Type = Response.self,
+        options: CallOptions = CallOptions()
+    ) async throws(RPCError) -> RPCResponse<Response> {
+        try await self.wait(
+            for: self.makeCall(method, request, options: options) { (response: Response, requestID) in
+                RPCResponse(message: response, requestID: requestID ?? "")
+            }
+        )
+    }
+
+    private func wait<Output: Sendable>(for made: (EventLoopFuture<Output>, LoopBoundCall)) async throws(RPCError)
+        -> Output
+    {
+        let (future, call) = made
         do {
             return try await withTaskCancellationHandler {
                 try await future.get()
@@ -98,28 +123,33 @@ public final class RPCClient: Sendable {
         as: Response.Type = Response.self,
         options: CallOptions = CallOptions()
     ) -> EventLoopFuture<Response> {
-        self.makeCall(method, request, as: Response.self, options: options).0
+        self.makeCall(method, request, options: options) { (response: Response, _) in response }.0
     }
 
-    private func makeCall<Request: WireMessage, Response: WireMessage>(
+    private func makeCall<Request: WireMessage, Response: WireMessage, Output: Sendable>(
         _ method: MethodDescriptor,
         _ request: Request,
-        as: Response.Type,
-        options: CallOptions
-    ) -> (EventLoopFuture<Response>, LoopBoundCall) {
-        let promise = self.eventLoop.makePromise(of: Response.self)
+        options: CallOptions,
+        output: @escaping (Response, _ requestID: String?) -> Output
+    ) -> (EventLoopFuture<Output>, LoopBoundCall) {
+        let promise = self.eventLoop.makePromise(of: Output.self)
         let call = PendingClientCall(
             method: method,
             options: options,
             encode: { request.encode(into: &$0) },
-            complete: { result in
+            complete: { result, requestID in
                 switch result {
                 case .success(var bytes):
                     do throws(WireError) {
-                        promise.succeed(try Response(decoding: &bytes))
+                        promise.succeed(output(try Response(decoding: &bytes), requestID))
                     } catch {
                         promise.fail(
-                            RPCError(code: .internalError, message: "cannot decode the response: \(error.message)"))
+                            RPCError(
+                                code: .internalError,
+                                message: "cannot decode the response: \(error.message)",
+                                requestID: requestID
+                            )
+                        )
                     }
                 case .failure(let error):
                     promise.fail(error)
@@ -155,6 +185,21 @@ public final class RPCClient: Sendable {
         let promise = self.eventLoop.makePromise(of: Void.self)
         self.eventLoop.execute { self.manager.value.close(promise) }
         try? await promise.futureResult.get()
+    }
+}
+
+/// A unary call's response and what the server said about the call besides it.
+public struct RPCResponse<Message: Sendable>: Sendable {
+    /// The response message.
+    public var message: Message
+    /// The call's request id as the server recorded it (WIRE.md §7.3): the one sent in
+    /// `CallOptions.requestID`, or the one the server assigned when none was sent.
+    public var requestID: String
+
+    /// Creates a response.
+    public init(message: Message, requestID: String) {
+        self.message = message
+        self.requestID = requestID
     }
 }
 

@@ -51,6 +51,9 @@ final class ServerShared: Sendable {
     let credentialStore: any CredentialStore
     let decoySecret: [UInt8]
     let logger: Logger
+    /// Random per server start, so the request ids the server assigns (`<instance>-<connection>-<stream>`)
+    /// do not repeat after a restart.
+    let instanceID = String(UInt32.random(in: 0x1000_0000...UInt32.max), radix: 16)
 
     init(methods: [String: RPCServerMethod], configuration: RPCServerConfiguration) {
         self.methods = methods

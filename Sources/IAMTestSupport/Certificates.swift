@@ -1,6 +1,19 @@
 public import Foundation
 public import IAMTLS
 
+/// Runs blocking work (waiting for child processes, file I/O) on a new thread and suspends until it
+/// finishes. Swift's cooperative pool has one thread per core, shared by every async test in the process:
+/// a test that blocks one of them for seconds stalls every other test's Task, so timers on the event
+/// loops fire while the Tasks that should answer them cannot run (issue 6: a 100 ms client deadline
+/// that took 4.3 s to be seen, servers closing raw test connections on their handshake timeout).
+public func runOffCooperativePool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread {
+            continuation.resume(with: Result { try work() })
+        }
+    }
+}
+
 /// A throwaway PKI for tests, made at run time with the `openssl` CLI in a temporary directory
 /// (the recipe of `certs/openssl.cnf`): a CA, a server certificate for ``serverNames``, a
 /// mutual-TLS client certificate, and the broken variants failure tests need.
@@ -115,8 +128,24 @@ public struct TestCertificateChain: Sendable {
     }
 
     /// One chain per test process, made on first use (about 15 openssl runs) and shared.
+    ///
+    /// From async code call ``loadShared()`` instead: the first call blocks for seconds, and every other
+    /// caller blocks behind it, which on a 2-core machine holds every cooperative thread (issue 6).
     public static func shared() throws -> TestCertificateChain {
         try sharedChain.get()
+    }
+
+    /// ``shared()`` waited for on a thread of its own, so the first use (and everyone waiting for it)
+    /// holds no cooperative thread.
+    public static func loadShared() async throws -> TestCertificateChain {
+        try await runOffCooperativePool { try shared() }
+    }
+
+    /// ``make(in:serverNames:openssl:)`` on a thread of its own (it waits for openssl processes).
+    public static func makeOffCooperativePool(
+        serverNames: [String] = ["localhost", "127.0.0.1"]
+    ) async throws -> TestCertificateChain {
+        try await runOffCooperativePool { try make(serverNames: serverNames) }
     }
 
     private static let sharedChain = Result { try TestCertificateChain.make() }

@@ -64,7 +64,7 @@ public final class LoopbackRPCServer: Sendable {
         port: Int = 0,
         group: MultiThreadedEventLoopGroup? = nil
     ) async throws -> LoopbackRPCServer {
-        let certificates = try TestCertificateChain.shared()
+        let certificates = try await TestCertificateChain.loadShared()
         let group = group ?? MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let configuration = RPCServerConfiguration(
             host: "127.0.0.1",
@@ -140,13 +140,15 @@ public final class LoopbackRPCServer: Sendable {
         try? await self.group.shutdownGracefully()
     }
 
-    /// A raw TLS connection to this server that sends whatever bytes a test crafts.
-    public func rawTLSConnection() async throws -> RawConnection {
+    /// A raw TLS connection to this server that sends whatever bytes a test crafts; `firstBytes` leave
+    /// as soon as TLS is up, from the event loop (see `RawConnection.connect`).
+    public func rawTLSConnection(firstBytes: [UInt8] = []) async throws -> RawConnection {
         try await RawConnection.connect(
             host: "127.0.0.1",
             port: self.port,
             tls: self.certificates.clientConfiguration(serverName: "127.0.0.1"),
-            group: self.group
+            group: self.group,
+            firstBytes: firstBytes
         )
     }
 

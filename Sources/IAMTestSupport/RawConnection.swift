@@ -15,15 +15,23 @@ public final class RawConnection: Sendable {
     }
 
     /// Connects; with `tls`, completes once the TLS handshake is done.
+    ///
+    /// `firstBytes` are written by the event loop the moment the connection is up (TLS handshake done),
+    /// not by the test's Task: a test racing a server timer that counts from the TCP accept must not
+    /// depend on how soon a busy machine resumes it.
     public static func connect(
         host: String,
         port: Int,
         tls: TLSConfiguration?,
-        group: any EventLoopGroup
+        group: any EventLoopGroup,
+        firstBytes: [UInt8] = []
     ) async throws -> RawConnection {
         let context = try tls.map { configuration throws(TLSError) in try TLSContext(configuration: configuration) }
         let loop = group.next()
-        let collector = NIOLoopBoundBox.makeBoxSendingValue(Collector(eventLoop: loop), eventLoop: loop)
+        let collector = NIOLoopBoundBox.makeBoxSendingValue(
+            Collector(eventLoop: loop, firstBytes: firstBytes, waitsForTLS: tls != nil),
+            eventLoop: loop
+        )
         let channel = try await ClientBootstrap(group: loop)
             .connectTimeout(.seconds(5))
             .channelInitializer { channel in
@@ -99,9 +107,24 @@ public final class RawConnection: Sendable {
         var handshakeDone = false
         var error: String?
         let eventLoop: any EventLoop
+        private var firstBytes: [UInt8]
+        private let waitsForTLS: Bool
 
-        init(eventLoop: any EventLoop) {
+        init(eventLoop: any EventLoop, firstBytes: [UInt8], waitsForTLS: Bool) {
             self.eventLoop = eventLoop
+            self.firstBytes = firstBytes
+            self.waitsForTLS = waitsForTLS
+        }
+
+        private func sendFirstBytes(_ context: ChannelHandlerContext) {
+            guard !self.firstBytes.isEmpty else { return }
+            context.writeAndFlush(NIOAny(ByteBuffer(bytes: self.firstBytes)), promise: nil)
+            self.firstBytes = []
+        }
+
+        func channelActive(context: ChannelHandlerContext) {
+            if !self.waitsForTLS { self.sendFirstBytes(context) }
+            context.fireChannelActive()
         }
 
         var snapshot: Snapshot {
@@ -114,7 +137,10 @@ public final class RawConnection: Sendable {
         }
 
         func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-            if case .handshakeCompleted = event as? TLSEvent { self.handshakeDone = true }
+            if case .handshakeCompleted = event as? TLSEvent {
+                self.handshakeDone = true
+                self.sendFirstBytes(context)
+            }
             context.fireUserInboundEventTriggered(event)
         }
 

@@ -1,6 +1,6 @@
 public import NIOCore
 
-/// The payload of CALL_END (WIRE.md §7.3): status, IAM error code, message.
+/// The payload of CALL_END (WIRE.md §7.3): status, IAM error code, message, request id.
 public struct CallEnd: Hashable, Sendable {
     /// Longest IAM error code in bytes.
     public static let maxIAMErrorCodeLength = 64
@@ -13,34 +13,46 @@ public struct CallEnd: Hashable, Sendable {
     public var iamErrorCode: String?
     /// A human-readable message (UTF-8).
     public var message: String
+    /// The call's request id: the one its CALL_START carried, or the one the server assigned when that
+    /// was empty (WIRE.md §7.1), so the client learns the id the audit log records. Printable ASCII,
+    /// at most 128 bytes; empty only from a server that assigns none.
+    public var requestID: String
 
     /// Creates a call end.
-    public init(status: StatusCode, message: String = "", iamErrorCode: String? = nil) {
+    public init(status: StatusCode, message: String = "", iamErrorCode: String? = nil, requestID: String = "") {
         self.status = status
         self.message = message
         self.iamErrorCode = iamErrorCode
+        self.requestID = requestID
     }
 
     /// The end of a call that failed with `error`.
-    public init(_ error: RPCError) {
-        self.init(status: error.code, message: error.message, iamErrorCode: error.iamErrorCode)
+    public init(_ error: RPCError, requestID: String = "") {
+        self.init(status: error.code, message: error.message, iamErrorCode: error.iamErrorCode, requestID: requestID)
     }
 
     /// The end of a successful call.
     public static let ok = CallEnd(status: .ok)
 
-    /// The call's error, or nil when the status is OK.
+    /// The call's error (carrying the request id), or nil when the status is OK.
     public var error: RPCError? {
         self.status == .ok
-            ? nil : RPCError(code: self.status, message: self.message, iamErrorCode: self.iamErrorCode)
+            ? nil
+            : RPCError(
+                code: self.status,
+                message: self.message,
+                iamErrorCode: self.iamErrorCode,
+                requestID: self.requestID.isEmpty ? nil : self.requestID
+            )
     }
 
     /// Writes the payload. Never fails: an over-long message is truncated at a UTF-8 boundary, and the
-    /// IAM code is cut to 64 bytes with non-printable bytes replaced by `?`.
+    /// IAM code and request id are cut to 64 and 128 bytes with non-printable bytes replaced by `?`.
     public func encode(into buffer: inout ByteBuffer) {
         if self.iamErrorCode == nil, self.message.isEmpty {
             // The common success end: status, no code, empty message in one store.
             buffer.writeInteger(UInt32(self.status.rawValue) << 24)
+            self.encodeRequestID(into: &buffer)
             return
         }
         buffer.writeInteger(self.status.rawValue)
@@ -55,6 +67,15 @@ public struct CallEnd: Hashable, Sendable {
         }
         let message = truncatedUTF8(self.message, maxBytes: Self.maxMessageLength)
         buffer.writeLengthPrefixed(message.utf8, lengthBytes: 2)
+        self.encodeRequestID(into: &buffer)
+    }
+
+    private func encodeRequestID(into buffer: inout ByteBuffer) {
+        let id =
+            self.requestID.utf8.count <= CallStart.maxRequestIDLength
+                && self.requestID.utf8.allSatisfy({ $0 >= 0x20 && $0 <= 0x7E })
+            ? self.requestID : sanitizedPrintable(self.requestID, maxBytes: CallStart.maxRequestIDLength)
+        buffer.writeLengthPrefixed(id.utf8, lengthBytes: 1)
     }
 
     /// Reads a CALL_END payload. An unknown status number reads as UNKNOWN.
@@ -76,10 +97,21 @@ public struct CallEnd: Hashable, Sendable {
             charset: .utf8,
             field: "status message"
         )
+        let requestID = try payload.readBoundedString(
+            lengthBytes: 1,
+            range: 0...CallStart.maxRequestIDLength,
+            charset: .printable,
+            field: "request id"
+        )
         guard payload.readableBytes == 0 else {
-            throw .malformedFrame("CALL_END has \(payload.readableBytes) bytes after the message")
+            throw .malformedFrame("CALL_END has \(payload.readableBytes) bytes after the request id")
         }
-        self.init(status: StatusCode(wireValue: status), message: message, iamErrorCode: code.isEmpty ? nil : code)
+        self.init(
+            status: StatusCode(wireValue: status),
+            message: message,
+            iamErrorCode: code.isEmpty ? nil : code,
+            requestID: requestID
+        )
     }
 }
 

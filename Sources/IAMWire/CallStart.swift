@@ -92,12 +92,19 @@ public struct CallStart: Hashable, Sendable {
         }
         var total = 0
         for (key, value) in metadata {
-            guard (1...Self.maxMetadataKeyLength).contains(key.utf8.count), key.utf8.allSatisfy(isMetadataKeyByte)
-            else {
+            // Sizes are limits (RESOURCE_EXHAUSTED), characters are malformation (INVALID_ARGUMENT): WIRE.md §7.1.
+            guard key.utf8.count <= Self.maxMetadataKeyLength else {
+                throw .limitExceeded("metadata key of \(key.utf8.count) bytes; at most \(Self.maxMetadataKeyLength)")
+            }
+            guard value.utf8.count <= Self.maxMetadataValueLength else {
+                throw .limitExceeded(
+                    "metadata value of \(value.utf8.count) bytes for \"\(key)\"; at most \(Self.maxMetadataValueLength)"
+                )
+            }
+            guard !key.isEmpty, key.utf8.allSatisfy(isMetadataKeyByte) else {
                 throw .malformedFrame("metadata key \"\(key)\" must be 1...64 bytes of a-z 0-9 - _ .")
             }
-            guard value.utf8.count <= Self.maxMetadataValueLength, value.utf8.allSatisfy({ $0 >= 0x20 && $0 <= 0x7E })
-            else {
+            guard value.utf8.allSatisfy({ $0 >= 0x20 && $0 <= 0x7E }) else {
                 throw .malformedFrame("metadata value for \"\(key)\" must be 0...4096 bytes of printable ASCII")
             }
             total += key.utf8.count + value.utf8.count
@@ -140,12 +147,24 @@ public struct CallStart: Hashable, Sendable {
             metadata.storage.reserveCapacity(Int(count))
         }
         for _ in 0..<count {
+            // An over-long key or value is a size limit (RESOURCE_EXHAUSTED), not malformation (WIRE.md §7.1).
+            if let length = payload.getInteger(at: payload.readerIndex, as: UInt8.self),
+                Int(length) > Self.maxMetadataKeyLength
+            {
+                throw .limitExceeded("metadata key of \(length) bytes; at most \(Self.maxMetadataKeyLength)")
+            }
             let key = try payload.readBoundedString(
                 lengthBytes: 1,
                 range: 1...Self.maxMetadataKeyLength,
                 charset: .metadataKey,
                 field: "metadata key"
             )
+            if let length = payload.getInteger(at: payload.readerIndex, as: UInt16.self),
+                Int(length) > Self.maxMetadataValueLength
+            {
+                throw .limitExceeded(
+                    "metadata value of \(length) bytes for \"\(key)\"; at most \(Self.maxMetadataValueLength)")
+            }
             let value = try payload.readBoundedString(
                 lengthBytes: 2,
                 range: 0...Self.maxMetadataValueLength,

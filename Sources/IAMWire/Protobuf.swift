@@ -635,6 +635,15 @@ public struct ProtobufReader {
         try message.merge(from: &nested)
     }
 
+    /// The error for a known field that arrived with a wire type its declared type never uses (`08 01` —
+    /// field 1 as a varint — where field 1 is `bytes`): the message does not decode (WIRE.md §7.2).
+    /// Generated decoders throw it; protobuf's own runtimes would keep the field as unknown instead.
+    public static func wrongWireType(_ tag: ProtobufTag) -> WireError {
+        WireError.malformedMessage(
+            "protobuf field \(tag.fieldNumber) arrived with wire type \(tag.wireType.rawValue), which its declared type never uses"
+        )
+    }
+
     /// Skips the value of a field this decoder does not know, whatever its wire type.
     @inlinable
     public mutating func skipField(_ tag: ProtobufTag) throws(WireError) {

@@ -94,12 +94,16 @@ public struct RPCError: Error, Hashable, Sendable, CustomStringConvertible {
     public var message: String
     /// AWS's error code string ("NoSuchEntity", "MalformedPolicyDocument", ...) or nil.
     public var iamErrorCode: String?
+    /// The call's request id as the server recorded it (from CALL_END, WIRE.md §7.3); nil when the call
+    /// failed without a CALL_END (locally, or the connection was lost).
+    public var requestID: String?
 
     /// Creates a call error.
-    public init(code: StatusCode, message: String, iamErrorCode: String? = nil) {
+    public init(code: StatusCode, message: String, iamErrorCode: String? = nil, requestID: String? = nil) {
         self.code = code
         self.message = message
         self.iamErrorCode = iamErrorCode
+        self.requestID = requestID
     }
 
     /// `CODE (IamCode): message`.

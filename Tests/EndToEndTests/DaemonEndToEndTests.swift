@@ -9,8 +9,8 @@ struct DaemonEndToEndTests {
     let chain: TestCertificateChain
     let data: URL
 
-    init() throws {
-        chain = try TestCertificateChain.make()
+    init() async throws {
+        chain = try await TestCertificateChain.makeOffCooperativePool()
         data = URL(fileURLWithPath: chain.directory).appendingPathComponent("data")
     }
 

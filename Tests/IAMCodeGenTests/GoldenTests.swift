@@ -10,7 +10,7 @@ import Testing
 struct GoldenTests {
     static let root = RepositoryPaths.root
 
-    static func formatted(_ files: [GeneratedFile]) throws -> [String: String] {
+    static func formatted(_ files: [GeneratedFile]) async throws -> [String: String] {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("iam-codegen-golden-\(UUID())")
         defer { try? FileManager.default.removeItem(at: scratch) }
         for file in files {
@@ -19,7 +19,7 @@ struct GoldenTests {
                 at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
             try file.contents.write(to: url, atomically: true, encoding: .utf8)
         }
-        let result = try RepositoryPaths.run(
+        let result = try await RepositoryPaths.run(
             "swift",
             [
                 "format", "format", "-i", "--recursive", "--configuration",
@@ -60,7 +60,7 @@ struct GoldenTests {
     }
 
     @Test("Protocol/iam.proto renders to exactly the committed Generated/ files")
-    func iamProto() throws {
+    func iamProto() async throws {
         let source = try String(contentsOf: Self.root.appendingPathComponent("Protocol/iam.proto"), encoding: .utf8)
         let files = try CodeGenerator.generate(source: source, fileName: "Protocol/iam.proto")
         #expect(
@@ -81,7 +81,7 @@ struct GoldenTests {
                 "Sources/IAMClient/Generated/HealthService+Client.swift",
             ]
         )
-        try Self.compare(try Self.formatted(files))
+        try Self.compare(try await Self.formatted(files))
 
         // No stale generated files left behind in the folders the generator owns.
         let options = CodeGenOptions()
@@ -97,7 +97,7 @@ struct GoldenTests {
     }
 
     @Test("tools/codegen/Fixtures/probe.proto renders to the committed test messages")
-    func probeProto() throws {
+    func probeProto() async throws {
         let source = try String(
             contentsOf: Self.root.appendingPathComponent("tools/codegen/Fixtures/probe.proto"),
             encoding: .utf8
@@ -112,13 +112,13 @@ struct GoldenTests {
             options: options
         )
         #expect(files.map(\.path) == ["Tests/IAMWireTests/Generated/ProbeMessages.swift"])
-        try Self.compare(try Self.formatted(files))
+        try Self.compare(try await Self.formatted(files))
     }
 
     @Test("protoc accepts Protocol/iam.proto and the probe IDL")
-    func protocAcceptsIDL() throws {
+    func protocAcceptsIDL() async throws {
         for path in ["Protocol/iam.proto", "tools/codegen/Fixtures/probe.proto"] {
-            let result = try RepositoryPaths.run(
+            let result = try await RepositoryPaths.run(
                 "protoc",
                 ["--proto_path=.", "--descriptor_set_out=/dev/null", path],
                 in: Self.root

@@ -9,7 +9,19 @@ enum RepositoryPaths {
         .deletingLastPathComponent()
 
     /// Runs `executable` (looked up on PATH) with `arguments`, returning status and combined output.
-    static func run(_ executable: String, _ arguments: [String], in directory: URL? = nil) throws -> (
+    /// The wait happens on a thread of its own: `swift format` on the generated code takes seconds, and
+    /// blocking a cooperative thread that long stalls every async test in the process (issue 6).
+    static func run(_ executable: String, _ arguments: [String], in directory: URL? = nil) async throws -> (
+        status: Int32, output: String
+    ) {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(with: Result { try self.runBlocking(executable, arguments, in: directory) })
+            }
+        }
+    }
+
+    private static func runBlocking(_ executable: String, _ arguments: [String], in directory: URL?) throws -> (
         status: Int32, output: String
     ) {
         let process = Process()

@@ -117,6 +117,8 @@ struct SnippetTests {
                                 self.who = try reader.readString()
                             case (2, .varint):
                                 self.mode = try Mode(rawValue: Int32(truncatingIfNeeded: reader.readVarint()))
+                            case (1, _), (2, _):
+                                throw ProtobufReader.wrongWireType(tag)
                             default:
                                 try reader.skipField(tag)
                             }

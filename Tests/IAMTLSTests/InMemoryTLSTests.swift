@@ -10,7 +10,7 @@ import Testing
 struct InMemoryTLSTests {
     let chain: TestCertificateChain
 
-    init() throws { self.chain = try TestCertificateChain.shared() }
+    init() async throws { self.chain = try await TestCertificateChain.loadShared() }
 
     @Test(arguments: [TLSConfiguration.ProtocolVersion.tls13, .tls12])
     func handshakeAndDataBothWays(version: TLSConfiguration.ProtocolVersion) throws {

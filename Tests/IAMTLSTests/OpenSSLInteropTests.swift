@@ -8,7 +8,7 @@ import Testing
 struct OpenSSLInteropTests {
     let chain: TestCertificateChain
 
-    init() throws { self.chain = try TestCertificateChain.shared() }
+    init() async throws { self.chain = try await TestCertificateChain.loadShared() }
 
     private func sClient(port: Int, _ extra: [String], input: String) throws -> OpenSSLProcess {
         // -ign_eof: keep the connection after stdin ends, until our server closes it with QUIT.

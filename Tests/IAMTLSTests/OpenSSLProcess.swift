@@ -65,7 +65,7 @@ final class OpenSSLProcess {
     var stderr: String { (try? String(contentsOf: self.stderrURL, encoding: .utf8)) ?? "" }
 
     /// Polls stdout until it contains `text`; nil after `timeout` or if the process exited first.
-    func waitForStdout(matching text: String, timeout: Duration = .seconds(30)) async throws -> String? {
+    func waitForStdout(matching text: String, timeout: Duration = .seconds(60)) async throws -> String? {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             let output = self.stdout
@@ -73,7 +73,8 @@ final class OpenSSLProcess {
             if !self.process.isRunning { return self.stdout.contains(text) ? self.stdout : nil }
             try await Task.sleep(for: .milliseconds(5))
         }
-        return nil
+        // A last look: on a loaded machine this Task can wake up after the deadline with the text there.
+        return self.stdout.contains(text) ? self.stdout : nil
     }
 
     /// Waits for the process to exit; terminates it after `timeout` (status then reflects SIGTERM).

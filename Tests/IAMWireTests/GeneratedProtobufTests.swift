@@ -659,3 +659,48 @@ struct ProtobufBadInputTests {
         #expect(Protobuf.zigZag(Int32(1)) == 2)
     }
 }
+
+/// WIRE.md §7.2: a known field with a wire type its declared type never uses does not decode (protobuf's
+/// runtimes would keep it as unknown; this protocol refuses it so a broken sender is caught).
+@Suite("Wrong wire types")
+struct WrongWireTypeTests {
+    @Test(
+        "a known field with the wrong wire type is malformedMessage",
+        arguments: [
+            ("PingRequest field 1 (bytes) as a varint: 08 01", [UInt8]([0x08, 0x01])),
+            ("Scalars field 3 (int32) as a length: 1a 01 00", [0x1A, 0x01, 0x00]),
+            ("Repeated field 7 (string) as fixed32", [0x3D, 1, 2, 3, 4]),
+            ("Maps entry key (string) as a varint", [0x0A, 0x04, 0x08, 0x01, 0x10, 0x02]),
+        ]
+    )
+    func refused(name: String, bytes: [UInt8]) {
+        let error: WireError? =
+            switch name.prefix(4) {
+            case "Ping": Self.failure(PingRequest.self, bytes)
+            case "Scal": Self.failure(Scalars.self, bytes)
+            case "Repe": Self.failure(Repeated.self, bytes)
+            default: Self.failure(Maps.self, bytes)
+            }
+        #expect(error?.code == .malformedMessage, "\(name)")
+    }
+
+    static func failure<M: WireMessage>(_: M.Type, _ bytes: [UInt8]) -> WireError? {
+        do throws(WireError) {
+            _ = try M(decoding: ByteBuffer(bytes: bytes))
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    @Test("unknown fields of any wire type are still skipped; packed and unpacked repeated numbers both decode")
+    func stillAccepted() throws {
+        let unknown = try PingRequest(decoding: ByteBuffer(bytes: [0x10, 0x01, 0x1D, 1, 2, 3, 4]))
+        #expect(unknown.payload.readableBytes == 0)
+        // Field 1 (repeated int32) packed (wire type 2) then unpacked (wire type 0).
+        let repeated = try Repeated(decoding: ByteBuffer(bytes: [0x0A, 0x02, 0x01, 0x02, 0x08, 0x03]))
+        #expect(repeated.rInt32 == [1, 2, 3])
+        // Field 10 ([packed = false] uint64) also accepts the packed form.
+        #expect(try Repeated(decoding: ByteBuffer(bytes: [0x52, 0x02, 0x05, 0x06])).rUnpacked == [5, 6])
+    }
+}

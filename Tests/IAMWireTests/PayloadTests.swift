@@ -46,10 +46,10 @@ struct PayloadTests {
         var end = ByteBuffer()
         CallEnd(
             status: .internalError, message: String(repeating: "x", count: 9000),
-            iamErrorCode: String(repeating: "C", count: 64)
+            iamErrorCode: String(repeating: "C", count: 64), requestID: String(repeating: "r", count: 200)
         )
         .encode(into: &end)
-        #expect(end.readableBytes == 4164)
+        #expect(end.readableBytes == 4293)
         var goAway = ByteBuffer()
         GoAway(lastStreamID: 1, code: .noError, message: String(repeating: "x", count: 2000)).encode(into: &goAway)
         #expect(goAway.readableBytes == 1031)
@@ -69,8 +69,9 @@ struct PayloadTests {
             (CallStart(method: "/a/b", requestID: "tab\t"), .malformedFrame),
             (CallStart(method: "/a/b", metadata: ["": "v"]), .malformedFrame),
             (CallStart(method: "/a/b", metadata: ["key with space": "v"]), .malformedFrame),
-            (CallStart(method: "/a/b", metadata: [String(repeating: "k", count: 65): "v"]), .malformedFrame),
-            (CallStart(method: "/a/b", metadata: ["k": String(repeating: "v", count: 4097)]), .malformedFrame),
+            // Sizes are limits (RESOURCE_EXHAUSTED), characters malformation (WIRE.md §7.1).
+            (CallStart(method: "/a/b", metadata: [String(repeating: "k", count: 65): "v"]), .limitExceeded),
+            (CallStart(method: "/a/b", metadata: ["k": String(repeating: "v", count: 4097)]), .limitExceeded),
             (CallStart(method: "/a/b", metadata: ["k": "new\nline"]), .malformedFrame),
             (CallStart(method: "/a/b", metadata: Metadata((0..<65).map { ("k\($0)", "v") })), .limitExceeded),
             (
@@ -168,7 +169,7 @@ struct PayloadTests {
 
     @Test("unknown status numbers read as UNKNOWN")
     func unknownStatus() throws {
-        let decoded = try CallEnd(decoding: ByteBuffer(bytes: [200, 0, 0, 0]))
+        let decoded = try CallEnd(decoding: ByteBuffer(bytes: [200, 0, 0, 0, 0]))
         #expect(decoded.status == .unknown)
         #expect(StatusCode(rawValue: 17) == nil)
         #expect(StatusCode(rawValue: 16) == .unauthenticated)
@@ -180,7 +181,9 @@ struct PayloadTests {
         arguments: [
             [UInt8](), [0], [0, 65] + Array(repeating: 0x41, count: 65) + [0, 0], [0, 1, 0x07, 0, 0],
             [0, 0, 0x10, 0x01],
-            [0, 0, 0, 1, 0xFF], [0, 0, 0, 0, 0],
+            [0, 0, 0, 1, 0xFF], [0, 0, 0, 0], [0, 0, 0, 0, 0, 0],
+            [0, 0, 0, 0, 129] + Array(repeating: 0x41, count: 129),
+            [0, 0, 0, 0, 1, 0x0A],
         ])
     func callEndBounds(_ bytes: [UInt8]) {
         #expect {

@@ -16,6 +16,7 @@ struct VectorTests {
 
     struct Vector: Decodable, CustomTestStringConvertible, Sendable {
         var name: String
+        var direction: String
         var meaning: String
         var hex: String
         var items: [Item]
@@ -117,6 +118,21 @@ struct VectorTests {
         let statuses = Set(Self.file.vectors.flatMap(\.items).compactMap(\.decoded.status))
         #expect(statuses == Set(0...16))
         #expect(Self.file.vectors.contains { $0.items.contains { $0.decoded.compressed == true } })
+    }
+
+    @Test("each vector is one direction's bytes: what one receiver decodes, its preface (if any) first")
+    func oneDirectionPerVector() {
+        for vector in Self.file.vectors {
+            #expect(["client->server", "server->client", "both"].contains(vector.direction), "\(vector.name)")
+            let prefaces = vector.items.indices.filter { vector.items[$0].kind == "preface" }
+            #expect(prefaces.isEmpty || prefaces == [0], "\(vector.name): prefaces at \(prefaces)")
+        }
+        let client = Self.file.vectors.first { $0.name == "whole-call-client-to-server" }
+        let server = Self.file.vectors.first { $0.name == "whole-call-server-to-client" }
+        #expect(client?.direction == "client->server")
+        #expect(server?.direction == "server->client")
+        #expect(client?.items.compactMap(\.type) == ["SETTINGS", "SETTINGS", "CALL_START", "MESSAGE"])
+        #expect(server?.items.compactMap(\.type) == ["SETTINGS", "SETTINGS", "MESSAGE", "CALL_END"])
     }
 
     @Test("decodes and re-encodes byte for byte", arguments: file.vectors)
@@ -270,8 +286,17 @@ struct VectorTests {
             #expect(end.status.description == fields.statusName)
             #expect((end.iamErrorCode ?? "") == fields.iamErrorCode)
             #expect(end.message == fields.message)
+            #expect(end.requestID == fields.requestID)
             if end.status != .ok {
-                #expect(end.error == RPCError(code: end.status, message: end.message, iamErrorCode: end.iamErrorCode))
+                #expect(
+                    end.error
+                        == RPCError(
+                            code: end.status,
+                            message: end.message,
+                            iamErrorCode: end.iamErrorCode,
+                            requestID: end.requestID
+                        )
+                )
             }
             encoder.writeCallEnd(end, streamID: frame.streamID, into: &out)
         default:

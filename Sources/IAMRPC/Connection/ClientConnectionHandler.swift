@@ -9,9 +9,14 @@ import NIOPosix
 final class PendingClientCall {
     let method: MethodDescriptor
     let options: CallOptions
+    /// When the caller stops waiting: fixed when the call is made, so connecting, TLS, authentication
+    /// and queueing behind MAX_CONCURRENT_CALLS all count against it (WIRE.md §7.1).
+    let deadline: NIODeadline?
     let encode: (inout ByteBuffer) -> Void
-    private let onComplete: (Result<ByteBuffer, RPCError>) -> Void
+    private let onComplete: (Result<ByteBuffer, RPCError>, _ requestID: String?) -> Void
     private(set) var isCompleted = false
+    /// The request id the server returned in CALL_END (WIRE.md §7.3), once it arrived.
+    var requestID: String?
     var timer: Scheduled<Void>?
     /// The connection carrying (or queueing) the call, for cancellation.
     weak var connection: ClientConnectionHandler?
@@ -20,10 +25,11 @@ final class PendingClientCall {
         method: MethodDescriptor,
         options: CallOptions,
         encode: @escaping (inout ByteBuffer) -> Void,
-        complete: @escaping (Result<ByteBuffer, RPCError>) -> Void
+        complete: @escaping (Result<ByteBuffer, RPCError>, _ requestID: String?) -> Void
     ) {
         self.method = method
         self.options = options
+        self.deadline = options.timeout.map { NIODeadline.now() + TimeAmount($0) }
         self.encode = encode
         self.onComplete = complete
     }
@@ -33,7 +39,7 @@ final class PendingClientCall {
         self.isCompleted = true
         self.timer?.cancel()
         self.timer = nil
-        self.onComplete(result)
+        self.onComplete(result, self.requestID)
     }
 
     /// The caller gave up (Task cancelled) or the deadline passed.
@@ -276,6 +282,9 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         case .callEnd:
             do throws(WireError) {
                 let end = try CallEnd(decoding: frame.payload)
+                if !end.requestID.isEmpty, let call = self.state.call(onStream: frame.streamID) {
+                    call.requestID = end.requestID
+                }
                 self.execute(self.state.callEndReceived(streamID: frame.streamID, error: end.error))
             } catch {
                 self.execute(self.state.wireErrorReceived(error))
@@ -376,9 +385,14 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
             self.options.compression && self.state.peerSettings.compression.contains(.zlib)
             ? self.compressorForConnection() : nil
         for (streamID, call) in calls {
+            // The server gets what is left of the deadline, not the whole timeout: the time spent
+            // connecting or queued is already gone.
             let start = CallStart(
                 method: call.method.fullName,
-                timeout: call.options.timeout,
+                timeout: call.deadline.map { remaining in
+                    let left = remaining - NIODeadline.now()
+                    return .nanoseconds(max(left.nanoseconds, 1000))
+                },
                 requestID: call.options.requestID ?? "",
                 metadata: call.options.metadata
             )
@@ -483,8 +497,8 @@ final class ClientConnectionManager {
             call.complete(.failure(RPCError(code: .unavailable, message: "the client is closed")))
             return
         }
-        if let timeout = call.options.timeout {
-            call.timer = self.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(timeout)) {
+        if let deadline = call.deadline {
+            call.timer = self.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) {
                 call.abandon(
                     RPCError(code: .deadlineExceeded, message: "the deadline passed before the server answered"))
             }

@@ -222,6 +222,11 @@ package struct ClientConnectionStateMachine<Call> {
         return .complete([(call, .failure(error))], next: [])
     }
 
+    /// The in-flight call on `streamID`, if any.
+    package func call(onStream streamID: UInt32) -> Call? {
+        self.inFlight[streamID]?.call
+    }
+
     /// The stream id of the in-flight call `matches` finds.
     package func streamID(where matches: (Call) -> Bool) -> UInt32? {
         self.inFlight.first { matches($0.value.call) }?.key

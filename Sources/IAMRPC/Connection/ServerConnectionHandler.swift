@@ -22,6 +22,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         var requestID: String
         var metadata: Metadata
         var deadline: NIODeadline?
+        /// When CALL_START arrived: the request MESSAGE must follow within `requestMessageTimeout`.
+        var opened: NIODeadline
         var timer: Scheduled<Void>?
     }
 
@@ -31,12 +33,17 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     private var encoder = FrameEncoder()
     private var prefaceDone = false
     private var records: [UInt32: CallRecord] = [:]
+    /// Calls opened or deferred during this read burst whose timer is armed at its end: most calls are
+    /// answered in the read that started them and never need one.
+    private var callsNeedingTimers: [UInt32] = []
     private var outbound: ByteBuffer
     private var inReadBurst = false
     private var readPending = false
     private var readsPaused = false
     private var compressor: MessageCompressor?
     private var peerAcceptsZlib = false
+    /// The client's COMPRESSION_THRESHOLD: we never compress a message below it (WIRE.md §10).
+    private var peerCompressionThreshold = ConnectionSettings.defaultCompressionThreshold
     private var context: ChannelHandlerContext?
     private var handshakeTimer: Scheduled<Void>?
     private var idleTimer: Scheduled<Void>?
@@ -81,6 +88,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         self.cancelTimers()
         for (_, record) in self.records { record.timer?.cancel() }
         self.records.removeAll()
+        self.callsNeedingTimers.removeAll()
         context.fireChannelInactive()
     }
 
@@ -120,6 +128,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
 
     func channelReadComplete(context: ChannelHandlerContext) {
         self.inReadBurst = false
+        self.armCallTimers()
         self.flushIfNeeded()
         context.fireChannelReadComplete()
     }
@@ -205,6 +214,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
                     self.encoder.apply(peerSettings: settings)
                     // Compress what we send only if the peer inflates zlib and this server allows compression.
                     self.peerAcceptsZlib = settings.compression.contains(.zlib) && self.shared.options.compression
+                    self.peerCompressionThreshold = settings.compressionThreshold
                 }
                 self.execute(action)
             } catch {
@@ -247,28 +257,40 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             self.endCall(streamID, RPCError(code: code, message: "bad CALL_START: \(error.message)"))
             return
         }
+        let requestID = start.requestID.isEmpty ? self.assignedRequestID(streamID) : start.requestID
         guard let method = self.shared.methods[start.method] else {
-            self.endCall(streamID, RPCError(code: .unimplemented, message: "method \(start.method) is not served here"))
+            self.endCall(
+                streamID,
+                RPCError(code: .unimplemented, message: "method \(start.method) is not served here"),
+                requestID: requestID
+            )
             return
         }
         let deadline: NIODeadline? =
             start.timeoutMicroseconds == 0
             ? nil
-            : .now() + .microseconds(Int64(clamping: min(start.timeoutMicroseconds, UInt64(Int64.max / 1000))))
+            : self.now + .microseconds(Int64(clamping: min(start.timeoutMicroseconds, UInt64(Int64.max / 1000))))
         self.records[streamID] = CallRecord(
             method: method,
-            requestID: start.requestID.isEmpty ? "\(self.connectionID)-\(streamID)" : start.requestID,
+            requestID: requestID,
             metadata: start.metadata,
             deadline: deadline,
+            opened: self.now,
             timer: nil
         )
+        self.needsTimer(streamID)
     }
 
     private func serveCall(_ streamID: UInt32, payload: ByteBuffer, compressed: Bool) {
         guard let context, let record = self.records[streamID] else { return }
-        if let deadline = record.deadline, deadline <= .now() {
+        if let deadline = record.deadline, deadline <= self.now {
             self.execute(self.state.deadlineExceeded(streamID: streamID))
             return
+        }
+        if let timer = record.timer {
+            // It was waiting for this MESSAGE; from now on only the deadline (if any) applies.
+            timer.cancel()
+            self.records[streamID]?.timer = nil
         }
         var request: ByteBuffer
         if compressed {
@@ -322,7 +344,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         }
         switch outcome {
         case .encoded:
-            self.encoder.writeCallEnd(.ok, streamID: streamID, into: &self.outbound)
+            self.encoder.writeCallEnd(
+                CallEnd(status: .ok, requestID: record.requestID), streamID: streamID, into: &self.outbound)
             self.finish(streamID)
         case .failed(let error):
             self.outbound.moveWriterIndex(to: mark)
@@ -340,12 +363,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         context: ChannelHandlerContext
     ) {
         let loop = context.eventLoop
-        if let deadline {
-            self.records[streamID]?.timer = loop.assumeIsolated().scheduleTask(deadline: deadline) {
-                self.execute(self.state.deadlineExceeded(streamID: streamID))
-                self.flushIfNeeded()
-            }
-        }
+        if deadline != nil { self.needsTimer(streamID) }
         future.hop(to: loop).assumeIsolated().whenComplete { result in
             // Cancelled, timed out or the connection closed meanwhile: the answer is no longer wanted.
             guard self.state.calls[streamID] != nil, self.context != nil else { return }
@@ -358,7 +376,11 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
                         compressor: self.peerAcceptsZlib ? self.compressorForConnection() : nil,
                         into: &self.outbound
                     )
-                    self.encoder.writeCallEnd(.ok, streamID: streamID, into: &self.outbound)
+                    self.encoder.writeCallEnd(
+                        CallEnd(status: .ok, requestID: self.requestID(streamID)),
+                        streamID: streamID,
+                        into: &self.outbound
+                    )
                     self.finish(streamID)
                 } catch {
                     self.endCall(streamID, RPCError(sending: error))
@@ -373,9 +395,75 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         }
     }
 
+    // MARK: Call timers (WIRE.md §7.1)
+
+    /// The request id CALL_END returns (WIRE.md §7.3): the call's, or for a call refused before its
+    /// CALL_START was read, the one the server assigns (`<server instance>-<connection>-<stream>`, as for an empty id).
+    private func requestID(_ streamID: UInt32) -> String {
+        self.records[streamID]?.requestID ?? self.assignedRequestID(streamID)
+    }
+
+    private func assignedRequestID(_ streamID: UInt32) -> String {
+        "\(self.shared.instanceID)-\(self.connectionID)-\(streamID)"
+    }
+
+    /// The loop's clock (an embedded loop's in tests, so deadlines move with its virtual time).
+    private var now: NIODeadline { self.context?.eventLoop.now ?? .now() }
+
+    private func needsTimer(_ streamID: UInt32) {
+        self.callsNeedingTimers.append(streamID)
+        if !self.inReadBurst { self.armCallTimers() }
+    }
+
+    /// Arms the timer of each call still waiting after this read: a call without its MESSAGE waits
+    /// until its deadline or `requestMessageTimeout` after CALL_START, whichever comes first; a
+    /// deferred call until its deadline.
+    private func armCallTimers() {
+        guard !self.callsNeedingTimers.isEmpty, let context else { return }
+        let loop = context.eventLoop.assumeIsolated()
+        for streamID in self.callsNeedingTimers {
+            guard let record = self.records[streamID], record.timer == nil, let phase = self.state.calls[streamID]
+            else { continue }
+            var fireAt = record.deadline
+            if phase == .open {
+                let messageDue = record.opened + TimeAmount(self.shared.options.requestMessageTimeout)
+                fireAt = min(fireAt ?? messageDue, messageDue)
+            }
+            guard let fireAt else { continue }
+            self.records[streamID]?.timer = loop.scheduleTask(deadline: fireAt) {
+                self.callTimerFired(streamID)
+            }
+        }
+        self.callsNeedingTimers.removeAll(keepingCapacity: true)
+    }
+
+    private func callTimerFired(_ streamID: UInt32) {
+        guard let record = self.records[streamID] else { return }
+        self.records[streamID]?.timer = nil
+        if self.state.calls[streamID] == .open, record.deadline.map({ self.now < $0 }) ?? true {
+            let waited = self.shared.options.requestMessageTimeout
+            self.execute(
+                self.state.requestMessageTimedOut(
+                    streamID: streamID,
+                    RPCError(
+                        code: .deadlineExceeded,
+                        message: "no request MESSAGE within \(waited) of CALL_START"
+                    )
+                )
+            )
+        } else {
+            self.execute(self.state.deadlineExceeded(streamID: streamID))
+        }
+        self.flushIfNeeded()
+    }
+
     /// Writes CALL_END with `error` and forgets the call.
-    private func endCall(_ streamID: UInt32, _ error: RPCError) {
-        self.encoder.writeCallEnd(CallEnd(error), streamID: streamID, into: &self.outbound)
+    private func endCall(_ streamID: UInt32, _ error: RPCError, requestID: String? = nil) {
+        self.encoder.writeCallEnd(
+            CallEnd(error, requestID: requestID ?? self.requestID(streamID)),
+            streamID: streamID,
+            into: &self.outbound
+        )
         self.finish(streamID)
     }
 
@@ -390,7 +478,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         if let compressor = self.compressor { return compressor }
         // Made on first use: most connections never compress, and a zlib stream costs ~95 µs to create.
         let compressor = MessageCompressor(
-            threshold: self.shared.options.compressionThreshold,
+            threshold: max(self.shared.options.compressionThreshold, self.peerCompressionThreshold),
             level: self.shared.options.compressionLevel
         )
         self.compressor = compressor

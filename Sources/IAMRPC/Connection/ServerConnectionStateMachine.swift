@@ -158,8 +158,17 @@ package struct ServerConnectionStateMachine {
     }
 
     private mutating func outOfOrderAuth() -> Action {
-        guard self.phase != .closed else { return .none }
-        return self.failAuthentication("authentication frame out of order")
+        switch self.phase {
+        case .closed:
+            return .none
+        case .active, .draining:
+            // The client is past the handshake and has no state for a second AUTH_SERVER_FINAL, so this
+            // is a plain connection error: GOAWAY with the highest accepted stream id (WIRE.md §6.3).
+            self.phase = .closed
+            return .failConnection(.unauthenticated, message: "authentication frame after authentication")
+        default:
+            return self.failAuthentication("authentication frame out of order")
+        }
     }
 
     /// Nil when SETTINGS already arrived; otherwise the connection error for a first frame that is
@@ -237,13 +246,22 @@ package struct ServerConnectionStateMachine {
         self.remove(streamID)
     }
 
-    /// Input: a call's deadline passed. `.refuseCall` (DEADLINE_EXCEEDED) when it is still open.
+    /// Input: a call's deadline (counted from its CALL_START) passed. `.refuseCall` (DEADLINE_EXCEEDED)
+    /// while the call is still here, waiting for its MESSAGE or running; the handler's CALL_END then
+    /// frees its slot (`callFinished`), and a MESSAGE arriving later is ignored (`messageReceived`).
     package mutating func deadlineExceeded(streamID: UInt32) -> Action {
         guard self.calls[streamID] != nil else { return .none }
         return .refuseCall(
             streamID: streamID,
             RPCError(code: .deadlineExceeded, message: "the deadline passed before the call completed")
         )
+    }
+
+    /// Input: a call's request MESSAGE did not arrive within the server's bound after CALL_START.
+    /// `.refuseCall` with `error` while the call still waits for it; nothing once the MESSAGE came.
+    package mutating func requestMessageTimedOut(streamID: UInt32, _ error: RPCError) -> Action {
+        guard self.calls[streamID] == .open else { return .none }
+        return .refuseCall(streamID: streamID, error)
     }
 
     private mutating func callFrameGuard(_ streamID: UInt32, _ name: String) -> Action? {

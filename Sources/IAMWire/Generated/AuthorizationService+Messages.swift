@@ -346,6 +346,8 @@ public struct ContextEntry: WireMessage {
                 self.contextKeyValues.append(try reader.readString())
             case (3, .varint):
                 self.contextKeyType = try ContextKeyType(rawValue: Int32(truncatingIfNeeded: reader.readVarint()))
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -411,6 +413,8 @@ public struct Position: WireMessage {
                 self.line = try Int32(truncatingIfNeeded: reader.readVarint())
             case (2, .varint):
                 self.column = try Int32(truncatingIfNeeded: reader.readVarint())
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -535,6 +539,8 @@ public struct EvaluatedStatement: WireMessage {
                 self.statementIndex = try Int32(truncatingIfNeeded: reader.readVarint())
             case (6, .lengthDelimited):
                 self.sid = try reader.readString()
+            case (1, _), (2, _), (3, _), (4, _), (5, _), (6, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -588,6 +594,8 @@ public struct PermissionsBoundaryDecisionDetail: WireMessage {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .varint):
                 self.allowedByPermissionsBoundary = try reader.readBool()
+            case (1, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -718,6 +726,8 @@ public struct ResourceSpecificResult: WireMessage {
                     case (2, .varint):
                         value = try PolicyEvaluationDecisionType(
                             rawValue: Int32(truncatingIfNeeded: entry.readVarint()))
+                    case (1, _), (2, _):
+                        throw ProtobufReader.wrongWireType(entryTag)
                     default:
                         try entry.skipField(entryTag)
                     }
@@ -727,6 +737,8 @@ public struct ResourceSpecificResult: WireMessage {
                 var value = self.permissionsBoundaryDecisionDetail ?? PermissionsBoundaryDecisionDetail()
                 try reader.mergeMessage(into: &value)
                 self.permissionsBoundaryDecisionDetail = value
+            case (1, _), (2, _), (3, _), (4, _), (5, _), (6, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -879,6 +891,8 @@ public struct SimulationResult: WireMessage {
                     case (2, .varint):
                         value = try PolicyEvaluationDecisionType(
                             rawValue: Int32(truncatingIfNeeded: entry.readVarint()))
+                    case (1, _), (2, _):
+                        throw ProtobufReader.wrongWireType(entryTag)
                     default:
                         try entry.skipField(entryTag)
                     }
@@ -890,6 +904,8 @@ public struct SimulationResult: WireMessage {
                 var value = self.permissionsBoundaryDecisionDetail ?? PermissionsBoundaryDecisionDetail()
                 try reader.mergeMessage(into: &value)
                 self.permissionsBoundaryDecisionDetail = value
+            case (1, _), (2, _), (3, _), (4, _), (5, _), (6, _), (7, _), (8, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -1025,6 +1041,8 @@ public struct AuthorizeRequest: WireMessage {
                 self.accessKeyID = try reader.readString()
             case (7, .lengthDelimited):
                 self.resourcePolicy = try reader.readString()
+            case (1, _), (2, _), (3, _), (4, _), (5, _), (6, _), (7, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -1116,6 +1134,8 @@ public struct AuthorizeResponse: WireMessage {
                 self.missingContextValues.append(try reader.readString())
             case (4, .varint):
                 self.revision = try reader.readVarint()
+            case (1, _), (2, _), (3, _), (4, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -1167,6 +1187,8 @@ public struct AuthorizeBatchRequest: WireMessage {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
                 self.requests.append(try reader.readMessage(AuthorizeRequest.self))
+            case (1, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -1218,6 +1240,8 @@ public struct AuthorizeBatchResponse: WireMessage {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
                 self.results.append(try reader.readMessage(AuthorizeResponse.self))
+            case (1, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -1408,6 +1432,8 @@ public struct SimulatePrincipalPolicyRequest: WireMessage {
                 self.maxItems = try Int32(truncatingIfNeeded: reader.readVarint())
             case (12, .lengthDelimited):
                 self.marker = try reader.readString()
+            case (1, _), (2, _), (3, _), (4, _), (5, _), (6, _), (7, _), (8, _), (9, _), (10, _), (11, _), (12, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -1585,6 +1611,8 @@ public struct SimulateCustomPolicyRequest: WireMessage {
                 self.maxItems = try Int32(truncatingIfNeeded: reader.readVarint())
             case (11, .lengthDelimited):
                 self.marker = try reader.readString()
+            case (1, _), (2, _), (3, _), (4, _), (5, _), (6, _), (7, _), (8, _), (9, _), (10, _), (11, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -1660,6 +1688,8 @@ public struct SimulatePolicyResponse: WireMessage {
                 self.isTruncated = try reader.readBool()
             case (3, .lengthDelimited):
                 self.marker = try reader.readString()
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -1723,6 +1753,8 @@ public struct GetContextKeysForPrincipalPolicyRequest: WireMessage {
                 self.policySourceARN = try reader.readString()
             case (2, .lengthDelimited):
                 self.policyInputList.append(try reader.readString())
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -1774,6 +1806,8 @@ public struct GetContextKeysForCustomPolicyRequest: WireMessage {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
                 self.policyInputList.append(try reader.readString())
+            case (1, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -1825,6 +1859,8 @@ public struct GetContextKeysForPolicyResponse: WireMessage {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
                 self.contextKeyNames.append(try reader.readString())
+            case (1, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }

@@ -49,6 +49,8 @@ public struct PingRequest: WireMessage {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
                 self.payload = try reader.readBytes()
+            case (1, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -102,6 +104,8 @@ public struct PingResponse: WireMessage {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
                 self.payload = try reader.readBytes()
+            case (1, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }

@@ -392,6 +392,8 @@ public struct AttachedPermissionsBoundary: WireMessage {
                     rawValue: Int32(truncatingIfNeeded: reader.readVarint()))
             case (2, .lengthDelimited):
                 self.permissionsBoundaryARN = try reader.readString()
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -538,6 +540,8 @@ public struct User: WireMessage {
                 self.permissionsBoundary = value
             case (8, .lengthDelimited):
                 self.tags.append(try reader.readMessage(Tag.self))
+            case (1, _), (2, _), (3, _), (4, _), (5, _), (6, _), (7, _), (8, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -645,6 +649,8 @@ public struct Group: WireMessage {
                 self.arn = try reader.readString()
             case (5, .varint):
                 self.createDate = try Int64(bitPattern: reader.readVarint())
+            case (1, _), (2, _), (3, _), (4, _), (5, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -710,6 +716,8 @@ public struct RoleLastUsed: WireMessage {
                 self.lastUsedDate = try Int64(bitPattern: reader.readVarint())
             case (2, .lengthDelimited):
                 self.region = try reader.readString()
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -897,6 +905,8 @@ public struct Role: WireMessage {
                 var value = self.roleLastUsed ?? RoleLastUsed()
                 try reader.mergeMessage(into: &value)
                 self.roleLastUsed = value
+            case (1, _), (2, _), (3, _), (4, _), (5, _), (6, _), (7, _), (8, _), (9, _), (10, _), (11, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -1093,6 +1103,8 @@ public struct Policy: WireMessage {
                 self.updateDate = try Int64(bitPattern: reader.readVarint())
             case (12, .lengthDelimited):
                 self.tags.append(try reader.readMessage(Tag.self))
+            case (1, _), (2, _), (3, _), (4, _), (5, _), (6, _), (7, _), (8, _), (9, _), (10, _), (11, _), (12, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -1182,6 +1194,8 @@ public struct PolicyVersion: WireMessage {
                 self.isDefaultVersion = try reader.readBool()
             case (4, .varint):
                 self.createDate = try Int64(bitPattern: reader.readVarint())
+            case (1, _), (2, _), (3, _), (4, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -1247,6 +1261,8 @@ public struct AttachedPolicy: WireMessage {
                 self.policyName = try reader.readString()
             case (2, .lengthDelimited):
                 self.policyARN = try reader.readString()
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -1312,6 +1328,8 @@ public struct PolicyGroup: WireMessage {
                 self.groupName = try reader.readString()
             case (2, .lengthDelimited):
                 self.groupID = try reader.readString()
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -1377,6 +1395,8 @@ public struct PolicyUser: WireMessage {
                 self.userName = try reader.readString()
             case (2, .lengthDelimited):
                 self.userID = try reader.readString()
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -1442,6 +1462,8 @@ public struct PolicyRole: WireMessage {
                 self.roleName = try reader.readString()
             case (2, .lengthDelimited):
                 self.roleID = try reader.readString()
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -1549,6 +1571,8 @@ public struct AccessKey: WireMessage {
                 self.secretAccessKey = try reader.readString()
             case (5, .varint):
                 self.createDate = try Int64(bitPattern: reader.readVarint())
+            case (1, _), (2, _), (3, _), (4, _), (5, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -1643,6 +1667,8 @@ public struct AccessKeyMetadata: WireMessage {
                 self.status = try StatusType(rawValue: Int32(truncatingIfNeeded: reader.readVarint()))
             case (4, .varint):
                 self.createDate = try Int64(bitPattern: reader.readVarint())
+            case (1, _), (2, _), (3, _), (4, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -1720,6 +1746,8 @@ public struct AccessKeyLastUsed: WireMessage {
                 self.serviceName = try reader.readString()
             case (3, .lengthDelimited):
                 self.region = try reader.readString()
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -1807,6 +1835,8 @@ public struct CreateUserRequest: WireMessage {
                 self.permissionsBoundary = try reader.readString()
             case (4, .lengthDelimited):
                 self.tags.append(try reader.readMessage(Tag.self))
+            case (1, _), (2, _), (3, _), (4, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -1862,6 +1892,8 @@ public struct CreateUserResponse: WireMessage {
                 var value = self.user ?? User()
                 try reader.mergeMessage(into: &value)
                 self.user = value
+            case (1, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -1915,6 +1947,8 @@ public struct GetUserRequest: WireMessage {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
                 self.userName = try reader.readString()
+            case (1, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -1970,6 +2004,8 @@ public struct GetUserResponse: WireMessage {
                 var value = self.user ?? User()
                 try reader.mergeMessage(into: &value)
                 self.user = value
+            case (1, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -2047,6 +2083,8 @@ public struct ListUsersRequest: WireMessage {
                 self.marker = try reader.readString()
             case (3, .varint):
                 self.maxItems = try Int32(truncatingIfNeeded: reader.readVarint())
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -2122,6 +2160,8 @@ public struct ListUsersResponse: WireMessage {
                 self.isTruncated = try reader.readBool()
             case (3, .lengthDelimited):
                 self.marker = try reader.readString()
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -2199,6 +2239,8 @@ public struct UpdateUserRequest: WireMessage {
                 self.newPath = try reader.readString()
             case (3, .lengthDelimited):
                 self.newUserName = try reader.readString()
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -2279,6 +2321,8 @@ public struct DeleteUserRequest: WireMessage {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
                 self.userName = try reader.readString()
+            case (1, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -2369,6 +2413,8 @@ public struct TagUserRequest: WireMessage {
                 self.userName = try reader.readString()
             case (2, .lengthDelimited):
                 self.tags.append(try reader.readMessage(Tag.self))
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -2459,6 +2505,8 @@ public struct UntagUserRequest: WireMessage {
                 self.userName = try reader.readString()
             case (2, .lengthDelimited):
                 self.tagKeys.append(try reader.readString())
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -2563,6 +2611,8 @@ public struct ListUserTagsRequest: WireMessage {
                 self.marker = try reader.readString()
             case (3, .varint):
                 self.maxItems = try Int32(truncatingIfNeeded: reader.readVarint())
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -2638,6 +2688,8 @@ public struct ListUserTagsResponse: WireMessage {
                 self.isTruncated = try reader.readBool()
             case (3, .lengthDelimited):
                 self.marker = try reader.readString()
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -2703,6 +2755,8 @@ public struct PutUserPermissionsBoundaryRequest: WireMessage {
                 self.userName = try reader.readString()
             case (2, .lengthDelimited):
                 self.permissionsBoundary = try reader.readString()
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -2783,6 +2837,8 @@ public struct DeleteUserPermissionsBoundaryRequest: WireMessage {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
                 self.userName = try reader.readString()
+            case (1, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -2875,6 +2931,8 @@ public struct CreateGroupRequest: WireMessage {
                 self.path = try reader.readString()
             case (2, .lengthDelimited):
                 self.groupName = try reader.readString()
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -2930,6 +2988,8 @@ public struct CreateGroupResponse: WireMessage {
                 var value = self.group ?? Group()
                 try reader.mergeMessage(into: &value)
                 self.group = value
+            case (1, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -3007,6 +3067,8 @@ public struct GetGroupRequest: WireMessage {
                 self.marker = try reader.readString()
             case (3, .varint):
                 self.maxItems = try Int32(truncatingIfNeeded: reader.readVarint())
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -3096,6 +3158,8 @@ public struct GetGroupResponse: WireMessage {
                 self.isTruncated = try reader.readBool()
             case (4, .lengthDelimited):
                 self.marker = try reader.readString()
+            case (1, _), (2, _), (3, _), (4, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -3173,6 +3237,8 @@ public struct ListGroupsRequest: WireMessage {
                 self.marker = try reader.readString()
             case (3, .varint):
                 self.maxItems = try Int32(truncatingIfNeeded: reader.readVarint())
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -3248,6 +3314,8 @@ public struct ListGroupsResponse: WireMessage {
                 self.isTruncated = try reader.readBool()
             case (3, .lengthDelimited):
                 self.marker = try reader.readString()
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -3325,6 +3393,8 @@ public struct UpdateGroupRequest: WireMessage {
                 self.newPath = try reader.readString()
             case (3, .lengthDelimited):
                 self.newGroupName = try reader.readString()
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -3405,6 +3475,8 @@ public struct DeleteGroupRequest: WireMessage {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
                 self.groupName = try reader.readString()
+            case (1, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -3497,6 +3569,8 @@ public struct AddUserToGroupRequest: WireMessage {
                 self.groupName = try reader.readString()
             case (2, .lengthDelimited):
                 self.userName = try reader.readString()
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -3589,6 +3663,8 @@ public struct RemoveUserFromGroupRequest: WireMessage {
                 self.groupName = try reader.readString()
             case (2, .lengthDelimited):
                 self.userName = try reader.readString()
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -3693,6 +3769,8 @@ public struct ListGroupsForUserRequest: WireMessage {
                 self.marker = try reader.readString()
             case (3, .varint):
                 self.maxItems = try Int32(truncatingIfNeeded: reader.readVarint())
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -3768,6 +3846,8 @@ public struct ListGroupsForUserResponse: WireMessage {
                 self.isTruncated = try reader.readBool()
             case (3, .lengthDelimited):
                 self.marker = try reader.readString()
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -3899,6 +3979,8 @@ public struct CreateRoleRequest: WireMessage {
                 self.permissionsBoundary = try reader.readString()
             case (7, .lengthDelimited):
                 self.tags.append(try reader.readMessage(Tag.self))
+            case (1, _), (2, _), (3, _), (4, _), (5, _), (6, _), (7, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -3954,6 +4036,8 @@ public struct CreateRoleResponse: WireMessage {
                 var value = self.role ?? Role()
                 try reader.mergeMessage(into: &value)
                 self.role = value
+            case (1, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -4007,6 +4091,8 @@ public struct GetRoleRequest: WireMessage {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
                 self.roleName = try reader.readString()
+            case (1, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -4062,6 +4148,8 @@ public struct GetRoleResponse: WireMessage {
                 var value = self.role ?? Role()
                 try reader.mergeMessage(into: &value)
                 self.role = value
+            case (1, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -4139,6 +4227,8 @@ public struct ListRolesRequest: WireMessage {
                 self.marker = try reader.readString()
             case (3, .varint):
                 self.maxItems = try Int32(truncatingIfNeeded: reader.readVarint())
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -4214,6 +4304,8 @@ public struct ListRolesResponse: WireMessage {
                 self.isTruncated = try reader.readBool()
             case (3, .lengthDelimited):
                 self.marker = try reader.readString()
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -4291,6 +4383,8 @@ public struct UpdateRoleRequest: WireMessage {
                 self.description = try reader.readString()
             case (3, .varint):
                 self.maxSessionDuration = try Int32(truncatingIfNeeded: reader.readVarint())
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -4383,6 +4477,8 @@ public struct UpdateRoleDescriptionRequest: WireMessage {
                 self.roleName = try reader.readString()
             case (2, .lengthDelimited):
                 self.description = try reader.readString()
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -4438,6 +4534,8 @@ public struct UpdateRoleDescriptionResponse: WireMessage {
                 var value = self.role ?? Role()
                 try reader.mergeMessage(into: &value)
                 self.role = value
+            case (1, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -4503,6 +4601,8 @@ public struct UpdateAssumeRolePolicyRequest: WireMessage {
                 self.roleName = try reader.readString()
             case (2, .lengthDelimited):
                 self.policyDocument = try reader.readString()
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -4583,6 +4683,8 @@ public struct DeleteRoleRequest: WireMessage {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
                 self.roleName = try reader.readString()
+            case (1, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -4673,6 +4775,8 @@ public struct TagRoleRequest: WireMessage {
                 self.roleName = try reader.readString()
             case (2, .lengthDelimited):
                 self.tags.append(try reader.readMessage(Tag.self))
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -4763,6 +4867,8 @@ public struct UntagRoleRequest: WireMessage {
                 self.roleName = try reader.readString()
             case (2, .lengthDelimited):
                 self.tagKeys.append(try reader.readString())
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -4867,6 +4973,8 @@ public struct ListRoleTagsRequest: WireMessage {
                 self.marker = try reader.readString()
             case (3, .varint):
                 self.maxItems = try Int32(truncatingIfNeeded: reader.readVarint())
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -4942,6 +5050,8 @@ public struct ListRoleTagsResponse: WireMessage {
                 self.isTruncated = try reader.readBool()
             case (3, .lengthDelimited):
                 self.marker = try reader.readString()
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -5007,6 +5117,8 @@ public struct PutRolePermissionsBoundaryRequest: WireMessage {
                 self.roleName = try reader.readString()
             case (2, .lengthDelimited):
                 self.permissionsBoundary = try reader.readString()
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -5087,6 +5199,8 @@ public struct DeleteRolePermissionsBoundaryRequest: WireMessage {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
                 self.roleName = try reader.readString()
+            case (1, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -5219,6 +5333,8 @@ public struct CreatePolicyRequest: WireMessage {
                 self.description = try reader.readString()
             case (5, .lengthDelimited):
                 self.tags.append(try reader.readMessage(Tag.self))
+            case (1, _), (2, _), (3, _), (4, _), (5, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -5274,6 +5390,8 @@ public struct CreatePolicyResponse: WireMessage {
                 var value = self.policy ?? Policy()
                 try reader.mergeMessage(into: &value)
                 self.policy = value
+            case (1, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -5327,6 +5445,8 @@ public struct GetPolicyRequest: WireMessage {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
                 self.policyARN = try reader.readString()
+            case (1, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -5382,6 +5502,8 @@ public struct GetPolicyResponse: WireMessage {
                 var value = self.policy ?? Policy()
                 try reader.mergeMessage(into: &value)
                 self.policy = value
+            case (1, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -5502,6 +5624,8 @@ public struct ListPoliciesRequest: WireMessage {
                 self.marker = try reader.readString()
             case (6, .varint):
                 self.maxItems = try Int32(truncatingIfNeeded: reader.readVarint())
+            case (1, _), (2, _), (3, _), (4, _), (5, _), (6, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -5577,6 +5701,8 @@ public struct ListPoliciesResponse: WireMessage {
                 self.isTruncated = try reader.readBool()
             case (3, .lengthDelimited):
                 self.marker = try reader.readString()
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -5630,6 +5756,8 @@ public struct DeletePolicyRequest: WireMessage {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
                 self.policyARN = try reader.readString()
+            case (1, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -5720,6 +5848,8 @@ public struct TagPolicyRequest: WireMessage {
                 self.policyARN = try reader.readString()
             case (2, .lengthDelimited):
                 self.tags.append(try reader.readMessage(Tag.self))
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -5810,6 +5940,8 @@ public struct UntagPolicyRequest: WireMessage {
                 self.policyARN = try reader.readString()
             case (2, .lengthDelimited):
                 self.tagKeys.append(try reader.readString())
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -5914,6 +6046,8 @@ public struct ListPolicyTagsRequest: WireMessage {
                 self.marker = try reader.readString()
             case (3, .varint):
                 self.maxItems = try Int32(truncatingIfNeeded: reader.readVarint())
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -5989,6 +6123,8 @@ public struct ListPolicyTagsResponse: WireMessage {
                 self.isTruncated = try reader.readBool()
             case (3, .lengthDelimited):
                 self.marker = try reader.readString()
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -6109,6 +6245,8 @@ public struct ListEntitiesForPolicyRequest: WireMessage {
                 self.marker = try reader.readString()
             case (6, .varint):
                 self.maxItems = try Int32(truncatingIfNeeded: reader.readVarint())
+            case (1, _), (2, _), (3, _), (4, _), (5, _), (6, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -6210,6 +6348,8 @@ public struct ListEntitiesForPolicyResponse: WireMessage {
                 self.isTruncated = try reader.readBool()
             case (5, .lengthDelimited):
                 self.marker = try reader.readString()
+            case (1, _), (2, _), (3, _), (4, _), (5, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -6287,6 +6427,8 @@ public struct CreatePolicyVersionRequest: WireMessage {
                 self.policyDocument = try reader.readString()
             case (3, .varint):
                 self.setAsDefault = try reader.readBool()
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -6342,6 +6484,8 @@ public struct CreatePolicyVersionResponse: WireMessage {
                 var value = self.policyVersion ?? PolicyVersion()
                 try reader.mergeMessage(into: &value)
                 self.policyVersion = value
+            case (1, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -6407,6 +6551,8 @@ public struct GetPolicyVersionRequest: WireMessage {
                 self.policyARN = try reader.readString()
             case (2, .lengthDelimited):
                 self.versionID = try reader.readString()
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -6462,6 +6608,8 @@ public struct GetPolicyVersionResponse: WireMessage {
                 var value = self.policyVersion ?? PolicyVersion()
                 try reader.mergeMessage(into: &value)
                 self.policyVersion = value
+            case (1, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -6539,6 +6687,8 @@ public struct ListPolicyVersionsRequest: WireMessage {
                 self.marker = try reader.readString()
             case (3, .varint):
                 self.maxItems = try Int32(truncatingIfNeeded: reader.readVarint())
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -6614,6 +6764,8 @@ public struct ListPolicyVersionsResponse: WireMessage {
                 self.isTruncated = try reader.readBool()
             case (3, .lengthDelimited):
                 self.marker = try reader.readString()
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -6679,6 +6831,8 @@ public struct DeletePolicyVersionRequest: WireMessage {
                 self.policyARN = try reader.readString()
             case (2, .lengthDelimited):
                 self.versionID = try reader.readString()
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -6771,6 +6925,8 @@ public struct SetDefaultPolicyVersionRequest: WireMessage {
                 self.policyARN = try reader.readString()
             case (2, .lengthDelimited):
                 self.versionID = try reader.readString()
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -6875,6 +7031,8 @@ public struct PutUserPolicyRequest: WireMessage {
                 self.policyName = try reader.readString()
             case (3, .lengthDelimited):
                 self.policyDocument = try reader.readString()
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -6967,6 +7125,8 @@ public struct GetUserPolicyRequest: WireMessage {
                 self.userName = try reader.readString()
             case (2, .lengthDelimited):
                 self.policyName = try reader.readString()
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -7044,6 +7204,8 @@ public struct GetUserPolicyResponse: WireMessage {
                 self.policyName = try reader.readString()
             case (3, .lengthDelimited):
                 self.policyDocument = try reader.readString()
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -7121,6 +7283,8 @@ public struct ListUserPoliciesRequest: WireMessage {
                 self.marker = try reader.readString()
             case (3, .varint):
                 self.maxItems = try Int32(truncatingIfNeeded: reader.readVarint())
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -7196,6 +7360,8 @@ public struct ListUserPoliciesResponse: WireMessage {
                 self.isTruncated = try reader.readBool()
             case (3, .lengthDelimited):
                 self.marker = try reader.readString()
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -7261,6 +7427,8 @@ public struct DeleteUserPolicyRequest: WireMessage {
                 self.userName = try reader.readString()
             case (2, .lengthDelimited):
                 self.policyName = try reader.readString()
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -7365,6 +7533,8 @@ public struct PutGroupPolicyRequest: WireMessage {
                 self.policyName = try reader.readString()
             case (3, .lengthDelimited):
                 self.policyDocument = try reader.readString()
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -7457,6 +7627,8 @@ public struct GetGroupPolicyRequest: WireMessage {
                 self.groupName = try reader.readString()
             case (2, .lengthDelimited):
                 self.policyName = try reader.readString()
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -7534,6 +7706,8 @@ public struct GetGroupPolicyResponse: WireMessage {
                 self.policyName = try reader.readString()
             case (3, .lengthDelimited):
                 self.policyDocument = try reader.readString()
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -7611,6 +7785,8 @@ public struct ListGroupPoliciesRequest: WireMessage {
                 self.marker = try reader.readString()
             case (3, .varint):
                 self.maxItems = try Int32(truncatingIfNeeded: reader.readVarint())
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -7686,6 +7862,8 @@ public struct ListGroupPoliciesResponse: WireMessage {
                 self.isTruncated = try reader.readBool()
             case (3, .lengthDelimited):
                 self.marker = try reader.readString()
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -7751,6 +7929,8 @@ public struct DeleteGroupPolicyRequest: WireMessage {
                 self.groupName = try reader.readString()
             case (2, .lengthDelimited):
                 self.policyName = try reader.readString()
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -7855,6 +8035,8 @@ public struct PutRolePolicyRequest: WireMessage {
                 self.policyName = try reader.readString()
             case (3, .lengthDelimited):
                 self.policyDocument = try reader.readString()
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -7947,6 +8129,8 @@ public struct GetRolePolicyRequest: WireMessage {
                 self.roleName = try reader.readString()
             case (2, .lengthDelimited):
                 self.policyName = try reader.readString()
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -8024,6 +8208,8 @@ public struct GetRolePolicyResponse: WireMessage {
                 self.policyName = try reader.readString()
             case (3, .lengthDelimited):
                 self.policyDocument = try reader.readString()
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -8101,6 +8287,8 @@ public struct ListRolePoliciesRequest: WireMessage {
                 self.marker = try reader.readString()
             case (3, .varint):
                 self.maxItems = try Int32(truncatingIfNeeded: reader.readVarint())
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -8176,6 +8364,8 @@ public struct ListRolePoliciesResponse: WireMessage {
                 self.isTruncated = try reader.readBool()
             case (3, .lengthDelimited):
                 self.marker = try reader.readString()
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -8241,6 +8431,8 @@ public struct DeleteRolePolicyRequest: WireMessage {
                 self.roleName = try reader.readString()
             case (2, .lengthDelimited):
                 self.policyName = try reader.readString()
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -8333,6 +8525,8 @@ public struct AttachUserPolicyRequest: WireMessage {
                 self.userName = try reader.readString()
             case (2, .lengthDelimited):
                 self.policyARN = try reader.readString()
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -8425,6 +8619,8 @@ public struct DetachUserPolicyRequest: WireMessage {
                 self.userName = try reader.readString()
             case (2, .lengthDelimited):
                 self.policyARN = try reader.readString()
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -8541,6 +8737,8 @@ public struct ListAttachedUserPoliciesRequest: WireMessage {
                 self.marker = try reader.readString()
             case (4, .varint):
                 self.maxItems = try Int32(truncatingIfNeeded: reader.readVarint())
+            case (1, _), (2, _), (3, _), (4, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -8616,6 +8814,8 @@ public struct ListAttachedUserPoliciesResponse: WireMessage {
                 self.isTruncated = try reader.readBool()
             case (3, .lengthDelimited):
                 self.marker = try reader.readString()
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -8681,6 +8881,8 @@ public struct AttachGroupPolicyRequest: WireMessage {
                 self.groupName = try reader.readString()
             case (2, .lengthDelimited):
                 self.policyARN = try reader.readString()
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -8773,6 +8975,8 @@ public struct DetachGroupPolicyRequest: WireMessage {
                 self.groupName = try reader.readString()
             case (2, .lengthDelimited):
                 self.policyARN = try reader.readString()
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -8889,6 +9093,8 @@ public struct ListAttachedGroupPoliciesRequest: WireMessage {
                 self.marker = try reader.readString()
             case (4, .varint):
                 self.maxItems = try Int32(truncatingIfNeeded: reader.readVarint())
+            case (1, _), (2, _), (3, _), (4, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -8964,6 +9170,8 @@ public struct ListAttachedGroupPoliciesResponse: WireMessage {
                 self.isTruncated = try reader.readBool()
             case (3, .lengthDelimited):
                 self.marker = try reader.readString()
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -9029,6 +9237,8 @@ public struct AttachRolePolicyRequest: WireMessage {
                 self.roleName = try reader.readString()
             case (2, .lengthDelimited):
                 self.policyARN = try reader.readString()
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -9121,6 +9331,8 @@ public struct DetachRolePolicyRequest: WireMessage {
                 self.roleName = try reader.readString()
             case (2, .lengthDelimited):
                 self.policyARN = try reader.readString()
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -9237,6 +9449,8 @@ public struct ListAttachedRolePoliciesRequest: WireMessage {
                 self.marker = try reader.readString()
             case (4, .varint):
                 self.maxItems = try Int32(truncatingIfNeeded: reader.readVarint())
+            case (1, _), (2, _), (3, _), (4, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -9312,6 +9526,8 @@ public struct ListAttachedRolePoliciesResponse: WireMessage {
                 self.isTruncated = try reader.readBool()
             case (3, .lengthDelimited):
                 self.marker = try reader.readString()
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -9365,6 +9581,8 @@ public struct CreateAccessKeyRequest: WireMessage {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
                 self.userName = try reader.readString()
+            case (1, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -9420,6 +9638,8 @@ public struct CreateAccessKeyResponse: WireMessage {
                 var value = self.accessKey ?? AccessKey()
                 try reader.mergeMessage(into: &value)
                 self.accessKey = value
+            case (1, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -9497,6 +9717,8 @@ public struct ListAccessKeysRequest: WireMessage {
                 self.marker = try reader.readString()
             case (3, .varint):
                 self.maxItems = try Int32(truncatingIfNeeded: reader.readVarint())
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -9572,6 +9794,8 @@ public struct ListAccessKeysResponse: WireMessage {
                 self.isTruncated = try reader.readBool()
             case (3, .lengthDelimited):
                 self.marker = try reader.readString()
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -9649,6 +9873,8 @@ public struct UpdateAccessKeyRequest: WireMessage {
                 self.accessKeyID = try reader.readString()
             case (3, .varint):
                 self.status = try StatusType(rawValue: Int32(truncatingIfNeeded: reader.readVarint()))
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -9741,6 +9967,8 @@ public struct DeleteAccessKeyRequest: WireMessage {
                 self.userName = try reader.readString()
             case (2, .lengthDelimited):
                 self.accessKeyID = try reader.readString()
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -9821,6 +10049,8 @@ public struct GetAccessKeyLastUsedRequest: WireMessage {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
                 self.accessKeyID = try reader.readString()
+            case (1, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -9888,6 +10118,8 @@ public struct GetAccessKeyLastUsedResponse: WireMessage {
                 var value = self.accessKeyLastUsed ?? AccessKeyLastUsed()
                 try reader.mergeMessage(into: &value)
                 self.accessKeyLastUsed = value
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -9982,11 +10214,15 @@ public struct GetAccountSummaryResponse: WireMessage {
                         key = try entry.readString()
                     case (2, .varint):
                         value = try Int32(truncatingIfNeeded: entry.readVarint())
+                    case (1, _), (2, _):
+                        throw ProtobufReader.wrongWireType(entryTag)
                     default:
                         try entry.skipField(entryTag)
                     }
                 }
                 self.summaryMap[key] = value
+            case (1, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -10091,6 +10327,8 @@ public struct UserDetail: WireMessage {
                         key = try entry.readString()
                     case (2, .lengthDelimited):
                         value = try entry.readString()
+                    case (1, _), (2, _):
+                        throw ProtobufReader.wrongWireType(entryTag)
                     default:
                         try entry.skipField(entryTag)
                     }
@@ -10100,6 +10338,8 @@ public struct UserDetail: WireMessage {
                 self.groupList.append(try reader.readString())
             case (4, .lengthDelimited):
                 self.attachedManagedPolicies.append(try reader.readMessage(AttachedPolicy.self))
+            case (1, _), (2, _), (3, _), (4, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -10195,6 +10435,8 @@ public struct GroupDetail: WireMessage {
                         key = try entry.readString()
                     case (2, .lengthDelimited):
                         value = try entry.readString()
+                    case (1, _), (2, _):
+                        throw ProtobufReader.wrongWireType(entryTag)
                     default:
                         try entry.skipField(entryTag)
                     }
@@ -10202,6 +10444,8 @@ public struct GroupDetail: WireMessage {
                 self.groupPolicyList[key] = value
             case (3, .lengthDelimited):
                 self.attachedManagedPolicies.append(try reader.readMessage(AttachedPolicy.self))
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -10297,6 +10541,8 @@ public struct RoleDetail: WireMessage {
                         key = try entry.readString()
                     case (2, .lengthDelimited):
                         value = try entry.readString()
+                    case (1, _), (2, _):
+                        throw ProtobufReader.wrongWireType(entryTag)
                     default:
                         try entry.skipField(entryTag)
                     }
@@ -10304,6 +10550,8 @@ public struct RoleDetail: WireMessage {
                 self.rolePolicyList[key] = value
             case (3, .lengthDelimited):
                 self.attachedManagedPolicies.append(try reader.readMessage(AttachedPolicy.self))
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -10369,6 +10617,8 @@ public struct ManagedPolicyDetail: WireMessage {
                 self.policy = value
             case (2, .lengthDelimited):
                 self.policyVersionList.append(try reader.readMessage(PolicyVersion.self))
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -10456,6 +10706,8 @@ public struct GetAccountAuthorizationDetailsRequest: WireMessage {
                 self.marker = try reader.readString()
             case (3, .varint):
                 self.maxItems = try Int32(truncatingIfNeeded: reader.readVarint())
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -10568,6 +10820,8 @@ public struct GetAccountAuthorizationDetailsResponse: WireMessage {
                 self.isTruncated = try reader.readBool()
             case (6, .lengthDelimited):
                 self.marker = try reader.readString()
+            case (1, _), (2, _), (3, _), (4, _), (5, _), (6, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }

@@ -49,6 +49,8 @@ public struct PolicyDescriptorType: WireMessage {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
                 self.arn = try reader.readString()
+            case (1, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -228,6 +230,8 @@ public struct AssumeRoleRequest: WireMessage {
                 self.tokenCode = try reader.readString()
             case (11, .lengthDelimited):
                 self.sourceIdentity = try reader.readString()
+            case (1, _), (2, _), (3, _), (4, _), (5, _), (6, _), (7, _), (8, _), (9, _), (10, _), (11, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -322,6 +326,8 @@ public struct Credentials: WireMessage {
                 self.sessionToken = try reader.readString()
             case (4, .varint):
                 self.expiration = try Int64(bitPattern: reader.readVarint())
+            case (1, _), (2, _), (3, _), (4, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -387,6 +393,8 @@ public struct AssumedRoleUser: WireMessage {
                 self.assumedRoleID = try reader.readString()
             case (2, .lengthDelimited):
                 self.arn = try reader.readString()
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -485,6 +493,8 @@ public struct AssumeRoleResponse: WireMessage {
                 self.packedPolicySize = try Int32(truncatingIfNeeded: reader.readVarint())
             case (4, .lengthDelimited):
                 self.sourceIdentity = try reader.readString()
+            case (1, _), (2, _), (3, _), (4, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -589,6 +599,8 @@ public struct GetCallerIdentityResponse: WireMessage {
                 self.account = try reader.readString()
             case (3, .lengthDelimited):
                 self.arn = try reader.readString()
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }

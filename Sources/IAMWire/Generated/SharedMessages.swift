@@ -61,6 +61,8 @@ public struct Tag: WireMessage {
                 self.key = try reader.readString()
             case (2, .lengthDelimited):
                 self.value = try reader.readString()
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }

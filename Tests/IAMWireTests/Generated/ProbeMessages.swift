@@ -129,6 +129,8 @@ public struct Inner: WireMessage {
                 self.name = try reader.readString()
             case (2, .varint):
                 self.value = try Int32(truncatingIfNeeded: reader.readVarint())
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -394,6 +396,9 @@ public struct Scalars: WireMessage {
                 var value = self.fInner ?? Inner()
                 try reader.mergeMessage(into: &value)
                 self.fInner = value
+            case (1, _), (2, _), (3, _), (4, _), (5, _), (6, _), (7, _), (8, _), (9, _), (10, _), (11, _), (12, _),
+                (13, _), (14, _), (15, _), (16, _), (17, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -602,6 +607,8 @@ public struct Repeated: WireMessage {
                 while !packed.isAtEnd { self.rUnpacked.append(try packed.readVarint()) }
             case (10, .varint):
                 self.rUnpacked.append(try reader.readVarint())
+            case (1, _), (2, _), (3, _), (4, _), (5, _), (6, _), (7, _), (8, _), (9, _), (10, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -757,6 +764,8 @@ public struct Maps: WireMessage {
                         key = try entry.readString()
                     case (2, .varint):
                         value = try Int32(truncatingIfNeeded: entry.readVarint())
+                    case (1, _), (2, _):
+                        throw ProtobufReader.wrongWireType(entryTag)
                     default:
                         try entry.skipField(entryTag)
                     }
@@ -772,6 +781,8 @@ public struct Maps: WireMessage {
                         key = try Int64(bitPattern: entry.readVarint())
                     case (2, .lengthDelimited):
                         value = try entry.readString()
+                    case (1, _), (2, _):
+                        throw ProtobufReader.wrongWireType(entryTag)
                     default:
                         try entry.skipField(entryTag)
                     }
@@ -787,6 +798,8 @@ public struct Maps: WireMessage {
                         key = try entry.readBool()
                     case (2, .varint):
                         value = try Color(rawValue: Int32(truncatingIfNeeded: entry.readVarint()))
+                    case (1, _), (2, _):
+                        throw ProtobufReader.wrongWireType(entryTag)
                     default:
                         try entry.skipField(entryTag)
                     }
@@ -802,6 +815,8 @@ public struct Maps: WireMessage {
                         key = try UInt32(truncatingIfNeeded: entry.readVarint())
                     case (2, .lengthDelimited):
                         try entry.mergeMessage(into: &value)
+                    case (1, _), (2, _):
+                        throw ProtobufReader.wrongWireType(entryTag)
                     default:
                         try entry.skipField(entryTag)
                     }
@@ -817,6 +832,8 @@ public struct Maps: WireMessage {
                         key = try Protobuf.unZigZag(UInt32(truncatingIfNeeded: entry.readVarint()))
                     case (2, .lengthDelimited):
                         value = try entry.readBytes()
+                    case (1, _), (2, _):
+                        throw ProtobufReader.wrongWireType(entryTag)
                     default:
                         try entry.skipField(entryTag)
                     }
@@ -832,11 +849,15 @@ public struct Maps: WireMessage {
                         key = try entry.readFixed64()
                     case (2, .fixed64):
                         value = try entry.readDouble()
+                    case (1, _), (2, _):
+                        throw ProtobufReader.wrongWireType(entryTag)
                     default:
                         try entry.skipField(entryTag)
                     }
                 }
                 self.mFixed64Double[key] = value
+            case (1, _), (2, _), (3, _), (4, _), (5, _), (6, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -959,6 +980,8 @@ public struct Optionals: WireMessage {
                 self.oInner = value
             case (6, .fixed64):
                 self.oDouble = try reader.readDouble()
+            case (1, _), (2, _), (3, _), (4, _), (5, _), (6, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -1073,6 +1096,8 @@ public struct Nested: WireMessage {
                     switch (tag.fieldNumber, tag.wireType) {
                     case (1, .lengthDelimited):
                         self.leaf = try reader.readString()
+                    case (1, _):
+                        throw ProtobufReader.wrongWireType(tag)
                     default:
                         try reader.skipField(tag)
                     }
@@ -1136,6 +1161,8 @@ public struct Nested: WireMessage {
                     self.level2 = value
                 case (2, .lengthDelimited):
                     self.items.append(try reader.readMessage(Nested.Level1.Level2.self))
+                case (1, _), (2, _):
+                    throw ProtobufReader.wrongWireType(tag)
                 default:
                     try reader.skipField(tag)
                 }
@@ -1201,6 +1228,8 @@ public struct Nested: WireMessage {
                 self.level1 = value
             case (2, .varint):
                 self.mode = try Nested.Mode(rawValue: Int32(truncatingIfNeeded: reader.readVarint()))
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -1278,6 +1307,8 @@ public struct BigTags: WireMessage {
                 self.threeBytes = try reader.readString()
             case (536870911, .varint):
                 self.maxNumber = try reader.readBool()
+            case (16, _), (2048, _), (536870911, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }
@@ -1434,6 +1465,8 @@ public struct InnerSuperset: WireMessage {
                 while !packed.isAtEnd { self.extraPacked.append(try Int32(truncatingIfNeeded: packed.readVarint())) }
             case (8, .varint):
                 self.extraPacked.append(try Int32(truncatingIfNeeded: reader.readVarint()))
+            case (1, _), (2, _), (3, _), (4, _), (5, _), (6, _), (7, _), (8, _):
+                throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
             }

@@ -604,9 +604,13 @@ struct MessageRenderer {
                     return
                 }
                 writer.switchBlock("switch (tag.fieldNumber, tag.wireType) {") { writer in
-                    for (field, name) in zip(message.fields, names).sorted(by: { $0.0.number < $1.0.number }) {
+                    let sorted = zip(message.fields, names).sorted(by: { $0.0.number < $1.0.number })
+                    for (field, name) in sorted {
                         self.renderMergeField(field, property: "self.\(name)", into: &writer)
                     }
+                    // A known field with a wire type its type never uses does not decode (WIRE.md §7.2).
+                    writer.line("case \(sorted.map { "(\($0.0.number), _)" }.joined(separator: ", ")):")
+                    writer.line("    throw ProtobufReader.wrongWireType(tag)")
                     writer.line("default:")
                     writer.line("    try reader.skipField(tag)")
                 }
@@ -633,6 +637,8 @@ struct MessageRenderer {
             } else {
                 writer.line("            value = \(value.read("entry"))")
             }
+            writer.line("        case (1, _), (2, _):")
+            writer.line("            throw ProtobufReader.wrongWireType(entryTag)")
             writer.line("        default:")
             writer.line("            try entry.skipField(entryTag)")
             writer.line("        }")
