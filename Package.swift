@@ -157,7 +157,7 @@ let package = Package(
         ),
         .target(
             name: "IAMTestSupport",
-            dependencies: ["IAMRPC", "IAMTLS", .product(name: "NIOPosix", package: "swift-nio")],
+            dependencies: ["IAMRPC", "IAMTLS", "IAMWire", .product(name: "NIOPosix", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -202,7 +202,11 @@ let package = Package(
         .testTarget(name: "IAMCodeGenTests", dependencies: ["IAMCodeGen"], swiftSettings: swiftSettings),
         .testTarget(
             name: "IAMServerTests",
-            dependencies: ["IAMServer", "IAMRPC", "IAMWire"],
+            dependencies: [
+                "IAMServer", "IAMRPC", "IAMWire", "IAMDomain", "IAMClient", "IAMStoreSQLite", "IAMTestSupport",
+                "IAMTLS",
+                .product(name: "NIOPosix", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         // Runs the real binaries; depending on them makes `swift test` build them first.

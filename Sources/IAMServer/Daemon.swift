@@ -107,40 +107,29 @@ public final class Daemon: Service, Sendable {
             throw DaemonError("--account-id must be 12 digits, got \"\(configuration.accountID)\"")
         }
         let store = configuration.store ?? InMemoryStore()
-        let publisher: SnapshotPublisher
+        let assembly: ServerAssembly
         do {
-            publisher = try await SnapshotPublisher(store: store, account: account, catalog: [])
+            assembly = try await ServerAssembly.make(
+                store: store, account: account, root: rootStore, rootKeyIDs: Set(rootStore.accessKeyIDs),
+                auditLogPath: configuration.dataDirectory.appendingPathComponent("audit.log").path)
         } catch {
             throw DaemonError("cannot load the store: \(error)")
         }
-        let audit = try AuditLog(path: configuration.dataDirectory.appendingPathComponent("audit.log").path)
-        let rootKeys = RootKeys(ids: Set(rootStore.accessKeyIDs))
         let server = try await RPCServer.start(
             configuration: RPCServerConfiguration(
                 host: configuration.host,
                 port: configuration.port,
                 tls: tls,
-                credentialStore: SnapshotCredentialStore(root: rootStore, publisher: publisher),
+                credentialStore: assembly.credentialStore,
                 logger: logger,
-                interceptors: [Authorizer(publisher: publisher, account: account, rootKeys: rootKeys, audit: audit)]
+                interceptors: assembly.interceptors
             ),
-            services: [
-                HealthService(),
-                AuthorizationService(accountID: configuration.accountID, publisher: publisher),
-                STSService(store: store, publisher: publisher, account: account, rootKeys: rootKeys, audit: audit),
-            ] + Self.managementServices(store: store, publisher: publisher, account: account, audit: audit),
+            services: assembly.services,
             group: MultiThreadedEventLoopGroup.singleton
         )
+        let publisher = assembly.publisher
         logger.notice("iamd listening on \(configuration.host):\(server.port) (store revision \(publisher.revision))")
         return Daemon(port: server.port, server: server, store: store, logger: logger)
-    }
-
-    /// The IAM management service over `store`; every committed write updates the snapshot before the
-    /// caller hears of it.
-    static func managementServices(store: any Store, publisher: SnapshotPublisher, account: AccountID, audit: AuditLog)
-        -> [any RPCService]
-    {
-        []
     }
 
     /// The configured certificate and key, or the development ones in `<data-dir>/tls/`, made on first

@@ -7,7 +7,8 @@ import IAMRPC
 /// committed write is known to the next handshake on any connection. Only usable keys are returned: an
 /// inactive, deleted or expired key fails authentication exactly like an unknown one.
 struct SnapshotCredentialStore: CredentialStore {
-    let root: FileCredentialStore
+    let root: any CredentialStore
+
     let publisher: SnapshotPublisher
 
     func credential(forAccessKeyID accessKeyID: String) async throws -> SCRAMCredential? {

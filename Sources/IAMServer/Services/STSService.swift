@@ -105,15 +105,10 @@ public struct STSService: STSServiceProtocol {
             sessionName: sessionName,
             assumedRoleARN: ARN.assumedRole(account: self.account, roleName: role.name, sessionName: sessionName),
             sessionPolicy: sessionPolicy == nil ? nil : request.policy, sourceIdentity: request.sourceIdentity)
-        let committed: Committed<Void>
+        let committed: Committed<SessionCredentials>
         do {
-            committed = try await self.store.write { tx throws(IAMError) in
-                // The role may have been deleted since the snapshot was read.
-                guard try tx.entity(Role.self, id: role.id) != nil else {
-                    throw IAMError.noSuchEntity(.role, name: role.name.rawValue)
-                }
-                try tx.insertSession(session)
-            }
+            // Fails NoSuchEntity if the role was deleted since the snapshot was read; records its last use.
+            committed = try await IAMDirectory(store: self.store, account: self.account).createSession(session)
         } catch {
             throw error.rpcError
         }

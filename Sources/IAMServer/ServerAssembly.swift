@@ -1,0 +1,54 @@
+public import Foundation
+public import IAMDomain
+public import IAMRPC
+
+/// Everything a server over one store serves, assembled in one place: the services, the interceptor that
+/// authorizes every call, and the credential lookup. The TLS listener (``Daemon``) and the in-process test
+/// server (IAMTestSupport) run exactly this, so a test of dispatch and authorization tests what ships.
+public struct ServerAssembly: Sendable {
+    /// Every service, in registration order.
+    public let services: [any RPCService]
+    /// The interceptors every call passes, in order.
+    public let interceptors: [any ServerInterceptor]
+    /// SCRAM's credential lookup: root keys, then the snapshot's usable keys.
+    public let credentialStore: any CredentialStore
+    /// The authorization snapshot, updated by every committed write.
+    public let publisher: SnapshotPublisher
+    /// The store.
+    public let store: any Store
+
+    /// Loads `store` into a first snapshot and assembles the services for `account`.
+    ///
+    /// - Parameters:
+    ///   - root: Where the root keys' verifiers are (the daemon's credential file).
+    ///   - rootKeyIDs: The root keys, which may do everything.
+    ///   - auditLogPath: Where to append the audit log; nil keeps none.
+    public static func make(
+        store: any Store, account: AccountID, root: any CredentialStore, rootKeyIDs: Set<String>,
+        auditLogPath: String?
+    ) async throws -> ServerAssembly {
+        let publisher = try await SnapshotPublisher(store: store, account: account, catalog: [])
+        let audit = try auditLogPath.map { try AuditLog(path: $0) }
+        let rootKeys = RootKeys(ids: rootKeyIDs)
+        let services: [any RPCService] =
+            [
+                HealthService(),
+                AuthorizationService(accountID: account.rawValue, publisher: publisher),
+                STSService(store: store, publisher: publisher, account: account, rootKeys: rootKeys, audit: audit),
+            ] + Self.managementServices(store: store, publisher: publisher, account: account, audit: audit)
+        return ServerAssembly(
+            services: services,
+            interceptors: [Authorizer(publisher: publisher, account: account, rootKeys: rootKeys, audit: audit)],
+            credentialStore: SnapshotCredentialStore(root: root, publisher: publisher),
+            publisher: publisher,
+            store: store)
+    }
+
+    /// The IAM management service over `store`; every committed write updates the snapshot before the
+    /// caller hears of it.
+    static func managementServices(store: any Store, publisher: SnapshotPublisher, account: AccountID, audit: AuditLog?)
+        -> [any RPCService]
+    {
+        []
+    }
+}

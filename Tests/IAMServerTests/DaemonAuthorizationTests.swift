@@ -1,0 +1,297 @@
+import Foundation
+import IAMClient
+import IAMDomain
+import IAMRPC
+import IAMServer
+import IAMStoreSQLite
+import IAMTLS
+import IAMTestSupport
+import IAMWire
+import Logging
+import NIOPosix
+import Testing
+
+/// The daemon in-process over real TLS and a real SQLite file: who may call, Authorize against stored
+/// principals, and STS sessions that connect.
+@Suite("iamd authorization path (loopback TLS, SQLite)", .serialized)
+struct DaemonAuthorizationTests {
+    static let account = try! AccountID("123456789012")
+    static let apiPolicy = #"""
+        {"Version":"2012-10-17","Statement":[
+          {"Sid":"Manage","Effect":"Allow","Action":["apigateway:GET","apigateway:POST"],
+           "Resource":"arn:aws:apigateway:us-east-1::/restapis/*"},
+          {"Sid":"Invoke","Effect":"Allow","Action":"execute-api:Invoke",
+           "Resource":"arn:aws:execute-api:us-east-1:123456789012:abc123/prod/GET/pets"}]}
+        """#
+    static let checker =
+        #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:Authorize*","Resource":"*"}]}"#
+    static let pets = "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/GET/pets"
+
+    /// A running daemon over a store the test filled first, and the keys it made.
+    final class Fixture: Sendable {
+        let daemon: Daemon
+        let chain: TestCertificateChain
+        let directory: URL
+        let root: (id: String, secret: String)
+        let keys: [String: (id: String, secret: String)]
+
+        init(
+            daemon: Daemon, chain: TestCertificateChain, directory: URL, root: (String, String),
+            keys: [String: (id: String, secret: String)]
+        ) {
+            self.daemon = daemon
+            self.chain = chain
+            self.directory = directory
+            self.root = root
+            self.keys = keys
+        }
+
+        func client(_ key: (id: String, secret: String)) throws -> RPCClient {
+            try RPCClient(
+                configuration: RPCClientConfiguration(
+                    host: "127.0.0.1", port: self.daemon.port,
+                    tls: self.chain.clientConfiguration(serverName: "127.0.0.1"), accessKeyID: key.id,
+                    secretAccessKey: key.secret, connectTimeout: .seconds(10)),
+                eventLoopGroup: MultiThreadedEventLoopGroup.singleton)
+        }
+
+        func stop() async {
+            await self.daemon.shutdown()
+            try? self.chain.remove()
+        }
+    }
+
+    static func key(for user: String, _ directory: IAMDirectory) async throws -> (id: String, secret: String) {
+        let secret = "secret-of-\(user)-0123456789abcdefghijklmn"
+        let id = AccessKeyID.generate()
+        let credential = SCRAMCredential.derive(secret: secret)
+        _ = try await directory.createAccessKey(
+            userName: EntityName(user, kind: .user), id: id,
+            verifier: SCRAMVerifier(
+                salt: credential.salt, iterations: credential.iterations, storedKey: credential.storedKey,
+                serverKey: credential.serverKey))
+        return (id.rawValue, secret)
+    }
+
+    /// alice has the API policy and may call Authorize; bob has nothing; the role trusts alice and API Gateway.
+    static func start() async throws -> Fixture {
+        let chain = try TestCertificateChain.make()
+        let data = URL(fileURLWithPath: chain.directory).appendingPathComponent("data")
+        try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
+        let store = try SQLiteStore(path: data.appendingPathComponent("iam.sqlite").path)
+        let directory = IAMDirectory(store: store, account: account)
+        for name in ["alice", "bob"] { _ = try await directory.createUser(name: EntityName(name, kind: .user)) }
+        let api = try await directory.createPolicy(name: EntityName("api", kind: .policy), document: apiPolicy).value
+        let checks = try await directory.createPolicy(name: EntityName("checks", kind: .policy), document: checker)
+            .value
+        for policy in [api.arn, checks.arn] {
+            _ = try await directory.attachPolicy(policy, to: .user, named: EntityName("alice", kind: .user))
+        }
+        let trust = #"""
+            {"Version":"2012-10-17","Statement":[
+              {"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:user/alice"},"Action":"sts:AssumeRole"},
+              {"Effect":"Allow","Principal":{"Service":"apigateway.amazonaws.com"},"Action":"sts:AssumeRole"}]}
+            """#
+        _ = try await directory.createRole(name: EntityName("logs", kind: .role), assumeRolePolicyDocument: trust)
+        let logs =
+            #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"logs:PutLogEvents","Resource":"*"}]}"#
+        let logsPolicy = try await directory.createPolicy(name: EntityName("logs", kind: .policy), document: logs).value
+        _ = try await directory.attachPolicy(logsPolicy.arn, to: .role, named: EntityName("logs", kind: .role))
+        let keys = ["alice": try await key(for: "alice", directory), "bob": try await key(for: "bob", directory)]
+
+        var logger = Logger(label: "test-iamd")
+        logger.logLevel = .warning
+        var configuration = DaemonConfiguration(
+            dataDirectory: data, certificatePath: chain.serverCertificatePath, privateKeyPath: chain.serverKeyPath,
+            logger: logger)
+        configuration.port = 0
+        configuration.store = store
+        let daemon = try await Daemon.start(configuration)
+        let rootFile = try JSONDecoder().decode(
+            RootCredentials.self, from: Data(contentsOf: data.appendingPathComponent("root-credentials.json")))
+        return Fixture(
+            daemon: daemon, chain: chain, directory: data, root: (rootFile.accessKeyId, rootFile.secretAccessKey),
+            keys: keys)
+    }
+
+    static func check(_ principal: String, _ action: String, _ resource: String) -> AuthorizeRequest {
+        var request = AuthorizeRequest()
+        request.principalARN = principal
+        request.action = action
+        request.resource = resource
+        return request
+    }
+
+    @Test func authorizeAnswersFromStoredPrincipals() async throws {
+        let fixture = try await Self.start()
+        let client = try fixture.client(fixture.keys["alice"]!)
+        let authorization = AuthorizationServiceClient(client: client)
+        let alice = "arn:aws:iam::123456789012:user/alice"
+
+        let invoke = try await authorization.authorize(Self.check(alice, "execute-api:Invoke", Self.pets))
+        #expect(invoke.decision == .allowed)
+        #expect(invoke.matchedStatements.map(\.sid) == ["Invoke"])
+        #expect(invoke.revision > 0)
+        let post = try await authorization.authorize(
+            Self.check(alice, "apigateway:POST", "arn:aws:apigateway:us-east-1::/restapis/r1"))
+        #expect(post.decision == .allowed)
+        let delete = try await authorization.authorize(
+            Self.check(alice, "apigateway:DELETE", "arn:aws:apigateway:us-east-1::/restapis/r1"))
+        #expect(delete.decision == .implicitDeny)
+        let bob = try await authorization.authorize(
+            Self.check("arn:aws:iam::123456789012:user/bob", "execute-api:Invoke", Self.pets))
+        #expect(bob.decision == .implicitDeny)
+
+        // By access key id: the way a backend that authenticated the caller's key asks.
+        var byKey = Self.check("", "execute-api:Invoke", Self.pets)
+        byKey.accessKeyID = fixture.keys["alice"]!.id
+        #expect(try await authorization.authorize(byKey).decision == .allowed)
+        byKey.accessKeyID = "AKIAAAAAAAAAAAAAAAAA"
+        #expect(try await authorization.authorize(byKey).decision == .implicitDeny)
+
+        // A resource policy naming bob lets him in, same-account.
+        var withPolicy = Self.check("arn:aws:iam::123456789012:user/bob", "execute-api:Invoke", Self.pets)
+        withPolicy.resourcePolicy =
+            #"{"Version":"2012-10-17","Statement":[{"Sid":"Bob","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:user/bob"},"Action":"execute-api:Invoke","Resource":"*"}]}"#
+        let allowedByResource = try await authorization.authorize(withPolicy)
+        #expect(allowedByResource.decision == .allowed)
+        #expect(allowedByResource.matchedStatements.map(\.sourcePolicyType) == [.resource])
+
+        // The trust policy decides sts:AssumeRole for a service principal.
+        let role = "arn:aws:iam::123456789012:role/logs"
+        #expect(
+            try await authorization.authorize(Self.check("apigateway.amazonaws.com", "sts:AssumeRole", role)).decision
+                == .allowed)
+        #expect(
+            try await authorization.authorize(Self.check("lambda.amazonaws.com", "sts:AssumeRole", role)).decision
+                == .implicitDeny)
+
+        // Unknown principals and bad input get IAM's codes.
+        await #expect(throws: RPCError.self) {
+            _ = try await authorization.authorize(
+                Self.check("arn:aws:iam::123456789012:user/nobody", "s3:GetObject", "*"))
+        }
+        do {
+            _ = try await authorization.authorize(Self.check(alice, "nocolon", "*"))
+            Issue.record("an action without a service prefix must be refused")
+        } catch {
+            #expect(error.iamErrorCode == "InvalidInput")
+        }
+
+        // A revision the store never produced: a clear status, in bounded time.
+        var future = Self.check(alice, "execute-api:Invoke", Self.pets)
+        future.minRevision = invoke.revision + 1000
+        do {
+            _ = try await authorization.authorize(future)
+            Issue.record("a min_revision the store never reached must fail")
+        } catch {
+            #expect(error.code == .unavailable)
+        }
+        var batch = AuthorizeBatchRequest()
+        batch.requests = [Self.check(alice, "execute-api:Invoke", Self.pets), Self.check(alice, "s3:GetObject", "*")]
+        let results = try await authorization.authorizeBatch(batch)
+        #expect(results.results.map(\.decision) == [.allowed, .implicitDeny])
+        await client.close()
+        await fixture.stop()
+    }
+
+    @Test func everyCallIsAuthorized() async throws {
+        let fixture = try await Self.start()
+        let bob = try fixture.client(fixture.keys["bob"]!)
+        do {
+            _ = try await AuthorizationServiceClient(client: bob).authorize(
+                Self.check("arn:aws:iam::123456789012:user/alice", "s3:GetObject", "*"))
+            Issue.record("bob has no policy allowing iam:Authorize")
+        } catch {
+            #expect(error.code == .permissionDenied)
+            #expect(error.iamErrorCode == "AccessDenied")
+            #expect(
+                error.message
+                    == "User: arn:aws:iam::123456789012:user/bob is not authorized to perform: iam:Authorize on resource: * because no identity-based policy allows the iam:Authorize action"
+            )
+        }
+        // Health needs authentication only.
+        _ = try await HealthServiceClient(client: bob).ping(PingRequest())
+        // GetCallerIdentity needs no permission.
+        let identity = try await STSServiceClient(client: bob).getCallerIdentity(GetCallerIdentityRequest())
+        #expect(identity.arn == "arn:aws:iam::123456789012:user/bob")
+        #expect(identity.userID.hasPrefix("AIDA"))
+        #expect(identity.account == "123456789012")
+
+        // The root key may do everything.
+        let root = try fixture.client(fixture.root)
+        let answer = try await AuthorizationServiceClient(client: root).authorize(
+            Self.check("arn:aws:iam::123456789012:user/alice", "execute-api:Invoke", Self.pets))
+        #expect(answer.decision == .allowed)
+        let rootIdentity = try await STSServiceClient(client: root).getCallerIdentity(GetCallerIdentityRequest())
+        #expect(rootIdentity.arn == "arn:aws:iam::123456789012:root")
+
+        // A denied call is in the audit log with who, what and the code.
+        let audit = try String(contentsOf: fixture.directory.appendingPathComponent("audit.log"), encoding: .utf8)
+        #expect(audit.contains(#""caller":"arn:aws:iam::123456789012:user/bob""#))
+        #expect(audit.contains(#""errorCode":"AccessDenied""#))
+        #expect(audit.contains(#""rpc":"Authorize""#))
+        await bob.close()
+        await root.close()
+        await fixture.stop()
+    }
+
+    @Test func assumeRoleGivesCredentialsThatConnect() async throws {
+        let fixture = try await Self.start()
+        let alice = try fixture.client(fixture.keys["alice"]!)
+        var request = AssumeRoleRequest()
+        request.roleARN = "arn:aws:iam::123456789012:role/logs"
+        request.roleSessionName = "ship-logs"
+        let assumed = try await STSServiceClient(client: alice).assumeRole(request)
+        let credentials = try #require(assumed.credentials)
+        let assumedUser = try #require(assumed.assumedRoleUser)
+        #expect(credentials.accessKeyID.hasPrefix("ASIA"))
+        #expect(credentials.secretAccessKey.count == 40)
+        #expect(!credentials.sessionToken.isEmpty)
+        let expiry = Date(timeIntervalSince1970: TimeInterval(credentials.expiration) / 1000)
+        #expect(abs(expiry.timeIntervalSinceNow - 3600) < 120)
+        #expect(assumedUser.arn == "arn:aws:sts::123456789012:assumed-role/logs/ship-logs")
+        #expect(assumedUser.assumedRoleID.hasPrefix("AROA"))
+
+        // The session connects with its key and secret, and is the assumed-role principal.
+        let session = try fixture.client((credentials.accessKeyID, credentials.secretAccessKey))
+        let identity = try await STSServiceClient(client: session).getCallerIdentity(GetCallerIdentityRequest())
+        #expect(identity.arn == assumedUser.arn)
+        #expect(identity.userID == assumedUser.assumedRoleID)
+
+        // The session has the role's permissions, not alice's.
+        let authorization = AuthorizationServiceClient(client: alice)
+        let put = try await authorization.authorize(Self.check(identity.arn, "logs:PutLogEvents", "*"))
+        #expect(put.decision == .allowed)
+        let invoke = try await authorization.authorize(Self.check(identity.arn, "execute-api:Invoke", Self.pets))
+        #expect(invoke.decision == .implicitDeny)
+
+        // bob is not trusted; the message is AWS's.
+        let bob = try fixture.client(fixture.keys["bob"]!)
+        do {
+            _ = try await STSServiceClient(client: bob).assumeRole(request)
+            Issue.record("bob is not in the trust policy")
+        } catch {
+            #expect(error.iamErrorCode == "AccessDenied")
+            #expect(
+                error.message.hasPrefix(
+                    "User: arn:aws:iam::123456789012:user/bob is not authorized to perform: sts:AssumeRole"))
+        }
+        // A session name outside AWS's grammar, and a duration beyond the role's maximum.
+        var bad = request
+        bad.roleSessionName = "no spaces"
+        await #expect(throws: RPCError.self) { _ = try await STSServiceClient(client: alice).assumeRole(bad) }
+        bad = request
+        bad.durationSeconds = 7200
+        do {
+            _ = try await STSServiceClient(client: alice).assumeRole(bad)
+            Issue.record("7200 s exceeds the role's MaxSessionDuration of 3600")
+        } catch {
+            #expect(error.iamErrorCode == "ValidationError")
+        }
+        await session.close()
+        await bob.close()
+        await alice.close()
+        await fixture.stop()
+    }
+}

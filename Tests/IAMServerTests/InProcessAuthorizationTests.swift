@@ -1,0 +1,141 @@
+import Foundation
+import IAMDomain
+import IAMRPC
+import IAMServer
+import IAMTestSupport
+import IAMWire
+import Testing
+
+/// Dispatch and authorization through the assembled services and interceptors, in process, over an
+/// in-memory store: the same method table and Authorizer iamd runs, without sockets.
+@Suite struct InProcessAuthorizationTests {
+    static let account = try! AccountID("123456789012")
+    static let rootKey = "AKIAROOTROOTROOTROOT"
+
+    struct Root: CredentialStore {
+        func credential(forAccessKeyID accessKeyID: String) async throws -> SCRAMCredential? { nil }
+    }
+
+    static func server(_ store: InMemoryStore) async throws -> (InProcessServer, ServerAssembly) {
+        let assembly = try await ServerAssembly.make(
+            store: store, account: account, root: Root(), rootKeyIDs: [rootKey], auditLogPath: nil)
+        return (InProcessServer(services: assembly.services, interceptors: assembly.interceptors), assembly)
+    }
+
+    static func userWithKey(_ name: String, policy: String?, in store: InMemoryStore) async throws -> String {
+        let directory = IAMDirectory(store: store, account: account)
+        _ = try await directory.createUser(name: EntityName(name, kind: .user))
+        if let policy {
+            let created = try await directory.createPolicy(
+                name: EntityName("\(name)-policy", kind: .policy), document: policy)
+            _ = try await directory.attachPolicy(created.value.arn, to: .user, named: EntityName(name, kind: .user))
+        }
+        let id = AccessKeyID.generate()
+        let credential = SCRAMCredential.derive(secret: "s-\(name)")
+        _ = try await directory.createAccessKey(
+            userName: EntityName(name, kind: .user), id: id,
+            verifier: SCRAMVerifier(
+                salt: credential.salt, iterations: credential.iterations, storedKey: credential.storedKey,
+                serverKey: credential.serverKey))
+        return id.rawValue
+    }
+
+    static func check(_ principal: String) -> AuthorizeRequest {
+        var request = AuthorizeRequest()
+        request.principalARN = principal
+        request.action = "s3:GetObject"
+        request.resource = "arn:aws:s3:::photos/cat.jpg"
+        return request
+    }
+
+    @Test func keysAreCheckedAtEveryCallAndActionsAuthorized() async throws {
+        let store = InMemoryStore()
+        let checker = try await Self.userWithKey(
+            "checker",
+            policy:
+                #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:Authorize","Resource":"*"}]}"#,
+            in: store)
+        let nobody = try await Self.userWithKey("nobody", policy: nil, in: store)
+        let (server, assembly) = try await Self.server(store)
+
+        let answer: AuthorizeResponse = try await server.call(
+            IAMMethods.Authorization.authorize, Self.check("arn:aws:iam::123456789012:user/nobody"), as: checker)
+        #expect(answer.decision == .implicitDeny)
+        do {
+            let _: AuthorizeResponse = try await server.call(
+                IAMMethods.Authorization.authorize, Self.check("arn:aws:iam::123456789012:user/checker"), as: nobody)
+            Issue.record("nobody may not call Authorize")
+        } catch {
+            #expect(error.code == .permissionDenied)
+            #expect(error.iamErrorCode == "AccessDenied")
+        }
+        // The root key may do everything; an unknown key nothing, not even Health.
+        let _: AuthorizeResponse = try await server.call(
+            IAMMethods.Authorization.authorize, Self.check("arn:aws:iam::123456789012:user/checker"), as: Self.rootKey)
+        do {
+            let _: PingResponse = try await server.call(
+                IAMMethods.Health.ping, PingRequest(), as: "AKIAUNKNOWNUNKNOWN00")
+            Issue.record("an unknown key is refused")
+        } catch {
+            #expect(error.code == .unauthenticated)
+            #expect(error.iamErrorCode == "InvalidClientTokenId")
+        }
+
+        // Deactivating the checker's key stops it at its next call, with no reconnect involved.
+        let directory = IAMDirectory(store: store, account: Self.account)
+        let committed = try await directory.updateAccessKey(
+            userName: EntityName("checker", kind: .user), id: AccessKeyID(checker), status: .inactive)
+        try await assembly.publisher.catchUp(atLeast: committed.revision)
+        do {
+            let _: AuthorizeResponse = try await server.call(
+                IAMMethods.Authorization.authorize, Self.check("arn:aws:iam::123456789012:user/nobody"), as: checker)
+            Issue.record("an inactive key is refused")
+        } catch {
+            #expect(error.code == .unauthenticated)
+        }
+        // So is a deleted one.
+        let deleted = try await directory.deleteAccessKey(
+            userName: EntityName("nobody", kind: .user), id: AccessKeyID(nobody))
+        try await assembly.publisher.catchUp(atLeast: deleted.revision)
+        do {
+            let _: PingResponse = try await server.call(IAMMethods.Health.ping, PingRequest(), as: nobody)
+            Issue.record("a deleted key is refused")
+        } catch {
+            #expect(error.iamErrorCode == "InvalidClientTokenId")
+        }
+    }
+
+    @Test func expiredSessionIsRefused() async throws {
+        let store = InMemoryStore()
+        let directory = IAMDirectory(store: store, account: Self.account)
+        let trust =
+            #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"}]}"#
+        let role = try await directory.createRole(name: EntityName("r", kind: .role), assumeRolePolicyDocument: trust)
+            .value
+        let credential = SCRAMCredential.derive(secret: "session-secret")
+        let id = AccessKeyID.generate(temporary: true)
+        let now = Date()
+        _ = try await directory.createSession(
+            SessionCredentials(
+                accessKeyID: id,
+                verifier: SCRAMVerifier(
+                    salt: credential.salt, iterations: credential.iterations, storedKey: credential.storedKey,
+                    serverKey: credential.serverKey),
+                sessionTokenHash: [], createDate: now.addingTimeInterval(-1000), expiration: now.addingTimeInterval(-1),
+                roleID: role.id, roleARN: role.arn, sessionName: EntityName("old", kind: .user),
+                assumedRoleARN: ARN.assumedRole(
+                    account: Self.account, roleName: role.name, sessionName: EntityName("old", kind: .user))))
+        let (server, assembly) = try await Self.server(store)
+        // SCRAM refuses it at the handshake...
+        #expect(try await assembly.credentialStore.credential(forAccessKeyID: id.rawValue) == nil)
+        // ...and a connection that authenticated before the expiry is refused at its next call.
+        do {
+            let _: GetCallerIdentityResponse = try await server.call(
+                IAMMethods.STS.getCallerIdentity, GetCallerIdentityRequest(), as: id.rawValue)
+            Issue.record("an expired session is refused")
+        } catch {
+            #expect(error.code == .unauthenticated)
+            #expect(error.iamErrorCode == "ExpiredToken")
+        }
+    }
+}
