@@ -1,9 +1,14 @@
-import CompressNIO
+internal import CZlib
 public import NIOCore
 
 /// Per-connection message compression (WIRE.md §10): one zlib (RFC 1950) deflate stream and one inflate
 /// stream, created on first use and reset after every message — creating a stream costs ~95 µs,
-/// resetting ~8 µs.
+/// resetting a few.
+///
+/// zlib is driven through the small `CZlib` shim: one C call deflates a whole message straight out of
+/// the caller's buffer and resets the stream, and inflation reads the payload where it lies, so a
+/// message costs no allocation beyond its output and no copy of its input (tools/benchmarks/README.md
+/// has the figures).
 ///
 /// Not thread-safe: a connection uses it from its event loop only.
 public final class MessageCompressor {
@@ -15,9 +20,13 @@ public final class MessageCompressor {
     /// reset, so a smaller table makes the per-message reset cheaper (WIRE.md §16).
     public let memoryLevel: Int
 
-    private var deflater: ZlibCompressor?
-    private var inflater: ZlibDecompressor?
-    /// Reused between messages so compressing allocates nothing once it has grown.
+    /// zlib's window: 2^15 = 32 KiB, the largest RFC 1950 allows (the `78` header byte).
+    private static let windowBits: Int32 = 15
+
+    private var deflater: OpaquePointer?
+    private var inflater: OpaquePointer?
+    /// Reused between messages: deflate output when compressing in place, so compressing allocates
+    /// nothing once it has grown.
     private var scratch: ByteBuffer
 
     /// Creates a compressor.
@@ -32,32 +41,33 @@ public final class MessageCompressor {
         self.scratch = ByteBuffer()
     }
 
-    private func makeDeflater() throws(WireError) -> ZlibCompressor {
-        if let deflater { return deflater }
-        do {
-            let configuration = ZlibConfiguration(
-                windowSize: 15,
-                compressionLevel: Int32(self.level),
-                memoryLevel: Int32(self.memoryLevel),
-                strategy: .default
-            )
-            let deflater = try ZlibCompressor(algorithm: .zlib, configuration: configuration)
-            self.deflater = deflater
-            return deflater
-        } catch {
-            throw .compressionFailed("cannot create a zlib deflate stream: \(error)")
-        }
+    deinit {
+        iam_zstream_free(self.deflater)
+        iam_zstream_free(self.inflater)
     }
 
-    private func makeInflater() throws(WireError) -> ZlibDecompressor {
-        if let inflater { return inflater }
-        do {
-            let inflater = try ZlibDecompressor(algorithm: .zlib, windowSize: 15)
-            self.inflater = inflater
-            return inflater
-        } catch {
-            throw .decompressionFailed("cannot create a zlib inflate stream: \(error)")
+    private func makeDeflater() throws(WireError) -> OpaquePointer {
+        if let deflater { return deflater }
+        guard let deflater = iam_deflate_new(Int32(self.level), Self.windowBits, Int32(self.memoryLevel)) else {
+            throw .compressionFailed("cannot create a zlib deflate stream")
         }
+        self.deflater = deflater
+        return deflater
+    }
+
+    private func makeInflater() throws(WireError) -> OpaquePointer {
+        if let inflater { return inflater }
+        guard let inflater = iam_inflate_new(Self.windowBits) else {
+            throw .decompressionFailed("cannot create a zlib inflate stream")
+        }
+        self.inflater = inflater
+        return inflater
+    }
+
+    /// A stream zlib failed on is in an unknown state: drop it; the next message creates a fresh one.
+    private func dropDeflater() {
+        iam_zstream_free(self.deflater)
+        self.deflater = nil
     }
 
     /// Compresses `buffer`'s bytes from index `start` to its writer index in place, if that makes them
@@ -65,19 +75,28 @@ public final class MessageCompressor {
     /// `FrameEncoder.writeMessage`.
     public func compressTail(of buffer: inout ByteBuffer, from start: Int) throws(WireError) -> Bool {
         let rawLength = buffer.writerIndex - start
-        guard rawLength > 0 else { return false }
+        guard rawLength > 0, start >= buffer.readerIndex else { return false }
+        let deflater = try self.makeDeflater()
+        // Deflate into the scratch buffer (the input stays where it is), then copy the smaller result back.
         self.scratch.clear()
-        // A read-only copy out of `buffer`: no slice stays alive to force a copy-on-write later.
-        self.scratch.writeImmutableBuffer(buffer.getSlice(at: start, length: rawLength)!)
-        buffer.moveWriterIndex(to: start)
         defer { self.releaseLargeScratch() }
-        let written = try self.deflate(from: &self.scratch, into: &buffer)
-        if written >= rawLength {
-            buffer.moveWriterIndex(to: start)
-            self.scratch.moveReaderIndex(to: 0)
-            buffer.writeBuffer(&self.scratch)
-            return false
+        let bound = iam_deflate_bound(deflater, rawLength)
+        var written = -1
+        buffer.withVeryUnsafeBytes { storage in
+            let input = storage.baseAddress!.assumingMemoryBound(to: UInt8.self) + start
+            self.scratch.writeWithUnsafeMutableBytes(minimumWritableBytes: bound) { output in
+                written = iam_deflate_message(
+                    deflater, input, rawLength, output.baseAddress!.assumingMemoryBound(to: UInt8.self), output.count)
+                return max(written, 0)
+            }
         }
+        guard written >= 0 else {
+            self.dropDeflater()
+            throw .compressionFailed("zlib deflate failed")
+        }
+        guard written < rawLength else { return false }
+        buffer.moveWriterIndex(to: start)
+        buffer.writeImmutableBuffer(self.scratch)
         return true
     }
 
@@ -93,27 +112,26 @@ public final class MessageCompressor {
     /// returns the number of bytes written.
     @discardableResult
     public func compress(_ message: ByteBuffer, into buffer: inout ByteBuffer) throws(WireError) -> Int {
-        self.scratch.clear()
-        self.scratch.writeImmutableBuffer(message)
-        defer { self.releaseLargeScratch() }
-        return try self.deflate(from: &self.scratch, into: &buffer)
-    }
-
-    private func deflate(from input: inout ByteBuffer, into buffer: inout ByteBuffer) throws(WireError) -> Int {
         let deflater = try self.makeDeflater()
-        let start = buffer.writerIndex
-        // deflateBound: one Z_FINISH call always completes, so no output loop is needed.
-        buffer.reserveCapacity(minimumWritableBytes: deflater.maxSize(from: input))
-        do {
-            try deflater.deflate(from: &input, to: &buffer, flush: .finish)
-            try deflater.reset()
-        } catch {
-            buffer.moveWriterIndex(to: start)
-            // A stream in an unknown state is dropped; the next message creates a fresh one.
-            self.deflater = nil
-            throw .compressionFailed("zlib deflate failed: \(error)")
+        let bound = iam_deflate_bound(deflater, message.readableBytes)
+        var written = -1
+        _ = message.withUnsafeReadableBytes { input in
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: bound) { output in
+                written = iam_deflate_message(
+                    deflater,
+                    input.baseAddress?.assumingMemoryBound(to: UInt8.self),
+                    input.count,
+                    output.baseAddress!.assumingMemoryBound(to: UInt8.self),
+                    output.count
+                )
+                return max(written, 0)
+            }
         }
-        return buffer.writerIndex - start
+        guard written >= 0 else {
+            self.dropDeflater()
+            throw .compressionFailed("zlib deflate failed")
+        }
+        return written
     }
 
     /// Inflates one compressed MESSAGE payload.
@@ -133,71 +151,67 @@ public final class MessageCompressor {
         guard payload.readableBytes > 0 else { throw .decompressionFailed("empty compressed payload") }
         let inflater = try self.makeInflater()
         defer {
-            do {
-                try inflater.reset()
-            } catch {
+            if iam_inflate_reset(inflater) != 0 {
+                iam_zstream_free(self.inflater)
                 self.inflater = nil
             }
         }
-        // CompressNIO needs mutable input; this copies the compressed bytes only (the payload is a
-        // slice of the connection's read buffer).
-        var input = payload
-        let tooLarge = WireError.messageTooLarge("compressed message inflates past the max message size \(maxSize)")
         // The largest power of two within the limit: a capacity NIO will not round up past it.
         let directCap = maxSize >= 1 ? 1 << (Int.bitWidth - 1 - maxSize.leadingZeroBitCount) : 1
         // IAM payloads (JSON policies, repeated records) inflate 3-10x (WIRE.md §16); starting at 8x avoids
         // most regrowth.
         var output = allocator.buffer(capacity: min(directCap, max(4096, payload.readableBytes * 8)))
-        var finished = false
-        while !finished {
-            do {
-                try inflater.inflate(from: &input, to: &output)
-                finished = true
-            } catch let error as CompressNIOError where error == .bufferOverflow {
-                guard output.capacity * 2 <= directCap else { break }
-                output.reserveCapacity(output.capacity * 2)
-            } catch {
-                throw Self.inflateError(error)
-            }
-        }
-        if !finished {
-            var window = allocator.buffer(capacity: 16 << 10)
-            while !finished {
-                window.clear()
-                do {
-                    try inflater.inflate(from: &input, to: &window)
-                    finished = true
-                } catch let error as CompressNIOError where error == .bufferOverflow {
-                    // Window full; more may follow.
-                } catch {
-                    throw Self.inflateError(error)
+        var consumed = 0
+        // The payload is read where it lies (a slice of the connection's read buffer): no copy.
+        let status = payload.withUnsafeReadableBytes { input -> Int in
+            let base = input.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            func inflate(into buffer: inout ByteBuffer) -> Int {
+                var status = IAM_INFLATE_CORRUPT
+                buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 0) { room in
+                    var produced = 0
+                    status = Int(
+                        iam_inflate(
+                            inflater, base, input.count, &consumed,
+                            room.baseAddress!.assumingMemoryBound(to: UInt8.self), room.count, &produced))
+                    return produced
                 }
-                guard output.readableBytes + window.readableBytes <= maxSize else { throw tooLarge }
+                return status
+            }
+            var status = inflate(into: &output)
+            while status == IAM_INFLATE_OUTPUT_FULL, output.capacity * 2 <= directCap {
+                output.reserveCapacity(output.capacity * 2)
+                status = inflate(into: &output)
+            }
+            guard status == IAM_INFLATE_OUTPUT_FULL else { return status }
+            // At the largest direct capacity: the rest goes through a window, checked before each append.
+            var window = allocator.buffer(capacity: 16 << 10)
+            while status == IAM_INFLATE_OUTPUT_FULL {
+                window.clear()
+                status = inflate(into: &window)
+                guard output.readableBytes + window.readableBytes <= maxSize else { return -1 }
                 output.writeBuffer(&window)
             }
+            return status
         }
-        guard output.readableBytes <= maxSize else { throw tooLarge }
-        guard input.readableBytes == 0 else {
-            throw .decompressionFailed("\(input.readableBytes) bytes follow the end of the zlib stream")
-        }
-        // All input consumed without an error means either Z_STREAM_END or a stream cut short. One more
-        // call with no input tells them apart: after the end zlib reports the end again, a truncated
-        // stream reports that it needs input. `input` owns its storage now, so its empty view is safe
-        // to hand to zlib, and a tiny probe buffer keeps `output` from growing.
-        var probe = allocator.buffer(capacity: 16)
-        do {
-            try inflater.inflate(from: &input, to: &probe)
-        } catch {
+        switch status {
+        case IAM_INFLATE_END:
+            break
+        case -1:
+            throw Self.tooLarge(maxSize)
+        case IAM_INFLATE_TRUNCATED:
             throw .decompressionFailed("compressed message is truncated")
+        default:
+            throw .decompressionFailed("compressed message is not a valid zlib stream")
         }
-        guard probe.readableBytes == 0 else { throw .decompressionFailed("compressed message is truncated") }
+        guard output.readableBytes <= maxSize else { throw Self.tooLarge(maxSize) }
+        guard consumed == payload.readableBytes else {
+            throw .decompressionFailed("\(payload.readableBytes - consumed) bytes follow the end of the zlib stream")
+        }
         return output
     }
 
-    private static func inflateError(_ error: any Error) -> WireError {
-        if let error = error as? CompressNIOError, error == .inputBufferOverflow {
-            return .decompressionFailed("compressed message is truncated")
-        }
-        return .decompressionFailed("compressed message is not a valid zlib stream (\(error))")
+    /// Built only when needed: the message is a formatted string, so making it per call would allocate.
+    private static func tooLarge(_ maxSize: Int) -> WireError {
+        .messageTooLarge("compressed message inflates past the max message size \(maxSize)")
     }
 }

@@ -124,6 +124,47 @@ struct InMemoryTLSTests {
         #expect(pair.serverRecorder.receivedString == (0..<50).map { "frame \($0);" }.joined())
     }
 
+    /// The handler reuses its ciphertext buffer across flushes; a write the network side still holds
+    /// (EmbeddedChannel keeps every write until it is read) must never be overwritten by the next one.
+    @Test func writesStillHeldDownstreamAreNotOverwritten() throws {
+        let pair = try InMemoryPair(client: self.chain.clientConfiguration(), server: self.chain.serverConfiguration())
+        defer { pair.finish() }
+        try pair.handshake()
+        let messages = (0..<20).map { "message \($0) " + String(repeating: "x", count: $0 * 37) + ";" }
+        for message in messages { _ = pair.client.writeString(message) }
+        var writes: [ByteBuffer] = []
+        while let buffer = try pair.client.readOutbound(as: ByteBuffer.self) { writes.append(buffer) }
+        #expect(writes.count == messages.count)
+        for write in writes { try pair.server.writeInbound(write) }
+        #expect(pair.serverRecorder.receivedString == messages.joined())
+        // Ping-pong, each write read before the next: the reused buffer carries every round intact.
+        for round in 0..<50 {
+            _ = pair.server.writeString("pong \(round);")
+            try pair.interact()
+        }
+        #expect(pair.clientRecorder.receivedString == (0..<50).map { "pong \($0);" }.joined())
+        #expect(pair.clientRecorder.tlsErrors.isEmpty && pair.serverRecorder.tlsErrors.isEmpty)
+    }
+
+    /// Records that arrive together are all decrypted in one read, including a close_notify right behind
+    /// the data (the read loop stops early only when OpenSSL and the BIO hold nothing more).
+    @Test func dataAndCloseNotifyInOneBurst() throws {
+        let pair = try InMemoryPair(client: self.chain.clientConfiguration(), server: self.chain.serverConfiguration())
+        defer { pair.finish() }
+        try pair.handshake()
+        _ = pair.server.writeString("first;")
+        _ = pair.server.writeString("second;")
+        _ = pair.server.close()
+        var burst = ByteBuffer()
+        while var buffer = try pair.server.readOutbound(as: ByteBuffer.self) { burst.writeBuffer(&buffer) }
+        let readsBefore = pair.clientRecorder.readCount
+        try pair.client.writeInbound(burst)
+        #expect(pair.clientRecorder.readCount == readsBefore + 1)
+        #expect(pair.clientRecorder.receivedString == "first;second;")
+        #expect(pair.clientRecorder.events.last == .shutdownCompleted)
+        #expect(pair.clientRecorder.tlsErrors.isEmpty)
+    }
+
     @Test func cleanCloseExchangesCloseNotify() throws {
         let pair = try InMemoryPair(client: self.chain.clientConfiguration(), server: self.chain.serverConfiguration())
         defer { pair.finish() }

@@ -15,7 +15,7 @@ struct LoadTest: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "iam-loadtest",
         abstract: "Load-test the RPC layer: Health/Ping over TLS on loopback.",
-        subcommands: [Serve.self, Run.self]
+        subcommands: [Serve.self, Run.self, Codec.self]
     )
 }
 
