@@ -71,6 +71,7 @@ public enum ServerResponse<Response: WireMessage>: Sendable {
 }
 
 /// The type-erased outcome of invoking a method: the response already encoded, or a future of it.
+@usableFromInline
 package enum EncodedServerResponse {
     /// The response was appended to the scratch buffer passed to `invoke`.
     case encoded
@@ -89,7 +90,20 @@ public struct RPCServerMethod: Sendable {
     /// so a unary call allocates no response buffer of its own).
     package let invoke: @Sendable (inout ByteBuffer, ServerCallContext, inout ByteBuffer) -> EncodedServerResponse
 
+    @usableFromInline
+    init(
+        descriptor: MethodDescriptor,
+        invoke: @escaping @Sendable (inout ByteBuffer, ServerCallContext, inout ByteBuffer) -> EncodedServerResponse
+    ) {
+        self.descriptor = descriptor
+        self.invoke = invoke
+    }
+
     /// A unary method: one request message in, one response message out.
+    ///
+    /// Inlinable so that each generated service specializes it for its request and response types: the
+    /// unspecialized closure looked up generic metadata on every call (tools/benchmarks/README.md).
+    @inlinable
     public static func unary<Request: WireMessage, Response: WireMessage>(
         _ descriptor: MethodDescriptor,
         _ handler: @escaping @Sendable (Request, ServerCallContext) -> ServerResponse<Response>
