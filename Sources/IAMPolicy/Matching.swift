@@ -40,6 +40,8 @@ enum Glob {
                     continue
                 }
                 if c == star {
+                    // A trailing star matches whatever is left: most patterns end in one (`s3:Get*`, `.../*`, `*`).
+                    if pi == p.count - 1 { return true }
                     starP = pi
                     starT = ti
                     pi += 1
@@ -54,6 +56,11 @@ enum Glob {
             if starP >= 0 {
                 pi = starP + 1
                 starT += 1
+                // The star can only end where the byte after it occurs: skip straight there (`*aws-cli*`).
+                if pi < p.count, p[pi] != star, p[pi] != question {
+                    let next = p[pi]
+                    while starT < t.count && t[starT] != next { starT += 1 }
+                }
                 ti = starT
                 continue
             }
@@ -187,6 +194,9 @@ final class Template: Sendable {
     let prefix: [UInt8]
     /// Colon positions of `constant` (nil when it has fewer than five colons or is not constant).
     let constantColons: (Int, Int, Int, Int, Int)?
+    /// `constant`'s literal prefix holds all five colons: once ``cannotMatch(_:)`` is false, partition, service,
+    /// region and account are equal and only the rest of the resource part is left to match.
+    let headIsLiteral: Bool
     let literalCount: Int
 
     /// Compiles `text`. `variables` says whether `${...}` is substituted (Version 2012-10-17 and an operator
@@ -251,10 +261,15 @@ final class Template: Sendable {
         }
         constantColons = constant?.withUnsafeBufferPointer { Glob.colons($0) }
         // The literal start of the pattern, up to its first wildcard or variable.
+        var literalPrefix: [UInt8] = []
         if case .literal(let l)? = pieces.first {
-            prefix = Array(l.prefix { $0 != Glob.star && $0 != Glob.question })
+            literalPrefix = Array(l.prefix { $0 != Glob.star && $0 != Glob.question })
+        }
+        prefix = literalPrefix
+        if let colons = constantColons {
+            headIsLiteral = literalPrefix.count > colons.4
         } else {
-            prefix = []
+            headIsLiteral = false
         }
     }
 
@@ -285,12 +300,7 @@ final class Template: Sendable {
     func cannotMatch(_ text: UnsafeBufferPointer<UInt8>) -> Bool {
         prefix.withUnsafeBufferPointer { p in
             guard p.count <= text.count else { return true }
-            var i = 0
-            while i < p.count {
-                if p[i] != text[i] { return true }
-                i += 1
-            }
-            return false
+            return !bytesEqual(p, UnsafeBufferPointer(rebasing: text[0..<p.count]))
         }
     }
 
@@ -305,7 +315,8 @@ final class Template: Sendable {
         }
     }
 
-    /// ARN match of this pattern against `text` whose colon positions are known.
+    /// ARN match of this pattern against `text` whose colon positions are known; call it only when
+    /// ``cannotMatch(_:)`` is false (the literal prefix is already compared).
     @inline(__always)
     func arnMatches(
         _ text: UnsafeBufferPointer<UInt8>,
@@ -313,7 +324,14 @@ final class Template: Sendable {
         _ context: RequestContext
     ) -> Bool {
         if let constant {
-            return constant.withUnsafeBufferPointer { Glob.arnMatch($0, constantColons, text, textColons) }
+            return constant.withUnsafeBufferPointer { p in
+                if headIsLiteral {
+                    // A glob over the resource part matches L + R against L + T exactly when R matches T.
+                    let skip = prefix.count
+                    return Glob.match(Glob.slice(p, skip, p.count), Glob.slice(text, skip, text.count))
+                }
+                return Glob.arnMatch(p, constantColons, text, textColons)
+            }
         }
         return resolveSlow(context, lowercase: false) { Glob.arnMatch($0, Glob.colons($0), text, textColons) }
     }

@@ -209,7 +209,7 @@ struct EvaluateTests {
         let result = await CLI.inProcess(["policy", "evaluate", "--cases", path] + extra)
         let binary = try await CLI.process(["policy", "evaluate", "--cases", path] + extra)
         #expect(result.status == binary.status)
-        if extra.first != "--bench" { #expect(result.output == binary.output) }
+        if !(extra.first ?? "").hasPrefix("--bench") { #expect(result.output == binary.output) }
         return result
     }
 
@@ -334,7 +334,24 @@ struct EvaluateTests {
         #expect((Double(ns) ?? 0) > 0)
     }
 
-    @Test(arguments: [["--bench", "0"], ["--bench", "-1"], ["--bench", "5000"], ["--bench", "1", "--validation"]])
+    @Test func benchChecksRunsExactlyThatManyChecks() async throws {
+        let result = try await evaluate(
+            try String(contentsOfFile: VectorFiles.path("actions.json"), encoding: .utf8), ["--bench-checks", "777"])
+        #expect(result.status == 0, "\(result.errorOutput)")
+        let line = try object(try #require(result.lines.first))
+        guard case .number(let checks)? = line["checks"]?.value, case .number(let cpu)? = line["cpuNsPerCheck"]?.value
+        else {
+            Issue.record("fields missing: \(result.output)")
+            return
+        }
+        #expect(checks == "777")
+        #expect((Double(cpu) ?? -1) >= 0)
+    }
+
+    @Test(arguments: [
+        ["--bench", "0"], ["--bench", "-1"], ["--bench", "5000"], ["--bench", "1", "--validation"],
+        ["--bench-checks", "0"], ["--bench-checks", "10", "--bench", "1"], ["--bench-checks", "10", "--validation"],
+    ])
     func benchArgumentsAreValidated(_ extra: [String]) async throws {
         let result = await CLI.inProcess(["policy", "evaluate", "--cases", "-"] + extra)
         #expect(result.status == 64, "\(extra): \(result.errorOutput)")
