@@ -100,11 +100,11 @@ public struct AuthorizationSnapshot: Sendable {
     /// The account.
     public let account: AccountID
 
-    var principalsByARN: [String: SnapshotPrincipal] = [:]
-    var sessionPrincipals: [AccessKeyID: SnapshotPrincipal] = [:]
-    var credentials: [AccessKeyID: CredentialEntry] = [:]
+    var principalsByARN: ShardedMap<String, SnapshotPrincipal> = ShardedMap()
+    var sessionPrincipals: ShardedMap<AccessKeyID, SnapshotPrincipal> = ShardedMap()
+    var credentials: ShardedMap<AccessKeyID, CredentialEntry> = ShardedMap()
     /// The ARN each user or role is compiled under, to drop it after a rename or delete.
-    var compiledARN: [UniqueID: String] = [:]
+    var compiledARN: ShardedMap<UniqueID, String> = ShardedMap()
     var model: SnapshotModel
 
     /// The user, role or (most recent) session with this ARN.
