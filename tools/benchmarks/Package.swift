@@ -40,6 +40,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Snapshot start-up at scale (users/groups/policies) and one write's catch-up.
+        .executableTarget(
+            name: "snapshot-build",
+            dependencies: [
+                .product(name: "IAMDomain", package: "swift-iam"),
+                .product(name: "IAMPolicy", package: "swift-iam"),
+                .product(name: "IAMStoreSQLite", package: "swift-iam"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "PolicyEvaluation",
             dependencies: [

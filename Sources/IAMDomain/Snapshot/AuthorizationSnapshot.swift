@@ -1,5 +1,6 @@
 public import Foundation
 public import IAMPolicy
+import Synchronization
 
 /// Where a policy that a compiled principal holds came from, so answers can name it
 /// (SimulatePrincipalPolicy's `SourcePolicyId` / `SourcePolicyType`, audit reasons).
@@ -32,7 +33,7 @@ public struct PolicySource: Hashable, Sendable {
     public var groupName: String?
 }
 
-/// One principal of the snapshot, compiled: everything a check needs, built once per change.
+/// One principal of the snapshot: everything a check needs, gathered once per change and compiled on first use.
 public struct SnapshotPrincipal: Sendable {
     /// What kind of principal.
     public enum Kind: String, Hashable, Sendable {
@@ -60,14 +61,40 @@ public struct SnapshotPrincipal: Sendable {
     public let expiration: Date?
     /// A session's access key id.
     public let sessionKeyID: AccessKeyID?
-    /// The compiled policies (identity, boundary, session).
-    public let compiled: CompiledPrincipal
+    /// The compiled policies (identity, boundary, session), compiled on first use and then kept: start-up
+    /// and writes only gather each principal's policies, and principals never checked cost no compile.
+    public var compiled: CompiledPrincipal { self.box.value }
+    /// The policies ``compiled`` is built from.
+    public var policies: [PolicyInput] { self.box.inputs }
+    let box: LazyCompiledPrincipal
     /// Each ``IAMPolicy/PolicyInput/id`` in ``compiled`` → where it came from.
     public let sources: [String: PolicySource]
     /// The global context keys this principal fixes (`aws:username`, `aws:userid`, `aws:PrincipalArn`,
     /// `aws:PrincipalType`, `aws:PrincipalAccount`, `aws:PrincipalTag/<key>`), computed once; the server
     /// adds the per-request ones (time, transport, source address).
     public let context: [String: ContextValue]
+}
+
+/// A principal's policies and, once someone asked, their compiled form.
+final class LazyCompiledPrincipal: Sendable {
+    let principal: Principal
+    let inputs: [PolicyInput]
+    private let cache = Mutex<CompiledPrincipal?>(nil)
+
+    init(principal: Principal, inputs: [PolicyInput]) {
+        self.principal = principal
+        self.inputs = inputs
+    }
+
+    var value: CompiledPrincipal {
+        // Compiling under the lock: a second caller for the same principal would only compile it again.
+        self.cache.withLock { cache in
+            if let compiled = cache { return compiled }
+            let compiled = CompiledPrincipal(principal: self.principal, policies: self.inputs)
+            cache = compiled
+            return compiled
+        }
+    }
 }
 
 /// An access key as authentication needs it: the verifier, whether it may be used, and whose it is.
@@ -100,11 +127,11 @@ public struct AuthorizationSnapshot: Sendable {
     /// The account.
     public let account: AccountID
 
-    var principalsByARN: [String: SnapshotPrincipal] = [:]
-    var sessionPrincipals: [AccessKeyID: SnapshotPrincipal] = [:]
-    var credentials: [AccessKeyID: CredentialEntry] = [:]
+    var principalsByARN: ShardedMap<String, SnapshotPrincipal> = ShardedMap()
+    var sessionPrincipals: ShardedMap<AccessKeyID, SnapshotPrincipal> = ShardedMap()
+    var credentials: ShardedMap<AccessKeyID, CredentialEntry> = ShardedMap()
     /// The ARN each user or role is compiled under, to drop it after a rename or delete.
-    var compiledARN: [UniqueID: String] = [:]
+    var compiledARN: ShardedMap<UniqueID, String> = ShardedMap()
     var model: SnapshotModel
 
     /// The user, role or (most recent) session with this ARN.

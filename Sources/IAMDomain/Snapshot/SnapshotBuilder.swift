@@ -163,7 +163,7 @@ extension AuthorizationSnapshot {
         for tag in user.tags { context["aws:PrincipalTag/\(tag.key)"] = .string(tag.value) }
         return SnapshotPrincipal(
             kind: .user, arn: user.arn, userID: user.id.rawValue, name: user.name, roleARN: nil, tags: user.tags,
-            expiration: nil, sessionKeyID: nil, compiled: CompiledPrincipal(principal: principal, policies: inputs),
+            expiration: nil, sessionKeyID: nil, box: LazyCompiledPrincipal(principal: principal, inputs: inputs),
             sources: sources,
             context: context)
     }
@@ -193,7 +193,7 @@ extension AuthorizationSnapshot {
             return SnapshotPrincipal(
                 kind: .role, arn: role.arn, userID: role.id.rawValue, name: role.name, roleARN: role.arn,
                 tags: role.tags, expiration: nil, sessionKeyID: nil,
-                compiled: CompiledPrincipal(principal: principal, policies: inputs),
+                box: LazyCompiledPrincipal(principal: principal, inputs: inputs),
                 sources: sources, context: context)
         }
         if let text = session.sessionPolicy, let document = SnapshotModel.parse(text, kind: .identity) {
@@ -218,7 +218,7 @@ extension AuthorizationSnapshot {
         return SnapshotPrincipal(
             kind: .session, arn: session.assumedRoleARN, userID: session.userID, name: role.name, roleARN: role.arn,
             tags: role.tags, expiration: session.expiration, sessionKeyID: session.accessKeyID,
-            compiled: CompiledPrincipal(principal: principal, policies: inputs), sources: sources, context: context)
+            box: LazyCompiledPrincipal(principal: principal, inputs: inputs), sources: sources, context: context)
     }
 
     private static func tagMap(_ tags: [Tag]) -> [String: String] {

@@ -4,29 +4,29 @@ import IAMPolicy
 /// The store's state as the snapshot keeps it, indexed for "who depends on this?" so a change finds the
 /// principals to recompile without scanning.
 struct SnapshotModel: Sendable {
-    var users: [UniqueID: User] = [:]
-    var groups: [UniqueID: Group] = [:]
-    var roles: [UniqueID: Role] = [:]
+    var users: ShardedMap<UniqueID, User> = ShardedMap()
+    var groups: ShardedMap<UniqueID, Group> = ShardedMap()
+    var roles: ShardedMap<UniqueID, Role> = ShardedMap()
     /// Customer managed policies from the store and AWS managed ones from the catalog, by ARN.
-    var policies: [ARN: ManagedPolicy] = [:]
+    var policies: ShardedMap<ARN, ManagedPolicy> = ShardedMap()
     /// The parsed default version of each policy in ``policies``.
-    var parsedPolicies: [ARN: PolicyDocument] = [:]
-    var inline: [UniqueID: [(name: EntityName, document: PolicyDocument)]] = [:]
-    var attached: [UniqueID: [ARN]] = [:]
-    var attachedOwners: [ARN: Set<OwnerRef>] = [:]
-    var boundaryOwners: [ARN: Set<OwnerRef>] = [:]
-    var groupsOfUser: [UniqueID: [UniqueID]] = [:]
-    var membersOfGroup: [UniqueID: Set<UniqueID>] = [:]
-    var keys: [AccessKeyID: AccessKey] = [:]
-    var keysOfUser: [UniqueID: Set<AccessKeyID>] = [:]
-    var sessions: [AccessKeyID: SessionCredentials] = [:]
-    var sessionsOfRole: [UniqueID: Set<AccessKeyID>] = [:]
+    var parsedPolicies: ShardedMap<ARN, PolicyDocument> = ShardedMap()
+    var inline: ShardedMap<UniqueID, [(name: EntityName, document: PolicyDocument)]> = ShardedMap()
+    var attached: ShardedMap<UniqueID, [ARN]> = ShardedMap()
+    var attachedOwners: ShardedMap<ARN, Set<OwnerRef>> = ShardedMap()
+    var boundaryOwners: ShardedMap<ARN, Set<OwnerRef>> = ShardedMap()
+    var groupsOfUser: ShardedMap<UniqueID, [UniqueID]> = ShardedMap()
+    var membersOfGroup: ShardedMap<UniqueID, Set<UniqueID>> = ShardedMap()
+    var keys: ShardedMap<AccessKeyID, AccessKey> = ShardedMap()
+    var keysOfUser: ShardedMap<UniqueID, Set<AccessKeyID>> = ShardedMap()
+    var sessions: ShardedMap<AccessKeyID, SessionCredentials> = ShardedMap()
+    var sessionsOfRole: ShardedMap<UniqueID, Set<AccessKeyID>> = ShardedMap()
     /// AWS managed policies shipped with the server; they never come from the store.
-    var catalog: [ARN: ManagedPolicy] = [:]
+    var catalog: ShardedMap<ARN, ManagedPolicy> = ShardedMap()
     /// Case-folded name → id, so a request naming an entity finds its ARN without a scan.
-    var userNames: [String: UniqueID] = [:]
-    var groupNames: [String: UniqueID] = [:]
-    var roleNames: [String: UniqueID] = [:]
+    var userNames: ShardedMap<String, UniqueID> = ShardedMap()
+    var groupNames: ShardedMap<String, UniqueID> = ShardedMap()
+    var roleNames: ShardedMap<String, UniqueID> = ShardedMap()
 
     mutating func setUser(_ id: UniqueID, _ user: User?) {
         if let old = self.users[id] { self.userNames[old.name.folded] = nil }

@@ -170,9 +170,11 @@ final class InMemoryTransaction: StoreWriter {
 
     func contents() throws(IAMError) -> StoreContents {
         func all<E: NamedEntity>(_ type: E.Type) -> [E] {
-            (self.state.tables[E.kind]?.byID.values.compactMap { $0 as? E } ?? []).sorted {
-                $0.name.folded < $1.name.folded
-            }
+            // Folding each name once, not once per comparison.
+            (self.state.tables[E.kind]?.byID.values.compactMap { $0 as? E } ?? [])
+                .map { ($0.name.folded, $0) }
+                .sorted { $0.0 < $1.0 }
+                .map(\.1)
         }
         return StoreContents(
             revision: self.state.revision, users: all(User.self), groups: all(Group.self), roles: all(Role.self),
