@@ -83,6 +83,7 @@ let package = Package(
                 "IAMWire",
                 "IAMTLS",
                 "IAMPolicy",
+                "IAMDomain",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -192,7 +193,11 @@ let package = Package(
         .testTarget(name: "IAMCodeGenTests", dependencies: ["IAMCodeGen"], swiftSettings: swiftSettings),
         .testTarget(
             name: "IAMServerTests",
-            dependencies: ["IAMServer", "IAMRPC", "IAMWire"],
+            dependencies: [
+                "IAMServer", "IAMRPC", "IAMWire", "IAMDomain", "IAMPolicy", "IAMStoreSQLite",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         // Runs the real binaries; depending on them makes `swift test` build them first.

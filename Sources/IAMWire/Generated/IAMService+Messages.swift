@@ -1818,13 +1818,17 @@ public struct CreateUserRequest: WireMessage {
 public struct CreateUserResponse: WireMessage {
     /// The new user.
     public var user: User? = nil
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
 
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
     /// Creates a message from its fields; the ones left out keep their proto3 defaults.
-    public init(user: User? = nil) {
+    public init(user: User? = nil, revision: UInt64 = 0) {
         self.user = user
+        self.revision = revision
     }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -1838,6 +1842,10 @@ public struct CreateUserResponse: WireMessage {
             writer.writeTag(1, .lengthDelimited)
             writer.writeMessage(value)
         }
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
     }
 
     /// The exact number of bytes `encode(into:)` appends.
@@ -1845,6 +1853,9 @@ public struct CreateUserResponse: WireMessage {
         var size = 0
         if let value = self.user {
             size += 1 + Protobuf.lengthDelimitedSize(value.encodedSize)
+        }
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
         }
         return size
     }
@@ -1862,6 +1873,8 @@ public struct CreateUserResponse: WireMessage {
                 var value = self.user ?? User()
                 try reader.mergeMessage(into: &value)
                 self.user = value
+            case (100, .varint):
+                self.revision = try reader.readVarint()
             default:
                 try reader.skipField(tag)
             }
@@ -2206,19 +2219,41 @@ public struct UpdateUserRequest: WireMessage {
     }
 }
 
-/// UpdateUser output (empty).
+/// UpdateUser output: the revision it produced.
 public struct UpdateUserResponse: WireMessage {
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
+
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
-    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
-    public func encode(into buffer: inout ByteBuffer) {}
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(revision: UInt64 = 0) {
+        self.revision = revision
+    }
 
-    /// Writes nothing: the message has no fields.
-    public func encode(to writer: inout ProtobufWriter) {}
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
+    }
 
     /// The exact number of bytes `encode(into:)` appends.
-    public var encodedSize: Int { 0 }
+    public var encodedSize: Int {
+        var size = 0
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
+        }
+        return size
+    }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
@@ -2228,7 +2263,12 @@ public struct UpdateUserResponse: WireMessage {
     /// Merges fields from `reader` until its end; unknown fields are skipped.
     public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
         while let tag = try reader.readTag() {
-            try reader.skipField(tag)
+            switch (tag.fieldNumber, tag.wireType) {
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            default:
+                try reader.skipField(tag)
+            }
         }
     }
 }
@@ -2286,19 +2326,41 @@ public struct DeleteUserRequest: WireMessage {
     }
 }
 
-/// DeleteUser output (empty).
+/// DeleteUser output: the revision it produced.
 public struct DeleteUserResponse: WireMessage {
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
+
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
-    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
-    public func encode(into buffer: inout ByteBuffer) {}
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(revision: UInt64 = 0) {
+        self.revision = revision
+    }
 
-    /// Writes nothing: the message has no fields.
-    public func encode(to writer: inout ProtobufWriter) {}
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
+    }
 
     /// The exact number of bytes `encode(into:)` appends.
-    public var encodedSize: Int { 0 }
+    public var encodedSize: Int {
+        var size = 0
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
+        }
+        return size
+    }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
@@ -2308,7 +2370,12 @@ public struct DeleteUserResponse: WireMessage {
     /// Merges fields from `reader` until its end; unknown fields are skipped.
     public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
         while let tag = try reader.readTag() {
-            try reader.skipField(tag)
+            switch (tag.fieldNumber, tag.wireType) {
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            default:
+                try reader.skipField(tag)
+            }
         }
     }
 }
@@ -2376,19 +2443,41 @@ public struct TagUserRequest: WireMessage {
     }
 }
 
-/// TagUser output (empty).
+/// TagUser output: the revision it produced.
 public struct TagUserResponse: WireMessage {
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
+
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
-    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
-    public func encode(into buffer: inout ByteBuffer) {}
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(revision: UInt64 = 0) {
+        self.revision = revision
+    }
 
-    /// Writes nothing: the message has no fields.
-    public func encode(to writer: inout ProtobufWriter) {}
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
+    }
 
     /// The exact number of bytes `encode(into:)` appends.
-    public var encodedSize: Int { 0 }
+    public var encodedSize: Int {
+        var size = 0
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
+        }
+        return size
+    }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
@@ -2398,7 +2487,12 @@ public struct TagUserResponse: WireMessage {
     /// Merges fields from `reader` until its end; unknown fields are skipped.
     public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
         while let tag = try reader.readTag() {
-            try reader.skipField(tag)
+            switch (tag.fieldNumber, tag.wireType) {
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            default:
+                try reader.skipField(tag)
+            }
         }
     }
 }
@@ -2466,19 +2560,41 @@ public struct UntagUserRequest: WireMessage {
     }
 }
 
-/// UntagUser output (empty).
+/// UntagUser output: the revision it produced.
 public struct UntagUserResponse: WireMessage {
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
+
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
-    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
-    public func encode(into buffer: inout ByteBuffer) {}
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(revision: UInt64 = 0) {
+        self.revision = revision
+    }
 
-    /// Writes nothing: the message has no fields.
-    public func encode(to writer: inout ProtobufWriter) {}
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
+    }
 
     /// The exact number of bytes `encode(into:)` appends.
-    public var encodedSize: Int { 0 }
+    public var encodedSize: Int {
+        var size = 0
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
+        }
+        return size
+    }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
@@ -2488,7 +2604,12 @@ public struct UntagUserResponse: WireMessage {
     /// Merges fields from `reader` until its end; unknown fields are skipped.
     public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
         while let tag = try reader.readTag() {
-            try reader.skipField(tag)
+            switch (tag.fieldNumber, tag.wireType) {
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            default:
+                try reader.skipField(tag)
+            }
         }
     }
 }
@@ -2710,19 +2831,41 @@ public struct PutUserPermissionsBoundaryRequest: WireMessage {
     }
 }
 
-/// PutUserPermissionsBoundary output (empty).
+/// PutUserPermissionsBoundary output: the revision it produced.
 public struct PutUserPermissionsBoundaryResponse: WireMessage {
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
+
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
-    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
-    public func encode(into buffer: inout ByteBuffer) {}
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(revision: UInt64 = 0) {
+        self.revision = revision
+    }
 
-    /// Writes nothing: the message has no fields.
-    public func encode(to writer: inout ProtobufWriter) {}
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
+    }
 
     /// The exact number of bytes `encode(into:)` appends.
-    public var encodedSize: Int { 0 }
+    public var encodedSize: Int {
+        var size = 0
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
+        }
+        return size
+    }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
@@ -2732,7 +2875,12 @@ public struct PutUserPermissionsBoundaryResponse: WireMessage {
     /// Merges fields from `reader` until its end; unknown fields are skipped.
     public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
         while let tag = try reader.readTag() {
-            try reader.skipField(tag)
+            switch (tag.fieldNumber, tag.wireType) {
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            default:
+                try reader.skipField(tag)
+            }
         }
     }
 }
@@ -2790,19 +2938,41 @@ public struct DeleteUserPermissionsBoundaryRequest: WireMessage {
     }
 }
 
-/// DeleteUserPermissionsBoundary output (empty).
+/// DeleteUserPermissionsBoundary output: the revision it produced.
 public struct DeleteUserPermissionsBoundaryResponse: WireMessage {
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
+
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
-    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
-    public func encode(into buffer: inout ByteBuffer) {}
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(revision: UInt64 = 0) {
+        self.revision = revision
+    }
 
-    /// Writes nothing: the message has no fields.
-    public func encode(to writer: inout ProtobufWriter) {}
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
+    }
 
     /// The exact number of bytes `encode(into:)` appends.
-    public var encodedSize: Int { 0 }
+    public var encodedSize: Int {
+        var size = 0
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
+        }
+        return size
+    }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
@@ -2812,7 +2982,12 @@ public struct DeleteUserPermissionsBoundaryResponse: WireMessage {
     /// Merges fields from `reader` until its end; unknown fields are skipped.
     public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
         while let tag = try reader.readTag() {
-            try reader.skipField(tag)
+            switch (tag.fieldNumber, tag.wireType) {
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            default:
+                try reader.skipField(tag)
+            }
         }
     }
 }
@@ -2886,13 +3061,17 @@ public struct CreateGroupRequest: WireMessage {
 public struct CreateGroupResponse: WireMessage {
     /// The new group.
     public var group: Group? = nil
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
 
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
     /// Creates a message from its fields; the ones left out keep their proto3 defaults.
-    public init(group: Group? = nil) {
+    public init(group: Group? = nil, revision: UInt64 = 0) {
         self.group = group
+        self.revision = revision
     }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -2906,6 +3085,10 @@ public struct CreateGroupResponse: WireMessage {
             writer.writeTag(1, .lengthDelimited)
             writer.writeMessage(value)
         }
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
     }
 
     /// The exact number of bytes `encode(into:)` appends.
@@ -2913,6 +3096,9 @@ public struct CreateGroupResponse: WireMessage {
         var size = 0
         if let value = self.group {
             size += 1 + Protobuf.lengthDelimitedSize(value.encodedSize)
+        }
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
         }
         return size
     }
@@ -2930,6 +3116,8 @@ public struct CreateGroupResponse: WireMessage {
                 var value = self.group ?? Group()
                 try reader.mergeMessage(into: &value)
                 self.group = value
+            case (100, .varint):
+                self.revision = try reader.readVarint()
             default:
                 try reader.skipField(tag)
             }
@@ -3332,19 +3520,41 @@ public struct UpdateGroupRequest: WireMessage {
     }
 }
 
-/// UpdateGroup output (empty).
+/// UpdateGroup output: the revision it produced.
 public struct UpdateGroupResponse: WireMessage {
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
+
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
-    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
-    public func encode(into buffer: inout ByteBuffer) {}
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(revision: UInt64 = 0) {
+        self.revision = revision
+    }
 
-    /// Writes nothing: the message has no fields.
-    public func encode(to writer: inout ProtobufWriter) {}
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
+    }
 
     /// The exact number of bytes `encode(into:)` appends.
-    public var encodedSize: Int { 0 }
+    public var encodedSize: Int {
+        var size = 0
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
+        }
+        return size
+    }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
@@ -3354,7 +3564,12 @@ public struct UpdateGroupResponse: WireMessage {
     /// Merges fields from `reader` until its end; unknown fields are skipped.
     public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
         while let tag = try reader.readTag() {
-            try reader.skipField(tag)
+            switch (tag.fieldNumber, tag.wireType) {
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            default:
+                try reader.skipField(tag)
+            }
         }
     }
 }
@@ -3412,19 +3627,41 @@ public struct DeleteGroupRequest: WireMessage {
     }
 }
 
-/// DeleteGroup output (empty).
+/// DeleteGroup output: the revision it produced.
 public struct DeleteGroupResponse: WireMessage {
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
+
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
-    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
-    public func encode(into buffer: inout ByteBuffer) {}
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(revision: UInt64 = 0) {
+        self.revision = revision
+    }
 
-    /// Writes nothing: the message has no fields.
-    public func encode(to writer: inout ProtobufWriter) {}
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
+    }
 
     /// The exact number of bytes `encode(into:)` appends.
-    public var encodedSize: Int { 0 }
+    public var encodedSize: Int {
+        var size = 0
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
+        }
+        return size
+    }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
@@ -3434,7 +3671,12 @@ public struct DeleteGroupResponse: WireMessage {
     /// Merges fields from `reader` until its end; unknown fields are skipped.
     public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
         while let tag = try reader.readTag() {
-            try reader.skipField(tag)
+            switch (tag.fieldNumber, tag.wireType) {
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            default:
+                try reader.skipField(tag)
+            }
         }
     }
 }
@@ -3504,19 +3746,41 @@ public struct AddUserToGroupRequest: WireMessage {
     }
 }
 
-/// AddUserToGroup output (empty).
+/// AddUserToGroup output: the revision it produced.
 public struct AddUserToGroupResponse: WireMessage {
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
+
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
-    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
-    public func encode(into buffer: inout ByteBuffer) {}
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(revision: UInt64 = 0) {
+        self.revision = revision
+    }
 
-    /// Writes nothing: the message has no fields.
-    public func encode(to writer: inout ProtobufWriter) {}
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
+    }
 
     /// The exact number of bytes `encode(into:)` appends.
-    public var encodedSize: Int { 0 }
+    public var encodedSize: Int {
+        var size = 0
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
+        }
+        return size
+    }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
@@ -3526,7 +3790,12 @@ public struct AddUserToGroupResponse: WireMessage {
     /// Merges fields from `reader` until its end; unknown fields are skipped.
     public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
         while let tag = try reader.readTag() {
-            try reader.skipField(tag)
+            switch (tag.fieldNumber, tag.wireType) {
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            default:
+                try reader.skipField(tag)
+            }
         }
     }
 }
@@ -3596,19 +3865,41 @@ public struct RemoveUserFromGroupRequest: WireMessage {
     }
 }
 
-/// RemoveUserFromGroup output (empty).
+/// RemoveUserFromGroup output: the revision it produced.
 public struct RemoveUserFromGroupResponse: WireMessage {
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
+
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
-    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
-    public func encode(into buffer: inout ByteBuffer) {}
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(revision: UInt64 = 0) {
+        self.revision = revision
+    }
 
-    /// Writes nothing: the message has no fields.
-    public func encode(to writer: inout ProtobufWriter) {}
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
+    }
 
     /// The exact number of bytes `encode(into:)` appends.
-    public var encodedSize: Int { 0 }
+    public var encodedSize: Int {
+        var size = 0
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
+        }
+        return size
+    }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
@@ -3618,7 +3909,12 @@ public struct RemoveUserFromGroupResponse: WireMessage {
     /// Merges fields from `reader` until its end; unknown fields are skipped.
     public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
         while let tag = try reader.readTag() {
-            try reader.skipField(tag)
+            switch (tag.fieldNumber, tag.wireType) {
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            default:
+                try reader.skipField(tag)
+            }
         }
     }
 }
@@ -3910,13 +4206,17 @@ public struct CreateRoleRequest: WireMessage {
 public struct CreateRoleResponse: WireMessage {
     /// The new role.
     public var role: Role? = nil
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
 
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
     /// Creates a message from its fields; the ones left out keep their proto3 defaults.
-    public init(role: Role? = nil) {
+    public init(role: Role? = nil, revision: UInt64 = 0) {
         self.role = role
+        self.revision = revision
     }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -3930,6 +4230,10 @@ public struct CreateRoleResponse: WireMessage {
             writer.writeTag(1, .lengthDelimited)
             writer.writeMessage(value)
         }
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
     }
 
     /// The exact number of bytes `encode(into:)` appends.
@@ -3937,6 +4241,9 @@ public struct CreateRoleResponse: WireMessage {
         var size = 0
         if let value = self.role {
             size += 1 + Protobuf.lengthDelimitedSize(value.encodedSize)
+        }
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
         }
         return size
     }
@@ -3954,6 +4261,8 @@ public struct CreateRoleResponse: WireMessage {
                 var value = self.role ?? Role()
                 try reader.mergeMessage(into: &value)
                 self.role = value
+            case (100, .varint):
+                self.revision = try reader.readVarint()
             default:
                 try reader.skipField(tag)
             }
@@ -4298,19 +4607,41 @@ public struct UpdateRoleRequest: WireMessage {
     }
 }
 
-/// UpdateRole output (empty).
+/// UpdateRole output: the revision it produced.
 public struct UpdateRoleResponse: WireMessage {
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
+
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
-    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
-    public func encode(into buffer: inout ByteBuffer) {}
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(revision: UInt64 = 0) {
+        self.revision = revision
+    }
 
-    /// Writes nothing: the message has no fields.
-    public func encode(to writer: inout ProtobufWriter) {}
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
+    }
 
     /// The exact number of bytes `encode(into:)` appends.
-    public var encodedSize: Int { 0 }
+    public var encodedSize: Int {
+        var size = 0
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
+        }
+        return size
+    }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
@@ -4320,7 +4651,12 @@ public struct UpdateRoleResponse: WireMessage {
     /// Merges fields from `reader` until its end; unknown fields are skipped.
     public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
         while let tag = try reader.readTag() {
-            try reader.skipField(tag)
+            switch (tag.fieldNumber, tag.wireType) {
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            default:
+                try reader.skipField(tag)
+            }
         }
     }
 }
@@ -4394,13 +4730,17 @@ public struct UpdateRoleDescriptionRequest: WireMessage {
 public struct UpdateRoleDescriptionResponse: WireMessage {
     /// The updated role.
     public var role: Role? = nil
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
 
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
     /// Creates a message from its fields; the ones left out keep their proto3 defaults.
-    public init(role: Role? = nil) {
+    public init(role: Role? = nil, revision: UInt64 = 0) {
         self.role = role
+        self.revision = revision
     }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -4414,6 +4754,10 @@ public struct UpdateRoleDescriptionResponse: WireMessage {
             writer.writeTag(1, .lengthDelimited)
             writer.writeMessage(value)
         }
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
     }
 
     /// The exact number of bytes `encode(into:)` appends.
@@ -4421,6 +4765,9 @@ public struct UpdateRoleDescriptionResponse: WireMessage {
         var size = 0
         if let value = self.role {
             size += 1 + Protobuf.lengthDelimitedSize(value.encodedSize)
+        }
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
         }
         return size
     }
@@ -4438,6 +4785,8 @@ public struct UpdateRoleDescriptionResponse: WireMessage {
                 var value = self.role ?? Role()
                 try reader.mergeMessage(into: &value)
                 self.role = value
+            case (100, .varint):
+                self.revision = try reader.readVarint()
             default:
                 try reader.skipField(tag)
             }
@@ -4510,19 +4859,41 @@ public struct UpdateAssumeRolePolicyRequest: WireMessage {
     }
 }
 
-/// UpdateAssumeRolePolicy output (empty).
+/// UpdateAssumeRolePolicy output: the revision it produced.
 public struct UpdateAssumeRolePolicyResponse: WireMessage {
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
+
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
-    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
-    public func encode(into buffer: inout ByteBuffer) {}
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(revision: UInt64 = 0) {
+        self.revision = revision
+    }
 
-    /// Writes nothing: the message has no fields.
-    public func encode(to writer: inout ProtobufWriter) {}
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
+    }
 
     /// The exact number of bytes `encode(into:)` appends.
-    public var encodedSize: Int { 0 }
+    public var encodedSize: Int {
+        var size = 0
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
+        }
+        return size
+    }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
@@ -4532,7 +4903,12 @@ public struct UpdateAssumeRolePolicyResponse: WireMessage {
     /// Merges fields from `reader` until its end; unknown fields are skipped.
     public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
         while let tag = try reader.readTag() {
-            try reader.skipField(tag)
+            switch (tag.fieldNumber, tag.wireType) {
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            default:
+                try reader.skipField(tag)
+            }
         }
     }
 }
@@ -4590,19 +4966,41 @@ public struct DeleteRoleRequest: WireMessage {
     }
 }
 
-/// DeleteRole output (empty).
+/// DeleteRole output: the revision it produced.
 public struct DeleteRoleResponse: WireMessage {
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
+
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
-    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
-    public func encode(into buffer: inout ByteBuffer) {}
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(revision: UInt64 = 0) {
+        self.revision = revision
+    }
 
-    /// Writes nothing: the message has no fields.
-    public func encode(to writer: inout ProtobufWriter) {}
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
+    }
 
     /// The exact number of bytes `encode(into:)` appends.
-    public var encodedSize: Int { 0 }
+    public var encodedSize: Int {
+        var size = 0
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
+        }
+        return size
+    }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
@@ -4612,7 +5010,12 @@ public struct DeleteRoleResponse: WireMessage {
     /// Merges fields from `reader` until its end; unknown fields are skipped.
     public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
         while let tag = try reader.readTag() {
-            try reader.skipField(tag)
+            switch (tag.fieldNumber, tag.wireType) {
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            default:
+                try reader.skipField(tag)
+            }
         }
     }
 }
@@ -4680,19 +5083,41 @@ public struct TagRoleRequest: WireMessage {
     }
 }
 
-/// TagRole output (empty).
+/// TagRole output: the revision it produced.
 public struct TagRoleResponse: WireMessage {
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
+
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
-    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
-    public func encode(into buffer: inout ByteBuffer) {}
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(revision: UInt64 = 0) {
+        self.revision = revision
+    }
 
-    /// Writes nothing: the message has no fields.
-    public func encode(to writer: inout ProtobufWriter) {}
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
+    }
 
     /// The exact number of bytes `encode(into:)` appends.
-    public var encodedSize: Int { 0 }
+    public var encodedSize: Int {
+        var size = 0
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
+        }
+        return size
+    }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
@@ -4702,7 +5127,12 @@ public struct TagRoleResponse: WireMessage {
     /// Merges fields from `reader` until its end; unknown fields are skipped.
     public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
         while let tag = try reader.readTag() {
-            try reader.skipField(tag)
+            switch (tag.fieldNumber, tag.wireType) {
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            default:
+                try reader.skipField(tag)
+            }
         }
     }
 }
@@ -4770,19 +5200,41 @@ public struct UntagRoleRequest: WireMessage {
     }
 }
 
-/// UntagRole output (empty).
+/// UntagRole output: the revision it produced.
 public struct UntagRoleResponse: WireMessage {
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
+
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
-    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
-    public func encode(into buffer: inout ByteBuffer) {}
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(revision: UInt64 = 0) {
+        self.revision = revision
+    }
 
-    /// Writes nothing: the message has no fields.
-    public func encode(to writer: inout ProtobufWriter) {}
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
+    }
 
     /// The exact number of bytes `encode(into:)` appends.
-    public var encodedSize: Int { 0 }
+    public var encodedSize: Int {
+        var size = 0
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
+        }
+        return size
+    }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
@@ -4792,7 +5244,12 @@ public struct UntagRoleResponse: WireMessage {
     /// Merges fields from `reader` until its end; unknown fields are skipped.
     public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
         while let tag = try reader.readTag() {
-            try reader.skipField(tag)
+            switch (tag.fieldNumber, tag.wireType) {
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            default:
+                try reader.skipField(tag)
+            }
         }
     }
 }
@@ -5014,19 +5471,41 @@ public struct PutRolePermissionsBoundaryRequest: WireMessage {
     }
 }
 
-/// PutRolePermissionsBoundary output (empty).
+/// PutRolePermissionsBoundary output: the revision it produced.
 public struct PutRolePermissionsBoundaryResponse: WireMessage {
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
+
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
-    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
-    public func encode(into buffer: inout ByteBuffer) {}
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(revision: UInt64 = 0) {
+        self.revision = revision
+    }
 
-    /// Writes nothing: the message has no fields.
-    public func encode(to writer: inout ProtobufWriter) {}
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
+    }
 
     /// The exact number of bytes `encode(into:)` appends.
-    public var encodedSize: Int { 0 }
+    public var encodedSize: Int {
+        var size = 0
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
+        }
+        return size
+    }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
@@ -5036,7 +5515,12 @@ public struct PutRolePermissionsBoundaryResponse: WireMessage {
     /// Merges fields from `reader` until its end; unknown fields are skipped.
     public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
         while let tag = try reader.readTag() {
-            try reader.skipField(tag)
+            switch (tag.fieldNumber, tag.wireType) {
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            default:
+                try reader.skipField(tag)
+            }
         }
     }
 }
@@ -5094,19 +5578,41 @@ public struct DeleteRolePermissionsBoundaryRequest: WireMessage {
     }
 }
 
-/// DeleteRolePermissionsBoundary output (empty).
+/// DeleteRolePermissionsBoundary output: the revision it produced.
 public struct DeleteRolePermissionsBoundaryResponse: WireMessage {
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
+
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
-    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
-    public func encode(into buffer: inout ByteBuffer) {}
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(revision: UInt64 = 0) {
+        self.revision = revision
+    }
 
-    /// Writes nothing: the message has no fields.
-    public func encode(to writer: inout ProtobufWriter) {}
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
+    }
 
     /// The exact number of bytes `encode(into:)` appends.
-    public var encodedSize: Int { 0 }
+    public var encodedSize: Int {
+        var size = 0
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
+        }
+        return size
+    }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
@@ -5116,7 +5622,12 @@ public struct DeleteRolePermissionsBoundaryResponse: WireMessage {
     /// Merges fields from `reader` until its end; unknown fields are skipped.
     public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
         while let tag = try reader.readTag() {
-            try reader.skipField(tag)
+            switch (tag.fieldNumber, tag.wireType) {
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            default:
+                try reader.skipField(tag)
+            }
         }
     }
 }
@@ -5230,13 +5741,17 @@ public struct CreatePolicyRequest: WireMessage {
 public struct CreatePolicyResponse: WireMessage {
     /// The new policy.
     public var policy: Policy? = nil
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
 
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
     /// Creates a message from its fields; the ones left out keep their proto3 defaults.
-    public init(policy: Policy? = nil) {
+    public init(policy: Policy? = nil, revision: UInt64 = 0) {
         self.policy = policy
+        self.revision = revision
     }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -5250,6 +5765,10 @@ public struct CreatePolicyResponse: WireMessage {
             writer.writeTag(1, .lengthDelimited)
             writer.writeMessage(value)
         }
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
     }
 
     /// The exact number of bytes `encode(into:)` appends.
@@ -5257,6 +5776,9 @@ public struct CreatePolicyResponse: WireMessage {
         var size = 0
         if let value = self.policy {
             size += 1 + Protobuf.lengthDelimitedSize(value.encodedSize)
+        }
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
         }
         return size
     }
@@ -5274,6 +5796,8 @@ public struct CreatePolicyResponse: WireMessage {
                 var value = self.policy ?? Policy()
                 try reader.mergeMessage(into: &value)
                 self.policy = value
+            case (100, .varint):
+                self.revision = try reader.readVarint()
             default:
                 try reader.skipField(tag)
             }
@@ -5637,19 +6161,41 @@ public struct DeletePolicyRequest: WireMessage {
     }
 }
 
-/// DeletePolicy output (empty).
+/// DeletePolicy output: the revision it produced.
 public struct DeletePolicyResponse: WireMessage {
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
+
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
-    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
-    public func encode(into buffer: inout ByteBuffer) {}
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(revision: UInt64 = 0) {
+        self.revision = revision
+    }
 
-    /// Writes nothing: the message has no fields.
-    public func encode(to writer: inout ProtobufWriter) {}
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
+    }
 
     /// The exact number of bytes `encode(into:)` appends.
-    public var encodedSize: Int { 0 }
+    public var encodedSize: Int {
+        var size = 0
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
+        }
+        return size
+    }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
@@ -5659,7 +6205,12 @@ public struct DeletePolicyResponse: WireMessage {
     /// Merges fields from `reader` until its end; unknown fields are skipped.
     public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
         while let tag = try reader.readTag() {
-            try reader.skipField(tag)
+            switch (tag.fieldNumber, tag.wireType) {
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            default:
+                try reader.skipField(tag)
+            }
         }
     }
 }
@@ -5727,19 +6278,41 @@ public struct TagPolicyRequest: WireMessage {
     }
 }
 
-/// TagPolicy output (empty).
+/// TagPolicy output: the revision it produced.
 public struct TagPolicyResponse: WireMessage {
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
+
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
-    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
-    public func encode(into buffer: inout ByteBuffer) {}
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(revision: UInt64 = 0) {
+        self.revision = revision
+    }
 
-    /// Writes nothing: the message has no fields.
-    public func encode(to writer: inout ProtobufWriter) {}
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
+    }
 
     /// The exact number of bytes `encode(into:)` appends.
-    public var encodedSize: Int { 0 }
+    public var encodedSize: Int {
+        var size = 0
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
+        }
+        return size
+    }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
@@ -5749,7 +6322,12 @@ public struct TagPolicyResponse: WireMessage {
     /// Merges fields from `reader` until its end; unknown fields are skipped.
     public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
         while let tag = try reader.readTag() {
-            try reader.skipField(tag)
+            switch (tag.fieldNumber, tag.wireType) {
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            default:
+                try reader.skipField(tag)
+            }
         }
     }
 }
@@ -5817,19 +6395,41 @@ public struct UntagPolicyRequest: WireMessage {
     }
 }
 
-/// UntagPolicy output (empty).
+/// UntagPolicy output: the revision it produced.
 public struct UntagPolicyResponse: WireMessage {
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
+
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
-    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
-    public func encode(into buffer: inout ByteBuffer) {}
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(revision: UInt64 = 0) {
+        self.revision = revision
+    }
 
-    /// Writes nothing: the message has no fields.
-    public func encode(to writer: inout ProtobufWriter) {}
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
+    }
 
     /// The exact number of bytes `encode(into:)` appends.
-    public var encodedSize: Int { 0 }
+    public var encodedSize: Int {
+        var size = 0
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
+        }
+        return size
+    }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
@@ -5839,7 +6439,12 @@ public struct UntagPolicyResponse: WireMessage {
     /// Merges fields from `reader` until its end; unknown fields are skipped.
     public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
         while let tag = try reader.readTag() {
-            try reader.skipField(tag)
+            switch (tag.fieldNumber, tag.wireType) {
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            default:
+                try reader.skipField(tag)
+            }
         }
     }
 }
@@ -6298,13 +6903,17 @@ public struct CreatePolicyVersionRequest: WireMessage {
 public struct CreatePolicyVersionResponse: WireMessage {
     /// The new version (without its document).
     public var policyVersion: PolicyVersion? = nil
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
 
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
     /// Creates a message from its fields; the ones left out keep their proto3 defaults.
-    public init(policyVersion: PolicyVersion? = nil) {
+    public init(policyVersion: PolicyVersion? = nil, revision: UInt64 = 0) {
         self.policyVersion = policyVersion
+        self.revision = revision
     }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -6318,6 +6927,10 @@ public struct CreatePolicyVersionResponse: WireMessage {
             writer.writeTag(1, .lengthDelimited)
             writer.writeMessage(value)
         }
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
     }
 
     /// The exact number of bytes `encode(into:)` appends.
@@ -6325,6 +6938,9 @@ public struct CreatePolicyVersionResponse: WireMessage {
         var size = 0
         if let value = self.policyVersion {
             size += 1 + Protobuf.lengthDelimitedSize(value.encodedSize)
+        }
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
         }
         return size
     }
@@ -6342,6 +6958,8 @@ public struct CreatePolicyVersionResponse: WireMessage {
                 var value = self.policyVersion ?? PolicyVersion()
                 try reader.mergeMessage(into: &value)
                 self.policyVersion = value
+            case (100, .varint):
+                self.revision = try reader.readVarint()
             default:
                 try reader.skipField(tag)
             }
@@ -6686,19 +7304,41 @@ public struct DeletePolicyVersionRequest: WireMessage {
     }
 }
 
-/// DeletePolicyVersion output (empty).
+/// DeletePolicyVersion output: the revision it produced.
 public struct DeletePolicyVersionResponse: WireMessage {
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
+
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
-    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
-    public func encode(into buffer: inout ByteBuffer) {}
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(revision: UInt64 = 0) {
+        self.revision = revision
+    }
 
-    /// Writes nothing: the message has no fields.
-    public func encode(to writer: inout ProtobufWriter) {}
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
+    }
 
     /// The exact number of bytes `encode(into:)` appends.
-    public var encodedSize: Int { 0 }
+    public var encodedSize: Int {
+        var size = 0
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
+        }
+        return size
+    }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
@@ -6708,7 +7348,12 @@ public struct DeletePolicyVersionResponse: WireMessage {
     /// Merges fields from `reader` until its end; unknown fields are skipped.
     public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
         while let tag = try reader.readTag() {
-            try reader.skipField(tag)
+            switch (tag.fieldNumber, tag.wireType) {
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            default:
+                try reader.skipField(tag)
+            }
         }
     }
 }
@@ -6778,19 +7423,41 @@ public struct SetDefaultPolicyVersionRequest: WireMessage {
     }
 }
 
-/// SetDefaultPolicyVersion output (empty).
+/// SetDefaultPolicyVersion output: the revision it produced.
 public struct SetDefaultPolicyVersionResponse: WireMessage {
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
+
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
-    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
-    public func encode(into buffer: inout ByteBuffer) {}
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(revision: UInt64 = 0) {
+        self.revision = revision
+    }
 
-    /// Writes nothing: the message has no fields.
-    public func encode(to writer: inout ProtobufWriter) {}
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
+    }
 
     /// The exact number of bytes `encode(into:)` appends.
-    public var encodedSize: Int { 0 }
+    public var encodedSize: Int {
+        var size = 0
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
+        }
+        return size
+    }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
@@ -6800,7 +7467,12 @@ public struct SetDefaultPolicyVersionResponse: WireMessage {
     /// Merges fields from `reader` until its end; unknown fields are skipped.
     public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
         while let tag = try reader.readTag() {
-            try reader.skipField(tag)
+            switch (tag.fieldNumber, tag.wireType) {
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            default:
+                try reader.skipField(tag)
+            }
         }
     }
 }
@@ -6882,19 +7554,41 @@ public struct PutUserPolicyRequest: WireMessage {
     }
 }
 
-/// PutUserPolicy output (empty).
+/// PutUserPolicy output: the revision it produced.
 public struct PutUserPolicyResponse: WireMessage {
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
+
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
-    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
-    public func encode(into buffer: inout ByteBuffer) {}
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(revision: UInt64 = 0) {
+        self.revision = revision
+    }
 
-    /// Writes nothing: the message has no fields.
-    public func encode(to writer: inout ProtobufWriter) {}
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
+    }
 
     /// The exact number of bytes `encode(into:)` appends.
-    public var encodedSize: Int { 0 }
+    public var encodedSize: Int {
+        var size = 0
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
+        }
+        return size
+    }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
@@ -6904,7 +7598,12 @@ public struct PutUserPolicyResponse: WireMessage {
     /// Merges fields from `reader` until its end; unknown fields are skipped.
     public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
         while let tag = try reader.readTag() {
-            try reader.skipField(tag)
+            switch (tag.fieldNumber, tag.wireType) {
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            default:
+                try reader.skipField(tag)
+            }
         }
     }
 }
@@ -7268,19 +7967,41 @@ public struct DeleteUserPolicyRequest: WireMessage {
     }
 }
 
-/// DeleteUserPolicy output (empty).
+/// DeleteUserPolicy output: the revision it produced.
 public struct DeleteUserPolicyResponse: WireMessage {
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
+
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
-    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
-    public func encode(into buffer: inout ByteBuffer) {}
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(revision: UInt64 = 0) {
+        self.revision = revision
+    }
 
-    /// Writes nothing: the message has no fields.
-    public func encode(to writer: inout ProtobufWriter) {}
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
+    }
 
     /// The exact number of bytes `encode(into:)` appends.
-    public var encodedSize: Int { 0 }
+    public var encodedSize: Int {
+        var size = 0
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
+        }
+        return size
+    }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
@@ -7290,7 +8011,12 @@ public struct DeleteUserPolicyResponse: WireMessage {
     /// Merges fields from `reader` until its end; unknown fields are skipped.
     public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
         while let tag = try reader.readTag() {
-            try reader.skipField(tag)
+            switch (tag.fieldNumber, tag.wireType) {
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            default:
+                try reader.skipField(tag)
+            }
         }
     }
 }
@@ -7372,19 +8098,41 @@ public struct PutGroupPolicyRequest: WireMessage {
     }
 }
 
-/// PutGroupPolicy output (empty).
+/// PutGroupPolicy output: the revision it produced.
 public struct PutGroupPolicyResponse: WireMessage {
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
+
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
-    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
-    public func encode(into buffer: inout ByteBuffer) {}
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(revision: UInt64 = 0) {
+        self.revision = revision
+    }
 
-    /// Writes nothing: the message has no fields.
-    public func encode(to writer: inout ProtobufWriter) {}
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
+    }
 
     /// The exact number of bytes `encode(into:)` appends.
-    public var encodedSize: Int { 0 }
+    public var encodedSize: Int {
+        var size = 0
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
+        }
+        return size
+    }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
@@ -7394,7 +8142,12 @@ public struct PutGroupPolicyResponse: WireMessage {
     /// Merges fields from `reader` until its end; unknown fields are skipped.
     public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
         while let tag = try reader.readTag() {
-            try reader.skipField(tag)
+            switch (tag.fieldNumber, tag.wireType) {
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            default:
+                try reader.skipField(tag)
+            }
         }
     }
 }
@@ -7758,19 +8511,41 @@ public struct DeleteGroupPolicyRequest: WireMessage {
     }
 }
 
-/// DeleteGroupPolicy output (empty).
+/// DeleteGroupPolicy output: the revision it produced.
 public struct DeleteGroupPolicyResponse: WireMessage {
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
+
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
-    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
-    public func encode(into buffer: inout ByteBuffer) {}
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(revision: UInt64 = 0) {
+        self.revision = revision
+    }
 
-    /// Writes nothing: the message has no fields.
-    public func encode(to writer: inout ProtobufWriter) {}
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
+    }
 
     /// The exact number of bytes `encode(into:)` appends.
-    public var encodedSize: Int { 0 }
+    public var encodedSize: Int {
+        var size = 0
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
+        }
+        return size
+    }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
@@ -7780,7 +8555,12 @@ public struct DeleteGroupPolicyResponse: WireMessage {
     /// Merges fields from `reader` until its end; unknown fields are skipped.
     public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
         while let tag = try reader.readTag() {
-            try reader.skipField(tag)
+            switch (tag.fieldNumber, tag.wireType) {
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            default:
+                try reader.skipField(tag)
+            }
         }
     }
 }
@@ -7862,19 +8642,41 @@ public struct PutRolePolicyRequest: WireMessage {
     }
 }
 
-/// PutRolePolicy output (empty).
+/// PutRolePolicy output: the revision it produced.
 public struct PutRolePolicyResponse: WireMessage {
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
+
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
-    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
-    public func encode(into buffer: inout ByteBuffer) {}
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(revision: UInt64 = 0) {
+        self.revision = revision
+    }
 
-    /// Writes nothing: the message has no fields.
-    public func encode(to writer: inout ProtobufWriter) {}
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
+    }
 
     /// The exact number of bytes `encode(into:)` appends.
-    public var encodedSize: Int { 0 }
+    public var encodedSize: Int {
+        var size = 0
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
+        }
+        return size
+    }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
@@ -7884,7 +8686,12 @@ public struct PutRolePolicyResponse: WireMessage {
     /// Merges fields from `reader` until its end; unknown fields are skipped.
     public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
         while let tag = try reader.readTag() {
-            try reader.skipField(tag)
+            switch (tag.fieldNumber, tag.wireType) {
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            default:
+                try reader.skipField(tag)
+            }
         }
     }
 }
@@ -8248,19 +9055,41 @@ public struct DeleteRolePolicyRequest: WireMessage {
     }
 }
 
-/// DeleteRolePolicy output (empty).
+/// DeleteRolePolicy output: the revision it produced.
 public struct DeleteRolePolicyResponse: WireMessage {
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
+
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
-    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
-    public func encode(into buffer: inout ByteBuffer) {}
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(revision: UInt64 = 0) {
+        self.revision = revision
+    }
 
-    /// Writes nothing: the message has no fields.
-    public func encode(to writer: inout ProtobufWriter) {}
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
+    }
 
     /// The exact number of bytes `encode(into:)` appends.
-    public var encodedSize: Int { 0 }
+    public var encodedSize: Int {
+        var size = 0
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
+        }
+        return size
+    }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
@@ -8270,7 +9099,12 @@ public struct DeleteRolePolicyResponse: WireMessage {
     /// Merges fields from `reader` until its end; unknown fields are skipped.
     public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
         while let tag = try reader.readTag() {
-            try reader.skipField(tag)
+            switch (tag.fieldNumber, tag.wireType) {
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            default:
+                try reader.skipField(tag)
+            }
         }
     }
 }
@@ -8340,19 +9174,41 @@ public struct AttachUserPolicyRequest: WireMessage {
     }
 }
 
-/// AttachUserPolicy output (empty).
+/// AttachUserPolicy output: the revision it produced.
 public struct AttachUserPolicyResponse: WireMessage {
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
+
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
-    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
-    public func encode(into buffer: inout ByteBuffer) {}
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(revision: UInt64 = 0) {
+        self.revision = revision
+    }
 
-    /// Writes nothing: the message has no fields.
-    public func encode(to writer: inout ProtobufWriter) {}
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
+    }
 
     /// The exact number of bytes `encode(into:)` appends.
-    public var encodedSize: Int { 0 }
+    public var encodedSize: Int {
+        var size = 0
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
+        }
+        return size
+    }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
@@ -8362,7 +9218,12 @@ public struct AttachUserPolicyResponse: WireMessage {
     /// Merges fields from `reader` until its end; unknown fields are skipped.
     public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
         while let tag = try reader.readTag() {
-            try reader.skipField(tag)
+            switch (tag.fieldNumber, tag.wireType) {
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            default:
+                try reader.skipField(tag)
+            }
         }
     }
 }
@@ -8432,19 +9293,41 @@ public struct DetachUserPolicyRequest: WireMessage {
     }
 }
 
-/// DetachUserPolicy output (empty).
+/// DetachUserPolicy output: the revision it produced.
 public struct DetachUserPolicyResponse: WireMessage {
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
+
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
-    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
-    public func encode(into buffer: inout ByteBuffer) {}
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(revision: UInt64 = 0) {
+        self.revision = revision
+    }
 
-    /// Writes nothing: the message has no fields.
-    public func encode(to writer: inout ProtobufWriter) {}
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
+    }
 
     /// The exact number of bytes `encode(into:)` appends.
-    public var encodedSize: Int { 0 }
+    public var encodedSize: Int {
+        var size = 0
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
+        }
+        return size
+    }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
@@ -8454,7 +9337,12 @@ public struct DetachUserPolicyResponse: WireMessage {
     /// Merges fields from `reader` until its end; unknown fields are skipped.
     public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
         while let tag = try reader.readTag() {
-            try reader.skipField(tag)
+            switch (tag.fieldNumber, tag.wireType) {
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            default:
+                try reader.skipField(tag)
+            }
         }
     }
 }
@@ -8688,19 +9576,41 @@ public struct AttachGroupPolicyRequest: WireMessage {
     }
 }
 
-/// AttachGroupPolicy output (empty).
+/// AttachGroupPolicy output: the revision it produced.
 public struct AttachGroupPolicyResponse: WireMessage {
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
+
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
-    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
-    public func encode(into buffer: inout ByteBuffer) {}
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(revision: UInt64 = 0) {
+        self.revision = revision
+    }
 
-    /// Writes nothing: the message has no fields.
-    public func encode(to writer: inout ProtobufWriter) {}
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
+    }
 
     /// The exact number of bytes `encode(into:)` appends.
-    public var encodedSize: Int { 0 }
+    public var encodedSize: Int {
+        var size = 0
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
+        }
+        return size
+    }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
@@ -8710,7 +9620,12 @@ public struct AttachGroupPolicyResponse: WireMessage {
     /// Merges fields from `reader` until its end; unknown fields are skipped.
     public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
         while let tag = try reader.readTag() {
-            try reader.skipField(tag)
+            switch (tag.fieldNumber, tag.wireType) {
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            default:
+                try reader.skipField(tag)
+            }
         }
     }
 }
@@ -8780,19 +9695,41 @@ public struct DetachGroupPolicyRequest: WireMessage {
     }
 }
 
-/// DetachGroupPolicy output (empty).
+/// DetachGroupPolicy output: the revision it produced.
 public struct DetachGroupPolicyResponse: WireMessage {
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
+
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
-    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
-    public func encode(into buffer: inout ByteBuffer) {}
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(revision: UInt64 = 0) {
+        self.revision = revision
+    }
 
-    /// Writes nothing: the message has no fields.
-    public func encode(to writer: inout ProtobufWriter) {}
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
+    }
 
     /// The exact number of bytes `encode(into:)` appends.
-    public var encodedSize: Int { 0 }
+    public var encodedSize: Int {
+        var size = 0
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
+        }
+        return size
+    }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
@@ -8802,7 +9739,12 @@ public struct DetachGroupPolicyResponse: WireMessage {
     /// Merges fields from `reader` until its end; unknown fields are skipped.
     public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
         while let tag = try reader.readTag() {
-            try reader.skipField(tag)
+            switch (tag.fieldNumber, tag.wireType) {
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            default:
+                try reader.skipField(tag)
+            }
         }
     }
 }
@@ -9036,19 +9978,41 @@ public struct AttachRolePolicyRequest: WireMessage {
     }
 }
 
-/// AttachRolePolicy output (empty).
+/// AttachRolePolicy output: the revision it produced.
 public struct AttachRolePolicyResponse: WireMessage {
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
+
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
-    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
-    public func encode(into buffer: inout ByteBuffer) {}
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(revision: UInt64 = 0) {
+        self.revision = revision
+    }
 
-    /// Writes nothing: the message has no fields.
-    public func encode(to writer: inout ProtobufWriter) {}
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
+    }
 
     /// The exact number of bytes `encode(into:)` appends.
-    public var encodedSize: Int { 0 }
+    public var encodedSize: Int {
+        var size = 0
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
+        }
+        return size
+    }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
@@ -9058,7 +10022,12 @@ public struct AttachRolePolicyResponse: WireMessage {
     /// Merges fields from `reader` until its end; unknown fields are skipped.
     public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
         while let tag = try reader.readTag() {
-            try reader.skipField(tag)
+            switch (tag.fieldNumber, tag.wireType) {
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            default:
+                try reader.skipField(tag)
+            }
         }
     }
 }
@@ -9128,19 +10097,41 @@ public struct DetachRolePolicyRequest: WireMessage {
     }
 }
 
-/// DetachRolePolicy output (empty).
+/// DetachRolePolicy output: the revision it produced.
 public struct DetachRolePolicyResponse: WireMessage {
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
+
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
-    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
-    public func encode(into buffer: inout ByteBuffer) {}
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(revision: UInt64 = 0) {
+        self.revision = revision
+    }
 
-    /// Writes nothing: the message has no fields.
-    public func encode(to writer: inout ProtobufWriter) {}
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
+    }
 
     /// The exact number of bytes `encode(into:)` appends.
-    public var encodedSize: Int { 0 }
+    public var encodedSize: Int {
+        var size = 0
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
+        }
+        return size
+    }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
@@ -9150,7 +10141,12 @@ public struct DetachRolePolicyResponse: WireMessage {
     /// Merges fields from `reader` until its end; unknown fields are skipped.
     public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
         while let tag = try reader.readTag() {
-            try reader.skipField(tag)
+            switch (tag.fieldNumber, tag.wireType) {
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            default:
+                try reader.skipField(tag)
+            }
         }
     }
 }
@@ -9376,13 +10372,17 @@ public struct CreateAccessKeyRequest: WireMessage {
 public struct CreateAccessKeyResponse: WireMessage {
     /// The new key with its secret (returned only here).
     public var accessKey: AccessKey? = nil
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
 
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
     /// Creates a message from its fields; the ones left out keep their proto3 defaults.
-    public init(accessKey: AccessKey? = nil) {
+    public init(accessKey: AccessKey? = nil, revision: UInt64 = 0) {
         self.accessKey = accessKey
+        self.revision = revision
     }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -9396,6 +10396,10 @@ public struct CreateAccessKeyResponse: WireMessage {
             writer.writeTag(1, .lengthDelimited)
             writer.writeMessage(value)
         }
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
     }
 
     /// The exact number of bytes `encode(into:)` appends.
@@ -9403,6 +10407,9 @@ public struct CreateAccessKeyResponse: WireMessage {
         var size = 0
         if let value = self.accessKey {
             size += 1 + Protobuf.lengthDelimitedSize(value.encodedSize)
+        }
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
         }
         return size
     }
@@ -9420,6 +10427,8 @@ public struct CreateAccessKeyResponse: WireMessage {
                 var value = self.accessKey ?? AccessKey()
                 try reader.mergeMessage(into: &value)
                 self.accessKey = value
+            case (100, .varint):
+                self.revision = try reader.readVarint()
             default:
                 try reader.skipField(tag)
             }
@@ -9656,19 +10665,41 @@ public struct UpdateAccessKeyRequest: WireMessage {
     }
 }
 
-/// UpdateAccessKey output (empty).
+/// UpdateAccessKey output: the revision it produced.
 public struct UpdateAccessKeyResponse: WireMessage {
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
+
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
-    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
-    public func encode(into buffer: inout ByteBuffer) {}
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(revision: UInt64 = 0) {
+        self.revision = revision
+    }
 
-    /// Writes nothing: the message has no fields.
-    public func encode(to writer: inout ProtobufWriter) {}
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
+    }
 
     /// The exact number of bytes `encode(into:)` appends.
-    public var encodedSize: Int { 0 }
+    public var encodedSize: Int {
+        var size = 0
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
+        }
+        return size
+    }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
@@ -9678,7 +10709,12 @@ public struct UpdateAccessKeyResponse: WireMessage {
     /// Merges fields from `reader` until its end; unknown fields are skipped.
     public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
         while let tag = try reader.readTag() {
-            try reader.skipField(tag)
+            switch (tag.fieldNumber, tag.wireType) {
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            default:
+                try reader.skipField(tag)
+            }
         }
     }
 }
@@ -9748,19 +10784,41 @@ public struct DeleteAccessKeyRequest: WireMessage {
     }
 }
 
-/// DeleteAccessKey output (empty).
+/// DeleteAccessKey output: the revision it produced.
 public struct DeleteAccessKeyResponse: WireMessage {
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
+
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
-    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
-    public func encode(into buffer: inout ByteBuffer) {}
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(revision: UInt64 = 0) {
+        self.revision = revision
+    }
 
-    /// Writes nothing: the message has no fields.
-    public func encode(to writer: inout ProtobufWriter) {}
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
+    }
 
     /// The exact number of bytes `encode(into:)` appends.
-    public var encodedSize: Int { 0 }
+    public var encodedSize: Int {
+        var size = 0
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
+        }
+        return size
+    }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
@@ -9770,7 +10828,12 @@ public struct DeleteAccessKeyResponse: WireMessage {
     /// Merges fields from `reader` until its end; unknown fields are skipped.
     public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
         while let tag = try reader.readTag() {
-            try reader.skipField(tag)
+            switch (tag.fieldNumber, tag.wireType) {
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            default:
+                try reader.skipField(tag)
+            }
         }
     }
 }
