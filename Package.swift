@@ -207,9 +207,11 @@ let package = Package(
         .testTarget(
             name: "IAMServerTests",
             dependencies: [
-                "IAMServer", "IAMRPC", "IAMWire", "IAMDomain", "IAMClient", "IAMStoreSQLite", "IAMTestSupport",
-                "IAMTLS",
-                .product(name: "NIOPosix", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
+                "IAMServer", "IAMRPC", "IAMWire", "IAMDomain", "IAMPolicy", "IAMClient", "IAMStoreSQLite",
+                "IAMTestSupport", "IAMTLS",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -27,7 +27,7 @@ public struct ServerAssembly: Sendable {
         store: any Store, account: AccountID, root: any CredentialStore, rootKeyIDs: Set<String>,
         auditLogPath: String?
     ) async throws -> ServerAssembly {
-        let publisher = try await SnapshotPublisher(store: store, account: account, catalog: [])
+        let publisher = try await SnapshotPublisher(store: store, account: account, catalog: AWSManagedPolicies.all)
         let audit = try auditLogPath.map { try AuditLog(path: $0) }
         let rootKeys = RootKeys(ids: rootKeyIDs)
         let services: [any RPCService] =
@@ -35,7 +35,9 @@ public struct ServerAssembly: Sendable {
                 HealthService(),
                 AuthorizationService(accountID: account.rawValue, publisher: publisher),
                 STSService(store: store, publisher: publisher, account: account, rootKeys: rootKeys, audit: audit),
-            ] + Self.managementServices(store: store, publisher: publisher, account: account, audit: audit)
+            ]
+            + Self.managementServices(
+                store: store, publisher: publisher, account: account, rootKeys: rootKeys, audit: audit)
         return ServerAssembly(
             services: services,
             interceptors: [Authorizer(publisher: publisher, account: account, rootKeys: rootKeys, audit: audit)],
@@ -46,9 +48,21 @@ public struct ServerAssembly: Sendable {
 
     /// The IAM management service over `store`; every committed write updates the snapshot before the
     /// caller hears of it.
-    static func managementServices(store: any Store, publisher: SnapshotPublisher, account: AccountID, audit: AuditLog?)
+    static func managementServices(
+        store: any Store, publisher: SnapshotPublisher, account: AccountID, rootKeys: RootKeys, audit: AuditLog?
+    )
         -> [any RPCService]
     {
-        []
+        [
+            IAMService(store: store, account: account) { commit in
+                guard !commit.changes.isEmpty else { return }
+                // Before the caller hears of the write: a check that starts after the answer sees it.
+                _ = try? await publisher.catchUp(atLeast: commit.revision)
+                let caller = try? Caller.resolve(
+                    commit.accessKeyID, snapshot: publisher.snapshot, rootKeys: rootKeys, account: account
+                ).get()
+                audit?.recordCommit(commit, caller: caller?.arn)
+            }
+        ]
     }
 }

@@ -74,13 +74,14 @@ public enum StoreConformance {
     static func updatesTagsAndBoundaries(_ store: any Store) async throws {
         let dir = directory(store)
         _ = try await dir.createUser(name: name("alice"), tags: [try Tag(key: "Team", value: "blue")])
-        let tagged = try await dir.tagUser(named: name("alice"), tags: [try Tag(key: "team", value: "red")])
-        #expect(tagged.value.tags == [try Tag(key: "team", value: "red")])
+        _ = try await dir.tagUser(named: name("alice"), tags: [try Tag(key: "team", value: "red")])
+        #expect(try await dir.user(named: name("alice")).tags == [try Tag(key: "team", value: "red")])
         await expectCode(.invalidInput) {
             _ = try await dir.tagUser(
                 named: name("alice"), tags: [try Tag(key: "a", value: "1"), try Tag(key: "A", value: "2")])
         }
-        #expect(try await dir.untagUser(named: name("alice"), keys: ["TEAM"]).value.tags.isEmpty)
+        _ = try await dir.untagUser(named: name("alice"), keys: ["TEAM"])
+        #expect(try await dir.user(named: name("alice")).tags.isEmpty)
         var few = Quotas()
         few.tagsPerEntity = 2
         await expectCode(.limitExceeded) {
@@ -88,18 +89,17 @@ public enum StoreConformance {
                 named: name("alice"),
                 tags: [try Tag(key: "a", value: ""), try Tag(key: "b", value: ""), try Tag(key: "c", value: "")])
         }
-        let renamed = try await dir.updateUser(
-            named: name("alice"), newName: name("alicia"), newPath: try IAMPath("/x/"))
-        #expect(renamed.value.arn.description == "arn:aws:iam::123456789012:user/x/alicia")
+        _ = try await dir.updateUser(named: name("alice"), newPath: try IAMPath("/x/"), newName: name("alicia"))
+        #expect(try await dir.user(named: name("alicia")).arn.description == "arn:aws:iam::123456789012:user/x/alicia")
         _ = try await dir.createUser(name: name("bob"))
         await expectCode(.entityAlreadyExists) {
-            _ = try await dir.updateUser(named: name("bob"), newName: name("ALICIA"))
+            _ = try await dir.updateUser(named: name("bob"), newPath: nil, newName: name("ALICIA"))
         }
 
         let policy = try await dir.createPolicy(name: name("b", .policy), document: allowAll).value
-        let tagsOnPolicy = try await dir.tagPolicy(
+        _ = try await dir.tagPolicy(
             arn: policy.arn, tags: [try Tag(key: "k", value: "1"), try Tag(key: "K", value: "2")])
-        #expect(tagsOnPolicy.value.tags.count == 2)
+        #expect(try await dir.policy(arn: policy.arn).policy.tags.count == 2)
         _ = try await dir.setUserPermissionsBoundary(named: name("bob"), to: policy.arn)
         #expect(try await dir.entities(forPolicy: policy.arn, asBoundary: true).users.map(\.name) == [name("bob")])
         await expectCode(.deleteConflict) { _ = try await dir.deletePolicy(arn: policy.arn) }
@@ -110,18 +110,18 @@ public enum StoreConformance {
         }
 
         _ = try await dir.createRole(name: name("r", .role), assumeRolePolicyDocument: trust)
-        let updated = try await dir.updateRole(roleName: name("r", .role), description: "d", maxSessionDuration: 43_200)
+        let updated = try await dir.updateRole(named: name("r", .role), description: "d", maxSessionDuration: 43_200)
         #expect(updated.value.maxSessionDuration == 43_200)
         #expect(updated.value.description == "d")
         await expectCode(.validationError) {
-            _ = try await dir.updateRole(roleName: name("r", .role), maxSessionDuration: 43_201)
+            _ = try await dir.updateRole(named: name("r", .role), description: nil, maxSessionDuration: 43_201)
         }
         await expectCode(.malformedPolicyDocument) {
-            _ = try await dir.updateAssumeRolePolicy(roleName: name("r", .role), document: allowAll)
+            _ = try await dir.updateAssumeRolePolicy(named: name("r", .role), document: allowAll)
         }
         let naming =
             #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:user/x/alicia"},"Action":"sts:AssumeRole"}]}"#
-        _ = try await dir.updateAssumeRolePolicy(roleName: name("r", .role), document: naming)
+        _ = try await dir.updateAssumeRolePolicy(named: name("r", .role), document: naming)
         let ghost = naming.replacingOccurrences(of: "x/alicia", with: "nobody")
         do {
             _ = try await dir.createRole(name: name("r2", .role), assumeRolePolicyDocument: ghost)
@@ -130,7 +130,7 @@ public enum StoreConformance {
             #expect(error.code == .malformedPolicyDocument)
             #expect(error.message == #"Invalid principal in policy: "AWS":"arn:aws:iam::123456789012:user/nobody""#)
         }
-        let unchanged = try await dir.updateRole(roleName: name("r", .role), description: "d")
+        let unchanged = try await dir.updateRole(named: name("r", .role), description: "d", maxSessionDuration: nil)
         #expect(unchanged.changes.isEmpty)
     }
 
@@ -158,23 +158,31 @@ public enum StoreConformance {
             of: .group, named: name("admins", .group), pathPrefix: try PathPrefix("/team/", forPolicy: true))
         #expect(teamOnly.items.map(\.arn) == [custom.arn])
         let all = try await dir.listPolicies()
-        #expect(all.items.map(\.policy.arn) == [shipped.arn, custom.arn])
-        #expect(all.items.map(\.attachmentCount) == [1, 1])
+        // The server's AWS managed catalog is listed too; these two are the ones the test attached.
+        let mine = all.items.filter { [shipped.arn, custom.arn].contains($0.policy.arn) }
+        #expect(mine.map(\.policy.arn) == [shipped.arn, custom.arn])
+        #expect(mine.map(\.attachmentCount) == [1, 1])
+        #expect(
+            all.items.filter { ![shipped.arn, custom.arn].contains($0.policy.arn) }.allSatisfy {
+                $0.attachmentCount == 0
+            })
         #expect(try await dir.listPolicies(scope: .local).items.map(\.policy.arn) == [custom.arn])
-        #expect(try await dir.listPolicies(scope: .aws).items.map(\.policy.arn) == [shipped.arn])
+        #expect(try await dir.listPolicies(scope: .aws).items.map(\.policy.arn).contains(shipped.arn))
+        #expect(try await dir.listPolicies(scope: .aws).items.allSatisfy { $0.policy.arn.account == "aws" })
         #expect(try await dir.entities(forPolicy: shipped.arn).groups.map(\.name.rawValue) == ["admins"])
         await expectCode(.unmodifiableEntity) { _ = try await dir.deletePolicy(arn: shipped.arn) }
-        #expect(try await dir.policyVersion(policyARN: custom.arn, versionID: "v1").document == allowAll)
-        await expectCode(.noSuchEntity) { _ = try await dir.policyVersion(policyARN: custom.arn, versionID: "v2") }
+        #expect(try await dir.policyVersion(arn: custom.arn, versionID: "v1").document == allowAll)
+        await expectCode(.noSuchEntity) { _ = try await dir.policyVersion(arn: custom.arn, versionID: "v2") }
 
         _ = try await dir.putInlinePolicy(name("b", .inlinePolicy), document: allowAll, on: .user, named: name("alice"))
         _ = try await dir.putInlinePolicy(name("a", .inlinePolicy), document: allowAll, on: .user, named: name("alice"))
-        let names = try await dir.inlinePolicyNames(of: .user, named: name("alice"))
+        let names = try await dir.inlinePolicyNames(on: .user, named: name("alice"))
         #expect(names.items.map(\.rawValue) == ["a", "b"])
         #expect(
-            try await dir.inlinePolicy(name("b", .inlinePolicy), of: .user, named: name("alice")).document == allowAll)
+            try await dir.inlinePolicy(name("b", .inlinePolicy), on: .user, named: name("alice")).policy.document
+                == allowAll)
         await expectCode(.noSuchEntity) {
-            _ = try await dir.inlinePolicy(name("c", .inlinePolicy), of: .user, named: name("alice"))
+            _ = try await dir.inlinePolicy(name("c", .inlinePolicy), on: .user, named: name("alice"))
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import IAMDomain
 import IAMRPC
 import IAMWire
 import NIOCore
@@ -68,6 +69,21 @@ final class AuditLog: Sendable {
                 time: Caller.iso8601(Date()), caller: caller, accessKeyId: context.accessKeyID,
                 peer: context.peerAddress.map(Self.describe), rpc: context.method.method, resource: resource,
                 result: "OK", errorCode: nil, requestId: context.requestID, revision: revision))
+    }
+
+    /// Records a committed write of the IAM service, with the resource the first change touched.
+    func recordCommit(_ commit: IAMCommit, caller: String?) {
+        let rpc = commit.method.split(separator: "/").last.map(String.init) ?? commit.method
+        self.append(
+            Record(
+                time: Caller.iso8601(Date()), caller: caller, accessKeyId: commit.accessKeyID, peer: commit.peer,
+                rpc: rpc, resource: commit.changes.first.map { Self.describe($0.entity) }, result: "OK",
+                errorCode: nil, requestId: commit.requestID, revision: commit.revision.rawValue))
+    }
+
+    private static func describe(_ entity: ChangedEntity) -> String {
+        let columns = entity.columns
+        return "\(columns.kind)/\(columns.id)"
     }
 
     private static let encoder: JSONEncoder = {

@@ -1848,13 +1848,17 @@ public struct CreateUserRequest: WireMessage {
 public struct CreateUserResponse: WireMessage {
     /// The new user.
     public var user: User? = nil
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
 
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
     /// Creates a message from its fields; the ones left out keep their proto3 defaults.
-    public init(user: User? = nil) {
+    public init(user: User? = nil, revision: UInt64 = 0) {
         self.user = user
+        self.revision = revision
     }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -1868,6 +1872,10 @@ public struct CreateUserResponse: WireMessage {
             writer.writeTag(1, .lengthDelimited)
             writer.writeMessage(value)
         }
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
     }
 
     /// The exact number of bytes `encode(into:)` appends.
@@ -1875,6 +1883,9 @@ public struct CreateUserResponse: WireMessage {
         var size = 0
         if let value = self.user {
             size += 1 + Protobuf.lengthDelimitedSize(value.encodedSize)
+        }
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
         }
         return size
     }
@@ -1892,7 +1903,9 @@ public struct CreateUserResponse: WireMessage {
                 var value = self.user ?? User()
                 try reader.mergeMessage(into: &value)
                 self.user = value
-            case (1, _):
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            case (1, _), (100, _):
                 throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
@@ -2248,19 +2261,41 @@ public struct UpdateUserRequest: WireMessage {
     }
 }
 
-/// UpdateUser output (empty).
+/// UpdateUser output: the revision it produced.
 public struct UpdateUserResponse: WireMessage {
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
+
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
-    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
-    public func encode(into buffer: inout ByteBuffer) {}
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(revision: UInt64 = 0) {
+        self.revision = revision
+    }
 
-    /// Writes nothing: the message has no fields.
-    public func encode(to writer: inout ProtobufWriter) {}
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
+    }
 
     /// The exact number of bytes `encode(into:)` appends.
-    public var encodedSize: Int { 0 }
+    public var encodedSize: Int {
+        var size = 0
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
+        }
+        return size
+    }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
@@ -2270,7 +2305,14 @@ public struct UpdateUserResponse: WireMessage {
     /// Merges fields from `reader` until its end; unknown fields are skipped.
     public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
         while let tag = try reader.readTag() {
-            try reader.skipField(tag)
+            switch (tag.fieldNumber, tag.wireType) {
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            case (100, _):
+                throw ProtobufReader.wrongWireType(tag)
+            default:
+                try reader.skipField(tag)
+            }
         }
     }
 }
@@ -2330,19 +2372,41 @@ public struct DeleteUserRequest: WireMessage {
     }
 }
 
-/// DeleteUser output (empty).
+/// DeleteUser output: the revision it produced.
 public struct DeleteUserResponse: WireMessage {
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
+
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
-    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
-    public func encode(into buffer: inout ByteBuffer) {}
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(revision: UInt64 = 0) {
+        self.revision = revision
+    }
 
-    /// Writes nothing: the message has no fields.
-    public func encode(to writer: inout ProtobufWriter) {}
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
+    }
 
     /// The exact number of bytes `encode(into:)` appends.
-    public var encodedSize: Int { 0 }
+    public var encodedSize: Int {
+        var size = 0
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
+        }
+        return size
+    }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
@@ -2352,7 +2416,14 @@ public struct DeleteUserResponse: WireMessage {
     /// Merges fields from `reader` until its end; unknown fields are skipped.
     public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
         while let tag = try reader.readTag() {
-            try reader.skipField(tag)
+            switch (tag.fieldNumber, tag.wireType) {
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            case (100, _):
+                throw ProtobufReader.wrongWireType(tag)
+            default:
+                try reader.skipField(tag)
+            }
         }
     }
 }
@@ -2422,19 +2493,41 @@ public struct TagUserRequest: WireMessage {
     }
 }
 
-/// TagUser output (empty).
+/// TagUser output: the revision it produced.
 public struct TagUserResponse: WireMessage {
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
+
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
-    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
-    public func encode(into buffer: inout ByteBuffer) {}
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(revision: UInt64 = 0) {
+        self.revision = revision
+    }
 
-    /// Writes nothing: the message has no fields.
-    public func encode(to writer: inout ProtobufWriter) {}
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
+    }
 
     /// The exact number of bytes `encode(into:)` appends.
-    public var encodedSize: Int { 0 }
+    public var encodedSize: Int {
+        var size = 0
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
+        }
+        return size
+    }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
@@ -2444,7 +2537,14 @@ public struct TagUserResponse: WireMessage {
     /// Merges fields from `reader` until its end; unknown fields are skipped.
     public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
         while let tag = try reader.readTag() {
-            try reader.skipField(tag)
+            switch (tag.fieldNumber, tag.wireType) {
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            case (100, _):
+                throw ProtobufReader.wrongWireType(tag)
+            default:
+                try reader.skipField(tag)
+            }
         }
     }
 }
@@ -2514,19 +2614,41 @@ public struct UntagUserRequest: WireMessage {
     }
 }
 
-/// UntagUser output (empty).
+/// UntagUser output: the revision it produced.
 public struct UntagUserResponse: WireMessage {
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
+
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
-    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
-    public func encode(into buffer: inout ByteBuffer) {}
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(revision: UInt64 = 0) {
+        self.revision = revision
+    }
 
-    /// Writes nothing: the message has no fields.
-    public func encode(to writer: inout ProtobufWriter) {}
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
+    }
 
     /// The exact number of bytes `encode(into:)` appends.
-    public var encodedSize: Int { 0 }
+    public var encodedSize: Int {
+        var size = 0
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
+        }
+        return size
+    }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
@@ -2536,7 +2658,14 @@ public struct UntagUserResponse: WireMessage {
     /// Merges fields from `reader` until its end; unknown fields are skipped.
     public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
         while let tag = try reader.readTag() {
-            try reader.skipField(tag)
+            switch (tag.fieldNumber, tag.wireType) {
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            case (100, _):
+                throw ProtobufReader.wrongWireType(tag)
+            default:
+                try reader.skipField(tag)
+            }
         }
     }
 }
@@ -2764,19 +2893,41 @@ public struct PutUserPermissionsBoundaryRequest: WireMessage {
     }
 }
 
-/// PutUserPermissionsBoundary output (empty).
+/// PutUserPermissionsBoundary output: the revision it produced.
 public struct PutUserPermissionsBoundaryResponse: WireMessage {
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
+
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
-    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
-    public func encode(into buffer: inout ByteBuffer) {}
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(revision: UInt64 = 0) {
+        self.revision = revision
+    }
 
-    /// Writes nothing: the message has no fields.
-    public func encode(to writer: inout ProtobufWriter) {}
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
+    }
 
     /// The exact number of bytes `encode(into:)` appends.
-    public var encodedSize: Int { 0 }
+    public var encodedSize: Int {
+        var size = 0
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
+        }
+        return size
+    }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
@@ -2786,7 +2937,14 @@ public struct PutUserPermissionsBoundaryResponse: WireMessage {
     /// Merges fields from `reader` until its end; unknown fields are skipped.
     public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
         while let tag = try reader.readTag() {
-            try reader.skipField(tag)
+            switch (tag.fieldNumber, tag.wireType) {
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            case (100, _):
+                throw ProtobufReader.wrongWireType(tag)
+            default:
+                try reader.skipField(tag)
+            }
         }
     }
 }
@@ -2846,19 +3004,41 @@ public struct DeleteUserPermissionsBoundaryRequest: WireMessage {
     }
 }
 
-/// DeleteUserPermissionsBoundary output (empty).
+/// DeleteUserPermissionsBoundary output: the revision it produced.
 public struct DeleteUserPermissionsBoundaryResponse: WireMessage {
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
+
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
-    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
-    public func encode(into buffer: inout ByteBuffer) {}
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(revision: UInt64 = 0) {
+        self.revision = revision
+    }
 
-    /// Writes nothing: the message has no fields.
-    public func encode(to writer: inout ProtobufWriter) {}
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
+    }
 
     /// The exact number of bytes `encode(into:)` appends.
-    public var encodedSize: Int { 0 }
+    public var encodedSize: Int {
+        var size = 0
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
+        }
+        return size
+    }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
@@ -2868,7 +3048,14 @@ public struct DeleteUserPermissionsBoundaryResponse: WireMessage {
     /// Merges fields from `reader` until its end; unknown fields are skipped.
     public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
         while let tag = try reader.readTag() {
-            try reader.skipField(tag)
+            switch (tag.fieldNumber, tag.wireType) {
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            case (100, _):
+                throw ProtobufReader.wrongWireType(tag)
+            default:
+                try reader.skipField(tag)
+            }
         }
     }
 }
@@ -2944,13 +3131,17 @@ public struct CreateGroupRequest: WireMessage {
 public struct CreateGroupResponse: WireMessage {
     /// The new group.
     public var group: Group? = nil
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
 
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
     /// Creates a message from its fields; the ones left out keep their proto3 defaults.
-    public init(group: Group? = nil) {
+    public init(group: Group? = nil, revision: UInt64 = 0) {
         self.group = group
+        self.revision = revision
     }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -2964,6 +3155,10 @@ public struct CreateGroupResponse: WireMessage {
             writer.writeTag(1, .lengthDelimited)
             writer.writeMessage(value)
         }
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
     }
 
     /// The exact number of bytes `encode(into:)` appends.
@@ -2971,6 +3166,9 @@ public struct CreateGroupResponse: WireMessage {
         var size = 0
         if let value = self.group {
             size += 1 + Protobuf.lengthDelimitedSize(value.encodedSize)
+        }
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
         }
         return size
     }
@@ -2988,7 +3186,9 @@ public struct CreateGroupResponse: WireMessage {
                 var value = self.group ?? Group()
                 try reader.mergeMessage(into: &value)
                 self.group = value
-            case (1, _):
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            case (1, _), (100, _):
                 throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
@@ -3402,19 +3602,41 @@ public struct UpdateGroupRequest: WireMessage {
     }
 }
 
-/// UpdateGroup output (empty).
+/// UpdateGroup output: the revision it produced.
 public struct UpdateGroupResponse: WireMessage {
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
+
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
-    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
-    public func encode(into buffer: inout ByteBuffer) {}
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(revision: UInt64 = 0) {
+        self.revision = revision
+    }
 
-    /// Writes nothing: the message has no fields.
-    public func encode(to writer: inout ProtobufWriter) {}
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
+    }
 
     /// The exact number of bytes `encode(into:)` appends.
-    public var encodedSize: Int { 0 }
+    public var encodedSize: Int {
+        var size = 0
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
+        }
+        return size
+    }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
@@ -3424,7 +3646,14 @@ public struct UpdateGroupResponse: WireMessage {
     /// Merges fields from `reader` until its end; unknown fields are skipped.
     public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
         while let tag = try reader.readTag() {
-            try reader.skipField(tag)
+            switch (tag.fieldNumber, tag.wireType) {
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            case (100, _):
+                throw ProtobufReader.wrongWireType(tag)
+            default:
+                try reader.skipField(tag)
+            }
         }
     }
 }
@@ -3484,19 +3713,41 @@ public struct DeleteGroupRequest: WireMessage {
     }
 }
 
-/// DeleteGroup output (empty).
+/// DeleteGroup output: the revision it produced.
 public struct DeleteGroupResponse: WireMessage {
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
+
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
-    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
-    public func encode(into buffer: inout ByteBuffer) {}
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(revision: UInt64 = 0) {
+        self.revision = revision
+    }
 
-    /// Writes nothing: the message has no fields.
-    public func encode(to writer: inout ProtobufWriter) {}
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
+    }
 
     /// The exact number of bytes `encode(into:)` appends.
-    public var encodedSize: Int { 0 }
+    public var encodedSize: Int {
+        var size = 0
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
+        }
+        return size
+    }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
@@ -3506,7 +3757,14 @@ public struct DeleteGroupResponse: WireMessage {
     /// Merges fields from `reader` until its end; unknown fields are skipped.
     public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
         while let tag = try reader.readTag() {
-            try reader.skipField(tag)
+            switch (tag.fieldNumber, tag.wireType) {
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            case (100, _):
+                throw ProtobufReader.wrongWireType(tag)
+            default:
+                try reader.skipField(tag)
+            }
         }
     }
 }
@@ -3578,19 +3836,41 @@ public struct AddUserToGroupRequest: WireMessage {
     }
 }
 
-/// AddUserToGroup output (empty).
+/// AddUserToGroup output: the revision it produced.
 public struct AddUserToGroupResponse: WireMessage {
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
+
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
-    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
-    public func encode(into buffer: inout ByteBuffer) {}
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(revision: UInt64 = 0) {
+        self.revision = revision
+    }
 
-    /// Writes nothing: the message has no fields.
-    public func encode(to writer: inout ProtobufWriter) {}
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
+    }
 
     /// The exact number of bytes `encode(into:)` appends.
-    public var encodedSize: Int { 0 }
+    public var encodedSize: Int {
+        var size = 0
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
+        }
+        return size
+    }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
@@ -3600,7 +3880,14 @@ public struct AddUserToGroupResponse: WireMessage {
     /// Merges fields from `reader` until its end; unknown fields are skipped.
     public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
         while let tag = try reader.readTag() {
-            try reader.skipField(tag)
+            switch (tag.fieldNumber, tag.wireType) {
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            case (100, _):
+                throw ProtobufReader.wrongWireType(tag)
+            default:
+                try reader.skipField(tag)
+            }
         }
     }
 }
@@ -3672,19 +3959,41 @@ public struct RemoveUserFromGroupRequest: WireMessage {
     }
 }
 
-/// RemoveUserFromGroup output (empty).
+/// RemoveUserFromGroup output: the revision it produced.
 public struct RemoveUserFromGroupResponse: WireMessage {
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
+
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
-    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
-    public func encode(into buffer: inout ByteBuffer) {}
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(revision: UInt64 = 0) {
+        self.revision = revision
+    }
 
-    /// Writes nothing: the message has no fields.
-    public func encode(to writer: inout ProtobufWriter) {}
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
+    }
 
     /// The exact number of bytes `encode(into:)` appends.
-    public var encodedSize: Int { 0 }
+    public var encodedSize: Int {
+        var size = 0
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
+        }
+        return size
+    }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
@@ -3694,7 +4003,14 @@ public struct RemoveUserFromGroupResponse: WireMessage {
     /// Merges fields from `reader` until its end; unknown fields are skipped.
     public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
         while let tag = try reader.readTag() {
-            try reader.skipField(tag)
+            switch (tag.fieldNumber, tag.wireType) {
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            case (100, _):
+                throw ProtobufReader.wrongWireType(tag)
+            default:
+                try reader.skipField(tag)
+            }
         }
     }
 }
@@ -3992,13 +4308,17 @@ public struct CreateRoleRequest: WireMessage {
 public struct CreateRoleResponse: WireMessage {
     /// The new role.
     public var role: Role? = nil
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
 
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
     /// Creates a message from its fields; the ones left out keep their proto3 defaults.
-    public init(role: Role? = nil) {
+    public init(role: Role? = nil, revision: UInt64 = 0) {
         self.role = role
+        self.revision = revision
     }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -4012,6 +4332,10 @@ public struct CreateRoleResponse: WireMessage {
             writer.writeTag(1, .lengthDelimited)
             writer.writeMessage(value)
         }
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
     }
 
     /// The exact number of bytes `encode(into:)` appends.
@@ -4019,6 +4343,9 @@ public struct CreateRoleResponse: WireMessage {
         var size = 0
         if let value = self.role {
             size += 1 + Protobuf.lengthDelimitedSize(value.encodedSize)
+        }
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
         }
         return size
     }
@@ -4036,7 +4363,9 @@ public struct CreateRoleResponse: WireMessage {
                 var value = self.role ?? Role()
                 try reader.mergeMessage(into: &value)
                 self.role = value
-            case (1, _):
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            case (1, _), (100, _):
                 throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
@@ -4392,19 +4721,41 @@ public struct UpdateRoleRequest: WireMessage {
     }
 }
 
-/// UpdateRole output (empty).
+/// UpdateRole output: the revision it produced.
 public struct UpdateRoleResponse: WireMessage {
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
+
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
-    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
-    public func encode(into buffer: inout ByteBuffer) {}
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(revision: UInt64 = 0) {
+        self.revision = revision
+    }
 
-    /// Writes nothing: the message has no fields.
-    public func encode(to writer: inout ProtobufWriter) {}
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
+    }
 
     /// The exact number of bytes `encode(into:)` appends.
-    public var encodedSize: Int { 0 }
+    public var encodedSize: Int {
+        var size = 0
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
+        }
+        return size
+    }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
@@ -4414,7 +4765,14 @@ public struct UpdateRoleResponse: WireMessage {
     /// Merges fields from `reader` until its end; unknown fields are skipped.
     public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
         while let tag = try reader.readTag() {
-            try reader.skipField(tag)
+            switch (tag.fieldNumber, tag.wireType) {
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            case (100, _):
+                throw ProtobufReader.wrongWireType(tag)
+            default:
+                try reader.skipField(tag)
+            }
         }
     }
 }
@@ -4490,13 +4848,17 @@ public struct UpdateRoleDescriptionRequest: WireMessage {
 public struct UpdateRoleDescriptionResponse: WireMessage {
     /// The updated role.
     public var role: Role? = nil
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
 
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
     /// Creates a message from its fields; the ones left out keep their proto3 defaults.
-    public init(role: Role? = nil) {
+    public init(role: Role? = nil, revision: UInt64 = 0) {
         self.role = role
+        self.revision = revision
     }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -4510,6 +4872,10 @@ public struct UpdateRoleDescriptionResponse: WireMessage {
             writer.writeTag(1, .lengthDelimited)
             writer.writeMessage(value)
         }
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
     }
 
     /// The exact number of bytes `encode(into:)` appends.
@@ -4517,6 +4883,9 @@ public struct UpdateRoleDescriptionResponse: WireMessage {
         var size = 0
         if let value = self.role {
             size += 1 + Protobuf.lengthDelimitedSize(value.encodedSize)
+        }
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
         }
         return size
     }
@@ -4534,7 +4903,9 @@ public struct UpdateRoleDescriptionResponse: WireMessage {
                 var value = self.role ?? Role()
                 try reader.mergeMessage(into: &value)
                 self.role = value
-            case (1, _):
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            case (1, _), (100, _):
                 throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
@@ -4610,19 +4981,41 @@ public struct UpdateAssumeRolePolicyRequest: WireMessage {
     }
 }
 
-/// UpdateAssumeRolePolicy output (empty).
+/// UpdateAssumeRolePolicy output: the revision it produced.
 public struct UpdateAssumeRolePolicyResponse: WireMessage {
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
+
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
-    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
-    public func encode(into buffer: inout ByteBuffer) {}
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(revision: UInt64 = 0) {
+        self.revision = revision
+    }
 
-    /// Writes nothing: the message has no fields.
-    public func encode(to writer: inout ProtobufWriter) {}
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
+    }
 
     /// The exact number of bytes `encode(into:)` appends.
-    public var encodedSize: Int { 0 }
+    public var encodedSize: Int {
+        var size = 0
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
+        }
+        return size
+    }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
@@ -4632,7 +5025,14 @@ public struct UpdateAssumeRolePolicyResponse: WireMessage {
     /// Merges fields from `reader` until its end; unknown fields are skipped.
     public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
         while let tag = try reader.readTag() {
-            try reader.skipField(tag)
+            switch (tag.fieldNumber, tag.wireType) {
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            case (100, _):
+                throw ProtobufReader.wrongWireType(tag)
+            default:
+                try reader.skipField(tag)
+            }
         }
     }
 }
@@ -4692,19 +5092,41 @@ public struct DeleteRoleRequest: WireMessage {
     }
 }
 
-/// DeleteRole output (empty).
+/// DeleteRole output: the revision it produced.
 public struct DeleteRoleResponse: WireMessage {
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
+
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
-    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
-    public func encode(into buffer: inout ByteBuffer) {}
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(revision: UInt64 = 0) {
+        self.revision = revision
+    }
 
-    /// Writes nothing: the message has no fields.
-    public func encode(to writer: inout ProtobufWriter) {}
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
+    }
 
     /// The exact number of bytes `encode(into:)` appends.
-    public var encodedSize: Int { 0 }
+    public var encodedSize: Int {
+        var size = 0
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
+        }
+        return size
+    }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
@@ -4714,7 +5136,14 @@ public struct DeleteRoleResponse: WireMessage {
     /// Merges fields from `reader` until its end; unknown fields are skipped.
     public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
         while let tag = try reader.readTag() {
-            try reader.skipField(tag)
+            switch (tag.fieldNumber, tag.wireType) {
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            case (100, _):
+                throw ProtobufReader.wrongWireType(tag)
+            default:
+                try reader.skipField(tag)
+            }
         }
     }
 }
@@ -4784,19 +5213,41 @@ public struct TagRoleRequest: WireMessage {
     }
 }
 
-/// TagRole output (empty).
+/// TagRole output: the revision it produced.
 public struct TagRoleResponse: WireMessage {
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
+
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
-    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
-    public func encode(into buffer: inout ByteBuffer) {}
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(revision: UInt64 = 0) {
+        self.revision = revision
+    }
 
-    /// Writes nothing: the message has no fields.
-    public func encode(to writer: inout ProtobufWriter) {}
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
+    }
 
     /// The exact number of bytes `encode(into:)` appends.
-    public var encodedSize: Int { 0 }
+    public var encodedSize: Int {
+        var size = 0
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
+        }
+        return size
+    }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
@@ -4806,7 +5257,14 @@ public struct TagRoleResponse: WireMessage {
     /// Merges fields from `reader` until its end; unknown fields are skipped.
     public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
         while let tag = try reader.readTag() {
-            try reader.skipField(tag)
+            switch (tag.fieldNumber, tag.wireType) {
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            case (100, _):
+                throw ProtobufReader.wrongWireType(tag)
+            default:
+                try reader.skipField(tag)
+            }
         }
     }
 }
@@ -4876,19 +5334,41 @@ public struct UntagRoleRequest: WireMessage {
     }
 }
 
-/// UntagRole output (empty).
+/// UntagRole output: the revision it produced.
 public struct UntagRoleResponse: WireMessage {
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
+
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
-    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
-    public func encode(into buffer: inout ByteBuffer) {}
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(revision: UInt64 = 0) {
+        self.revision = revision
+    }
 
-    /// Writes nothing: the message has no fields.
-    public func encode(to writer: inout ProtobufWriter) {}
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
+    }
 
     /// The exact number of bytes `encode(into:)` appends.
-    public var encodedSize: Int { 0 }
+    public var encodedSize: Int {
+        var size = 0
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
+        }
+        return size
+    }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
@@ -4898,7 +5378,14 @@ public struct UntagRoleResponse: WireMessage {
     /// Merges fields from `reader` until its end; unknown fields are skipped.
     public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
         while let tag = try reader.readTag() {
-            try reader.skipField(tag)
+            switch (tag.fieldNumber, tag.wireType) {
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            case (100, _):
+                throw ProtobufReader.wrongWireType(tag)
+            default:
+                try reader.skipField(tag)
+            }
         }
     }
 }
@@ -5126,19 +5613,41 @@ public struct PutRolePermissionsBoundaryRequest: WireMessage {
     }
 }
 
-/// PutRolePermissionsBoundary output (empty).
+/// PutRolePermissionsBoundary output: the revision it produced.
 public struct PutRolePermissionsBoundaryResponse: WireMessage {
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
+
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
-    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
-    public func encode(into buffer: inout ByteBuffer) {}
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(revision: UInt64 = 0) {
+        self.revision = revision
+    }
 
-    /// Writes nothing: the message has no fields.
-    public func encode(to writer: inout ProtobufWriter) {}
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
+    }
 
     /// The exact number of bytes `encode(into:)` appends.
-    public var encodedSize: Int { 0 }
+    public var encodedSize: Int {
+        var size = 0
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
+        }
+        return size
+    }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
@@ -5148,7 +5657,14 @@ public struct PutRolePermissionsBoundaryResponse: WireMessage {
     /// Merges fields from `reader` until its end; unknown fields are skipped.
     public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
         while let tag = try reader.readTag() {
-            try reader.skipField(tag)
+            switch (tag.fieldNumber, tag.wireType) {
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            case (100, _):
+                throw ProtobufReader.wrongWireType(tag)
+            default:
+                try reader.skipField(tag)
+            }
         }
     }
 }
@@ -5208,19 +5724,41 @@ public struct DeleteRolePermissionsBoundaryRequest: WireMessage {
     }
 }
 
-/// DeleteRolePermissionsBoundary output (empty).
+/// DeleteRolePermissionsBoundary output: the revision it produced.
 public struct DeleteRolePermissionsBoundaryResponse: WireMessage {
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
+
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
-    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
-    public func encode(into buffer: inout ByteBuffer) {}
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(revision: UInt64 = 0) {
+        self.revision = revision
+    }
 
-    /// Writes nothing: the message has no fields.
-    public func encode(to writer: inout ProtobufWriter) {}
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
+    }
 
     /// The exact number of bytes `encode(into:)` appends.
-    public var encodedSize: Int { 0 }
+    public var encodedSize: Int {
+        var size = 0
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
+        }
+        return size
+    }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
@@ -5230,7 +5768,14 @@ public struct DeleteRolePermissionsBoundaryResponse: WireMessage {
     /// Merges fields from `reader` until its end; unknown fields are skipped.
     public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
         while let tag = try reader.readTag() {
-            try reader.skipField(tag)
+            switch (tag.fieldNumber, tag.wireType) {
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            case (100, _):
+                throw ProtobufReader.wrongWireType(tag)
+            default:
+                try reader.skipField(tag)
+            }
         }
     }
 }
@@ -5346,13 +5891,17 @@ public struct CreatePolicyRequest: WireMessage {
 public struct CreatePolicyResponse: WireMessage {
     /// The new policy.
     public var policy: Policy? = nil
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
 
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
     /// Creates a message from its fields; the ones left out keep their proto3 defaults.
-    public init(policy: Policy? = nil) {
+    public init(policy: Policy? = nil, revision: UInt64 = 0) {
         self.policy = policy
+        self.revision = revision
     }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -5366,6 +5915,10 @@ public struct CreatePolicyResponse: WireMessage {
             writer.writeTag(1, .lengthDelimited)
             writer.writeMessage(value)
         }
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
     }
 
     /// The exact number of bytes `encode(into:)` appends.
@@ -5373,6 +5926,9 @@ public struct CreatePolicyResponse: WireMessage {
         var size = 0
         if let value = self.policy {
             size += 1 + Protobuf.lengthDelimitedSize(value.encodedSize)
+        }
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
         }
         return size
     }
@@ -5390,7 +5946,9 @@ public struct CreatePolicyResponse: WireMessage {
                 var value = self.policy ?? Policy()
                 try reader.mergeMessage(into: &value)
                 self.policy = value
-            case (1, _):
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            case (1, _), (100, _):
                 throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
@@ -5765,19 +6323,41 @@ public struct DeletePolicyRequest: WireMessage {
     }
 }
 
-/// DeletePolicy output (empty).
+/// DeletePolicy output: the revision it produced.
 public struct DeletePolicyResponse: WireMessage {
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
+
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
-    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
-    public func encode(into buffer: inout ByteBuffer) {}
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(revision: UInt64 = 0) {
+        self.revision = revision
+    }
 
-    /// Writes nothing: the message has no fields.
-    public func encode(to writer: inout ProtobufWriter) {}
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
+    }
 
     /// The exact number of bytes `encode(into:)` appends.
-    public var encodedSize: Int { 0 }
+    public var encodedSize: Int {
+        var size = 0
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
+        }
+        return size
+    }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
@@ -5787,7 +6367,14 @@ public struct DeletePolicyResponse: WireMessage {
     /// Merges fields from `reader` until its end; unknown fields are skipped.
     public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
         while let tag = try reader.readTag() {
-            try reader.skipField(tag)
+            switch (tag.fieldNumber, tag.wireType) {
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            case (100, _):
+                throw ProtobufReader.wrongWireType(tag)
+            default:
+                try reader.skipField(tag)
+            }
         }
     }
 }
@@ -5857,19 +6444,41 @@ public struct TagPolicyRequest: WireMessage {
     }
 }
 
-/// TagPolicy output (empty).
+/// TagPolicy output: the revision it produced.
 public struct TagPolicyResponse: WireMessage {
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
+
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
-    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
-    public func encode(into buffer: inout ByteBuffer) {}
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(revision: UInt64 = 0) {
+        self.revision = revision
+    }
 
-    /// Writes nothing: the message has no fields.
-    public func encode(to writer: inout ProtobufWriter) {}
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
+    }
 
     /// The exact number of bytes `encode(into:)` appends.
-    public var encodedSize: Int { 0 }
+    public var encodedSize: Int {
+        var size = 0
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
+        }
+        return size
+    }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
@@ -5879,7 +6488,14 @@ public struct TagPolicyResponse: WireMessage {
     /// Merges fields from `reader` until its end; unknown fields are skipped.
     public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
         while let tag = try reader.readTag() {
-            try reader.skipField(tag)
+            switch (tag.fieldNumber, tag.wireType) {
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            case (100, _):
+                throw ProtobufReader.wrongWireType(tag)
+            default:
+                try reader.skipField(tag)
+            }
         }
     }
 }
@@ -5949,19 +6565,41 @@ public struct UntagPolicyRequest: WireMessage {
     }
 }
 
-/// UntagPolicy output (empty).
+/// UntagPolicy output: the revision it produced.
 public struct UntagPolicyResponse: WireMessage {
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
+
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
-    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
-    public func encode(into buffer: inout ByteBuffer) {}
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(revision: UInt64 = 0) {
+        self.revision = revision
+    }
 
-    /// Writes nothing: the message has no fields.
-    public func encode(to writer: inout ProtobufWriter) {}
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
+    }
 
     /// The exact number of bytes `encode(into:)` appends.
-    public var encodedSize: Int { 0 }
+    public var encodedSize: Int {
+        var size = 0
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
+        }
+        return size
+    }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
@@ -5971,7 +6609,14 @@ public struct UntagPolicyResponse: WireMessage {
     /// Merges fields from `reader` until its end; unknown fields are skipped.
     public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
         while let tag = try reader.readTag() {
-            try reader.skipField(tag)
+            switch (tag.fieldNumber, tag.wireType) {
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            case (100, _):
+                throw ProtobufReader.wrongWireType(tag)
+            default:
+                try reader.skipField(tag)
+            }
         }
     }
 }
@@ -6440,13 +7085,17 @@ public struct CreatePolicyVersionRequest: WireMessage {
 public struct CreatePolicyVersionResponse: WireMessage {
     /// The new version (without its document).
     public var policyVersion: PolicyVersion? = nil
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
 
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
     /// Creates a message from its fields; the ones left out keep their proto3 defaults.
-    public init(policyVersion: PolicyVersion? = nil) {
+    public init(policyVersion: PolicyVersion? = nil, revision: UInt64 = 0) {
         self.policyVersion = policyVersion
+        self.revision = revision
     }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -6460,6 +7109,10 @@ public struct CreatePolicyVersionResponse: WireMessage {
             writer.writeTag(1, .lengthDelimited)
             writer.writeMessage(value)
         }
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
     }
 
     /// The exact number of bytes `encode(into:)` appends.
@@ -6467,6 +7120,9 @@ public struct CreatePolicyVersionResponse: WireMessage {
         var size = 0
         if let value = self.policyVersion {
             size += 1 + Protobuf.lengthDelimitedSize(value.encodedSize)
+        }
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
         }
         return size
     }
@@ -6484,7 +7140,9 @@ public struct CreatePolicyVersionResponse: WireMessage {
                 var value = self.policyVersion ?? PolicyVersion()
                 try reader.mergeMessage(into: &value)
                 self.policyVersion = value
-            case (1, _):
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            case (1, _), (100, _):
                 throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
@@ -6840,19 +7498,41 @@ public struct DeletePolicyVersionRequest: WireMessage {
     }
 }
 
-/// DeletePolicyVersion output (empty).
+/// DeletePolicyVersion output: the revision it produced.
 public struct DeletePolicyVersionResponse: WireMessage {
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
+
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
-    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
-    public func encode(into buffer: inout ByteBuffer) {}
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(revision: UInt64 = 0) {
+        self.revision = revision
+    }
 
-    /// Writes nothing: the message has no fields.
-    public func encode(to writer: inout ProtobufWriter) {}
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
+    }
 
     /// The exact number of bytes `encode(into:)` appends.
-    public var encodedSize: Int { 0 }
+    public var encodedSize: Int {
+        var size = 0
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
+        }
+        return size
+    }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
@@ -6862,7 +7542,14 @@ public struct DeletePolicyVersionResponse: WireMessage {
     /// Merges fields from `reader` until its end; unknown fields are skipped.
     public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
         while let tag = try reader.readTag() {
-            try reader.skipField(tag)
+            switch (tag.fieldNumber, tag.wireType) {
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            case (100, _):
+                throw ProtobufReader.wrongWireType(tag)
+            default:
+                try reader.skipField(tag)
+            }
         }
     }
 }
@@ -6934,19 +7621,41 @@ public struct SetDefaultPolicyVersionRequest: WireMessage {
     }
 }
 
-/// SetDefaultPolicyVersion output (empty).
+/// SetDefaultPolicyVersion output: the revision it produced.
 public struct SetDefaultPolicyVersionResponse: WireMessage {
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
+
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
-    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
-    public func encode(into buffer: inout ByteBuffer) {}
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(revision: UInt64 = 0) {
+        self.revision = revision
+    }
 
-    /// Writes nothing: the message has no fields.
-    public func encode(to writer: inout ProtobufWriter) {}
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
+    }
 
     /// The exact number of bytes `encode(into:)` appends.
-    public var encodedSize: Int { 0 }
+    public var encodedSize: Int {
+        var size = 0
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
+        }
+        return size
+    }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
@@ -6956,7 +7665,14 @@ public struct SetDefaultPolicyVersionResponse: WireMessage {
     /// Merges fields from `reader` until its end; unknown fields are skipped.
     public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
         while let tag = try reader.readTag() {
-            try reader.skipField(tag)
+            switch (tag.fieldNumber, tag.wireType) {
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            case (100, _):
+                throw ProtobufReader.wrongWireType(tag)
+            default:
+                try reader.skipField(tag)
+            }
         }
     }
 }
@@ -7040,19 +7756,41 @@ public struct PutUserPolicyRequest: WireMessage {
     }
 }
 
-/// PutUserPolicy output (empty).
+/// PutUserPolicy output: the revision it produced.
 public struct PutUserPolicyResponse: WireMessage {
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
+
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
-    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
-    public func encode(into buffer: inout ByteBuffer) {}
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(revision: UInt64 = 0) {
+        self.revision = revision
+    }
 
-    /// Writes nothing: the message has no fields.
-    public func encode(to writer: inout ProtobufWriter) {}
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
+    }
 
     /// The exact number of bytes `encode(into:)` appends.
-    public var encodedSize: Int { 0 }
+    public var encodedSize: Int {
+        var size = 0
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
+        }
+        return size
+    }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
@@ -7062,7 +7800,14 @@ public struct PutUserPolicyResponse: WireMessage {
     /// Merges fields from `reader` until its end; unknown fields are skipped.
     public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
         while let tag = try reader.readTag() {
-            try reader.skipField(tag)
+            switch (tag.fieldNumber, tag.wireType) {
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            case (100, _):
+                throw ProtobufReader.wrongWireType(tag)
+            default:
+                try reader.skipField(tag)
+            }
         }
     }
 }
@@ -7436,19 +8181,41 @@ public struct DeleteUserPolicyRequest: WireMessage {
     }
 }
 
-/// DeleteUserPolicy output (empty).
+/// DeleteUserPolicy output: the revision it produced.
 public struct DeleteUserPolicyResponse: WireMessage {
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
+
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
-    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
-    public func encode(into buffer: inout ByteBuffer) {}
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(revision: UInt64 = 0) {
+        self.revision = revision
+    }
 
-    /// Writes nothing: the message has no fields.
-    public func encode(to writer: inout ProtobufWriter) {}
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
+    }
 
     /// The exact number of bytes `encode(into:)` appends.
-    public var encodedSize: Int { 0 }
+    public var encodedSize: Int {
+        var size = 0
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
+        }
+        return size
+    }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
@@ -7458,7 +8225,14 @@ public struct DeleteUserPolicyResponse: WireMessage {
     /// Merges fields from `reader` until its end; unknown fields are skipped.
     public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
         while let tag = try reader.readTag() {
-            try reader.skipField(tag)
+            switch (tag.fieldNumber, tag.wireType) {
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            case (100, _):
+                throw ProtobufReader.wrongWireType(tag)
+            default:
+                try reader.skipField(tag)
+            }
         }
     }
 }
@@ -7542,19 +8316,41 @@ public struct PutGroupPolicyRequest: WireMessage {
     }
 }
 
-/// PutGroupPolicy output (empty).
+/// PutGroupPolicy output: the revision it produced.
 public struct PutGroupPolicyResponse: WireMessage {
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
+
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
-    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
-    public func encode(into buffer: inout ByteBuffer) {}
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(revision: UInt64 = 0) {
+        self.revision = revision
+    }
 
-    /// Writes nothing: the message has no fields.
-    public func encode(to writer: inout ProtobufWriter) {}
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
+    }
 
     /// The exact number of bytes `encode(into:)` appends.
-    public var encodedSize: Int { 0 }
+    public var encodedSize: Int {
+        var size = 0
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
+        }
+        return size
+    }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
@@ -7564,7 +8360,14 @@ public struct PutGroupPolicyResponse: WireMessage {
     /// Merges fields from `reader` until its end; unknown fields are skipped.
     public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
         while let tag = try reader.readTag() {
-            try reader.skipField(tag)
+            switch (tag.fieldNumber, tag.wireType) {
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            case (100, _):
+                throw ProtobufReader.wrongWireType(tag)
+            default:
+                try reader.skipField(tag)
+            }
         }
     }
 }
@@ -7938,19 +8741,41 @@ public struct DeleteGroupPolicyRequest: WireMessage {
     }
 }
 
-/// DeleteGroupPolicy output (empty).
+/// DeleteGroupPolicy output: the revision it produced.
 public struct DeleteGroupPolicyResponse: WireMessage {
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
+
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
-    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
-    public func encode(into buffer: inout ByteBuffer) {}
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(revision: UInt64 = 0) {
+        self.revision = revision
+    }
 
-    /// Writes nothing: the message has no fields.
-    public func encode(to writer: inout ProtobufWriter) {}
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
+    }
 
     /// The exact number of bytes `encode(into:)` appends.
-    public var encodedSize: Int { 0 }
+    public var encodedSize: Int {
+        var size = 0
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
+        }
+        return size
+    }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
@@ -7960,7 +8785,14 @@ public struct DeleteGroupPolicyResponse: WireMessage {
     /// Merges fields from `reader` until its end; unknown fields are skipped.
     public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
         while let tag = try reader.readTag() {
-            try reader.skipField(tag)
+            switch (tag.fieldNumber, tag.wireType) {
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            case (100, _):
+                throw ProtobufReader.wrongWireType(tag)
+            default:
+                try reader.skipField(tag)
+            }
         }
     }
 }
@@ -8044,19 +8876,41 @@ public struct PutRolePolicyRequest: WireMessage {
     }
 }
 
-/// PutRolePolicy output (empty).
+/// PutRolePolicy output: the revision it produced.
 public struct PutRolePolicyResponse: WireMessage {
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
+
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
-    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
-    public func encode(into buffer: inout ByteBuffer) {}
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(revision: UInt64 = 0) {
+        self.revision = revision
+    }
 
-    /// Writes nothing: the message has no fields.
-    public func encode(to writer: inout ProtobufWriter) {}
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
+    }
 
     /// The exact number of bytes `encode(into:)` appends.
-    public var encodedSize: Int { 0 }
+    public var encodedSize: Int {
+        var size = 0
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
+        }
+        return size
+    }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
@@ -8066,7 +8920,14 @@ public struct PutRolePolicyResponse: WireMessage {
     /// Merges fields from `reader` until its end; unknown fields are skipped.
     public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
         while let tag = try reader.readTag() {
-            try reader.skipField(tag)
+            switch (tag.fieldNumber, tag.wireType) {
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            case (100, _):
+                throw ProtobufReader.wrongWireType(tag)
+            default:
+                try reader.skipField(tag)
+            }
         }
     }
 }
@@ -8440,19 +9301,41 @@ public struct DeleteRolePolicyRequest: WireMessage {
     }
 }
 
-/// DeleteRolePolicy output (empty).
+/// DeleteRolePolicy output: the revision it produced.
 public struct DeleteRolePolicyResponse: WireMessage {
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
+
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
-    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
-    public func encode(into buffer: inout ByteBuffer) {}
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(revision: UInt64 = 0) {
+        self.revision = revision
+    }
 
-    /// Writes nothing: the message has no fields.
-    public func encode(to writer: inout ProtobufWriter) {}
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
+    }
 
     /// The exact number of bytes `encode(into:)` appends.
-    public var encodedSize: Int { 0 }
+    public var encodedSize: Int {
+        var size = 0
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
+        }
+        return size
+    }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
@@ -8462,7 +9345,14 @@ public struct DeleteRolePolicyResponse: WireMessage {
     /// Merges fields from `reader` until its end; unknown fields are skipped.
     public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
         while let tag = try reader.readTag() {
-            try reader.skipField(tag)
+            switch (tag.fieldNumber, tag.wireType) {
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            case (100, _):
+                throw ProtobufReader.wrongWireType(tag)
+            default:
+                try reader.skipField(tag)
+            }
         }
     }
 }
@@ -8534,19 +9424,41 @@ public struct AttachUserPolicyRequest: WireMessage {
     }
 }
 
-/// AttachUserPolicy output (empty).
+/// AttachUserPolicy output: the revision it produced.
 public struct AttachUserPolicyResponse: WireMessage {
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
+
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
-    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
-    public func encode(into buffer: inout ByteBuffer) {}
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(revision: UInt64 = 0) {
+        self.revision = revision
+    }
 
-    /// Writes nothing: the message has no fields.
-    public func encode(to writer: inout ProtobufWriter) {}
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
+    }
 
     /// The exact number of bytes `encode(into:)` appends.
-    public var encodedSize: Int { 0 }
+    public var encodedSize: Int {
+        var size = 0
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
+        }
+        return size
+    }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
@@ -8556,7 +9468,14 @@ public struct AttachUserPolicyResponse: WireMessage {
     /// Merges fields from `reader` until its end; unknown fields are skipped.
     public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
         while let tag = try reader.readTag() {
-            try reader.skipField(tag)
+            switch (tag.fieldNumber, tag.wireType) {
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            case (100, _):
+                throw ProtobufReader.wrongWireType(tag)
+            default:
+                try reader.skipField(tag)
+            }
         }
     }
 }
@@ -8628,19 +9547,41 @@ public struct DetachUserPolicyRequest: WireMessage {
     }
 }
 
-/// DetachUserPolicy output (empty).
+/// DetachUserPolicy output: the revision it produced.
 public struct DetachUserPolicyResponse: WireMessage {
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
+
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
-    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
-    public func encode(into buffer: inout ByteBuffer) {}
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(revision: UInt64 = 0) {
+        self.revision = revision
+    }
 
-    /// Writes nothing: the message has no fields.
-    public func encode(to writer: inout ProtobufWriter) {}
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
+    }
 
     /// The exact number of bytes `encode(into:)` appends.
-    public var encodedSize: Int { 0 }
+    public var encodedSize: Int {
+        var size = 0
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
+        }
+        return size
+    }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
@@ -8650,7 +9591,14 @@ public struct DetachUserPolicyResponse: WireMessage {
     /// Merges fields from `reader` until its end; unknown fields are skipped.
     public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
         while let tag = try reader.readTag() {
-            try reader.skipField(tag)
+            switch (tag.fieldNumber, tag.wireType) {
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            case (100, _):
+                throw ProtobufReader.wrongWireType(tag)
+            default:
+                try reader.skipField(tag)
+            }
         }
     }
 }
@@ -8890,19 +9838,41 @@ public struct AttachGroupPolicyRequest: WireMessage {
     }
 }
 
-/// AttachGroupPolicy output (empty).
+/// AttachGroupPolicy output: the revision it produced.
 public struct AttachGroupPolicyResponse: WireMessage {
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
+
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
-    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
-    public func encode(into buffer: inout ByteBuffer) {}
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(revision: UInt64 = 0) {
+        self.revision = revision
+    }
 
-    /// Writes nothing: the message has no fields.
-    public func encode(to writer: inout ProtobufWriter) {}
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
+    }
 
     /// The exact number of bytes `encode(into:)` appends.
-    public var encodedSize: Int { 0 }
+    public var encodedSize: Int {
+        var size = 0
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
+        }
+        return size
+    }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
@@ -8912,7 +9882,14 @@ public struct AttachGroupPolicyResponse: WireMessage {
     /// Merges fields from `reader` until its end; unknown fields are skipped.
     public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
         while let tag = try reader.readTag() {
-            try reader.skipField(tag)
+            switch (tag.fieldNumber, tag.wireType) {
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            case (100, _):
+                throw ProtobufReader.wrongWireType(tag)
+            default:
+                try reader.skipField(tag)
+            }
         }
     }
 }
@@ -8984,19 +9961,41 @@ public struct DetachGroupPolicyRequest: WireMessage {
     }
 }
 
-/// DetachGroupPolicy output (empty).
+/// DetachGroupPolicy output: the revision it produced.
 public struct DetachGroupPolicyResponse: WireMessage {
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
+
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
-    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
-    public func encode(into buffer: inout ByteBuffer) {}
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(revision: UInt64 = 0) {
+        self.revision = revision
+    }
 
-    /// Writes nothing: the message has no fields.
-    public func encode(to writer: inout ProtobufWriter) {}
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
+    }
 
     /// The exact number of bytes `encode(into:)` appends.
-    public var encodedSize: Int { 0 }
+    public var encodedSize: Int {
+        var size = 0
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
+        }
+        return size
+    }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
@@ -9006,7 +10005,14 @@ public struct DetachGroupPolicyResponse: WireMessage {
     /// Merges fields from `reader` until its end; unknown fields are skipped.
     public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
         while let tag = try reader.readTag() {
-            try reader.skipField(tag)
+            switch (tag.fieldNumber, tag.wireType) {
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            case (100, _):
+                throw ProtobufReader.wrongWireType(tag)
+            default:
+                try reader.skipField(tag)
+            }
         }
     }
 }
@@ -9246,19 +10252,41 @@ public struct AttachRolePolicyRequest: WireMessage {
     }
 }
 
-/// AttachRolePolicy output (empty).
+/// AttachRolePolicy output: the revision it produced.
 public struct AttachRolePolicyResponse: WireMessage {
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
+
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
-    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
-    public func encode(into buffer: inout ByteBuffer) {}
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(revision: UInt64 = 0) {
+        self.revision = revision
+    }
 
-    /// Writes nothing: the message has no fields.
-    public func encode(to writer: inout ProtobufWriter) {}
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
+    }
 
     /// The exact number of bytes `encode(into:)` appends.
-    public var encodedSize: Int { 0 }
+    public var encodedSize: Int {
+        var size = 0
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
+        }
+        return size
+    }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
@@ -9268,7 +10296,14 @@ public struct AttachRolePolicyResponse: WireMessage {
     /// Merges fields from `reader` until its end; unknown fields are skipped.
     public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
         while let tag = try reader.readTag() {
-            try reader.skipField(tag)
+            switch (tag.fieldNumber, tag.wireType) {
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            case (100, _):
+                throw ProtobufReader.wrongWireType(tag)
+            default:
+                try reader.skipField(tag)
+            }
         }
     }
 }
@@ -9340,19 +10375,41 @@ public struct DetachRolePolicyRequest: WireMessage {
     }
 }
 
-/// DetachRolePolicy output (empty).
+/// DetachRolePolicy output: the revision it produced.
 public struct DetachRolePolicyResponse: WireMessage {
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
+
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
-    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
-    public func encode(into buffer: inout ByteBuffer) {}
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(revision: UInt64 = 0) {
+        self.revision = revision
+    }
 
-    /// Writes nothing: the message has no fields.
-    public func encode(to writer: inout ProtobufWriter) {}
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
+    }
 
     /// The exact number of bytes `encode(into:)` appends.
-    public var encodedSize: Int { 0 }
+    public var encodedSize: Int {
+        var size = 0
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
+        }
+        return size
+    }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
@@ -9362,7 +10419,14 @@ public struct DetachRolePolicyResponse: WireMessage {
     /// Merges fields from `reader` until its end; unknown fields are skipped.
     public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
         while let tag = try reader.readTag() {
-            try reader.skipField(tag)
+            switch (tag.fieldNumber, tag.wireType) {
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            case (100, _):
+                throw ProtobufReader.wrongWireType(tag)
+            default:
+                try reader.skipField(tag)
+            }
         }
     }
 }
@@ -9594,13 +10658,17 @@ public struct CreateAccessKeyRequest: WireMessage {
 public struct CreateAccessKeyResponse: WireMessage {
     /// The new key with its secret (returned only here).
     public var accessKey: AccessKey? = nil
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
 
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
     /// Creates a message from its fields; the ones left out keep their proto3 defaults.
-    public init(accessKey: AccessKey? = nil) {
+    public init(accessKey: AccessKey? = nil, revision: UInt64 = 0) {
         self.accessKey = accessKey
+        self.revision = revision
     }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -9614,6 +10682,10 @@ public struct CreateAccessKeyResponse: WireMessage {
             writer.writeTag(1, .lengthDelimited)
             writer.writeMessage(value)
         }
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
     }
 
     /// The exact number of bytes `encode(into:)` appends.
@@ -9621,6 +10693,9 @@ public struct CreateAccessKeyResponse: WireMessage {
         var size = 0
         if let value = self.accessKey {
             size += 1 + Protobuf.lengthDelimitedSize(value.encodedSize)
+        }
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
         }
         return size
     }
@@ -9638,7 +10713,9 @@ public struct CreateAccessKeyResponse: WireMessage {
                 var value = self.accessKey ?? AccessKey()
                 try reader.mergeMessage(into: &value)
                 self.accessKey = value
-            case (1, _):
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            case (1, _), (100, _):
                 throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
@@ -9882,19 +10959,41 @@ public struct UpdateAccessKeyRequest: WireMessage {
     }
 }
 
-/// UpdateAccessKey output (empty).
+/// UpdateAccessKey output: the revision it produced.
 public struct UpdateAccessKeyResponse: WireMessage {
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
+
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
-    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
-    public func encode(into buffer: inout ByteBuffer) {}
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(revision: UInt64 = 0) {
+        self.revision = revision
+    }
 
-    /// Writes nothing: the message has no fields.
-    public func encode(to writer: inout ProtobufWriter) {}
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
+    }
 
     /// The exact number of bytes `encode(into:)` appends.
-    public var encodedSize: Int { 0 }
+    public var encodedSize: Int {
+        var size = 0
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
+        }
+        return size
+    }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
@@ -9904,7 +11003,14 @@ public struct UpdateAccessKeyResponse: WireMessage {
     /// Merges fields from `reader` until its end; unknown fields are skipped.
     public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
         while let tag = try reader.readTag() {
-            try reader.skipField(tag)
+            switch (tag.fieldNumber, tag.wireType) {
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            case (100, _):
+                throw ProtobufReader.wrongWireType(tag)
+            default:
+                try reader.skipField(tag)
+            }
         }
     }
 }
@@ -9976,19 +11082,41 @@ public struct DeleteAccessKeyRequest: WireMessage {
     }
 }
 
-/// DeleteAccessKey output (empty).
+/// DeleteAccessKey output: the revision it produced.
 public struct DeleteAccessKeyResponse: WireMessage {
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
+
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
-    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
-    public func encode(into buffer: inout ByteBuffer) {}
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(revision: UInt64 = 0) {
+        self.revision = revision
+    }
 
-    /// Writes nothing: the message has no fields.
-    public func encode(to writer: inout ProtobufWriter) {}
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
+    }
 
     /// The exact number of bytes `encode(into:)` appends.
-    public var encodedSize: Int { 0 }
+    public var encodedSize: Int {
+        var size = 0
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
+        }
+        return size
+    }
 
     /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
     public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
@@ -9998,7 +11126,14 @@ public struct DeleteAccessKeyResponse: WireMessage {
     /// Merges fields from `reader` until its end; unknown fields are skipped.
     public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
         while let tag = try reader.readTag() {
-            try reader.skipField(tag)
+            switch (tag.fieldNumber, tag.wireType) {
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            case (100, _):
+                throw ProtobufReader.wrongWireType(tag)
+            default:
+                try reader.skipField(tag)
+            }
         }
     }
 }

@@ -1,0 +1,159 @@
+public import Foundation
+import IAMPolicy
+
+extension IAMDirectory {
+    /// CreateRole with AWS's checks beyond ``createRole(name:path:assumeRolePolicyDocument:description:
+    /// maxSessionDuration:permissionsBoundary:tags:now:)``: AWS managed boundaries are accepted, and a trust policy
+    /// naming a user or role of this account that does not exist is refused (`MalformedPolicyDocument: Invalid
+    /// principal in policy: "AWS":"arn:..."`), in the same transaction that inserts the role.
+    public func provisionRole(
+        name: EntityName, path: IAMPath = .root, assumeRolePolicyDocument: String, description: String? = nil,
+        maxSessionDuration: Int? = nil, permissionsBoundary: ARN? = nil, tags: [Tag] = [], now: Date = Date()
+    ) async throws(IAMError) -> Committed<Role> {
+        let duration = maxSessionDuration ?? quotas.maxSessionDurationRange.lowerBound
+        try self.validateMaxSessionDuration(duration)
+        if let description { try self.validateDescription(description) }
+        let trust = try Self.parse(assumeRolePolicyDocument, kind: .trust)
+        let tags = try Tags.merge(tags, into: [], caseInsensitiveKeys: true, limit: quotas.tagsPerEntity)
+        let role = Role(
+            id: .generate(.role), name: name, path: path, arn: .role(account: account, path: path, name: name),
+            createDate: now, assumeRolePolicyDocument: assumeRolePolicyDocument, description: description,
+            maxSessionDuration: duration, permissionsBoundary: permissionsBoundary, tags: tags)
+        let quotas = self.quotas
+        let account = self.account
+        return try await store.write { tx throws(IAMError) in
+            guard try tx.entity(Role.self, named: name) == nil else {
+                throw .entityAlreadyExists(.role, name: name.rawValue)
+            }
+            guard try tx.count(Role.self) < quotas.rolesPerAccount else {
+                throw .quotaExceeded("RolesPerAccount", quotas.rolesPerAccount)
+            }
+            if let permissionsBoundary { try Self.requireBoundary(permissionsBoundary, tx) }
+            try Self.checkTrustPrincipals(trust, account: account, tx)
+            try tx.insert(role)
+            return role
+        }
+    }
+
+    /// UpdateRole / UpdateRoleDescription: the description and/or MaxSessionDuration; returns the role after.
+    public func updateRole(named name: EntityName, description: String?, maxSessionDuration: Int?)
+        async throws(IAMError) -> Committed<Role>
+    {
+        if let description { try self.validateDescription(description) }
+        if let maxSessionDuration { try self.validateMaxSessionDuration(maxSessionDuration) }
+        return try await store.write { tx throws(IAMError) in
+            var role = try Self.require(Role.self, name, tx)
+            let before = role
+            // AWS stores an empty description as none.
+            if let description { role.description = description.isEmpty ? nil : description }
+            if let maxSessionDuration { role.maxSessionDuration = maxSessionDuration }
+            if role != before { try tx.update(role) }
+            return role
+        }
+    }
+
+    /// UpdateAssumeRolePolicy: validated as a trust policy whose named users and roles exist.
+    public func updateAssumeRolePolicy(named name: EntityName, document: String) async throws(IAMError)
+        -> Committed<Void>
+    {
+        let trust = try Self.parse(document, kind: .trust)
+        let account = self.account
+        return try await store.write { tx throws(IAMError) in
+            var role = try Self.require(Role.self, name, tx)
+            try Self.checkTrustPrincipals(trust, account: account, tx)
+            guard role.assumeRolePolicyDocument != document else { return }
+            role.assumeRolePolicyDocument = document
+            try tx.update(role)
+        }
+    }
+
+    /// TagRole.
+    public func tagRole(named name: EntityName, tags: [Tag]) async throws(IAMError) -> Committed<Void> {
+        let limit = quotas.tagsPerEntity
+        return try await store.write { tx throws(IAMError) in
+            var role = try Self.require(Role.self, name, tx)
+            let merged = try Tags.merge(tags, into: role.tags, caseInsensitiveKeys: true, limit: limit)
+            guard merged != role.tags else { return }
+            role.tags = merged
+            try tx.update(role)
+        }
+    }
+
+    /// UntagRole.
+    public func untagRole(named name: EntityName, keys: [String]) async throws(IAMError) -> Committed<Void> {
+        try await store.write { tx throws(IAMError) in
+            var role = try Self.require(Role.self, name, tx)
+            let kept = Tags.remove(keys, from: role.tags, caseInsensitiveKeys: true)
+            guard kept != role.tags else { return }
+            role.tags = kept
+            try tx.update(role)
+        }
+    }
+
+    /// PutRolePermissionsBoundary / DeleteRolePermissionsBoundary (`nil`).
+    public func setRolePermissionsBoundary(named name: EntityName, to boundary: ARN?) async throws(IAMError)
+        -> Committed<Void>
+    {
+        try await store.write { tx throws(IAMError) in
+            var role = try Self.require(Role.self, name, tx)
+            if let boundary { try Self.requireBoundary(boundary, tx) }
+            guard role.permissionsBoundary != boundary else { return }
+            role.permissionsBoundary = boundary
+            try tx.update(role)
+        }
+    }
+
+    /// Refuses a trust policy that names, as an `AWS` principal, a user or role of this account that does not
+    /// exist (AWS resolves such principals to unique ids when it stores the policy, so it must find them), or a
+    /// value that is neither `*`, an account id nor an ARN. Other accounts' principals cannot be checked here and
+    /// are accepted.
+    static func checkTrustPrincipals(_ trust: PolicyDocument, account: AccountID, _ tx: any StoreReader)
+        throws(IAMError)
+    {
+        for statement in trust.statements {
+            let set: PrincipalSet
+            switch statement.principals {
+            case .include(let principals)?, .exclude(let principals)?: set = principals
+            case nil: continue
+            }
+            for entry in set.entries where entry.type == "AWS" && entry.value != "*" {
+                guard try principalExists(entry.value, account: account, tx) else {
+                    throw .malformedPolicy("Invalid principal in policy: \"AWS\":\"\(entry.value)\"")
+                }
+            }
+        }
+    }
+
+    private static func principalExists(_ value: String, account: AccountID, _ tx: any StoreReader) throws(IAMError)
+        -> Bool
+    {
+        if (try? AccountID(value)) != nil { return true }
+        guard let arn = try? ARN(parsing: value) else { return false }
+        guard arn.account == account.rawValue else { return true }
+        if arn.isRoot { return true }
+        if let session = arn.assumedRole { return try tx.entity(Role.self, named: session.roleName) != nil }
+        guard let entity = arn.iamEntity else { return false }
+        switch entity.type {
+        case .user: return try tx.entity(User.self, named: entity.name)?.arn == arn
+        case .role: return try tx.entity(Role.self, named: entity.name)?.arn == arn
+        default: return false
+        }
+    }
+
+    func validateMaxSessionDuration(_ duration: Int) throws(IAMError) {
+        guard quotas.maxSessionDurationRange.contains(duration) else {
+            throw .validation(
+                field: "maxSessionDuration", value: String(duration),
+                constraint: "have value between \(quotas.maxSessionDurationRange.lowerBound) and "
+                    + "\(quotas.maxSessionDurationRange.upperBound)")
+        }
+    }
+
+    func validateDescription(_ description: String) throws(IAMError) {
+        guard description.count <= quotas.descriptionLength else {
+            throw .validation(
+                field: "description", value: description,
+                constraint: "have length less than or equal to \(quotas.descriptionLength)")
+        }
+    }
+}
