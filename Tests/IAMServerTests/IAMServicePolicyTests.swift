@@ -441,4 +441,72 @@ struct IAMServicePolicyTests {
             try await s.deleteRole(DeleteRoleRequest(roleName: "r"), context: h.root)
         }
     }
+
+    @Test("UnmodifiableEntity for a service-linked role; its path is reserved", arguments: Backend.allCases)
+    func serviceLinkedRole(backend: Backend) async throws {
+        let h = try ServiceHarness(backend)
+        let s = h.service
+        let name = try EntityName("AWSServiceRoleForSupport", kind: .role)
+        let path = try IAMPath("/aws-service-role/support.amazonaws.com/")
+        let role = Role(
+            id: .generate(.role), name: name, path: path,
+            arn: .role(account: ServiceHarness.account, path: path, name: name),
+            createDate: Date(), assumeRolePolicyDocument: Docs.apiGatewayTrust)
+        _ = try await h.store.write { tx throws(IAMError) in try tx.insert(role) }
+        let protected = "Cannot perform the operation on the protected role 'AWSServiceRoleForSupport'"
+        await expectIAMError(.unmodifiableEntity, protected) {
+            try await s.deleteRole(DeleteRoleRequest(roleName: "AWSServiceRoleForSupport"), context: h.root)
+        }
+        await expectIAMError(.unmodifiableEntity, protected) {
+            try await s.attachRolePolicy(
+                AttachRolePolicyRequest(roleName: "AWSServiceRoleForSupport", policyARN: Docs.administrator),
+                context: h.root)
+        }
+        await expectIAMError(.unmodifiableEntity, protected) {
+            try await s.putRolePolicy(
+                PutRolePolicyRequest(
+                    roleName: "awsserviceroleforsupport", policyName: "p",
+                    policyDocument: Docs.allow("s3:*")),
+                context: h.root)
+        }
+        await expectIAMError(.unmodifiableEntity, protected) {
+            try await s.updateAssumeRolePolicy(
+                UpdateAssumeRolePolicyRequest(
+                    roleName: "AWSServiceRoleForSupport", policyDocument: Docs.apiGatewayTrust),
+                context: h.root)
+        }
+        await expectIAMError(.unmodifiableEntity, protected) {
+            try await s.updateRole(
+                UpdateRoleRequest(roleName: "AWSServiceRoleForSupport", description: "x"), context: h.root)
+        }
+        #expect(try await s.getRole(GetRoleRequest(roleName: "AWSServiceRoleForSupport"), context: h.root).role != nil)
+        await expectIAMError(.invalidInput, "reserved for service-linked roles") {
+            try await s.createRole(
+                CreateRoleRequest(
+                    path: "/aws-service-role/x/", roleName: "mine", assumeRolePolicyDocument: Docs.apiGatewayTrust),
+                context: h.root)
+        }
+    }
+
+    @Test("Document size quotas: managed 6,144, trust 2,048 characters", arguments: Backend.allCases)
+    func documentQuotas(backend: Backend) async throws {
+        let h = try ServiceHarness(backend)
+        let s = h.service
+        await expectIAMError(.limitExceeded, "Cannot exceed quota for PolicySize: 6144") {
+            try await s.createPolicy(
+                CreatePolicyRequest(
+                    policyName: "big", policyDocument: Docs.allow("s3:" + String(repeating: "x", count: 6_200))),
+                context: h.root)
+        }
+        let bigTrust = Docs.trust(aws: "arn:aws:iam::210987654321:user/" + String(repeating: "x", count: 2_100))
+        await expectIAMError(.limitExceeded, "Cannot exceed quota for ACLSizePerRole: 2048") {
+            try await s.createRole(
+                CreateRoleRequest(roleName: "r", assumeRolePolicyDocument: bigTrust), context: h.root)
+        }
+        await expectIAMError(.validationError, "have length less than or equal to 131072") {
+            try await s.createPolicy(
+                CreatePolicyRequest(policyName: "huge", policyDocument: String(repeating: " ", count: 131_073)),
+                context: h.root)
+        }
+    }
 }

@@ -8,6 +8,7 @@ extension IAMService {
         async throws(IAMError) -> UInt64
     {
         let name = try Input.name(owner, kind)
+        if kind == .role { try await requireModifiableRole(name) }
         let arn = try Input.policyARN(policyARN)
         return try await commit(context) { () throws(IAMError) in
             try await directory.attachManagedPolicy(arn, to: kind, named: name)
@@ -18,6 +19,7 @@ extension IAMService {
         async throws(IAMError) -> UInt64
     {
         let name = try Input.name(owner, kind)
+        if kind == .role { try await requireModifiableRole(name) }
         let arn = try Input.policyARN(policyARN)
         return try await commit(context) { () throws(IAMError) in
             try await directory.detachPolicy(arn, from: kind, named: name)

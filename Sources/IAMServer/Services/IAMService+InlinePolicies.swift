@@ -8,6 +8,7 @@ extension IAMService {
         _ kind: EntityKind, owner: String, policyName: String, document: String, _ context: ServerCallContext
     ) async throws(IAMError) -> UInt64 {
         let ownerName = try Input.name(owner, kind)
+        if kind == .role { try await requireModifiableRole(ownerName) }
         let name = try Input.name(policyName, .inlinePolicy)
         let document = try Input.document(document)
         return try await commit(context) { () throws(IAMError) in
@@ -34,6 +35,7 @@ extension IAMService {
         async throws(IAMError) -> UInt64
     {
         let ownerName = try Input.name(owner, kind)
+        if kind == .role { try await requireModifiableRole(ownerName) }
         let name = try Input.name(policyName, .inlinePolicy)
         return try await commit(context) { () throws(IAMError) in
             try await directory.deleteInlinePolicy(name, on: kind, named: ownerName)

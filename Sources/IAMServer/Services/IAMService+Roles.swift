@@ -8,6 +8,10 @@ extension IAMService {
     {
         let name = try Input.name(request.roleName, .role)
         let path = try Input.path(request.path)
+        guard !Self.isServiceLinked(path) else {
+            // Only AWS creates service-linked roles (CreateServiceLinkedRole, which this service does not offer).
+            throw IAMError.invalidInput("The path \(path) is reserved for service-linked roles.")
+        }
         let trust = try Input.document(request.assumeRolePolicyDocument, field: "assumeRolePolicyDocument")
         let boundary = try Input.boundaryARN(request.permissionsBoundary)
         let tags = try Input.tags(request.tags)
@@ -40,6 +44,7 @@ extension IAMService {
     public func updateRole(_ request: UpdateRoleRequest, context: ServerCallContext) async throws -> UpdateRoleResponse
     {
         let name = try Input.name(request.roleName, .role)
+        try await requireModifiableRole(name)
         let duration = request.maxSessionDuration.map(Int.init)
         let description = request.description
         let (_, revision) = try await commit(context) { () throws(IAMError) in
@@ -53,6 +58,7 @@ extension IAMService {
         async throws -> UpdateRoleDescriptionResponse
     {
         let name = try Input.name(request.roleName, .role)
+        try await requireModifiableRole(name)
         let description = request.description
         let (role, revision) = try await commit(context) { () throws(IAMError) in
             try await directory.updateRole(named: name, description: description, maxSessionDuration: nil)
@@ -65,6 +71,7 @@ extension IAMService {
         async throws -> UpdateAssumeRolePolicyResponse
     {
         let name = try Input.name(request.roleName, .role)
+        try await requireModifiableRole(name)
         let document = try Input.document(request.policyDocument)
         let (_, revision) = try await commit(context) { () throws(IAMError) in
             try await directory.updateAssumeRolePolicy(named: name, document: document)
@@ -76,6 +83,7 @@ extension IAMService {
     public func deleteRole(_ request: DeleteRoleRequest, context: ServerCallContext) async throws -> DeleteRoleResponse
     {
         let name = try Input.name(request.roleName, .role)
+        try await requireModifiableRole(name)
         let (_, revision) = try await commit(context) { () throws(IAMError) in
             try await directory.deleteRole(named: name)
         }
@@ -118,6 +126,7 @@ extension IAMService {
         async throws -> PutRolePermissionsBoundaryResponse
     {
         let name = try Input.name(request.roleName, .role)
+        try await requireModifiableRole(name)
         guard let boundary = try Input.boundaryARN(request.permissionsBoundary) else {
             throw Input.missing("permissionsBoundary")
         }
@@ -132,6 +141,7 @@ extension IAMService {
         _ request: DeleteRolePermissionsBoundaryRequest, context: ServerCallContext
     ) async throws -> DeleteRolePermissionsBoundaryResponse {
         let name = try Input.name(request.roleName, .role)
+        try await requireModifiableRole(name)
         let (_, revision) = try await commit(context) { () throws(IAMError) in
             try await directory.setRolePermissionsBoundary(named: name, to: nil)
         }

@@ -112,4 +112,17 @@ public struct IAMService: IAMServiceProtocol {
         guard arn.account == "aws" else { return }
         throw .awsManagedPolicyIsReadOnly(principal: await self.callerARN(context), action: action, policy: arn)
     }
+
+    /// Refuses changes to a service-linked role (path `/aws-service-role/...`) as AWS does: `UnmodifiableEntity`.
+    ///
+    /// Checked before the write, not inside it: a role's path never changes and no rpc here can create a role
+    /// under that path, so the role checked is the one the write finds. A missing role is the write's to report.
+    func requireModifiableRole(_ name: EntityName) async throws(IAMError) {
+        guard let role = try? await self.directory.role(named: name), Self.isServiceLinked(role.path) else { return }
+        throw .unmodifiable(
+            "Cannot perform the operation on the protected role '\(role.name)' - this role is only modifiable by AWS")
+    }
+
+    /// Whether `path` is where AWS keeps service-linked roles.
+    static func isServiceLinked(_ path: IAMPath) -> Bool { path.rawValue.hasPrefix("/aws-service-role/") }
 }
