@@ -5,7 +5,7 @@ public import IAMPolicy
 /// Each policy has four statements spread over a pool of 40 service prefixes: exact actions and resources, service
 /// and name wildcards (`ec2:Describe*`, `arn:aws:s3:::bucket-7/*`), one `Deny`; across the principal there are three
 /// condition kinds (string on a principal tag, IP range, Bool on TLS) and one policy variable (`${aws:username}`).
-/// With 10 policies that is the "10 policies / 40 statements, 3 conditions, 1 variable" user; larger sizes
+/// With 10 policies that is the reference user (10 policies / 40 statements, 3 conditions, 1 variable); larger sizes
 /// repeat the pattern with new action names, so the statements that share a request's service prefix grow with
 /// the size, as they would for a real principal.
 public struct PolicyWorkload: Sendable {
