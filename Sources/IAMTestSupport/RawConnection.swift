@@ -53,12 +53,23 @@ public final class RawConnection: Sendable {
 
     /// Writes and flushes `bytes`.
     public func write(_ bytes: [UInt8]) async throws {
-        try await self.channel.writeAndFlush(ByteBuffer(bytes: bytes))
+        try await self.write(ByteBuffer(bytes: bytes))
     }
 
-    /// Writes and flushes `buffer`.
+    /// Writes and flushes `buffer`. A failed write says what the connection had received and why it
+    /// closed, so a test failing on a loaded machine explains itself.
     public func write(_ buffer: ByteBuffer) async throws {
-        try await self.channel.writeAndFlush(buffer)
+        do {
+            try await self.channel.writeAndFlush(buffer)
+        } catch {
+            let snapshot = try? await self.snapshot()
+            throw RawConnectionError(
+                message: "write failed (\(error)); closed: \(snapshot?.closed ?? true), pipeline error: "
+                    + "\(snapshot?.error ?? "none"), received \(snapshot?.received.readableBytes ?? 0) bytes, last: "
+                    + (snapshot.map { Array($0.received.readableBytesView.suffix(48)) }?.map { String($0, radix: 16) }
+                        .joined(separator: " ") ?? "")
+            )
+        }
     }
 
     /// What arrived so far and whether the peer closed.
@@ -153,4 +164,12 @@ public final class RawConnection: Sendable {
             context.close(promise: nil)
         }
     }
+}
+
+/// A raw connection's write failed; the message carries what it had seen.
+public struct RawConnectionError: Error, CustomStringConvertible {
+    /// What happened.
+    public var message: String
+    /// The message.
+    public var description: String { self.message }
 }

@@ -46,7 +46,7 @@ struct ClientDeadlineTests {
 
     @Test("a call queued behind MAX_CONCURRENT_CALLS ends at its deadline without reaching the server")
     func deadlineCoversQueueing() async throws {
-        try await withServer(connection: ConnectionOptions(maxConcurrentCalls: 1, handshakeTimeout: .seconds(60))) {
+        try await withServer(connection: ConnectionOptions(maxConcurrentCalls: 1)) {
             server in
             let client = try server.makeClient()
             try await client.connect().get()
