@@ -20,6 +20,7 @@ let package = Package(
         .executable(name: "iamd", targets: ["iamd"]),
         .executable(name: "iam-codegen", targets: ["iam-codegen"]),
         .executable(name: "iam-loadtest", targets: ["iam-loadtest"]),
+        .executable(name: "iam-seed", targets: ["iam-seed"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -148,6 +149,18 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "tools/loadtest",
+            swiftSettings: swiftSettings
+        ),
+        // Fills an iamd data folder with a synthetic account for tools/benchmarks/authorize-bench.sh.
+        .executableTarget(
+            name: "iam-seed",
+            dependencies: [
+                "IAMDomain",
+                "IAMStoreSQLite",
+                "IAMRPC",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "tools/seed",
             swiftSettings: swiftSettings
         ),
 

@@ -160,8 +160,29 @@ struct Serve: AsyncParsableCommand {
 
 struct Run: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Closed-loop load: N connections x M calls in flight of Health/Ping; prints calls/s, latency, CPU."
+        abstract:
+            "Closed-loop load: N connections x M calls in flight of Health/Ping, Authorize or AuthorizeBatch; prints calls/s, latency, CPU."
     )
+
+    enum Workload: String, ExpressibleByArgument, CaseIterable {
+        case ping
+        case authorize
+        case authorizeBatch = "authorize-batch"
+    }
+
+    @Option(help: "What each call is: ping, authorize or authorize-batch (the last two need --port and an iamd).")
+    var workload = Workload.ping
+    @Option(help: "Checks per AuthorizeBatch call.") var batch = 100
+    @Option(
+        help:
+            "Access key to connect with: a JSON file with accessKeyId and secretAccessKey (iam-seed's output, or iamd's root-credentials.json); default: the built-in server's key."
+    )
+    var credentialsFile: String?
+    @Option(help: "Principal ARN an Authorize request names (repeat to cycle through several principals).")
+    var principalArn: [String] = []
+    @Option(help: "Action an Authorize request checks.") var action = "s3:GetObject"
+    @Option(help: "Resource an Authorize request checks.")
+    var resource = "arn:aws:s3:::company-reports/2026/11/quarterly-summary.csv"
 
     @Option(help: "Server port; when omitted a server is started as a child process.") var port: Int?
     @Option(help: "Server pid (for its CPU time) when --port is given.") var serverPID: Int32?
@@ -196,6 +217,19 @@ struct Run: AsyncParsableCommand {
             }
         }
         guard let trust else { throw ValidationError("--trust is required with --port") }
+        if self.workload != .ping, self.principalArn.isEmpty {
+            throw ValidationError("--workload \(self.workload.rawValue) needs at least one --principal-arn")
+        }
+        guard (1...1000).contains(self.batch) else { throw ValidationError("--batch must be 1...1000") }
+        var accessKeyID = BenchCredentials.accessKeyID
+        var secret = BenchCredentials.secret
+        if let path = self.credentialsFile {
+            let data = try Data(contentsOf: URL(fileURLWithPath: path))
+            guard let object = try JSONSerialization.jsonObject(with: data) as? [String: Any],
+                let id = object["accessKeyId"] as? String, let key = object["secretAccessKey"] as? String
+            else { throw ValidationError("\(path) has no accessKeyId and secretAccessKey") }
+            (accessKeyID, secret) = (id, key)
+        }
 
         let threads = self.threads ?? min(self.connections, 2)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
@@ -207,8 +241,8 @@ struct Run: AsyncParsableCommand {
                     host: "127.0.0.1",
                     port: port,
                     tls: tls,
-                    accessKeyID: BenchCredentials.accessKeyID,
-                    secretAccessKey: BenchCredentials.secret,
+                    accessKeyID: accessKeyID,
+                    secretAccessKey: secret,
                     connection: ConnectionOptions(compression: self.compression == "on")
                 ),
                 eventLoopGroup: group
@@ -222,7 +256,37 @@ struct Run: AsyncParsableCommand {
         for index in 0..<self.payload { payload.writeInteger(text[index % text.count]) }
         let request = PingRequest(payload: payload)
 
-        let workers = clients.map { Worker(client: $0, request: request, inFlight: self.inFlight) }
+        // Checks per call: the figures per check divide by it.
+        let checksPerCall = self.workload == .authorizeBatch ? self.batch : 1
+        let workers: [any LoadWorker]
+        switch self.workload {
+        case .ping:
+            workers = clients.map {
+                Worker(
+                    client: $0, method: IAMMethods.Health.ping, requests: [request], response: PingResponse.self,
+                    inFlight: self.inFlight)
+            }
+        case .authorize:
+            let requests = self.authorizeRequests()
+            print("request_bytes=\(requests[0].encodedSize)")
+            workers = clients.map {
+                Worker(
+                    client: $0, method: IAMMethods.Authorization.authorize, requests: requests,
+                    response: AuthorizeResponse.self, inFlight: self.inFlight)
+            }
+        case .authorizeBatch:
+            let checks = self.authorizeRequests()
+            // Each batch starts at another principal so every principal is asked about equally often.
+            let requests = (0..<checks.count).map { offset in
+                AuthorizeBatchRequest(requests: (0..<self.batch).map { checks[(offset + $0) % checks.count] })
+            }
+            print("request_bytes=\(requests[0].encodedSize)")
+            workers = clients.map {
+                Worker(
+                    client: $0, method: IAMMethods.Authorization.authorizeBatch, requests: requests,
+                    response: AuthorizeBatchResponse.self, inFlight: self.inFlight)
+            }
+        }
         // Warm up, then measure.
         for worker in workers { worker.start() }
         try await Task.sleep(for: .seconds(self.warmup))
@@ -258,7 +322,8 @@ struct Run: AsyncParsableCommand {
             String(format: "%.1f", Double(histogram.valueAtPercentile(percentile)) / 1000)
         }
         print(
-            "connections=\(self.connections) in_flight=\(self.inFlight) payload=\(self.payload) compression=\(self.compression)"
+            "workload=\(self.workload.rawValue) connections=\(self.connections) in_flight=\(self.inFlight) payload=\(self.payload) compression=\(self.compression)"
+                + (self.workload == .authorizeBatch ? " batch=\(self.batch)" : "")
         )
         print(
             String(
@@ -273,8 +338,38 @@ struct Run: AsyncParsableCommand {
         if calls > 0 {
             print(String(format: "client_cpu_us_per_call=%.2f", Double(clientCPU) / Double(calls)))
         }
+        if checksPerCall > 1 {
+            print(String(format: "checks_per_s=%.0f", Double(calls * checksPerCall) / seconds))
+            if let serverCPUStart, let serverCPUEnd, calls > 0 {
+                print(
+                    String(
+                        format: "server_cpu_us_per_check=%.3f",
+                        Double(serverCPUEnd - serverCPUStart) / Double(calls * checksPerCall)))
+            }
+        }
         for client in clients { await client.close() }
         try await group.shutdownGracefully()
+    }
+
+    /// One Authorize request per principal: the action, the resource and two context entries of a typical
+    /// backend check (about 226 bytes encoded with a user ARN).
+    func authorizeRequests() -> [AuthorizeRequest] {
+        self.principalArn.map { arn in
+            var request = AuthorizeRequest()
+            request.principalARN = arn
+            request.action = self.action
+            request.resource = self.resource
+            var ip = ContextEntry()
+            ip.contextKeyName = "aws:SourceIp"
+            ip.contextKeyValues = ["203.0.113.9"]
+            ip.contextKeyType = .ip
+            var region = ContextEntry()
+            region.contextKeyName = "aws:RequestedRegion"
+            region.contextKeyValues = ["us-east-1"]
+            region.contextKeyType = .string
+            request.contextEntries = [ip, region]
+            return request
+        }
     }
 
     /// Starts `iam-loadtest serve` as a child and reads its port and certificate.
@@ -312,9 +407,19 @@ struct Run: AsyncParsableCommand {
 
 /// Keeps `inFlight` calls outstanding on one client, from its event loop: each completion records its
 /// latency and issues the next call in the same callback (no Task, no lock, no thread hop).
-final class Worker: Sendable {
+protocol LoadWorker: Sendable {
+    func start()
+    func resetCounters() async throws
+    func completed() async throws -> Int
+    func stop() async throws -> (histogram: Histogram<UInt64>, calls: Int, errors: Int)
+}
+
+/// Generic over the call so Ping, Authorize and AuthorizeBatch share the loop; each instantiation is
+/// specialized, so Ping's client path is the same code as before. Requests cycle in order.
+final class Worker<Request: WireMessage, Response: WireMessage>: LoadWorker {
     let client: RPCClient
-    let request: PingRequest
+    let method: MethodDescriptor
+    let requests: [Request]
     let inFlight: Int
     private let state: NIOLoopBoundBox<State>
 
@@ -324,12 +429,15 @@ final class Worker: Sendable {
         var errors = 0
         var running = true
         var outstanding = 0
+        var next = 0
         var drained: EventLoopPromise<Void>?
     }
 
-    init(client: RPCClient, request: PingRequest, inFlight: Int) {
+    init(client: RPCClient, method: MethodDescriptor, requests: [Request], response: Response.Type, inFlight: Int) {
+        precondition(!requests.isEmpty)
         self.client = client
-        self.request = request
+        self.method = method
+        self.requests = requests
         self.inFlight = inFlight
         self.state = NIOLoopBoundBox.makeBoxSendingValue(State(), eventLoop: client.eventLoop)
     }
@@ -344,8 +452,10 @@ final class Worker: Sendable {
         let state = self.state.value
         guard state.running else { return }
         state.outstanding += 1
+        let request = self.requests[state.next]
+        state.next = state.next + 1 == self.requests.count ? 0 : state.next + 1
         let start = NIODeadline.now().uptimeNanoseconds
-        self.client.unaryFuture(IAMMethods.Health.ping, self.request, as: PingResponse.self).assumeIsolated()
+        self.client.unaryFuture(self.method, request, as: Response.self).assumeIsolated()
             .whenComplete { result in
                 let state = self.state.value
                 state.outstanding -= 1
@@ -353,7 +463,12 @@ final class Worker: Sendable {
                 case .success:
                     _ = state.histogram.record(NIODeadline.now().uptimeNanoseconds - start)
                     state.calls += 1
-                case .failure:
+                case .failure(let error):
+                    if state.errors == 0 {
+                        // The first failure says why (a denied key, an unknown principal); the rest only count.
+                        print("first_error=\(error)")
+                        flushOutput()
+                    }
                     state.errors += 1
                 }
                 if state.running {

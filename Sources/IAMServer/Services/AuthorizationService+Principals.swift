@@ -158,11 +158,33 @@ extension AuthorizationService {
 
     /// The server's keys win over the caller's: a caller cannot claim another `aws:username`.
     static func merge(_ principalKeys: [String: ContextValue], into values: inout [String: ContextValue]) {
-        for (key, value) in principalKeys {
-            for existing in values.keys where existing.caseInsensitiveCompare(key) == .orderedSame {
+        // Only the caller's keys can collide, and there are few: drop each that names a server key in any
+        // case (ASCII folding, as RequestContext folds keys), then add the server's. Foundation's
+        // caseInsensitiveCompare per pair cost microseconds per check.
+        if !values.isEmpty {
+            for existing in Array(values.keys)
+            where principalKeys.keys.contains(where: { Self.asciiCaseInsensitiveEqual($0, existing) }) {
                 values.removeValue(forKey: existing)
             }
-            values[key] = value
+        }
+        for (key, value) in principalKeys { values[key] = value }
+    }
+
+    /// Whether `a` and `b` are equal when ASCII letters are folded (context keys are ASCII in practice;
+    /// non-ASCII bytes must match exactly).
+    static func asciiCaseInsensitiveEqual(_ a: String, _ b: String) -> Bool {
+        var a = a
+        var b = b
+        return a.withUTF8 { x in
+            b.withUTF8 { y in
+                guard x.count == y.count else { return false }
+                for index in 0..<x.count where x[index] != y[index] {
+                    guard x[index] | 0x20 == y[index] | 0x20, (0x61...0x7A).contains(x[index] | 0x20) else {
+                        return false
+                    }
+                }
+                return true
+            }
         }
     }
 

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Issue 7 §8: the authorization path of a real iamd on SQLite, against Health/Ping in the same run (ratios
+# matter on a noisy shared machine). For each size it seeds a fresh data folder with iam-seed, starts iamd
+# on 127.0.0.1 port 0, measures start-up to the `listening` line and resident memory (/proc), then runs,
+# RUNS times in alternation: Ping and Authorize at 1x1 and 4x64, and AuthorizeBatch of BATCH checks on one
+# connection (4 calls in flight). Prints every run and a table of medians.
+#
+#   tools/benchmarks/authorize-bench.sh [runs=3] [seconds per load run=5] [sizes="small large"]
+#
+# small = 10 users, 4 groups, 8 policies; large = 100,000 users, 20,000 groups, 10,000 policies
+# (each user in 3 groups with 2 policies each, plus 1 direct policy). Every load loop is bounded in time
+# (--duration, plus `timeout`) and in calls (--max-calls). Builds release binaries first unless BIN is set.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+RUNS=${1:-3}
+SECONDS_PER_RUN=${2:-5}
+SIZES=${3:-small large}
+BATCH=${BATCH:-100}
+BIN=${BIN:-}
+if [[ -z $BIN ]]; then
+  for product in iamd iam-loadtest iam-seed; do swift build -c release --product "$product" >&2; done
+  BIN=$(swift build -c release --show-bin-path)
+fi
+median() { sort -g | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]; else print "-"}'; }
+field() { grep -o "$1=[0-9.]*" | head -1 | cut -d= -f2; }   # field NAME < output
+
+work=$(mktemp -d /tmp/authorize-bench.XXXXXX)
+server_pid=
+cleanup() {
+  if [[ -n $server_pid ]] && kill -0 "$server_pid" 2>/dev/null; then kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+declare -A RESULT
+for size in $SIZES; do
+  case $size in
+    small) users=10 groups=4 policies=8 ;;
+    large) users=100000 groups=20000 policies=10000 ;;
+    *) echo "unknown size $size" >&2; exit 2 ;;
+  esac
+  data=$work/$size
+  mkdir -p "$data"
+  echo "== $size: seeding $users users, $groups groups, $policies policies" >&2
+  seed_start=$(date +%s%N)
+  (umask 077; timeout 1800 "$BIN/iam-seed" --data-dir "$data" --users "$users" --groups "$groups" \
+    --policies "$policies" > "$data/checker.json")
+  seed_ms=$(( ($(date +%s%N) - seed_start) / 1000000 ))
+  # Up to 64 principals spread over the users (the Authorize requests cycle through them).
+  principals=()
+  count=$(( users < 64 ? users : 64 ))
+  for k in $(seq 0 $((count - 1))); do
+    i=$(( k * (users / count) + (k * 7) % (users / count) ))
+    principals+=(--principal-arn "$(printf 'arn:aws:iam::123456789012:user/dept-%d/user-%06d' $((i % 20)) "$i")")
+  done
+
+  start_ns=$(date +%s%N)
+  "$BIN/iamd" --data-dir "$data" --port 0 --log-level warning > "$data/iamd.out" 2> "$data/iamd.err" &
+  server_pid=$!
+  port=
+  for _ in $(seq 1 1200); do   # bounded: 120 s
+    port=$(grep -o 'listening 127.0.0.1:[0-9]*' "$data/iamd.out" 2>/dev/null | cut -d: -f2 || true)
+    [[ -n $port ]] && break
+    kill -0 "$server_pid" 2>/dev/null || { cat "$data/iamd.err" >&2; exit 1; }
+    sleep 0.1
+  done
+  [[ -n $port ]] || { echo "iamd did not listen within 120 s" >&2; cat "$data/iamd.err" >&2; exit 1; }
+  startup_ms=$(( ($(date +%s%N) - start_ns) / 1000000 ))
+  rss_start_kib=$(awk '/^VmRSS/ {print $2}' "/proc/$server_pid/status")
+  echo "== $size: seeded in ${seed_ms} ms; iamd pid $server_pid port $port listening after ${startup_ms} ms, RSS $((rss_start_kib / 1024)) MiB" >&2
+
+  common=(--port "$port" --server-pid "$server_pid" --trust "$data/tls/ca.pem" --credentials-file "$data/checker.json"
+    --duration "$SECONDS_PER_RUN" --warmup 1 --max-calls 20000000)
+  out=$work/$size.runs
+  : > "$out"
+  for run in $(seq "$RUNS"); do
+    for shape in "1 1" "4 64"; do
+      set -- $shape
+      for workload in ping authorize; do
+        line=$(timeout $((SECONDS_PER_RUN + 60)) "$BIN/iam-loadtest" run --workload "$workload" --connections "$1" \
+          --in-flight "$2" "${principals[@]}" "${common[@]}" | tr '\n' ' ')
+        echo "$size ${1}x${2} $workload run=$run $line" | tee -a "$out" >&2
+      done
+    done
+    line=$(timeout $((SECONDS_PER_RUN + 60)) "$BIN/iam-loadtest" run --workload authorize-batch --batch "$BATCH" \
+      --connections 1 --in-flight 4 "${principals[@]}" "${common[@]}" | tr '\n' ' ')
+    echo "$size 1x4 batch$BATCH run=$run $line" | tee -a "$out" >&2
+  done
+  rss_end_kib=$(awk '/^VmRSS/ {print $2}' "/proc/$server_pid/status")
+  kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
+  server_pid=
+
+  med() { grep "^$size $1 $2 " "$out" | field "$3" | median; }
+  echo
+  echo "## $size ($users users, $groups groups, $policies policies): seed ${seed_ms} ms, start-up to listening ${startup_ms} ms, RSS $((rss_start_kib / 1024)) MiB after start, $((rss_end_kib / 1024)) MiB after the runs; medians of $RUNS runs of ${SECONDS_PER_RUN} s"
+  echo
+  echo "| shape | workload | calls/s | p50 µs | p99 µs | server CPU µs/call | vs Ping calls/s |"
+  echo "|---|---|---|---|---|---|---|"
+  for shape in 1x1 4x64; do
+    ping_rate=$(med "$shape" ping calls_per_s)
+    for workload in ping authorize; do
+      rate=$(med "$shape" "$workload" calls_per_s)
+      ratio=$(awk -v a="$rate" -v b="$ping_rate" 'BEGIN {if (b > 0) printf "%.0f%%", 100 * a / b; else print "-"}')
+      echo "| $shape | $workload | $rate | $(med "$shape" "$workload" p50) | $(med "$shape" "$workload" p99) | $(med "$shape" "$workload" server_cpu_us_per_call) | $ratio |"
+    done
+  done
+  echo
+  echo "AuthorizeBatch of $BATCH, 1 connection x 4 in flight: checks/s $(med 1x4 "batch$BATCH" checks_per_s), p50 $(med 1x4 "batch$BATCH" p50) µs per call, server CPU $(med 1x4 "batch$BATCH" server_cpu_us_per_check) µs/check"
+  echo "errors (all runs): $(grep "^$size " "$out" | grep -o 'errors=[0-9]*' | cut -d= -f2 | awk '{s += $1} END {print s + 0}')"
+  echo
+done
