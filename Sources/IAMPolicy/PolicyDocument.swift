@@ -79,6 +79,17 @@ public struct PolicyDocument: Sendable, Hashable {
         return try PolicyParser.parse(Array(text.utf8), kind: kind)
     }
 
+    /// Parses and validates an AWS managed policy's document: the grammar of `kind`, without the customer
+    /// size quota, which AWS's own policies exceed (ReadOnlyAccess is over 90,000 characters). The input is
+    /// still bounded by the parser's absolute byte limit.
+    public static func parseAWSManaged(_ text: String, kind: PolicyDocumentKind = .identity) throws(PolicyError)
+        -> PolicyDocument
+    {
+        let count = text.utf8.count
+        guard count <= PolicyParser.maxInputBytes else { throw PolicyParser.tooLarge(count) }
+        return try PolicyParser.parse(Array(text.utf8), kind: kind, enforcingSizeQuota: false)
+    }
+
     /// Parses and validates policy JSON bytes (UTF-8) as a document of `kind`.
     ///
     /// The size is bounded before any bytes are copied; invalid UTF-8 is a `MalformedPolicyDocument`.

@@ -24,7 +24,9 @@ enum PolicyParser {
         }
     }
 
-    static func parse(_ bytes: [UInt8], kind: PolicyDocumentKind) throws(PolicyError) -> PolicyDocument {
+    static func parse(_ bytes: [UInt8], kind: PolicyDocumentKind, enforcingSizeQuota: Bool = true) throws(PolicyError)
+        -> PolicyDocument
+    {
         guard bytes.count <= maxInputBytes else { throw tooLarge(bytes.count) }
         guard let text = String(validating: bytes, as: UTF8.self) else {
             throw .malformed("Policy document is not valid UTF-8")
@@ -56,7 +58,9 @@ enum PolicyParser {
                 if v == 0x22 { inString = true }
             }
         }
-        guard count <= kind.characterLimit else { throw .limit(limitMessage(kind: kind, count: count)) }
+        guard !enforcingSizeQuota || count <= kind.characterLimit else {
+            throw .limit(limitMessage(kind: kind, count: count))
+        }
         let json = try JSONParser.parse(bytes)
         return try validate(json, kind: kind)
     }

@@ -162,6 +162,18 @@ struct OriginScenarioTests {
         decision = try await authorization.authorize(Self.check(sessionARN, "execute-api:Invoke", Self.pets, after: 0))
         #expect(decision.decision == .implicitDeny)
 
+        // AWS's own ReadOnlyAccess (over 90,000 characters, past the customer quota) grants reads only.
+        var readOnly = AttachUserPolicyRequest()
+        readOnly.userName = "alice"
+        readOnly.policyARN = "arn:aws:iam::aws:policy/ReadOnlyAccess"
+        let readOnlyAttached = try await iam.attachUserPolicy(readOnly)
+        decision = try await authorization.authorize(
+            Self.check(Self.alice, "s3:GetObject", "arn:aws:s3:::photos/cat.jpg", after: readOnlyAttached.revision))
+        #expect(decision.decision == .allowed)
+        decision = try await authorization.authorize(
+            Self.check(Self.alice, "s3:PutObject", "arn:aws:s3:::photos/cat.jpg", after: readOnlyAttached.revision))
+        #expect(decision.decision == .implicitDeny)
+
         // Deactivating alice's key refuses her next call on the connection she already has.
         var deactivate = UpdateAccessKeyRequest()
         deactivate.userName = "alice"

@@ -63,7 +63,12 @@ struct SnapshotModel: Sendable {
     mutating func setPolicy(_ arn: ARN, _ policy: ManagedPolicy?) {
         let policy = policy ?? self.catalog[arn]
         self.policies[arn] = policy
-        self.parsedPolicies[arn] = policy.flatMap { Self.parse($0.defaultVersion.document, kind: .identity) }
+        self.parsedPolicies[arn] = policy.flatMap { policy in
+            // AWS's own policies are over the customer size quota (ReadOnlyAccess is ~90,000 characters).
+            arn.account == "aws"
+                ? try? PolicyDocument.parseAWSManaged(policy.defaultVersion.document)
+                : Self.parse(policy.defaultVersion.document, kind: .identity)
+        }
     }
 
     mutating func setBoundary(_ owner: OwnerRef, old: ARN?, new: ARN?) {
