@@ -152,8 +152,9 @@ public final class LoopbackRPCServer: Sendable {
         )
     }
 
-    /// A raw TCP connection (no TLS) to this server's port.
-    public func rawPlaintextConnection() async throws -> RawConnection {
-        try await RawConnection.connect(host: "127.0.0.1", port: self.port, tls: nil, group: self.group)
+    /// A raw TCP connection (no TLS) to this server's port; `firstBytes` leave as soon as TCP is up.
+    public func rawPlaintextConnection(firstBytes: [UInt8] = []) async throws -> RawConnection {
+        try await RawConnection.connect(
+            host: "127.0.0.1", port: self.port, tls: nil, group: self.group, firstBytes: firstBytes)
     }
 }

@@ -251,8 +251,10 @@ struct HostilePeerTests {
     @Test("plaintext bytes to the TLS port: the connection is closed and the server keeps serving")
     func plaintextToTLSPort() async throws {
         try await withServer { server in
-            let connection = try await server.rawPlaintextConnection()
-            try await connection.write([0x49, 0x41, 0x4D, 0x57, 1, 1, 0, 0] + Array(repeating: 0, count: 64))
+            // Written from the event loop as soon as TCP is up: a test Task resumed late on a loaded machine
+            // would otherwise find the connection already closed by the TLS handshake timeout (issue 6).
+            let connection = try await server.rawPlaintextConnection(
+                firstBytes: [0x49, 0x41, 0x4D, 0x57, 1, 1, 0, 0] + Array(repeating: 0, count: 64))
             let snapshot = try await connection.waitFor(timeout: .seconds(5)) { $0.closed }
             #expect(snapshot.closed)
             try await self.assertServerStillServes(server)
