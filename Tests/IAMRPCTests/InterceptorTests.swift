@@ -165,7 +165,7 @@ struct InterceptorTests {
                 accessKeyID: TestCredentials.otherAccessKeyID,
                 secretAccessKey: TestCredentials.otherSecretAccessKey
             )
-            let error = await rpcError {
+            let error = await rejection {
                 _ = try await denied.unary(method, PingRequest("hi"), as: PingResponse.self)
             }
             #expect(error?.code == .permissionDenied)
@@ -174,7 +174,7 @@ struct InterceptorTests {
             #expect(counter.value == 1, "a rejected call must not reach its handler")
 
             // The gate guards every method, Health included; the connection stays usable after a rejection.
-            let ping = await rpcError { _ = try await HealthServiceClient(client: denied).ping(PingRequest()) }
+            let ping = await rejection { _ = try await HealthServiceClient(client: denied).ping(PingRequest()) }
             #expect(ping?.code == .permissionDenied)
             _ = try await HealthServiceClient(client: allowed).ping(PingRequest())
             await allowed.close()
@@ -238,7 +238,7 @@ struct InterceptorTests {
             _ = try await client.unary(CountingService.immediate, PingRequest("a"), as: PingResponse.self)
             #expect(first.calls.count == 1 && second.calls.count == 1)
 
-            let atFirst = await rpcError {
+            let atFirst = await rejection {
                 _ = try await client.unary(
                     CountingService.immediate, PingRequest("b"), as: PingResponse.self,
                     options: CallOptions(metadata: ["reject-at": "first"]))
@@ -246,7 +246,7 @@ struct InterceptorTests {
             #expect(atFirst == RPCError(code: .failedPrecondition, message: "first says no"))
             #expect(first.calls.count == 2 && second.calls.count == 1, "the second never saw the rejected call")
 
-            let atSecond = await rpcError {
+            let atSecond = await rejection {
                 _ = try await client.unary(
                     CountingService.asynchronous, PingRequest("c"), as: PingResponse.self,
                     options: CallOptions(metadata: ["reject-at": "second"]))
@@ -265,7 +265,7 @@ struct InterceptorTests {
         }
         try await withInterceptedServer([onlyImmediate]) { server in
             let client = try server.makeClient()
-            let error = await rpcError {
+            let error = await rejection {
                 _ = try await client.unary(CountingService.immediate, PingRequest(), as: PingResponse.self)
             }
             #expect(error?.code == .permissionDenied)
@@ -302,13 +302,13 @@ struct InterceptorTests {
             #expect(after.calls.count == 2)
             #expect(after.calls.allSatisfy { $0.onEventLoop })
 
-            let denied = await rpcError {
+            let denied = await rejection {
                 _ = try await client.unary(
                     CountingService.immediate, PingRequest(), as: PingResponse.self,
                     options: CallOptions(metadata: ["reject": "rpc"]))
             }
             #expect(denied == RPCError(code: .permissionDenied, message: "later says no"))
-            let converted = await rpcError {
+            let converted = await rejection {
                 _ = try await client.unary(
                     CountingService.asynchronous, PingRequest(), as: PingResponse.self,
                     options: CallOptions(metadata: ["reject": "convertible"]))
@@ -324,11 +324,11 @@ struct InterceptorTests {
     func asyncErrors() async throws {
         try await withInterceptedServer([]) { server in
             let client = try server.makeClient()
-            let quota = await rpcError {
+            let quota = await rejection {
                 _ = try await client.unary(CountingService.quota, PingRequest(), as: PingResponse.self)
             }
             #expect(quota == QuotaError().rpcError)
-            let secret = await rpcError {
+            let secret = await rejection {
                 _ = try await client.unary(CountingService.secret, PingRequest(), as: PingResponse.self)
             }
             #expect(secret == RPCError(code: .internalError, message: "internal error"))
@@ -353,4 +353,13 @@ struct InterceptorTests {
         }
         #expect(recorder.calls.isEmpty)
     }
+}
+
+/// The error a call failed with, without the request id the server stamps on every CALL_END (checked to be
+/// there), so tests can compare the status, message and IAM code an interceptor chose.
+private func rejection(_ body: () async throws -> Void) async -> RPCError? {
+    guard var error = await rpcError(body) else { return nil }
+    #expect(error.requestID?.isEmpty == false, "every CALL_END carries the call's request id")
+    error.requestID = nil
+    return error
 }
