@@ -40,20 +40,25 @@ public struct AuthorizationService: AuthorizationServiceProtocol {
         self.authorizePrincipals(request, context: context)
     }
 
-    /// Not served yet: needs the principal store.
+    /// Simulates a stored user's or role's policies (a user's include its groups'), with extra or
+    /// replacement policies from the request, as AWS's SimulatePrincipalPolicy does.
     public func simulatePrincipalPolicy(
         _ request: SimulatePrincipalPolicyRequest,
         context: ServerCallContext
     ) -> ServerResponse<SimulatePolicyResponse> {
-        .immediate(.failure(Self.needsStore("SimulatePrincipalPolicy")))
+        guard let publisher else { return .immediate(.failure(Self.needsStore("SimulatePrincipalPolicy"))) }
+        return .immediate(
+            Result { () throws(RPCError) in try self.simulatePrincipal(request, snapshot: publisher.snapshot) })
     }
 
-    /// Not served yet: needs the principal store.
+    /// The context keys a stored principal's policies (and the request's extra ones) use.
     public func getContextKeysForPrincipalPolicy(
         _ request: GetContextKeysForPrincipalPolicyRequest,
         context: ServerCallContext
     ) -> ServerResponse<GetContextKeysForPolicyResponse> {
-        .immediate(.failure(Self.needsStore("GetContextKeysForPrincipalPolicy")))
+        guard let publisher else { return .immediate(.failure(Self.needsStore("GetContextKeysForPrincipalPolicy"))) }
+        return .immediate(
+            Result { () throws(RPCError) in try self.principalContextKeys(request, snapshot: publisher.snapshot) })
     }
 
     /// Evaluates every action on every resource against the given policies, as AWS's
@@ -120,36 +125,46 @@ public struct AuthorizationService: AuthorizationServiceProtocol {
 
         let principal = try self.caller(request.callerARN, resourceOwner: request.resourceOwner)
         let compiled = CompiledPrincipal(principal: principal, policies: policies)
-        let requestContext = try Self.context(request.contextEntries)
-        let resources = request.resourceARNs.isEmpty ? ["*"] : request.resourceARNs
+        return try Self.simulate(
+            compiled, actions: request.actionNames, resources: request.resourceARNs,
+            context: try Self.context(request.contextEntries), marker: request.marker, maxItems: request.maxItems,
+            statement: Self.wireStatement)
+    }
+
+    /// Every action on every resource against `compiled`, paged as AWS's simulations are.
+    static func simulate(
+        _ compiled: CompiledPrincipal, actions: [String], resources requested: [String], context: RequestContext,
+        marker: String, maxItems: Int32, statement: (MatchedStatement) -> EvaluatedStatement
+    ) throws(RPCError) -> SimulatePolicyResponse {
+        let resources = requested.isEmpty ? ["*"] : requested
         // AWS's API limits; they also bound the glob matching, whose cost grows with pattern x resource length.
-        for action in request.actionNames where !(3...128).contains(action.utf8.count) {
+        for action in actions where !(3...128).contains(action.utf8.count) {
             throw Self.invalidInput("action name \"\(action.prefix(64))\" must be 3 to 128 characters")
         }
         for resource in resources where !(1...2048).contains(resource.utf8.count) {
             throw Self.invalidInput("resource ARNs must be 1 to 2048 characters")
         }
-        guard request.actionNames.count * resources.count <= Self.maxResults else {
+        guard actions.count * resources.count <= Self.maxResults else {
             throw Self.invalidInput("at most \(Self.maxResults) action x resource pairs per simulation")
         }
 
         var results: [SimulationResult] = []
-        results.reserveCapacity(request.actionNames.count * resources.count)
-        for action in request.actionNames {
+        results.reserveCapacity(actions.count * resources.count)
+        for action in actions {
             for resource in resources {
                 let outcome = compiled.evaluate(
-                    AuthorizationRequest(action: action, resource: resource, context: requestContext)
+                    AuthorizationRequest(action: action, resource: resource, context: context)
                 )
                 var result = SimulationResult()
                 result.evalActionName = action
                 result.evalResourceName = resource
                 result.evalDecision = Self.wireDecision(outcome.decision)
-                result.matchedStatements = outcome.matched.map(Self.wireStatement)
+                result.matchedStatements = outcome.matched.map(statement)
                 result.missingContextValues = outcome.missingContextKeys
                 results.append(result)
             }
         }
-        return Self.page(results, marker: request.marker, maxItems: Int(request.maxItems))
+        return Self.page(results, marker: marker, maxItems: Int(maxItems))
     }
 
     /// Pages results the way AWS's List calls do: `marker` is the index of the next result.
@@ -199,24 +214,7 @@ public struct AuthorizationService: AuthorizationServiceProtocol {
     }
 
     static func context(_ entries: [ContextEntry]) throws(RPCError) -> RequestContext {
-        var values: [String: ContextValue] = [:]
-        for entry in entries {
-            guard !entry.contextKeyName.isEmpty, entry.contextKeyName.utf8.count <= 256 else {
-                throw invalidInput("context_key_name must be 1 to 256 characters")
-            }
-            switch entry.contextKeyType {
-            case .stringList, .numericList, .booleanList, .ipList, .binaryList, .dateList:
-                values[entry.contextKeyName] = .list(entry.contextKeyValues)
-            default:
-                guard entry.contextKeyValues.count == 1 else {
-                    throw invalidInput(
-                        "context key \(entry.contextKeyName) has a single-value type but \(entry.contextKeyValues.count) values"
-                    )
-                }
-                values[entry.contextKeyName] = .string(entry.contextKeyValues[0])
-            }
-        }
-        return RequestContext(values)
+        RequestContext(try contextValues(entries))
     }
 
     static func parse(_ text: String, kind: PolicyDocumentKind, field: String) throws(RPCError) -> PolicyDocument {

@@ -90,6 +90,31 @@ struct OriginScenarioTests {
                 Self.alice, "apigateway:POST", "arn:aws:apigateway:us-east-1::/restapis/x1", after: attached.revision))
         #expect(decision.decision == .allowed)
 
+        // SimulatePrincipalPolicy names the real policy and its type, and reports missing context keys.
+        var simulate = SimulatePrincipalPolicyRequest()
+        simulate.policySourceARN = Self.alice
+        simulate.actionNames = ["execute-api:Invoke", "apigateway:DELETE"]
+        simulate.resourceARNs = [Self.pets]
+        let simulated = try await authorization.simulatePrincipalPolicy(simulate)
+        #expect(simulated.evaluationResults.map(\.evalDecision) == [.allowed, .implicitDeny])
+        let matched = try #require(simulated.evaluationResults.first?.matchedStatements.first)
+        #expect(matched.sourcePolicyID == policyARN)
+        #expect(matched.sourcePolicyType == .userManaged)
+        #expect(matched.sid == "InvokePets")
+        var keys = GetContextKeysForPrincipalPolicyRequest()
+        keys.policySourceARN = Self.alice
+        keys.policyInputList = [
+            #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"}}}]}"#
+        ]
+        #expect(try await authorization.getContextKeysForPrincipalPolicy(keys).contextKeyNames == ["aws:SourceIp"])
+        simulate.policySourceARN = "arn:aws:iam::123456789012:user/nobody"
+        do {
+            _ = try await authorization.simulatePrincipalPolicy(simulate)
+            Issue.record("an unknown principal must be NoSuchEntity")
+        } catch {
+            #expect(error.iamErrorCode == "NoSuchEntity")
+        }
+
         // Detached: denied again.
         var detach = DetachUserPolicyRequest()
         detach.userName = "alice"

@@ -231,3 +231,87 @@ extension AuthorizationService {
         return statement
     }
 }
+
+/// SimulatePrincipalPolicy and GetContextKeysForPrincipalPolicy against the snapshot.
+extension AuthorizationService {
+    func sourcePrincipal(_ arn: String, snapshot: AuthorizationSnapshot) throws(RPCError) -> SnapshotPrincipal {
+        guard let principal = snapshot.principal(arn: arn) else {
+            throw RPCError(
+                code: .notFound, message: "The principal with ARN \(arn.prefix(2048)) cannot be found.",
+                iamErrorCode: "NoSuchEntity")
+        }
+        return principal
+    }
+
+    func simulatePrincipal(_ request: SimulatePrincipalPolicyRequest, snapshot: AuthorizationSnapshot)
+        throws(RPCError) -> SimulatePolicyResponse
+    {
+        let principal = try self.sourcePrincipal(request.policySourceARN, snapshot: snapshot)
+        guard !request.actionNames.isEmpty else {
+            throw Self.invalidInput("action_names must name at least one action")
+        }
+        guard request.permissionsBoundaryPolicyInputList.count <= 1 else {
+            throw Self.invalidInput("permissions_boundary_policy_input_list takes at most one policy")
+        }
+        var policies = principal.policies
+        for (index, text) in request.policyInputList.enumerated() {
+            let id = "PolicyInputList.\(index + 1)"
+            policies.append(
+                PolicyInput(id: id, role: .identity, document: try Self.parse(text, kind: .identity, field: id)))
+        }
+        if let text = request.permissionsBoundaryPolicyInputList.first {
+            // A boundary in the request replaces the attached one, as in AWS.
+            policies.removeAll { $0.role == .boundary }
+            let id = "PermissionsBoundaryPolicyInputList.1"
+            policies.append(
+                PolicyInput(id: id, role: .boundary, document: try Self.parse(text, kind: .boundary, field: id)))
+        }
+        if !request.resourcePolicy.isEmpty {
+            let document = try Self.parse(request.resourcePolicy, kind: .resource, field: "ResourcePolicy")
+            policies.append(PolicyInput(id: "ResourcePolicy", role: .resource, document: document))
+        }
+        var values = try Self.contextValues(request.contextEntries)
+        Self.merge(principal.context, into: &values)
+        let compiled = CompiledPrincipal(principal: principal.compiled.principal, policies: policies)
+        let sources = principal.sources
+        return try Self.simulate(
+            compiled, actions: request.actionNames, resources: request.resourceARNs, context: RequestContext(values),
+            marker: request.marker, maxItems: request.maxItems
+        ) { matched in Self.sourcedStatement(matched, source: sources[matched.policyID]) }
+    }
+
+    func principalContextKeys(_ request: GetContextKeysForPrincipalPolicyRequest, snapshot: AuthorizationSnapshot)
+        throws(RPCError) -> GetContextKeysForPolicyResponse
+    {
+        let principal = try self.sourcePrincipal(request.policySourceARN, snapshot: snapshot)
+        var documents = principal.policies.map(\.document)
+        for (index, text) in request.policyInputList.enumerated() {
+            documents.append(try Self.parse(text, kind: .identity, field: "PolicyInputList.\(index + 1)"))
+        }
+        var seen = Set<String>()
+        var keys: [String] = []
+        for document in documents {
+            for key in document.contextKeys where seen.insert(key.lowercased()).inserted { keys.append(key) }
+        }
+        return GetContextKeysForPolicyResponse(contextKeyNames: keys)
+    }
+
+    /// A matched statement named as AWS names it: the managed policy's ARN or the inline policy's name,
+    /// with its SourcePolicyType.
+    static func sourcedStatement(_ matched: MatchedStatement, source: PolicySource?) -> EvaluatedStatement {
+        var statement = Self.wireStatement(matched)
+        guard let source else { return statement }
+        statement.sourcePolicyID = source.arn?.description ?? source.name
+        statement.sourcePolicyType =
+            switch source.kind {
+            case .user: .user
+            case .group: .group
+            case .role: .role
+            case .customerManaged: .userManaged
+            case .awsManaged: .awsManaged
+            case .boundary: .permissionsBoundary
+            case .session: .input
+            }
+        return statement
+    }
+}
