@@ -22,7 +22,7 @@ if [[ -z $BIN ]]; then
   BIN=$(swift build -c release --show-bin-path)
 fi
 median() { sort -g | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]; else print "-"}'; }
-field() { grep -o "$1=[0-9.]*" | head -1 | cut -d= -f2; }   # field NAME < output
+field() { grep -o "$1=[0-9.]*" | cut -d= -f2; }   # field NAME < runs: one value per run line
 
 work=$(mktemp -d /tmp/authorize-bench.XXXXXX)
 server_pid=

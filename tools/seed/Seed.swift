@@ -62,6 +62,27 @@ struct Seed: AsyncParsableCommand {
         let start = clock.now
         let now = Date()
 
+        // The checker first: the identity a backend service calls Authorize with. IAMDirectory enforces AWS's
+        // quotas (5,000 users per account), which the bulk rows below go past on purpose.
+        let directory = IAMDirectory(store: store, account: account)
+        let checkerName = try EntityName("bench-checker", kind: .user)
+        let checker = try await directory.createUser(name: checkerName).value
+        let checkerPolicy = try await directory.createPolicy(
+            name: try EntityName("AuthorizationChecks", kind: .policy),
+            document: """
+                {"Version":"2012-10-17","Statement":[{"Sid":"Check","Effect":"Allow",\
+                "Action":["iam:Authorize","iam:AuthorizeBatch"],"Resource":"*"}]}
+                """
+        ).value
+        _ = try await directory.attachPolicy(checkerPolicy.arn, to: .user, named: checkerName)
+        let secret = SecretAccessKey.generate()
+        let keyID = AccessKeyID.generate()
+        let credential = SCRAMCredential.derive(secret: secret)
+        _ = try await directory.createAccessKey(
+            userName: checkerName, id: keyID,
+            verifier: SCRAMVerifier(
+                salt: credential.salt, iterations: credential.iterations, storedKey: credential.storedKey,
+                serverKey: credential.serverKey))
         // Policies.
         let policyARNs = try (0..<policies).map { index throws(IAMError) in
             ARN.policy(account: account, path: .root, name: try EntityName(Self.policyName(index), kind: .policy))
@@ -112,26 +133,6 @@ struct Seed: AsyncParsableCommand {
         }
         report("users: \(users) in \(Self.seconds(clock.now - userStart)) s")
 
-        // The checker: the identity a backend service calls Authorize with.
-        let directory = IAMDirectory(store: store, account: account)
-        let checkerName = try EntityName("bench-checker", kind: .user)
-        let checker = try await directory.createUser(name: checkerName).value
-        let checkerPolicy = try await directory.createPolicy(
-            name: try EntityName("AuthorizationChecks", kind: .policy),
-            document: """
-                {"Version":"2012-10-17","Statement":[{"Sid":"Check","Effect":"Allow",\
-                "Action":["iam:Authorize","iam:AuthorizeBatch"],"Resource":"*"}]}
-                """
-        ).value
-        _ = try await directory.attachPolicy(checkerPolicy.arn, to: .user, named: checkerName)
-        let secret = SecretAccessKey.generate()
-        let keyID = AccessKeyID.generate()
-        let credential = SCRAMCredential.derive(secret: secret)
-        _ = try await directory.createAccessKey(
-            userName: checkerName, id: keyID,
-            verifier: SCRAMVerifier(
-                salt: credential.salt, iterations: credential.iterations, storedKey: credential.storedKey,
-                serverKey: credential.serverKey))
         let revision = try await store.revision()
         report(
             "seeded \(users) users, \(groups) groups, \(policies) policies in \(Self.seconds(clock.now - start)) s (store revision \(revision.rawValue))"
