@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 public import IAMRPC
 public import IAMWire
 public import NIOCore

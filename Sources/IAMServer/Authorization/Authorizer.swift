@@ -1,8 +1,8 @@
 import Foundation
 import IAMDomain
 import IAMPolicy
-public import IAMRPC
-public import IAMWire
+import IAMRPC
+import IAMWire
 
 /// Authorizes every call before its handler runs, as AWS does: the caller's access key must still be
 /// usable (a key deactivated or deleted, or whose user is gone, stops working at its next call, also on a

@@ -40,7 +40,7 @@ extension AuthorizationService {
         }
         let minimum = request.requests.compactMap(\.minRevision).max()
         let peer = context.peerAddress
-        let answer = { (snapshot: AuthorizationSnapshot) throws(RPCError) -> AuthorizeBatchResponse in
+        let answer = { @Sendable (snapshot: AuthorizationSnapshot) throws(RPCError) -> AuthorizeBatchResponse in
             var results: [AuthorizeResponse] = []
             results.reserveCapacity(request.requests.count)
             // One snapshot and one set of request keys for the whole batch: every answer is of one revision.

@@ -1,5 +1,5 @@
 import Foundation
-public import IAMDomain
+import IAMDomain
 import IAMPolicy
 public import IAMRPC
 import IAMTLS
