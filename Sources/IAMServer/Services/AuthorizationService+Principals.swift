@@ -90,7 +90,7 @@ extension AuthorizationService {
     func decide(_ request: AuthorizeRequest, snapshot: AuthorizationSnapshot, peer: SocketAddress?, now: Date = Date())
         throws(RPCError) -> AuthorizeResponse
     {
-        guard (3...128).contains(request.action.utf8.count), request.action.contains(":") else {
+        guard (3...128).contains(request.action.utf8.count), request.action.utf8.contains(UInt8(ascii: ":")) else {
             throw Self.invalidInput(
                 "action \"\(request.action.prefix(64))\" must be service:Action, 3 to 128 characters")
         }
