@@ -8,7 +8,7 @@ import IAMTLS
 /// Access keys kept in a JSON file of SCRAM verifiers (salt, iterations, StoredKey, ServerKey), never
 /// secrets: whoever reads the file still cannot authenticate. The file is read once at start.
 ///
-/// This is the daemon's credential store until the persistent store lands; the root access key is
+/// It holds the account's root keys (every other key lives in the store); the root access key is
 /// created on first start (``FileCredentialStore/bootstrap(in:)``).
 public struct FileCredentialStore: CredentialStore {
     private let credentials: [String: SCRAMCredential]
@@ -39,6 +39,11 @@ public struct FileCredentialStore: CredentialStore {
     /// The SCRAM verifier of `accessKeyID`, if the file has it.
     public func credential(forAccessKeyID accessKeyID: String) async throws -> SCRAMCredential? {
         credentials[accessKeyID]
+    }
+
+    /// The verifier of `accessKeyID` without suspending: the file was read at start.
+    public func immediateCredential(forAccessKeyID accessKeyID: String) -> ImmediateCredentialLookup {
+        credentials[accessKeyID].map { .found($0) } ?? .notFound
     }
 
     /// A new access key pair in AWS's shapes: a 20-character id `AKIA` + 16 characters of

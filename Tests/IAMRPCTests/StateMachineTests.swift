@@ -37,19 +37,19 @@ struct SCRAMTests {
     func rfc7677Vector() throws {
         // RFC 7677 §3 uses user "user", which this profile's key-id rule refuses, so reproduce its math on
         // the credential and AuthMessage directly.
-        let salt = SCRAMMath.unbase64("W22ZaJ0SNY7soEsUEjb6gQ==")!
+        let salt = SCRAM.base64Decode("W22ZaJ0SNY7soEsUEjb6gQ==")!
         let credential = SCRAMCredential.derive(secret: "pencil", salt: salt, iterations: 4096)
         let authMessage = Array(
             ("n=user,r=rOprNGfwEbeRWgbNEkqO,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096,"
                 + "c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0").utf8
         )
         let serverSignature = Crypto.hmacSHA256(key: credential.serverKey, data: authMessage)
-        #expect(SCRAMMath.base64(serverSignature) == "6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=")
+        #expect(SCRAM.base64(serverSignature) == "6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=")
         let clientSignature = Crypto.hmacSHA256(key: credential.storedKey, data: authMessage)
         let salted = Crypto.pbkdf2SHA256(password: Array("pencil".utf8), salt: salt, iterations: 4096, keyLength: 32)
         let clientKey = Crypto.hmacSHA256(key: salted, data: Array("Client Key".utf8))
         #expect(
-            SCRAMMath.base64(SCRAMMath.xor(clientKey, clientSignature))
+            SCRAM.base64(SCRAMMath.xor(clientKey, clientSignature))
                 == "dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ="
         )
     }
@@ -97,6 +97,11 @@ struct SCRAMTests {
             "", "n,,", "y,,n=AKIAEXAMPLEKEY000001,r=abcdefghijklmnopqrstuvwx", "n,,r=abc,n=AKIAEXAMPLEKEY000001",
             "n,,n=short,r=abcdefghijklmnopqrstuvwx", "n,,n=akiaexamplekey000001,r=abcdefghijklmnopqrstuvwx",
             "n,,n=AKIAEXAMPLEKEY000001,r=", String(repeating: "n", count: 2000),
+            // WIRE.md §6.2: nonces are 24-256 printable characters without ','; the combined nonce too.
+            "n,,n=AKIAEXAMPLEKEY000001,r=abcdefghij",
+            "n,,n=AKIAEXAMPLEKEY000001,r=" + String(repeating: "x", count: 257),
+            "n,,n=AKIAEXAMPLEKEY000001,r=" + String(repeating: "x", count: 240),
+            "n,,n=AKIAEXAMPLEKEY000001,r=abcdefghijklmnopqrstuvw\u{7F}",
         ]
     )
     func malformedClientFirst(message: String) {
@@ -148,7 +153,7 @@ struct SCRAMTests {
         _ = try honest.firstMessage(nonce: "clientnonceclientnonce0123")
         _ = try honest.finalMessage(serverFirst: "r=clientnonceclientnonce0123XYZ,s=c2FsdHNhbHQ=,i=4096")
         #expect(throws: AuthenticationFailure.self) {
-            try honest.verify(serverFinal: "v=" + SCRAMMath.base64(Array(repeating: 0, count: 32)))
+            try honest.verify(serverFinal: "v=" + SCRAM.base64(Array(repeating: 0, count: 32)))
         }
     }
 }
@@ -538,7 +543,7 @@ struct ClientConnectionStateMachineTests {
 
     @Test("a forged server signature: GOAWAY UNAUTHENTICATED; e=invalid-proof: calls fail UNAUTHENTICATED")
     func serverFinalFailures() throws {
-        for final in ["v=" + SCRAMMath.base64(Array(repeating: 1, count: 32)), "e=invalid-proof"] {
+        for final in ["v=" + SCRAM.base64(Array(repeating: 1, count: 32)), "e=invalid-proof"] {
             var machine = Machine(scram: SCRAMClient(accessKeyID: SCRAMTests.keyID, secret: SCRAMTests.secret))
             var server = SCRAMServer(decoySecret: [1])
             let first = try machine.start()

@@ -14,6 +14,7 @@ import Testing
 
     struct Root: CredentialStore {
         func credential(forAccessKeyID accessKeyID: String) async throws -> SCRAMCredential? { nil }
+        func immediateCredential(forAccessKeyID accessKeyID: String) -> ImmediateCredentialLookup { .notFound }
     }
 
     static func server(_ store: InMemoryStore) async throws -> (InProcessServer, ServerAssembly) {
@@ -136,6 +137,41 @@ import Testing
         } catch {
             #expect(error.code == .unauthenticated)
             #expect(error.iamErrorCode == "ExpiredToken")
+        }
+    }
+
+    @Test func simulatePrincipalPolicyTakesAGroupARN() async throws {
+        let store = InMemoryStore()
+        let directory = IAMDirectory(store: store, account: Self.account)
+        let group = try await directory.createGroup(
+            name: EntityName("readers", kind: .group), path: try IAMPath("/eng/")
+        )
+        .value
+        _ = try await directory.putInlinePolicy(
+            EntityName("photos", kind: .policy),
+            document:
+                #"{"Version":"2012-10-17","Statement":[{"Sid":"Read","Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#,
+            on: .group, named: group.name)
+        let (server, _) = try await Self.server(store)
+
+        var simulate = SimulatePrincipalPolicyRequest()
+        simulate.policySourceARN = group.arn.description
+        simulate.actionNames = ["s3:GetObject", "s3:PutObject"]
+        let answer: SimulatePolicyResponse = try await server.call(
+            IAMMethods.Authorization.simulatePrincipalPolicy, simulate, as: Self.rootKey)
+        #expect(answer.evaluationResults.map(\.evalDecision) == [.allowed, .implicitDeny])
+        let matched = try #require(answer.evaluationResults.first?.matchedStatements.first)
+        #expect(matched.sourcePolicyID == "photos")
+        #expect(matched.sourcePolicyType == .group)
+
+        // The ARN must be the group's whole ARN, path included, as AWS compares them.
+        simulate.policySourceARN = "arn:aws:iam::123456789012:group/readers"
+        do {
+            let _: SimulatePolicyResponse = try await server.call(
+                IAMMethods.Authorization.simulatePrincipalPolicy, simulate, as: Self.rootKey)
+            Issue.record("a group ARN without its path is not the group")
+        } catch {
+            #expect(error.iamErrorCode == "NoSuchEntity")
         }
     }
 }

@@ -23,6 +23,19 @@ struct LoadTest: AsyncParsableCommand {
 enum BenchCredentials {
     static let accessKeyID = "AKIALOADTEST00000001"
     static let secret = "loadtest-secret-not-for-production"
+
+    /// The echo server's one key, answered on the event loop like the daemon's store.
+    struct Store: CredentialStore {
+        let credential = SCRAMCredential.derive(secret: BenchCredentials.secret)
+
+        func credential(forAccessKeyID accessKeyID: String) async throws -> SCRAMCredential? {
+            accessKeyID == BenchCredentials.accessKeyID ? self.credential : nil
+        }
+
+        func immediateCredential(forAccessKeyID accessKeyID: String) -> ImmediateCredentialLookup {
+            accessKeyID == BenchCredentials.accessKeyID ? .found(self.credential) : .notFound
+        }
+    }
 }
 
 /// Makes a throwaway self-signed certificate for 127.0.0.1 with the openssl CLI.
@@ -107,7 +120,7 @@ struct Serve: AsyncParsableCommand {
             host: self.host,
             port: self.port,
             tls: TLSConfiguration.server(certificateChainPath: certificate, privateKeyPath: key),
-            credentialStore: InMemoryCredentialStore(secrets: [BenchCredentials.accessKeyID: BenchCredentials.secret]),
+            credentialStore: BenchCredentials.Store(),
             connection: ConnectionOptions(maxConcurrentCalls: 1000, compression: self.compression == "on"),
             interceptors: Array(repeating: PassThroughInterceptor(), count: self.interceptors)
         )

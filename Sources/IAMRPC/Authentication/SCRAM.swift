@@ -1,5 +1,5 @@
-import FoundationEssentials
 import IAMTLS
+import IAMWire
 
 /// What the server keeps for one access key so it can check a SCRAM-SHA-256 proof (RFC 5802, RFC 7677).
 ///
@@ -44,83 +44,50 @@ public struct SCRAMCredential: Sendable, Hashable {
     }
 }
 
+/// What a credential store can say about a key without suspending.
+public enum ImmediateCredentialLookup: Sendable {
+    /// The key's credential.
+    case found(SCRAMCredential)
+    /// No such usable key: authentication fails at the proof, as for a wrong secret.
+    case notFound
+    /// The store must be asked asynchronously (it reads a database): ``CredentialStore/credential(forAccessKeyID:)``.
+    case deferred
+}
+
 /// Where the server looks up the SCRAM credential of an access key id during the authentication exchange.
 ///
-/// Called once per connection (not per call), so an implementation may hit a database.
+/// The server first asks ``immediateCredential(forAccessKeyID:)`` on the connection's event loop; only when
+/// that answers `.deferred` does it hop off the loop to the asynchronous lookup. Stores that hold their keys
+/// in memory (a file read at start, the authorization snapshot) answer at once, so a handshake costs no
+/// thread hop; a store that must read a database keeps the default and is asked asynchronously.
 public protocol CredentialStore: Sendable {
     /// The credential of `accessKeyID`, or `nil` when the key does not exist or is inactive.
     func credential(forAccessKeyID accessKeyID: String) async throws -> SCRAMCredential?
+
+    /// The credential of `accessKeyID` if the store can tell without suspending; must not block.
+    func immediateCredential(forAccessKeyID accessKeyID: String) -> ImmediateCredentialLookup
 }
 
-/// A credential store in memory, for tests and the load tester: it derives each credential from a
-/// secret when the key is added and forgets the secret.
-public final class InMemoryCredentialStore: CredentialStore {
-    private let credentials: [String: SCRAMCredential]
-
-    /// Creates a store holding the given access key ids and secrets.
-    public init(secrets: [String: String], iterations: Int = SCRAMCredential.defaultIterations) {
-        self.credentials = secrets.mapValues { SCRAMCredential.derive(secret: $0, iterations: iterations) }
-    }
-
-    /// Looks up a credential.
-    public func credential(forAccessKeyID accessKeyID: String) async throws -> SCRAMCredential? {
-        credentials[accessKeyID]
-    }
-
-    /// Looks up a credential without suspending.
-    package func credentialNow(forAccessKeyID accessKeyID: String) -> SCRAMCredential? {
-        credentials[accessKeyID]
-    }
+extension CredentialStore {
+    /// Asks asynchronously: the right answer for a store that reads a database.
+    public func immediateCredential(forAccessKeyID accessKeyID: String) -> ImmediateCredentialLookup { .deferred }
 }
 
-/// SCRAM-SHA-256 arithmetic shared by the client and server machines (IAMWire.SCRAM has the wire constants).
+/// SCRAM-SHA-256 arithmetic shared by the client and server machines. The messages' grammar (building
+/// and strictly parsing them, nonce and key-id rules, base64) is IAMWire's `SCRAM`, the one WIRE.md §6
+/// specifies and its conformance tests pin; this is only the cryptography around it.
 package enum SCRAMMath {
-    /// The longest SCRAM message either side accepts; a longer one is malformed.
-    package static let maxMessageLength = 1024
-    /// The fewest iterations a client accepts from a server (a lower count would make a stolen proof cheap to crack).
-    package static let minimumIterations = 4096
-    /// The most iterations a client accepts, so a hostile server cannot make it burn CPU.
-    package static let maximumIterations = 1_000_000
-
-    package static let gs2Header = "n,,"
-    package static let channelBinding = "c=biws"  // base64("n,,")
-
     package static func saltedPassword(secret: String, salt: [UInt8], iterations: Int) -> [UInt8] {
         Crypto.pbkdf2SHA256(password: Array(secret.utf8), salt: salt, iterations: iterations, keyLength: 32)
     }
 
     /// A fresh nonce: 24 random bytes, base64 (32 characters, none of them ','), as WIRE.md §6.2 says.
     package static func nonce() -> String {
-        Data(Crypto.randomBytes(24)).base64EncodedString()
-    }
-
-    /// Parses `a=x,b=y,...` into ordered (attribute, value) pairs; nil when malformed.
-    package static func attributes(_ message: String) -> [(Character, Substring)]? {
-        var result: [(Character, Substring)] = []
-        for part in message.split(separator: ",", omittingEmptySubsequences: false) {
-            guard part.count >= 2, part[part.index(after: part.startIndex)] == "=", let key = part.first,
-                key.isASCII, key.isLetter
-            else { return nil }
-            result.append((key, part.dropFirst(2)))
-        }
-        return result
-    }
-
-    /// Access key ids are 16-128 characters of `A-Z 0-9` (WIRE.md §6.2); anything else (including
-    /// SCRAM's ',' and '=' which would need escaping) is refused before it is looked up.
-    package static func isValidAccessKeyID(_ id: some StringProtocol) -> Bool {
-        (16...128).contains(id.utf8.count)
-            && id.utf8.allSatisfy { (0x41...0x5A).contains($0) || (0x30...0x39).contains($0) }
+        SCRAM.base64(Crypto.randomBytes(24))
     }
 
     package static func xor(_ a: [UInt8], _ b: [UInt8]) -> [UInt8] {
         zip(a, b).map { $0 ^ $1 }
-    }
-
-    package static func base64(_ bytes: [UInt8]) -> String { Data(bytes).base64EncodedString() }
-
-    package static func unbase64(_ text: some StringProtocol) -> [UInt8]? {
-        Data(base64Encoded: String(text)).map { Array($0) }
     }
 }
 
@@ -136,7 +103,7 @@ public struct AuthenticationFailure: Error, Hashable, Sendable, CustomStringConv
 package struct SCRAMClient: Sendable {
     enum State: Sendable {
         case initial
-        case sentFirst(clientFirstBare: String, clientNonce: String)
+        case sentFirst(SCRAM.ClientFirst)
         case sentFinal(expectedServerSignature: [UInt8])
         case done
         case failed
@@ -155,53 +122,59 @@ package struct SCRAMClient: Sendable {
     /// The first message (`n,,n=<id>,r=<nonce>`).
     package mutating func firstMessage(nonce: String = SCRAMMath.nonce()) throws(AuthenticationFailure) -> String {
         guard case .initial = state else { throw fail("first message sent twice") }
-        guard SCRAMMath.isValidAccessKeyID(accessKeyID) else {
-            throw fail("access key id must be 16-128 characters of A-Z and 0-9")
+        let first = SCRAM.ClientFirst(accessKeyID: accessKeyID, nonce: nonce)
+        do {
+            // Our own message goes through the grammar the server applies, so a bad key id or nonce is
+            // refused here with the reason rather than by the server as a bare UNAUTHENTICATED.
+            _ = try SCRAM.ClientFirst(parsing: first.message)
+        } catch {
+            throw fail(error.message)
         }
-        let bare = "n=\(accessKeyID),r=\(nonce)"
-        state = .sentFirst(clientFirstBare: bare, clientNonce: nonce)
-        return SCRAMMath.gs2Header + bare
+        state = .sentFirst(first)
+        return first.message
     }
 
     /// Answers the server's first message with the final message carrying the proof.
-    package mutating func finalMessage(serverFirst: String) throws(AuthenticationFailure) -> String {
-        guard case .sentFirst(let bare, let clientNonce) = state else { throw fail("unexpected server-first") }
-        guard serverFirst.utf8.count <= SCRAMMath.maxMessageLength, let attributes = SCRAMMath.attributes(serverFirst),
-            attributes.count >= 3, attributes[0].0 == "r", attributes[1].0 == "s", attributes[2].0 == "i"
-        else { throw fail("malformed server-first message") }
-        let nonce = attributes[0].1
-        guard nonce.hasPrefix(clientNonce), nonce.count > clientNonce.count else {
-            throw fail("server nonce does not extend the client nonce")
+    package mutating func finalMessage(serverFirst message: String) throws(AuthenticationFailure) -> String {
+        guard case .sentFirst(let first) = state else { throw fail("unexpected server-first") }
+        let serverFirst: SCRAM.ServerFirst
+        do throws(WireError) {
+            guard message.utf8.count <= AuthClientFirst.maxMessageLength else {
+                throw WireError.authenticationFailed("server-first is longer than 1024 bytes")
+            }
+            serverFirst = try SCRAM.ServerFirst(parsing: message, clientNonce: first.nonce)
+        } catch {
+            throw fail(error.message)
         }
-        guard let salt = SCRAMMath.unbase64(attributes[1].1), (8...64).contains(salt.count) else {
-            throw fail("salt must be 8-64 bytes")
-        }
-        guard let iterations = Int(attributes[2].1), iterations >= SCRAMMath.minimumIterations,
-            iterations <= SCRAMMath.maximumIterations
-        else { throw fail("iteration count out of range") }
-
-        let salted = SCRAMMath.saltedPassword(secret: secret, salt: salt, iterations: iterations)
+        let salted = SCRAMMath.saltedPassword(
+            secret: secret, salt: serverFirst.salt, iterations: serverFirst.iterations)
         let clientKey = Crypto.hmacSHA256(key: salted, data: Array("Client Key".utf8))
         let storedKey = Crypto.sha256(clientKey)
-        let withoutProof = "\(SCRAMMath.channelBinding),r=\(nonce)"
-        let authMessage = Array("\(bare),\(serverFirst),\(withoutProof)".utf8)
+        var final = SCRAM.ClientFinal(nonce: serverFirst.nonce, proof: [])
+        // The AuthMessage signs the server-first text exactly as received.
+        let authMessage = Array("\(first.bare),\(message),\(final.withoutProof)".utf8)
         let clientSignature = Crypto.hmacSHA256(key: storedKey, data: authMessage)
-        let proof = SCRAMMath.xor(clientKey, clientSignature)
+        final.proof = SCRAMMath.xor(clientKey, clientSignature)
         let serverKey = Crypto.hmacSHA256(key: salted, data: Array("Server Key".utf8))
         state = .sentFinal(expectedServerSignature: Crypto.hmacSHA256(key: serverKey, data: authMessage))
-        return "\(withoutProof),p=\(SCRAMMath.base64(proof))"
+        return final.message
     }
 
     /// Checks the server's final message; throws unless the server proved it knows the credential.
-    package mutating func verify(serverFinal: String) throws(AuthenticationFailure) {
+    package mutating func verify(serverFinal message: String) throws(AuthenticationFailure) {
         guard case .sentFinal(let expected) = state else { throw fail("unexpected server-final") }
-        guard let attributes = SCRAMMath.attributes(serverFinal), let first = attributes.first else {
-            throw fail("malformed server-final message")
+        let serverFinal: SCRAM.ServerFinal
+        do {
+            serverFinal = try SCRAM.ServerFinal(parsing: message)
+        } catch {
+            throw fail(error.message)
         }
-        if first.0 == "e" { throw fail("server refused: \(first.1)") }
-        guard first.0 == "v", let signature = SCRAMMath.unbase64(first.1),
-            Crypto.constantTimeEquals(signature, expected)
-        else { throw fail("server signature does not match") }
+        switch serverFinal {
+        case .error(let value):
+            throw fail("server refused: \(value)")
+        case .verifier(let signature):
+            guard Crypto.constantTimeEquals(signature, expected) else { throw fail("server signature does not match") }
+        }
         state = .done
     }
 
@@ -216,7 +189,7 @@ package struct SCRAMClient: Sendable {
 package struct SCRAMServer: Sendable {
     enum State: Sendable {
         case awaitingClientFirst
-        case awaitingCredential(clientFirstBare: String, clientNonce: String, accessKeyID: String)
+        case awaitingCredential(SCRAM.ClientFirst)
         case awaitingClientFinal(authPrefix: String, nonce: String, credential: SCRAMCredential?, accessKeyID: String)
         case authenticated(accessKeyID: String)
         case failed
@@ -255,19 +228,18 @@ package struct SCRAMServer: Sendable {
     /// Input: the client's first message.
     package mutating func receiveClientFirst(_ message: String) -> Action {
         guard case .awaitingClientFirst = state else { return fail("unexpected client-first") }
-        guard message.utf8.count <= SCRAMMath.maxMessageLength, message.hasPrefix(SCRAMMath.gs2Header),
-            let attributes = SCRAMMath.attributes(String(message.dropFirst(SCRAMMath.gs2Header.count))),
-            attributes.count == 2, attributes[0].0 == "n", attributes[1].0 == "r",
-            !attributes[1].1.isEmpty, attributes[1].1.count <= 128
-        else { return fail("malformed client-first message") }
-        let id = String(attributes[0].1)
-        guard SCRAMMath.isValidAccessKeyID(id) else { return fail("malformed access key id") }
-        state = .awaitingCredential(
-            clientFirstBare: String(message.dropFirst(SCRAMMath.gs2Header.count)),
-            clientNonce: String(attributes[1].1),
-            accessKeyID: id
-        )
-        return .lookUpCredential(accessKeyID: id)
+        let first: SCRAM.ClientFirst
+        do {
+            first = try SCRAM.ClientFirst(parsing: message)
+        } catch {
+            return fail("malformed client-first message: \(error.message)")
+        }
+        // The combined nonce must itself be a valid nonce (WIRE.md §6.2: at most 256 characters).
+        guard first.nonce.utf8.count + serverNonce.utf8.count <= SCRAM.nonceLengthRange.upperBound else {
+            return fail("malformed client-first message: the client nonce leaves no room for the server's")
+        }
+        state = .awaitingCredential(first)
+        return .lookUpCredential(accessKeyID: first.accessKeyID)
     }
 
     /// Input: what the credential store returned (`nil`: no such key).
@@ -275,20 +247,19 @@ package struct SCRAMServer: Sendable {
     /// An unknown key still gets a well-formed server-first message with a decoy salt, so a client
     /// cannot tell "no such key" from "wrong secret" (both fail at the proof).
     package mutating func credentialLoaded(_ credential: SCRAMCredential?) -> Action {
-        guard case .awaitingCredential(let bare, let clientNonce, let id) = state else {
+        guard case .awaitingCredential(let first) = state else {
             return fail("credential loaded out of order")
         }
-        let nonce = clientNonce + serverNonce
-        let salt = credential?.salt ?? Array(Crypto.hmacSHA256(key: decoySecret, data: Array(id.utf8)).prefix(16))
-        let iterations = credential?.iterations ?? SCRAMCredential.defaultIterations
-        let serverFirst = "r=\(nonce),s=\(SCRAMMath.base64(salt)),i=\(iterations)"
+        let id = first.accessKeyID
+        let salt =
+            credential?.salt ?? Array(Crypto.hmacSHA256(key: decoySecret, data: Array(id.utf8)).prefix(16))
+        let serverFirst = SCRAM.ServerFirst(
+            nonce: first.nonce + serverNonce, salt: salt,
+            iterations: credential?.iterations ?? SCRAMCredential.defaultIterations)
+        let message = serverFirst.message
         state = .awaitingClientFinal(
-            authPrefix: "\(bare),\(serverFirst)",
-            nonce: nonce,
-            credential: credential,
-            accessKeyID: id
-        )
-        return .send(serverFirst)
+            authPrefix: "\(first.bare),\(message)", nonce: serverFirst.nonce, credential: credential, accessKeyID: id)
+        return .send(message)
     }
 
     /// Input: the client's final message with its proof.
@@ -296,23 +267,23 @@ package struct SCRAMServer: Sendable {
         guard case .awaitingClientFinal(let prefix, let nonce, let credential, let id) = state else {
             return fail("unexpected client-final")
         }
-        guard message.utf8.count <= SCRAMMath.maxMessageLength, let attributes = SCRAMMath.attributes(message),
-            attributes.count == 3, attributes[0].0 == "c", attributes[1].0 == "r", attributes[2].0 == "p"
-        else { return fail("malformed client-final message") }
-        guard attributes[0].1 == "biws" else { return fail("unsupported channel binding") }
-        guard attributes[1].1 == nonce else { return fail("nonce mismatch") }
-        guard let proof = SCRAMMath.unbase64(attributes[2].1), proof.count == 32 else { return fail("malformed proof") }
+        let final: SCRAM.ClientFinal
+        do {
+            final = try SCRAM.ClientFinal(parsing: message)
+        } catch {
+            return fail("malformed client-final message: \(error.message)")
+        }
+        guard final.nonce == nonce else { return fail("nonce mismatch") }
         guard let credential else { return fail("unknown access key id \(id)") }
-        let withoutProof = "c=\(attributes[0].1),r=\(attributes[1].1)"
-        let authMessage = Array("\(prefix),\(withoutProof)".utf8)
+        let authMessage = Array("\(prefix),\(final.withoutProof)".utf8)
         let clientSignature = Crypto.hmacSHA256(key: credential.storedKey, data: authMessage)
-        let clientKey = SCRAMMath.xor(proof, clientSignature)
+        let clientKey = SCRAMMath.xor(final.proof, clientSignature)
         guard Crypto.constantTimeEquals(Crypto.sha256(clientKey), credential.storedKey) else {
             return fail("invalid proof for access key id \(id)")
         }
         let serverSignature = Crypto.hmacSHA256(key: credential.serverKey, data: authMessage)
         state = .authenticated(accessKeyID: id)
-        return .succeed(serverFinal: "v=\(SCRAMMath.base64(serverSignature))", accessKeyID: id)
+        return .succeed(serverFinal: SCRAM.ServerFinal.verifier(serverSignature).message, accessKeyID: id)
     }
 
     private mutating func fail(_ reason: String) -> Action {

@@ -533,10 +533,15 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     private func lookUp(_ accessKeyID: String) {
         guard let context else { return }
         let store = self.shared.credentialStore
-        if let memory = store as? InMemoryCredentialStore {
-            // No Task hop for the in-memory store (tests, load tester).
-            self.execute(self.state.credentialLoaded(memory.credentialNow(forAccessKeyID: accessKeyID)))
+        switch store.immediateCredential(forAccessKeyID: accessKeyID) {
+        case .found(let credential):
+            self.execute(self.state.credentialLoaded(credential))
             return
+        case .notFound:
+            self.execute(self.state.credentialLoaded(nil))
+            return
+        case .deferred:
+            break  // a store that reads a database: off the event loop
         }
         let promise = context.eventLoop.makePromise(of: SCRAMCredential?.self)
         promise.completeWithTask { try await store.credential(forAccessKeyID: accessKeyID) }
