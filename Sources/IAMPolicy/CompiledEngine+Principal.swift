@@ -65,6 +65,13 @@ extension CompiledEngine {
             if entry.value == "*" { return .direct }
             if principal.kind != .service && entry.value == principal.arn { return .direct }
             if principal.kind == .assumedRole, let role = principal.roleARN, entry.value == role { return .roleARN }
+            if principal.kind != .service, let id = principal.id, entry.value.hasPrefix("A"),
+                PolicyParser.isPrincipalUniqueID(entry.value)
+            {
+                // A policy may name a user or role by unique id; a session's id is "<role id>:<session>".
+                if id == entry.value { return .direct }
+                if principal.kind == .assumedRole, id.hasPrefix(entry.value + ":") { return .roleARN }
+            }
             if let account, principal.kind != .service {
                 if entry.value == account { return .account }
                 let parts = entry.value.split(separator: ":", omittingEmptySubsequences: false)

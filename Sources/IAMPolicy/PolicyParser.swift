@@ -600,7 +600,9 @@ enum PolicyParser {
                                 + "(e.g. \"lambda.amazonaws.com\"); use \"Principal\": \"*\" or \"AWS\": \"*\" for everyone"
                         )
                     }
-                    if member.key == "AWS" && v != "*" && !isAccountID(v) && !v.hasPrefix("arn:") {
+                    if member.key == "AWS" && v != "*" && !isAccountID(v) && !v.hasPrefix("arn:")
+                        && !isPrincipalUniqueID(v)
+                    {
                         throw .malformed(
                             vp,
                             "Invalid principal in policy: \"AWS\":\"\(v)\"; use an account id, an ARN or \"*\""
@@ -617,6 +619,14 @@ enum PolicyParser {
 
     static func isAccountID(_ s: String) -> Bool {
         s.utf8.count == 12 && s.utf8.allSatisfy { $0 >= 48 && $0 <= 57 }
+    }
+
+    /// A user's or role's unique id (`AIDA...`, `AROA...`): AWS stores trust and resource policies' principals
+    /// by unique id and shows the id in place of the ARN once the user or role is deleted, so such a document
+    /// must still parse (and re-save) and trusts nobody new.
+    static func isPrincipalUniqueID(_ s: String) -> Bool {
+        (s.hasPrefix("AIDA") || s.hasPrefix("AROA")) && (16...128).contains(s.utf8.count)
+            && s.utf8.allSatisfy { ($0 >= 65 && $0 <= 90) || ($0 >= 48 && $0 <= 57) }
     }
 
     // MARK: - Condition

@@ -1,4 +1,5 @@
 import Foundation
+import IAMPolicy
 import Testing
 
 @testable import IAMDomain
@@ -22,8 +23,8 @@ struct IAMDirectoryExtensionTests {
 
     @Test("updateUser renames and moves, keeping id and relations; a rename onto another name is refused")
     func updateUser() async throws {
-        let created = try await directory.provisionUser(name: try name("a"))
-        _ = try await directory.provisionUser(name: try name("b"))
+        let created = try await directory.createUser(name: try name("a"))
+        _ = try await directory.createUser(name: try name("b"))
         let path = try IAMPath("/x/")
         let renamed = try await directory.updateUser(named: try name("A"), newPath: path, newName: try name("c"))
         #expect(renamed.revision > created.revision)
@@ -36,24 +37,68 @@ struct IAMDirectoryExtensionTests {
         #expect(noop.changes.isEmpty && noop.revision == renamed.revision)
     }
 
-    @Test("provisionRole refuses trust policies naming missing users or roles of the account")
+    @Test("createRole refuses trust policies naming missing users or roles of the account")
     func trustPrincipals() async throws {
         func trust(_ principal: String) -> String {
             #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"\#(principal)"},"Action":"sts:AssumeRole"}]}"#
         }
         let missing = "arn:aws:iam::123456789012:user/ghost"
         await #expect(throws: IAMError.malformedPolicy("Invalid principal in policy: \"AWS\":\"\(missing)\"")) {
-            try await directory.provisionRole(name: try name("r", .role), assumeRolePolicyDocument: trust(missing))
+            try await directory.createRole(name: try name("r", .role), assumeRolePolicyDocument: trust(missing))
         }
-        _ = try await directory.provisionUser(name: try name("ghost"), path: try IAMPath("/p/"))
+        _ = try await directory.createUser(name: try name("ghost"), path: try IAMPath("/p/"))
         // The user exists, but under another path: the ARN names nobody.
         await #expect(throws: IAMError.self) {
-            try await directory.provisionRole(name: try name("r", .role), assumeRolePolicyDocument: trust(missing))
+            try await directory.createRole(name: try name("r", .role), assumeRolePolicyDocument: trust(missing))
         }
-        _ = try await directory.provisionRole(
+        _ = try await directory.createRole(
             name: try name("r", .role), assumeRolePolicyDocument: trust("arn:aws:iam::123456789012:user/p/ghost"))
         _ = try await directory.updateAssumeRolePolicy(named: try name("r", .role), document: Self.trust)
         #expect(try await directory.role(named: try name("R", .role)).assumeRolePolicyDocument == Self.trust)
+    }
+
+    @Test("deleting a user or role a trust policy names leaves its unique id there; a namesake is not trusted")
+    func deletedTrustPrincipalBecomesUniqueID() async throws {
+        let alice = try await directory.createUser(name: try name("alice")).value
+        let helper = try await directory.createRole(
+            name: try name("helper", .role), assumeRolePolicyDocument: Self.trust
+        )
+        .value
+        let trust =
+            #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":["arn:aws:iam::123456789012:user/alice","arn:aws:iam::123456789012:role/helper"]},"Action":"sts:AssumeRole","Condition":{"StringEquals":{"aws:PrincipalArn":"arn:aws:iam::123456789012:user/alice"}}}]}"#
+        _ = try await directory.createRole(name: try name("target", .role), assumeRolePolicyDocument: trust)
+        _ = try await directory.deleteUser(named: try name("alice"))
+        _ = try await directory.deleteRole(named: try name("helper", .role))
+
+        let stored = try await directory.role(named: try name("target", .role)).assumeRolePolicyDocument
+        let document = try IAMDirectory.parse(stored, kind: .trust)
+        let principals: [String]
+        switch document.statements[0].principals {
+        case .include(let set)?: principals = set.entries.map(\.value)
+        default: principals = []
+        }
+        #expect(principals == [alice.id.rawValue, helper.id.rawValue])
+        // Only the Principal element changes, as in AWS; the condition keeps the ARN text.
+        #expect(stored.contains(#""aws:PrincipalArn":"arn:aws:iam::123456789012:user/alice""#))
+
+        // A new alice is another principal: the policy does not trust her.
+        let namesake = try await directory.createUser(name: try name("alice")).value
+        #expect(namesake.id != alice.id)
+        let target = try await directory.role(named: try name("target", .role))
+        func decision(for id: UniqueID) -> Decision {
+            let principal = Principal(
+                arn: namesake.arn.description, kind: .user, name: "alice", id: id.rawValue, account: account.rawValue)
+            let compiled = CompiledPrincipal(
+                principal: principal, policies: [PolicyInput(id: "trust", role: .resource, document: document)])
+            return compiled.decide(
+                AuthorizationRequest(
+                    action: "sts:AssumeRole", resource: target.arn.description,
+                    context: RequestContext(["aws:PrincipalArn": .string(namesake.arn.description)])))
+        }
+        #expect(decision(for: namesake.id) == .implicitDeny)
+        #expect(decision(for: alice.id) == .allowed, "the policy still names the deleted alice by her id")
+        // Re-saving the policy with the unique ids is accepted (they name nobody, and nobody new).
+        _ = try await directory.updateAssumeRolePolicy(named: try name("target", .role), document: stored)
     }
 
     @Test("listPolicies merges AWS and customer managed policies; entitiesForPolicy; attach AWS managed")
@@ -66,7 +111,7 @@ struct IAMDirectoryExtensionTests {
         #expect(try await directory.listPolicies(onlyAttached: true).items.isEmpty)
 
         let admin = try ARN(parsing: "arn:aws:iam::aws:policy/AdministratorAccess")
-        _ = try await directory.provisionUser(name: try name("u"))
+        _ = try await directory.createUser(name: try name("u"))
         _ = try await directory.attachManagedPolicy(admin, to: .user, named: try name("u"))
         let again = try await directory.attachManagedPolicy(admin, to: .user, named: try name("U"))
         #expect(again.changes.isEmpty)
@@ -83,9 +128,9 @@ struct IAMDirectoryExtensionTests {
 
     @Test("authorizationDetails pages across kinds; accountSummary counts")
     func account() async throws {
-        _ = try await directory.provisionUser(name: try name("u"))
+        _ = try await directory.createUser(name: try name("u"))
         _ = try await directory.createGroup(name: try name("g", .group))
-        _ = try await directory.provisionRole(name: try name("r", .role), assumeRolePolicyDocument: Self.trust)
+        _ = try await directory.createRole(name: try name("r", .role), assumeRolePolicyDocument: Self.trust)
         _ = try await directory.createPolicy(name: try name("p", .policy), document: Self.allow)
         var seen: [AuthorizationDetail] = []
         var page = PageRequest(unchecked: nil, maxItems: 1)

@@ -2,11 +2,11 @@ public import Foundation
 import IAMPolicy
 
 extension IAMDirectory {
-    /// CreateRole with AWS's checks beyond ``createRole(name:path:assumeRolePolicyDocument:description:
-    /// maxSessionDuration:permissionsBoundary:tags:now:)``: AWS managed boundaries are accepted, and a trust policy
-    /// naming a user or role of this account that does not exist is refused (`MalformedPolicyDocument: Invalid
-    /// principal in policy: "AWS":"arn:..."`), in the same transaction that inserts the role.
-    public func provisionRole(
+    /// CreateRole: the trust policy is validated as a trust document, and one naming a user or role of this
+    /// account that does not exist is refused (`MalformedPolicyDocument: Invalid principal in policy:
+    /// "AWS":"arn:..."`) in the same transaction that inserts the role; MaxSessionDuration in 3,600..43,200;
+    /// AWS managed boundaries are accepted.
+    public func createRole(
         name: EntityName, path: IAMPath = .root, assumeRolePolicyDocument: String, description: String? = nil,
         maxSessionDuration: Int? = nil, permissionsBoundary: ARN? = nil, tags: [Tag] = [], now: Date = Date()
     ) async throws(IAMError) -> Committed<Role> {
@@ -128,6 +128,9 @@ extension IAMDirectory {
         -> Bool
     {
         if (try? AccountID(value)) != nil { return true }
+        // A unique id stands where a deleted user or role was named (see `orphanTrustPrincipal`): it names
+        // nobody who exists, so re-saving such a policy is allowed and trusts no one new.
+        if (try? UniqueID(value)) != nil, value.hasPrefix("AIDA") || value.hasPrefix("AROA") { return true }
         guard let arn = try? ARN(parsing: value) else { return false }
         guard arn.account == account.rawValue else { return true }
         if arn.isRoot { return true }
@@ -155,5 +158,65 @@ extension IAMDirectory {
                 field: "description", value: description,
                 constraint: "have length less than or equal to \(quotas.descriptionLength)")
         }
+    }
+
+    /// AWS keeps a trust policy's principals by unique id: once a user or role that trust policies name is
+    /// deleted, those policies show its unique id where its ARN was, and a new user or role of the same name is
+    /// not trusted by them. Called in the transaction that deletes `arn`'s entity, so the rewrite commits with it.
+    static func orphanTrustPrincipal(_ arn: ARN, id: UniqueID, _ tx: any StoreWriter) throws(IAMError) {
+        let needle = arn.description
+        var page = PageRequest.first
+        page.maxItems = PageRequest.maxMaxItems
+        while true {
+            let roles = try tx.entities(Role.self, pathPrefix: .all, page: page)
+            for var role in roles.items where role.assumeRolePolicyDocument.contains(needle) {
+                guard
+                    let rewritten = TrustPolicyText.replacingAWSPrincipal(
+                        needle, with: id.rawValue, in: role.assumeRolePolicyDocument)
+                else { continue }
+                role.assumeRolePolicyDocument = rewritten
+                try tx.update(role)
+            }
+            guard roles.isTruncated, let marker = roles.marker else { return }
+            page.marker = marker
+        }
+    }
+}
+
+/// Rewrites of a stored trust policy's text.
+enum TrustPolicyText {
+    /// `document` with every `AWS` principal equal to `value` replaced by `replacement`; nil when none is (the
+    /// ARN appeared elsewhere, e.g. in a condition, which AWS leaves alone). The JSON is re-serialized.
+    static func replacingAWSPrincipal(_ value: String, with replacement: String, in document: String) -> String? {
+        guard let data = document.data(using: .utf8),
+            var root = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
+        else { return nil }
+        var changed = false
+        func rewrite(_ statement: Any) -> Any {
+            guard var statement = statement as? [String: Any], var principal = statement["Principal"] as? [String: Any]
+            else { return statement }
+            if let single = principal["AWS"] as? String, single == value {
+                principal["AWS"] = replacement
+                changed = true
+            } else if let list = principal["AWS"] as? [Any] {
+                principal["AWS"] = list.map { entry -> Any in
+                    guard let text = entry as? String, text == value else { return entry }
+                    changed = true
+                    return replacement
+                }
+            }
+            statement["Principal"] = principal
+            return statement
+        }
+        if let list = root["Statement"] as? [Any] {
+            root["Statement"] = list.map(rewrite)
+        } else if let single = root["Statement"] {
+            root["Statement"] = rewrite(single)
+        }
+        guard changed,
+            let out = try? JSONSerialization.data(
+                withJSONObject: root, options: [.sortedKeys, .withoutEscapingSlashes])
+        else { return nil }
+        return String(decoding: out, as: UTF8.self)
     }
 }

@@ -4,9 +4,9 @@ import IAMPolicy
 extension IAMDirectory {
     // MARK: Users
 
-    /// CreateUser, accepting AWS managed policies as the boundary too (``createUser(name:path:permissionsBoundary:
-    /// tags:now:)`` looks boundaries up in the store only; the two should become one when that file is free).
-    public func provisionUser(
+    /// CreateUser: a unique (case-insensitive) name within the account's quota; the boundary may be a customer or
+    /// an AWS managed policy.
+    public func createUser(
         name: EntityName, path: IAMPath = .root, permissionsBoundary: ARN? = nil, tags: [Tag] = [],
         now: Date = Date()
     ) async throws(IAMError) -> Committed<User> {

@@ -44,29 +44,6 @@ public struct IAMDirectory: Sendable {
 
     // MARK: Users
 
-    /// CreateUser.
-    public func createUser(
-        name: EntityName, path: IAMPath = .root, permissionsBoundary: ARN? = nil, tags: [Tag] = [],
-        now: Date = Date()
-    ) async throws(IAMError) -> Committed<User> {
-        let tags = try Tags.merge(tags, into: [], caseInsensitiveKeys: true, limit: quotas.tagsPerEntity)
-        let user = User(
-            id: .generate(.user), name: name, path: path, arn: .user(account: account, path: path, name: name),
-            createDate: now, permissionsBoundary: permissionsBoundary, tags: tags)
-        let quotas = self.quotas
-        return try await store.write { tx throws(IAMError) in
-            guard try tx.entity(User.self, named: name) == nil else {
-                throw .entityAlreadyExists(.user, name: name.rawValue)
-            }
-            guard try tx.count(User.self) < quotas.usersPerAccount else {
-                throw .quotaExceeded("UsersPerAccount", quotas.usersPerAccount)
-            }
-            if let boundary = permissionsBoundary { _ = try self.resolvePolicy(boundary, tx) }
-            try tx.insert(user)
-            return user
-        }
-    }
-
     /// GetUser.
     public func user(named name: EntityName) async throws(IAMError) -> User {
         try await store.read { tx throws(IAMError) in try Self.require(User.self, name, tx) }
@@ -98,6 +75,7 @@ public struct IAMDirectory: Sendable {
                 throw .deleteConflict("Cannot delete entity, must remove user from all groups first.")
             }
             try tx.delete(User.self, id: user.id)
+            try Self.orphanTrustPrincipal(user.arn, id: user.id, tx)
         }
     }
 
@@ -173,44 +151,6 @@ public struct IAMDirectory: Sendable {
 
     // MARK: Roles
 
-    /// CreateRole: the trust policy is validated as a trust document; MaxSessionDuration in 3,600..43,200.
-    public func createRole(
-        name: EntityName, path: IAMPath = .root, assumeRolePolicyDocument: String, description: String? = nil,
-        maxSessionDuration: Int? = nil, permissionsBoundary: ARN? = nil, tags: [Tag] = [], now: Date = Date()
-    ) async throws(IAMError) -> Committed<Role> {
-        let duration = maxSessionDuration ?? quotas.maxSessionDurationRange.lowerBound
-        guard quotas.maxSessionDurationRange.contains(duration) else {
-            throw .validation(
-                field: "maxSessionDuration", value: String(duration),
-                constraint: "have value between \(quotas.maxSessionDurationRange.lowerBound) and "
-                    + "\(quotas.maxSessionDurationRange.upperBound)")
-        }
-        if let description, description.count > quotas.descriptionLength {
-            throw .validation(
-                field: "description", value: description,
-                constraint: "have length less than or equal to \(quotas.descriptionLength)")
-        }
-        let trust = try Self.parse(assumeRolePolicyDocument, kind: .trust)
-        let tags = try Tags.merge(tags, into: [], caseInsensitiveKeys: true, limit: quotas.tagsPerEntity)
-        let role = Role(
-            id: .generate(.role), name: name, path: path, arn: .role(account: account, path: path, name: name),
-            createDate: now, assumeRolePolicyDocument: assumeRolePolicyDocument, description: description,
-            maxSessionDuration: duration, permissionsBoundary: permissionsBoundary, tags: tags)
-        let quotas = self.quotas
-        return try await store.write { tx throws(IAMError) in
-            guard try tx.entity(Role.self, named: name) == nil else {
-                throw .entityAlreadyExists(.role, name: name.rawValue)
-            }
-            guard try tx.count(Role.self) < quotas.rolesPerAccount else {
-                throw .quotaExceeded("RolesPerAccount", quotas.rolesPerAccount)
-            }
-            if let boundary = permissionsBoundary { _ = try self.resolvePolicy(boundary, tx) }
-            try Self.checkTrustPrincipals(trust, account: role.arn.account, tx)
-            try tx.insert(role)
-            return role
-        }
-    }
-
     /// DeleteRole: refused while it has policies; its sessions end with it.
     public func deleteRole(named name: EntityName) async throws(IAMError) -> Committed<Void> {
         try await store.write { tx throws(IAMError) in
@@ -224,6 +164,7 @@ public struct IAMDirectory: Sendable {
             }
             for session in try tx.sessions(ofRole: role.id) { try tx.deleteSession(id: session.accessKeyID) }
             try tx.delete(Role.self, id: role.id)
+            try Self.orphanTrustPrincipal(role.arn, id: role.id, tx)
         }
     }
 
@@ -469,35 +410,6 @@ public struct IAMDirectory: Sendable {
         case .group: OwnerRef(.group, try require(Group.self, name, tx).id)
         case .role: OwnerRef(.role, try require(Role.self, name, tx).id)
         default: throw .invalidInput("\(kind.rawValue) cannot own policies.")
-        }
-    }
-
-    /// Refuses a trust policy naming a user or role of this account that does not exist, as AWS does
-    /// (it stores the principal's unique id): `MalformedPolicyDocument: Invalid principal in policy:
-    /// "AWS":"arn:aws:iam::123456789012:user/nobody"`. Other accounts, roots, services and `*` pass.
-    public static func checkTrustPrincipals(_ document: PolicyDocument, account: String, _ tx: any StoreReader)
-        throws(IAMError)
-    {
-        for statement in document.statements {
-            let set: PrincipalSet
-            switch statement.principals {
-            case .include(let principals), .exclude(let principals): set = principals
-            case nil: continue
-            }
-            for entry in set.entries where entry.type == "AWS" {
-                guard let arn = try? ARN(parsing: entry.value), arn.account == account,
-                    let entity = arn.iamEntity
-                else { continue }
-                let exists: Bool
-                switch entity.type {
-                case .user: exists = try tx.entity(User.self, named: entity.name)?.arn == arn
-                case .role: exists = try tx.entity(Role.self, named: entity.name)?.arn == arn
-                default: exists = true
-                }
-                guard exists else {
-                    throw .malformedPolicy("Invalid principal in policy: \"AWS\":\"\(entry.value)\"")
-                }
-            }
         }
     }
 

@@ -18,7 +18,7 @@ extension IAMService {
         let description = request.description.isEmpty ? nil : request.description
         let duration = request.maxSessionDuration.map(Int.init)
         let (role, revision) = try await commit(context) { () throws(IAMError) in
-            try await directory.provisionRole(
+            try await directory.createRole(
                 name: name, path: path, assumeRolePolicyDocument: trust, description: description,
                 maxSessionDuration: duration, permissionsBoundary: boundary, tags: tags)
         }

@@ -11,7 +11,7 @@ extension IAMService {
         let boundary = try Input.boundaryARN(request.permissionsBoundary)
         let tags = try Input.tags(request.tags)
         let (user, revision) = try await commit(context) { () throws(IAMError) in
-            try await directory.provisionUser(name: name, path: path, permissionsBoundary: boundary, tags: tags)
+            try await directory.createUser(name: name, path: path, permissionsBoundary: boundary, tags: tags)
         }
         return CreateUserResponse(user: IAMWire.User(user), revision: revision)
     }
