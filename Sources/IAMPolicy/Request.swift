@@ -104,6 +104,28 @@ public struct RequestContext: Sendable {
     /// An empty context.
     public init() { storage = Storage([]) }
 
+    private init(storage: Storage) { self.storage = storage }
+
+    /// One context made of `layers` in order: a key in a later layer replaces the same key (in any case) of an
+    /// earlier one. Each layer's derived forms were computed when it was built, so joining them only shares
+    /// them: a server builds a principal's keys once, the clock's once a second, and per check only what the
+    /// request adds.
+    public init(layers: [RequestContext]) {
+        var nonEmpty = layers.lazy.filter { !$0.storage.entries.isEmpty }.makeIterator()
+        guard let first = nonEmpty.next() else {
+            self.init()
+            return
+        }
+        guard let second = nonEmpty.next() else {
+            self = first
+            return
+        }
+        var entries = first.storage.entries + second.storage.entries
+        while let next = nonEmpty.next() { entries += next.storage.entries }
+        // The table keeps the last of equal keys, so later layers win.
+        self.init(storage: Storage(entries))
+    }
+
     /// The value of `key` (case-insensitive), as given.
     public subscript(key: String) -> ContextValue? {
         entry(HashedKey(asciiLowercased(key)))?.original

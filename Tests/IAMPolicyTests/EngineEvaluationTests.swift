@@ -520,6 +520,34 @@ struct EngineScaleTests {
         #expect(first == .string("a"))
     }
 
+    @Test func layeredContextsLetLaterLayersWin() throws {
+        let compiled = try F.compile(identity: [
+            F.doc(
+                #"{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/${aws:username}/*","Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"},"NumericLessThan":{"s3:max-keys":"10"}}}"#
+            )
+        ])
+        // A caller's claimed aws:username (any case) is overridden by the principal's layer.
+        let caller = RequestContext(["AWS:UserName": .string("bob"), "s3:max-keys": .string("5")])
+        let principal = RequestContext(["aws:username": .string("alice")])
+        let request = RequestContext(["aws:SourceIp": .string("10.1.2.3")])
+        let joined = RequestContext(layers: [caller, principal, request])
+        #expect(joined["aws:USERNAME"] == .string("alice"))
+        #expect(joined["s3:max-keys"] == .string("5"))
+        #expect(Set(joined.keys) == ["aws:username", "s3:max-keys", "aws:sourceip"])
+        func decide(_ context: RequestContext, _ resource: String) -> Decision {
+            compiled.decide(AuthorizationRequest(action: "s3:GetObject", resource: resource, context: context))
+        }
+        #expect(decide(joined, "arn:aws:s3:::b/alice/1") == .allowed)
+        #expect(decide(joined, "arn:aws:s3:::b/bob/1") == .implicitDeny)
+        // Typed forms (IP, number) come through the layers; empty layers are skipped.
+        let outside = RequestContext(layers: [
+            RequestContext(), caller, principal, RequestContext(["aws:SourceIp": .string("192.168.0.1")]),
+        ])
+        #expect(decide(outside, "arn:aws:s3:::b/alice/1") == .implicitDeny)
+        #expect(RequestContext(layers: []).keys.isEmpty)
+        #expect(RequestContext(layers: [principal])["aws:username"] == .string("alice"))
+    }
+
     @Test func concurrentChecksAgree() async throws {
         let compiled = try F.compile(identity: [
             F.doc(#"{"Effect":"Allow","Action":"s3:Get*","Resource":"arn:aws:s3:::b/${aws:username}/*"}"#)

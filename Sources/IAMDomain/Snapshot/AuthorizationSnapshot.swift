@@ -43,9 +43,11 @@ public struct SnapshotPrincipal: Sendable {
         case role
         /// A role session from AssumeRole.
         case session
+        /// An IAM group, only as SimulatePrincipalPolicy's source: its inline and attached policies.
+        case group
     }
 
-    /// User, role or session.
+    /// User, role, session (or a group being simulated).
     public let kind: Kind
     /// The principal's ARN (a session's `arn:aws:sts::...:assumed-role/role/session`).
     public let arn: ARN
@@ -63,7 +65,15 @@ public struct SnapshotPrincipal: Sendable {
     public let sessionKeyID: AccessKeyID?
     /// The compiled policies (identity, boundary, session), compiled on first use and then kept: start-up
     /// and writes only gather each principal's policies, and principals never checked cost no compile.
-    public var compiled: CompiledPrincipal { self.box.value }
+    public var compiled: CompiledPrincipal { self.box.value.compiled }
+    /// ``compiled`` with ``context`` as a request context, both built on first use and then kept, so a check
+    /// adds only its own keys (``IAMPolicy/RequestContext/init(layers:)``) to the principal's.
+    public var evaluation: (compiled: CompiledPrincipal, context: RequestContext) {
+        let ready = self.box.value
+        return (ready.compiled, ready.context)
+    }
+    /// The principal as the policy engine names it (ARN, kind, id), without compiling its policies.
+    public var policyPrincipal: Principal { self.box.principal }
     /// The policies ``compiled`` is built from.
     public var policies: [PolicyInput] { self.box.inputs }
     let box: LazyCompiledPrincipal
@@ -75,24 +85,33 @@ public struct SnapshotPrincipal: Sendable {
     public let context: [String: ContextValue]
 }
 
-/// A principal's policies and, once someone asked, their compiled form.
+/// A principal's policies and context keys and, once someone asked, their compiled forms.
 final class LazyCompiledPrincipal: Sendable {
-    let principal: Principal
-    let inputs: [PolicyInput]
-    private let cache = Mutex<CompiledPrincipal?>(nil)
-
-    init(principal: Principal, inputs: [PolicyInput]) {
-        self.principal = principal
-        self.inputs = inputs
+    struct Ready: Sendable {
+        let compiled: CompiledPrincipal
+        let context: RequestContext
     }
 
-    var value: CompiledPrincipal {
+    let principal: Principal
+    let inputs: [PolicyInput]
+    let context: [String: ContextValue]
+    private let cache = Mutex<Ready?>(nil)
+
+    init(principal: Principal, inputs: [PolicyInput], context: [String: ContextValue]) {
+        self.principal = principal
+        self.inputs = inputs
+        self.context = context
+    }
+
+    var value: Ready {
         // Compiling under the lock: a second caller for the same principal would only compile it again.
         self.cache.withLock { cache in
-            if let compiled = cache { return compiled }
-            let compiled = CompiledPrincipal(principal: self.principal, policies: self.inputs)
-            cache = compiled
-            return compiled
+            if let ready = cache { return ready }
+            let ready = Ready(
+                compiled: CompiledPrincipal(principal: self.principal, policies: self.inputs),
+                context: RequestContext(self.context))
+            cache = ready
+            return ready
         }
     }
 }

@@ -133,6 +133,37 @@ extension AuthorizationSnapshot {
         sources[id] = PolicySource(kind: .boundary, name: self.model.policies[arn]?.name.rawValue ?? "", arn: arn)
     }
 
+    /// A group's inline and attached policies, as a user in it gets them.
+    private func groupInputs(_ group: Group, into inputs: inout [PolicyInput], sources: inout [String: PolicySource]) {
+        for policy in self.model.inline[group.id] ?? [] {
+            let id = "group/\(group.name)/\(policy.name)"
+            inputs.append(PolicyInput(id: id, role: .identity, document: policy.document))
+            sources[id] = PolicySource(kind: .group, name: policy.name.rawValue, groupName: group.name.rawValue)
+        }
+        self.managedInputs(self.model.attached[group.id] ?? [], into: &inputs, sources: &sources)
+    }
+
+    /// The group with ARN `arn` as SimulatePrincipalPolicy's source (AWS accepts user, group and role ARNs
+    /// there): the group's own policies, with no user context. Compiled on demand; groups are not principals,
+    /// so the snapshot does not keep them.
+    public func simulationGroup(arn: String) -> SnapshotPrincipal? {
+        guard let parsed = try? ARN(parsing: arn), let entity = parsed.iamEntity, entity.type == .group,
+            let id = self.model.groupNames[entity.name.folded], let group = self.model.groups[id], group.arn == parsed
+        else { return nil }
+        var inputs: [PolicyInput] = []
+        var sources: [String: PolicySource] = [:]
+        self.groupInputs(group, into: &inputs, sources: &sources)
+        let groupContext: [String: ContextValue] = ["aws:PrincipalAccount": .string(self.account.rawValue)]
+        let principal = Principal(
+            arn: group.arn.description, kind: .user, name: group.name.rawValue, id: group.id.rawValue,
+            account: self.account.rawValue, path: group.path.rawValue)
+        return SnapshotPrincipal(
+            kind: .group, arn: group.arn, userID: group.id.rawValue, name: group.name, roleARN: nil, tags: [],
+            expiration: nil, sessionKeyID: nil,
+            box: LazyCompiledPrincipal(principal: principal, inputs: inputs, context: groupContext),
+            sources: sources, context: groupContext)
+    }
+
     private func compileUser(_ user: User) -> SnapshotPrincipal {
         var inputs: [PolicyInput] = []
         var sources: [String: PolicySource] = [:]
@@ -144,12 +175,7 @@ extension AuthorizationSnapshot {
         self.managedInputs(self.model.attached[user.id] ?? [], into: &inputs, sources: &sources)
         for groupID in self.model.groupsOfUser[user.id] ?? [] {
             guard let group = self.model.groups[groupID] else { continue }
-            for policy in self.model.inline[groupID] ?? [] {
-                let id = "group/\(group.name)/\(policy.name)"
-                inputs.append(PolicyInput(id: id, role: .identity, document: policy.document))
-                sources[id] = PolicySource(kind: .group, name: policy.name.rawValue, groupName: group.name.rawValue)
-            }
-            self.managedInputs(self.model.attached[groupID] ?? [], into: &inputs, sources: &sources)
+            self.groupInputs(group, into: &inputs, sources: &sources)
         }
         self.boundaryInput(user.permissionsBoundary, into: &inputs, sources: &sources)
         let principal = Principal(
@@ -163,7 +189,8 @@ extension AuthorizationSnapshot {
         for tag in user.tags { context["aws:PrincipalTag/\(tag.key)"] = .string(tag.value) }
         return SnapshotPrincipal(
             kind: .user, arn: user.arn, userID: user.id.rawValue, name: user.name, roleARN: nil, tags: user.tags,
-            expiration: nil, sessionKeyID: nil, box: LazyCompiledPrincipal(principal: principal, inputs: inputs),
+            expiration: nil, sessionKeyID: nil,
+            box: LazyCompiledPrincipal(principal: principal, inputs: inputs, context: context),
             sources: sources,
             context: context)
     }
@@ -193,7 +220,7 @@ extension AuthorizationSnapshot {
             return SnapshotPrincipal(
                 kind: .role, arn: role.arn, userID: role.id.rawValue, name: role.name, roleARN: role.arn,
                 tags: role.tags, expiration: nil, sessionKeyID: nil,
-                box: LazyCompiledPrincipal(principal: principal, inputs: inputs),
+                box: LazyCompiledPrincipal(principal: principal, inputs: inputs, context: context),
                 sources: sources, context: context)
         }
         if let text = session.sessionPolicy, let document = SnapshotModel.parse(text, kind: .identity) {
@@ -218,7 +245,8 @@ extension AuthorizationSnapshot {
         return SnapshotPrincipal(
             kind: .session, arn: session.assumedRoleARN, userID: session.userID, name: role.name, roleARN: role.arn,
             tags: role.tags, expiration: session.expiration, sessionKeyID: session.accessKeyID,
-            box: LazyCompiledPrincipal(principal: principal, inputs: inputs), sources: sources, context: context)
+            box: LazyCompiledPrincipal(principal: principal, inputs: inputs, context: context), sources: sources,
+            context: context)
     }
 
     private static func tagMap(_ tags: [Tag]) -> [String: String] {

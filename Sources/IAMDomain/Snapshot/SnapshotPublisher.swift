@@ -93,7 +93,7 @@ extension AuthorizationSnapshot {
 /// one it started with, and only a newer one is installed.
 public final class SnapshotPublisher: Sendable {
     private let store: any Store
-    private let current: Mutex<AuthorizationSnapshot>
+    private let current: Mutex<PublishedSnapshot>
     private let currentRevision: Atomic<UInt64>
 
     /// Loads every entity of `store` and compiles the first snapshot.
@@ -101,12 +101,16 @@ public final class SnapshotPublisher: Sendable {
         let contents = try await store.loadAll()
         let snapshot = AuthorizationSnapshot(contents: contents, account: account, catalog: catalog)
         self.store = store
-        self.current = Mutex(snapshot)
+        self.current = Mutex(PublishedSnapshot(snapshot))
         self.currentRevision = Atomic(snapshot.revision.rawValue)
     }
 
+    /// The current snapshot, behind one reference: taking it is one retain under the lock, where copying the
+    /// snapshot itself retains each of its tables. Checks use this.
+    public var published: PublishedSnapshot { self.current.withLock { $0 } }
+
     /// The current snapshot.
-    public var snapshot: AuthorizationSnapshot { self.current.withLock { $0 } }
+    public var snapshot: AuthorizationSnapshot { self.published.snapshot }
 
     /// The current snapshot's revision, without a lock.
     public var revision: Revision { Revision(self.currentRevision.load(ordering: .acquiring)) }
@@ -125,11 +129,19 @@ public final class SnapshotPublisher: Sendable {
     @discardableResult
     public func install(_ snapshot: AuthorizationSnapshot) -> Revision {
         self.current.withLock { current in
-            if snapshot.revision > current.revision {
-                current = snapshot
+            if snapshot.revision > current.snapshot.revision {
+                current = PublishedSnapshot(snapshot)
                 self.currentRevision.store(snapshot.revision.rawValue, ordering: .releasing)
             }
-            return current.revision
+            return current.snapshot.revision
         }
     }
+}
+
+/// One installed snapshot, shared by reference between the publisher and the checks reading it.
+public final class PublishedSnapshot: Sendable {
+    /// The snapshot.
+    public let snapshot: AuthorizationSnapshot
+
+    init(_ snapshot: AuthorizationSnapshot) { self.snapshot = snapshot }
 }

@@ -20,9 +20,11 @@ struct Authorizer: ServerInterceptor {
     let audit: AuditLog?
 
     func intercept<Request: WireMessage>(_ request: Request, context: ServerCallContext) -> ServerInterceptorVerdict {
-        let snapshot = self.publisher.snapshot
+        let published = self.publisher.published
         let caller: Caller
-        switch Caller.resolve(context.accessKeyID, snapshot: snapshot, rootKeys: self.rootKeys, account: self.account) {
+        switch Caller.resolve(
+            context.accessKeyID, snapshot: published.snapshot, rootKeys: self.rootKeys, account: self.account)
+        {
         case .success(let resolved): caller = resolved
         case .failure(let error):
             self.audit?.record(context: context, caller: nil, resource: nil, error: error)
@@ -37,13 +39,13 @@ struct Authorizer: ServerInterceptor {
         if let named = request as? any IAMResourceNaming {
             resource = named.resource(
                 in: ResourceNamingContext(
-                    account: self.account.rawValue, callerARN: caller.arn, directory: SnapshotDirectory(snapshot)))
+                    account: self.account.rawValue, callerARN: caller.arn, directory: SnapshotDirectory(published)))
         } else {
             resource = "*"
         }
         let check = AuthorizationRequest(
-            action: action, resource: resource, context: RequestContext(caller.context(for: context)))
-        switch principal.compiled.decide(check) {
+            action: action, resource: resource, context: caller.requestContext(for: context))
+        switch principal.evaluation.compiled.decide(check) {
         case .allowed:
             return .proceed
         case let decision:

@@ -4,6 +4,7 @@ import IAMPolicy
 import IAMRPC
 import IAMWire
 import NIOCore
+import Synchronization
 
 /// The access key ids of the account's root user: kept in the daemon's credential file, outside the store,
 /// so the account can always be administered even with an empty or damaged store.
@@ -19,12 +20,26 @@ struct Caller: Sendable {
     }
 
     let kind: Kind
-    /// `arn:aws:iam::<account>:root`, the user's ARN, or the session's `assumed-role` ARN.
-    let arn: String
-    /// `aws:userid`: the account id for root, `AIDA...` for a user, `AROA...:session` for a session.
-    let userID: String
+    let account: AccountID
     /// The access key the call authenticated with.
     let accessKeyID: String
+
+    /// `arn:aws:iam::<account>:root`, the user's ARN, or the session's `assumed-role` ARN (built when asked:
+    /// most calls never need the text).
+    var arn: String {
+        switch self.kind {
+        case .root: "arn:aws:iam::\(self.account.rawValue):root"
+        case .principal(let principal): principal.arn.description
+        }
+    }
+
+    /// `aws:userid`: the account id for root, `AIDA...` for a user, `AROA...:session` for a session.
+    var userID: String {
+        switch self.kind {
+        case .root: self.account.rawValue
+        case .principal(let principal): principal.userID
+        }
+    }
 
     /// Resolves an authenticated access key id against the current snapshot. A key that is gone, inactive
     /// or expired fails with the code AWS answers for it, so a key deactivated after the connection
@@ -33,10 +48,7 @@ struct Caller: Sendable {
         -> Result<Caller, RPCError>
     {
         if rootKeys.ids.contains(accessKeyID) {
-            return .success(
-                Caller(
-                    kind: .root, arn: "arn:aws:iam::\(account.rawValue):root", userID: account.rawValue,
-                    accessKeyID: accessKeyID))
+            return .success(Caller(kind: .root, account: account, accessKeyID: accessKeyID))
         }
         guard let id = try? AccessKeyID(accessKeyID), let credential = snapshot.credential(accessKeyID: id),
             credential.isActive
@@ -48,36 +60,52 @@ struct Caller: Sendable {
                     iamErrorCode: "ExpiredToken"))
         }
         guard let principal = snapshot.principal(accessKeyID: id) else { return .failure(Self.invalidToken) }
-        return .success(
-            Caller(
-                kind: .principal(principal), arn: principal.arn.description, userID: principal.userID,
-                accessKeyID: accessKeyID))
+        return .success(Caller(kind: .principal(principal), account: account, accessKeyID: accessKeyID))
     }
 
     static let invalidToken = RPCError(
         code: .unauthenticated, message: "The security token included in the request is invalid.",
         iamErrorCode: "InvalidClientTokenId")
 
-    /// The global condition keys of this call: the principal's own (`aws:username`, `aws:PrincipalTag/...`,
-    /// fixed when the snapshot compiled it) plus the request's time, transport and source address.
-    func context(for call: ServerCallContext) -> [String: ContextValue] {
-        var values: [String: ContextValue]
-        switch self.kind {
-        case .root: values = [:]
-        case .principal(let principal): values = principal.context
-        }
-        Self.addRequestKeys(&values, peer: call.peerAddress)
-        return values
-    }
-
     /// `aws:CurrentTime`, `aws:EpochTime`, `aws:SecureTransport` (every call arrives over TLS) and
     /// `aws:SourceIp` from the connection's peer. `aws:MultiFactorAuthPresent` stays absent, as for
     /// long-term access keys in AWS.
     static func addRequestKeys(_ values: inout [String: ContextValue], peer: SocketAddress?, now: Date = Date()) {
-        values["aws:CurrentTime"] = .string(Self.iso8601(now))
-        values["aws:EpochTime"] = .string(String(Int(now.timeIntervalSince1970)))
-        values["aws:SecureTransport"] = .string("true")
+        for (key, value) in Self.clockValues(at: now) { values[key] = value }
         if let ip = peer?.ipAddress { values["aws:SourceIp"] = .string(ip) }
+    }
+
+    /// The keys every request of one second shares.
+    static func clockValues(at now: Date) -> [String: ContextValue] {
+        [
+            "aws:CurrentTime": .string(Self.iso8601(now)),
+            "aws:EpochTime": .string(String(Int(now.timeIntervalSince1970.rounded(.down)))),
+            "aws:SecureTransport": .string("true"),
+        ]
+    }
+
+    /// ``clockValues(at:)`` as a request context, built once a second and shared by every check in it.
+    static func clockContext(at now: Date = Date()) -> RequestContext {
+        let second = Int64(now.timeIntervalSince1970.rounded(.down))
+        return Self.clock.withLock { cached in
+            if let cached = cached, cached.second == second { return cached.context }
+            let context = RequestContext(Self.clockValues(at: now))
+            cached = (second, context)
+            return context
+        }
+    }
+
+    private static let clock = Mutex<(second: Int64, context: RequestContext)?>(nil)
+
+    /// The context of a call authorized by ``Authorizer``: the principal's keys (built once per principal),
+    /// the clock's (once a second) and the connection's source address.
+    func requestContext(for call: ServerCallContext, now: Date = Date()) -> RequestContext {
+        var layers: [RequestContext] = []
+        layers.reserveCapacity(3)
+        if case .principal(let principal) = self.kind { layers.append(principal.evaluation.context) }
+        layers.append(Self.clockContext(at: now))
+        if let ip = call.peerAddress?.ipAddress { layers.append(RequestContext(["aws:SourceIp": .string(ip)])) }
+        return RequestContext(layers: layers)
     }
 
     static func iso8601(_ date: Date) -> String {
@@ -131,9 +159,12 @@ struct Caller: Sendable {
 
 /// Names in requests resolved against the snapshot, for ``IAMResourceNaming``.
 struct SnapshotDirectory: IAMEntityDirectory {
-    let snapshot: AuthorizationSnapshot
+    /// The snapshot by reference: the directory travels as an existential, which holds one reference inline
+    /// but would box a copy of the snapshot's tables on the heap.
+    let published: PublishedSnapshot
+    var snapshot: AuthorizationSnapshot { self.published.snapshot }
 
-    init(_ snapshot: AuthorizationSnapshot) { self.snapshot = snapshot }
+    init(_ published: PublishedSnapshot) { self.published = published }
 
     func arn(of kind: IAMEntityKind, named name: String) -> String? {
         switch kind {

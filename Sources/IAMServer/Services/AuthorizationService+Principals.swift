@@ -102,8 +102,14 @@ extension AuthorizationService {
         var response = AuthorizeResponse()
         response.revision = snapshot.revision.rawValue
 
-        var values = try Self.contextValues(request.contextEntries)
+        // The check's context in layers: the caller's keys, then the principal's (built once per principal, and
+        // winning over any caller key of the same name in any case), then the clock's (built once a second).
+        // The caller's aws:SourceIp stands: it says where the caller's own caller came from.
+        let callerContext =
+            request.contextEntries.isEmpty
+            ? RequestContext() : RequestContext(try Self.contextValues(request.contextEntries))
         let compiled: CompiledPrincipal
+        let principalContext: RequestContext
         if !request.accessKeyID.isEmpty {
             guard let id = try? AccessKeyID(request.accessKeyID), let credential = snapshot.credential(accessKeyID: id),
                 credential.isUsable(at: now), let principal = snapshot.principal(accessKeyID: id)
@@ -112,26 +118,24 @@ extension AuthorizationService {
                 response.decision = .implicitDeny
                 return response
             }
-            Self.merge(principal.context, into: &values)
-            compiled = principal.compiled
+            (compiled, principalContext) = principal.evaluation
         } else if let principal = snapshot.principal(arn: request.principalARN) {
             if let expiration = principal.expiration, expiration <= now {
                 response.decision = .implicitDeny
                 return response
             }
-            Self.merge(principal.context, into: &values)
-            compiled = principal.compiled
+            (compiled, principalContext) = principal.evaluation
         } else if Self.isServicePrincipal(request.principalARN) {
             compiled = CompiledPrincipal(
                 principal: Principal(arn: request.principalARN, kind: .service, name: request.principalARN),
                 policies: [])
+            principalContext = RequestContext()
         } else {
             throw RPCError(
                 code: .notFound, message: "The principal \(request.principalARN) cannot be found.",
                 iamErrorCode: "NoSuchEntity")
         }
-        Caller.addRequestKeys(&values, peer: nil, now: now)
-        values.removeValue(forKey: "aws:SourceIp")  // the caller's context says where its caller came from
+        let context = RequestContext(layers: [callerContext, principalContext, Caller.clockContext(at: now)])
 
         var policies = compiled.policies
         var extra = false
@@ -148,7 +152,7 @@ extension AuthorizationService {
             extra = true
         }
         let evaluator = extra ? CompiledPrincipal(principal: compiled.principal, policies: policies) : compiled
-        let check = AuthorizationRequest(action: request.action, resource: resource, context: RequestContext(values))
+        let check = AuthorizationRequest(action: request.action, resource: resource, context: context)
         let result = evaluator.evaluate(check)
         response.decision = Self.wireDecision(result.decision)
         response.matchedStatements = result.matched.map { Self.wireStatement($0, policies: evaluator.policies) }
@@ -235,7 +239,8 @@ extension AuthorizationService {
 /// SimulatePrincipalPolicy and GetContextKeysForPrincipalPolicy against the snapshot.
 extension AuthorizationService {
     func sourcePrincipal(_ arn: String, snapshot: AuthorizationSnapshot) throws(RPCError) -> SnapshotPrincipal {
-        guard let principal = snapshot.principal(arn: arn) else {
+        // AWS takes a user, group or role ARN here; a group is simulated with its own policies.
+        guard let principal = snapshot.principal(arn: arn) ?? snapshot.simulationGroup(arn: arn) else {
             throw RPCError(
                 code: .notFound, message: "The principal with ARN \(arn.prefix(2048)) cannot be found.",
                 iamErrorCode: "NoSuchEntity")
@@ -272,7 +277,7 @@ extension AuthorizationService {
         }
         var values = try Self.contextValues(request.contextEntries)
         Self.merge(principal.context, into: &values)
-        let compiled = CompiledPrincipal(principal: principal.compiled.principal, policies: policies)
+        let compiled = CompiledPrincipal(principal: principal.policyPrincipal, policies: policies)
         let sources = principal.sources
         return try Self.simulate(
             compiled, actions: request.actionNames, resources: request.resourceARNs, context: RequestContext(values),

@@ -81,8 +81,8 @@ public struct STSService: STSServiceProtocol {
         if let externalID = request.externalID { values["sts:ExternalId"] = .string(externalID) }
         if let source = request.sourceIdentity { values["sts:SourceIdentity"] = .string(source) }
         let evaluator = CompiledPrincipal(
-            principal: principal.compiled.principal,
-            policies: principal.compiled.policies + [PolicyInput(id: "TrustPolicy", role: .resource, document: trust)])
+            principal: principal.policyPrincipal,
+            policies: principal.policies + [PolicyInput(id: "TrustPolicy", role: .resource, document: trust)])
         let check = AuthorizationRequest(
             action: "sts:AssumeRole", resource: roleARN.description, context: RequestContext(values))
         guard evaluator.decide(check) == .allowed else {
