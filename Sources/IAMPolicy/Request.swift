@@ -80,12 +80,52 @@ public struct RequestContext: Sendable {
 
     final class Storage: Sendable {
         let entries: [ContextEntry]
-        let table: ByteTable
+        /// A hash table over ``entries`` when there are more than ``linearLimit``; fewer are scanned, which is
+        /// faster than building a table for the few keys a request adds.
+        let table: ByteTable?
+        /// Lower layers (``RequestContext/init(layers:)``), highest priority first, each consulted only for its
+        /// own entries when this one lacks a key.
+        let below: [Storage]
 
-        init(_ entries: [ContextEntry]) {
+        static let linearLimit = 8
+
+        init(_ entries: [ContextEntry], below: [Storage] = []) {
             self.entries = entries
-            self.table = ByteTable(entries.enumerated().map { ($0.element.key, Int32($0.offset)) })
+            self.table =
+                entries.count > Self.linearLimit
+                ? ByteTable(entries.enumerated().map { ($0.element.key, Int32($0.offset)) }) : nil
+            self.below = below
         }
+
+        var isEmpty: Bool { self.entries.isEmpty && self.below.isEmpty }
+
+        /// This storage's own entry for `key`; the last of equal keys wins, as in the table.
+        @inline(__always)
+        func ownEntry(_ key: HashedKey) -> ContextEntry? {
+            if let table {
+                let index = table.find(key)
+                return index < 0 ? nil : self.entries[Int(index)]
+            }
+            var index = self.entries.count - 1
+            while index >= 0 {
+                let entry = self.entries[index]
+                if entry.key.hash == key.hash && entry.key.text == key.text { return entry }
+                index -= 1
+            }
+            return nil
+        }
+
+        @inline(__always)
+        func entry(_ key: HashedKey) -> ContextEntry? {
+            if let own = self.ownEntry(key) { return own }
+            for layer in self.below {
+                if let found = layer.ownEntry(key) { return found }
+            }
+            return nil
+        }
+
+        /// Every entry of every layer (keys may repeat across layers).
+        var allEntries: [ContextEntry] { self.entries + self.below.flatMap(\.entries) }
     }
 
     /// Creates a context from key/value pairs. If two keys differ only in case, the lexically greater
@@ -96,34 +136,49 @@ public struct RequestContext: Sendable {
         for (key, value) in values {
             entries.append(ContextEntry(key: HashedKey(asciiLowercased(key)), spelling: key, value))
         }
-        // Only keys that differ just in case need an order (the table keeps the last of equal keys).
+        // Only keys that differ just in case need an order (the last of equal keys wins).
         if entries.count > 1 { entries.sort { $0.spelling < $1.spelling } }
         storage = Storage(entries)
     }
 
-    /// An empty context.
-    public init() { storage = Storage([]) }
+    /// Creates a context from key/value pairs in order: of keys equal but for case, the last wins. No dictionary
+    /// and no sort, for a request's few keys as they come off the wire.
+    public init(pairs: [(key: String, value: ContextValue)]) {
+        guard !pairs.isEmpty else {
+            self.init()
+            return
+        }
+        var entries: [ContextEntry] = []
+        entries.reserveCapacity(pairs.count)
+        for (key, value) in pairs {
+            entries.append(ContextEntry(key: HashedKey(asciiLowercased(key)), spelling: key, value))
+        }
+        self.init(storage: Storage(entries))
+    }
+
+    /// An empty context (one shared instance: building an empty table per check is waste).
+    public init() { self = Self.empty }
+
+    private static let empty = RequestContext(storage: Storage([]))
 
     private init(storage: Storage) { self.storage = storage }
 
     /// One context made of `layers` in order: a key in a later layer replaces the same key (in any case) of an
-    /// earlier one. Each layer's derived forms were computed when it was built, so joining them only shares
-    /// them: a server builds a principal's keys once, the clock's once a second, and per check only what the
-    /// request adds.
+    /// earlier one. The layers are shared, not copied (their derived forms were computed when each was built),
+    /// so a server builds a principal's keys once, the clock's once a second, and per check only what the
+    /// request adds; a lookup consults the layers from the last.
     public init(layers: [RequestContext]) {
-        var nonEmpty = layers.lazy.filter { !$0.storage.entries.isEmpty }.makeIterator()
-        guard let first = nonEmpty.next() else {
-            self.init()
-            return
+        var ordered: [Storage] = []
+        ordered.reserveCapacity(layers.count + 2)
+        for layer in layers.reversed() where !layer.storage.isEmpty {
+            if !layer.storage.entries.isEmpty { ordered.append(layer.storage) }
+            ordered.append(contentsOf: layer.storage.below)
         }
-        guard let second = nonEmpty.next() else {
-            self = first
-            return
+        switch ordered.count {
+        case 0: self.init()
+        case 1: self.init(storage: ordered[0])
+        default: self.init(storage: Storage([], below: ordered))
         }
-        var entries = first.storage.entries + second.storage.entries
-        while let next = nonEmpty.next() { entries += next.storage.entries }
-        // The table keeps the last of equal keys, so later layers win.
-        self.init(storage: Storage(entries))
     }
 
     /// The value of `key` (case-insensitive), as given.
@@ -132,12 +187,11 @@ public struct RequestContext: Sendable {
     }
 
     /// The keys present, lower-cased.
-    public var keys: [String] { Array(Set(storage.entries.map(\.key.text))).sorted() }
+    public var keys: [String] { Array(Set(storage.allEntries.map(\.key.text))).sorted() }
 
     @inline(__always)
     func entry(_ lowerKey: HashedKey) -> ContextEntry? {
-        let index = storage.table.find(lowerKey)
-        return index < 0 ? nil : storage.entries[Int(index)]
+        storage.entry(lowerKey)
     }
 
     /// The value of a single-valued key (`lowerKey` already lower-cased); multivalued keys cannot be variables.

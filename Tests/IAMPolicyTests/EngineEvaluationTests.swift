@@ -545,6 +545,20 @@ struct EngineScaleTests {
         ])
         #expect(decide(outside, "arn:aws:s3:::b/alice/1") == .implicitDeny)
         #expect(RequestContext(layers: []).keys.isEmpty)
+        // Pairs keep their order: of keys equal but for case the last wins, scanned (few keys) or hashed (many).
+        for count in [2, 8, 9, 40] {
+            var pairs: [(key: String, value: ContextValue)] = (0..<count - 2).map { ("k:\($0)", .string("v\($0)")) }
+            pairs.append(("aws:UserName", .string("first")))
+            pairs.append(("AWS:USERNAME", .string("last")))
+            let context = RequestContext(pairs: pairs)
+            #expect(context["aws:username"] == .string("last"), "\(count) pairs")
+            #expect(context["K:0"] == (count > 2 ? .string("v0") : nil))
+            #expect(context["missing"] == nil)
+            // Layered over a big context, the small layer still wins.
+            let over = RequestContext(layers: [context, RequestContext(pairs: [("aws:username", .string("top"))])])
+            #expect(over["AWS:UserName"] == .string("top"))
+            #expect(over["k:0"] == (count > 2 ? .string("v0") : nil))
+        }
         #expect(RequestContext(layers: [principal])["aws:username"] == .string("alice"))
     }
 

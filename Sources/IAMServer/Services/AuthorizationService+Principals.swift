@@ -105,9 +105,7 @@ extension AuthorizationService {
         // The check's context in layers: the caller's keys, then the principal's (built once per principal, and
         // winning over any caller key of the same name in any case), then the clock's (built once a second).
         // The caller's aws:SourceIp stands: it says where the caller's own caller came from.
-        let callerContext =
-            request.contextEntries.isEmpty
-            ? RequestContext() : RequestContext(try Self.contextValues(request.contextEntries))
+        let callerContext = RequestContext(pairs: try Self.contextPairs(request.contextEntries))
         let compiled: CompiledPrincipal
         let principalContext: RequestContext
         if !request.accessKeyID.isEmpty {
@@ -193,25 +191,33 @@ extension AuthorizationService {
     }
 
     static func contextValues(_ entries: [ContextEntry]) throws(RPCError) -> [String: ContextValue] {
-        guard entries.count <= 256 else { throw invalidInput("at most 256 context entries per check") }
         var values: [String: ContextValue] = [:]
+        for (key, value) in try Self.contextPairs(entries) { values[key] = value }
+        return values
+    }
+
+    /// The request's context entries, validated, in order (a later entry of the same key wins).
+    static func contextPairs(_ entries: [ContextEntry]) throws(RPCError) -> [(key: String, value: ContextValue)] {
+        guard entries.count <= 256 else { throw invalidInput("at most 256 context entries per check") }
+        var pairs: [(key: String, value: ContextValue)] = []
+        pairs.reserveCapacity(entries.count)
         for entry in entries {
             guard !entry.contextKeyName.isEmpty, entry.contextKeyName.utf8.count <= 256 else {
                 throw invalidInput("context_key_name must be 1 to 256 characters")
             }
             switch entry.contextKeyType {
             case .stringList, .numericList, .booleanList, .ipList, .binaryList, .dateList:
-                values[entry.contextKeyName] = .list(entry.contextKeyValues)
+                pairs.append((entry.contextKeyName, .list(entry.contextKeyValues)))
             default:
                 guard entry.contextKeyValues.count == 1 else {
                     throw invalidInput(
                         "context key \(entry.contextKeyName) has a single-value type but \(entry.contextKeyValues.count) values"
                     )
                 }
-                values[entry.contextKeyName] = .string(entry.contextKeyValues[0])
+                pairs.append((entry.contextKeyName, .string(entry.contextKeyValues[0])))
             }
         }
-        return values
+        return pairs
     }
 
     /// `apigateway.amazonaws.com` and the like: a DNS name under amazonaws.com, as trust policies name them.
