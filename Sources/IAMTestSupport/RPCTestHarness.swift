@@ -59,7 +59,7 @@ public final class LoopbackRPCServer: Sendable {
     /// passing through `interceptors`.
     public static func start(
         services: [any RPCService],
-        connection: ConnectionOptions = ConnectionOptions(),
+        connection: ConnectionOptions = .forTests,
         interceptors: [any ServerInterceptor] = [],
         port: Int = 0,
         group: MultiThreadedEventLoopGroup? = nil
@@ -100,7 +100,7 @@ public final class LoopbackRPCServer: Sendable {
     public func clientConfiguration(
         accessKeyID: String = TestCredentials.accessKeyID,
         secretAccessKey: String = TestCredentials.secretAccessKey,
-        connection: ConnectionOptions = ConnectionOptions()
+        connection: ConnectionOptions = .forTests
     ) -> RPCClientConfiguration {
         RPCClientConfiguration(
             host: "127.0.0.1",
@@ -109,7 +109,7 @@ public final class LoopbackRPCServer: Sendable {
             accessKeyID: accessKeyID,
             secretAccessKey: secretAccessKey,
             connection: connection,
-            connectTimeout: .seconds(5)
+            connectTimeout: .seconds(30)
         )
     }
 
@@ -117,7 +117,7 @@ public final class LoopbackRPCServer: Sendable {
     public func makeClient(
         accessKeyID: String = TestCredentials.accessKeyID,
         secretAccessKey: String = TestCredentials.secretAccessKey,
-        connection: ConnectionOptions = ConnectionOptions()
+        connection: ConnectionOptions = .forTests
     ) throws -> RPCClient {
         try RPCClient(
             configuration: self.clientConfiguration(
@@ -156,5 +156,18 @@ public final class LoopbackRPCServer: Sendable {
     public func rawPlaintextConnection(firstBytes: [UInt8] = []) async throws -> RawConnection {
         try await RawConnection.connect(
             host: "127.0.0.1", port: self.port, tls: nil, group: self.group, firstBytes: firstBytes)
+    }
+}
+
+extension ConnectionOptions {
+    /// The defaults with the timeouts that only guard against dead peers stretched: on a shared machine at
+    /// load 20-35 a test that drives the handshake from a Task can wait a minute for a cooperative thread, and
+    /// a PING answer can take longer than the production defaults' 10 s (seen: a raw session met a channel the
+    /// server had closed at 10 s, in a full-suite run at load 28). Tests of those timeouts set their own.
+    public static var forTests: ConnectionOptions {
+        var options = ConnectionOptions()
+        options.handshakeTimeout = .seconds(600)
+        options.keepaliveTimeout = .seconds(60)
+        return options
     }
 }

@@ -1,10 +1,12 @@
 import Foundation
 import IAMDomain
 import IAMRPC
-import IAMServer
 import IAMTestSupport
 import IAMWire
+import NIOCore
 import Testing
+
+@testable import IAMServer
 
 /// Dispatch and authorization through the assembled services and interceptors, in process, over an
 /// in-memory store: the same method table and Authorizer iamd runs, without sockets.
@@ -173,5 +175,48 @@ import Testing
         } catch {
             #expect(error.iamErrorCode == "NoSuchEntity")
         }
+    }
+
+    @Test func aDetachedPolicyStopsTheNextCallEvenWithinTheSameSecond() async throws {
+        // The Authorizer reuses a principal's allow within one second; a write that changes the principal's
+        // policies must end that at once.
+        let store = InMemoryStore()
+        let checker = try await Self.userWithKey(
+            "checker",
+            policy:
+                #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:Authorize","Resource":"*"}]}"#,
+            in: store)
+        let (server, assembly) = try await Self.server(store)
+        let target = Self.check("arn:aws:iam::123456789012:user/checker")
+        for _ in 0..<3 {
+            let _: AuthorizeResponse = try await server.call(IAMMethods.Authorization.authorize, target, as: checker)
+        }
+        let directory = IAMDirectory(store: store, account: Self.account)
+        let policy = try ARN(parsing: "arn:aws:iam::123456789012:policy/checker-policy")
+        let detached = try await directory.detachPolicy(policy, from: .user, named: EntityName("checker", kind: .user))
+        try await assembly.publisher.catchUp(atLeast: detached.revision)
+        do {
+            let _: AuthorizeResponse = try await server.call(IAMMethods.Authorization.authorize, target, as: checker)
+            Issue.record("the allow outlived the policy")
+        } catch {
+            #expect(error.iamErrorCode == "AccessDenied")
+        }
+    }
+
+    @Test func allowedVerdictsAreKeptPerSecondPrincipalAndPeer() async throws {
+        let store = InMemoryStore()
+        _ = try await Self.userWithKey("u", policy: nil, in: store)
+        let (_, assembly) = try await Self.server(store)
+        let principal = try #require(assembly.publisher.snapshot.principal(arn: "arn:aws:iam::123456789012:user/u"))
+        let verdicts = AllowedVerdicts()
+        let here = try SocketAddress(ipAddress: "127.0.0.1", port: 1)
+        let there = try SocketAddress(ipAddress: "127.0.0.2", port: 1)
+        #expect(!verdicts.allows(principal, action: "iam:Authorize", resource: "*", peer: here, second: 10))
+        verdicts.remember(principal, action: "iam:Authorize", resource: "*", peer: here, second: 10)
+        #expect(verdicts.allows(principal, action: "iam:Authorize", resource: "*", peer: here, second: 10))
+        #expect(!verdicts.allows(principal, action: "iam:Authorize", resource: "*", peer: there, second: 10))
+        #expect(!verdicts.allows(principal, action: "iam:GetUser", resource: "*", peer: here, second: 10))
+        #expect(!verdicts.allows(principal, action: "iam:Authorize", resource: "arn:x", peer: here, second: 10))
+        #expect(!verdicts.allows(principal, action: "iam:Authorize", resource: "*", peer: here, second: 11))
     }
 }

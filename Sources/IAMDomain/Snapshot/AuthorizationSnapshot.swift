@@ -72,6 +72,9 @@ public struct SnapshotPrincipal: Sendable {
         let ready = self.box.value
         return (ready.compiled, ready.context)
     }
+    /// Identifies this principal as compiled: a write that changes its policies or keys makes a new one, so
+    /// while a caller holds this principal, a verdict cached under its identity stays right.
+    public var identity: ObjectIdentifier { ObjectIdentifier(self.box) }
     /// The principal as the policy engine names it (ARN, kind, id), without compiling its policies.
     public var policyPrincipal: Principal { self.box.principal }
     /// The policies ``compiled`` is built from.

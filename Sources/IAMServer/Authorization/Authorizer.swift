@@ -3,6 +3,8 @@ import IAMDomain
 import IAMPolicy
 import IAMRPC
 import IAMWire
+import NIOCore
+import Synchronization
 
 /// Authorizes every call before its handler runs, as AWS does: the caller's access key must still be
 /// usable (a key deactivated or deleted, or whose user is gone, stops working at its next call, also on a
@@ -18,6 +20,7 @@ struct Authorizer: ServerInterceptor {
     let account: AccountID
     let rootKeys: RootKeys
     let audit: AuditLog?
+    let verdicts = AllowedVerdicts()
 
     func intercept<Request: WireMessage>(_ request: Request, context: ServerCallContext) -> ServerInterceptorVerdict {
         let published = self.publisher.published
@@ -43,10 +46,19 @@ struct Authorizer: ServerInterceptor {
         } else {
             resource = "*"
         }
+        let now = Date()
+        let second = Int64(now.timeIntervalSince1970.rounded(.down))
+        if self.verdicts.allows(
+            principal, action: action, resource: resource, peer: context.peerAddress, second: second)
+        {
+            return .proceed
+        }
         let check = AuthorizationRequest(
-            action: action, resource: resource, context: caller.requestContext(for: context))
+            action: action, resource: resource, context: caller.requestContext(for: context, now: now))
         switch principal.evaluation.compiled.decide(check) {
         case .allowed:
+            self.verdicts.remember(
+                principal, action: action, resource: resource, peer: context.peerAddress, second: second)
             return .proceed
         case let decision:
             let error = Self.accessDenied(
@@ -82,5 +94,52 @@ struct Authorizer: ServerInterceptor {
             code: .permissionDenied,
             message: "User: \(caller) is not authorized to perform: \(action) on resource: \(resource) \(reason)",
             iamErrorCode: "AccessDenied")
+    }
+}
+
+/// The Authorizer's allows of the current second. A verdict depends only on the principal as the snapshot
+/// compiled it (policies and its own keys), the action, the resource and the request's other keys: the clock's,
+/// which change once a second, and the connection's source address. So a principal's repeated calls within one
+/// second from one address reuse the first one's verdict instead of evaluating again: the common case of a
+/// backend calling Authorize thousands of times a second. Only allows are kept; a denial builds its message and
+/// audit record every time. The caller's key is still checked on every call, before this.
+final class AllowedVerdicts: Sendable {
+    private struct Key: Hashable {
+        let principal: ObjectIdentifier
+        let action: String
+        let resource: String
+        let peer: SocketAddress?
+    }
+
+    private struct State {
+        var second: Int64 = 0
+        /// The principal is kept so its identity cannot be reused by another while it is cached.
+        var allowed: [Key: SnapshotPrincipal] = [:]
+    }
+
+    /// Bounds the memory of one second's verdicts.
+    static let capacity = 4096
+
+    private let state = Mutex(State())
+
+    func allows(
+        _ principal: SnapshotPrincipal, action: String, resource: String, peer: SocketAddress?, second: Int64
+    ) -> Bool {
+        let key = Key(principal: principal.identity, action: action, resource: resource, peer: peer)
+        return self.state.withLock { state in state.second == second && state.allowed[key] != nil }
+    }
+
+    func remember(
+        _ principal: SnapshotPrincipal, action: String, resource: String, peer: SocketAddress?, second: Int64
+    ) {
+        let key = Key(principal: principal.identity, action: action, resource: resource, peer: peer)
+        self.state.withLock { state in
+            if state.second != second {
+                state.second = second
+                state.allowed.removeAll(keepingCapacity: true)
+            }
+            guard state.allowed.count < Self.capacity else { return }
+            state.allowed[key] = principal
+        }
     }
 }
