@@ -43,6 +43,9 @@ import Testing
         return id.rawValue
     }
 
+    static let mayAuthorize =
+        #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:Authorize","Resource":"*"}]}"#
+
     static func check(_ principal: String) -> AuthorizeRequest {
         var request = AuthorizeRequest()
         request.principalARN = principal
@@ -53,11 +56,7 @@ import Testing
 
     @Test func keysAreCheckedAtEveryCallAndActionsAuthorized() async throws {
         let store = InMemoryStore()
-        let checker = try await Self.userWithKey(
-            "checker",
-            policy:
-                #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:Authorize","Resource":"*"}]}"#,
-            in: store)
+        let checker = try await Self.userWithKey("checker", policy: Self.mayAuthorize, in: store)
         let nobody = try await Self.userWithKey("nobody", policy: nil, in: store)
         let (server, assembly) = try await Self.server(store)
 
@@ -181,11 +180,7 @@ import Testing
         // The Authorizer reuses a principal's allow within one second; a write that changes the principal's
         // policies must end that at once.
         let store = InMemoryStore()
-        let checker = try await Self.userWithKey(
-            "checker",
-            policy:
-                #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:Authorize","Resource":"*"}]}"#,
-            in: store)
+        let checker = try await Self.userWithKey("checker", policy: Self.mayAuthorize, in: store)
         let (server, assembly) = try await Self.server(store)
         let target = Self.check("arn:aws:iam::123456789012:user/checker")
         for _ in 0..<3 {
