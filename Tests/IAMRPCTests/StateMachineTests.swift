@@ -97,6 +97,12 @@ struct SCRAMTests {
             "", "n,,", "y,,n=AKIAEXAMPLEKEY000001,r=abcdefghijklmnopqrstuvwx", "n,,r=abc,n=AKIAEXAMPLEKEY000001",
             "n,,n=short,r=abcdefghijklmnopqrstuvwx", "n,,n=akiaexamplekey000001,r=abcdefghijklmnopqrstuvwx",
             "n,,n=AKIAEXAMPLEKEY000001,r=", String(repeating: "n", count: 2000),
+            // WIRE.md §6.2: a nonce is 24-256 printable characters (the fuzzer found these accepted).
+            "n,,n=AKIAEXAMPLEKEY000001,r=short", "n,,n=AKIAEXAMPLEKEY000001,r=" + String(repeating: "\u{7}", count: 24),
+            "n,,n=AKIAEXAMPLEKEY000001,r=" + String(repeating: "é", count: 24),
+            "n,,n=AKIAEXAMPLEKEY000001,r=abc def ghi jkl mno pqr stu",
+            // ... and so is the combined nonce, which appends the server's 32 characters.
+            "n,,n=AKIAEXAMPLEKEY000001,r=" + String(repeating: "a", count: 240),
         ]
     )
     func malformedClientFirst(message: String) {
@@ -124,6 +130,33 @@ struct SCRAMTests {
                 Issue.record("tampered \(tamper) accepted")
                 return
             }
+        }
+    }
+
+    @Test("a client-final whose proof is not canonical base64 is refused, even when it decodes to the right proof")
+    func nonCanonicalProof() throws {
+        var client = SCRAMClient(accessKeyID: Self.keyID, secret: Self.secret)
+        var server = Self.server()
+        _ = server.receiveClientFirst(try client.firstMessage())
+        guard case .send(let serverFirst) = server.credentialLoaded(.derive(secret: Self.secret)) else {
+            Issue.record("no server-first")
+            return
+        }
+        // 32 bytes are 43 base64 characters and one '='; the last character's two low bits are padding, so
+        // setting one changes the text but not the bytes (RFC 4648 §3.5: canonical encodings have them 0).
+        let final = try client.finalMessage(serverFirst: serverFirst)
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+        var characters = Array(final)
+        let last = characters.count - 2
+        characters[last] = alphabet[alphabet.firstIndex(of: characters[last])! | 1]
+        let tampered = String(characters)
+        let proof = { (message: String) in String(message[message.range(of: ",p=")!.upperBound...]) }
+        // Foundation's decoder ignores the padding bits (so the proof itself still verifies); the protocol's does not.
+        #expect(SCRAMMath.unbase64(proof(tampered)) == SCRAMMath.unbase64(proof(final)))
+        #expect(SCRAM.base64Decode(proof(tampered)) == nil)
+        guard case .fail = server.receiveClientFinal(tampered) else {
+            Issue.record("non-canonical proof accepted: \(tampered)")
+            return
         }
     }
 

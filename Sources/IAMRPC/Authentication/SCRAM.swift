@@ -1,5 +1,6 @@
 import FoundationEssentials
 import IAMTLS
+import IAMWire
 
 /// What the server keeps for one access key so it can check a SCRAM-SHA-256 proof (RFC 5802, RFC 7677).
 ///
@@ -253,21 +254,20 @@ package struct SCRAMServer: Sendable {
     }
 
     /// Input: the client's first message.
+    ///
+    /// Parsed with IAMWire's grammar (WIRE.md §6.2), the same one the protocol's vectors pin: a nonce of
+    /// 24-256 printable characters without ',' — and short enough that the combined nonce (ours appended)
+    /// stays within 256 too, or the exchange could never finish.
     package mutating func receiveClientFirst(_ message: String) -> Action {
         guard case .awaitingClientFirst = state else { return fail("unexpected client-first") }
-        guard message.utf8.count <= SCRAMMath.maxMessageLength, message.hasPrefix(SCRAMMath.gs2Header),
-            let attributes = SCRAMMath.attributes(String(message.dropFirst(SCRAMMath.gs2Header.count))),
-            attributes.count == 2, attributes[0].0 == "n", attributes[1].0 == "r",
-            !attributes[1].1.isEmpty, attributes[1].1.count <= 128
+        guard message.utf8.count <= SCRAMMath.maxMessageLength, let first = try? SCRAM.ClientFirst(parsing: message)
         else { return fail("malformed client-first message") }
-        let id = String(attributes[0].1)
-        guard SCRAMMath.isValidAccessKeyID(id) else { return fail("malformed access key id") }
+        guard SCRAM.nonceLengthRange.contains(first.nonce.utf8.count + serverNonce.utf8.count) else {
+            return fail("client nonce too long for a combined nonce of at most \(SCRAM.nonceLengthRange.upperBound)")
+        }
         state = .awaitingCredential(
-            clientFirstBare: String(message.dropFirst(SCRAMMath.gs2Header.count)),
-            clientNonce: String(attributes[1].1),
-            accessKeyID: id
-        )
-        return .lookUpCredential(accessKeyID: id)
+            clientFirstBare: first.bare, clientNonce: first.nonce, accessKeyID: first.accessKeyID)
+        return .lookUpCredential(accessKeyID: first.accessKeyID)
     }
 
     /// Input: what the credential store returned (`nil`: no such key).
@@ -296,15 +296,14 @@ package struct SCRAMServer: Sendable {
         guard case .awaitingClientFinal(let prefix, let nonce, let credential, let id) = state else {
             return fail("unexpected client-final")
         }
-        guard message.utf8.count <= SCRAMMath.maxMessageLength, let attributes = SCRAMMath.attributes(message),
-            attributes.count == 3, attributes[0].0 == "c", attributes[1].0 == "r", attributes[2].0 == "p"
+        // IAMWire's grammar: `c=biws`, a printable nonce, and a proof in canonical base64 of 32 bytes
+        // (Foundation's decoder also takes non-zero padding bits, so one proof had several spellings).
+        guard message.utf8.count <= SCRAMMath.maxMessageLength, let final = try? SCRAM.ClientFinal(parsing: message)
         else { return fail("malformed client-final message") }
-        guard attributes[0].1 == "biws" else { return fail("unsupported channel binding") }
-        guard attributes[1].1 == nonce else { return fail("nonce mismatch") }
-        guard let proof = SCRAMMath.unbase64(attributes[2].1), proof.count == 32 else { return fail("malformed proof") }
+        guard final.nonce == nonce else { return fail("nonce mismatch") }
+        let proof = final.proof
         guard let credential else { return fail("unknown access key id \(id)") }
-        let withoutProof = "c=\(attributes[0].1),r=\(attributes[1].1)"
-        let authMessage = Array("\(prefix),\(withoutProof)".utf8)
+        let authMessage = Array("\(prefix),\(final.withoutProof)".utf8)
         let clientSignature = Crypto.hmacSHA256(key: credential.storedKey, data: authMessage)
         let clientKey = SCRAMMath.xor(proof, clientSignature)
         guard Crypto.constantTimeEquals(Crypto.sha256(clientKey), credential.storedKey) else {
