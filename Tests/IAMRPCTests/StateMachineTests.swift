@@ -394,6 +394,14 @@ struct ServerConnectionStateMachineTests {
         #expect(active.handshakeTimedOut() == .none)
     }
 
+    @Test("a preface arriving after the handshake timer closed the connection sends nothing (found by fuzzing)")
+    func prefaceAfterTimeout() {
+        var machine = Machine(maxConcurrentCalls: 1, scram: SCRAMServer(decoySecret: [1]))
+        #expect(machine.handshakeTimedOut() == .close)
+        #expect(machine.prefaceReceived() == .none)
+        #expect(machine.phase == .closed)
+    }
+
     @Test("more than 100 PINGs in 10 s is a flood: GOAWAY RESOURCE_EXHAUSTED; a slower rate is fine")
     func pingFlood() throws {
         var machine = try Self.active()
