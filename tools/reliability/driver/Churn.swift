@@ -59,10 +59,11 @@ struct Churn: AsyncParsableCommand {
                 if clock.now >= nextReport {
                     nextReport = nextReport + .seconds(self.report)
                     let c = stats.counts.withLock { $0 }
-                    print(
+                    // Unbuffered, so progress reaches a log file while the run goes on.
+                    let line =
                         "churn t=\((clock.now - start).components.seconds)s connections=\(c.connections) calls=\(c.calls)"
-                            + " failed=\(c.failed) skipped=\(c.skipped)")
-                    fflush(stdout)  // progress lines reach a log file while the run goes on
+                        + " failed=\(c.failed) skipped=\(c.skipped)\n"
+                    FileHandle.standardOutput.write(Data(line.utf8))
                 }
             }
         }
