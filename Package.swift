@@ -164,6 +164,21 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Crash-trial and churn drivers for tools/reliability (crash-test, soak); not a product.
+        .executableTarget(
+            name: "iam-reliability",
+            dependencies: [
+                "IAMClient",
+                "IAMRPC",
+                "IAMTLS",
+                "IAMWire",
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "tools/reliability/driver",
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: Test support and tests
         // The Store protocol's behavioural suite, written once and run against every implementation.
         .target(

@@ -102,6 +102,9 @@ struct SCRAMTests {
             "n,,n=AKIAEXAMPLEKEY000001,r=" + String(repeating: "x", count: 257),
             "n,,n=AKIAEXAMPLEKEY000001,r=" + String(repeating: "x", count: 240),
             "n,,n=AKIAEXAMPLEKEY000001,r=abcdefghijklmnopqrstuvw\u{7F}",
+            "n,,n=AKIAEXAMPLEKEY000001,r=" + String(repeating: "\u{7}", count: 24),
+            "n,,n=AKIAEXAMPLEKEY000001,r=" + String(repeating: "é", count: 24),
+            "n,,n=AKIAEXAMPLEKEY000001,r=abc def ghi jkl mno pqr stu",
         ]
     )
     func malformedClientFirst(message: String) {
@@ -129,6 +132,33 @@ struct SCRAMTests {
                 Issue.record("tampered \(tamper) accepted")
                 return
             }
+        }
+    }
+
+    @Test("a client-final whose proof is not canonical base64 is refused, even when it decodes to the right proof")
+    func nonCanonicalProof() throws {
+        var client = SCRAMClient(accessKeyID: Self.keyID, secret: Self.secret)
+        var server = Self.server()
+        _ = server.receiveClientFirst(try client.firstMessage())
+        guard case .send(let serverFirst) = server.credentialLoaded(.derive(secret: Self.secret)) else {
+            Issue.record("no server-first")
+            return
+        }
+        // 32 bytes are 43 base64 characters and one '='; the last character's two low bits are padding, so
+        // setting one changes the text but not the bytes (RFC 4648 §3.5: canonical encodings have them 0).
+        let final = try client.finalMessage(serverFirst: serverFirst)
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+        var characters = Array(final)
+        let last = characters.count - 2
+        characters[last] = alphabet[alphabet.firstIndex(of: characters[last])! | 1]
+        let tampered = String(characters)
+        let proof = { (message: String) in String(message[message.range(of: ",p=")!.upperBound...]) }
+        // Foundation's decoder ignores the padding bits (so the proof itself still verifies); the protocol's does not.
+        #expect(SCRAMMath.unbase64(proof(tampered)) == SCRAMMath.unbase64(proof(final)))
+        #expect(SCRAM.base64Decode(proof(tampered)) == nil)
+        guard case .fail = server.receiveClientFinal(tampered) else {
+            Issue.record("non-canonical proof accepted: \(tampered)")
+            return
         }
     }
 
@@ -364,6 +394,14 @@ struct ServerConnectionStateMachineTests {
         }
         var active = try Self.active()
         #expect(active.handshakeTimedOut() == .none)
+    }
+
+    @Test("a preface arriving after the handshake timer closed the connection sends nothing (found by fuzzing)")
+    func prefaceAfterTimeout() {
+        var machine = Machine(maxConcurrentCalls: 1, scram: SCRAMServer(decoySecret: [1]))
+        #expect(machine.handshakeTimedOut() == .close)
+        #expect(machine.prefaceReceived() == .none)
+        #expect(machine.phase == .closed)
     }
 
     @Test("more than 100 PINGs in 10 s is a flood: GOAWAY RESOURCE_EXHAUSTED; a slower rate is fine")

@@ -91,6 +91,9 @@ package struct ServerConnectionStateMachine {
 
     /// Input: the client's preface arrived and names a version we speak.
     package mutating func prefaceReceived() -> Action {
+        // Bytes can still arrive after the handshake timer closed a connection that had sent nothing; closed
+        // is final, and that close must stay silent (WIRE.md §6.3), so no GOAWAY for a "second preface".
+        if self.phase == .closed { return .none }
         guard self.phase == .awaitingPreface else { return self.protocolError("second preface") }
         self.phase = .awaitingSettings
         self.settingsAckPending = true
