@@ -144,9 +144,9 @@ let package = Package(
             name: "iam-loadtest",
             dependencies: [
                 "IAMClient",
-                "IAMServer",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             path: "tools/loadtest",
             swiftSettings: swiftSettings
@@ -231,5 +231,8 @@ let package = Package(
         // Runs the real binaries; depending on them makes `swift test` build them first.
         .testTarget(
             name: "EndToEndTests", dependencies: ["IAMTestSupport", "iamd", "iam"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "LoadTestTests", dependencies: ["IAMTestSupport", "iamd", "iam-loadtest"],
+            swiftSettings: swiftSettings),
     ]
 )
