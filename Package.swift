@@ -216,6 +216,14 @@ let package = Package(
             dependencies: ["IAMCLI", "IAMPolicy", "IAMPolicyVectors", "IAMTestSupport", "iam"],
             swiftSettings: swiftSettings
         ),
+        .testTarget(
+            name: "IAMClientTests",
+            dependencies: [
+                "IAMClient", "IAMRPC", "IAMWire", "IAMServer", "IAMStoreSQLite", "IAMTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "IAMCodeGenTests", dependencies: ["IAMCodeGen"], swiftSettings: swiftSettings),
         .testTarget(
             name: "IAMServerTests",
