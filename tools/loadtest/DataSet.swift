@@ -1,4 +1,5 @@
 import Foundation
+import IAMClient
 import IAMRPC
 import IAMWire
 
@@ -44,14 +45,14 @@ struct DataSet: Sendable {
     }
 
     /// Up to `limit` users of the account, following ListUsers' pagination.
-    static func existing(client: RPCClient, limit: Int = 10_000) async throws -> DataSet {
+    static func existing(client: IAMClient, limit: Int = 10_000) async throws -> DataSet {
         var users: [User] = []
         var marker = ""
         repeat {
             var request = ListUsersRequest()
             request.marker = marker
             request.maxItems = 1000
-            let page = try await client.unary(IAMMethods.IAM.listUsers, request, as: ListUsersResponse.self)
+            let page = try await client.call(IAMMethods.IAM.listUsers, request, as: ListUsersResponse.self)
             for user in page.users {
                 let segments = user.path.split(separator: "/")
                 users.append(
@@ -91,7 +92,7 @@ struct DataSet: Sendable {
     /// users (each user in up to two groups and attached to one policy directly), `parallel` writes at a
     /// time. Names start with `prefix` so a crashed run's leftovers are easy to find.
     static func create(
-        client: RPCClient, prefix: String, users userCount: Int, groups groupCount: Int, policies policyCount: Int,
+        client: IAMClient, prefix: String, users userCount: Int, groups groupCount: Int, policies policyCount: Int,
         parallel: Int = 8
     ) async throws -> DataSet {
         var created = Created()
@@ -105,7 +106,7 @@ struct DataSet: Sendable {
             let team = teams[index % teams.count]
             request.policyDocument = policyDocument(team: team)
             request.description = "iam-loadtest: \(team) team access"
-            let response = try await client.unary(IAMMethods.IAM.createPolicy, request, as: CreatePolicyResponse.self)
+            let response = try await client.call(IAMMethods.IAM.createPolicy, request, as: CreatePolicyResponse.self)
             let arn = response.policy?.arn ?? ""
             policyARNs.append(arn)
             policyTeams.append(team)
@@ -116,7 +117,7 @@ struct DataSet: Sendable {
             var request = CreateGroupRequest()
             request.groupName = groupNames[index]
             request.path = "/loadtest/"
-            _ = try await client.unary(IAMMethods.IAM.createGroup, request, as: CreateGroupResponse.self)
+            _ = try await client.call(IAMMethods.IAM.createGroup, request, as: CreateGroupResponse.self)
         }
         created.groups = groupNames
         if !policyARNs.isEmpty {
@@ -124,7 +125,7 @@ struct DataSet: Sendable {
             try await forEach(created.groupAttachments.indices, parallel: parallel) { [created] index in
                 var request = AttachGroupPolicyRequest()
                 (request.groupName, request.policyARN) = created.groupAttachments[index]
-                _ = try await client.unary(
+                _ = try await client.call(
                     IAMMethods.IAM.attachGroupPolicy, request, as: AttachGroupPolicyResponse.self)
             }
         }
@@ -141,7 +142,7 @@ struct DataSet: Sendable {
             tag.key = "team"
             tag.value = userTeams[index]
             request.tags = [tag]
-            let response = try await client.unary(IAMMethods.IAM.createUser, request, as: CreateUserResponse.self)
+            let response = try await client.call(IAMMethods.IAM.createUser, request, as: CreateUserResponse.self)
             arns.set(index, response.user?.arn ?? "")
         }
         created.users = names
@@ -152,7 +153,7 @@ struct DataSet: Sendable {
             try await forEach(created.memberships.indices, parallel: parallel) { [created] index in
                 var request = AddUserToGroupRequest()
                 (request.groupName, request.userName) = created.memberships[index]
-                _ = try await client.unary(IAMMethods.IAM.addUserToGroup, request, as: AddUserToGroupResponse.self)
+                _ = try await client.call(IAMMethods.IAM.addUserToGroup, request, as: AddUserToGroupResponse.self)
             }
         }
         if !policyARNs.isEmpty {
@@ -160,7 +161,7 @@ struct DataSet: Sendable {
             try await forEach(created.userAttachments.indices, parallel: parallel) { [created] index in
                 var request = AttachUserPolicyRequest()
                 (request.userName, request.policyARN) = created.userAttachments[index]
-                _ = try await client.unary(IAMMethods.IAM.attachUserPolicy, request, as: AttachUserPolicyResponse.self)
+                _ = try await client.call(IAMMethods.IAM.attachUserPolicy, request, as: AttachUserPolicyResponse.self)
             }
         }
         let arnList = arns.values
@@ -169,7 +170,7 @@ struct DataSet: Sendable {
     }
 
     /// Deletes what `create` made, in dependency order; goes on past failures and returns how many there were.
-    func cleanUp(client: RPCClient, parallel: Int = 8) async -> Int {
+    func cleanUp(client: IAMClient, parallel: Int = 8) async -> Int {
         let failures = Counter()
         let created = self.created
         @Sendable func attempt(_ body: @escaping @Sendable () async throws -> Void) async {
@@ -179,7 +180,7 @@ struct DataSet: Sendable {
             await attempt {
                 var request = RemoveUserFromGroupRequest()
                 (request.groupName, request.userName) = created.memberships[index]
-                _ = try await client.unary(
+                _ = try await client.call(
                     IAMMethods.IAM.removeUserFromGroup, request, as: RemoveUserFromGroupResponse.self)
             }
         }
@@ -187,14 +188,14 @@ struct DataSet: Sendable {
             await attempt {
                 var request = DetachUserPolicyRequest()
                 (request.userName, request.policyARN) = created.userAttachments[index]
-                _ = try await client.unary(IAMMethods.IAM.detachUserPolicy, request, as: DetachUserPolicyResponse.self)
+                _ = try await client.call(IAMMethods.IAM.detachUserPolicy, request, as: DetachUserPolicyResponse.self)
             }
         }
         try? await forEach(created.groupAttachments.indices, parallel: parallel) { index in
             await attempt {
                 var request = DetachGroupPolicyRequest()
                 (request.groupName, request.policyARN) = created.groupAttachments[index]
-                _ = try await client.unary(
+                _ = try await client.call(
                     IAMMethods.IAM.detachGroupPolicy, request, as: DetachGroupPolicyResponse.self)
             }
         }
@@ -202,21 +203,21 @@ struct DataSet: Sendable {
             await attempt {
                 var request = DeleteUserRequest()
                 request.userName = created.users[index]
-                _ = try await client.unary(IAMMethods.IAM.deleteUser, request, as: DeleteUserResponse.self)
+                _ = try await client.call(IAMMethods.IAM.deleteUser, request, as: DeleteUserResponse.self)
             }
         }
         try? await forEach(created.groups.indices, parallel: parallel) { index in
             await attempt {
                 var request = DeleteGroupRequest()
                 request.groupName = created.groups[index]
-                _ = try await client.unary(IAMMethods.IAM.deleteGroup, request, as: DeleteGroupResponse.self)
+                _ = try await client.call(IAMMethods.IAM.deleteGroup, request, as: DeleteGroupResponse.self)
             }
         }
         try? await forEach(created.policyARNs.indices, parallel: parallel) { index in
             await attempt {
                 var request = DeletePolicyRequest()
                 request.policyARN = created.policyARNs[index]
-                _ = try await client.unary(IAMMethods.IAM.deletePolicy, request, as: DeletePolicyResponse.self)
+                _ = try await client.call(IAMMethods.IAM.deletePolicy, request, as: DeletePolicyResponse.self)
             }
         }
         return failures.count

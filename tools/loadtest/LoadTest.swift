@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Histogram
+import IAMClient
 import IAMRPC
 import IAMWire
 import NIOCore
@@ -107,7 +108,8 @@ struct Run: AsyncParsableCommand {
             spawned = try SpawnedServer(binary: binary)
         }
         defer { spawned?.stop() }
-        let target = try Target.resolve(self.server, defaults: spawned)
+        let target = try Target.resolve(
+            self.server, spawned: spawned, compression: self.compression == "on", timeout: self.timeout)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: self.threads ?? min(self.connections, 2))
         do {
             try await self.run(
@@ -125,11 +127,15 @@ struct Run: AsyncParsableCommand {
         serverPID: Int32?
     ) async throws {
         // A separate connection sets up and removes the data set, so the measured ones carry only load.
-        let admin = try target.makeClient(group: group, compression: false)
+        var adminConfiguration = target.configuration
+        adminConfiguration.connection = ConnectionOptions(compression: false)
+        let admin = IAMClient(configuration: adminConfiguration, eventLoopGroup: group)
         do {
-            try await admin.connect().get()
+            _ = try await admin.ping()
         } catch {
-            throw LoadTestError("cannot connect to \(target.endpoint) as \(target.accessKeyID): \(error)")
+            await admin.close()
+            throw LoadTestError(
+                "cannot reach \(target.endpoint) (credentials \(target.configuration.credentials)): \(error)")
         }
         let prefix = "lt\(String(UInt32.random(in: 0...UInt32.max), radix: 36))"
         let needsPrincipals = scenario.needsPrincipals && !(scenario == .mixed && mix.allSatisfy { $0.0 == .ping })
@@ -191,10 +197,14 @@ struct Run: AsyncParsableCommand {
             inFlight = self.inFlight ?? 1
             pacing = .closed(inFlight: inFlight)
         }
-        let clients = try (0..<self.connections).map { _ in
-            try target.makeClient(group: group, compression: self.compression == "on")
+        let connections = (0..<self.connections).map { _ in target.makeClient(group: group) }
+        var clients: [RPCClient] = []
+        do {
+            for connection in connections { clients.append(try await target.connect(connection)) }
+        } catch {
+            for connection in connections { await connection.close() }
+            throw error
         }
-        for client in clients { try await client.connect().get() }
         let options = CallOptions(timeout: .seconds(Int64(self.timeout)))
 
         let second: UInt64 = 1_000_000_000
@@ -264,7 +274,7 @@ struct Run: AsyncParsableCommand {
         }
         let clientCPU = ownCPUMicroseconds() - clientCPUStart
         let serverCPU = serverCPUStart.flatMap { start in serverPID.flatMap(processCPUMicroseconds).map { $0 - start } }
-        for client in clients { await client.close() }
+        for connection in connections { await connection.close() }
 
         let seconds = Double(end - min(end, measureStart)) / 1e9
         var total = makeHistogram()
