@@ -63,7 +63,8 @@ struct LoadTestSmokeTests {
         let timeline = try #require(report["timeline"] as? [[String: Any]])
         #expect(timeline.filter { $0["warmup"] as? Bool == false }.count == durationSeconds)
         let percentiles = try #require(report["percentiles"] as? [[String: Double]])
-        #expect(percentiles.count > 10)
+        #expect(percentiles.last?["percentile"] == 100)
+        #expect(percentiles.last?["micros"] == max)
     }
 
     @Test("closed loop: Ping on an iamd the load tester starts; server CPU is measured")
@@ -144,7 +145,6 @@ struct LoadTestSmokeTests {
         #expect(Set(operations.keys) == ["authorize", "get-user", "simulate", "create-delete-user"])
         let counted = operations.values.reduce(0) { $0 + ($1["calls"] as? Int ?? 0) }
         #expect(counted == report["calls"] as? Int)
-        #expect((operations["authorize"]?["calls"] as? Int ?? 0) > 0)
 
         let bad = try await loadtest(
             ["--scenario", "mixed", "--mix", "authorize=90,delete-everything=10"], endpoint: endpoint)

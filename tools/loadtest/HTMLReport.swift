@@ -205,6 +205,8 @@ enum HTMLReport {
 
     static func micros(_ value: Double) -> String {
         if value == 0 { return "0" }
+        if value >= 1_000_000 { return String(format: "%.2f s", value / 1_000_000) }
+        if value >= 100_000 { return String(format: "%.0f ms", value / 1000) }
         if value >= 10_000 { return String(format: "%.1f ms", value / 1000) }
         if value >= 1000 { return String(format: "%.2f ms", value / 1000) }
         return String(format: value >= 100 ? "%.0f µs" : "%.1f µs", value)
