@@ -2,12 +2,13 @@ import ArgumentParser
 import Foundation
 
 /// An `iamd` the load tester started as a child process, on a temporary data folder and a free port.
-final class SpawnedServer: @unchecked Sendable {
-    // Only the Process object is mutable, and Foundation makes it safe to query from any thread.
-    let process: Process
+///
+/// Spawned in its own process group: Ctrl-C at the terminal ends the load tester's measurement early (it
+/// still reports and cleans up), and must not also stop the server under it.
+final class SpawnedServer: Sendable {
+    let pid: pid_t
     let directory: URL
     let port: Int
-    var pid: Int32 { self.process.processIdentifier }
     var caFile: String { self.directory.appendingPathComponent("data/tls/ca.pem").path }
     var credentialsFile: String { self.directory.appendingPathComponent("data/root-credentials.json").path }
 
@@ -24,23 +25,34 @@ final class SpawnedServer: @unchecked Sendable {
             "iam-loadtest-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         let data = self.directory.appendingPathComponent("data")
         try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
-        let out = self.directory.appendingPathComponent("iamd.out")
-        let err = self.directory.appendingPathComponent("iamd.err")
-        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["--data-dir", data.path, "--port", "0", "--log-level", "warning"]
+        let out = self.directory.appendingPathComponent("iamd.out").path
+        let err = self.directory.appendingPathComponent("iamd.err").path
+        let arguments = [binary, "--data-dir", data.path, "--port", "0", "--log-level", "warning"]
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
+        posix_spawnattr_setpgroup(&attributes, 0)
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
         // Files, not pipes: a chatty server can never block on a pipe nobody reads.
-        process.standardOutput = try FileHandle(forWritingTo: out)
-        process.standardError = try FileHandle(forWritingTo: err)
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        self.process = process
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_addopen(&actions, 2, err, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        defer { for argument in argv { free(argument) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, binary, &actions, &attributes, &argv, environ)
+        guard spawned == 0 else {
+            try? FileManager.default.removeItem(at: self.directory)
+            throw ValidationError("cannot start \(binary): \(String(cString: strerror(spawned)))")
+        }
+        self.pid = pid
         let deadline = ContinuousClock.now.advanced(by: timeout)
         var port: Int?
-        while port == nil, ContinuousClock.now < deadline, process.isRunning {
-            let text = String(decoding: FileManager.default.contents(atPath: out.path) ?? Data(), as: UTF8.self)
+        while port == nil, ContinuousClock.now < deadline, Self.isRunning(pid) {
+            let text = String(decoding: FileManager.default.contents(atPath: out) ?? Data(), as: UTF8.self)
             if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("listening ") }),
                 let colon = line.lastIndex(of: ":")
             {
@@ -50,21 +62,35 @@ final class SpawnedServer: @unchecked Sendable {
             }
         }
         guard let port else {
-            let errors = String(decoding: FileManager.default.contents(atPath: err.path) ?? Data(), as: UTF8.self)
-            if process.isRunning { process.terminate() }
+            let errors = String(decoding: FileManager.default.contents(atPath: err) ?? Data(), as: UTF8.self)
+            Self.terminate(pid)
             try? FileManager.default.removeItem(at: self.directory)
             throw ValidationError("\(binary) did not start listening: \(errors)")
         }
         self.port = port
     }
 
-    /// Stops the server (SIGTERM, then SIGKILL after 10 s) and removes its data folder.
-    func stop() {
-        if self.process.isRunning {
-            self.process.terminate()
-            for _ in 0..<1000 where self.process.isRunning { usleep(10_000) }
-            if self.process.isRunning { kill(self.process.processIdentifier, SIGKILL) }
+    private static func isRunning(_ pid: pid_t) -> Bool {
+        var status: Int32 = 0
+        return waitpid(pid, &status, WNOHANG) == 0
+    }
+
+    /// SIGTERM (iamd drains and exits), then SIGKILL after 10 s; reaps the child.
+    private static func terminate(_ pid: pid_t) {
+        var status: Int32 = 0
+        guard waitpid(pid, &status, WNOHANG) == 0 else { return }
+        kill(pid, SIGTERM)
+        for _ in 0..<1000 {
+            if waitpid(pid, &status, WNOHANG) != 0 { return }
+            usleep(10_000)
         }
+        kill(pid, SIGKILL)
+        waitpid(pid, &status, 0)
+    }
+
+    /// Stops the server and removes its data folder.
+    func stop() {
+        Self.terminate(self.pid)
         try? FileManager.default.removeItem(at: self.directory)
     }
 }
