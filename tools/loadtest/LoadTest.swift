@@ -66,7 +66,11 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Warm-up seconds (not measured).") var warmup = 1
     @Option(help: "Stop after this many measured calls.") var maxCalls = 50_000_000
     @Option(help: "Client event loop threads (default: min(connections, 2)).") var threads: Int?
-    @Option(help: "Seconds one call may take before it fails DEADLINE_EXCEEDED.") var timeout = 10
+    @Option(
+        help:
+            "Seconds one measured call may take before it fails DEADLINE_EXCEEDED (default: no deadline, so no timer per call on either side; the end-of-run drain still gives up after 10 s)."
+    )
+    var timeout: Int?
     @Option(help: "Write the report as JSON to this file.") var json: String?
     @Option(help: "Write a self-contained HTML report (latency percentiles, throughput over time) to this file.")
     var html: String?
@@ -74,6 +78,9 @@ struct Run: AsyncParsableCommand {
     var progress = "auto"
 
     func validate() throws {
+        if let timeout = self.timeout, !(1...3600).contains(timeout) {
+            throw ValidationError("--timeout must be 1...3600")
+        }
         guard self.connections >= 1, self.connections <= 1000 else {
             throw ValidationError("--connections must be 1...1000")
         }
@@ -109,7 +116,7 @@ struct Run: AsyncParsableCommand {
         }
         defer { spawned?.stop() }
         let target = try Target.resolve(
-            self.server, spawned: spawned, compression: self.compression == "on", timeout: self.timeout)
+            self.server, spawned: spawned, compression: self.compression == "on", timeout: self.timeout ?? 30)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: self.threads ?? min(self.connections, 2))
         do {
             try await self.run(
@@ -205,7 +212,7 @@ struct Run: AsyncParsableCommand {
             for connection in connections { await connection.close() }
             throw error
         }
-        let options = CallOptions(timeout: .seconds(Int64(self.timeout)))
+        let options = self.timeout.map { CallOptions(timeout: .seconds(Int64($0))) } ?? CallOptions()
 
         let second: UInt64 = 1_000_000_000
         let origin = NIODeadline.now().uptimeNanoseconds
@@ -270,7 +277,7 @@ struct Run: AsyncParsableCommand {
 
         var results: [WorkerResult] = []
         for worker in workers {
-            results.append(try await worker.stop(end: end, drainTimeout: .seconds(Int64(self.timeout) + 1)))
+            results.append(try await worker.stop(end: end, drainTimeout: .seconds(Int64(self.timeout ?? 10) + 1)))
         }
         let clientCPU = ownCPUMicroseconds() - clientCPUStart
         let serverCPU = serverCPUStart.flatMap { start in serverPID.flatMap(processCPUMicroseconds).map { $0 - start } }
