@@ -144,9 +144,9 @@ let package = Package(
             name: "iam-loadtest",
             dependencies: [
                 "IAMClient",
-                "IAMServer",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             path: "tools/loadtest",
             swiftSettings: swiftSettings
@@ -231,6 +231,14 @@ let package = Package(
             dependencies: ["IAMCLI", "IAMPolicy", "IAMPolicyVectors", "IAMTestSupport", "iam"],
             swiftSettings: swiftSettings
         ),
+        .testTarget(
+            name: "IAMClientTests",
+            dependencies: [
+                "IAMClient", "IAMRPC", "IAMWire", "IAMServer", "IAMStoreSQLite", "IAMTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "IAMCodeGenTests", dependencies: ["IAMCodeGen"], swiftSettings: swiftSettings),
         .testTarget(
             name: "IAMServerTests",
@@ -246,5 +254,8 @@ let package = Package(
         // Runs the real binaries; depending on them makes `swift test` build them first.
         .testTarget(
             name: "EndToEndTests", dependencies: ["IAMTestSupport", "iamd", "iam"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "LoadTestTests", dependencies: ["IAMTestSupport", "iamd", "iam-loadtest"],
+            swiftSettings: swiftSettings),
     ]
 )

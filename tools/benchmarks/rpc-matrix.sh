@@ -2,7 +2,8 @@
 # Runs the benchmark matrix of issue 3: 1x1 and 4x64, payload 0 and 1024, compression off and on, 3 runs
 # each, and prints every run plus the median of each figure. Usage:
 #   tools/benchmarks/rpc-matrix.sh [path/to/iam-loadtest] [seconds per run]
-# Build first: swift build -c release --product iam-loadtest
+# Build first: swift build -c release --product iamd && swift build -c release --product iam-loadtest
+# (each run starts the iamd next to the load tester on a temporary data folder).
 set -euo pipefail
 BIN=${1:-.build/release/iam-loadtest}
 SECONDS_PER_RUN=${2:-5}

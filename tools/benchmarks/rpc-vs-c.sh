@@ -3,7 +3,8 @@
 # one run: Health/Ping, 1 connection x 1 call in flight, TLS 1.3 on loopback, compression off.
 # The runs alternate (C, Swift, C, Swift, ...) so both see the same machine load; prints every run, the
 # median p50 and server CPU per call of each, and the ratio of the p50s.
-# Usage (from the package root, after `swift build -c release --product iam-loadtest`):
+# The Swift side is the iamd next to the load tester (started per run on a temporary data folder).
+# Usage (from the package root, after `swift build -c release --product iamd` and `--product iam-loadtest`):
 #   tools/benchmarks/rpc-vs-c.sh [path/to/iam-loadtest] [seconds per run] [runs] [payload bytes]
 set -euo pipefail
 BIN=${1:-.build/release/iam-loadtest}

@@ -186,6 +186,7 @@ public enum CodeGenerator {
                     path: "\(options.clientDirectory)/\(service.name)Service+Client.swift", contents: writer.text)
             )
         }
+        files.append(contentsOf: self.renderFacades(file, swiftTypeNames: messages.swiftTypeNames, options: options))
         return files
     }
 
