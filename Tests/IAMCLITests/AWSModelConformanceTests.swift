@@ -93,26 +93,28 @@ struct AWSModelConformanceTests {
 
     @Test("every IAM, STS and Authorization rpc has a command; each AWS operation named like AWS's")
     func names() throws {
-        let iam = try Self.load("iam")
-        let sts = try Self.load("sts")
         #expect(Self.commands.count >= 60)
-        for command in Self.commands {
+        for (command, model) in try Self.awsCommands() {
             let operation = command.operation
-            if Self.ownOperations.contains(operation.name) { continue }
-            let model = operation.service == "STS" ? sts : iam
             #expect(model.operations[operation.name] != nil, "AWS has no operation \(operation.name)")
             #expect(command.configuration.commandName == Self.xform(operation.name))
             #expect(operation.paginated == model.paginated.contains(operation.name), "\(operation.name) pagination")
         }
     }
 
+    /// Each command AWS has an operation for, with the model of its service.
+    static func awsCommands() throws -> [(command: any OperationCommand.Type, model: Model)] {
+        let iam = try load("iam")
+        let sts = try load("sts")
+        return commands.filter { !ownOperations.contains($0.operation.name) }.map {
+            ($0, $0.operation.service == "STS" ? sts : iam)
+        }
+    }
+
     @Test("every flag is an input member of AWS's operation, spelled as the AWS CLI spells it, and parses")
     func flags() throws {
-        let iam = try Self.load("iam")
-        let sts = try Self.load("sts")
-        for command in Self.commands where !Self.ownOperations.contains(command.operation.name) {
+        for (command, model) in try Self.awsCommands() {
             let operation = command.operation
-            let model = operation.service == "STS" ? sts : iam
             let inputName = (model.operations[operation.name]?["input"] as? [String: Any])?["shape"] as? String
             let members =
                 inputName.flatMap { (model.shapes[$0]?["members"] as? [String: Any]).map { Set($0.keys) } } ?? []
@@ -136,11 +138,8 @@ struct AWSModelConformanceTests {
 
     @Test("every command's output has AWS's member names, nesting and types")
     func outputShapes() throws {
-        let iam = try Self.load("iam")
-        let sts = try Self.load("sts")
-        for command in Self.commands where !Self.ownOperations.contains(command.operation.name) {
+        for (command, model) in try Self.awsCommands() {
             let operation = command.operation
-            let model = operation.service == "STS" ? sts : iam
             let output = try Transcoder.decode(Sample.message(operation.output), as: operation.output)
             guard let shapeName = (model.operations[operation.name]?["output"] as? [String: Any])?["shape"] as? String
             else {

@@ -360,6 +360,18 @@ indirect enum JMESPath {
             return .field(name)
         }
 
+        /// The text between `quote` and the next one (raw strings and JSON literals).
+        mutating func quoted(by quote: Character) throws(InputError) -> String {
+            index += 1
+            var text = ""
+            while index < characters.count && characters[index] != quote {
+                text.append(characters[index])
+                index += 1
+            }
+            try expect(String(quote))
+            return text
+        }
+
         mutating func primary() throws(InputError) -> JMESPath {
             skipSpaces()
             if eat("@") { return .current }
@@ -370,24 +382,9 @@ indirect enum JMESPath {
             }
             if eat("&") { return try expression() }
             if eat("*") { return .projection(.function("__values", [.current]), try chain(.current)) }
-            if peek("'") {
-                index += 1
-                var text = ""
-                while index < characters.count && characters[index] != "'" {
-                    text.append(characters[index])
-                    index += 1
-                }
-                try expect("'")
-                return .literal(.string(text))
-            }
+            if peek("'") { return .literal(.string(try quoted(by: "'"))) }
             if peek("`") {
-                index += 1
-                var text = ""
-                while index < characters.count && characters[index] != "`" {
-                    text.append(characters[index])
-                    index += 1
-                }
-                try expect("`")
+                let text = try quoted(by: "`")
                 if let json = try? AWSJSON.parse(text) { return .literal(json) }
                 return .literal(.string(text))
             }
