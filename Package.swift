@@ -228,7 +228,7 @@ let package = Package(
         ),
         .testTarget(
             name: "IAMCLITests",
-            dependencies: ["IAMCLI", "IAMPolicy", "IAMPolicyVectors", "IAMTestSupport", "iam"],
+            dependencies: ["IAMCLI", "IAMPolicy", "IAMPolicyVectors", "IAMTestSupport", "IAMWire", "iam", "iamd"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

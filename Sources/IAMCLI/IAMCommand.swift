@@ -19,29 +19,64 @@ extension IAMLeafCommand {
     }
 }
 
-/// `iam`: the swift-iam command-line tool.
+/// `iam`: the swift-iam command-line tool, shaped like `aws iam`.
 ///
-/// The tree is grouped by noun, like the AWS CLI: `iam policy ...` works offline on policy documents; the commands
-/// that talk to a server (users, groups, roles, ...) join as sibling groups and share connection options
-/// (`--endpoint`, credentials) through an option group, so no global flag is needed by the offline commands.
+/// Every rpc of the IDL's IAM, STS and Authorization services is a command named and flagged as the AWS CLI
+/// names it (`iam create-user --user-name alice`), generated from the IDL into `Generated/` and run by one
+/// shared path (``OperationRunner``). `iam check` asks for one authorization decision, `iam ping` checks the
+/// connection, and `iam policy ...` works offline on policy documents.
 public struct IAMCommand: AsyncParsableCommand {
     /// The command tree.
     public static let configuration = CommandConfiguration(
         commandName: "iam",
-        abstract: "swift-iam command-line tool: AWS IAM-compatible policies and identities.",
-        subcommands: [PolicyCommand.self, PingCommand.self, SimulateCustomPolicyCommand.self]
+        abstract: "swift-iam command-line tool: AWS IAM-compatible identities, policies and checks.",
+        discussion: """
+            Output is AWS's response JSON (--output text|table for the AWS CLI's other formats, --query for a \
+            JMESPath subset). Exit status: 0 success, 252 usage error, 254 the service refused the call, 255 \
+            any other failure (no connection, no credentials), 130 interrupted; `iam check` exits 1 when denied.
+            """,
+        subcommands: [PolicyCommand.self, PingCommand.self, CheckCommand.self] + iamCommands + stsCommands
+            + authorizationCommands
     )
 
     /// Creates the root command (ArgumentParser requirement).
     public init() {}
 
+    /// Global options that take a value, which the AWS CLI accepts before the command as well as after it.
+    static let globalOptionsWithValue: Set<String> = [
+        "--endpoint", "--ca-file", "--server-name", "--profile", "--credentials-file", "--cli-read-timeout",
+        "--cli-connect-timeout", "--output", "--query",
+    ]
+
+    /// Moves global options written before the command (`iam --output text list-users`) after it, where the
+    /// commands declare them.
+    static func normalized(_ arguments: [String]) -> [String] {
+        var leading: [String] = []
+        var index = 0
+        while index < arguments.count {
+            let argument = arguments[index]
+            if globalOptionsWithValue.contains(argument), index + 1 < arguments.count {
+                leading += [argument, arguments[index + 1]]
+                index += 2
+            } else if argument == "--debug" {
+                leading.append(argument)
+                index += 1
+            } else {
+                break
+            }
+        }
+        guard !leading.isEmpty, index < arguments.count else { return arguments }
+        return Array(arguments[index...]) + leading
+    }
+
     /// Parses `arguments` (without the program name) and runs the chosen command against `io`.
     ///
-    /// Returns the exit status: 0 on success, 1 when a validation or evaluation failed, 2 when an input could not
-    /// be read, 64 on a usage error (help and usage text go to `io` like the binary prints them).
+    /// Returns the exit status: 0 on success, 1 when a validation, evaluation or check said no, 252 on a usage
+    /// error (help and usage text go to `io` like the binary prints them), 254 when the service refused a call,
+    /// 255 on any other failure.
     public static func run(arguments: [String], io: CommandIO) async -> Int32 {
         do {
-            var command = try await asyncParseAsRoot(arguments)
+            var command = try await asyncParseAsRoot(normalized(arguments))
             if let leaf = command as? any IAMLeafCommand {
                 return try await leaf.execute(io)
             }
@@ -54,7 +89,9 @@ public struct IAMCommand: AsyncParsableCommand {
             }
             return 0
         } catch {
-            let status = exitCode(for: error).rawValue
+            var status = exitCode(for: error).rawValue
+            // ArgumentParser's usage errors (EX_USAGE) are the AWS CLI's 252.
+            if status == ExitCode.validationFailure.rawValue { status = CLIExit.usage }
             let message = fullMessage(for: error)
             if !message.isEmpty {
                 if status == 0 { io.printLine(message) } else { io.printError(message) }
@@ -66,6 +103,8 @@ public struct IAMCommand: AsyncParsableCommand {
     /// The `iam` binary's entry point: runs ``run(arguments:io:)`` on the process's arguments and streams, then
     /// exits with its status (the same code path as in-process tests, unlike ArgumentParser's `main()`).
     public static func runAsProcess() async -> Never {
+        // Ctrl-C ends the process with the AWS CLI's status; nothing a command does needs undoing.
+        signal(SIGINT) { _ in _exit(130) }
         let status = await run(arguments: Array(CommandLine.arguments.dropFirst()), io: .standard)
         Foundation.exit(status)
     }

@@ -15,13 +15,19 @@ public struct IAMClientError: Error, Hashable, Sendable, CustomStringConvertible
     public var message: String
     /// The request id the server recorded for the call, when the call reached it.
     public var requestID: String?
+    /// Whether the failure happened in this process before anything was sent (no credentials, an unreadable
+    /// CA file, a malformed endpoint), as opposed to a refusal by the server or a lost connection.
+    public var isLocal: Bool
 
     /// Creates an error.
-    public init(status: StatusCode, code: String? = nil, message: String, requestID: String? = nil) {
+    public init(
+        status: StatusCode, code: String? = nil, message: String, requestID: String? = nil, isLocal: Bool = false
+    ) {
         self.status = status
         self.code = code
         self.message = message
         self.requestID = requestID
+        self.isLocal = isLocal
     }
 
     /// The error an RPC ended with, keeping its status, code, message and request id.
@@ -37,11 +43,11 @@ public struct IAMClientError: Error, Hashable, Sendable, CustomStringConvertible
 
     /// A local configuration problem found before anything was sent.
     static func configuration(_ message: String) -> IAMClientError {
-        IAMClientError(status: .invalidArgument, message: message)
+        IAMClientError(status: .invalidArgument, message: message, isLocal: true)
     }
 
     /// No usable credentials.
     static func credentials(_ message: String) -> IAMClientError {
-        IAMClientError(status: .unauthenticated, message: message)
+        IAMClientError(status: .unauthenticated, message: message, isLocal: true)
     }
 }

@@ -197,7 +197,7 @@ struct ValidateTests {
 
     @Test func missingArgumentIsAUsageError() async throws {
         let result = try await both(["policy", "validate"])
-        #expect(result.status == 64)
+        #expect(result.status == 252)
     }
 }
 
@@ -354,7 +354,7 @@ struct EvaluateTests {
     ])
     func benchArgumentsAreValidated(_ extra: [String]) async throws {
         let result = await CLI.inProcess(["policy", "evaluate", "--cases", "-"] + extra)
-        #expect(result.status == 64, "\(extra): \(result.errorOutput)")
+        #expect(result.status == 252, "\(extra): \(result.errorOutput)")
     }
 }
 
@@ -372,7 +372,7 @@ struct CommandTreeTests {
 
     @Test func unknownSubcommandIsAUsageError() async throws {
         let result = try await CLI.process(["frobnicate"])
-        #expect(result.status == 64)
+        #expect(result.status == 252)
         #expect(!result.errorOutput.isEmpty)
     }
 }

@@ -203,3 +203,36 @@ struct PaginatorTests {
         await client.close()
     }
 }
+
+/// The README's IAMClient example, compiled and run against a live daemon so the documentation cannot rot.
+@Suite("IAMClient README example", .serialized)
+struct ReadmeExampleTests {
+    @Test("create (or find) a user, list a path's pages, ask Authorize")
+    func example() async throws {
+        let server = try await LiveServer.start()
+        defer { Task { await server.remove() } }
+        var configuration = try server.clientConfiguration()
+        configuration.defaultTimeout = .seconds(60)
+        let printed = try await IAMClient.withClient(configuration: configuration) { client -> [String] in
+            var lines: [String] = []
+            for _ in 0..<2 {
+                do {
+                    _ = try await client.createUser(CreateUserRequest(path: "/eng/", userName: "alice"))
+                } catch let error as IAMClientError where error.code == "EntityAlreadyExists" {
+                    lines.append("alice exists already")
+                }
+            }
+            for try await page in client.listUsersPages(ListUsersRequest(pathPrefix: "/eng/")) {
+                for user in page.users { lines.append(user.arn) }
+            }
+            var check = AuthorizeRequest()
+            check.principalARN = "arn:aws:iam::123456789012:user/eng/alice"
+            check.action = "s3:GetObject"
+            check.resource = "arn:aws:s3:::photos/cat.jpg"
+            let decision = try await client.authorize(check)
+            lines.append(decision.decision == .allowed ? "allowed" : "denied")
+            return lines
+        }
+        #expect(printed == ["alice exists already", "arn:aws:iam::123456789012:user/eng/alice", "denied"])
+    }
+}

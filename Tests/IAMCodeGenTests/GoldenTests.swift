@@ -79,13 +79,20 @@ struct GoldenTests {
                 "Sources/IAMClient/Generated/AuthorizationService+Client.swift",
                 "Sources/IAMClient/Generated/STSService+Client.swift",
                 "Sources/IAMClient/Generated/HealthService+Client.swift",
+                "Sources/IAMClient/Generated/IAMClient+Operations.swift",
+                "Sources/IAMCLI/Generated/OperationShapes.swift",
+                "Sources/IAMCLI/Generated/IAM+Commands.swift",
+                "Sources/IAMCLI/Generated/STS+Commands.swift",
+                "Sources/IAMCLI/Generated/Authorization+Commands.swift",
             ]
         )
         try Self.compare(try await Self.formatted(files))
 
         // No stale generated files left behind in the folders the generator owns.
         let options = CodeGenOptions()
-        for directory in [options.messagesDirectory, options.serverDirectory, options.clientDirectory] {
+        for directory in [
+            options.messagesDirectory, options.serverDirectory, options.clientDirectory, options.cliDirectory,
+        ] {
             let names = try FileManager.default.contentsOfDirectory(
                 atPath: Self.root.appendingPathComponent(directory).path
             )

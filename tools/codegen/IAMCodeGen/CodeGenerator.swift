@@ -187,6 +187,7 @@ public enum CodeGenerator {
             )
         }
         files.append(contentsOf: self.renderFacades(file, swiftTypeNames: messages.swiftTypeNames, options: options))
+        files.append(contentsOf: self.renderCLI(file, swiftTypeNames: messages.swiftTypeNames, options: options))
         return files
     }
 

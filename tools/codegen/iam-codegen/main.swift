@@ -77,7 +77,7 @@ if let messagesOnly {
 
 let root = URL(fileURLWithPath: outputRoot)
 let written = Set(files.map(\.path))
-for directory in [options.messagesDirectory, options.serverDirectory, options.clientDirectory] {
+for directory in [options.messagesDirectory, options.serverDirectory, options.clientDirectory, options.cliDirectory] {
     let url = root.appendingPathComponent(directory)
     let existing = (try? fileManager.contentsOfDirectory(atPath: url.path)) ?? []
     for name in existing where name.hasSuffix(".swift") && !written.contains("\(directory)/\(name)") {
