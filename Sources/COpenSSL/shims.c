@@ -16,6 +16,10 @@ int iam_SSL_CTX_configure(SSL_CTX *ctx, int min_version, const char *tls12_ciphe
                                  SSL_OP_CIPHER_SERVER_PREFERENCE);
     if (!SSL_CTX_set_num_tickets(ctx, 0)) return 0;
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    // An idle connection must not keep OpenSSL's ~17 KiB read and ~17 KiB write record buffers: with
+    // this mode they are freed as soon as they are empty and allocated again for the next record
+    // (issue 12: thousands of pooled, mostly idle connections per server).
+    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
     if (!SSL_CTX_set_cipher_list(ctx, tls12_ciphers)) return 0;
     if (!SSL_CTX_set_ciphersuites(ctx, tls13_suites)) return 0;
     if (!SSL_CTX_set1_groups_list(ctx, "X25519:P-256:P-384")) return 0;
@@ -79,18 +83,22 @@ iam_alpn_list *iam_SSL_CTX_set_alpn_server(SSL_CTX *ctx, const unsigned char *wi
 
 void iam_alpn_free(iam_alpn_list *list) { OPENSSL_free(list); }
 
+static BIO *iam_new_memory_bio(void) {
+    BIO *bio = BIO_new(BIO_s_mem());
+    if (bio != NULL) BIO_set_mem_eof_return(bio, -1);
+    return bio;
+}
+
 int iam_SSL_attach_memory_bios(SSL *ssl, BIO **rbio, BIO **wbio) {
-    BIO *r = BIO_new(BIO_s_mem());
-    BIO *w = BIO_new(BIO_s_mem());
+    // An empty read BIO must mean "no bytes yet" (retry / WANT_READ), not end of stream: the
+    // network's EOF is reported to the handler by NIO (channelInactive), not by the BIO.
+    BIO *r = iam_new_memory_bio();
+    BIO *w = iam_new_memory_bio();
     if (r == NULL || w == NULL) {
         BIO_free(r);
         BIO_free(w);
         return 0;
     }
-    // An empty read BIO must mean "no bytes yet" (retry / WANT_READ), not end of stream: the
-    // network's EOF is reported to the handler by NIO (channelInactive), not by the BIO.
-    BIO_set_mem_eof_return(r, -1);
-    BIO_set_mem_eof_return(w, -1);
     SSL_set_bio(ssl, r, w);  // SSL takes ownership of both
     *rbio = r;
     *wbio = w;
@@ -109,6 +117,32 @@ int iam_SSL_set_expected_peer_name(SSL *ssl, const char *name) {
 }
 
 size_t iam_BIO_pending(BIO *bio) { return BIO_ctrl_pending(bio); }
+
+// A memory BIO's BUF_MEM only ever grows (BUF_MEM_grow_clean never shrinks), so after one large burst
+// it would keep that much for the connection's lifetime; an empty one is cheaper to replace than to keep.
+static size_t iam_BIO_capacity(BIO *bio) {
+    BUF_MEM *memory = NULL;
+    if (BIO_get_mem_ptr(bio, &memory) <= 0 || memory == NULL) return 0;
+    return memory->max;
+}
+
+size_t iam_BIO_retained(BIO *bio) { return bio == NULL ? 0 : iam_BIO_capacity(bio); }
+
+int iam_SSL_shrink_memory_bios(SSL *ssl, size_t max_retained, BIO **rbio, BIO **wbio) {
+    if (*rbio != NULL && BIO_ctrl_pending(*rbio) == 0 && iam_BIO_capacity(*rbio) > max_retained) {
+        BIO *fresh = iam_new_memory_bio();
+        if (fresh == NULL) return 0;
+        SSL_set0_rbio(ssl, fresh);  // frees the old one
+        *rbio = fresh;
+    }
+    if (*wbio != NULL && BIO_ctrl_pending(*wbio) == 0 && iam_BIO_capacity(*wbio) > max_retained) {
+        BIO *fresh = iam_new_memory_bio();
+        if (fresh == NULL) return 0;
+        SSL_set0_wbio(ssl, fresh);  // frees the old one
+        *wbio = fresh;
+    }
+    return 1;
+}
 
 const unsigned char *iam_SSL_get0_alpn_selected(const SSL *ssl, unsigned int *len) {
     const unsigned char *data = NULL;

@@ -22,6 +22,14 @@ public struct RPCServerConfiguration: Sendable {
     /// What every call passes through, in this order, between decoding its request and its handler
     /// (authorization, audit); each is bound to the methods it `intercepts` once, at start.
     public var interceptors: [any ServerInterceptor]
+    /// Connections open at once, authenticated or not; one more is accepted and closed at once (counted in
+    /// ``RPCServer/statistics`` and logged). The default holds 10,000 pooled clients with room to spare;
+    /// each connection needs a file descriptor, so the process's descriptor limit must allow it too.
+    public var maxConnections: Int
+    /// Connections still in the TLS handshake, the preface or authentication at once; one more is
+    /// accepted and closed at once. Bounds what a flood of connections that never finish opening
+    /// (a slowloris) holds, while ``ConnectionOptions/handshakeTimeout`` bounds how long each one stays.
+    public var maxHandshakingConnections: Int
 
     /// Creates a server configuration.
     public init(
@@ -31,7 +39,9 @@ public struct RPCServerConfiguration: Sendable {
         credentialStore: any CredentialStore,
         connection: ConnectionOptions = ConnectionOptions(),
         logger: Logger = Logger(label: "iam.rpc.server", factory: { _ in SwiftLogNoOpLogHandler() }),
-        interceptors: [any ServerInterceptor] = []
+        interceptors: [any ServerInterceptor] = [],
+        maxConnections: Int = RPCServerConfiguration.defaultMaxConnections,
+        maxHandshakingConnections: Int = RPCServerConfiguration.defaultMaxHandshakingConnections
     ) {
         self.host = host
         self.port = port
@@ -40,7 +50,15 @@ public struct RPCServerConfiguration: Sendable {
         self.connection = connection
         self.logger = logger
         self.interceptors = interceptors
+        self.maxConnections = maxConnections
+        self.maxHandshakingConnections = maxHandshakingConnections
     }
+
+    /// 16,384: 10,000 pooled clients plus room for reconnects and operators.
+    public static let defaultMaxConnections = 16_384
+    /// 4,096: a whole pool reconnecting at once after a restart mostly fits (a handshake takes
+    /// milliseconds), while a flood of silent connections holds at most this many at a time.
+    public static let defaultMaxHandshakingConnections = 4_096
 }
 
 /// What every connection of one server shares (immutable after start).
@@ -51,11 +69,16 @@ final class ServerShared: Sendable {
     let credentialStore: any CredentialStore
     let decoySecret: [UInt8]
     let logger: Logger
+    /// The server's open connections (nil for a connection handler tested without a server).
+    let registry: ConnectionRegistry?
     /// Random per server start, so the request ids the server assigns (`<instance>-<connection>-<stream>`)
     /// do not repeat after a restart.
     let instanceID = String(UInt32.random(in: 0x1000_0000...UInt32.max), radix: 16)
 
-    init(methods: [String: RPCServerMethod], configuration: RPCServerConfiguration) {
+    init(
+        methods: [String: RPCServerMethod], configuration: RPCServerConfiguration, registry: ConnectionRegistry? = nil
+    ) {
+        self.registry = registry
         self.methods = methods
         self.options = configuration.connection
         self.settings = configuration.connection.settings(isServer: true)
@@ -103,19 +126,33 @@ public final class RPCServer: Sendable {
             }
         }
         let tlsContext = try TLSContext(configuration: configuration.tls)
-        let shared = ServerShared(methods: methods, configuration: configuration)
-        let registry = ConnectionRegistry()
+        let registry = ConnectionRegistry(
+            maxConnections: configuration.maxConnections,
+            maxHandshaking: configuration.maxHandshakingConnections,
+            logger: configuration.logger
+        )
+        let shared = ServerShared(methods: methods, configuration: configuration, registry: registry)
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 16)
+            // NIO keeps each connection's receive buffer for reuse, at the largest size the adaptive
+            // allocator ever asked for (it never shrinks): a 1 KiB start (a ClientHello, a burst of small
+            // calls) and a 16 KiB cap (one TLS record; NIO's default is 64 KiB) bound what an idle connection
+            // keeps after a large message, at the price of more reads per large message.
+            .childChannelOption(
+                .recvAllocator,
+                value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 1024, maximum: 16 * 1024)
+            )
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    // A connection accepted while the server shuts down is refused (closed) rather than
-                    // missed by the drain.
-                    guard let id = registry.add(channel) else {
-                        throw RPCServerError(message: "the server is shutting down")
+                    // A connection accepted while the server shuts down, or beyond a limit, is closed at
+                    // once (before any handler or OpenSSL state exists) rather than missed by the drain.
+                    let id: UInt64
+                    switch registry.add(channel) {
+                    case .accepted(let accepted): id = accepted
+                    case .refused: throw ConnectionRefused()
                     }
                     channel.closeFuture.whenComplete { _ in registry.remove(channel) }
                     try channel.pipeline.syncOperations.addHandler(TLSHandler(context: tlsContext))
@@ -131,6 +168,9 @@ public final class RPCServer: Sendable {
 
     /// How many connections are open now.
     public var connectionCount: Int { self.registry.count }
+
+    /// Open and refused connection counts, for metrics and tests.
+    public var statistics: RPCServerStatistics { self.registry.statistics }
 
     /// Stops accepting, drains every connection (GOAWAY NO_ERROR; calls in flight finish, up to the
     /// drain timeout) and closes them. Returns when every connection is closed.
@@ -163,30 +203,129 @@ public struct RPCServerError: Error, Hashable, Sendable, CustomStringConvertible
     public var description: String { self.message }
 }
 
-/// The open connections of a server (touched on accept and close only, never per call).
-final class ConnectionRegistry: Sendable {
-    private let state = Mutex<(next: UInt64, closed: Bool, channels: [ObjectIdentifier: any Channel])>((1, false, [:]))
+/// Connection counts of a running server.
+public struct RPCServerStatistics: Sendable, Hashable {
+    /// Connections open now.
+    public var open: Int
+    /// Of those, how many have not finished the TLS handshake, the preface and authentication.
+    public var handshaking: Int
+    /// Connections accepted and closed at once because ``RPCServerConfiguration/maxConnections`` were open.
+    public var refusedOverConnectionLimit: Int
+    /// Connections accepted and closed at once because ``RPCServerConfiguration/maxHandshakingConnections``
+    /// were still opening.
+    public var refusedOverHandshakeLimit: Int
+}
 
-    /// Registers an accepted connection and returns its id, or nil once the server is shutting down.
-    func add(_ channel: any Channel) -> UInt64? {
-        self.state.withLock { state in
-            guard !state.closed else { return nil }
-            state.channels[ObjectIdentifier(channel)] = channel
+/// Thrown from the child channel initializer to close a refused connection (no message to build: it is
+/// thrown once per refused connection, and floods are what it is for).
+struct ConnectionRefused: Error {}
+
+/// The open connections of a server and its connection limits (touched on accept, authentication and
+/// close only, never per call).
+final class ConnectionRegistry: Sendable {
+    private struct State {
+        var next: UInt64 = 1
+        var closed = false
+        /// Every open connection, and whether it is still opening (counted against the handshake limit).
+        var channels: [ObjectIdentifier: (channel: any Channel, handshaking: Bool)] = [:]
+        var handshaking = 0
+        var refusedOverConnectionLimit = 0
+        var refusedOverHandshakeLimit = 0
+        /// Refusals since the last log line, and when that line was written.
+        var unreportedRefusals = 0
+        var lastReport: ContinuousClock.Instant?
+    }
+
+    enum Admission {
+        case accepted(UInt64)
+        case refused
+    }
+
+    private let state = Mutex(State())
+    private let maxConnections: Int
+    private let maxHandshaking: Int
+    private let logger: Logger
+
+    init(maxConnections: Int = .max, maxHandshaking: Int = .max, logger: Logger = Logger(label: "iam.rpc.server")) {
+        self.maxConnections = maxConnections
+        self.maxHandshaking = maxHandshaking
+        self.logger = logger
+    }
+
+    /// Registers an accepted connection (as handshaking) and returns its id; refuses it once the server is
+    /// shutting down or a limit is reached.
+    func add(_ channel: any Channel) -> Admission {
+        let (admission, report) = self.state.withLock { state -> (Admission, String?) in
+            guard !state.closed else { return (.refused, nil) }
+            if state.channels.count >= self.maxConnections {
+                state.refusedOverConnectionLimit += 1
+                return (.refused, Self.noteRefusal(&state))
+            }
+            if state.handshaking >= self.maxHandshaking {
+                state.refusedOverHandshakeLimit += 1
+                return (.refused, Self.noteRefusal(&state))
+            }
+            state.channels[ObjectIdentifier(channel)] = (channel, true)
+            state.handshaking += 1
             defer { state.next += 1 }
-            return state.next
+            return (.accepted(state.next), nil)
+        }
+        if let report {
+            self.logger.warning(
+                "refusing connections: \(report) (limits: \(self.maxConnections) connections, \(self.maxHandshaking) opening)"
+            )
+        }
+        return admission
+    }
+
+    /// Counts a refusal; returns the log line's text at most once a second, so a flood costs one line a
+    /// second, not one per connection.
+    private static func noteRefusal(_ state: inout State) -> String? {
+        state.unreportedRefusals += 1
+        let now = ContinuousClock.now
+        if let last = state.lastReport, now - last < .seconds(1) { return nil }
+        state.lastReport = now
+        defer { state.unreportedRefusals = 0 }
+        return
+            "\(state.unreportedRefusals) refused since the last report; \(state.refusedOverConnectionLimit) over the connection limit and \(state.refusedOverHandshakeLimit) over the opening limit in all; \(state.channels.count) open, \(state.handshaking) opening"
+    }
+
+    /// The connection finished its opening (authenticated): it no longer counts against the handshake limit.
+    func opened(_ channel: any Channel) {
+        self.state.withLock { state in
+            let key = ObjectIdentifier(channel)
+            guard state.channels[key]?.handshaking == true else { return }
+            state.channels[key]?.handshaking = false
+            state.handshaking -= 1
         }
     }
 
     func remove(_ channel: any Channel) {
-        _ = self.state.withLock { $0.channels.removeValue(forKey: ObjectIdentifier(channel)) }
+        self.state.withLock { state in
+            if let removed = state.channels.removeValue(forKey: ObjectIdentifier(channel)), removed.handshaking {
+                state.handshaking -= 1
+            }
+        }
     }
 
     /// Refuses further connections and returns the open ones.
     func closeAndList() -> [any Channel] {
         self.state.withLock { state in
             state.closed = true
-            return Array(state.channels.values)
+            return state.channels.values.map { $0.channel }
         }
     }
+
     var count: Int { self.state.withLock { $0.channels.count } }
+
+    var statistics: RPCServerStatistics {
+        self.state.withLock { state in
+            RPCServerStatistics(
+                open: state.channels.count,
+                handshaking: state.handshaking,
+                refusedOverConnectionLimit: state.refusedOverConnectionLimit,
+                refusedOverHandshakeLimit: state.refusedOverHandshakeLimit
+            )
+        }
+    }
 }

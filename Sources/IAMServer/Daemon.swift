@@ -1,7 +1,8 @@
 public import Foundation
 public import IAMDomain
-import IAMRPC
+public import IAMRPC
 import IAMTLS
+import NIOCore
 public import Logging
 import NIOPosix
 public import ServiceLifecycle
@@ -29,6 +30,12 @@ public struct DaemonConfiguration: Sendable {
     /// The durable store (iamd opens SQLite in the data folder); nil keeps everything in memory, for tests
     /// and throwaway servers.
     public var store: (any Store)?
+    /// Connections open at once; beyond it a new one is accepted and closed at once (logged, counted).
+    public var maxConnections: Int = RPCServerConfiguration.defaultMaxConnections
+    /// Connections still in the TLS handshake, preface or authentication at once; beyond it likewise.
+    public var maxHandshakingConnections: Int = RPCServerConfiguration.defaultMaxHandshakingConnections
+    /// From TCP accept to authenticated: TLS handshake, preface, SETTINGS and SCRAM must finish within it.
+    public var handshakeTimeout: Duration = .seconds(10)
 
     /// Creates a configuration.
     public init(dataDirectory: URL, certificatePath: String? = nil, privateKeyPath: String? = nil, logger: Logger) {
@@ -92,7 +99,15 @@ public final class Daemon: Service, Sendable {
             )
         }
 
+        guard configuration.maxConnections > 0, configuration.maxHandshakingConnections > 0 else {
+            throw DaemonError("--max-connections and --max-handshaking-connections must be at least 1")
+        }
+        guard configuration.handshakeTimeout > .zero else {
+            throw DaemonError("--handshake-timeout must be more than 0 seconds")
+        }
         var tls = TLSConfiguration(role: .server)
+        // The TLS handshake is the first part of the opening the connection's timeout covers.
+        tls.handshakeTimeout = TimeAmount(configuration.handshakeTimeout)
         tls.certificateChainPath = certificatePath
         tls.privateKeyPath = privateKeyPath
         if let clientCA = configuration.clientCAPath {
@@ -115,14 +130,19 @@ public final class Daemon: Service, Sendable {
         } catch {
             throw DaemonError("cannot load the store: \(error)")
         }
+        var connection = ConnectionOptions()
+        connection.handshakeTimeout = configuration.handshakeTimeout
         let server = try await RPCServer.start(
             configuration: RPCServerConfiguration(
                 host: configuration.host,
                 port: configuration.port,
                 tls: tls,
                 credentialStore: assembly.credentialStore,
+                connection: connection,
                 logger: logger,
-                interceptors: assembly.interceptors
+                interceptors: assembly.interceptors,
+                maxConnections: configuration.maxConnections,
+                maxHandshakingConnections: configuration.maxHandshakingConnections
             ),
             services: assembly.services,
             group: MultiThreadedEventLoopGroup.singleton
@@ -153,6 +173,9 @@ public final class Daemon: Service, Sendable {
                 "--tls-cert and --tls-key go together: give both, or neither for development certificates")
         }
     }
+
+    /// Open and refused connection counts of the server.
+    public var connectionStatistics: RPCServerStatistics { self.server.statistics }
 
     /// Stops accepting, lets calls in flight finish (GOAWAY + drain), then closes the store: every write a
     /// caller saw acknowledged is committed before the process exits.

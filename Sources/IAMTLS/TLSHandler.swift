@@ -14,6 +14,13 @@ public import NIOCore
 /// `closing` (our close_notify sent, waiting for theirs up to the close timeout) → `closed`.
 /// Writes issued before the handshake completes are buffered and sent, in order, right after it.
 /// Write coalescing: records produced by one flush (or one inbound burst) go out as one write.
+///
+/// Memory (issue 12: servers hold thousands of mostly idle connections): a server creates its `SSL` and
+/// BIOs only when the peer's first byte arrives, so an accepted connection that never speaks costs no
+/// OpenSSL state; the context releases OpenSSL's record buffers while they are empty
+/// (`SSL_MODE_RELEASE_BUFFERS`); and every buffer here is sized to the burst it carries and dropped after
+/// it, so an idle connection holds no plaintext or ciphertext buffer and a memory BIO that grew with a
+/// large burst is replaced once it is empty.
 public final class TLSHandler: ChannelDuplexHandler {
     /// Ciphertext from the network.
     public typealias InboundIn = ByteBuffer
@@ -45,28 +52,27 @@ public final class TLSHandler: ChannelDuplexHandler {
         case failed(TLSError)
     }
 
-    /// Plaintext records are at most 16 KiB, so reading into at least this much never splits one.
-    private static let readChunk = 16 * 1024
+    /// The least room offered to one SSL_read; the buffer grows past it when a burst holds more.
+    private static let minimumReadRoom = 1024
     /// The most plaintext one TLS record carries.
     private static let recordSize = 16 * 1024
-    /// A plaintext scratch buffer that grew past this (a large burst) is dropped after use rather
-    /// than kept for the connection's lifetime.
-    private static let maxRetainedScratch = 256 * 1024
+    /// An empty memory BIO holding more than this allocated is replaced (it never shrinks by itself):
+    /// small enough that an idle connection keeps almost nothing, large enough that a 1 x 1 caller's
+    /// bursts never trigger it.
+    private static let maxRetainedBIOBytes = 1024
 
     private let tlsContext: TLSContext
-    private let ssl: OpaquePointer
-    private let readBIO: OpaquePointer
-    private let writeBIO: OpaquePointer
+    private let serverName: String?
+    /// Created at the first byte (server) or at the start of the handshake (client); nil before, so a
+    /// silent connection holds no OpenSSL state.
+    private var ssl: OpaquePointer?
+    /// The SSL's memory BIOs (owned by it; replaced when they held a large burst).
+    private var readBIO: OpaquePointer?
+    private var writeBIO: OpaquePointer?
     private var state: State = .idle
     /// Application writes not yet encrypted; the first `flushedCount` of them were flushed.
     private var pendingWrites = CircularBuffer<(ByteBuffer, EventLoopPromise<Void>?)>(initialCapacity: 4)
     private var flushedCount = 0
-    /// Reused across reads: SSL_read writes straight into its spare capacity.
-    private var scratch: ByteBuffer?
-    /// Reused across flushes: small application writes are packed here before SSL_write.
-    private var staging: ByteBuffer?
-    /// Reused across flushes: the ciphertext drained from the write BIO.
-    private var networkOutput: ByteBuffer?
     private var handshakeTimer: Scheduled<Void>?
     private var closeTimer: Scheduled<Void>?
     private var closePromise: EventLoopPromise<Void>?
@@ -77,22 +83,39 @@ public final class TLSHandler: ChannelDuplexHandler {
     /// ``TLSConfiguration/serverName`` for this connection: the name or IP address the server's
     /// certificate must match, also sent as SNI when it is a DNS name.
     public init(context: TLSContext, serverName: String? = nil) throws(TLSError) {
-        let ssl = try context.makeConnection(serverName: serverName)
+        self.tlsContext = context
+        self.serverName = serverName
+        if context.configuration.role == .client {
+            // A client speaks first, and a bad server name should fail here, where the caller set it.
+            try self.makeConnection()
+        }
+    }
+
+    deinit {
+        if let ssl { SSL_free(ssl) }  // frees both BIOs too
+    }
+
+    /// Creates the SSL and its memory BIOs if they do not exist yet.
+    private func makeConnection() throws(TLSError) {
+        guard self.ssl == nil else { return }
+        let ssl = try self.tlsContext.makeConnection(serverName: self.serverName)
         var readBIO: OpaquePointer?
         var writeBIO: OpaquePointer?
         guard iam_SSL_attach_memory_bios(ssl, &readBIO, &writeBIO) == 1, let readBIO, let writeBIO else {
             SSL_free(ssl)
             throw TLSError.fromErrorQueue(.invalidConfiguration, "cannot allocate memory BIOs")
         }
-        self.tlsContext = context
         self.ssl = ssl
         self.readBIO = readBIO
         self.writeBIO = writeBIO
     }
 
-    deinit {
-        SSL_free(self.ssl)  // frees both BIOs too
-    }
+    /// Whether this connection's OpenSSL state exists yet (a server makes it at the first byte).
+    package var hasOpenSSLState: Bool { self.ssl != nil }
+
+    /// Bytes this handler keeps allocated between bursts in its memory BIOs (the SSL's own state and
+    /// buffers not counted). Tests use it to check that a burst's memory is given back.
+    package var retainedBIOBytes: Int { iam_BIO_retained(self.readBIO) + iam_BIO_retained(self.writeBIO) }
 
     private var configuration: TLSConfiguration { self.tlsContext.configuration }
 
@@ -153,10 +176,18 @@ public final class TLSHandler: ChannelDuplexHandler {
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var buffer = self.unwrapInboundIn(data)
         guard self.state != .closed else { return }
+        if self.ssl == nil {
+            do throws(TLSError) {
+                try self.makeConnection()
+            } catch {
+                self.fail(context: context, error)
+                return
+            }
+        }
         // A memory BIO takes everything (it grows), so this loop only splits >2 GiB buffers.
         while buffer.readableBytes > 0 {
             let written = buffer.withUnsafeReadableBytes { bytes in
-                BIO_write(self.readBIO, bytes.baseAddress, Int32(clamping: bytes.count))
+                BIO_write(self.readBIO!, bytes.baseAddress, Int32(clamping: bytes.count))
             }
             guard written > 0 else {
                 self.fail(context: context, TLSError.fromErrorQueue(.connectionFailed, "BIO_write failed"))
@@ -196,6 +227,7 @@ public final class TLSHandler: ChannelDuplexHandler {
     private func startHandshake(context: ChannelHandlerContext) {
         guard self.state == .idle else { return }
         self.state = .handshaking
+        // The timeout counts from here for a server too, although it makes its SSL only at the first byte.
         let timeout = self.configuration.handshakeTimeout
         self.handshakeTimer = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) {
             guard self.state == .handshaking else { return }
@@ -204,12 +236,16 @@ public final class TLSHandler: ChannelDuplexHandler {
                 TLSError(code: .handshakeTimeout, message: "TLS handshake did not complete within \(timeout)")
             )
         }
-        self.advanceHandshake(context: context)
+        // A server can do nothing before the ClientHello: its SSL is made when bytes arrive.
+        if self.ssl != nil {
+            self.advanceHandshake(context: context)
+        }
     }
 
     private func advanceHandshake(context: ChannelHandlerContext) {
+        guard let ssl = self.ssl else { return }
         ERR_clear_error()
-        let rc = SSL_do_handshake(self.ssl)
+        let rc = SSL_do_handshake(ssl)
         if rc == 1 {
             self.handshakeCompleted(context: context)
             return
@@ -232,9 +268,10 @@ public final class TLSHandler: ChannelDuplexHandler {
         self.handshakeTimer = nil
         self.state = .active
 
+        let ssl = self.ssl!  // the handshake ran on it
         var length: UInt32 = 0
         var alpn: String?
-        if let selected = iam_SSL_get0_alpn_selected(self.ssl, &length), length > 0 {
+        if let selected = iam_SSL_get0_alpn_selected(ssl, &length), length > 0 {
             alpn = String(decoding: UnsafeBufferPointer(start: selected, count: Int(length)), as: UTF8.self)
         }
         if self.configuration.role == .client, !self.configuration.alpn.isEmpty, alpn == nil {
@@ -247,9 +284,9 @@ public final class TLSHandler: ChannelDuplexHandler {
             )
             return
         }
-        let version = String(cString: SSL_get_version(self.ssl))
+        let version = String(cString: SSL_get_version(ssl))
         let subject = withUnsafeTemporaryAllocation(of: CChar.self, capacity: 1024) { buffer -> String? in
-            guard iam_SSL_peer_subject(self.ssl, buffer.baseAddress, Int32(buffer.count)) == 1 else { return nil }
+            guard iam_SSL_peer_subject(ssl, buffer.baseAddress, Int32(buffer.count)) == 1 else { return nil }
             return String(cString: buffer.baseAddress!)
         }
         context.fireUserInboundEventTriggered(
@@ -261,25 +298,31 @@ public final class TLSHandler: ChannelDuplexHandler {
         self.encryptFlushedWrites(context: context)
     }
 
-    /// Decrypts every complete record in the read BIO into the scratch buffer, then fires it once.
+    /// Decrypts every complete record in the read BIO into one buffer, then fires it once.
     private func readRecords(context: ChannelHandlerContext) {
-        var plaintext = self.scratch ?? context.channel.allocator.buffer(capacity: Self.readChunk)
-        self.scratch = nil  // sole owner while writing, so clear() and writes never copy
-        plaintext.clear()
+        guard let ssl = self.ssl, let readBIO = self.readBIO else { return }
+        // Sized to the ciphertext that arrived (plaintext is never longer, except for the rest of a record
+        // OpenSSL already holds, for which the buffer grows) and handed up whole: the layer above owns it,
+        // so nothing is kept here between bursts and an idle connection holds no read buffer.
+        let waiting = iam_BIO_pending(readBIO) + Int(SSL_pending(ssl))
         var outcome = Outcome.complete
+        // Nothing arrived (the handshake took the whole burst): SSL_read could only say WANT_READ.
+        let rounds = waiting == 0 && SSL_has_pending(ssl) == 0 ? 0 : 1_000_000
+        var plaintext =
+            rounds == 0 ? ByteBuffer() : context.channel.allocator.buffer(capacity: max(waiting, Self.minimumReadRoom))
         // Each successful SSL_read consumes buffered bytes, so this ends; the count is a backstop.
-        for _ in 0..<1_000_000 {
+        for _ in 0..<rounds {
             Self.clearErrorQueue()
             var rc: Int32 = 0
-            plaintext.writeWithUnsafeMutableBytes(minimumWritableBytes: Self.readChunk) { bytes in
-                rc = SSL_read(self.ssl, bytes.baseAddress, Int32(clamping: bytes.count))
+            plaintext.writeWithUnsafeMutableBytes(minimumWritableBytes: Self.minimumReadRoom) { bytes in
+                rc = SSL_read(ssl, bytes.baseAddress, Int32(clamping: bytes.count))
                 return rc > 0 ? Int(rc) : 0
             }
             if rc > 0 {
                 // Nothing left in the BIO or inside OpenSSL: the next SSL_read could only say WANT_READ, so
                 // skip it (one SSL_read, SSL_get_error and error-queue clear fewer per read burst; the
                 // per-wake-up path of a 1 x 1 caller, tools/benchmarks/README.md).
-                if iam_BIO_pending(self.readBIO) == 0, SSL_has_pending(self.ssl) == 0 { break }
+                if iam_BIO_pending(readBIO) == 0, SSL_has_pending(ssl) == 0 { break }
                 continue
             }
             outcome = self.outcome(of: rc, failing: .connectionFailed, "TLS read failed")
@@ -288,9 +331,6 @@ public final class TLSHandler: ChannelDuplexHandler {
         if plaintext.readableBytes > 0 {
             self.deliveredData = true
             context.fireChannelRead(self.wrapInboundOut(plaintext))
-        }
-        if plaintext.capacity <= Self.maxRetainedScratch {
-            self.scratch = plaintext
         }
         switch outcome {
         case .complete, .incomplete:
@@ -311,7 +351,7 @@ public final class TLSHandler: ChannelDuplexHandler {
             // The peer started the close: answer with ours, then close the socket.
             self.state = .closed
             ERR_clear_error()
-            _ = SSL_shutdown(self.ssl)
+            _ = SSL_shutdown(self.ssl!)  // active: it exists
             self.writeNetworkOutput(context: context, promise: nil)
             self.failPendingWrites(TLSError(code: .alreadyClosed, message: "peer closed the TLS connection"))
             context.fireUserInboundEventTriggered(TLSEvent.shutdownCompleted)
@@ -358,7 +398,7 @@ public final class TLSHandler: ChannelDuplexHandler {
                 self.encryptFlushedWrites(context: context)
                 self.state = .closing
                 ERR_clear_error()
-                _ = SSL_shutdown(self.ssl)
+                _ = SSL_shutdown(self.ssl!)  // active: it exists
                 self.writeNetworkOutput(context: context, promise: nil)
             }
             context.close(mode: mode, promise: promise)
@@ -381,7 +421,7 @@ public final class TLSHandler: ChannelDuplexHandler {
             self.state = .closing
             self.closePromise = promise
             ERR_clear_error()
-            _ = SSL_shutdown(self.ssl)  // queues our close_notify; 0 = theirs not received yet
+            _ = SSL_shutdown(self.ssl!)  // queues our close_notify (active: it exists); 0 = theirs not received yet
             self.writeNetworkOutput(context: context, promise: nil)
             self.closeTimer = context.eventLoop.assumeIsolated().scheduleTask(in: self.configuration.closeTimeout) {
                 guard self.state == .closing else { return }
@@ -410,8 +450,8 @@ public final class TLSHandler: ChannelDuplexHandler {
     /// AEAD seal and 22 bytes of framing each) instead of 64.
     private func encryptFlushedWrites(context: ChannelHandlerContext) {
         var combined: EventLoopPromise<Void>?
-        // Taken from the handler only when two or more small writes need packing; a lone write
-        // (the common case for a request/response peer) is encrypted from its own storage.
+        // Made only when two or more small writes need packing (a lone write, the common case for a
+        // request/response peer, is encrypted from its own storage), sized to them, and not kept.
         var staging: ByteBuffer?
         var failure: TLSError?
         while failure == nil, self.flushedCount > 0, let (buffer, promise) = self.pendingWrites.popFirst() {
@@ -430,9 +470,12 @@ public final class TLSHandler: ChannelDuplexHandler {
                 failure = failure ?? self.sslWrite(buffer)
             } else {
                 if staging == nil {
-                    staging = self.staging ?? context.channel.allocator.buffer(capacity: Self.recordSize)
-                    self.staging = nil  // sole owner while writing, so clear() and appends never copy
-                    staging!.clear()
+                    var flushedBytes = buffer.readableBytes
+                    for index in self.pendingWrites.indices.prefix(self.flushedCount) {
+                        flushedBytes += self.pendingWrites[index].0.readableBytes
+                        if flushedBytes >= Self.recordSize { break }
+                    }
+                    staging = context.channel.allocator.buffer(capacity: min(flushedBytes, Self.recordSize))
                 } else if staged + buffer.readableBytes > Self.recordSize {
                     failure = self.sslWrite(staging!)
                     staging!.clear()
@@ -443,7 +486,6 @@ public final class TLSHandler: ChannelDuplexHandler {
         if failure == nil, let staged = staging, staged.readableBytes > 0 {
             failure = self.sslWrite(staged)
         }
-        if let staged = staging { self.staging = staged }
         if let failure {
             combined?.fail(failure)
             self.fail(context: context, failure)
@@ -454,13 +496,14 @@ public final class TLSHandler: ChannelDuplexHandler {
 
     /// Encrypts all of `buffer` into the write BIO; returns the error if OpenSSL refused.
     private func sslWrite(_ buffer: ByteBuffer) -> TLSError? {
+        let ssl = self.ssl!  // only called once active
         var remaining = buffer
         while remaining.readableBytes > 0 {
             Self.clearErrorQueue()
             // Without SSL_MODE_ENABLE_PARTIAL_WRITE, SSL_write writes all it was given or fails;
             // a memory BIO never pushes back, so it does not fail for lack of room.
             let rc = remaining.withUnsafeReadableBytes { bytes in
-                SSL_write(self.ssl, bytes.baseAddress, Int32(min(bytes.count, 1 << 30)))
+                SSL_write(ssl, bytes.baseAddress, Int32(min(bytes.count, 1 << 30)))
             }
             guard rc > 0 else {
                 switch self.outcome(of: rc, failing: .connectionFailed, "TLS write failed") {
@@ -473,28 +516,39 @@ public final class TLSHandler: ChannelDuplexHandler {
         return nil
     }
 
-    /// Drains the write BIO into one buffer (written directly into its storage) and writes and
-    /// flushes it; completes `promise` at once when there is nothing to send.
+    /// Drains the write BIO into one buffer of exactly that size (written directly into its storage,
+    /// owned by NIO once written, so nothing stays here after the burst) and writes and flushes it;
+    /// completes `promise` at once when there is nothing to send.
     private func writeNetworkOutput(context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
-        let pending = iam_BIO_pending(self.writeBIO)
-        guard pending > 0 else {
+        // A server's silent connection can time out or close before its SSL exists: nothing to send.
+        guard let writeBIO = self.writeBIO else {
             promise?.succeed(())
             return
         }
-        // Reused across writes: once the socket took the previous write, NIO has released it and clear()
-        // keeps the storage (no allocation per flush); if NIO still holds it, clear() allocates anew.
-        var output = self.networkOutput ?? context.channel.allocator.buffer(capacity: max(pending, 4096))
-        self.networkOutput = nil
-        output.clear()
+        let pending = iam_BIO_pending(writeBIO)
+        guard pending > 0 else {
+            promise?.succeed(())
+            self.releaseBIOMemory()
+            return
+        }
+        var output = context.channel.allocator.buffer(capacity: pending)
         output.writeWithUnsafeMutableBytes(minimumWritableBytes: pending) { bytes in
-            let read = BIO_read(self.writeBIO, bytes.baseAddress, Int32(clamping: pending))
+            let read = BIO_read(writeBIO, bytes.baseAddress, Int32(clamping: pending))
             return read > 0 ? Int(read) : 0
         }
+        self.releaseBIOMemory()
         context.write(self.wrapOutboundOut(output), promise: promise)
         context.flush()
-        if output.capacity <= Self.maxRetainedScratch {
-            self.networkOutput = output
-        }
+    }
+
+    /// Replaces a memory BIO that is empty but grew past ``maxRetainedBIOBytes`` (a handshake flight or
+    /// a large message), so a connection that once carried 1 MiB does not keep 1 MiB. Not during the
+    /// handshake: OpenSSL stacks a buffering BIO on the write BIO then, and its memory is freed with the
+    /// handshake's anyway.
+    private func releaseBIOMemory() {
+        guard self.state == .active || self.state == .closing, let ssl = self.ssl else { return }
+        // On allocation failure the old BIOs stay: correct, only larger.
+        _ = iam_SSL_shrink_memory_bios(ssl, Self.maxRetainedBIOBytes, &self.readBIO, &self.writeBIO)
     }
 
     /// OpenSSL's SSL_get_error needs an empty error queue before each I/O call. Clearing an empty queue
@@ -508,7 +562,8 @@ public final class TLSHandler: ChannelDuplexHandler {
     // MARK: Failure
 
     private func outcome(of rc: Int32, failing code: TLSError.Code, _ what: String) -> Outcome {
-        let error = SSL_get_error(self.ssl, rc)
+        let ssl = self.ssl!  // outcomes are of calls on it
+        let error = SSL_get_error(ssl, rc)
         switch error {
         case SSL_ERROR_NONE:
             return .complete
@@ -519,7 +574,7 @@ public final class TLSHandler: ChannelDuplexHandler {
         default:
             var verifyResult = 0
             if self.configuration.verifyPeer || self.configuration.requireClientCertificate {
-                verifyResult = SSL_get_verify_result(self.ssl)
+                verifyResult = SSL_get_verify_result(ssl)
             }
             let kind = error == SSL_ERROR_SYSCALL ? " (syscall error)" : ""
             return .failed(TLSError.fromErrorQueue(code, what + kind, verifyResult: verifyResult))

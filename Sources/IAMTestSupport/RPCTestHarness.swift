@@ -35,6 +35,7 @@ public final class LoopbackRPCServer: Sendable {
     private let services: [any RPCService]
     private let options: ConnectionOptions
     private let interceptors: [any ServerInterceptor]
+    private let limits: (connections: Int, handshaking: Int)
 
     /// The bound port.
     public var port: Int { self.server.port }
@@ -45,8 +46,10 @@ public final class LoopbackRPCServer: Sendable {
         certificates: TestCertificateChain,
         services: [any RPCService],
         options: ConnectionOptions,
-        interceptors: [any ServerInterceptor]
+        interceptors: [any ServerInterceptor],
+        limits: (connections: Int, handshaking: Int)
     ) {
+        self.limits = limits
         self.group = group
         self.server = server
         self.certificates = certificates
@@ -56,13 +59,15 @@ public final class LoopbackRPCServer: Sendable {
     }
 
     /// Starts a server on 127.0.0.1, port 0 (or `port`, to restart one on the same port), every call
-    /// passing through `interceptors`.
+    /// passing through `interceptors`, with the server-wide connection limits given.
     public static func start(
         services: [any RPCService],
         connection: ConnectionOptions = .forTests,
         interceptors: [any ServerInterceptor] = [],
         port: Int = 0,
-        group: MultiThreadedEventLoopGroup? = nil
+        group: MultiThreadedEventLoopGroup? = nil,
+        maxConnections: Int = RPCServerConfiguration.defaultMaxConnections,
+        maxHandshakingConnections: Int = RPCServerConfiguration.defaultMaxHandshakingConnections
     ) async throws -> LoopbackRPCServer {
         let certificates = try await TestCertificateChain.loadShared()
         let group = group ?? MultiThreadedEventLoopGroup(numberOfThreads: 1)
@@ -72,7 +77,9 @@ public final class LoopbackRPCServer: Sendable {
             tls: certificates.serverConfiguration(),
             credentialStore: InMemoryCredentialStore(secrets: TestCredentials.secrets),
             connection: connection,
-            interceptors: interceptors
+            interceptors: interceptors,
+            maxConnections: maxConnections,
+            maxHandshakingConnections: maxHandshakingConnections
         )
         let server = try await RPCServer.start(configuration: configuration, services: services, group: group)
         return LoopbackRPCServer(
@@ -81,7 +88,8 @@ public final class LoopbackRPCServer: Sendable {
             certificates: certificates,
             services: services,
             options: connection,
-            interceptors: interceptors
+            interceptors: interceptors,
+            limits: (maxConnections, maxHandshakingConnections)
         )
     }
 
@@ -92,7 +100,9 @@ public final class LoopbackRPCServer: Sendable {
             connection: self.options,
             interceptors: self.interceptors,
             port: self.port,
-            group: self.group
+            group: self.group,
+            maxConnections: self.limits.connections,
+            maxHandshakingConnections: self.limits.handshaking
         )
     }
 

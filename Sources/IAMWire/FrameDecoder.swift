@@ -11,6 +11,11 @@ public import NIOCore
 /// max frame size; type known (core) or skipped (extension, 0x80-0xFF); flags allowed for the type;
 /// stream id reserved bit and 0-vs-non-zero rule; fixed payload sizes (PING 8, SETTINGS a multiple of 6
 /// and at most 32 entries, SETTINGS ACK and CANCEL 0). Payloads are slices sharing the input's storage.
+///
+/// Memory: the decoder lets go of its input as soon as every byte of it was returned, and after a large
+/// frame moves a small remainder into a buffer of its own size, so a connection that once received a
+/// 1 MiB message does not keep 1 MiB once that message is handled (the frames returned keep their
+/// storage only as long as their holder does).
 public struct FrameDecoder: Sendable {
     /// Largest payload accepted; a header declaring more fails at once with `frameTooLarge`.
     public var maxFrameSize: Int
@@ -34,6 +39,15 @@ public struct FrameDecoder: Sendable {
     /// Bytes received but not yet returned as frames.
     @inlinable
     public var bufferedBytes: Int { self.buffer.readableBytes }
+
+    /// The capacity of the storage the decoder holds on to (0 when it holds none): what a connection
+    /// keeps between bursts, for tests of buffer release.
+    package var retainedCapacity: Int { self.buffer.capacity }
+
+    /// Above this, a buffer whose unread part is less than a quarter of it is compacted after a frame is
+    /// taken out.
+    @usableFromInline
+    static let compactionThreshold = 64 * 1024
 
     /// Appends received bytes.
     @inlinable
@@ -62,7 +76,9 @@ public struct FrameDecoder: Sendable {
     /// until it returns a value, then call `nextFrame()`.
     /// - Throws: `badPreface` as soon as a received byte cannot be the start of a preface.
     public mutating func decodePreface() throws(WireError) -> Preface? {
-        try Preface.read(from: &self.buffer)
+        let preface = try Preface.read(from: &self.buffer)
+        self.releaseConsumedStorage()
+        return preface
     }
 
     /// The next complete frame, or nil when more bytes are needed. Unknown extension frames are skipped.
@@ -70,7 +86,24 @@ public struct FrameDecoder: Sendable {
     public mutating func nextFrame() throws(WireError) -> Frame? {
         var skipped = 0
         defer { self._skippedExtensionFrames += skipped }
-        return try Self.decodeFrame(from: &self.buffer, maxFrameSize: self.maxFrameSize, skipped: &skipped)
+        let frame = try Self.decodeFrame(from: &self.buffer, maxFrameSize: self.maxFrameSize, skipped: &skipped)
+        if frame == nil || self.buffer.readableBytes == 0 { self.releaseConsumedStorage() }
+        return frame
+    }
+
+    /// Drops the storage once everything in it was returned (the returned frames' slices keep it alive as
+    /// long as they need it), and when only part of a frame is left (what is kept until the next burst),
+    /// copies it out of a buffer more than four times its size.
+    @inlinable
+    mutating func releaseConsumedStorage() {
+        let unread = self.buffer.readableBytes
+        if unread == 0 {
+            if self.buffer.capacity > 0 { self.buffer = ByteBuffer() }  // shared empty storage, no allocation
+        } else if self.buffer.capacity > Self.compactionThreshold, unread < self.buffer.capacity / 4 {
+            var compact = ByteBufferAllocator().buffer(capacity: unread)
+            compact.writeImmutableBuffer(self.buffer)
+            self.buffer = compact
+        }
     }
 
     /// Reads one frame from the front of `buffer`, or returns nil (consuming nothing of an incomplete

@@ -25,6 +25,29 @@ struct IAMD: AsyncParsableCommand {
     @Option(help: "CA file for client certificates; turns on mutual TLS.") var clientCa: String?
     @Option(help: "The 12-digit account id of this server's principals.") var accountId = "123456789012"
     @Option(help: "Log level (trace, debug, info, notice, warning, error, critical).") var logLevel = "info"
+    @Option(help: "Connections open at once; beyond it a new one is accepted and closed at once (logged).")
+    var maxConnections = 16_384
+    @Option(
+        help:
+            "Connections still in the TLS handshake, preface or authentication at once; beyond it a new one is accepted and closed at once (logged)."
+    )
+    var maxHandshakingConnections = 4_096
+    @Option(help: "Seconds from TCP accept by which TLS, the preface and authentication must be done.")
+    var handshakeTimeout = 10.0
+
+    func validate() throws {
+        // Checked here so a typo is a usage error, never an overflow trap further on.
+        guard (1...10_000_000).contains(maxConnections) else {
+            throw ValidationError("--max-connections must be 1...10000000, got \(maxConnections)")
+        }
+        guard (1...10_000_000).contains(maxHandshakingConnections) else {
+            throw ValidationError(
+                "--max-handshaking-connections must be 1...10000000, got \(maxHandshakingConnections)")
+        }
+        guard handshakeTimeout > 0, handshakeTimeout <= 3600 else {
+            throw ValidationError("--handshake-timeout must be more than 0 and at most 3600 seconds")
+        }
+    }
 
     func run() async throws {
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
@@ -40,6 +63,10 @@ struct IAMD: AsyncParsableCommand {
         configuration.port = port
         configuration.clientCAPath = clientCa
         configuration.accountID = accountId
+        configuration.maxConnections = maxConnections
+        configuration.maxHandshakingConnections = maxHandshakingConnections
+        configuration.handshakeTimeout = .milliseconds(Int64((handshakeTimeout * 1000).rounded()))
+        Self.raiseDescriptorLimit(toHold: maxConnections, logger: logger)
         // The embedded default: one SQLite file in the data folder (WAL, synchronous=FULL).
         do {
             try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
@@ -66,5 +93,23 @@ struct IAMD: AsyncParsableCommand {
             )
         )
         try await group.run()
+    }
+
+    /// Each connection is a file descriptor, and the usual soft limit (1,024) is far below the connection
+    /// limit: raise the soft limit towards the hard one, and say so when even that cannot hold them.
+    static func raiseDescriptorLimit(toHold connections: Int, logger: Logger) {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return }
+        // Room for the listener, the store, the audit log and the like.
+        let wanted = rlim_t(connections + 256)
+        if limit.rlim_cur < wanted {
+            limit.rlim_cur = min(wanted, limit.rlim_max)
+            _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        }
+        if limit.rlim_cur < wanted {
+            logger.warning(
+                "the descriptor limit (\(limit.rlim_cur), hard limit \(limit.rlim_max)) holds fewer than --max-connections \(connections); raise it (ulimit -n) or lower the flag"
+            )
+        }
     }
 }

@@ -47,16 +47,20 @@ struct InMemoryPair {
     let server: EmbeddedChannel
     let clientRecorder = Recorder()
     let serverRecorder = Recorder()
+    let clientHandler: TLSHandler
+    let serverHandler: TLSHandler
 
     init(client: TLSConfiguration, server: TLSConfiguration, serverName: String? = nil) throws {
         self.client = EmbeddedChannel()
         self.server = EmbeddedChannel()
+        self.serverHandler = try TLSHandler(context: TLSContext(configuration: server))
+        self.clientHandler = try TLSHandler(context: TLSContext(configuration: client), serverName: serverName)
         try self.server.pipeline.syncOperations.addHandlers(
-            try TLSHandler(context: TLSContext(configuration: server)),
+            self.serverHandler,
             self.serverRecorder
         )
         try self.client.pipeline.syncOperations.addHandlers(
-            try TLSHandler(context: TLSContext(configuration: client), serverName: serverName),
+            self.clientHandler,
             self.clientRecorder
         )
     }

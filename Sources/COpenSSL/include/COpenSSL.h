@@ -61,6 +61,14 @@ int iam_SSL_set_expected_peer_name(SSL *ssl, const char *name);
 /// Number of bytes waiting in a memory BIO.
 size_t iam_BIO_pending(BIO *bio);
 
+/// The bytes a memory BIO holds allocated (its buffer's capacity; 0 for NULL).
+size_t iam_BIO_retained(BIO *bio);
+
+/// Replaces each of the SSL's two memory BIOs that is empty but holds more than `max_retained` bytes
+/// allocated (a memory BIO never shrinks by itself) with a fresh one, and updates *rbio / *wbio.
+/// Returns 1, or 0 when a new BIO could not be allocated (the old one is then kept).
+int iam_SSL_shrink_memory_bios(SSL *ssl, size_t max_retained, BIO **rbio, BIO **wbio);
+
 /// SSL_get0_alpn_selected as a pointer + length pair (NULL/0 when none was negotiated).
 const unsigned char *iam_SSL_get0_alpn_selected(const SSL *ssl, unsigned int *len);
 

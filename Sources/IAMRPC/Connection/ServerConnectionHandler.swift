@@ -11,6 +11,10 @@ import NIOCore
 /// written and flushed once, in `channelReadComplete` (so one TLS record and one syscall answer a burst
 /// of calls). The response is encoded straight into that buffer; the zlib streams live as long as the
 /// connection.
+///
+/// Memory (issue 12): nothing is allocated for a connection until its first bytes arrive, and the
+/// outbound buffer is kept between bursts only while it is small, so an idle connection that once
+/// answered with 1 MiB does not keep 1 MiB (the decoder lets go of its input the same way).
 final class ServerConnectionHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
@@ -36,7 +40,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     /// Calls opened or deferred during this read burst whose timer is armed at its end: most calls are
     /// answered in the read that started them and never need one.
     private var callsNeedingTimers: [UInt32] = []
-    private var outbound: ByteBuffer
+    private var outbound = ByteBuffer()
     private var inReadBurst = false
     private var readPending = false
     private var readsPaused = false
@@ -60,7 +64,6 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             scram: SCRAMServer(decoySecret: shared.decoySecret)
         )
         self.decoder = FrameDecoder(maxFrameSize: shared.settings.maxFrameSize)
-        self.outbound = ByteBuffer()
         var logger = shared.logger
         logger[metadataKey: "connection"] = "\(connectionID)"
         self.logger = logger
@@ -70,7 +73,6 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        self.outbound = context.channel.allocator.buffer(capacity: 4096)
         let loop = context.eventLoop.assumeIsolated()
         self.handshakeTimer = loop.scheduleTask(in: TimeAmount(self.shared.options.handshakeTimeout)) {
             self.execute(self.state.handshakeTimedOut())
@@ -111,6 +113,10 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         self.inReadBurst = true
+        if self.outbound.capacity == 0 {
+            // Made at the first bytes, not at accept, and room for a burst of small answers.
+            self.outbound = context.channel.allocator.buffer(capacity: Self.outboundCapacity)
+        }
         self.decoder.append(self.unwrapInboundIn(data))
         do throws(WireError) {
             if !self.prefaceDone {
@@ -505,6 +511,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             self.handshakeTimer?.cancel()
             self.handshakeTimer = nil
             self.logger[metadataKey: "accessKeyID"] = "\(id)"
+            if let channel = self.context?.channel { self.shared.registry?.opened(channel) }
             self.armIdleTimer()
         case .failAuthentication(let log):
             self.logger.notice("authentication failed: \(log)")
@@ -604,10 +611,24 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         guard !self.inReadBurst, let context, self.outbound.readableBytes > 0 else { return }
         self.writeOutbound(context)
         context.flush()
-        // The TLS handler encrypted and released the bytes during flush, so clearing reuses the storage
-        // (no allocation per burst); if something still holds it, clear() copies-on-write instead.
-        self.outbound.clear()
+        if self.outbound.capacity > Self.maxRetainedOutboundCapacity {
+            // A large answer went out: give its memory back rather than keep it for the connection's life.
+            self.outbound = context.channel.allocator.buffer(capacity: Self.outboundCapacity)
+        } else {
+            // The TLS handler encrypted and released the bytes during flush, so clearing reuses the storage
+            // (no allocation per burst); if something still holds it, clear() copies-on-write instead.
+            self.outbound.clear()
+        }
     }
+
+    /// The outbound buffer's size when made: a burst of a few small answers fits without growing.
+    static let outboundCapacity = 1024
+    /// An outbound buffer that grew past this for a burst is replaced after it.
+    static let maxRetainedOutboundCapacity = 4096
+
+    /// What this connection keeps allocated between bursts in its own buffers (decoder input and
+    /// outbound), for tests of buffer release.
+    var retainedBufferCapacity: Int { self.decoder.retainedCapacity + self.outbound.capacity }
 
     private func writeOutbound(_ context: ChannelHandlerContext) {
         context.write(self.wrapOutboundOut(self.outbound), promise: nil)
