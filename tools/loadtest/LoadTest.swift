@@ -15,7 +15,7 @@ struct LoadTest: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "iam-loadtest",
         abstract: "Load-test the RPC layer: Health/Ping over TLS on loopback.",
-        subcommands: [Serve.self, Run.self, Codec.self]
+        subcommands: [Serve.self, Run.self, Codec.self, SigV4Bench.self]
     )
 }
 
@@ -168,7 +168,13 @@ struct Run: AsyncParsableCommand {
         case ping
         case authorize
         case authorizeBatch = "authorize-batch"
+        /// IAM GetUser of `--user-name` (the front door's benchmark runs the same call over HTTPS).
+        case getUser = "get-user"
+        /// SimulatePrincipalPolicy of the first `--principal-arn` for `--action`.
+        case simulatePrincipalPolicy = "simulate-principal-policy"
     }
+
+    @Option(help: "User a get-user call names.") var userName = "alice"
 
     @Option(help: "What each call is: ping, authorize or authorize-batch (the last two need --port and an iamd).")
     var workload = Workload.ping
@@ -217,7 +223,7 @@ struct Run: AsyncParsableCommand {
             }
         }
         guard let trust else { throw ValidationError("--trust is required with --port") }
-        if self.workload != .ping, self.principalArn.isEmpty {
+        if self.workload != .ping, self.workload != .getUser, self.principalArn.isEmpty {
             throw ValidationError("--workload \(self.workload.rawValue) needs at least one --principal-arn")
         }
         guard (1...1000).contains(self.batch) else { throw ValidationError("--batch must be 1...1000") }
@@ -285,6 +291,21 @@ struct Run: AsyncParsableCommand {
                 Worker(
                     client: $0, method: IAMMethods.Authorization.authorizeBatch, requests: requests,
                     response: AuthorizeBatchResponse.self, inFlight: self.inFlight)
+            }
+        case .getUser:
+            workers = clients.map {
+                Worker(
+                    client: $0, method: IAMMethods.IAM.getUser, requests: [GetUserRequest(userName: self.userName)],
+                    response: GetUserResponse.self, inFlight: self.inFlight)
+            }
+        case .simulatePrincipalPolicy:
+            var request = SimulatePrincipalPolicyRequest()
+            request.policySourceARN = self.principalArn[0]
+            request.actionNames = [self.action]
+            workers = clients.map {
+                Worker(
+                    client: $0, method: IAMMethods.Authorization.simulatePrincipalPolicy, requests: [request],
+                    response: SimulatePolicyResponse.self, inFlight: self.inFlight)
             }
         }
         // Warm up, then measure.
