@@ -481,42 +481,34 @@ extension QueryOperations {
             render: { buffer, xml throws(WireError) in
                 let response = try IAMWire.GetAccountAuthorizationDetailsResponse(decoding: &buffer)
                 xml.open("GetAccountAuthorizationDetailsResult")
-                if !response.userDetailList.isEmpty {
-                    xml.open("UserDetailList")
-                    for element in response.userDetailList {
-                        xml.open("member")
-                        QueryShapes.writeUserDetailAsUserDetail(element, &xml)
-                        xml.close("member")
-                    }
-                    xml.close("UserDetailList")
+                xml.open("UserDetailList")
+                for element in response.userDetailList {
+                    xml.open("member")
+                    QueryShapes.writeUserDetailAsUserDetail(element, &xml)
+                    xml.close("member")
                 }
-                if !response.groupDetailList.isEmpty {
-                    xml.open("GroupDetailList")
-                    for element in response.groupDetailList {
-                        xml.open("member")
-                        QueryShapes.writeGroupDetailAsGroupDetail(element, &xml)
-                        xml.close("member")
-                    }
-                    xml.close("GroupDetailList")
+                xml.close("UserDetailList")
+                xml.open("GroupDetailList")
+                for element in response.groupDetailList {
+                    xml.open("member")
+                    QueryShapes.writeGroupDetailAsGroupDetail(element, &xml)
+                    xml.close("member")
                 }
-                if !response.roleDetailList.isEmpty {
-                    xml.open("RoleDetailList")
-                    for element in response.roleDetailList {
-                        xml.open("member")
-                        QueryShapes.writeRoleDetailAsRoleDetail(element, &xml)
-                        xml.close("member")
-                    }
-                    xml.close("RoleDetailList")
+                xml.close("GroupDetailList")
+                xml.open("RoleDetailList")
+                for element in response.roleDetailList {
+                    xml.open("member")
+                    QueryShapes.writeRoleDetailAsRoleDetail(element, &xml)
+                    xml.close("member")
                 }
-                if !response.policies.isEmpty {
-                    xml.open("Policies")
-                    for element in response.policies {
-                        xml.open("member")
-                        QueryShapes.writeManagedPolicyDetailAsManagedPolicyDetail(element, &xml)
-                        xml.close("member")
-                    }
-                    xml.close("Policies")
+                xml.close("RoleDetailList")
+                xml.open("Policies")
+                for element in response.policies {
+                    xml.open("member")
+                    QueryShapes.writeManagedPolicyDetailAsManagedPolicyDetail(element, &xml)
+                    xml.close("member")
                 }
+                xml.close("Policies")
                 xml.element("IsTruncated", response.isTruncated ? "true" : "false")
                 if !(response.marker.isEmpty) { xml.element("Marker", response.marker) }
                 xml.close("GetAccountAuthorizationDetailsResult")
@@ -560,13 +552,11 @@ extension QueryOperations {
             render: { buffer, xml throws(WireError) in
                 let response = try IAMWire.GetContextKeysForPolicyResponse(decoding: &buffer)
                 xml.open("GetContextKeysForCustomPolicyResult")
-                if !response.contextKeyNames.isEmpty {
-                    xml.open("ContextKeyNames")
-                    for element in response.contextKeyNames {
-                        xml.element("member", element)
-                    }
-                    xml.close("ContextKeyNames")
+                xml.open("ContextKeyNames")
+                for element in response.contextKeyNames {
+                    xml.element("member", element)
                 }
+                xml.close("ContextKeyNames")
                 xml.close("GetContextKeysForCustomPolicyResult")
             }
         ),
@@ -585,13 +575,11 @@ extension QueryOperations {
             render: { buffer, xml throws(WireError) in
                 let response = try IAMWire.GetContextKeysForPolicyResponse(decoding: &buffer)
                 xml.open("GetContextKeysForPrincipalPolicyResult")
-                if !response.contextKeyNames.isEmpty {
-                    xml.open("ContextKeyNames")
-                    for element in response.contextKeyNames {
-                        xml.element("member", element)
-                    }
-                    xml.close("ContextKeyNames")
+                xml.open("ContextKeyNames")
+                for element in response.contextKeyNames {
+                    xml.element("member", element)
                 }
+                xml.close("ContextKeyNames")
                 xml.close("GetContextKeysForPrincipalPolicyResult")
             }
         ),
@@ -815,15 +803,13 @@ extension QueryOperations {
             render: { buffer, xml throws(WireError) in
                 let response = try IAMWire.ListAttachedGroupPoliciesResponse(decoding: &buffer)
                 xml.open("ListAttachedGroupPoliciesResult")
-                if !response.attachedPolicies.isEmpty {
-                    xml.open("AttachedPolicies")
-                    for element in response.attachedPolicies {
-                        xml.open("member")
-                        QueryShapes.writeAttachedPolicyAsAttachedPolicy(element, &xml)
-                        xml.close("member")
-                    }
-                    xml.close("AttachedPolicies")
+                xml.open("AttachedPolicies")
+                for element in response.attachedPolicies {
+                    xml.open("member")
+                    QueryShapes.writeAttachedPolicyAsAttachedPolicy(element, &xml)
+                    xml.close("member")
                 }
+                xml.close("AttachedPolicies")
                 xml.element("IsTruncated", response.isTruncated ? "true" : "false")
                 if !(response.marker.isEmpty) { xml.element("Marker", response.marker) }
                 xml.close("ListAttachedGroupPoliciesResult")
@@ -845,15 +831,13 @@ extension QueryOperations {
             render: { buffer, xml throws(WireError) in
                 let response = try IAMWire.ListAttachedRolePoliciesResponse(decoding: &buffer)
                 xml.open("ListAttachedRolePoliciesResult")
-                if !response.attachedPolicies.isEmpty {
-                    xml.open("AttachedPolicies")
-                    for element in response.attachedPolicies {
-                        xml.open("member")
-                        QueryShapes.writeAttachedPolicyAsAttachedPolicy(element, &xml)
-                        xml.close("member")
-                    }
-                    xml.close("AttachedPolicies")
+                xml.open("AttachedPolicies")
+                for element in response.attachedPolicies {
+                    xml.open("member")
+                    QueryShapes.writeAttachedPolicyAsAttachedPolicy(element, &xml)
+                    xml.close("member")
                 }
+                xml.close("AttachedPolicies")
                 xml.element("IsTruncated", response.isTruncated ? "true" : "false")
                 if !(response.marker.isEmpty) { xml.element("Marker", response.marker) }
                 xml.close("ListAttachedRolePoliciesResult")
@@ -875,15 +859,13 @@ extension QueryOperations {
             render: { buffer, xml throws(WireError) in
                 let response = try IAMWire.ListAttachedUserPoliciesResponse(decoding: &buffer)
                 xml.open("ListAttachedUserPoliciesResult")
-                if !response.attachedPolicies.isEmpty {
-                    xml.open("AttachedPolicies")
-                    for element in response.attachedPolicies {
-                        xml.open("member")
-                        QueryShapes.writeAttachedPolicyAsAttachedPolicy(element, &xml)
-                        xml.close("member")
-                    }
-                    xml.close("AttachedPolicies")
+                xml.open("AttachedPolicies")
+                for element in response.attachedPolicies {
+                    xml.open("member")
+                    QueryShapes.writeAttachedPolicyAsAttachedPolicy(element, &xml)
+                    xml.close("member")
                 }
+                xml.close("AttachedPolicies")
                 xml.element("IsTruncated", response.isTruncated ? "true" : "false")
                 if !(response.marker.isEmpty) { xml.element("Marker", response.marker) }
                 xml.close("ListAttachedUserPoliciesResult")
@@ -924,33 +906,27 @@ extension QueryOperations {
             render: { buffer, xml throws(WireError) in
                 let response = try IAMWire.ListEntitiesForPolicyResponse(decoding: &buffer)
                 xml.open("ListEntitiesForPolicyResult")
-                if !response.policyGroups.isEmpty {
-                    xml.open("PolicyGroups")
-                    for element in response.policyGroups {
-                        xml.open("member")
-                        QueryShapes.writePolicyGroupAsPolicyGroup(element, &xml)
-                        xml.close("member")
-                    }
-                    xml.close("PolicyGroups")
+                xml.open("PolicyGroups")
+                for element in response.policyGroups {
+                    xml.open("member")
+                    QueryShapes.writePolicyGroupAsPolicyGroup(element, &xml)
+                    xml.close("member")
                 }
-                if !response.policyUsers.isEmpty {
-                    xml.open("PolicyUsers")
-                    for element in response.policyUsers {
-                        xml.open("member")
-                        QueryShapes.writePolicyUserAsPolicyUser(element, &xml)
-                        xml.close("member")
-                    }
-                    xml.close("PolicyUsers")
+                xml.close("PolicyGroups")
+                xml.open("PolicyUsers")
+                for element in response.policyUsers {
+                    xml.open("member")
+                    QueryShapes.writePolicyUserAsPolicyUser(element, &xml)
+                    xml.close("member")
                 }
-                if !response.policyRoles.isEmpty {
-                    xml.open("PolicyRoles")
-                    for element in response.policyRoles {
-                        xml.open("member")
-                        QueryShapes.writePolicyRoleAsPolicyRole(element, &xml)
-                        xml.close("member")
-                    }
-                    xml.close("PolicyRoles")
+                xml.close("PolicyUsers")
+                xml.open("PolicyRoles")
+                for element in response.policyRoles {
+                    xml.open("member")
+                    QueryShapes.writePolicyRoleAsPolicyRole(element, &xml)
+                    xml.close("member")
                 }
+                xml.close("PolicyRoles")
                 xml.element("IsTruncated", response.isTruncated ? "true" : "false")
                 if !(response.marker.isEmpty) { xml.element("Marker", response.marker) }
                 xml.close("ListEntitiesForPolicyResult")
@@ -1069,15 +1045,13 @@ extension QueryOperations {
             render: { buffer, xml throws(WireError) in
                 let response = try IAMWire.ListPoliciesResponse(decoding: &buffer)
                 xml.open("ListPoliciesResult")
-                if !response.policies.isEmpty {
-                    xml.open("Policies")
-                    for element in response.policies {
-                        xml.open("member")
-                        QueryShapes.writePolicyAsPolicy(element, &xml)
-                        xml.close("member")
-                    }
-                    xml.close("Policies")
+                xml.open("Policies")
+                for element in response.policies {
+                    xml.open("member")
+                    QueryShapes.writePolicyAsPolicy(element, &xml)
+                    xml.close("member")
                 }
+                xml.close("Policies")
                 xml.element("IsTruncated", response.isTruncated ? "true" : "false")
                 if !(response.marker.isEmpty) { xml.element("Marker", response.marker) }
                 xml.close("ListPoliciesResult")
@@ -1125,15 +1099,13 @@ extension QueryOperations {
             render: { buffer, xml throws(WireError) in
                 let response = try IAMWire.ListPolicyVersionsResponse(decoding: &buffer)
                 xml.open("ListPolicyVersionsResult")
-                if !response.versions.isEmpty {
-                    xml.open("Versions")
-                    for element in response.versions {
-                        xml.open("member")
-                        QueryShapes.writePolicyVersionAsPolicyVersion(element, &xml)
-                        xml.close("member")
-                    }
-                    xml.close("Versions")
+                xml.open("Versions")
+                for element in response.versions {
+                    xml.open("member")
+                    QueryShapes.writePolicyVersionAsPolicyVersion(element, &xml)
+                    xml.close("member")
                 }
+                xml.close("Versions")
                 xml.element("IsTruncated", response.isTruncated ? "true" : "false")
                 if !(response.marker.isEmpty) { xml.element("Marker", response.marker) }
                 xml.close("ListPolicyVersionsResult")
@@ -1442,15 +1414,13 @@ extension QueryOperations {
             render: { buffer, xml throws(WireError) in
                 let response = try IAMWire.SimulatePolicyResponse(decoding: &buffer)
                 xml.open("SimulateCustomPolicyResult")
-                if !response.evaluationResults.isEmpty {
-                    xml.open("EvaluationResults")
-                    for element in response.evaluationResults {
-                        xml.open("member")
-                        QueryShapes.writeEvaluationResultAsSimulationResult(element, &xml)
-                        xml.close("member")
-                    }
-                    xml.close("EvaluationResults")
+                xml.open("EvaluationResults")
+                for element in response.evaluationResults {
+                    xml.open("member")
+                    QueryShapes.writeEvaluationResultAsSimulationResult(element, &xml)
+                    xml.close("member")
                 }
+                xml.close("EvaluationResults")
                 xml.element("IsTruncated", response.isTruncated ? "true" : "false")
                 if !(response.marker.isEmpty) { xml.element("Marker", response.marker) }
                 xml.close("SimulateCustomPolicyResult")
@@ -1485,15 +1455,13 @@ extension QueryOperations {
             render: { buffer, xml throws(WireError) in
                 let response = try IAMWire.SimulatePolicyResponse(decoding: &buffer)
                 xml.open("SimulatePrincipalPolicyResult")
-                if !response.evaluationResults.isEmpty {
-                    xml.open("EvaluationResults")
-                    for element in response.evaluationResults {
-                        xml.open("member")
-                        QueryShapes.writeEvaluationResultAsSimulationResult(element, &xml)
-                        xml.close("member")
-                    }
-                    xml.close("EvaluationResults")
+                xml.open("EvaluationResults")
+                for element in response.evaluationResults {
+                    xml.open("member")
+                    QueryShapes.writeEvaluationResultAsSimulationResult(element, &xml)
+                    xml.close("member")
                 }
+                xml.close("EvaluationResults")
                 xml.element("IsTruncated", response.isTruncated ? "true" : "false")
                 if !(response.marker.isEmpty) { xml.element("Marker", response.marker) }
                 xml.close("SimulatePrincipalPolicyResult")
@@ -1747,9 +1715,7 @@ extension QueryOperations {
                     QueryShapes.writeAssumedRoleUserAsAssumedRoleUser(value, &xml)
                     xml.close("AssumedRoleUser")
                 }
-                if !(response.packedPolicySize == 0) {
-                    xml.element("PackedPolicySize", String(response.packedPolicySize))
-                }
+                xml.element("PackedPolicySize", String(response.packedPolicySize))
                 if !(response.sourceIdentity.isEmpty) { xml.element("SourceIdentity", response.sourceIdentity) }
                 xml.close("AssumeRoleResult")
             }
@@ -1885,7 +1851,7 @@ enum QueryShapes {
             xml.element("AssumeRolePolicyDocument", QueryXML.urlEncodedPolicy(value.assumeRolePolicyDocument))
         }
         if !(value.description.isEmpty) { xml.element("Description", value.description) }
-        if !(value.maxSessionDuration == 0) { xml.element("MaxSessionDuration", String(value.maxSessionDuration)) }
+        xml.element("MaxSessionDuration", String(value.maxSessionDuration))
         if let value = value.permissionsBoundary {
             xml.open("PermissionsBoundary")
             QueryShapes.writeAttachedPermissionsBoundaryAsAttachedPermissionsBoundary(value, &xml)
@@ -2056,8 +2022,8 @@ enum QueryShapes {
     }
 
     static func writePositionAsPosition(_ value: IAMWire.Position, _ xml: inout QueryXMLWriter) {
-        if !(value.line == 0) { xml.element("Line", String(value.line)) }
-        if !(value.column == 0) { xml.element("Column", String(value.column)) }
+        xml.element("Line", String(value.line))
+        xml.element("Column", String(value.column))
     }
 
     static func writeUserAsUser(_ value: IAMWire.User, _ xml: inout QueryXMLWriter) {
@@ -2096,10 +2062,8 @@ enum QueryShapes {
         if !(value.arn.isEmpty) { xml.element("Arn", value.arn) }
         if !(value.path.isEmpty) { xml.element("Path", value.path) }
         if !(value.defaultVersionID.isEmpty) { xml.element("DefaultVersionId", value.defaultVersionID) }
-        if !(value.attachmentCount == 0) { xml.element("AttachmentCount", String(value.attachmentCount)) }
-        if !(value.permissionsBoundaryUsageCount == 0) {
-            xml.element("PermissionsBoundaryUsageCount", String(value.permissionsBoundaryUsageCount))
-        }
+        xml.element("AttachmentCount", String(value.attachmentCount))
+        xml.element("PermissionsBoundaryUsageCount", String(value.permissionsBoundaryUsageCount))
         xml.element("IsAttachable", value.isAttachable ? "true" : "false")
         if !(value.description.isEmpty) { xml.element("Description", value.description) }
         if value.createDate != 0 { xml.timestamp("CreateDate", value.createDate) }
@@ -2173,12 +2137,10 @@ enum QueryShapes {
             if !(embedded.defaultVersionID.isEmpty) { xml.element("DefaultVersionId", embedded.defaultVersionID) }
         }
         if let embedded = value.policy {
-            if !(embedded.attachmentCount == 0) { xml.element("AttachmentCount", String(embedded.attachmentCount)) }
+            xml.element("AttachmentCount", String(embedded.attachmentCount))
         }
         if let embedded = value.policy {
-            if !(embedded.permissionsBoundaryUsageCount == 0) {
-                xml.element("PermissionsBoundaryUsageCount", String(embedded.permissionsBoundaryUsageCount))
-            }
+            xml.element("PermissionsBoundaryUsageCount", String(embedded.permissionsBoundaryUsageCount))
         }
         if let embedded = value.policy {
             xml.element("IsAttachable", embedded.isAttachable ? "true" : "false")

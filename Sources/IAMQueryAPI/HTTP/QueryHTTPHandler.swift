@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import NIOHTTP1
 
@@ -71,7 +72,8 @@ final class QueryHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             case .success(let answer): response = answer
             case .failure:
                 response = QueryFrontDoor.error(
-                    code: "ServiceFailure", status: 500, "The request processing has failed.", "")
+                    code: "ServiceFailure", status: 500, "The request processing has failed.",
+                    UUID().uuidString.lowercased())
             }
             handler.write(context: context, response, version: version, keepAlive: keepAlive)
         }
@@ -103,7 +105,7 @@ final class QueryHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func tooLarge(context: ChannelHandlerContext, keepAlive: Bool) {
         let response = QueryFrontDoor.error(
             code: "RequestEntityTooLarge", status: 413,
-            "Request body exceeds the limit of \(QueryFrontDoor.maxBodySize) bytes.", "")
+            "Request body exceeds the limit of \(QueryFrontDoor.maxBodySize) bytes.", UUID().uuidString.lowercased())
         self.write(context: context, response, version: .http1_1, keepAlive: keepAlive)
         self.state = .discarding
     }

@@ -30,7 +30,7 @@ public struct QueryXMLWriter: Sendable {
         self.bytes.append(UInt8(ascii: ">"))
     }
 
-    /// `<tag>text</tag>`, with `&`, `<`, `>`, `"`, `'` and control characters escaped.
+    /// `<tag>text</tag>`, with `&`, `<`, `>` and carriage returns escaped (quotes need none in text).
     public mutating func element(_ tag: String, _ text: String) {
         self.open(tag)
         for byte in text.utf8 {
@@ -38,8 +38,6 @@ public struct QueryXMLWriter: Sendable {
             case UInt8(ascii: "&"): self.bytes.append(contentsOf: "&amp;".utf8)
             case UInt8(ascii: "<"): self.bytes.append(contentsOf: "&lt;".utf8)
             case UInt8(ascii: ">"): self.bytes.append(contentsOf: "&gt;".utf8)
-            case UInt8(ascii: "\""): self.bytes.append(contentsOf: "&quot;".utf8)
-            case UInt8(ascii: "'"): self.bytes.append(contentsOf: "&apos;".utf8)
             case 0x0D: self.bytes.append(contentsOf: "&#xD;".utf8)
             default: self.bytes.append(byte)
             }

@@ -275,7 +275,9 @@ public struct QueryProtocolGenerator {
                 if let output = operation.output, let message = self.message(method.outputType) {
                     writer.line("let response = try \(responseType)(decoding: &buffer)")
                     writer.line("xml.open(\"\(operation.resultWrapper ?? operation.name + "Result")\")")
-                    self.renderWrites(modelIndex, output, message, source: "response", context: operation.name, &writer)
+                    self.renderWrites(
+                        modelIndex, output, message, source: "response", context: operation.name, topLevel: true,
+                        &writer)
                     writer.line("xml.close(\"\(operation.resultWrapper ?? operation.name + "Result")\")")
                 } else {
                     writer.line("_ = try \(responseType)(decoding: &buffer)")
@@ -387,7 +389,7 @@ public struct QueryProtocolGenerator {
 
     private mutating func renderWrites(
         _ modelIndex: Int, _ awsShape: String, _ message: MessageDecl, source: String, context: String,
-        _ writer: inout CodeWriter
+        topLevel: Bool = false, _ writer: inout CodeWriter
     ) {
         let model = self.models[modelIndex]
         guard let shape = model.shapes[awsShape] else { return }
@@ -417,7 +419,7 @@ public struct QueryProtocolGenerator {
                 var inner = CodeWriter()
                 if !self.renderWrite(
                     modelIndex, member.shape, field, value: value, tag: tag,
-                    required: shape.required.contains(member.name), &inner)
+                    required: shape.required.contains(member.name), topLevel: topLevel, &inner)
                 {
                     self.unmapped.append("\(context): output \(member.name) (type mismatch)")
                     continue
@@ -428,6 +430,7 @@ public struct QueryProtocolGenerator {
             }
             if !self.renderWrite(
                 modelIndex, member.shape, field, value: value, tag: tag, required: shape.required.contains(member.name),
+                topLevel: topLevel,
                 &writer)
             {
                 self.unmapped.append("\(context): output \(member.name) (type mismatch)")
@@ -438,8 +441,11 @@ public struct QueryProtocolGenerator {
     /// Writes one member; false when the AWS and proto types do not fit together.
     private mutating func renderWrite(
         _ modelIndex: Int, _ awsShape: String, _ field: FieldDecl, value: String, tag: String, required: Bool,
-        _ writer: inout CodeWriter
+        topLevel: Bool = false, _ writer: inout CodeWriter
     ) -> Bool {
+        // A result's own lists are written even when empty (`<GroupDetailList/>`), as AWS does; lists inside
+        // entities (a user's Tags) only when they have members.
+        let alwaysList = required || topLevel
         let model = self.models[modelIndex]
         guard let shape = model.shapes[awsShape] else { return false }
         let optional = field.label == .optional
@@ -474,7 +480,7 @@ public struct QueryProtocolGenerator {
             default:
                 return false
             }
-            let open = required ? "" : "if !\(value).isEmpty { "
+            let open = alwaysList ? "" : "if !\(value).isEmpty { "
             writer.line("\(open)xml.open(\"\(tag)\")")
             writer.block("for entry in \(value).sorted(by: { $0.key < $1.key }) {") { writer in
                 writer.line("xml.open(\"member\")")
@@ -482,7 +488,7 @@ public struct QueryProtocolGenerator {
                 writer.line(valueWrite)
                 writer.line("xml.close(\"member\")")
             }
-            writer.line("xml.close(\"\(tag)\")\(required ? "" : " }")")
+            writer.line("xml.close(\"\(tag)\")\(alwaysList ? "" : " }")")
             return true
         case ("map", .map(key: .string, value: let valueType), _):
             guard let valueShapeName = shape.mapValue, let valueShape = model.shapes[valueShapeName] else {
@@ -526,10 +532,10 @@ public struct QueryProtocolGenerator {
                 return false
             }
             elementWrite = elementWrite.replacingOccurrences(of: "; ", with: "\n")
-            let open = required ? "" : "if !\(value).isEmpty { "
+            let open = alwaysList ? "" : "if !\(value).isEmpty { "
             writer.line("\(open)xml.open(\"\(tag)\")")
             writer.block("for element in \(value) {") { writer in writer.lines(elementWrite) }
-            writer.line("xml.close(\"\(tag)\")\(required ? "" : " }")")
+            writer.line("xml.close(\"\(tag)\")\(alwaysList ? "" : " }")")
             return true
         case (_, _, .repeated):
             return false
@@ -546,7 +552,12 @@ public struct QueryProtocolGenerator {
             }
             return true
         case ("integer", .scalar, _), ("long", .scalar, _):
-            scalar({ "xml.element(\"\(tag)\", String(\($0)))" }) { "\($0) == 0" }
+            // AWS writes counts even when zero (AttachmentCount, PermissionsBoundaryUsageCount).
+            if optional {
+                writer.line("if let value = \(value) { xml.element(\"\(tag)\", String(value)) }")
+            } else {
+                writer.line("xml.element(\"\(tag)\", String(\(value)))")
+            }
             return true
         case ("boolean", .scalar(.bool), _):
             if optional {
