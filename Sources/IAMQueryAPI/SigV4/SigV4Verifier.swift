@@ -28,7 +28,15 @@ public struct SigV4Request: Sendable {
 
     /// The first value of header `name` (case-insensitive).
     func header(_ name: String) -> String? {
-        self.headers.first { $0.name.caseInsensitiveCompare(name) == .orderedSame }?.value
+        // `name` is lower-case; ASCII case folding without Foundation (this runs several times per request).
+        self.headers.first { Self.equalsLowercased($0.name, name) }?.value
+    }
+
+    static func equalsLowercased(_ candidate: String, _ lowercased: String) -> Bool {
+        guard candidate.utf8.count == lowercased.utf8.count else { return false }
+        return zip(candidate.utf8, lowercased.utf8).allSatisfy { a, b in
+            (a >= 0x41 && a <= 0x5A ? a | 0x20 : a) == b
+        }
     }
 }
 
@@ -254,7 +262,7 @@ public final class SigV4Verifier: Sendable {
         var signedHeaders: String?
         var signature: String?
         for part in authorization.dropFirst(prefix.count).split(separator: ",") {
-            let trimmed = part.trimmingCharacters(in: .whitespaces)
+            let trimmed = part.drop { $0 == " " }
             guard let equals = trimmed.firstIndex(of: "=") else { continue }
             let name = trimmed[..<equals]
             let value = String(trimmed[trimmed.index(after: equals)...])
@@ -336,7 +344,9 @@ public final class SigV4Verifier: Sendable {
         out += encoded.map { "\($0.key)=\($0.value)" }.joined(separator: "&")
         out += "\n"
         for name in signedHeaders {
-            let values = request.headers.filter { $0.name.lowercased() == name }.map { Self.trimHeaderValue($0.value) }
+            let values = request.headers.filter { SigV4Request.equalsLowercased($0.name, name) }.map {
+                Self.trimHeaderValue($0.value)
+            }
             out += name
             out += ":"
             out += values.joined(separator: ",")
