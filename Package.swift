@@ -99,6 +99,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The AWS front door: HTTPS (IAMTLS + NIOHTTP1), SigV4, the Query protocol for IAM and STS.
+        .target(
+            name: "IAMQueryAPI",
+            dependencies: [
+                "IAMServer", "IAMRPC", "IAMWire", "IAMTLS",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "IAMClient",
             dependencies: ["IAMRPC", "IAMWire"],
@@ -124,6 +136,7 @@ let package = Package(
             name: "iamd",
             dependencies: [
                 "IAMServer",
+                "IAMQueryAPI",
                 "IAMStoreSQLite",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -149,6 +162,14 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
             path: "tools/loadtest",
+            swiftSettings: swiftSettings
+        ),
+        // The front door's SigV4 verification cost (tools/benchmarks/query-frontdoor.sh); server code, so not
+        // in the load tester, which links only the client.
+        .executableTarget(
+            name: "iam-sigv4-bench",
+            dependencies: ["IAMQueryAPI", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "tools/sigv4bench",
             swiftSettings: swiftSettings
         ),
         // Fills an iamd data folder with a synthetic account for tools/benchmarks/authorize-bench.sh.
@@ -249,6 +270,16 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "IAMQueryAPITests",
+            dependencies: [
+                "IAMQueryAPI", "IAMServer", "IAMRPC", "IAMWire", "IAMTLS", "IAMDomain", "IAMTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),
         // Runs the real binaries; depending on them makes `swift test` build them first.

@@ -25,6 +25,9 @@ public struct DaemonConfiguration: Sendable {
     public var clientCAPath: String?
     /// The 12-digit account the server's principals belong to.
     public var accountID: String = "123456789012"
+    /// The key-encryption key that seals access-key secrets for SigV4 (32 bytes, raw or base64); nil uses
+    /// (and on first start makes) `<dataDirectory>/kek` with mode 0600.
+    public var kekPath: String?
     /// Where logs go.
     public var logger: Logger
     /// The durable store (iamd opens SQLite in the data folder); nil keeps everything in memory, for tests
@@ -60,12 +63,21 @@ public struct DaemonError: Error, CustomStringConvertible, Sendable {
 public final class Daemon: Service, Sendable {
     /// The port the server listens on.
     public let port: Int
+    /// The services, interceptors and credential lookups the server runs (the AWS front door serves the same).
+    public let assembly: ServerAssembly
+    /// The server certificate chain and key files (PEM) the listener presents; the AWS front door presents them too.
+    public let certificate: (chainPath: String, keyPath: String)
     private let server: RPCServer
     private let store: any Store
     private let logger: Logger
 
-    private init(port: Int, server: RPCServer, store: any Store, logger: Logger) {
+    private init(
+        port: Int, assembly: ServerAssembly, certificate: (chainPath: String, keyPath: String), server: RPCServer,
+        store: any Store, logger: Logger
+    ) {
         self.port = port
+        self.assembly = assembly
+        self.certificate = certificate
         self.server = server
         self.store = store
         self.logger = logger
@@ -92,7 +104,11 @@ public final class Daemon: Service, Sendable {
         where !FileManager.default.isReadableFile(atPath: path) {
             throw DaemonError("cannot read \(path)")
         }
-        let (rootStore, created) = try FileCredentialStore.bootstrap(in: configuration.dataDirectory)
+        var (rootStore, created) = try FileCredentialStore.bootstrap(in: configuration.dataDirectory)
+        let sealer = try SecretSealer.load(
+            path: configuration.kekPath ?? configuration.dataDirectory.appendingPathComponent("kek").path,
+            account: configuration.accountID, create: configuration.kekPath == nil)
+        rootStore = try FileCredentialStore.sealRootSecrets(in: configuration.dataDirectory, sealer: sealer)
         if let created {
             logger.notice(
                 "created the root access key \(created.accessKeyID); its secret is in \(configuration.dataDirectory.appendingPathComponent("root-credentials.json").path) (mode 0600): copy it and delete the file"
@@ -126,7 +142,8 @@ public final class Daemon: Service, Sendable {
         do {
             assembly = try await ServerAssembly.make(
                 store: store, account: account, root: rootStore, rootKeyIDs: Set(rootStore.accessKeyIDs),
-                auditLogPath: configuration.dataDirectory.appendingPathComponent("audit.log").path)
+                auditLogPath: configuration.dataDirectory.appendingPathComponent("audit.log").path, sealer: sealer,
+                rootSealedSecrets: rootStore.sealedSecrets)
         } catch {
             throw DaemonError("cannot load the store: \(error)")
         }
@@ -149,7 +166,9 @@ public final class Daemon: Service, Sendable {
         )
         let publisher = assembly.publisher
         logger.notice("iamd listening on \(configuration.host):\(server.port) (store revision \(publisher.revision))")
-        return Daemon(port: server.port, server: server, store: store, logger: logger)
+        return Daemon(
+            port: server.port, assembly: assembly, certificate: (certificatePath, privateKeyPath), server: server,
+            store: store, logger: logger)
     }
 
     /// The configured certificate and key, or the development ones in `<data-dir>/tls/`, made on first

@@ -12,6 +12,8 @@ import IAMTLS
 /// created on first start (``FileCredentialStore/bootstrap(in:)``).
 public struct FileCredentialStore: CredentialStore {
     private let credentials: [String: SCRAMCredential]
+    /// The root keys' secrets sealed under the KEK (``SecretSealer``), by access key id, for SigV4.
+    public let sealedSecrets: [String: [UInt8]]
 
     /// The access key ids the store knows.
     public var accessKeyIDs: [String] { credentials.keys.sorted() }
@@ -20,7 +22,11 @@ public struct FileCredentialStore: CredentialStore {
     public init(contentsOf url: URL) throws {
         let file = try JSONDecoder().decode(CredentialFile.self, from: Data(contentsOf: url))
         var credentials: [String: SCRAMCredential] = [:]
+        var sealed: [String: [UInt8]] = [:]
         for key in file.keys {
+            if let text = key.sealedSecret, let bytes = Data(base64Encoded: text) {
+                sealed[key.accessKeyId] = Array(bytes)
+            }
             guard let salt = Data(base64Encoded: key.salt), let stored = Data(base64Encoded: key.storedKey),
                 let server = Data(base64Encoded: key.serverKey), key.iterations >= SCRAMCredential.defaultIterations
             else {
@@ -34,6 +40,37 @@ public struct FileCredentialStore: CredentialStore {
             )
         }
         self.credentials = credentials
+        self.sealedSecrets = sealed
+    }
+
+    /// Seals the root secret for SigV4 where the credential file has no sealed copy yet and
+    /// `root-credentials.json` (written on first start, until the operator deletes it) still holds it.
+    /// Returns the reloaded store. Keys whose secret is gone keep working over SCRAM only.
+    public static func sealRootSecrets(in directory: URL, sealer: SecretSealer) throws -> FileCredentialStore {
+        let url = directory.appendingPathComponent("credentials.json")
+        var file = try JSONDecoder().decode(CredentialFile.self, from: Data(contentsOf: url))
+        let rootURL = directory.appendingPathComponent("root-credentials.json")
+        guard let data = try? Data(contentsOf: rootURL),
+            let root = try? JSONDecoder().decode(RootCredentials.self, from: data)
+        else { return try FileCredentialStore(contentsOf: url) }
+        var changed = false
+        for index in file.keys.indices
+        where file.keys[index].accessKeyId == root.accessKeyId
+            && (file.keys[index].sealedSecret.flatMap { Data(base64Encoded: $0) }.map {
+                sealer.unseal(Array($0), accessKeyID: root.accessKeyId, purpose: .root) == nil
+            } ?? true)
+        {
+            file.keys[index].sealedSecret = Data(
+                sealer.seal(root.secretAccessKey, accessKeyID: root.accessKeyId, purpose: .root)
+            ).base64EncodedString()
+            changed = true
+        }
+        if changed {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try writePrivate(encoder.encode(file), to: url)
+        }
+        return try FileCredentialStore(contentsOf: url)
     }
 
     /// The SCRAM verifier of `accessKeyID`, if the file has it.
@@ -113,6 +150,8 @@ struct CredentialFile: Codable {
         var iterations: Int
         var storedKey: String
         var serverKey: String
+        /// The secret sealed under the KEK (base64), for SigV4; absent in files written before sealing.
+        var sealedSecret: String? = nil
     }
     var keys: [Key]
 }

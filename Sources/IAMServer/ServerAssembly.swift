@@ -16,6 +16,8 @@ public struct ServerAssembly: Sendable {
     public let publisher: SnapshotPublisher
     /// The store.
     public let store: any Store
+    /// SigV4's secret lookup (the AWS front door's): sealed secrets from the snapshot and the root keys.
+    public let signingSecrets: SigningSecrets
 
     /// Loads `store` into a first snapshot and assembles the services for `account`.
     ///
@@ -25,7 +27,7 @@ public struct ServerAssembly: Sendable {
     ///   - auditLogPath: Where to append the audit log; nil keeps none.
     public static func make(
         store: any Store, account: AccountID, root: any CredentialStore, rootKeyIDs: Set<String>,
-        auditLogPath: String?
+        auditLogPath: String?, sealer: SecretSealer? = nil, rootSealedSecrets: [String: [UInt8]] = [:]
     ) async throws -> ServerAssembly {
         let publisher = try await SnapshotPublisher(store: store, account: account, catalog: AWSManagedPolicies.all)
         let audit = try auditLogPath.map { try AuditLog(path: $0) }
@@ -34,27 +36,31 @@ public struct ServerAssembly: Sendable {
             [
                 HealthService(),
                 AuthorizationService(accountID: account.rawValue, publisher: publisher),
-                STSService(store: store, publisher: publisher, account: account, rootKeys: rootKeys, audit: audit),
+                STSService(
+                    store: store, publisher: publisher, account: account, rootKeys: rootKeys, audit: audit,
+                    sealer: sealer),
             ]
             + Self.managementServices(
-                store: store, publisher: publisher, account: account, rootKeys: rootKeys, audit: audit)
+                store: store, publisher: publisher, account: account, rootKeys: rootKeys, audit: audit, sealer: sealer)
         return ServerAssembly(
             services: services,
             interceptors: [Authorizer(publisher: publisher, account: account, rootKeys: rootKeys, audit: audit)],
             credentialStore: SnapshotCredentialStore(root: root, publisher: publisher),
             publisher: publisher,
-            store: store)
+            store: store,
+            signingSecrets: SigningSecrets(sealer: sealer, rootSealed: rootSealedSecrets, publisher: publisher))
     }
 
     /// The IAM management service over `store`; every committed write updates the snapshot before the
     /// caller hears of it.
     static func managementServices(
-        store: any Store, publisher: SnapshotPublisher, account: AccountID, rootKeys: RootKeys, audit: AuditLog?
+        store: any Store, publisher: SnapshotPublisher, account: AccountID, rootKeys: RootKeys, audit: AuditLog?,
+        sealer: SecretSealer? = nil
     )
         -> [any RPCService]
     {
         [
-            IAMService(store: store, account: account) { commit in
+            IAMService(store: store, account: account, sealer: sealer) { commit in
                 guard !commit.changes.isEmpty else { return }
                 // Before the caller hears of the write: a check that starts after the answer sees it.
                 _ = try? await publisher.catchUp(atLeast: commit.revision)

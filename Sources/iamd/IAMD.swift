@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import IAMQueryAPI
 import IAMServer
 import IAMStoreSQLite
 import Logging
@@ -48,6 +49,16 @@ struct IAMD: AsyncParsableCommand {
             throw ValidationError("--handshake-timeout must be more than 0 and at most 3600 seconds")
         }
     }
+    @Option(
+        help:
+            "Port of the AWS Query front door (HTTPS, SigV4; the aws CLI, boto3 and the SDKs with --endpoint-url): 0 picks a free one, 'off' disables it."
+    )
+    var queryPort = "7444"
+    @Option(
+        help:
+            "Key-encryption key (32 bytes, raw or base64) sealing access-key secrets for SigV4. Without it iamd uses, and on first start makes, <data-dir>/kek (mode 0600)."
+    )
+    var kekFile: String?
 
     func run() async throws {
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
@@ -67,6 +78,16 @@ struct IAMD: AsyncParsableCommand {
         configuration.maxHandshakingConnections = maxHandshakingConnections
         configuration.handshakeTimeout = .milliseconds(Int64((handshakeTimeout * 1000).rounded()))
         Self.raiseDescriptorLimit(toHold: maxConnections, logger: logger)
+        configuration.kekPath = kekFile
+        let queryPortNumber: Int?
+        if queryPort == "off" {
+            queryPortNumber = nil
+        } else if let number = Int(queryPort), (0...65535).contains(number) {
+            queryPortNumber = number
+        } else {
+            logger.critical("--query-port must be a port number, 0 or 'off', got '\(queryPort)'")
+            throw ExitCode(1)
+        }
         // The embedded default: one SQLite file in the data folder (WAL, synchronous=FULL).
         do {
             try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
@@ -85,9 +106,26 @@ struct IAMD: AsyncParsableCommand {
         }
         // One line on stdout that scripts and tests wait for.
         FileHandle.standardOutput.write(Data("listening \(host):\(daemon.port)\n".utf8))
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: daemon)]
+        if let queryPortNumber {
+            let query: QueryServer
+            do {
+                query = try await QueryServer.start(
+                    configuration: QueryServerConfiguration(
+                        host: host, port: queryPortNumber, certificateChainPath: daemon.certificate.chainPath,
+                        privateKeyPath: daemon.certificate.keyPath),
+                    frontDoor: QueryFrontDoor(assembly: daemon.assembly))
+            } catch {
+                logger.critical("iamd could not start the AWS front door on \(host):\(queryPortNumber): \(error)")
+                await daemon.shutdown()
+                throw ExitCode(1)
+            }
+            FileHandle.standardOutput.write(Data("query listening \(host):\(query.port)\n".utf8))
+            services.append(.init(service: QueryService(server: query)))
+        }
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: [.init(service: daemon)],
+                services: services,
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )
@@ -111,5 +149,15 @@ struct IAMD: AsyncParsableCommand {
                 "the descriptor limit (\(limit.rlim_cur), hard limit \(limit.rlim_max)) holds fewer than --max-connections \(connections); raise it (ulimit -n) or lower the flag"
             )
         }
+    }
+}
+
+/// Runs the AWS front door's listener until the service group shuts down.
+struct QueryService: Service {
+    let server: QueryServer
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await self.server.shutdown()
     }
 }

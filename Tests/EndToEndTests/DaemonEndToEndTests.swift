@@ -27,7 +27,7 @@ struct DaemonEndToEndTests {
         let daemon = try ChildProcess(
             try binary("iamd"),
             [
-                "--port", "0", "--data-dir", data.path, "--tls-cert", chain.serverCertificatePath,
+                "--port", "0", "--query-port", "0", "--data-dir", data.path, "--tls-cert", chain.serverCertificatePath,
                 "--tls-key", chain.serverKeyPath, "--log-level", "notice",
             ]
         )
@@ -149,7 +149,8 @@ struct DaemonEndToEndTests {
         let result = try await ChildProcess.run(
             try binary("iamd"),
             [
-                "--port", "0", "--data-dir", data.path, "--tls-cert", "/nonexistent/server.pem", "--tls-key",
+                "--port", "0", "--query-port", "0", "--data-dir", data.path, "--tls-cert", "/nonexistent/server.pem",
+                "--tls-key",
                 "/nonexistent/k",
             ],
             timeout: .seconds(30)
@@ -159,7 +160,7 @@ struct DaemonEndToEndTests {
         // Half a pair is refused rather than silently replaced by development certificates.
         let half = try await ChildProcess.run(
             try binary("iamd"),
-            ["--port", "0", "--data-dir", data.path, "--tls-cert", chain.serverCertificatePath],
+            ["--port", "0", "--query-port", "0", "--data-dir", data.path, "--tls-cert", chain.serverCertificatePath],
             timeout: .seconds(30)
         )
         #expect(half.status != 0)
@@ -171,7 +172,8 @@ struct DaemonEndToEndTests {
         defer { try? chain.remove() }
         func start() async throws -> (ChildProcess, String) {
             let daemon = try ChildProcess(
-                try binary("iamd"), ["--port", "0", "--data-dir", data.path, "--log-level", "notice"])
+                try binary("iamd"),
+                ["--port", "0", "--query-port", "0", "--data-dir", data.path, "--log-level", "notice"])
             let line = try await daemon.waitForLine(startingWith: "listening ")
             return (daemon, String(line.dropFirst("listening ".count)))
         }

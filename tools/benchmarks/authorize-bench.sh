@@ -55,7 +55,7 @@ for size in $SIZES; do
   done
 
   start_ns=$(date +%s%N)
-  "$BIN/iamd" --data-dir "$data" --port 0 --log-level warning > "$data/iamd.out" 2> "$data/iamd.err" &
+  "$BIN/iamd" --data-dir "$data" --port 0 --query-port off --log-level warning > "$data/iamd.out" 2> "$data/iamd.err" &
   server_pid=$!
   port=
   for _ in $(seq 1 1200); do   # bounded: 120 s

@@ -47,6 +47,9 @@ public struct AccessKey: Codable, Sendable, Hashable {
     public var lastUsedDate: Date?
     /// The service of the last use (`iam`, `sts`).
     public var lastUsedService: String?
+    /// The secret sealed under the server's key-encryption key (AES-256-GCM, opaque here), for SigV4; nil for
+    /// keys created before the server sealed secrets, which then authenticate with SCRAM only.
+    public var sealedSecret: [UInt8]?
 
     /// Creates a key record.
     public init(
@@ -90,6 +93,8 @@ public struct SessionCredentials: Codable, Sendable, Hashable {
     public var sessionPolicyARNs: [ARN]
     /// Who assumed the role (for audit).
     public var sourceIdentity: String?
+    /// The session's secret sealed under the server's key-encryption key, for SigV4 (see ``AccessKey``).
+    public var sealedSecret: [UInt8]?
 
     /// Creates a session record.
     public init(

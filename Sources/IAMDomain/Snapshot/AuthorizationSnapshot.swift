@@ -131,6 +131,10 @@ public struct CredentialEntry: Sendable, Hashable {
     public let expiration: Date?
     /// The principal the key authenticates (a user, or a role session).
     public let principalARN: ARN
+    /// The secret sealed under the server's key-encryption key (SigV4); nil if the key predates sealing.
+    public var sealedSecret: [UInt8]? = nil
+    /// SHA-256 of a session's token; nil for long-term keys.
+    public var sessionTokenHash: [UInt8]? = nil
 
     /// Whether the key may authenticate a call at `now`: active and unexpired.
     public func isUsable(at now: Date) -> Bool {

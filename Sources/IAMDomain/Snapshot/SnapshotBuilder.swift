@@ -81,7 +81,7 @@ extension AuthorizationSnapshot {
         }
         self.credentials[id] = CredentialEntry(
             accessKeyID: id, verifier: key.verifier, isActive: key.status == .active, expiration: nil,
-            principalARN: user.arn)
+            principalARN: user.arn, sealedSecret: key.sealedSecret)
     }
 
     /// Rebuilds a session's compiled principal and credential entry.
@@ -108,7 +108,8 @@ extension AuthorizationSnapshot {
         }
         self.credentials[id] = CredentialEntry(
             accessKeyID: id, verifier: session.verifier, isActive: true, expiration: session.expiration,
-            principalARN: session.assumedRoleARN)
+            principalARN: session.assumedRoleARN, sealedSecret: session.sealedSecret,
+            sessionTokenHash: session.sessionTokenHash)
     }
 
     private func managedInputs(_ arns: [ARN], into inputs: inout [PolicyInput], sources: inout [String: PolicySource]) {

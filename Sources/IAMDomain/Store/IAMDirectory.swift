@@ -348,7 +348,7 @@ public struct IAMDirectory: Sendable {
     /// CreateAccessKey: stores only `verifier`; at most 2 keys per user. The caller generated the id and the
     /// secret (``AccessKeyID/generate(temporary:)``, ``SecretAccessKey/generate()``) and derived the verifier.
     public func createAccessKey(
-        userName: EntityName, id: AccessKeyID, verifier: SCRAMVerifier, now: Date = Date()
+        userName: EntityName, id: AccessKeyID, verifier: SCRAMVerifier, sealedSecret: [UInt8]? = nil, now: Date = Date()
     ) async throws(IAMError) -> Committed<AccessKey> {
         let quotas = self.quotas
         return try await store.write { tx throws(IAMError) in
@@ -356,7 +356,8 @@ public struct IAMDirectory: Sendable {
             guard try tx.accessKeys(ofUser: user.id).count < quotas.accessKeysPerUser else {
                 throw .quotaExceeded("AccessKeysPerUser", quotas.accessKeysPerUser)
             }
-            let key = AccessKey(id: id, userID: user.id, createDate: now, verifier: verifier)
+            var key = AccessKey(id: id, userID: user.id, createDate: now, verifier: verifier)
+            key.sealedSecret = sealedSecret
             try tx.insertAccessKey(key)
             return key
         }

@@ -11,8 +11,9 @@ extension IAMService {
         let id = AccessKeyID.generate()
         let secret = SecretAccessKey.generate()
         let verifier = self.deriveVerifier(secret)
+        let sealed = self.sealer?.seal(secret, accessKeyID: id.rawValue, purpose: .accessKey)
         let (key, revision) = try await commit(context) { () throws(IAMError) in
-            try await directory.createAccessKey(userName: name, id: id, verifier: verifier)
+            try await directory.createAccessKey(userName: name, id: id, verifier: verifier, sealedSecret: sealed)
         }
         let user = try await directory.user(named: name)
         var created = IAMWire.AccessKey()

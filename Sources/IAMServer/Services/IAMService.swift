@@ -36,6 +36,8 @@ public struct IAMService: IAMServiceProtocol {
     public let onCommit: @Sendable (IAMCommit) async -> Void
     /// Creates an access key's SCRAM verifier from its secret (PBKDF2; swappable so tests can go fast).
     let deriveVerifier: @Sendable (String) -> SCRAMVerifier
+    /// Seals new secrets for SigV4 (the AWS front door); nil keeps only the verifier.
+    var sealer: SecretSealer? = nil
 
     /// The account every entity belongs to.
     public var account: AccountID { self.directory.account }
@@ -45,10 +47,11 @@ public struct IAMService: IAMServiceProtocol {
     /// - Parameters:
     ///   - onCommit: told of every successful write (the lead's hook for the snapshot and the audit log).
     public init(
-        store: any Store, account: AccountID, quotas: Quotas = Quotas(),
+        store: any Store, account: AccountID, quotas: Quotas = Quotas(), sealer: SecretSealer? = nil,
         onCommit: @escaping @Sendable (IAMCommit) async -> Void = { _ in }
     ) {
         self.init(directory: IAMDirectory(store: store, account: account, quotas: quotas), onCommit: onCommit)
+        self.sealer = sealer
     }
 
     /// Creates the service over an existing directory.

@@ -19,8 +19,13 @@ public struct STSService: STSServiceProtocol {
     let account: AccountID
     let rootKeys: RootKeys
     let audit: AuditLog?
+    let sealer: SecretSealer?
 
-    init(store: any Store, publisher: SnapshotPublisher, account: AccountID, rootKeys: RootKeys, audit: AuditLog?) {
+    init(
+        store: any Store, publisher: SnapshotPublisher, account: AccountID, rootKeys: RootKeys, audit: AuditLog?,
+        sealer: SecretSealer? = nil
+    ) {
+        self.sealer = sealer
         self.store = store
         self.publisher = publisher
         self.account = account
@@ -95,7 +100,7 @@ public struct STSService: STSServiceProtocol {
         let now = Date()
         let keyID = AccessKeyID.generate(temporary: true)
         let credential = SCRAMCredential.derive(secret: secret)
-        let session = SessionCredentials(
+        var session = SessionCredentials(
             accessKeyID: keyID,
             verifier: SCRAMVerifier(
                 salt: credential.salt, iterations: credential.iterations, storedKey: credential.storedKey,
@@ -105,6 +110,7 @@ public struct STSService: STSServiceProtocol {
             sessionName: sessionName,
             assumedRoleARN: ARN.assumedRole(account: self.account, roleName: role.name, sessionName: sessionName),
             sessionPolicy: sessionPolicy == nil ? nil : request.policy, sourceIdentity: request.sourceIdentity)
+        session.sealedSecret = self.sealer?.seal(secret, accessKeyID: keyID.rawValue, purpose: .session)
         let committed: Committed<SessionCredentials>
         do {
             // Fails NoSuchEntity if the role was deleted since the snapshot was read; records its last use.
