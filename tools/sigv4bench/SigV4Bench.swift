@@ -7,7 +7,8 @@ import IAMQueryAPI
 @main
 struct SigV4Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "iam-sigv4-bench", abstract: "Time SigV4 verification with the derived-key cache (median of runs).")
+        commandName: "iam-sigv4-bench", abstract: "Time SigV4 verification with the derived-key cache (median of runs)."
+    )
 
     @Option(help: "Verifications per run.") var iterations = 200_000
     @Option(help: "Runs (the median is reported).") var runs = 5
