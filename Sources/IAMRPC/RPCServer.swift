@@ -125,7 +125,12 @@ public final class RPCServer: Sendable {
                 }
             }
         }
-        let tlsContext = try TLSContext(configuration: configuration.tls)
+        // The connection's opening timeout counts from accept and covers the TLS handshake, so the TLS
+        // handler's own timer may not cut a slow opener off sooner (a test or operator who set the opening
+        // timeout to minutes would otherwise still lose silent connections at the TLS default of 10 s).
+        var tls = configuration.tls
+        tls.handshakeTimeout = max(tls.handshakeTimeout, TimeAmount(configuration.connection.handshakeTimeout))
+        let tlsContext = try TLSContext(configuration: tls)
         let registry = ConnectionRegistry(
             maxConnections: configuration.maxConnections,
             maxHandshaking: configuration.maxHandshakingConnections,
