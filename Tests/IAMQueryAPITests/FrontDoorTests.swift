@@ -2,6 +2,7 @@ import Foundation
 import IAMDomain
 import IAMRPC
 import IAMServer
+import IAMTestSupport
 import IAMTLS
 import NIOCore
 import NIOPosix
