@@ -17,7 +17,8 @@ final class LiveDaemon: Sendable {
         daemon = try ChildProcess(
             iamd,
             [
-                "--port", "0", "--data-dir", data.path, "--tls-cert", chain.serverCertificatePath, "--tls-key",
+                "--port", "0", "--query-port", "off", "--data-dir", data.path, "--tls-cert",
+                chain.serverCertificatePath, "--tls-key",
                 chain.serverKeyPath, "--log-level", "warning",
             ])
         let line = try await daemon.waitForLine(startingWith: "listening ")

@@ -21,7 +21,10 @@ struct LoadTestSmokeTests {
     func startDaemon() async throws -> (ChildProcess, String) {
         let daemon = try ChildProcess(
             try binary("iamd"),
-            ["--port", "0", "--data-dir", directory.appendingPathComponent("data").path, "--log-level", "warning"])
+            [
+                "--port", "0", "--query-port", "off", "--data-dir", directory.appendingPathComponent("data").path,
+                "--log-level", "warning",
+            ])
         let line = try await daemon.waitForLine(startingWith: "listening ")
         return (daemon, String(line.dropFirst("listening ".count)))
     }

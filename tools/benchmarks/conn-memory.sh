@@ -43,7 +43,7 @@ start_iamd() {  # $1 = name; sets server_pid, port, data
   data="$t/$1"
   mkdir -p "$data"
   # shellcheck disable=SC2086
-  "$IAMD" --data-dir "$data" --port 0 --log-level warning ${IAMD_FLAGS:-} > "$data.out" 2> "$data.err" &
+  "$IAMD" --data-dir "$data" --port 0 --query-port off --log-level warning ${IAMD_FLAGS:-} > "$data.out" 2> "$data.err" &
   server_pid=$!
   pids+=("$server_pid")
   for _ in $(seq 300); do grep -q '^listening' "$data.out" 2>/dev/null && break; sleep 0.1; done

@@ -27,7 +27,9 @@ final class SpawnedServer: Sendable {
         try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
         let out = self.directory.appendingPathComponent("iamd.out").path
         let err = self.directory.appendingPathComponent("iamd.err").path
-        let arguments = [binary, "--data-dir", data.path, "--port", "0", "--log-level", "warning"]
+        let arguments = [
+            binary, "--data-dir", data.path, "--port", "0", "--query-port", "off", "--log-level", "warning",
+        ]
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }

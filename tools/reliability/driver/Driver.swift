@@ -62,7 +62,9 @@ final class Daemon {
         let handle = try FileHandle(forWritingTo: self.output)
         handle.seekToEndOfFile()
         self.process.executableURL = URL(fileURLWithPath: executable)
-        self.process.arguments = ["--data-dir", dataDir, "--port", "0", "--log-level", "warning"]
+        self.process.arguments = [
+            "--data-dir", dataDir, "--port", "0", "--query-port", "off", "--log-level", "warning",
+        ]
         self.process.standardOutput = handle
         self.process.standardError = handle
         let start = try String(contentsOf: self.output, encoding: .utf8).utf8.count
