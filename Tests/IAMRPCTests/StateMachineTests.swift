@@ -343,6 +343,20 @@ struct ServerConnectionStateMachineTests {
         #expect(!machine.shouldPauseReading)
     }
 
+    @Test("a limit of 0 calls refuses every call but never stops reading (found by the server-connection fuzzer)")
+    func zeroCallLimit() throws {
+        var machine = try Self.active(maxConcurrentCalls: 0)
+        #expect(!machine.shouldPauseReading, "the opening and GOAWAY must still be read")
+        guard case .refuseCall(1, let error) = machine.callStartReceived(streamID: 1) else {
+            Issue.record("a call opened past a limit of 0")
+            return
+        }
+        #expect(error.code == .resourceExhausted)
+        #expect(!machine.shouldPauseReading)
+        machine.channelClosed()
+        #expect(!machine.shouldPauseReading)
+    }
+
     @Test("cancel and deadline: the call is forgotten; a deadline on a live call ends it DEADLINE_EXCEEDED")
     func cancelAndDeadline() throws {
         var machine = try Self.active()

@@ -78,8 +78,10 @@ package struct ServerConnectionStateMachine {
     }
 
     /// True while as many calls are being served as we allow at once: the handler stops asking the
-    /// socket for bytes (TCP backpressure) instead of queueing or failing more work (WIRE.md §11).
-    package var shouldPauseReading: Bool { self.readyCount >= self.maxConcurrentCalls }
+    /// socket for bytes (TCP backpressure) instead of queueing or failing more work (WIRE.md §11). Only
+    /// calls being served pause reading: with none (nothing ready, a limit of 0, a closed connection) the
+    /// handshake, cancels and GOAWAY must still be read.
+    package var shouldPauseReading: Bool { self.readyCount > 0 && self.readyCount >= self.maxConcurrentCalls }
 
     /// True once calls may be made.
     package var isAuthenticated: Bool { self.accessKeyID != nil }
