@@ -214,7 +214,7 @@ public struct AuthorizationService: AuthorizationServiceProtocol {
     }
 
     static func context(_ entries: [ContextEntry]) throws(RPCError) -> RequestContext {
-        RequestContext(try contextValues(entries))
+        RequestContext(pairs: try contextPairs(entries))
     }
 
     static func parse(_ text: String, kind: PolicyDocumentKind, field: String) throws(RPCError) -> PolicyDocument {

@@ -23,7 +23,7 @@ struct RequestKeysTests {
         ] as [Double])
     func currentTimeText(seconds: Double) {
         let date = Date(timeIntervalSince1970: seconds)
-        #expect(Caller.iso8601(date) == Self.reference(date))
+        #expect(UTCTime.iso8601(date) == Self.reference(date))
     }
 
     @Test("aws:CurrentTime matches ISO8601FormatStyle over many random instants")
@@ -32,7 +32,7 @@ struct RequestKeysTests {
         for _ in 0..<2_000 {
             let date = Date(
                 timeIntervalSince1970: Double.random(in: 0..<253_402_300_800, using: &generator))
-            #expect(Caller.iso8601(date) == Self.reference(date))
+            #expect(UTCTime.iso8601(date) == Self.reference(date))
         }
     }
 
@@ -40,32 +40,48 @@ struct RequestKeysTests {
     func currentTimeOutOfRange() {
         for seconds in [253_402_300_800, -0.5, -12_219_292_800] as [Double] {
             let date = Date(timeIntervalSince1970: seconds)
-            #expect(Caller.iso8601(date) == Self.reference(date))
+            #expect(UTCTime.iso8601(date) == Self.reference(date))
         }
     }
 
     @Test("the server's keys replace the caller's in any case; other caller keys stay")
     func mergeServerKeysWin() {
-        var values: [String: ContextValue] = [
-            "AWS:USERNAME": .string("mallory"), "aws:principalarn": .string("arn:aws:iam::1:user/x"),
-            "aws:SourceIp": .string("203.0.113.9"), "aws:usernameX": .string("kept"),
-        ]
-        AuthorizationService.merge(
-            ["aws:username": .string("alice"), "aws:PrincipalArn": .string("arn:aws:iam::123456789012:user/alice")],
-            into: &values)
-        #expect(
-            values == [
-                "aws:username": .string("alice"), "aws:PrincipalArn": .string("arn:aws:iam::123456789012:user/alice"),
-                "aws:SourceIp": .string("203.0.113.9"), "aws:usernameX": .string("kept"),
-            ])
+        // Authorize and SimulatePrincipalPolicy put the principal's keys in a layer above the caller's.
+        let caller = RequestContext(pairs: [
+            ("AWS:USERNAME", .string("mallory")), ("aws:principalarn", .string("arn:aws:iam::1:user/x")),
+            ("aws:SourceIp", .string("203.0.113.9")), ("aws:usernameX", .string("kept")),
+        ])
+        let principal = RequestContext([
+            "aws:username": .string("alice"), "aws:PrincipalArn": .string("arn:aws:iam::123456789012:user/alice"),
+        ])
+        let values = RequestContext(layers: [caller, principal])
+        #expect(values["aws:username"] == .string("alice"))
+        #expect(values["aws:PrincipalArn"] == .string("arn:aws:iam::123456789012:user/alice"))
+        #expect(values["aws:SourceIp"] == .string("203.0.113.9"))
+        #expect(values["aws:usernameX"] == .string("kept"))
+        #expect(Set(values.keys) == ["aws:username", "aws:principalarn", "aws:sourceip", "aws:usernamex"])
     }
 
     @Test("ASCII folding only: non-letters and non-ASCII bytes must match exactly")
     func asciiFolding() {
-        #expect(AuthorizationService.asciiCaseInsensitiveEqual("aws:SourceIp", "AWS:SOURCEIP"))
-        #expect(!AuthorizationService.asciiCaseInsensitiveEqual("a@b", "a`b"))
-        #expect(!AuthorizationService.asciiCaseInsensitiveEqual("tag/é", "tag/É"))
-        #expect(!AuthorizationService.asciiCaseInsensitiveEqual("aws:a", "aws:ab"))
-        #expect(AuthorizationService.asciiCaseInsensitiveEqual("", ""))
+        func same(_ a: String, _ b: String) -> Bool { RequestContext(pairs: [(a, .string("v"))])[b] != nil }
+        #expect(same("aws:SourceIp", "AWS:SOURCEIP"))
+        #expect(!same("a@b", "a`b"))
+        #expect(!same("tag/é", "tag/É"))
+        #expect(!same("aws:a", "aws:ab"))
+        #expect(same("x", "X"))
+    }
+
+    @Test("UTC text: SigV4's compact form and protobuf milliseconds agree with ISO8601FormatStyle")
+    func compactAndMilliseconds() {
+        for seconds in [0, 59, 951_782_400, 1_780_000_000.75, 253_402_300_799, -1, -86_401] as [Double] {
+            let date = Date(timeIntervalSince1970: seconds)
+            #expect(UTCTime.compact(date) == Self.reference(date).filter { $0 != "-" && $0 != ":" })
+        }
+        #expect(UTCTime.iso8601(milliseconds: 1_500) == "1970-01-01T00:00:01Z")
+        #expect(UTCTime.iso8601(milliseconds: -1) == "1969-12-31T23:59:59Z")
+        #expect(
+            UTCTime.iso8601(milliseconds: 1_780_000_000_999)
+                == Self.reference(Date(timeIntervalSince1970: 1_780_000_000)))
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import IAMServer
 
 /// Writes the XML of a Query response: elements in order, text escaped, nothing else (no declaration,
 /// no indentation, as AWS's IAM and STS write it).
@@ -47,7 +48,7 @@ public struct QueryXMLWriter: Sendable {
 
     /// `<tag>2026-12-01T22:00:00Z</tag>` from milliseconds since the epoch (ISO 8601, UTC, `Z`).
     public mutating func timestamp(_ tag: String, _ milliseconds: Int64) {
-        self.element(tag, QueryXML.iso8601(milliseconds: milliseconds))
+        self.element(tag, UTCTime.iso8601(milliseconds: milliseconds))
     }
 }
 
@@ -62,27 +63,5 @@ public enum QueryXML {
     /// AWS's name of an enum value; nil for values AWS has no name for (unspecified).
     static func enumText<E: Hashable>(_ value: E, _ names: [E: String]) -> String? {
         names[value]
-    }
-
-    /// `yyyy-MM-ddTHH:mm:ssZ`.
-    public static func iso8601(milliseconds: Int64) -> String {
-        let seconds = Int(milliseconds / 1000)
-        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
-        let secondOfDay = seconds - days * 86_400
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let shiftedMonth = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * shiftedMonth + 2) / 5 + 1
-        let month = shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9
-        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
-        func pad(_ value: Int, _ width: Int) -> String {
-            let text = String(value)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
-        }
-        return
-            "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(secondOfDay / 3600, 2)):\(pad(secondOfDay / 60 % 60, 2)):\(pad(secondOfDay % 60, 2))Z"
     }
 }

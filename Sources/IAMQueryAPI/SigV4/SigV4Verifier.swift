@@ -1,4 +1,5 @@
 public import Foundation
+import IAMServer
 import IAMTLS
 import Synchronization
 
@@ -491,17 +492,7 @@ public final class SigV4Verifier: Sendable {
     }
 
     /// Formats `yyyyMMdd'T'HHmmss'Z'`.
-    public static func formatAmzDate(_ date: Date) -> String {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
-        func pad(_ value: Int?, _ width: Int) -> String {
-            let text = String(value ?? 0)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
-        }
-        return
-            "\(pad(parts.year, 4))\(pad(parts.month, 2))\(pad(parts.day, 2))T\(pad(parts.hour, 2))\(pad(parts.minute, 2))\(pad(parts.second, 2))Z"
-    }
+    public static func formatAmzDate(_ date: Date) -> String { UTCTime.compact(date) }
 
     /// The lower-case hex SHA-256 of a body, as the canonical request needs it.
     public static func payloadHash(_ body: some Collection<UInt8>) -> String {

@@ -56,7 +56,7 @@ final class AuditLog: Sendable {
     func record(context: ServerCallContext, caller: Caller?, resource: String?, error: RPCError) {
         self.append(
             Record(
-                time: Caller.iso8601(Date()), caller: caller?.arn, accessKeyId: context.accessKeyID,
+                time: UTCTime.iso8601(Date()), caller: caller?.arn, accessKeyId: context.accessKeyID,
                 peer: context.peerAddress.map(Self.describe), rpc: context.method.method, resource: resource,
                 result: error.code.description, errorCode: error.iamErrorCode, requestId: context.requestID,
                 revision: nil))
@@ -66,7 +66,7 @@ final class AuditLog: Sendable {
     func recordMutation(context: ServerCallContext, caller: String?, resource: String?, revision: UInt64) {
         self.append(
             Record(
-                time: Caller.iso8601(Date()), caller: caller, accessKeyId: context.accessKeyID,
+                time: UTCTime.iso8601(Date()), caller: caller, accessKeyId: context.accessKeyID,
                 peer: context.peerAddress.map(Self.describe), rpc: context.method.method, resource: resource,
                 result: "OK", errorCode: nil, requestId: context.requestID, revision: revision))
     }
@@ -76,7 +76,7 @@ final class AuditLog: Sendable {
         let rpc = commit.method.split(separator: "/").last.map(String.init) ?? commit.method
         self.append(
             Record(
-                time: Caller.iso8601(Date()), caller: caller, accessKeyId: commit.accessKeyID, peer: commit.peer,
+                time: UTCTime.iso8601(Date()), caller: caller, accessKeyId: commit.accessKeyID, peer: commit.peer,
                 rpc: rpc, resource: commit.changes.first.map { Self.describe($0.entity) }, result: "OK",
                 errorCode: nil, requestId: commit.requestID, revision: commit.revision.rawValue))
     }

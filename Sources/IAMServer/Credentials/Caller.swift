@@ -67,18 +67,12 @@ struct Caller: Sendable {
         code: .unauthenticated, message: "The security token included in the request is invalid.",
         iamErrorCode: "InvalidClientTokenId")
 
-    /// `aws:CurrentTime`, `aws:EpochTime`, `aws:SecureTransport` (every call arrives over TLS) and
-    /// `aws:SourceIp` from the connection's peer. `aws:MultiFactorAuthPresent` stays absent, as for
-    /// long-term access keys in AWS.
-    static func addRequestKeys(_ values: inout [String: ContextValue], peer: SocketAddress?, now: Date = Date()) {
-        for (key, value) in Self.clockValues(at: now) { values[key] = value }
-        if let ip = peer?.ipAddress { values["aws:SourceIp"] = .string(ip) }
-    }
-
-    /// The keys every request of one second shares.
+    /// The keys every request of one second shares: `aws:CurrentTime`, `aws:EpochTime` and
+    /// `aws:SecureTransport` (every call arrives over TLS). `aws:MultiFactorAuthPresent` stays absent, as for
+    /// long-term access keys in AWS; `aws:SourceIp` comes from the connection (``requestContext(for:now:)``).
     static func clockValues(at now: Date) -> [String: ContextValue] {
         [
-            "aws:CurrentTime": .string(Self.iso8601(now)),
+            "aws:CurrentTime": .string(UTCTime.iso8601(now)),
             "aws:EpochTime": .string(String(Int(now.timeIntervalSince1970.rounded(.down)))),
             "aws:SecureTransport": .string("true"),
         ]
@@ -106,54 +100,6 @@ struct Caller: Sendable {
         layers.append(Self.clockContext(at: now))
         if let ip = call.peerAddress?.ipAddress { layers.append(RequestContext(["aws:SourceIp": .string(ip)])) }
         return RequestContext(layers: layers)
-    }
-
-    static func iso8601(_ date: Date) -> String {
-        // Every authorized call sets aws:CurrentTime (twice for Authorize: the authorizer and the check), so
-        // this is on the hot path: Foundation's ISO8601FormatStyle plus a TimeZone lookup cost microseconds
-        // per call on Linux, the arithmetic below tens of nanoseconds. Same text: yyyy-MM-ddTHH:mm:ssZ.
-        let seconds = date.timeIntervalSince1970.rounded(.down)
-        // From 1970 to 9999 (before 1582 Foundation's calendar is Julian, so older dates take its path).
-        guard seconds >= 0, seconds < 253_402_300_800 else {
-            var formatter = Date.ISO8601FormatStyle()
-            formatter.timeZone = TimeZone(identifier: "UTC")!
-            return date.formatted(formatter)
-        }
-        let total = Int(seconds)
-        let days = total >= 0 ? total / 86_400 : (total - 86_399) / 86_400
-        let secondOfDay = total - days * 86_400
-        // Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's civil_from_days).
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let shiftedMonth = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * shiftedMonth + 2) / 5 + 1
-        let month = shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9
-        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
-        return String(unsafeUninitializedCapacity: 20) { buffer in
-            func put(_ value: Int, digits: Int, at offset: Int) {
-                var value = value
-                for position in stride(from: offset + digits - 1, through: offset, by: -1) {
-                    buffer[position] = UInt8(ascii: "0") + UInt8(value % 10)
-                    value /= 10
-                }
-            }
-            put(year, digits: 4, at: 0)
-            buffer[4] = UInt8(ascii: "-")
-            put(month, digits: 2, at: 5)
-            buffer[7] = UInt8(ascii: "-")
-            put(day, digits: 2, at: 8)
-            buffer[10] = UInt8(ascii: "T")
-            put(secondOfDay / 3600, digits: 2, at: 11)
-            buffer[13] = UInt8(ascii: ":")
-            put(secondOfDay / 60 % 60, digits: 2, at: 14)
-            buffer[16] = UInt8(ascii: ":")
-            put(secondOfDay % 60, digits: 2, at: 17)
-            buffer[19] = UInt8(ascii: "Z")
-            return 20
-        }
     }
 }
 

@@ -158,44 +158,6 @@ extension AuthorizationService {
         return response
     }
 
-    /// The server's keys win over the caller's: a caller cannot claim another `aws:username`.
-    static func merge(_ principalKeys: [String: ContextValue], into values: inout [String: ContextValue]) {
-        // Only the caller's keys can collide, and there are few: drop each that names a server key in any
-        // case (ASCII folding, as RequestContext folds keys), then add the server's. Foundation's
-        // caseInsensitiveCompare per pair cost microseconds per check.
-        if !values.isEmpty {
-            for existing in Array(values.keys)
-            where principalKeys.keys.contains(where: { Self.asciiCaseInsensitiveEqual($0, existing) }) {
-                values.removeValue(forKey: existing)
-            }
-        }
-        for (key, value) in principalKeys { values[key] = value }
-    }
-
-    /// Whether `a` and `b` are equal when ASCII letters are folded (context keys are ASCII in practice;
-    /// non-ASCII bytes must match exactly).
-    static func asciiCaseInsensitiveEqual(_ a: String, _ b: String) -> Bool {
-        var a = a
-        var b = b
-        return a.withUTF8 { x in
-            b.withUTF8 { y in
-                guard x.count == y.count else { return false }
-                for index in 0..<x.count where x[index] != y[index] {
-                    guard x[index] | 0x20 == y[index] | 0x20, (0x61...0x7A).contains(x[index] | 0x20) else {
-                        return false
-                    }
-                }
-                return true
-            }
-        }
-    }
-
-    static func contextValues(_ entries: [ContextEntry]) throws(RPCError) -> [String: ContextValue] {
-        var values: [String: ContextValue] = [:]
-        for (key, value) in try Self.contextPairs(entries) { values[key] = value }
-        return values
-    }
-
     /// The request's context entries, validated, in order (a later entry of the same key wins).
     static func contextPairs(_ entries: [ContextEntry]) throws(RPCError) -> [(key: String, value: ContextValue)] {
         guard entries.count <= 256 else { throw invalidInput("at most 256 context entries per check") }
@@ -281,12 +243,14 @@ extension AuthorizationService {
             let document = try Self.parse(request.resourcePolicy, kind: .resource, field: "ResourcePolicy")
             policies.append(PolicyInput(id: "ResourcePolicy", role: .resource, document: document))
         }
-        var values = try Self.contextValues(request.contextEntries)
-        Self.merge(principal.context, into: &values)
+        // The principal's keys win over the caller's in any case: a caller cannot claim another aws:username.
+        let context = RequestContext(layers: [
+            RequestContext(pairs: try Self.contextPairs(request.contextEntries)), RequestContext(principal.context),
+        ])
         let compiled = CompiledPrincipal(principal: principal.policyPrincipal, policies: policies)
         let sources = principal.sources
         return try Self.simulate(
-            compiled, actions: request.actionNames, resources: request.resourceARNs, context: RequestContext(values),
+            compiled, actions: request.actionNames, resources: request.resourceARNs, context: context,
             marker: request.marker, maxItems: request.maxItems
         ) { matched in Self.sourcedStatement(matched, source: sources[matched.policyID]) }
     }

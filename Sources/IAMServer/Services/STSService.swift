@@ -80,16 +80,15 @@ public struct STSService: STSServiceProtocol {
             sessionPolicy = try AuthorizationService.parse(text, kind: .inlineRole, field: "policy")
         }
 
-        var values = principal.context
-        Caller.addRequestKeys(&values, peer: context.peerAddress)
-        values["sts:RoleSessionName"] = .string(sessionName.rawValue)
-        if let externalID = request.externalID { values["sts:ExternalId"] = .string(externalID) }
-        if let source = request.sourceIdentity { values["sts:SourceIdentity"] = .string(source) }
+        var stsKeys: [(key: String, value: ContextValue)] = [("sts:RoleSessionName", .string(sessionName.rawValue))]
+        if let externalID = request.externalID { stsKeys.append(("sts:ExternalId", .string(externalID))) }
+        if let source = request.sourceIdentity { stsKeys.append(("sts:SourceIdentity", .string(source))) }
+        let values = RequestContext(layers: [caller.requestContext(for: context), RequestContext(pairs: stsKeys)])
         let evaluator = CompiledPrincipal(
             principal: principal.policyPrincipal,
             policies: principal.policies + [PolicyInput(id: "TrustPolicy", role: .resource, document: trust)])
         let check = AuthorizationRequest(
-            action: "sts:AssumeRole", resource: roleARN.description, context: RequestContext(values))
+            action: "sts:AssumeRole", resource: roleARN.description, context: values)
         guard evaluator.decide(check) == .allowed else {
             self.audit?.record(context: context, caller: caller, resource: request.roleARN, error: denied)
             throw denied
