@@ -74,18 +74,20 @@ public enum StoreConformance {
     static func updatesTagsAndBoundaries(_ store: any Store) async throws {
         let dir = directory(store)
         _ = try await dir.createUser(name: name("alice"), tags: [try Tag(key: "Team", value: "blue")])
-        _ = try await dir.tagUser(named: name("alice"), tags: [try Tag(key: "team", value: "red")])
+        _ = try await dir.tag(User.self, named: name("alice"), tags: [try Tag(key: "team", value: "red")])
         #expect(try await dir.user(named: name("alice")).tags == [try Tag(key: "team", value: "red")])
         await expectCode(.invalidInput) {
-            _ = try await dir.tagUser(
+            _ = try await dir.tag(
+                User.self,
                 named: name("alice"), tags: [try Tag(key: "a", value: "1"), try Tag(key: "A", value: "2")])
         }
-        _ = try await dir.untagUser(named: name("alice"), keys: ["TEAM"])
+        _ = try await dir.untag(User.self, named: name("alice"), keys: ["TEAM"])
         #expect(try await dir.user(named: name("alice")).tags.isEmpty)
         var few = Quotas()
         few.tagsPerEntity = 2
         await expectCode(.limitExceeded) {
-            _ = try await directory(store, quotas: few).tagUser(
+            _ = try await directory(store, quotas: few).tag(
+                User.self,
                 named: name("alice"),
                 tags: [try Tag(key: "a", value: ""), try Tag(key: "b", value: ""), try Tag(key: "c", value: "")])
         }
@@ -100,13 +102,13 @@ public enum StoreConformance {
         _ = try await dir.tagPolicy(
             arn: policy.arn, tags: [try Tag(key: "k", value: "1"), try Tag(key: "K", value: "2")])
         #expect(try await dir.policy(arn: policy.arn).policy.tags.count == 2)
-        _ = try await dir.setUserPermissionsBoundary(named: name("bob"), to: policy.arn)
+        _ = try await dir.setPermissionsBoundary(User.self, named: name("bob"), to: policy.arn)
         #expect(try await dir.entities(forPolicy: policy.arn, asBoundary: true).users.map(\.name) == [name("bob")])
         await expectCode(.deleteConflict) { _ = try await dir.deletePolicy(arn: policy.arn) }
-        _ = try await dir.setUserPermissionsBoundary(named: name("bob"), to: nil)
+        _ = try await dir.setPermissionsBoundary(User.self, named: name("bob"), to: nil)
         _ = try await dir.deletePolicy(arn: policy.arn)
         await expectCode(.noSuchEntity) {
-            _ = try await dir.setUserPermissionsBoundary(named: name("bob"), to: policy.arn)
+            _ = try await dir.setPermissionsBoundary(User.self, named: name("bob"), to: policy.arn)
         }
 
         _ = try await dir.createRole(name: name("r", .role), assumeRolePolicyDocument: trust)

@@ -67,42 +67,6 @@ extension IAMDirectory {
         }
     }
 
-    /// TagRole.
-    public func tagRole(named name: EntityName, tags: [Tag]) async throws(IAMError) -> Committed<Void> {
-        let limit = quotas.tagsPerEntity
-        return try await store.write { tx throws(IAMError) in
-            var role = try Self.require(Role.self, name, tx)
-            let merged = try Tags.merge(tags, into: role.tags, caseInsensitiveKeys: true, limit: limit)
-            guard merged != role.tags else { return }
-            role.tags = merged
-            try tx.update(role)
-        }
-    }
-
-    /// UntagRole.
-    public func untagRole(named name: EntityName, keys: [String]) async throws(IAMError) -> Committed<Void> {
-        try await store.write { tx throws(IAMError) in
-            var role = try Self.require(Role.self, name, tx)
-            let kept = Tags.remove(keys, from: role.tags, caseInsensitiveKeys: true)
-            guard kept != role.tags else { return }
-            role.tags = kept
-            try tx.update(role)
-        }
-    }
-
-    /// PutRolePermissionsBoundary / DeleteRolePermissionsBoundary (`nil`).
-    public func setRolePermissionsBoundary(named name: EntityName, to boundary: ARN?) async throws(IAMError)
-        -> Committed<Void>
-    {
-        try await store.write { tx throws(IAMError) in
-            var role = try Self.require(Role.self, name, tx)
-            if let boundary { try Self.requireBoundary(boundary, tx) }
-            guard role.permissionsBoundary != boundary else { return }
-            role.permissionsBoundary = boundary
-            try tx.update(role)
-        }
-    }
-
     /// Refuses a trust policy that names, as an `AWS` principal, a user or role of this account that does not
     /// exist (AWS resolves such principals to unique ids when it stores the policy, so it must find them), or a
     /// value that is neither `*`, an account id nor an ARN. Other accounts' principals cannot be checked here and

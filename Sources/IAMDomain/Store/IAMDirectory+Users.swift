@@ -47,42 +47,6 @@ extension IAMDirectory {
         }
     }
 
-    /// TagUser (keys compared case-insensitively, the new spelling kept).
-    public func tagUser(named name: EntityName, tags: [Tag]) async throws(IAMError) -> Committed<Void> {
-        let limit = quotas.tagsPerEntity
-        return try await store.write { tx throws(IAMError) in
-            var user = try Self.require(User.self, name, tx)
-            let merged = try Tags.merge(tags, into: user.tags, caseInsensitiveKeys: true, limit: limit)
-            guard merged != user.tags else { return }
-            user.tags = merged
-            try tx.update(user)
-        }
-    }
-
-    /// UntagUser (unknown keys are ignored).
-    public func untagUser(named name: EntityName, keys: [String]) async throws(IAMError) -> Committed<Void> {
-        try await store.write { tx throws(IAMError) in
-            var user = try Self.require(User.self, name, tx)
-            let kept = Tags.remove(keys, from: user.tags, caseInsensitiveKeys: true)
-            guard kept != user.tags else { return }
-            user.tags = kept
-            try tx.update(user)
-        }
-    }
-
-    /// PutUserPermissionsBoundary / DeleteUserPermissionsBoundary (`nil`): one boundary, a new one replaces it.
-    public func setUserPermissionsBoundary(named name: EntityName, to boundary: ARN?) async throws(IAMError)
-        -> Committed<Void>
-    {
-        try await store.write { tx throws(IAMError) in
-            var user = try Self.require(User.self, name, tx)
-            if let boundary { try Self.requireBoundary(boundary, tx) }
-            guard user.permissionsBoundary != boundary else { return }
-            user.permissionsBoundary = boundary
-            try tx.update(user)
-        }
-    }
-
     /// ListGroupsForUser, in case-folded name order.
     public func groupsForUser(named name: EntityName, page: PageRequest = .first) async throws(IAMError) -> Page<Group>
     {

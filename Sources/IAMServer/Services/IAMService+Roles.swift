@@ -96,7 +96,7 @@ extension IAMService {
         guard !request.tags.isEmpty else { throw Input.missing("tags") }
         let tags = try Input.tags(request.tags)
         let (_, revision) = try await commit(context) { () throws(IAMError) in
-            try await directory.tagRole(named: name, tags: tags)
+            try await directory.tag(Role.self, named: name, tags: tags)
         }
         return TagRoleResponse(revision: revision)
     }
@@ -106,7 +106,7 @@ extension IAMService {
         let name = try Input.name(request.roleName, .role)
         let keys = try Input.tagKeys(request.tagKeys)
         let (_, revision) = try await commit(context) { () throws(IAMError) in
-            try await directory.untagRole(named: name, keys: keys)
+            try await directory.untag(Role.self, named: name, keys: keys)
         }
         return UntagRoleResponse(revision: revision)
     }
@@ -131,7 +131,7 @@ extension IAMService {
             throw Input.missing("permissionsBoundary")
         }
         let (_, revision) = try await commit(context) { () throws(IAMError) in
-            try await directory.setRolePermissionsBoundary(named: name, to: boundary)
+            try await directory.setPermissionsBoundary(Role.self, named: name, to: boundary)
         }
         return PutRolePermissionsBoundaryResponse(revision: revision)
     }
@@ -143,7 +143,7 @@ extension IAMService {
         let name = try Input.name(request.roleName, .role)
         try await requireModifiableRole(name)
         let (_, revision) = try await commit(context) { () throws(IAMError) in
-            try await directory.setRolePermissionsBoundary(named: name, to: nil)
+            try await directory.setPermissionsBoundary(Role.self, named: name, to: nil)
         }
         return DeleteRolePermissionsBoundaryResponse(revision: revision)
     }

@@ -69,7 +69,7 @@ extension IAMService {
         guard !request.tags.isEmpty else { throw Input.missing("tags") }
         let tags = try Input.tags(request.tags)
         let (_, revision) = try await commit(context) { () throws(IAMError) in
-            try await directory.tagUser(named: name, tags: tags)
+            try await directory.tag(User.self, named: name, tags: tags)
         }
         return TagUserResponse(revision: revision)
     }
@@ -79,7 +79,7 @@ extension IAMService {
         let name = try Input.name(request.userName, .user)
         let keys = try Input.tagKeys(request.tagKeys)
         let (_, revision) = try await commit(context) { () throws(IAMError) in
-            try await directory.untagUser(named: name, keys: keys)
+            try await directory.untag(User.self, named: name, keys: keys)
         }
         return UntagUserResponse(revision: revision)
     }
@@ -103,7 +103,7 @@ extension IAMService {
             throw Input.missing("permissionsBoundary")
         }
         let (_, revision) = try await commit(context) { () throws(IAMError) in
-            try await directory.setUserPermissionsBoundary(named: name, to: boundary)
+            try await directory.setPermissionsBoundary(User.self, named: name, to: boundary)
         }
         return PutUserPermissionsBoundaryResponse(revision: revision)
     }
@@ -114,7 +114,7 @@ extension IAMService {
     ) async throws -> DeleteUserPermissionsBoundaryResponse {
         let name = try Input.name(request.userName, .user)
         let (_, revision) = try await commit(context) { () throws(IAMError) in
-            try await directory.setUserPermissionsBoundary(named: name, to: nil)
+            try await directory.setPermissionsBoundary(User.self, named: name, to: nil)
         }
         return DeleteUserPermissionsBoundaryResponse(revision: revision)
     }
