@@ -57,6 +57,18 @@ struct CLIBehaviourTests {
 
         let badQuery = try await server.iam(["get-caller-identity", "--query", "Arn[?"])
         #expect(badQuery.status == 252)
+
+        // A member AWS's model requires, given neither as a flag nor in --cli-input-json: the AWS CLI's usage
+        // error before any call; given either way, the call goes ahead.
+        let noName = try await server.iam(["attach-user-policy", "--user-name", "someone"])
+        #expect(noName.status == 252)
+        #expect(noName.errorOutput.contains("iam: error: the following arguments are required: --policy-arn"))
+        let neither = try await server.iam(["create-user"])
+        #expect(neither.status == 252)
+        #expect(neither.errorOutput.contains("the following arguments are required: --user-name"))
+        let fromJSON = try await server.iam(["create-user", "--cli-input-json", #"{"UserName": "from-json"}"#])
+        #expect(fromJSON.status == 0, "\(fromJSON.errorOutput)")
+        #expect(fromJSON.output.contains("\"UserName\": \"from-json\""))
     }
 
     @Test("list commands follow Marker across pages; --max-items and --starting-token split the same list")
