@@ -126,6 +126,46 @@ public final class RPCClient: Sendable {
         self.makeCall(method, request, options: options) { (response: Response, _) in response }.0
     }
 
+    /// Same call with a completion callback, for callers already on `eventLoop` (the load tester): no promise,
+    /// future or callback list per call, and `completion` runs on the loop when the call ends.
+    ///
+    /// - Precondition: called on `eventLoop`.
+    public func unaryOnEventLoop<Request: WireMessage, Response: WireMessage>(
+        _ method: MethodDescriptor,
+        _ request: Request,
+        as: Response.Type = Response.self,
+        options: CallOptions = CallOptions(),
+        completion: @escaping (Result<Response, RPCError>) -> Void
+    ) {
+        self.eventLoop.preconditionInEventLoop()
+        let call = PendingClientCall(
+            method: method,
+            options: options,
+            encode: { request.encode(into: &$0) },
+            complete: { result, requestID in
+                switch result {
+                case .success(var bytes):
+                    do throws(WireError) {
+                        completion(.success(try Response(decoding: &bytes)))
+                    } catch {
+                        completion(
+                            .failure(
+                                RPCError(
+                                    code: .internalError,
+                                    message: "cannot decode the response: \(error.message)",
+                                    requestID: requestID
+                                )
+                            )
+                        )
+                    }
+                case .failure(let error):
+                    completion(.failure(error))
+                }
+            }
+        )
+        self.manager.value.start(call)
+    }
+
     private func makeCall<Request: WireMessage, Response: WireMessage, Output: Sendable>(
         _ method: MethodDescriptor,
         _ request: Request,
