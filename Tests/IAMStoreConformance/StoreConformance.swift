@@ -48,28 +48,29 @@ public enum StoreConformance {
 
     typealias Case = (name: String, body: @Sendable (any Store) async throws -> Void)
 
-    static let cases: [Case] = [
-        ("revisionBumpsOncePerWrite", revisionBumpsOncePerWrite),
-        ("failedWriteLeavesNothing", failedWriteLeavesNothing),
-        ("noOpWriteKeepsRevision", noOpWriteKeepsRevision),
-        ("namesAreUniqueCaseInsensitivelyPerKind", namesAreUniqueCaseInsensitivelyPerKind),
-        ("racingCreatorsLeaveOneWinner", racingCreatorsLeaveOneWinner),
-        ("listsPageByFoldedNameWithPathPrefix", listsPageByFoldedNameWithPathPrefix),
-        ("changeLogNamesBothEndsOfARelation", changeLogNamesBothEndsOfARelation),
-        ("renameKeepsRelationsAndFreesOldName", renameKeepsRelationsAndFreesOldName),
-        ("deleteUserConflicts", deleteUserConflicts),
-        ("groupsAndMembership", groupsAndMembership),
-        ("policyVersionsRules", policyVersionsRules),
-        ("attachmentRules", attachmentRules),
-        ("inlinePolicyAggregateSize", inlinePolicyAggregateSize),
-        ("accessKeysRules", accessKeysRules),
-        ("rolesAndSessions", rolesAndSessions),
-        ("loadAllHoldsEverything", loadAllHoldsEverything),
-        ("entityQuotas", entityQuotas),
-        ("updatesTagsAndBoundaries", updatesTagsAndBoundaries),
-        ("readsOfRelations", readsOfRelations),
-        ("sessionsAndAccountSummary", sessionsAndAccountSummary),
-    ]
+    static let cases: [Case] =
+        [
+            ("revisionBumpsOncePerWrite", revisionBumpsOncePerWrite),
+            ("failedWriteLeavesNothing", failedWriteLeavesNothing),
+            ("noOpWriteKeepsRevision", noOpWriteKeepsRevision),
+            ("namesAreUniqueCaseInsensitivelyPerKind", namesAreUniqueCaseInsensitivelyPerKind),
+            ("racingCreatorsLeaveOneWinner", racingCreatorsLeaveOneWinner),
+            ("listsPageByFoldedNameWithPathPrefix", listsPageByFoldedNameWithPathPrefix),
+            ("changeLogNamesBothEndsOfARelation", changeLogNamesBothEndsOfARelation),
+            ("renameKeepsRelationsAndFreesOldName", renameKeepsRelationsAndFreesOldName),
+            ("deleteUserConflicts", deleteUserConflicts),
+            ("groupsAndMembership", groupsAndMembership),
+            ("policyVersionsRules", policyVersionsRules),
+            ("attachmentRules", attachmentRules),
+            ("inlinePolicyAggregateSize", inlinePolicyAggregateSize),
+            ("accessKeysRules", accessKeysRules),
+            ("rolesAndSessions", rolesAndSessions),
+            ("loadAllHoldsEverything", loadAllHoldsEverything),
+            ("entityQuotas", entityQuotas),
+            ("updatesTagsAndBoundaries", updatesTagsAndBoundaries),
+            ("readsOfRelations", readsOfRelations),
+            ("sessionsAndAccountSummary", sessionsAndAccountSummary),
+        ] + instanceProfileCases
 
     static func updatesTagsAndBoundaries(_ store: any Store) async throws {
         let dir = directory(store)

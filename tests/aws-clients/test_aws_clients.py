@@ -229,6 +229,58 @@ def account_and_simulation():
     iam.delete_user_policy(UserName="alice", PolicyName="s3")
 
 
+def instance_profiles():
+    EC2 = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {
+        "Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+    p = iam.create_instance_profile(InstanceProfileName="web", Path="/fleet/",
+                                    Tags=[{"Key": "team", "Value": "api"}])["InstanceProfile"]
+    assert p["Arn"] == f"arn:aws:iam::{ACCOUNT}:instance-profile/fleet/web", p
+    assert p["InstanceProfileId"].startswith("AIPA") and isinstance(p["CreateDate"], datetime.datetime), p
+    assert p["Path"] == "/fleet/" and p["Roles"] == [] and p["Tags"] == [{"Key": "team", "Value": "api"}], p
+    e = expect_error("EntityAlreadyExists", lambda: iam.create_instance_profile(InstanceProfileName="WEB"), 409)
+    assert e.response["Error"]["Message"] == "Instance Profile WEB already exists.", e.response["Error"]
+    role = iam.create_role(RoleName="ec2", AssumeRolePolicyDocument=EC2)["Role"]
+    # Terraform deletes a role after ListInstanceProfilesForRole: empty for a role in no profile.
+    assert iam.list_instance_profiles_for_role(RoleName="ec2")["InstanceProfiles"] == []
+    iam.add_role_to_instance_profile(InstanceProfileName="web", RoleName="ec2")
+    e = expect_error("LimitExceeded", lambda: iam.add_role_to_instance_profile(
+        InstanceProfileName="web", RoleName="ec2"), 409)
+    assert e.response["Error"]["Message"] == "Cannot exceed quota for InstanceSessionsPerInstanceProfile: 1"
+    g = iam.get_instance_profile(InstanceProfileName="web")["InstanceProfile"]
+    assert [r["RoleName"] for r in g["Roles"]] == ["ec2"], g
+    r = g["Roles"][0]
+    assert r["RoleId"] == role["RoleId"] and r["Arn"] == role["Arn"] and r["CreateDate"] == role["CreateDate"], r
+    assert r["AssumeRolePolicyDocument"] == json.loads(EC2), r
+    assert g["Tags"] == [{"Key": "team", "Value": "api"}], g
+    listed = iam.list_instance_profiles(PathPrefix="/fleet/")["InstanceProfiles"]
+    assert [x["InstanceProfileName"] for x in listed] == ["web"] and "Tags" not in listed[0], listed
+    assert [x["RoleName"] for x in listed[0]["Roles"]] == ["ec2"], listed
+    forrole = iam.list_instance_profiles_for_role(RoleName="ec2")["InstanceProfiles"]
+    assert [x["InstanceProfileName"] for x in forrole] == ["web"], forrole
+    d = iam.get_account_authorization_details(Filter=["Role"])["RoleDetailList"]
+    ec2 = [x for x in d if x["RoleName"] == "ec2"][0]
+    assert [x["InstanceProfileName"] for x in ec2["InstanceProfileList"]] == ["web"], ec2
+    assert iam.get_account_summary()["SummaryMap"]["InstanceProfiles"] == 1
+    e = expect_error("DeleteConflict", lambda: iam.delete_role(RoleName="ec2"), 409)
+    assert e.response["Error"]["Message"] == "Cannot delete entity, must remove roles from instance profile first."
+    expect_error("DeleteConflict", lambda: iam.delete_instance_profile(InstanceProfileName="web"), 409)
+    iam.tag_instance_profile(InstanceProfileName="web", Tags=[{"Key": "Team", "Value": "ops"}])
+    tags = iam.list_instance_profile_tags(InstanceProfileName="web")
+    assert tags["Tags"] == [{"Key": "team", "Value": "api"}, {"Key": "Team", "Value": "ops"}], tags
+    assert tags["IsTruncated"] is False
+    iam.untag_instance_profile(InstanceProfileName="web", TagKeys=["team"])
+    assert iam.list_instance_profile_tags(InstanceProfileName="web")["Tags"] == [{"Key": "Team", "Value": "ops"}]
+    iam.remove_role_from_instance_profile(InstanceProfileName="web", RoleName="ec2")
+    expect_error("NoSuchEntity", lambda: iam.remove_role_from_instance_profile(
+        InstanceProfileName="web", RoleName="ec2"), 404)
+    assert iam.list_instance_profiles_for_role(RoleName="ec2")["InstanceProfiles"] == []
+    iam.delete_role(RoleName="ec2")
+    iam.delete_instance_profile(InstanceProfileName="web")
+    e = expect_error("NoSuchEntity", lambda: iam.get_instance_profile(InstanceProfileName="web"), 404)
+    assert e.response["Error"]["Message"] == "Instance Profile web cannot be found.", e.response["Error"]
+    assert iam.list_instance_profiles()["InstanceProfiles"] == []
+
+
 def cleanup():
     k = keys_and_sts.alice
     iam.delete_access_key(UserName="alice", AccessKeyId=k[0])
@@ -238,7 +290,8 @@ def cleanup():
 
 for name, fn in [("users", users), ("policies", policies), ("groups", groups), ("roles", roles),
                  ("inline user policies", inline_user), ("access keys, AssumeRole, temporary credentials", keys_and_sts),
-                 ("account and simulation", account_and_simulation), ("deletes", cleanup)]:
+                 ("account and simulation", account_and_simulation), ("instance profiles", instance_profiles),
+                 ("deletes", cleanup)]:
     check("boto3: " + name, fn)
 
 
@@ -249,7 +302,7 @@ def coverage():
     served = set(re.findall(r'action: "([A-Za-z]+)"', gen))
     missing = sorted(served - called)
     assert not missing, f"operations never called through boto3: {missing}"
-    assert len(served) >= 77, len(served)
+    assert len(served) >= 87, len(served)
 check("boto3 called every served operation", coverage)
 
 
