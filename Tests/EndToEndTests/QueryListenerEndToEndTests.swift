@@ -18,7 +18,7 @@ struct QueryListenerEndToEndTests {
         defer { try? FileManager.default.removeItem(at: data) }
         let daemon = try ChildProcess(
             try binary("iamd"), ["--port", "0", "--query-port", "0", "--data-dir", data.path, "--log-level", "notice"])
-        let line = try await daemon.waitForLine(startingWith: "query listening ")
+        let line = try await daemon.waitForLine(startingWith: "query listening ", timeout: .seconds(300))
         let endpoint = String(line.dropFirst("query listening ".count))
         let kek = data.appendingPathComponent("kek")
         let attributes = try FileManager.default.attributesOfItem(atPath: kek.path)
@@ -40,7 +40,7 @@ struct QueryListenerEndToEndTests {
         let off = try ChildProcess(
             try binary("iamd"),
             ["--port", "0", "--query-port", "off", "--data-dir", data.path, "--log-level", "notice"])
-        _ = try await off.waitForLine(startingWith: "listening ")
+        _ = try await off.waitForLine(startingWith: "listening ", timeout: .seconds(300))
         off.signal(SIGTERM)
         let output = try await off.waitForExit(timeout: .seconds(30))
         #expect(!output.output.contains("query listening"))
@@ -67,7 +67,7 @@ struct QueryListenerEndToEndTests {
         let daemon = try ChildProcess(
             try binary("iamd"),
             ["--port", "0", "--query-port", "0", "--data-dir", data.path, "--log-level", "notice", "--test-mode"])
-        let line = try await daemon.waitForLine(startingWith: "query listening ")
+        let line = try await daemon.waitForLine(startingWith: "query listening ", timeout: .seconds(300))
         let endpoint = String(line.dropFirst("query listening ".count))
         let created = try await curl(
             data, endpoint, form: "Action=CreateUser&Version=2010-05-08&UserName=alice", sigv4: "iam")
@@ -84,7 +84,7 @@ struct QueryListenerEndToEndTests {
         // The same data folder without the flag: the reset is an unsigned request and moto's key is unknown.
         let plain = try ChildProcess(
             try binary("iamd"), ["--port", "0", "--query-port", "0", "--data-dir", data.path, "--log-level", "notice"])
-        let plainLine = try await plain.waitForLine(startingWith: "query listening ")
+        let plainLine = try await plain.waitForLine(startingWith: "query listening ", timeout: .seconds(300))
         let plainEndpoint = String(plainLine.dropFirst("query listening ".count))
         let refused = try await curl(data, plainEndpoint, path: "/moto-api/reset", form: "")
         #expect(refused.output.hasPrefix("HTTP/1.1 403"), "\(refused.output)")
