@@ -1,4 +1,4 @@
-public import IAMDomain
+import IAMDomain
 
 /// `iamd --test-mode`: what a parity suite written for a mock of AWS (moto's server mode) needs of a real
 /// server, and nothing more: fixed root credentials the suite signs with, and a reset between test cases.

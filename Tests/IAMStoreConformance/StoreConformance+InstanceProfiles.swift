@@ -152,9 +152,10 @@ extension StoreConformance {
         _ = try await dir.tagInstanceProfile(
             named: name("a", .instanceProfile), tags: [try Tag(key: "k", value: "1"), try Tag(key: "K", value: "2")])
         _ = try await dir.tagInstanceProfile(named: name("a", .instanceProfile), tags: [try Tag(key: "k", value: "3")])
+        // The updated tag keeps its place (Tags.merge replaces values in place).
         #expect(
             try await dir.instanceProfile(named: name("a", .instanceProfile)).profile.tags == [
-                try Tag(key: "K", value: "2"), try Tag(key: "k", value: "3"),
+                try Tag(key: "k", value: "3"), try Tag(key: "K", value: "2"),
             ])
         let noOp = try await dir.untagInstanceProfile(named: name("a", .instanceProfile), keys: ["missing"])
         #expect(noOp.changes.isEmpty)
