@@ -142,28 +142,28 @@ public final class RPCClient: Sendable {
             method: method,
             options: options,
             encode: { request.encode(into: &$0) },
-            complete: { result, requestID in
-                switch result {
-                case .success(var bytes):
-                    do throws(WireError) {
-                        completion(.success(try Response(decoding: &bytes)))
-                    } catch {
-                        completion(
-                            .failure(
-                                RPCError(
-                                    code: .internalError,
-                                    message: "cannot decode the response: \(error.message)",
-                                    requestID: requestID
-                                )
-                            )
-                        )
-                    }
-                case .failure(let error):
-                    completion(.failure(error))
-                }
-            }
+            complete: { result, requestID in completion(Self.decoded(result, requestID: requestID)) }
         )
         self.manager.value.start(call)
+    }
+
+    /// A call's outcome with its response bytes decoded; bytes that do not decode are INTERNAL.
+    private static func decoded<Response: WireMessage>(_ result: Result<ByteBuffer, RPCError>, requestID: String?)
+        -> Result<Response, RPCError>
+    {
+        switch result {
+        case .success(var bytes):
+            do throws(WireError) {
+                return .success(try Response(decoding: &bytes))
+            } catch {
+                return .failure(
+                    RPCError(
+                        code: .internalError, message: "cannot decode the response: \(error.message)",
+                        requestID: requestID))
+            }
+        case .failure(let error):
+            return .failure(error)
+        }
     }
 
     private func makeCall<Request: WireMessage, Response: WireMessage, Output: Sendable>(
@@ -178,21 +178,9 @@ public final class RPCClient: Sendable {
             options: options,
             encode: { request.encode(into: &$0) },
             complete: { result, requestID in
-                switch result {
-                case .success(var bytes):
-                    do throws(WireError) {
-                        promise.succeed(output(try Response(decoding: &bytes), requestID))
-                    } catch {
-                        promise.fail(
-                            RPCError(
-                                code: .internalError,
-                                message: "cannot decode the response: \(error.message)",
-                                requestID: requestID
-                            )
-                        )
-                    }
-                case .failure(let error):
-                    promise.fail(error)
+                switch Self.decoded(result, requestID: requestID) as Result<Response, RPCError> {
+                case .success(let response): promise.succeed(output(response, requestID))
+                case .failure(let error): promise.fail(error)
                 }
             }
         )

@@ -149,30 +149,32 @@ extension StoreConformance {
         #expect(!second.isTruncated)
 
         // Tag keys on instance profiles are case-sensitive (only users and roles fold them).
-        _ = try await dir.tagInstanceProfile(
-            named: name("a", .instanceProfile), tags: [try Tag(key: "k", value: "1"), try Tag(key: "K", value: "2")])
-        _ = try await dir.tagInstanceProfile(named: name("a", .instanceProfile), tags: [try Tag(key: "k", value: "3")])
+        _ = try await dir.tag(
+            InstanceProfile.self, named: name("a", .instanceProfile),
+            tags: [try Tag(key: "k", value: "1"), try Tag(key: "K", value: "2")])
+        _ = try await dir.tag(
+            InstanceProfile.self, named: name("a", .instanceProfile), tags: [try Tag(key: "k", value: "3")])
         // The updated tag keeps its place (Tags.merge replaces values in place).
         #expect(
             try await dir.instanceProfile(named: name("a", .instanceProfile)).profile.tags == [
                 try Tag(key: "k", value: "3"), try Tag(key: "K", value: "2"),
             ])
-        let noOp = try await dir.untagInstanceProfile(named: name("a", .instanceProfile), keys: ["missing"])
+        let noOp = try await dir.untag(InstanceProfile.self, named: name("a", .instanceProfile), keys: ["missing"])
         #expect(noOp.changes.isEmpty)
-        _ = try await dir.untagInstanceProfile(named: name("a", .instanceProfile), keys: ["k"])
+        _ = try await dir.untag(InstanceProfile.self, named: name("a", .instanceProfile), keys: ["k"])
         #expect(
             try await dir.instanceProfile(named: name("a", .instanceProfile)).profile.tags == [
                 try Tag(key: "K", value: "2")
             ])
         await expectCode(.noSuchEntity) {
-            _ = try await dir.tagInstanceProfile(
-                named: name("zz", .instanceProfile), tags: [try Tag(key: "k", value: "")])
+            _ = try await dir.tag(
+                InstanceProfile.self, named: name("zz", .instanceProfile), tags: [try Tag(key: "k", value: "")])
         }
         var few = Quotas()
         few.tagsPerEntity = 2
         await expectCode(.limitExceeded) {
-            _ = try await directory(store, quotas: few).tagInstanceProfile(
-                named: name("a", .instanceProfile),
+            _ = try await directory(store, quotas: few).tag(
+                InstanceProfile.self, named: name("a", .instanceProfile),
                 tags: [try Tag(key: "x", value: ""), try Tag(key: "y", value: "")])
         }
 

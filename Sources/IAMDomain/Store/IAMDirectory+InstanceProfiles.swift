@@ -116,31 +116,6 @@ extension IAMDirectory {
         }
     }
 
-    /// TagInstanceProfile: keys are case-sensitive (only users and roles fold them); the per-entity quota holds.
-    public func tagInstanceProfile(named name: EntityName, tags: [Tag]) async throws(IAMError) -> Committed<Void> {
-        let limit = quotas.tagsPerEntity
-        return try await store.write { tx throws(IAMError) in
-            var profile = try Self.require(InstanceProfile.self, name, tx)
-            let merged = try Tags.merge(tags, into: profile.tags, caseInsensitiveKeys: false, limit: limit)
-            guard merged != profile.tags else { return }
-            profile.tags = merged
-            try tx.update(profile)
-        }
-    }
-
-    /// UntagInstanceProfile (unknown keys are ignored).
-    public func untagInstanceProfile(named name: EntityName, keys: [String]) async throws(IAMError)
-        -> Committed<Void>
-    {
-        try await store.write { tx throws(IAMError) in
-            var profile = try Self.require(InstanceProfile.self, name, tx)
-            let kept = Tags.remove(keys, from: profile.tags, caseInsensitiveKeys: false)
-            guard kept != profile.tags else { return }
-            profile.tags = kept
-            try tx.update(profile)
-        }
-    }
-
     /// The profile with its roles read in the same transaction.
     static func detail(_ profile: InstanceProfile, _ tx: any StoreReader) throws(IAMError) -> InstanceProfileDetail {
         var roles: [Role] = []

@@ -96,7 +96,7 @@ extension IAMService {
         guard !request.tags.isEmpty else { throw Input.missing("tags") }
         let tags = try Input.tags(request.tags)
         let (_, revision) = try await commit(context) { () throws(IAMError) in
-            try await directory.tagInstanceProfile(named: name, tags: tags)
+            try await directory.tag(InstanceProfile.self, named: name, tags: tags)
         }
         return TagInstanceProfileResponse(revision: revision)
     }
@@ -108,7 +108,7 @@ extension IAMService {
         let name = try Input.name(request.instanceProfileName, .instanceProfile)
         let keys = try Input.tagKeys(request.tagKeys)
         let (_, revision) = try await commit(context) { () throws(IAMError) in
-            try await directory.untagInstanceProfile(named: name, keys: keys)
+            try await directory.untag(InstanceProfile.self, named: name, keys: keys)
         }
         return UntagInstanceProfileResponse(revision: revision)
     }
