@@ -12,18 +12,49 @@ struct HashedKey: Sendable, Hashable {
     }()
 
     init(_ text: String) {
-        self.text = text
+        var text = text
         var h = HashedKey.basis
-        for b in text.utf8 {
-            h ^= UInt64(b)
-            h &*= 0x0000_0100_0000_01B3
+        text.withUTF8 { bytes in
+            for b in bytes {
+                h ^= UInt64(b)
+                h &*= 0x0000_0100_0000_01B3
+            }
         }
+        self.text = text
+        self.hash = Self.finish(h)
+    }
+
+    /// The key of `text` ASCII-lower-cased, as ``init(_:)`` of the lower-cased text would hash it, but keeping
+    /// `text` as spelled (no copy); `hasUpper` says whether the two differ, so a lookup must compare folded.
+    static func folding(_ text: String) -> (key: HashedKey, hasUpper: Bool) {
+        var text = text
+        var h = HashedKey.basis
+        var upper = false
+        text.withUTF8 { bytes in
+            for b in bytes {
+                let isUpper = b &- 65 < 26
+                upper = upper || isUpper
+                h ^= UInt64(isUpper ? b | 0x20 : b)
+                h &*= 0x0000_0100_0000_01B3
+            }
+        }
+        return (HashedKey(text: text, hash: Self.finish(h)), upper)
+    }
+
+    private init(text: String, hash: UInt64) {
+        self.text = text
+        self.hash = hash
+    }
+
+    @inline(__always)
+    private static func finish(_ hash: UInt64) -> UInt64 {
+        var h = hash
         // Mix the high bits down so the low bits used for the bucket index depend on every byte.
         h ^= h >> 29
         h &*= 0xBF58_476D_1CE4_E5B9
         h ^= h >> 32
         // 0 marks an empty slot.
-        self.hash = h == 0 ? 1 : h
+        return h == 0 ? 1 : h
     }
 }
 

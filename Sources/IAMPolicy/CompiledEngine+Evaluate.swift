@@ -78,46 +78,55 @@ extension CompiledEngine {
 
     func evaluate(_ request: AuthorizationRequest) -> EvaluationResult {
         let r = request.storage
-        var candidates: [Int32] = []
-        let serviceIndex = serviceTable.find(r.serviceKey)
-        if serviceIndex >= 0 {
-            let index = services[Int(serviceIndex)]
-            let exact = index.exact.find(r.actionKey)
-            if exact >= 0 { candidates += index.exactLists[Int(exact)] }
-            candidates += index.globbed
-        }
-        candidates += everyService
-        var denies: [CompiledStatement] = []
-        var allowList: [CompiledStatement] = []
+        let context = r.context
+        // Statement ids, not statements: no retain per match, and nothing is allocated until something matches.
+        var denies: [Int32] = []
+        var allowIDs: [Int32] = []
         var allows = Allows()
         var missing: [String] = []
         r.actionBytes.withUnsafeBufferPointer { action in
             r.resourceBytes.withUnsafeBufferPointer { resource in
-                for id in candidates {
-                    let s = statements[Int(id)]
-                    guard actionMatches(s, action) else { continue }
-                    collectMissing(s, request.context, into: &missing)
-                    guard applies(s, resource: resource, resourceColons: r.resourceColons, context: request.context)
-                    else { continue }
-                    if s.isDeny {
-                        denies.append(s)
-                    } else {
-                        allowList.append(s)
-                        allows.record(s)
+                func consider(_ ids: [Int32]) {
+                    for id in ids {
+                        let s = statements[Int(id)]
+                        guard actionMatches(s, action) else { continue }
+                        if s.needsContext { collectMissing(s, context, into: &missing) }
+                        guard applies(s, resource: resource, resourceColons: r.resourceColons, context: context)
+                        else { continue }
+                        if s.isDeny {
+                            denies.append(id)
+                        } else {
+                            allowIDs.append(id)
+                            allows.record(s)
+                        }
                     }
                 }
+                let serviceIndex = serviceTable.find(r.serviceKey)
+                if serviceIndex >= 0 {
+                    let index = services[Int(serviceIndex)]
+                    let exact = index.exact.find(r.actionKey)
+                    if exact >= 0 { consider(index.exactLists[Int(exact)]) }
+                    consider(index.globbed)
+                }
+                consider(everyService)
             }
         }
         let decision: Decision = denies.isEmpty ? combine(allows, r) : .explicitDeny
-        let deciding = (decision == .explicitDeny ? denies : allowList).sorted {
-            ($0.policyIndex, $0.statementIndex) < ($1.policyIndex, $1.statementIndex)
+        var deciding = decision == .explicitDeny ? denies : allowIDs
+        if deciding.count > 1 {
+            deciding.sort {
+                let a = statements[Int($0)]
+                let b = statements[Int($1)]
+                return (a.policyIndex, a.statementIndex) < (b.policyIndex, b.statementIndex)
+            }
         }
         return EvaluationResult(
             decision: decision,
             matched: deciding.map {
-                MatchedStatement(policyID: $0.policyID, role: $0.role, index: $0.statementIndex, sid: $0.sid)
+                let s = statements[Int($0)]
+                return MatchedStatement(policyID: s.policyID, role: s.role, index: s.statementIndex, sid: s.sid)
             },
-            missingContextKeys: Array(Set(missing)).sorted()
+            missingContextKeys: missing.isEmpty ? [] : Array(Set(missing)).sorted()
         )
     }
 

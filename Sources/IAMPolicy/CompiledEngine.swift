@@ -46,6 +46,8 @@ final class CompiledStatement: Sendable {
     let resources: [Template]?
     let resourceIsStar: Bool
     let conditions: [CompiledCondition]
+    /// Whether a condition or a policy variable reads the context (else no key can be missing for it).
+    let needsContext: Bool
 
     init(
         policyIndex: Int,
@@ -75,6 +77,7 @@ final class CompiledStatement: Sendable {
         self.resources = resources
         self.resourceIsStar = resourceIsStar
         self.conditions = conditions
+        self.needsContext = !conditions.isEmpty || (resources ?? []).contains { $0.constant == nil }
     }
 }
 

@@ -93,7 +93,7 @@ public struct RequestContext: Sendable {
             self.entries = entries
             self.table =
                 entries.count > Self.linearLimit
-                ? ByteTable(entries.enumerated().map { ($0.element.key, Int32($0.offset)) }) : nil
+                ? ByteTable(entries.enumerated().map { ($0.element.lowerKey, Int32($0.offset)) }) : nil
             self.below = below
         }
 
@@ -109,7 +109,11 @@ public struct RequestContext: Sendable {
             var index = self.entries.count - 1
             while index >= 0 {
                 let entry = self.entries[index]
-                if entry.key.hash == key.hash && entry.key.text == key.text { return entry }
+                if entry.key.hash == key.hash
+                    && (entry.spelledLower ? entry.key.text == key.text : asciiEqualFolded(entry.key.text, key.text))
+                {
+                    return entry
+                }
                 index -= 1
             }
             return nil
@@ -142,7 +146,9 @@ public struct RequestContext: Sendable {
     }
 
     /// Creates a context from key/value pairs in order: of keys equal but for case, the last wins. No dictionary
-    /// and no sort, for a request's few keys as they come off the wire.
+    /// and no sort, for a request's few keys as they come off the wire; their values are parsed as numbers, dates
+    /// or addresses only when a condition compares them so (build a context that many checks share with
+    /// ``init(_:)``, which parses once).
     public init(pairs: [(key: String, value: ContextValue)]) {
         guard !pairs.isEmpty else {
             self.init()
@@ -151,7 +157,7 @@ public struct RequestContext: Sendable {
         var entries: [ContextEntry] = []
         entries.reserveCapacity(pairs.count)
         for (key, value) in pairs {
-            entries.append(ContextEntry(key: HashedKey(asciiLowercased(key)), spelling: key, value))
+            entries.append(ContextEntry(spelling: key, value))
         }
         self.init(storage: Storage(entries))
     }
@@ -187,7 +193,7 @@ public struct RequestContext: Sendable {
     }
 
     /// The keys present, lower-cased.
-    public var keys: [String] { Array(Set(storage.allEntries.map(\.key.text))).sorted() }
+    public var keys: [String] { Array(Set(storage.allEntries.map(\.lowerKey.text))).sorted() }
 
     @inline(__always)
     func entry(_ lowerKey: HashedKey) -> ContextEntry? {
@@ -224,20 +230,32 @@ public struct AuthorizationRequest: Sendable {
         /// `sts:assumerole*`: trust policies decide.
         let isAssumeRole: Bool
 
+        static let resourceAccountKey = HashedKey("aws:resourceaccount")
+
         init(action: String, resource: String, context: RequestContext) {
             self.action = action
             self.resource = resource
             self.context = context
-            let lower = asciiLowercased(action)
-            actionKey = HashedKey(lower)
-            actionBytes = Array(lower.utf8)
-            serviceKey = HashedKey(String(lower.prefix { $0 != ":" }))
-            isAssumeRole = lower.hasPrefix("sts:assumerole")
-            resourceBytes = Array(resource.utf8)
+            // One pass over contiguous bytes each: the String views' per-element iteration cost more than the
+            // rest of building a request.
+            var action = action
+            let lower: [UInt8] = action.withUTF8 { bytes in
+                [UInt8](unsafeUninitializedCapacity: bytes.count) { buffer, count in
+                    for i in 0..<bytes.count { buffer[i] = lowerByte(bytes[i]) }
+                    count = bytes.count
+                }
+            }
+            actionBytes = lower
+            actionKey = HashedKey(String(decoding: lower, as: UTF8.self))
+            let colon = lower.firstIndex(of: UInt8(ascii: ":")) ?? lower.count
+            serviceKey = HashedKey(String(decoding: lower[..<colon], as: UTF8.self))
+            isAssumeRole = lower.starts(with: "sts:assumerole".utf8)
+            var resource = resource
+            resourceBytes = resource.withUTF8 { Array($0) }
             resourceColons = resourceBytes.withUnsafeBufferPointer { Glob.colons($0) }
             if let account = CompiledEngine.accountSegment(resourceBytes) {
                 resourceAccount = account
-            } else if let value = context.singleValue(HashedKey("aws:resourceaccount")) {
+            } else if let value = context.singleValue(Self.resourceAccountKey) {
                 resourceAccount = value.text
             } else {
                 resourceAccount = nil
@@ -261,68 +279,135 @@ public struct AuthorizationRequest: Sendable {
 
 /// One context key's values with every derived form a condition may compare, computed once per request.
 final class ContextEntry: Sendable {
+    /// The key's hash is always of its lower-cased text; its text is lower-cased unless ``spelledLower`` is false,
+    /// when it is the key as spelled and lookups compare it folded.
     let key: HashedKey
+    let spelledLower: Bool
     let spelling: String
-    let original: ContextValue
     let isList: Bool
     let values: [ContextScalar]
 
-    init(key: HashedKey, spelling: String, _ value: ContextValue) {
+    /// The value as given.
+    var original: ContextValue { isList ? .list(values.map(\.text)) : .string(values.first?.text ?? "") }
+
+    /// The key lower-cased (copied only for a key spelled with upper-case letters).
+    var lowerKey: HashedKey { spelledLower ? key : HashedKey(asciiLowercased(key.text)) }
+
+    /// An entry built once for many checks: the key lower-cased, the values parsed in every form.
+    convenience init(key: HashedKey, spelling: String, _ value: ContextValue) {
+        self.init(key: key, spelledLower: true, spelling: spelling, value, eager: true)
+    }
+
+    /// An entry of one request: the key kept as spelled, the values parsed only when a condition asks.
+    convenience init(spelling: String, _ value: ContextValue) {
+        let (key, hasUpper) = HashedKey.folding(spelling)
+        self.init(key: key, spelledLower: !hasUpper, spelling: spelling, value, eager: false)
+    }
+
+    private init(key: HashedKey, spelledLower: Bool, spelling: String, _ value: ContextValue, eager: Bool) {
         self.key = key
+        self.spelledLower = spelledLower
         self.spelling = spelling
-        original = value
         switch value {
         case .string(let s):
             isList = false
-            values = [ContextScalar(s)]
+            values = [ContextScalar(s, eager: eager)]
         case .list(let l):
             isList = true
-            values = l.map(ContextScalar.init)
+            values = l.map { ContextScalar($0, eager: eager) }
         }
     }
 }
 
-/// One context value in the forms conditions compare. Each typed form is parsed only when the text could be
-/// one (a cheap scan first), so building a context stays a few allocations per key.
-final class ContextScalar: Sendable {
+/// One context value in the forms conditions compare.
+///
+/// A context built once and used by many checks (a principal's keys, the clock's) parses every typed form a
+/// condition may ask for when it is built (`eager`), so those checks allocate nothing. A request's own keys are
+/// built per check and most are never compared as numbers, dates or addresses, so theirs are parsed only when a
+/// condition asks (each parse is a scan of a few bytes; a condition asks once or twice per check).
+struct ContextScalar: Sendable {
     let text: String
-    /// ASCII-lower-cased bytes, only when the text has upper-case letters.
-    private let folded: [UInt8]?
-    let number: Double?
-    let date: Double?
-    let ip: IPBlock?
-    let bool: Bool?
+    /// The typed forms, when parsed at construction (shared: copying a scalar is two retains at most).
+    private let forms: Forms?
 
-    init(_ text: String) {
+    private final class Forms: Sendable {
+        init(folded: [UInt8]?, number: Double?, date: Double?, ip: IPBlock?, bool: Bool?) {
+            self.folded = folded
+            self.number = number
+            self.date = date
+            self.ip = ip
+            self.bool = bool
+        }
+
+        /// ASCII-lower-cased bytes, only when the text has upper-case letters.
+        let folded: [UInt8]?
+        let number: Double?
+        let date: Double?
+        let ip: IPBlock?
+        let bool: Bool?
+    }
+
+    init(_ text: String, eager: Bool = true) {
         self.text = text
+        guard eager else {
+            self.forms = nil
+            return
+        }
         var hasUpper = false
-        var numeric = !text.isEmpty
-        var ipLike = !text.isEmpty
-        var dateLike = !text.isEmpty
+        for b in text.utf8 where b >= 65 && b <= 90 {
+            hasUpper = true
+            break
+        }
+        self.forms = Forms(
+            folded: hasUpper ? text.utf8.map(lowerByte) : nil, number: Self.number(text), date: Self.date(text),
+            ip: Self.ip(text), bool: Self.bool(text))
+    }
+
+    var number: Double? { if let forms { forms.number } else { Self.number(text) } }
+    var date: Double? { if let forms { forms.date } else { Self.date(text) } }
+    var ip: IPBlock? { if let forms { forms.ip } else { Self.ip(text) } }
+    var bool: Bool? { if let forms { forms.bool } else { Self.bool(text) } }
+
+    // Each form is parsed only when a cheap scan says the text could be one.
+    private static func number(_ text: String) -> Double? {
+        guard !text.isEmpty else { return nil }
+        for b in text.utf8
+        where !((b >= 48 && b <= 57) || b == UInt8(ascii: ".") || b == UInt8(ascii: "-") || b == UInt8(ascii: "+")) {
+            return nil
+        }
+        return ValueParsers.number(text)
+    }
+
+    private static func date(_ text: String) -> Double? {
+        guard !text.isEmpty else { return nil }
         for b in text.utf8 {
-            let upper = b >= 65 && b <= 90
-            if upper { hasUpper = true }
             let digit = b >= 48 && b <= 57
-            if !(digit || b == UInt8(ascii: ".") || b == UInt8(ascii: "-") || b == UInt8(ascii: "+")) {
-                numeric = false
-            }
-            let hexLetter = (b >= 97 && b <= 102) || (b >= 65 && b <= 70)
-            if !(digit || hexLetter || b == UInt8(ascii: ".") || b == UInt8(ascii: ":") || b == UInt8(ascii: "/")) {
-                ipLike = false
-            }
+            let upper = b >= 65 && b <= 90
             if !(digit || upper || b == UInt8(ascii: "-") || b == UInt8(ascii: ":") || b == UInt8(ascii: ".")
                 || b == UInt8(ascii: "+") || b == UInt8(ascii: "z") || b == UInt8(ascii: "t")
                 || b == UInt8(ascii: " "))
             {
-                dateLike = false
+                return nil
             }
         }
-        folded = hasUpper ? text.utf8.map(lowerByte) : nil
-        number = numeric ? ValueParsers.number(text) : nil
-        date = dateLike ? ValueParsers.date(text) : nil
-        ip = ipLike ? IPBlock(text) : nil
+        return ValueParsers.date(text)
+    }
+
+    private static func ip(_ text: String) -> IPBlock? {
+        guard !text.isEmpty else { return nil }
+        for b in text.utf8 {
+            let digit = b >= 48 && b <= 57
+            let hexLetter = (b >= 97 && b <= 102) || (b >= 65 && b <= 70)
+            if !(digit || hexLetter || b == UInt8(ascii: ".") || b == UInt8(ascii: ":") || b == UInt8(ascii: "/")) {
+                return nil
+            }
+        }
+        return IPBlock(text)
+    }
+
+    private static func bool(_ text: String) -> Bool? {
         let count = text.utf8.count
-        bool = count == 4 || count == 5 ? ValueParsers.bool(text) : nil
+        return count == 4 || count == 5 ? ValueParsers.bool(text) : nil
     }
 
     /// Calls `body` with the value's UTF-8 bytes (no copy for native strings).
@@ -335,7 +420,13 @@ final class ContextScalar: Sendable {
     /// Calls `body` with the value's ASCII-lower-cased UTF-8 bytes.
     @inline(__always)
     func withLowerBytes<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
-        if let folded { return folded.withUnsafeBufferPointer(body) }
-        return withBytes(body)
+        if let forms {
+            if let folded = forms.folded { return folded.withUnsafeBufferPointer(body) }
+            return withBytes(body)
+        }
+        return withBytes { bytes in
+            guard bytes.contains(where: { $0 >= 65 && $0 <= 90 }) else { return body(bytes) }
+            return bytes.map(lowerByte).withUnsafeBufferPointer(body)
+        }
     }
 }

@@ -2,20 +2,27 @@
 
 /// ASCII lower-casing (policy text is Latin-1 at most; AWS folds case for ASCII names).
 func asciiLowercased(_ s: String) -> String {
-    var needs = false
-    for b in s.utf8 where b >= 65 && b <= 90 {
-        needs = true
-        break
-    }
-    guard needs else { return s }
-    let count = s.utf8.count
-    return String(unsafeUninitializedCapacity: count) { buffer in
-        var i = 0
-        for b in s.utf8 {
-            buffer[i] = lowerByte(b)
-            i += 1
+    var s = s
+    return s.withUTF8 { bytes in
+        guard let first = bytes.firstIndex(where: { $0 >= 65 && $0 <= 90 }) else { return nil }
+        return String(unsafeUninitializedCapacity: bytes.count) { buffer in
+            for i in 0..<first { buffer[i] = bytes[i] }
+            for i in first..<bytes.count { buffer[i] = lowerByte(bytes[i]) }
+            return bytes.count
         }
-        return i
+    } ?? s
+}
+
+/// Whether `spelled` lower-cased (ASCII) equals `lower`, which is lower-case already.
+func asciiEqualFolded(_ spelled: String, _ lower: String) -> Bool {
+    var spelled = spelled
+    var lower = lower
+    return spelled.withUTF8 { a in
+        lower.withUTF8 { b in
+            guard a.count == b.count else { return false }
+            for i in 0..<a.count where lowerByte(a[i]) != b[i] { return false }
+            return true
+        }
     }
 }
 

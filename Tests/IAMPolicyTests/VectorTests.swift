@@ -79,6 +79,27 @@ struct VectorTests {
         }
     }
 
+    /// A server builds a request's own keys with ``RequestContext/init(pairs:)``, which parses a value as a
+    /// number, date, address or boolean only when a condition compares it so, and keeps keys as spelled; the
+    /// vectors' contexts are built once and parsed up front. Every operator family must see the same values.
+    @Test(
+        "every evaluation vector decides the same with its context given as wire pairs (parsed on demand)",
+        arguments: VectorLoader.all)
+    func vectorWithPairs(_ v: Vector) throws {
+        guard case .evaluation(let c) = v.body else { return }
+        let compiled = try c.compile()
+        let eager = compiled.evaluate(c.request)
+        // Each key spelled in upper case too, so lookups of keys kept as spelled are exercised.
+        let pairs = c.context.sorted { $0.key < $1.key }.map { (key: $0.key.uppercased(), value: $0.value) }
+        let lazy = compiled.evaluate(
+            AuthorizationRequest(action: c.action, resource: c.resource, context: RequestContext(pairs: pairs)))
+        #expect(lazy == eager, "\(v.id)")
+        let layered = RequestContext(layers: [RequestContext(pairs: pairs), RequestContext()])
+        #expect(
+            compiled.decide(AuthorizationRequest(action: c.action, resource: c.resource, context: layered))
+                == eager.decision)
+    }
+
     @Test("the runner reports a case whose expectation is wrong")
     func runnerCanFail() throws {
         let file = #"""

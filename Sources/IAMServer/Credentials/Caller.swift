@@ -98,7 +98,9 @@ struct Caller: Sendable {
         layers.reserveCapacity(3)
         if case .principal(let principal) = self.kind { layers.append(principal.evaluation.context) }
         layers.append(Self.clockContext(at: now))
-        if let ip = call.peerAddress?.ipAddress { layers.append(RequestContext(["aws:SourceIp": .string(ip)])) }
+        if let ip = call.peerAddress?.ipAddress {
+            layers.append(RequestContext(pairs: [("aws:SourceIp", .string(ip))]))
+        }
         return RequestContext(layers: layers)
     }
 }

@@ -135,27 +135,30 @@ extension AuthorizationService {
         }
         let context = RequestContext(layers: [callerContext, principalContext, Caller.clockContext(at: now)])
 
-        var policies = compiled.policies
-        var extra = false
+        var extra: PolicyInput?
         if !request.resourcePolicy.isEmpty {
-            policies.append(
-                PolicyInput(
-                    id: "ResourcePolicy", role: .resource,
-                    document: try Self.parse(request.resourcePolicy, kind: .resource, field: "resource_policy")))
-            extra = true
-        } else if request.action.lowercased().hasPrefix("sts:assumerole"),
-            let trust = snapshot.trustPolicy(roleARN: resource)
-        {
-            policies.append(PolicyInput(id: "TrustPolicy", role: .resource, document: trust))
-            extra = true
+            extra = PolicyInput(
+                id: "ResourcePolicy", role: .resource,
+                document: try Self.parse(request.resourcePolicy, kind: .resource, field: "resource_policy"))
+        } else if Self.isAssumeRole(request.action), let trust = snapshot.trustPolicy(roleARN: resource) {
+            extra = PolicyInput(id: "TrustPolicy", role: .resource, document: trust)
         }
-        let evaluator = extra ? CompiledPrincipal(principal: compiled.principal, policies: policies) : compiled
+        let evaluator = extra.map {
+            CompiledPrincipal(principal: compiled.principal, policies: compiled.policies + [$0])
+        }
         let check = AuthorizationRequest(action: request.action, resource: resource, context: context)
-        let result = evaluator.evaluate(check)
+        let result = (evaluator ?? compiled).evaluate(check)
         response.decision = Self.wireDecision(result.decision)
-        response.matchedStatements = result.matched.map { Self.wireStatement($0, policies: evaluator.policies) }
+        response.matchedStatements = result.matched.map(Self.authorizeStatement)
         response.missingContextValues = result.missingContextKeys
         return response
+    }
+
+    /// `sts:AssumeRole*` in any case, on the action's bytes (no lower-cased copy per check).
+    static func isAssumeRole(_ action: String) -> Bool {
+        let prefix = "sts:assumerole".utf8
+        guard action.utf8.count >= prefix.count else { return false }
+        return zip(action.utf8, prefix).allSatisfy { a, p in (a >= 65 && a <= 90 ? a | 0x20 : a) == p }
     }
 
     /// The request's context entries, validated, in order (a later entry of the same key wins).
@@ -188,15 +191,15 @@ extension AuthorizationService {
             && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "-") }
     }
 
-    static func wireStatement(_ matched: MatchedStatement, policies: [PolicyInput]) -> EvaluatedStatement {
+    /// A statement that decided an Authorize check, as the engine matched it (its policy's role says the type).
+    static func authorizeStatement(_ matched: MatchedStatement) -> EvaluatedStatement {
         var statement = EvaluatedStatement()
         statement.sourcePolicyID = matched.policyID
-        let role = policies.first { $0.id == matched.policyID }?.role
         statement.sourcePolicyType =
-            switch role {
+            switch matched.role {
             case .boundary: .permissionsBoundary
             case .resource: .resource
-            default: .userManaged
+            case .identity, .session: .userManaged
             }
         statement.statementIndex = Int32(clamping: matched.index)
         statement.sid = matched.sid ?? ""
