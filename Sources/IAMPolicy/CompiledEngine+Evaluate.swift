@@ -86,10 +86,11 @@ extension CompiledEngine {
         var missing: [String] = []
         r.actionBytes.withUnsafeBufferPointer { action in
             r.resourceBytes.withUnsafeBufferPointer { resource in
+                // Only statements whose action matches get here: an exact list's key is the action itself, and a
+                // glob group's patterns were matched once for all its statements, as in decide().
                 func consider(_ ids: [Int32]) {
                     for id in ids {
                         let s = statements[Int(id)]
-                        guard actionMatches(s, action) else { continue }
                         if s.needsContext { collectMissing(s, context, into: &missing) }
                         guard applies(s, resource: resource, resourceColons: r.resourceColons, context: context)
                         else { continue }
@@ -106,9 +107,9 @@ extension CompiledEngine {
                     let index = services[Int(serviceIndex)]
                     let exact = index.exact.find(r.actionKey)
                     if exact >= 0 { consider(index.exactLists[Int(exact)]) }
-                    consider(index.globbed)
+                    for group in index.globGroups where groupMatches(group, action) { consider(group.ids) }
                 }
-                consider(everyService)
+                for group in everyServiceGroups where groupMatches(group, action) { consider(group.ids) }
             }
         }
         let decision: Decision = denies.isEmpty ? combine(allows, r) : .explicitDeny
@@ -161,11 +162,6 @@ extension CompiledEngine {
     @inline(__always)
     func groupMatches(_ group: GlobGroup, _ action: UnsafeBufferPointer<UInt8>) -> Bool {
         Self.anyGlobMatches(group.patterns, action) != group.negated
-    }
-
-    @inline(__always)
-    func actionMatches(_ s: CompiledStatement, _ action: UnsafeBufferPointer<UInt8>) -> Bool {
-        Self.anyGlobMatches(s.actionPatterns, action) != s.actionNegated
     }
 
     /// Whether any of `patterns` matches `action` (a glob group and a statement's Action list alike).

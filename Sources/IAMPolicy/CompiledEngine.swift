@@ -118,15 +118,12 @@ final class ServiceIndex: Sendable {
     let exact: ByteTable
     let exactLists: [[Int32]]
     let globGroups: [GlobGroup]
-    /// Every statement of `globGroups`, for diagnostics.
-    let globbed: [Int32]
 
     init(exact: [String: [Int32]], globbed: [(patterns: [[UInt8]], negated: Bool, id: Int32)]) {
         let keys = exact.keys.sorted()
         self.exact = ByteTable(keys.enumerated().map { (HashedKey($0.element), Int32($0.offset)) })
         self.exactLists = keys.map { exact[$0]! }
         self.globGroups = GlobGroup.grouping(globbed)
-        self.globbed = globbed.map(\.id)
     }
 }
 
@@ -136,8 +133,8 @@ struct CompiledEngine: Sendable {
     /// Lower-cased service prefix -> index into `services`.
     let serviceTable: ByteTable
     let services: [ServiceIndex]
-    /// NotAction statements and patterns with a wildcard in the service part: checked for every request.
-    let everyService: [Int32]
+    /// NotAction statements and patterns with a wildcard in the service part, grouped by their patterns:
+    /// checked for every request.
     let everyServiceGroups: [GlobGroup]
     let hasBoundary: Bool
     let hasSessionPolicies: Bool
@@ -214,7 +211,6 @@ struct CompiledEngine: Sendable {
         let serviceNames = byService.keys.sorted()
         serviceTable = ByteTable(serviceNames.enumerated().map { (HashedKey($0.element), Int32($0.offset)) })
         services = serviceNames.map { ServiceIndex(exact: byService[$0]!.exact, globbed: byService[$0]!.globbed) }
-        self.everyService = everyService
         everyServiceGroups = GlobGroup.grouping(
             everyService.map {
                 (patterns: statements[Int($0)].actionPatterns, negated: statements[Int($0)].actionNegated, id: $0)
