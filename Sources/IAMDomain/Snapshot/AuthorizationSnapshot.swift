@@ -131,6 +131,8 @@ public struct CredentialEntry: Sendable, Hashable {
     public let expiration: Date?
     /// The principal the key authenticates (a user, or a role session).
     public let principalARN: ARN
+    /// ``principalARN``'s text, the key of the snapshot's principals, made once here rather than on every call.
+    let principalKey: String
     /// The secret sealed under the server's key-encryption key (SigV4); nil if the key predates sealing.
     public var sealedSecret: [UInt8]? = nil
     /// SHA-256 of a session's token; nil for long-term keys.
@@ -165,9 +167,15 @@ public struct AuthorizationSnapshot: Sendable {
 
     /// The principal an access key authenticates: its user, or its role session.
     public func principal(accessKeyID: AccessKeyID) -> SnapshotPrincipal? {
-        if let session = self.sessionPrincipals[accessKeyID] { return session }
-        guard let credential = self.credentials[accessKeyID] else { return nil }
-        return self.principalsByARN[credential.principalARN.description]
+        guard let credential = self.credentials[accessKeyID] else { return self.sessionPrincipals[accessKeyID] }
+        return self.principal(accessKeyID: accessKeyID, credential: credential)
+    }
+
+    /// The principal of a key whose credential the caller already looked up (one lookup fewer per call).
+    public func principal(accessKeyID: AccessKeyID, credential: CredentialEntry) -> SnapshotPrincipal? {
+        // Only a session's credential expires; a long-term key's principal is its user.
+        if credential.expiration != nil, let session = self.sessionPrincipals[accessKeyID] { return session }
+        return self.principalsByARN[credential.principalKey]
     }
 
     /// The credential of an access key id (long-term or session), for SCRAM.

@@ -82,7 +82,7 @@ extension AuthorizationSnapshot {
         }
         self.credentials[id] = CredentialEntry(
             accessKeyID: id, verifier: key.verifier, isActive: key.status == .active, expiration: nil,
-            principalARN: user.arn, sealedSecret: key.sealedSecret)
+            principalARN: user.arn, principalKey: user.arn.description, sealedSecret: key.sealedSecret)
     }
 
     /// Rebuilds a session's compiled principal and credential entry.
@@ -109,7 +109,8 @@ extension AuthorizationSnapshot {
         }
         self.credentials[id] = CredentialEntry(
             accessKeyID: id, verifier: session.verifier, isActive: true, expiration: session.expiration,
-            principalARN: session.assumedRoleARN, sealedSecret: session.sealedSecret,
+            principalARN: session.assumedRoleARN, principalKey: session.assumedRoleARN.description,
+            sealedSecret: session.sealedSecret,
             sessionTokenHash: session.sessionTokenHash)
     }
 

@@ -59,7 +59,9 @@ struct Caller: Sendable {
                     code: .unauthenticated, message: "The security token included in the request is expired",
                     iamErrorCode: "ExpiredToken"))
         }
-        guard let principal = snapshot.principal(accessKeyID: id) else { return .failure(Self.invalidToken) }
+        guard let principal = snapshot.principal(accessKeyID: id, credential: credential) else {
+            return .failure(Self.invalidToken)
+        }
         return .success(Caller(kind: .principal(principal), account: account, accessKeyID: accessKeyID))
     }
 

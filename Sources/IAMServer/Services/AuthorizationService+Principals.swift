@@ -110,7 +110,8 @@ extension AuthorizationService {
         let principalContext: RequestContext
         if !request.accessKeyID.isEmpty {
             guard let id = try? AccessKeyID(request.accessKeyID), let credential = snapshot.credential(accessKeyID: id),
-                credential.isUsable(at: now), let principal = snapshot.principal(accessKeyID: id)
+                credential.isUsable(at: now),
+                let principal = snapshot.principal(accessKeyID: id, credential: credential)
             else {
                 // A key that cannot authenticate has no permissions: the plain answer a backend needs.
                 response.decision = .implicitDeny
