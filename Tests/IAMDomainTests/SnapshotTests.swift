@@ -36,6 +36,37 @@ import Testing
         publisher.snapshot.principal(arn: arn)?.compiled.decide(request)
     }
 
+    /// Writers share catch-ups (one at a time), yet each one's write is in the snapshot when its own
+    /// catch-up returns, also when it committed while another writer's catch-up was reading the store.
+    @Test func concurrentWritersEachSeeTheirWriteAfterCatchingUp() async throws {
+        let store = InMemoryStore()
+        let dir = IAMDirectory(store: store, account: account)
+        let publisher = try await SnapshotPublisher(store: store, account: account)
+        let missing = try await withThrowingTaskGroup(of: [String].self) { group in
+            for writer in 0..<16 {
+                group.addTask {
+                    var missing: [String] = []
+                    for index in 0..<12 {
+                        let user = try await dir.createUser(name: self.name("w\(writer)-\(index)"))
+                        let reached = try await publisher.catchUp(atLeast: user.revision)
+                        if reached < user.revision
+                            || publisher.snapshot.principal(arn: user.value.arn.description) == nil
+                        {
+                            missing.append(user.value.name.rawValue)
+                        }
+                    }
+                    return missing
+                }
+            }
+            return try await group.reduce(into: []) { $0 += $1 }
+        }
+        #expect(missing.isEmpty)
+        #expect(publisher.snapshot.principalCount == 16 * 12)
+        // A revision the store has not reached ends the wait (after two catch-ups at most) instead of spinning.
+        let ahead = Revision(publisher.revision.rawValue + 1_000)
+        #expect(try await publisher.catchUp(atLeast: ahead) < ahead)
+    }
+
     @Test func originScenarioFollowsEveryWrite() async throws {
         let store = InMemoryStore()
         let dir = IAMDirectory(store: store, account: account)

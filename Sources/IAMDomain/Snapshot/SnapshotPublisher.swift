@@ -97,6 +97,8 @@ public final class SnapshotPublisher: Sendable {
     private let store: any Store
     private let current: Mutex<PublishedSnapshot>
     private let currentRevision: Atomic<UInt64>
+    /// The catch-up in progress, which callers naming a revision join instead of starting their own.
+    private let flight = Mutex<Task<Revision, any Error>?>(nil)
 
     /// Loads every entity of `store` and compiles the first snapshot.
     public init(store: any Store, account: AccountID, catalog: [ManagedPolicy] = []) async throws(IAMError) {
@@ -119,9 +121,47 @@ public final class SnapshotPublisher: Sendable {
 
     /// Brings the snapshot up to the store's latest revision, unless it already is at `revision` or later.
     /// Returns the revision of the snapshot now current.
+    ///
+    /// Callers that name a revision share one catch-up at a time: concurrent writers committed together (one
+    /// group commit) would otherwise each read and apply the same changes to the same base, so that sixteen
+    /// writers did sixteen times the work of one. A catch-up already running when a caller arrives may have
+    /// read the store before the caller's write committed, so if it does not reach the caller's revision, the
+    /// caller joins (or starts) the next one, which began after it arrived; it waits for two at most.
     @discardableResult
     public func catchUp(atLeast revision: Revision? = nil) async throws(IAMError) -> Revision {
-        if let revision, self.revision >= revision { return self.revision }
+        guard let revision else { return try await self.catchUpOnce() }
+        if self.revision >= revision { return self.revision }
+        let (first, startedNow) = self.joinFlight()
+        try await Self.wait(for: first)
+        if startedNow || self.revision >= revision { return self.revision }
+        try await Self.wait(for: self.joinFlight().task)
+        return self.revision
+    }
+
+    /// The running catch-up, or a new one; `startedNow` when the caller started it.
+    private func joinFlight() -> (task: Task<Revision, any Error>, startedNow: Bool) {
+        self.flight.withLock { flight in
+            if let running = flight { return (running, false) }
+            let started = Task<Revision, any Error> {
+                defer { self.flight.withLock { $0 = nil } }
+                return try await self.catchUpOnce()
+            }
+            flight = started
+            return (started, true)
+        }
+    }
+
+    private static func wait(for flight: Task<Revision, any Error>) async throws(IAMError) {
+        do {
+            _ = try await flight.value
+        } catch let error as IAMError {
+            throw error
+        } catch {
+            throw IAMError.serviceFailure("catching up with the store failed: \(error)")
+        }
+    }
+
+    private func catchUpOnce() async throws(IAMError) -> Revision {
         let base = self.snapshot
         let next = try await self.store.read { reader throws(IAMError) in try base.applying(changesFrom: reader) }
         return self.install(next)
