@@ -122,8 +122,8 @@ public final class SQLiteStore: Store {
                         for request in batch {
                             outcomes.append(try Self.run(request, db: db, revision: &revision))
                         }
-                        try db.execute(
-                            sql: "UPDATE meta SET value = ? WHERE key = 'revision'", arguments: [revision.rawValue])
+                        try db.cachedStatement(sql: "UPDATE meta SET value = ? WHERE key = 'revision'")
+                            .execute(arguments: [revision.rawValue])
                         return .commit
                     }
                     return outcomes
@@ -154,12 +154,12 @@ public final class SQLiteStore: Store {
                 var changes: [Change] = []
                 for (seq, entry) in transaction.pending.enumerated() {
                     let columns = entry.entity.columns
-                    try db.execute(
+                    try db.cachedStatement(
                         sql: """
                             INSERT INTO change_log (revision, seq, kind, entity_kind, entity_id)
                             VALUES (?, ?, ?, ?, ?)
-                            """,
-                        arguments: [next.rawValue, seq, entry.kind.rawValue, columns.kind, columns.id])
+                            """
+                    ).execute(arguments: [next.rawValue, seq, entry.kind.rawValue, columns.kind, columns.id])
                     changes.append(Change(revision: next, kind: entry.kind, entity: entry.entity))
                 }
                 outcome = .success(value, next, changes)

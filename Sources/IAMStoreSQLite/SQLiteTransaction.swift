@@ -56,7 +56,7 @@ final class SQLiteTransaction: StoreWriter {
         throws(IAMError)
         -> [E]
     {
-        let bodies = try self.sql { try Data.fetchAll(self.db, sql: sql, arguments: arguments) }
+        let bodies = try self.sql { try Data.fetchAll(self.db.cachedStatement(sql: sql), arguments: arguments) }
         var out: [E] = []
         out.reserveCapacity(bodies.count)
         for body in bodies { out.append(try self.decode(E.self, body)) }
@@ -88,12 +88,12 @@ final class SQLiteTransaction: StoreWriter {
         // One row more than asked tells whether the list is truncated.
         let rows = try self.sql {
             try Row.fetchAll(
-                self.db,
-                sql: """
-                    SELECT name_folded, body FROM entity
-                    WHERE kind = ? AND substr(path, 1, length(?)) = ? AND name_folded > ?
-                    ORDER BY name_folded LIMIT ?
-                    """,
+                self.db.cachedStatement(
+                    sql: """
+                        SELECT name_folded, body FROM entity
+                        WHERE kind = ? AND substr(path, 1, length(?)) = ? AND name_folded > ?
+                        ORDER BY name_folded LIMIT ?
+                        """),
                 arguments: [
                     E.kind.rawValue, pathPrefix.rawValue, pathPrefix.rawValue, page.marker?.key ?? "",
                     page.maxItems == Int.max ? Int.max : page.maxItems + 1,
@@ -110,26 +110,28 @@ final class SQLiteTransaction: StoreWriter {
     func count<E: NamedEntity>(_ type: E.Type) throws(IAMError) -> Int {
         try self.sql {
             try Int.fetchOne(
-                self.db, sql: "SELECT value FROM meta WHERE key = ?", arguments: ["count:" + E.kind.rawValue])
+                self.db.cachedStatement(sql: "SELECT value FROM meta WHERE key = ?"),
+                arguments: ["count:" + E.kind.rawValue])
                 ?? 0
         }
     }
 
     private func adjustCount(_ kind: EntityKind, by delta: Int) throws(IAMError) {
         try self.sql {
-            try self.db.execute(
+            try self.db.cachedStatement(
                 sql: """
                     INSERT INTO meta (key, value) VALUES (?, ?)
                     ON CONFLICT (key) DO UPDATE SET value = value + excluded.value
-                    """,
-                arguments: ["count:" + kind.rawValue, delta])
+                    """
+            ).execute(arguments: ["count:" + kind.rawValue, delta])
         }
     }
 
     func inlinePolicies(of owner: OwnerRef) throws(IAMError) -> [InlinePolicy] {
         let rows = try self.sql {
             try Row.fetchAll(
-                self.db, sql: "SELECT name, document FROM inline_policy WHERE owner_id = ? ORDER BY name",
+                self.db.cachedStatement(
+                    sql: "SELECT name, document FROM inline_policy WHERE owner_id = ? ORDER BY name"),
                 arguments: [owner.id.rawValue])
         }
         var out: [InlinePolicy] = []
@@ -143,7 +145,7 @@ final class SQLiteTransaction: StoreWriter {
     func attachedPolicies(of owner: OwnerRef) throws(IAMError) -> [ARN] {
         let texts = try self.sql {
             try String.fetchAll(
-                self.db, sql: "SELECT policy_arn FROM attachment WHERE owner_id = ? ORDER BY seq",
+                self.db.cachedStatement(sql: "SELECT policy_arn FROM attachment WHERE owner_id = ? ORDER BY seq"),
                 arguments: [owner.id.rawValue])
         }
         var out: [ARN] = []
@@ -154,7 +156,8 @@ final class SQLiteTransaction: StoreWriter {
     func attachments(ofPolicy policy: ARN) throws(IAMError) -> [OwnerRef] {
         let rows = try self.sql {
             try Row.fetchAll(
-                self.db, sql: "SELECT owner_kind, owner_id FROM attachment WHERE policy_arn = ? ORDER BY seq",
+                self.db.cachedStatement(
+                    sql: "SELECT owner_kind, owner_id FROM attachment WHERE policy_arn = ? ORDER BY seq"),
                 arguments: [policy.description])
         }
         var out: [OwnerRef] = []
@@ -165,7 +168,8 @@ final class SQLiteTransaction: StoreWriter {
     func boundaryUses(ofPolicy policy: ARN) throws(IAMError) -> [OwnerRef] {
         let rows = try self.sql {
             try Row.fetchAll(
-                self.db, sql: "SELECT kind, id FROM entity WHERE boundary = ?", arguments: [policy.description])
+                self.db.cachedStatement(sql: "SELECT kind, id FROM entity WHERE boundary = ?"),
+                arguments: [policy.description])
         }
         var out: [OwnerRef] = []
         for row in rows { out.append(try self.owner(row["kind"], row["id"])) }
@@ -195,7 +199,8 @@ final class SQLiteTransaction: StoreWriter {
     func accessKey(id: AccessKeyID) throws(IAMError) -> AccessKey? {
         guard
             let body = try self.sql({
-                try Data.fetchOne(self.db, sql: "SELECT body FROM access_key WHERE id = ?", arguments: [id.rawValue])
+                try Data.fetchOne(
+                    self.db.cachedStatement(sql: "SELECT body FROM access_key WHERE id = ?"), arguments: [id.rawValue])
             })
         else {
             return nil
@@ -205,7 +210,9 @@ final class SQLiteTransaction: StoreWriter {
 
     func accessKeys(ofUser user: UniqueID) throws(IAMError) -> [AccessKey] {
         let bodies = try self.sql {
-            try Data.fetchAll(self.db, sql: "SELECT body FROM access_key WHERE user_id = ?", arguments: [user.rawValue])
+            try Data.fetchAll(
+                self.db.cachedStatement(sql: "SELECT body FROM access_key WHERE user_id = ?"),
+                arguments: [user.rawValue])
         }
         var out: [AccessKey] = []
         for body in bodies { out.append(try self.decode(AccessKey.self, body)) }
@@ -215,7 +222,8 @@ final class SQLiteTransaction: StoreWriter {
     func session(id: AccessKeyID) throws(IAMError) -> SessionCredentials? {
         guard
             let body = try self.sql({
-                try Data.fetchOne(self.db, sql: "SELECT body FROM session WHERE id = ?", arguments: [id.rawValue])
+                try Data.fetchOne(
+                    self.db.cachedStatement(sql: "SELECT body FROM session WHERE id = ?"), arguments: [id.rawValue])
             })
         else {
             return nil
@@ -226,7 +234,8 @@ final class SQLiteTransaction: StoreWriter {
     func sessions(ofRole role: UniqueID) throws(IAMError) -> [SessionCredentials] {
         let bodies = try self.sql {
             try Data.fetchAll(
-                self.db, sql: "SELECT body FROM session WHERE role_id = ? ORDER BY id", arguments: [role.rawValue])
+                self.db.cachedStatement(sql: "SELECT body FROM session WHERE role_id = ? ORDER BY id"),
+                arguments: [role.rawValue])
         }
         var out: [SessionCredentials] = []
         for body in bodies { out.append(try self.decode(SessionCredentials.self, body)) }
@@ -236,11 +245,11 @@ final class SQLiteTransaction: StoreWriter {
     func changes(after revision: Revision, limit: Int) throws(IAMError) -> [Change] {
         let rows = try self.sql {
             try Row.fetchAll(
-                self.db,
-                sql: """
-                    SELECT revision, kind, entity_kind, entity_id FROM change_log
-                    WHERE revision > ? ORDER BY revision, seq LIMIT ?
-                    """,
+                self.db.cachedStatement(
+                    sql: """
+                        SELECT revision, kind, entity_kind, entity_id FROM change_log
+                        WHERE revision > ? ORDER BY revision, seq LIMIT ?
+                        """),
                 arguments: [revision.rawValue, max(0, limit)])
         }
         var out: [Change] = []
@@ -258,7 +267,8 @@ final class SQLiteTransaction: StoreWriter {
             try self.entities(E.self, "SELECT body FROM entity WHERE kind = ? ORDER BY name_folded", [E.kind.rawValue])
         }
         let inlineRows = try self.sql {
-            try Row.fetchAll(self.db, sql: "SELECT owner_kind, owner_id, name, document FROM inline_policy")
+            try Row.fetchAll(
+                self.db.cachedStatement(sql: "SELECT owner_kind, owner_id, name, document FROM inline_policy"))
         }
         var inline: [InlinePolicy] = []
         for row in inlineRows {
@@ -270,7 +280,8 @@ final class SQLiteTransaction: StoreWriter {
         }
         inline.sort { ($0.owner, $0.name.rawValue) < ($1.owner, $1.name.rawValue) }
         let attachmentRows = try self.sql {
-            try Row.fetchAll(self.db, sql: "SELECT owner_kind, owner_id, policy_arn FROM attachment ORDER BY seq")
+            try Row.fetchAll(
+                self.db.cachedStatement(sql: "SELECT owner_kind, owner_id, policy_arn FROM attachment ORDER BY seq"))
         }
         var attachments: [Attachment] = []
         for row in attachmentRows {
@@ -280,25 +291,30 @@ final class SQLiteTransaction: StoreWriter {
                     policyARN: try self.arn(row["policy_arn"])))
         }
         let membershipRows = try self.sql {
-            try Row.fetchAll(self.db, sql: "SELECT user_id, group_id FROM membership ORDER BY user_id, group_id")
+            try Row.fetchAll(
+                self.db.cachedStatement(sql: "SELECT user_id, group_id FROM membership ORDER BY user_id, group_id"))
         }
         var memberships: [Membership] = []
         for row in membershipRows {
             memberships.append(Membership(userID: try self.id(row["user_id"]), groupID: try self.id(row["group_id"])))
         }
-        let keyBodies = try self.sql { try Data.fetchAll(self.db, sql: "SELECT body FROM access_key ORDER BY id") }
+        let keyBodies = try self.sql {
+            try Data.fetchAll(self.db.cachedStatement(sql: "SELECT body FROM access_key ORDER BY id"))
+        }
         var keys: [AccessKey] = []
         for body in keyBodies { keys.append(try self.decode(AccessKey.self, body)) }
-        let sessionBodies = try self.sql { try Data.fetchAll(self.db, sql: "SELECT body FROM session ORDER BY id") }
+        let sessionBodies = try self.sql {
+            try Data.fetchAll(self.db.cachedStatement(sql: "SELECT body FROM session ORDER BY id"))
+        }
         var sessions: [SessionCredentials] = []
         for body in sessionBodies { sessions.append(try self.decode(SessionCredentials.self, body)) }
         let profileRoleRows = try self.sql {
             try Row.fetchAll(
-                self.db,
-                sql: """
-                    SELECT instance_profile_id, role_id FROM instance_profile_role
-                    ORDER BY instance_profile_id, role_id
-                    """)
+                self.db.cachedStatement(
+                    sql: """
+                        SELECT instance_profile_id, role_id FROM instance_profile_role
+                        ORDER BY instance_profile_id, role_id
+                        """))
         }
         var profileRoles: [InstanceProfileRole] = []
         for row in profileRoleRows {
@@ -318,14 +334,14 @@ final class SQLiteTransaction: StoreWriter {
     func insert<E: NamedEntity>(_ entity: E) throws(IAMError) {
         let body = try self.encode(entity)
         do {
-            try self.db.execute(
+            try self.db.cachedStatement(
                 sql: """
                     INSERT INTO entity (id, kind, name_folded, path, arn, boundary, body) VALUES (?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    entity.id.rawValue, E.kind.rawValue, entity.name.folded, entity.path.rawValue,
-                    entity.arn.description, entity.permissionsBoundary?.description, body,
-                ])
+                    """
+            ).execute(arguments: [
+                entity.id.rawValue, E.kind.rawValue, entity.name.folded, entity.path.rawValue,
+                entity.arn.description, entity.permissionsBoundary?.description, body,
+            ])
         } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
             throw .entityAlreadyExists(E.kind, name: entity.name.rawValue)
         } catch {
@@ -338,15 +354,15 @@ final class SQLiteTransaction: StoreWriter {
     func update<E: NamedEntity>(_ entity: E) throws(IAMError) {
         let body = try self.encode(entity)
         do {
-            try self.db.execute(
+            try self.db.cachedStatement(
                 sql: """
                     UPDATE entity SET name_folded = ?, path = ?, arn = ?, boundary = ?, body = ?
                     WHERE kind = ? AND id = ?
-                    """,
-                arguments: [
-                    entity.name.folded, entity.path.rawValue, entity.arn.description,
-                    entity.permissionsBoundary?.description, body, E.kind.rawValue, entity.id.rawValue,
-                ])
+                    """
+            ).execute(arguments: [
+                entity.name.folded, entity.path.rawValue, entity.arn.description,
+                entity.permissionsBoundary?.description, body, E.kind.rawValue, entity.id.rawValue,
+            ])
         } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
             throw .entityAlreadyExists(E.kind, name: entity.name.rawValue)
         } catch {
@@ -359,7 +375,9 @@ final class SQLiteTransaction: StoreWriter {
     @discardableResult
     func delete<E: NamedEntity>(_ type: E.Type, id: UniqueID) throws(IAMError) -> Bool {
         guard let old = try self.entity(E.self, id: id) else { return false }
-        try self.sql { try self.db.execute(sql: "DELETE FROM entity WHERE id = ?", arguments: [id.rawValue]) }
+        try self.sql {
+            try self.db.cachedStatement(sql: "DELETE FROM entity WHERE id = ?").execute(arguments: [id.rawValue])
+        }
         try self.adjustCount(E.kind, by: -1)
         self.record(.deleted, .of(old))
         return true
@@ -367,14 +385,14 @@ final class SQLiteTransaction: StoreWriter {
 
     func putInlinePolicy(_ policy: InlinePolicy) throws(IAMError) {
         try self.sql {
-            try self.db.execute(
+            try self.db.cachedStatement(
                 sql: """
                     INSERT INTO inline_policy (owner_kind, owner_id, name, document) VALUES (?, ?, ?, ?)
                     ON CONFLICT (owner_id, name) DO UPDATE SET document = excluded.document
-                    """,
-                arguments: [
-                    policy.owner.kind.rawValue, policy.owner.id.rawValue, policy.name.rawValue, policy.document,
-                ])
+                    """
+            ).execute(arguments: [
+                policy.owner.kind.rawValue, policy.owner.id.rawValue, policy.name.rawValue, policy.document,
+            ])
         }
         self.record(.updated, .of(policy.owner))
     }
@@ -382,9 +400,9 @@ final class SQLiteTransaction: StoreWriter {
     @discardableResult
     func deleteInlinePolicy(of owner: OwnerRef, named name: EntityName) throws(IAMError) -> Bool {
         try self.sql {
-            try self.db.execute(
-                sql: "DELETE FROM inline_policy WHERE owner_id = ? AND name = ?",
-                arguments: [owner.id.rawValue, name.rawValue])
+            try self.db.cachedStatement(
+                sql: "DELETE FROM inline_policy WHERE owner_id = ? AND name = ?"
+            ).execute(arguments: [owner.id.rawValue, name.rawValue])
         }
         guard self.db.changesCount > 0 else { return false }
         self.record(.updated, .of(owner))
@@ -394,11 +412,11 @@ final class SQLiteTransaction: StoreWriter {
     @discardableResult
     func attach(_ attachment: Attachment) throws(IAMError) -> Bool {
         try self.sql {
-            try self.db.execute(
-                sql: "INSERT OR IGNORE INTO attachment (owner_kind, owner_id, policy_arn) VALUES (?, ?, ?)",
-                arguments: [
-                    attachment.owner.kind.rawValue, attachment.owner.id.rawValue, attachment.policyARN.description,
-                ])
+            try self.db.cachedStatement(
+                sql: "INSERT OR IGNORE INTO attachment (owner_kind, owner_id, policy_arn) VALUES (?, ?, ?)"
+            ).execute(arguments: [
+                attachment.owner.kind.rawValue, attachment.owner.id.rawValue, attachment.policyARN.description,
+            ])
         }
         guard self.db.changesCount > 0 else { return false }
         self.record(.updated, .of(attachment.owner))
@@ -409,9 +427,9 @@ final class SQLiteTransaction: StoreWriter {
     @discardableResult
     func detach(_ attachment: Attachment) throws(IAMError) -> Bool {
         try self.sql {
-            try self.db.execute(
-                sql: "DELETE FROM attachment WHERE owner_id = ? AND policy_arn = ?",
-                arguments: [attachment.owner.id.rawValue, attachment.policyARN.description])
+            try self.db.cachedStatement(
+                sql: "DELETE FROM attachment WHERE owner_id = ? AND policy_arn = ?"
+            ).execute(arguments: [attachment.owner.id.rawValue, attachment.policyARN.description])
         }
         guard self.db.changesCount > 0 else { return false }
         self.record(.updated, .of(attachment.owner))
@@ -422,9 +440,9 @@ final class SQLiteTransaction: StoreWriter {
     @discardableResult
     func addMembership(_ membership: Membership) throws(IAMError) -> Bool {
         try self.sql {
-            try self.db.execute(
-                sql: "INSERT OR IGNORE INTO membership (user_id, group_id) VALUES (?, ?)",
-                arguments: [membership.userID.rawValue, membership.groupID.rawValue])
+            try self.db.cachedStatement(
+                sql: "INSERT OR IGNORE INTO membership (user_id, group_id) VALUES (?, ?)"
+            ).execute(arguments: [membership.userID.rawValue, membership.groupID.rawValue])
         }
         guard self.db.changesCount > 0 else { return false }
         self.record(.updated, .user(membership.userID))
@@ -435,9 +453,9 @@ final class SQLiteTransaction: StoreWriter {
     @discardableResult
     func removeMembership(_ membership: Membership) throws(IAMError) -> Bool {
         try self.sql {
-            try self.db.execute(
-                sql: "DELETE FROM membership WHERE user_id = ? AND group_id = ?",
-                arguments: [membership.userID.rawValue, membership.groupID.rawValue])
+            try self.db.cachedStatement(
+                sql: "DELETE FROM membership WHERE user_id = ? AND group_id = ?"
+            ).execute(arguments: [membership.userID.rawValue, membership.groupID.rawValue])
         }
         guard self.db.changesCount > 0 else { return false }
         self.record(.updated, .user(membership.userID))
@@ -448,9 +466,9 @@ final class SQLiteTransaction: StoreWriter {
     @discardableResult
     func addRole(_ link: InstanceProfileRole) throws(IAMError) -> Bool {
         try self.sql {
-            try self.db.execute(
-                sql: "INSERT OR IGNORE INTO instance_profile_role (instance_profile_id, role_id) VALUES (?, ?)",
-                arguments: [link.instanceProfileID.rawValue, link.roleID.rawValue])
+            try self.db.cachedStatement(
+                sql: "INSERT OR IGNORE INTO instance_profile_role (instance_profile_id, role_id) VALUES (?, ?)"
+            ).execute(arguments: [link.instanceProfileID.rawValue, link.roleID.rawValue])
         }
         guard self.db.changesCount > 0 else { return false }
         self.record(.updated, .instanceProfile(link.instanceProfileID))
@@ -461,9 +479,9 @@ final class SQLiteTransaction: StoreWriter {
     @discardableResult
     func removeRole(_ link: InstanceProfileRole) throws(IAMError) -> Bool {
         try self.sql {
-            try self.db.execute(
-                sql: "DELETE FROM instance_profile_role WHERE instance_profile_id = ? AND role_id = ?",
-                arguments: [link.instanceProfileID.rawValue, link.roleID.rawValue])
+            try self.db.cachedStatement(
+                sql: "DELETE FROM instance_profile_role WHERE instance_profile_id = ? AND role_id = ?"
+            ).execute(arguments: [link.instanceProfileID.rawValue, link.roleID.rawValue])
         }
         guard self.db.changesCount > 0 else { return false }
         self.record(.updated, .instanceProfile(link.instanceProfileID))
@@ -474,9 +492,9 @@ final class SQLiteTransaction: StoreWriter {
     func insertAccessKey(_ key: AccessKey) throws(IAMError) {
         let body = try self.encode(key)
         do {
-            try self.db.execute(
-                sql: "INSERT INTO access_key (id, user_id, body) VALUES (?, ?, ?)",
-                arguments: [key.id.rawValue, key.userID.rawValue, body])
+            try self.db.cachedStatement(
+                sql: "INSERT INTO access_key (id, user_id, body) VALUES (?, ?, ?)"
+            ).execute(arguments: [key.id.rawValue, key.userID.rawValue, body])
         } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
             throw IAMError(code: .entityAlreadyExists, message: "Access key \(key.id) already exists.")
         } catch {
@@ -488,9 +506,9 @@ final class SQLiteTransaction: StoreWriter {
     func updateAccessKey(_ key: AccessKey) throws(IAMError) {
         let body = try self.encode(key)
         try self.sql {
-            try self.db.execute(
-                sql: "UPDATE access_key SET user_id = ?, body = ? WHERE id = ?",
-                arguments: [key.userID.rawValue, body, key.id.rawValue])
+            try self.db.cachedStatement(
+                sql: "UPDATE access_key SET user_id = ?, body = ? WHERE id = ?"
+            ).execute(arguments: [key.userID.rawValue, body, key.id.rawValue])
         }
         guard self.db.changesCount > 0 else { throw .noSuchAccessKey(key.id) }
         self.record(.updated, .accessKey(key.id))
@@ -498,7 +516,9 @@ final class SQLiteTransaction: StoreWriter {
 
     @discardableResult
     func deleteAccessKey(id: AccessKeyID) throws(IAMError) -> Bool {
-        try self.sql { try self.db.execute(sql: "DELETE FROM access_key WHERE id = ?", arguments: [id.rawValue]) }
+        try self.sql {
+            try self.db.cachedStatement(sql: "DELETE FROM access_key WHERE id = ?").execute(arguments: [id.rawValue])
+        }
         guard self.db.changesCount > 0 else { return false }
         self.record(.deleted, .accessKey(id))
         return true
@@ -507,9 +527,9 @@ final class SQLiteTransaction: StoreWriter {
     func insertSession(_ session: SessionCredentials) throws(IAMError) {
         let body = try self.encode(session)
         do {
-            try self.db.execute(
-                sql: "INSERT INTO session (id, role_id, body) VALUES (?, ?, ?)",
-                arguments: [session.accessKeyID.rawValue, session.roleID.rawValue, body])
+            try self.db.cachedStatement(
+                sql: "INSERT INTO session (id, role_id, body) VALUES (?, ?, ?)"
+            ).execute(arguments: [session.accessKeyID.rawValue, session.roleID.rawValue, body])
         } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
             throw IAMError(code: .entityAlreadyExists, message: "Session \(session.accessKeyID) already exists.")
         } catch {
@@ -520,7 +540,9 @@ final class SQLiteTransaction: StoreWriter {
 
     @discardableResult
     func deleteSession(id: AccessKeyID) throws(IAMError) -> Bool {
-        try self.sql { try self.db.execute(sql: "DELETE FROM session WHERE id = ?", arguments: [id.rawValue]) }
+        try self.sql {
+            try self.db.cachedStatement(sql: "DELETE FROM session WHERE id = ?").execute(arguments: [id.rawValue])
+        }
         guard self.db.changesCount > 0 else { return false }
         self.record(.deleted, .session(id))
         return true
@@ -529,7 +551,7 @@ final class SQLiteTransaction: StoreWriter {
     // MARK: Column decoding
 
     private func ids(_ sql: String, _ id: UniqueID) throws(IAMError) -> [UniqueID] {
-        let texts = try self.sql { try String.fetchAll(self.db, sql: sql, arguments: [id.rawValue]) }
+        let texts = try self.sql { try String.fetchAll(self.db.cachedStatement(sql: sql), arguments: [id.rawValue]) }
         var out: [UniqueID] = []
         for text in texts { out.append(try self.id(text)) }
         return out

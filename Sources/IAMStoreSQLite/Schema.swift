@@ -97,7 +97,8 @@ enum Schema {
     }()
 
     static func revision(_ db: Database) throws -> Revision {
-        guard let value = try UInt64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'revision'") else {
+        guard let value = try UInt64.fetchOne(db.cachedStatement(sql: "SELECT value FROM meta WHERE key = 'revision'"))
+        else {
             throw IAMError.serviceFailure("database has no revision row")
         }
         return Revision(value)
