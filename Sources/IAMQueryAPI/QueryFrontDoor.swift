@@ -157,7 +157,7 @@ public final class QueryFrontDoor: Sendable {
         switch method.invoke(&requestBytes, context, &scratch) {
         case .encoded: answer = loop.makeSucceededFuture(scratch)
         case .failed(let error): answer = loop.makeFailedFuture(error)
-        case .deferred(let future): answer = future
+        case .deferred(let future, _): answer = future
         }
         return answer.map { buffer -> QueryHTTPResponse in
             var buffer = buffer

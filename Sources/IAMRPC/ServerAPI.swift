@@ -47,6 +47,10 @@ public enum ServerResponse<Response: WireMessage>: Sendable {
     case immediate(Result<Response, RPCError>)
     /// The answer arrives later. Complete the future on `context.eventLoop` when you can, to avoid a hop.
     case deferred(EventLoopFuture<Response>)
+    /// The answer arrives later from work that can stop early: the connection calls `cancel` when the call
+    /// ends before the answer (the caller cancelled it, its deadline passed, the connection closed).
+    /// ``async(_:_:)`` answers this way, cancelling its Task.
+    case cancellable(EventLoopFuture<Response>, cancel: @Sendable () -> Void)
 
     /// Runs async work (e.g. a database call) in a Task and completes on the context's event loop.
     ///
@@ -58,7 +62,7 @@ public enum ServerResponse<Response: WireMessage>: Sendable {
         _ body: @escaping @Sendable () async throws -> Response
     ) -> ServerResponse {
         let promise = context.eventLoop.makePromise(of: Response.self)
-        Task {
+        let task = Task {
             do {
                 promise.succeed(try await body())
             } catch let error as any RPCErrorConvertible {
@@ -67,7 +71,7 @@ public enum ServerResponse<Response: WireMessage>: Sendable {
                 promise.fail(error)
             }
         }
-        return .deferred(promise.futureResult)
+        return .cancellable(promise.futureResult, cancel: { task.cancel() })
     }
 
     /// A successful immediate answer.
@@ -83,8 +87,9 @@ package enum EncodedServerResponse {
     case encoded
     /// The call failed before or while being served.
     case failed(RPCError)
-    /// The handler answers later; the future yields the encoded response.
-    case deferred(EventLoopFuture<ByteBuffer>)
+    /// The handler answers later; the future yields the encoded response. `cancel`, when given, stops the
+    /// handler's work if the call ends first.
+    case deferred(EventLoopFuture<ByteBuffer>, cancel: (@Sendable () -> Void)?)
 }
 
 /// One method a service serves, type-erased for the server's method table.
@@ -189,6 +194,8 @@ public struct RPCServerMethod: Sendable {
                 // An interceptor decides later: the handler runs (on the event loop) once every
                 // interceptor has let the call pass, and the answer becomes deferred.
                 let loop = context.eventLoop
+                // (A handler's own cancellation is not wired through a waiting interceptor: the handler
+                // starts only after the verdict, when the call may already be over.)
                 return .deferred(
                     verdict.flatMap { () -> EventLoopFuture<ByteBuffer> in
                         switch handler(request, context) {
@@ -196,10 +203,11 @@ public struct RPCServerMethod: Sendable {
                             return loop.makeSucceededFuture(Self.encoded(response))
                         case .immediate(.failure(let error)):
                             return loop.makeFailedFuture(error)
-                        case .deferred(let future):
+                        case .deferred(let future), .cancellable(let future, _):
                             return future.map(Self.encoded)
                         }
-                    }
+                    },
+                    cancel: nil
                 )
             }
         }
@@ -227,7 +235,9 @@ public struct RPCServerMethod: Sendable {
         case .immediate(.failure(let error)):
             return .failed(error)
         case .deferred(let future):
-            return .deferred(future.map(Self.encoded))
+            return .deferred(future.map(Self.encoded), cancel: nil)
+        case .cancellable(let future, let cancel):
+            return .deferred(future.map(Self.encoded), cancel: cancel)
         }
     }
 

@@ -47,7 +47,7 @@ public struct InProcessServer: Sendable {
                 switch entry.invoke(&bytes, context, &scratch) {
                 case .encoded: return loop.makeSucceededFuture(scratch)
                 case .failed(let error): return loop.makeFailedFuture(error)
-                case .deferred(let future): return future
+                case .deferred(let future, _): return future
                 }
             }.flatMap { $0 }.map { Result.success($0) }.flatMapErrorThrowing { error in
                 .failure((error as? RPCError) ?? RPCError(code: .internalError, message: "\(error)"))

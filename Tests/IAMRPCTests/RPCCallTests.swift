@@ -1,3 +1,4 @@
+import Foundation
 import IAMClient
 import IAMRPC
 import IAMServer
@@ -194,6 +195,40 @@ struct RPCCallTests {
             let response = try await client.unary(TestService.echo, PingRequest("still"), as: PingResponse.self)
             #expect(String(buffer: response.payload) == "still")
             await client.close()
+        }
+    }
+
+    /// An async handler's Task is cancelled when its call ends first, however it ends: the deadline passes, the
+    /// caller sends CANCEL, or the connection closes. (Before, the Task ran on to its end for nobody.)
+    @Test("a call that ends early cancels its async handler's Task (deadline, CANCEL, connection closed)")
+    func endedCallCancelsHandlerTask() async throws {
+        try await withServer { server in
+            let run = UUID().uuidString
+            var session = try await RawSession.authenticated(server)
+            session.encoder = FrameEncoder()
+            try await session.call(
+                TestService.hang, PingRequest("x"), streamID: 1, timeout: .milliseconds(50),
+                metadata: ["tag": "\(run)-deadline"])
+            let end = try await session.waitForFrame { $0.type == .callEnd && $0.streamID == 1 }
+            #expect(end.callEnd?.status == .deadlineExceeded)
+
+            try await session.call(TestService.hang, PingRequest("x"), streamID: 3, metadata: ["tag": "\(run)-cancel"])
+            var out = ByteBuffer()
+            session.encoder.writeCancel(streamID: 3, into: &out)
+            try await session.connection.write(out)
+
+            try await session.call(TestService.hang, PingRequest("x"), streamID: 5, metadata: ["tag": "\(run)-close"])
+            // The server has the call once it answers a later one on the same connection (frames are in order).
+            try await session.call(TestService.echo, PingRequest("sync"), streamID: 7)
+            _ = try await session.waitForFrame { $0.type == .callEnd && $0.streamID == 7 }
+            await session.connection.close()
+
+            let expected: Set = ["\(run)-deadline", "\(run)-cancel", "\(run)-close"]
+            // Event-driven with a generous bound: the cancellations land on the cooperative pool.
+            for _ in 0..<600 where !expected.isSubset(of: TestService.cancelledHangs.withLock { $0 }) {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(expected.isSubset(of: TestService.cancelledHangs.withLock { $0 }))
         }
     }
 

@@ -4,6 +4,7 @@ import IAMServer
 import IAMTestSupport
 import IAMWire
 import NIOCore
+import Synchronization
 import Testing
 
 /// Methods the RPC tests serve besides Health/Ping: each exercises one server-side path.
@@ -20,6 +21,11 @@ struct TestService: RPCService {
     /// Blocks the server's event loop for `delay-ms` milliseconds: a stalled server that answers nothing,
     /// not even PING.
     static let stall = MethodDescriptor(service: "test.v1.Test", method: "Stall")
+    /// Answers through `ServerResponse.async` only when its Task is cancelled, and then records the `tag`
+    /// (metadata) in ``cancelledHangs``: shows the server stops a handler whose call ended early.
+    static let hang = MethodDescriptor(service: "test.v1.Test", method: "Hang")
+    /// The tags of Hang calls whose handler saw its Task cancelled.
+    static let cancelledHangs = Mutex<Set<String>>([])
 
     var methods: [RPCServerMethod] {
         [
@@ -53,6 +59,19 @@ struct TestService: RPCService {
                 let delay = Double(context.metadata["delay-ms"] ?? "100") ?? 100
                 Thread.sleep(forTimeInterval: delay / 1000)
                 return .ok(PingResponse(payload: request.payload))
+            },
+            .unary(Self.hang) { (_: PingRequest, context) -> ServerResponse<PingResponse> in
+                let tag = context.metadata["tag"] ?? ""
+                return .async(context) {
+                    do {
+                        // An hour: only cancellation ends it within any test.
+                        try await Task.sleep(for: .seconds(3600))
+                    } catch {
+                        Self.cancelledHangs.withLock { _ = $0.insert(tag) }
+                        throw error
+                    }
+                    return PingResponse()
+                }
             },
             .unary(Self.whoAmI) { (_: PingRequest, context) -> ServerResponse<PingResponse> in
                 .ok(PingResponse(payload: ByteBuffer(string: "\(context.accessKeyID) \(context.requestID)")))

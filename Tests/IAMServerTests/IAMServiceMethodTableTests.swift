@@ -23,7 +23,7 @@ struct IAMServiceMethodTableTests {
         switch entry.invoke(&bytes, h.context(method), &scratch) {
         case .encoded: return try Response(decoding: scratch)
         case .failed(let error): throw error
-        case .deferred(let future): return try Response(decoding: try await future.get())
+        case .deferred(let future, _): return try Response(decoding: try await future.get())
         }
     }
 

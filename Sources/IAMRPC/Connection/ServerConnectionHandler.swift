@@ -30,6 +30,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         /// When CALL_START arrived: the request MESSAGE must follow within `requestMessageTimeout`.
         var opened: NIODeadline
         var timer: Scheduled<Void>?
+        /// Stops a deferred handler's work when the call ends before its answer.
+        var cancel: (@Sendable () -> Void)? = nil
     }
 
     private var state: ServerConnectionStateMachine
@@ -96,7 +98,10 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     func channelInactive(context: ChannelHandlerContext) {
         self.state.channelClosed()
         self.cancelTimers()
-        for (_, record) in self.records { record.timer?.cancel() }
+        for (_, record) in self.records {
+            record.timer?.cancel()
+            record.cancel?()
+        }
         self.records.removeAll()
         self.callsNeedingTimers.removeAll()
         context.fireChannelInactive()
@@ -206,7 +211,10 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
                 self.execute(action)
             }
         case .cancel:
-            if let record = self.records.removeValue(forKey: frame.streamID) { record.timer?.cancel() }
+            if let record = self.records.removeValue(forKey: frame.streamID) {
+                record.timer?.cancel()
+                record.cancel?()
+            }
             if self.records.isEmpty { self.records = [:] }
             self.execute(self.state.cancelReceived(streamID: frame.streamID))
         case .ping:
@@ -365,8 +373,9 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         case .failed(let error):
             self.outbound.moveWriterIndex(to: mark)
             self.endCall(streamID, error)
-        case .deferred(let future):
+        case .deferred(let future, let cancel):
             self.outbound.moveWriterIndex(to: mark)
+            self.records[streamID]?.cancel = cancel
             self.awaitDeferred(streamID, future, deadline: record.deadline, context: context)
         }
     }
@@ -467,6 +476,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
                 )
             )
         } else {
+            record.cancel?()
             self.execute(self.state.deadlineExceeded(streamID: streamID))
         }
         self.flushIfNeeded()
