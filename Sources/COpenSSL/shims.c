@@ -267,21 +267,6 @@ int iam_SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED(void) { return SSL_R_TLSV13_ALER
 int iam_SSL_R_UNSUPPORTED_PROTOCOL(void) { return SSL_R_UNSUPPORTED_PROTOCOL; }
 int iam_SSL_R_CERTIFICATE_VERIFY_FAILED(void) { return SSL_R_CERTIFICATE_VERIFY_FAILED; }
 
-int iam_sha256(const void *data, size_t len, unsigned char out[32]) {
-    unsigned int out_len = 0;
-    return EVP_Digest(data, len, out, &out_len, EVP_sha256(), NULL) == 1 && out_len == 32;
-}
-
-int iam_hmac_sha256(const void *key, size_t key_len, const void *data, size_t len, unsigned char out[32]) {
-    unsigned int out_len = 0;
-    if (key_len > 0x7fffffff) return 0;
-    // HMAC() with an empty key needs a non-NULL pointer on some builds.
-    static const unsigned char empty = 0;
-    if (key == NULL) key = &empty;
-    if (data == NULL) data = &empty;
-    return HMAC(EVP_sha256(), key, (int)key_len, data, len, out, &out_len) != NULL && out_len == 32;
-}
-
 int iam_pbkdf2_sha256(const void *password, size_t password_len, const void *salt, size_t salt_len,
                       unsigned int iterations, unsigned char *out, size_t out_len) {
     if (password_len > 0x7fffffff || salt_len > 0x7fffffff || out_len > 0x7fffffff || iterations == 0 ||

@@ -112,7 +112,7 @@ public final class QueryFrontDoor: Sendable {
 
         let signed = SigV4Request(
             method: request.method, path: path, query: query, headers: request.headers,
-            payloadHash: SigV4Verifier.hex(Crypto.sha256(request.body.readableBytesView)))
+            payloadHash: SigV4Verifier.payloadHash(request.body.readableBytesView))
         let identity: SigV4Identity
         switch self.verifier.verify(signed, now: now) {
         case .success(let verified): identity = verified

@@ -28,6 +28,23 @@ public enum Crypto {
         }
     }
 
+    /// SHA-256 of `bytes` written to the first 32 bytes of `digest`, without allocating (for hashing on
+    /// every request). `digest` must hold at least 32 bytes.
+    public static func sha256(_ bytes: UnsafeRawBufferPointer, into digest: UnsafeMutableBufferPointer<UInt8>) {
+        precondition(digest.count >= 32, "SHA-256 needs 32 bytes of output")
+        precondition(iam_sha256(bytes.baseAddress, bytes.count, digest.baseAddress) == 1, "SHA-256 failed")
+    }
+
+    /// HMAC-SHA-256 of `data` under `key` written to the first 32 bytes of `mac`, without allocating.
+    /// `mac` must hold at least 32 bytes.
+    public static func hmacSHA256(
+        key: UnsafeRawBufferPointer, data: UnsafeRawBufferPointer, into mac: UnsafeMutableBufferPointer<UInt8>
+    ) {
+        precondition(mac.count >= 32, "HMAC-SHA-256 needs 32 bytes of output")
+        let ok = iam_hmac_sha256(key.baseAddress, key.count, data.baseAddress, data.count, mac.baseAddress)
+        precondition(ok == 1, "HMAC-SHA-256 failed")
+    }
+
     /// PBKDF2 with HMAC-SHA-256 (RFC 8018), SCRAM's `Hi()`. `iterations` must be 1...2^31-1 and
     /// `keyLength` 1...1 MiB.
     public static func pbkdf2SHA256(
@@ -74,6 +91,14 @@ public enum Crypto {
         return a.withUnsafeBytes { a in
             b.withUnsafeBytes { b in iam_memcmp_consttime(a.baseAddress, b.baseAddress, a.count) == 0 }
         }
+    }
+
+    /// Compares memory the caller already holds in time that depends only on its length (`CRYPTO_memcmp`);
+    /// different lengths compare unequal.
+    public static func constantTimeEquals(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+        guard a.count == b.count else { return false }
+        if a.isEmpty { return true }
+        return iam_memcmp_consttime(a.baseAddress, b.baseAddress, a.count) == 0
     }
 
     private static func withBytes<R>(

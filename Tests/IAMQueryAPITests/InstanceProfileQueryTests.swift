@@ -80,4 +80,47 @@ struct InstanceProfileQueryTests {
         #expect(missing.value("Code") == "NoSuchEntity")
         #expect(missing.value("Message") == "Instance Profile web cannot be found.")
     }
+
+    @Test("AddRoleToInstanceProfile needs iam:PassRole on the role too: AWS's AccessDenied naming it, then success")
+    func passRole() async throws {
+        let harness = try await FrontDoorHarness()
+        let trust = Self.trust.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+        for form in [
+            "Action=CreateInstanceProfile&Version=2010-05-08&InstanceProfileName=web",
+            "Action=CreateRole&Version=2010-05-08&RoleName=admin&AssumeRolePolicyDocument=\(trust)",
+            "Action=CreateRole&Version=2010-05-08&RoleName=app&Path=%2Fsvc%2F&AssumeRolePolicyDocument=\(trust)",
+            "Action=CreateUser&Version=2010-05-08&UserName=bob",
+        ] {
+            let answer = try await harness.call(form)
+            #expect(answer.status == 200, "\(form): \(answer.xml)")
+        }
+        let policy =
+            #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:AddRoleToInstanceProfile","Resource":"*"},"#
+            + #"{"Effect":"Allow","Action":"iam:PassRole","Resource":"arn:aws:iam::123456789012:role/svc/*"}]}"#
+        let put = try await harness.call(
+            "Action=PutUserPolicy&Version=2010-05-08&UserName=bob&PolicyName=p&PolicyDocument="
+                + policy.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)
+        #expect(put.status == 200, "\(put.xml)")
+        let key = try await harness.call("Action=CreateAccessKey&Version=2010-05-08&UserName=bob")
+        let bob = TestSigner(
+            accessKeyID: try #require(key.value("AccessKeyId")), secret: try #require(key.value("SecretAccessKey")))
+
+        let refused = try await harness.call(
+            "Action=AddRoleToInstanceProfile&Version=2010-05-08&InstanceProfileName=web&RoleName=admin", as: bob)
+        #expect(refused.status == 403)
+        #expect(refused.value("Code") == "AccessDenied")
+        #expect(refused.value("Type") == "Sender")
+        #expect(
+            refused.value("Message")
+                == "User: arn:aws:iam::123456789012:user/bob is not authorized to perform: iam:PassRole on resource: "
+                + "arn:aws:iam::123456789012:role/admin because no identity-based policy allows the iam:PassRole action"
+        )
+
+        let added = try await harness.call(
+            "Action=AddRoleToInstanceProfile&Version=2010-05-08&InstanceProfileName=web&RoleName=app", as: bob)
+        #expect(added.status == 200, "\(added.xml)")
+        let got = try await harness.call("Action=GetInstanceProfile&Version=2010-05-08&InstanceProfileName=web")
+        #expect(got.xml.contains("<RoleName>app</RoleName>"))
+        #expect(!got.xml.contains("<RoleName>admin</RoleName>"))
+    }
 }

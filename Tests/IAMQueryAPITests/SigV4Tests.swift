@@ -132,6 +132,95 @@ struct SigV4Tests {
         }
     }
 
+    @Test("canonical headers: names folded to lower case, values trimmed and collapsed, repeats joined in order")
+    func canonicalHeaders() {
+        let request = SigV4Request(
+            method: "GET", path: "/", query: "",
+            headers: [
+                ("Host", "example.amazonaws.com"), ("My-Header1", "value2"), ("X-Amz-Date", "20150830T123600Z"),
+                ("my-header1", " \t value1 "), ("My-Header2", "  \"a   b \t  c\"  "), ("Unsigned", "x"),
+                ("MY-HEADER1", ""),
+            ], payloadHash: "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        let canonical = SigV4Verifier.canonicalRequest(
+            request, signedHeaders: ["host", "My-Header1", "", "my-header2", "X-AMZ-DATE"], presigned: false)
+        #expect(
+            canonical == """
+                GET
+                /
+
+                host:example.amazonaws.com
+                my-header1:value2,value1,
+                my-header2:"a b c"
+                x-amz-date:20150830T123600Z
+
+                host;my-header1;my-header2;x-amz-date
+                e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
+                """)
+    }
+
+    @Test("canonical query: decoded, encoded again, sorted by key then value; a presigned signature left out")
+    func canonicalQuery() {
+        func canonical(_ query: String, presigned: Bool) -> Substring {
+            let request = SigV4Request(
+                method: "GET", path: "/", query: query, headers: [("Host", "h")], payloadHash: "UNSIGNED")
+            let text = SigV4Verifier.canonicalRequest(request, signedHeaders: ["host"], presigned: presigned)
+            return text.split(separator: "\n", omittingEmptySubsequences: false)[2]
+        }
+        let query = "b=2&a=3&a=1&c%20d=%e2%82%ac~x+y&e&&X-Amz-Signature=ab&%41=%2F"
+        #expect(canonical(query, presigned: true) == "A=%2F&a=1&a=3&b=2&c%20d=%E2%82%AC~x%2By&e=")
+        #expect(canonical(query, presigned: false) == "A=%2F&X-Amz-Signature=ab&a=1&a=3&b=2&c%20d=%E2%82%AC~x%2By&e=")
+        #expect(canonical("", presigned: false) == "")
+    }
+
+    @Test("canonical path: dot and empty segments removed, encoded again (non-S3), trailing slash kept")
+    func canonicalPath() {
+        #expect(SigV4Verifier.canonicalURI("") == "/")
+        #expect(SigV4Verifier.canonicalURI("/") == "/")
+        #expect(SigV4Verifier.canonicalURI("/a/./b/../c%20d//e/") == "/a/c%2520d/e/")
+        #expect(SigV4Verifier.canonicalURI("/../x y") == "/x%20y")
+        let request = SigV4Request(
+            method: "POST", path: "/a/../b", query: "", headers: [("Host", "h")], payloadHash: "p")
+        #expect(
+            SigV4Verifier.canonicalRequest(request, signedHeaders: ["host"], presigned: false)
+                == "POST\n/b\n\nhost:h\n\nhost\np")
+    }
+
+    @Test("hex and the payload hash agree with Foundation's formatting for every byte, contiguous or not")
+    func hexAndPayloadHash() {
+        let all = (0...255).map { UInt8($0) }
+        #expect(SigV4Verifier.hex(all) == all.map { String(format: "%02x", $0) }.joined())
+        let body = Array("Action=GetUser&Version=2010-05-08".utf8)
+        let expected = SigV4Verifier.hex(Crypto.sha256(body))
+        #expect(SigV4Verifier.payloadHash(body) == expected)
+        #expect(SigV4Verifier.payloadHash(body.lazy.map { $0 }) == expected)
+        #expect(
+            SigV4Verifier.payloadHash([UInt8]())
+                == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+    }
+
+    @Test("a signature that differs in one hex digit, in case or in length does not verify")
+    func signatureVariants() throws {
+        let vector = try #require(SigV4Vector.all.first { $0.name == "botocore/iam-post-form" })
+        let now = try #require(SigV4Verifier.parseAmzDate(vector.now))
+        let verifier = vector.verifier(services: ["iam", "sts"])
+        #expect((try? verifier.verify(vector.request, now: now).get()) != nil)
+        let authorization = try #require(vector.request.headers.first { $0.name.lowercased() == "authorization" })
+        let signature = try #require(authorization.value.split(separator: "=").last.map(String.init))
+        let flipped = String(signature.dropLast()) + (signature.last == "0" ? "1" : "0")
+        for variant in [flipped, signature.uppercased(), String(signature.dropLast()), signature + "0", ""] {
+            var request = vector.request
+            request.headers = request.headers.map { header in
+                header.name.lowercased() == "authorization"
+                    ? (header.name, header.value.replacingOccurrences(of: signature, with: variant)) : header
+            }
+            guard case .failure(let error) = verifier.verify(request, now: now) else {
+                Issue.record("signature \(variant) verified")
+                continue
+            }
+            #expect(error.code == "SignatureDoesNotMatch", "\(variant): \(error)")
+        }
+    }
+
     @Test("amz dates round-trip")
     func dates() throws {
         let date = try #require(SigV4Verifier.parseAmzDate("20240229T235959Z"))

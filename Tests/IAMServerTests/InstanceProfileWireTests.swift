@@ -252,4 +252,56 @@ struct InstanceProfileWireTests {
             #expect(audit.contains(#""resource":"arn:aws:iam::123456789012:instance-profile/db""#))
         }
     }
+
+    @Test func addingARoleNeedsPassRoleOnTheRole() async throws {
+        // ops may add roles to any instance profile, but pass only the roles under /svc/, and never `admin`.
+        let policy = #"""
+            {"Version":"2012-10-17","Statement":[
+              {"Effect":"Allow","Action":["iam:AddRoleToInstanceProfile","iam:GetInstanceProfile"],"Resource":"*"},
+              {"Effect":"Allow","Action":"iam:PassRole","Resource":"arn:aws:iam::123456789012:role/svc/*"},
+              {"Effect":"Deny","Action":"iam:PassRole","Resource":"arn:aws:iam::123456789012:role/svc/locked"}]}
+            """#
+        try await Self.withDaemon(opsPolicy: policy) { fixture, root, ops in
+            _ = try await root.createInstanceProfile(CreateInstanceProfileRequest(instanceProfileName: "web"))
+            _ = try await root.createRole(CreateRoleRequest(roleName: "admin", assumeRolePolicyDocument: Self.trust))
+            _ = try await root.createRole(
+                CreateRoleRequest(path: "/svc/", roleName: "app", assumeRolePolicyDocument: Self.trust))
+            _ = try await root.createRole(
+                CreateRoleRequest(path: "/svc/", roleName: "locked", assumeRolePolicyDocument: Self.trust))
+
+            // Allowed iam:AddRoleToInstanceProfile but not iam:PassRole on the role: AWS's message names the
+            // missing action on the role's ARN, and nothing changes.
+            await Self.expectFailure(
+                "AccessDenied",
+                "User: arn:aws:iam::123456789012:user/ops is not authorized to perform: iam:PassRole on resource: "
+                    + "arn:aws:iam::123456789012:role/admin because no identity-based policy allows the iam:PassRole "
+                    + "action"
+            ) {
+                try await ops.addRoleToInstanceProfile(
+                    AddRoleToInstanceProfileRequest(instanceProfileName: "web", roleName: "admin"))
+            }
+            await Self.expectFailure(
+                "AccessDenied",
+                "User: arn:aws:iam::123456789012:user/ops is not authorized to perform: iam:PassRole on resource: "
+                    + "arn:aws:iam::123456789012:role/svc/locked with an explicit deny in an identity-based policy"
+            ) {
+                try await ops.addRoleToInstanceProfile(
+                    AddRoleToInstanceProfileRequest(instanceProfileName: "web", roleName: "LOCKED"))
+            }
+            #expect(
+                try await ops.getInstanceProfile(GetInstanceProfileRequest(instanceProfileName: "web"))
+                    .instanceProfile?.roles.isEmpty == true)
+
+            // With both permissions (PassRole on the role's real path, found though the request names only "app").
+            _ = try await ops.addRoleToInstanceProfile(
+                AddRoleToInstanceProfileRequest(instanceProfileName: "web", roleName: "app"))
+            #expect(
+                try await ops.getInstanceProfile(GetInstanceProfileRequest(instanceProfileName: "web"))
+                    .instanceProfile?.roles.map(\.roleName) == ["app"])
+
+            let audit = try String(
+                contentsOf: fixture.directory.appendingPathComponent("audit.log"), encoding: .utf8)
+            #expect(audit.contains(#""resource":"arn:aws:iam::123456789012:role/admin""#))
+        }
+    }
 }

@@ -260,6 +260,22 @@ struct ResourceNamingTests {
         #expect(IAMMethods.Authorization.simulateCustomPolicy.action == "iam:SimulateCustomPolicy")
     }
 
+    @Test("AddRoleToInstanceProfile also needs iam:PassRole on the role (its real path); other calls need nothing more")
+    func additionalPermissions() {
+        #expect(
+            AddRoleToInstanceProfileRequest(instanceProfileName: "web", roleName: "DEPLOYER")
+                .additionalPermissions(in: Self.context)
+                == [RequiredPermission(action: "iam:PassRole", resource: Self.deployer)])
+        let unknown = ResourceNamingContext(account: Self.account, callerARN: Self.caller)
+        #expect(
+            AddRoleToInstanceProfileRequest(instanceProfileName: "web", roleName: "app")
+                .additionalPermissions(in: unknown)
+                == [RequiredPermission(action: "iam:PassRole", resource: "arn:aws:iam::123456789012:role/app")])
+        for testCase in Self.cases where testCase.method != M.addRoleToInstanceProfile {
+            #expect(testCase.request.additionalPermissions(in: Self.context).isEmpty, "\(testCase.method)")
+        }
+    }
+
     @Test("without a directory entry a name gets the default path, and an empty path is AWS's \"/\"")
     func emptyDirectory() {
         let context = ResourceNamingContext(account: "123456789012", callerARN: "arn:aws:iam::123456789012:root")

@@ -91,8 +91,11 @@ int iam_SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED(void);
 int iam_SSL_R_UNSUPPORTED_PROTOCOL(void);
 int iam_SSL_R_CERTIFICATE_VERIFY_FAILED(void);
 
-// MARK: libcrypto helpers (SCRAM-SHA-256 building blocks). Return 1 on success.
+// MARK: libcrypto helpers (SCRAM-SHA-256 and SigV4 building blocks). Return 1 on success.
 
+/// SHA-256 and HMAC-SHA-256 (digest.c): on the low-level SHA256_* functions with the context on the stack,
+/// because EVP's per-call provider fetch and context allocations cost several times the hashing of the short
+/// inputs SCRAM and SigV4 hash on every request (HMAC() alone fetches a MAC and a digest by name per call).
 int iam_sha256(const void *data, size_t len, unsigned char out[32]);
 int iam_hmac_sha256(const void *key, size_t key_len, const void *data, size_t len, unsigned char out[32]);
 int iam_pbkdf2_sha256(const void *password, size_t password_len, const void *salt, size_t salt_len,

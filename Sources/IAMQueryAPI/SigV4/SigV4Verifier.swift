@@ -82,20 +82,22 @@ public struct SigV4Identity: Sendable, Hashable {
 /// Per-day signing keys (`kSigning` of one access key, date, region and service) are derived once and
 /// cached, so a request costs two SHA-256 and one HMAC; the secret itself is never cached, only unsealed on
 /// a cache miss. Signatures are compared in constant time.
+///
+/// This runs on every front-door request, so the canonical request and the string to sign are written as
+/// bytes into one buffer and hashed from it, digests stay on the stack, and nothing goes through `Character`
+/// (grapheme breaking) or Foundation on the header-signed path; the rare shapes (a path other than `/`, a query
+/// string) take the plain String code, whose output is the same bytes.
 public final class SigV4Verifier: Sendable {
     /// The services whose scope is accepted.
     public let services: Set<String>
     /// The clock skew tolerated either way (AWS: 15 minutes).
     public let allowedSkew: TimeInterval
     private let lookup: @Sendable (String) -> SigV4Key?
-    private let cache = Mutex<[CacheKey: [UInt8]]>([:])
+    /// Keyed by the whole credential, `<key>/<yyyymmdd>/<region>/<service>/aws4_request`, as the request
+    /// spells it: one string to hash, and it names exactly what the key was derived for.
+    private let cache = Mutex<[String: [UInt8]]>([:])
     /// Bound on cached signing keys; the cache is emptied when full (keys are cheap to re-derive).
     private let cacheLimit = 16_384
-
-    private struct CacheKey: Hashable {
-        var accessKeyID: String
-        var scope: String
-    }
 
     /// Creates a verifier that finds keys with `lookup` (nil: unknown or unusable key).
     public init(
@@ -118,28 +120,28 @@ public final class SigV4Verifier: Sendable {
         case .failure(let error): return .failure(error)
         }
         // The scope: <key>/<yyyymmdd>/<region>/<service>/aws4_request.
-        let scope = parsed.credential.split(separator: "/", omittingEmptySubsequences: false)
+        let scope = parsed.credential.utf8.split(
+            separator: UInt8(ascii: "/"), maxSplits: 5, omittingEmptySubsequences: false
+        ).map { Substring($0) }
         guard scope.count == 5, !scope[0].isEmpty else {
             return .failure(
                 .incomplete(
                     "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '\(parsed.credential)'"
                 ))
         }
-        let accessKeyID = String(scope[0])
-        let scopeDate = String(scope[1])
-        let region = String(scope[2])
-        let service = String(scope[3])
+        let scopeDate = scope[1]
+        let region = scope[2]
         guard let requestTime = Self.parseAmzDate(parsed.amzDate) else {
             return .failure(
                 .incomplete(
                     "Date must be in ISO-8601 'basic format'. Got '\(parsed.amzDate)'. See http://en.wikipedia.org/wiki/ISO_8601"
                 ))
         }
-        guard scope[4] == "aws4_request" else {
+        guard scope[4].utf8.elementsEqual("aws4_request".utf8) else {
             return .failure(
                 .badScope("Credential should be scoped with a valid terminator: 'aws4_request', not '\(scope[4])'."))
         }
-        guard scopeDate == parsed.amzDate.prefix(8) else {
+        guard scopeDate.utf8.elementsEqual(parsed.amzDate.utf8.prefix(8)) else {
             return .failure(
                 .badScope(
                     "Credential should be scoped to a valid region, not '\(region)'. Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '\(scopeDate)' != '\(parsed.amzDate.prefix(8))', from '\(parsed.amzDate)'."
@@ -148,6 +150,7 @@ public final class SigV4Verifier: Sendable {
         guard !region.isEmpty, region.utf8.allSatisfy({ Self.isRegionByte($0) }) else {
             return .failure(.badScope("Credential should be scoped to a valid region, not '\(region)'."))
         }
+        let service = String(scope[3])
         guard self.services.contains(service) else {
             let expected = self.services.sorted().first ?? "iam"
             return .failure(.badScope("Credential should be scoped to correct service: '\(expected)'. "))
@@ -168,6 +171,7 @@ public final class SigV4Verifier: Sendable {
             return .failure(self.expired(requestTime, now: now))
         }
 
+        let accessKeyID = String(scope[0])
         guard let key = self.lookup(accessKeyID) else { return .failure(.invalidClientTokenID) }
         if let tokenHash = key.sessionTokenHash {
             guard let token = parsed.securityToken,
@@ -179,19 +183,18 @@ public final class SigV4Verifier: Sendable {
             return .failure(.invalidClientTokenID)
         }
 
-        let credentialScope = "\(scopeDate)/\(region)/\(service)/aws4_request"
-        guard let signingKey = self.signingKey(key, scopeDate: scopeDate, region: region, service: service) else {
+        guard
+            let signingKey = self.signingKey(
+                key, credential: parsed.credential, date: scopeDate, region: region, service: service)
+        else {
             return .failure(.invalidClientTokenID)
         }
-        let canonical = Self.canonicalRequest(
-            request, signedHeaders: parsed.signedHeaders, presigned: parsed.expires != nil)
-        let stringToSign =
-            "AWS4-HMAC-SHA256\n\(parsed.amzDate)\n\(credentialScope)\n\(Self.hex(Crypto.sha256(Array(canonical.utf8))))"
-        let expected = Self.hex(Crypto.hmacSHA256(key: signingKey, data: Array(stringToSign.utf8)))
-        guard Crypto.constantTimeEquals(Array(expected.utf8), Array(parsed.signature.utf8)) else {
+        // `<yyyymmdd>/<region>/<service>/aws4_request`: the credential after the key id.
+        let credentialScope = parsed.credential[scopeDate.startIndex...]
+        guard Self.signatureMatches(request, parsed, credentialScope: credentialScope, signingKey: signingKey) else {
             return .failure(.signatureDoesNotMatch)
         }
-        return .success(SigV4Identity(accessKeyID: accessKeyID, region: region, service: service))
+        return .success(SigV4Identity(accessKeyID: accessKeyID, region: String(region), service: service))
     }
 
     private func expired(_ requestTime: Date, now: Date) -> SigV4Error {
@@ -206,11 +209,14 @@ public final class SigV4Verifier: Sendable {
             message: "Signature expired: \(Self.formatAmzDate(requestTime)) \(relation)")
     }
 
-    private func signingKey(_ key: SigV4Key, scopeDate: String, region: String, service: String) -> [UInt8]? {
-        let cacheKey = CacheKey(accessKeyID: key.accessKeyID, scope: "\(scopeDate)/\(region)/\(service)")
+    private func signingKey(
+        _ key: SigV4Key, credential: Substring, date: Substring, region: Substring, service: String
+    ) -> [UInt8]? {
+        let cacheKey = String(credential)
         if let cached = self.cache.withLock({ $0[cacheKey] }) { return cached }
         guard let secret = key.secret() else { return nil }
-        let derived = Self.deriveSigningKey(secret: secret, date: scopeDate, region: region, service: service)
+        let derived = Self.deriveSigningKey(
+            secret: secret, date: String(date), region: String(region), service: service)
         self.cache.withLock { cache in
             if cache.count >= self.cacheLimit { cache.removeAll(keepingCapacity: true) }
             cache[cacheKey] = derived
@@ -226,12 +232,48 @@ public final class SigV4Verifier: Sendable {
         return Crypto.hmacSHA256(key: kService, data: Array("aws4_request".utf8))
     }
 
+    /// Hashes the canonical request, signs the string to sign with `signingKey` and compares the result with
+    /// the request's signature in constant time: one buffer on the heap, digests and hex on the stack.
+    private static func signatureMatches(
+        _ request: SigV4Request, _ parsed: ParsedSignature, credentialScope: Substring, signingKey: [UInt8]
+    ) -> Bool {
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(
+            256 + request.path.utf8.count + request.query.utf8.count * 3
+                + request.headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 2 })
+        Self.writeCanonicalRequest(
+            request, signedHeaders: parsed.signedHeaders, presigned: parsed.expires != nil, into: &buffer)
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 96) { scratch in
+            let digest = UnsafeMutableBufferPointer(rebasing: scratch[0..<32])
+            let hex = UnsafeMutableBufferPointer(rebasing: scratch[32..<96])
+            buffer.withUnsafeBytes { Crypto.sha256($0, into: digest) }
+            Self.writeHex(UnsafeBufferPointer(digest), into: hex)
+            buffer.removeAll(keepingCapacity: true)
+            buffer.append(contentsOf: "AWS4-HMAC-SHA256\n".utf8)
+            buffer.append(contentsOf: parsed.amzDate.utf8)
+            buffer.append(UInt8(ascii: "\n"))
+            buffer.append(contentsOf: credentialScope.utf8)
+            buffer.append(UInt8(ascii: "\n"))
+            buffer.append(contentsOf: hex)
+            signingKey.withUnsafeBytes { key in
+                buffer.withUnsafeBytes { Crypto.hmacSHA256(key: key, data: $0, into: digest) }
+            }
+            Self.writeHex(UnsafeBufferPointer(digest), into: hex)
+            var signature = parsed.signature
+            return signature.withUTF8 {
+                Crypto.constantTimeEquals(UnsafeRawBufferPointer(hex), UnsafeRawBufferPointer($0))
+            }
+        }
+    }
+
     // MARK: Parsing
 
     struct ParsedSignature {
-        var credential: String
-        var signedHeaders: [String]
-        var signature: String
+        /// `<key>/<yyyymmdd>/<region>/<service>/aws4_request` as given.
+        var credential: Substring
+        /// The signed header names as given: `;`-separated, empty names skipped, compared in ASCII lower case.
+        var signedHeaders: Substring
+        var signature: Substring
         var amzDate: String
         var securityToken: String?
         /// X-Amz-Expires of a presigned request; nil for header-signed ones.
@@ -252,26 +294,27 @@ public final class SigV4Verifier: Sendable {
     private static func parseHeader(_ authorization: String, _ request: SigV4Request) -> Result<
         ParsedSignature, SigV4Error
     > {
-        let prefix = "AWS4-HMAC-SHA256 "
-        guard authorization.hasPrefix(prefix) else {
+        let prefix = "AWS4-HMAC-SHA256 ".utf8
+        guard authorization.utf8.starts(with: prefix) else {
             return .failure(
                 .incomplete(
                     "Authorization header requires 'Credential' parameter. Authorization header requires 'Signature' parameter. Authorization header requires 'SignedHeaders' parameter. Authorization=\(authorization.prefix(64))"
                 ))
         }
-        var credential: String?
-        var signedHeaders: String?
-        var signature: String?
-        for part in authorization.dropFirst(prefix.count).split(separator: ",") {
-            let trimmed = part.drop { $0 == " " }
-            guard let equals = trimmed.firstIndex(of: "=") else { continue }
+        var credential: Substring?
+        var signedHeaders: Substring?
+        var signature: Substring?
+        for part in authorization.utf8.dropFirst(prefix.count).split(separator: UInt8(ascii: ",")) {
+            let trimmed = part.drop { $0 == UInt8(ascii: " ") }
+            guard let equals = trimmed.firstIndex(of: UInt8(ascii: "=")) else { continue }
             let name = trimmed[..<equals]
-            let value = String(trimmed[trimmed.index(after: equals)...])
-            switch name {
-            case "Credential": credential = value
-            case "SignedHeaders": signedHeaders = value
-            case "Signature": signature = value
-            default: break
+            let value = Substring(trimmed[trimmed.index(after: equals)...])
+            if name.elementsEqual("Credential".utf8) {
+                credential = value
+            } else if name.elementsEqual("SignedHeaders".utf8) {
+                signedHeaders = value
+            } else if name.elementsEqual("Signature".utf8) {
+                signature = value
             }
         }
         var missing: [String] = []
@@ -285,13 +328,12 @@ public final class SigV4Verifier: Sendable {
         guard missing.isEmpty, let credential, let signedHeaders, let signature, let amzDate else {
             return .failure(.incomplete(missing.joined(separator: " ") + " Authorization=\(authorization.prefix(64))"))
         }
-        let names = signedHeaders.split(separator: ";").map { $0.lowercased() }
-        guard names.contains("host") else {
+        guard Self.signsHost(signedHeaders) else {
             return .failure(.badScope("'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization."))
         }
         return .success(
             ParsedSignature(
-                credential: credential, signedHeaders: names, signature: signature, amzDate: amzDate,
+                credential: credential, signedHeaders: signedHeaders, signature: signature, amzDate: amzDate,
                 securityToken: request.header("x-amz-security-token"), expires: nil))
     }
 
@@ -314,50 +356,107 @@ public final class SigV4Verifier: Sendable {
         guard let expires = Int(expiresText), (1...604_800).contains(expires) else {
             return .failure(.incomplete("X-Amz-Expires must be between 1 and 604800 seconds, got '\(expiresText)'."))
         }
-        let names = signedHeaders.split(separator: ";").map { $0.lowercased() }
-        guard names.contains("host") else {
+        guard Self.signsHost(Substring(signedHeaders)) else {
             return .failure(.badScope("'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization."))
         }
         return .success(
             ParsedSignature(
-                credential: credential, signedHeaders: names, signature: signature, amzDate: amzDate,
-                securityToken: value("X-Amz-Security-Token"), expires: expires))
+                credential: Substring(credential), signedHeaders: Substring(signedHeaders),
+                signature: Substring(signature), amzDate: amzDate, securityToken: value("X-Amz-Security-Token"),
+                expires: expires))
+    }
+
+    /// The signed header names: `;`-separated, empty ones skipped (as botocore joins them, never empty).
+    private static func signedHeaderNames(_ signedHeaders: Substring) -> [Substring.UTF8View.SubSequence] {
+        signedHeaders.utf8.split(separator: UInt8(ascii: ";"))
+    }
+
+    private static func signsHost(_ signedHeaders: Substring) -> Bool {
+        Self.signedHeaderNames(signedHeaders).contains { Self.equalsFolded($0, "host".utf8) }
+    }
+
+    /// ASCII case-insensitive equality (HTTP field names are ASCII tokens).
+    static func equalsFolded(_ a: some Collection<UInt8>, _ b: some Collection<UInt8>) -> Bool {
+        a.count == b.count && zip(a, b).allSatisfy { x, y in Self.lowercased(x) == Self.lowercased(y) }
+    }
+
+    @inline(__always)
+    private static func lowercased(_ byte: UInt8) -> UInt8 {
+        byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
     }
 
     // MARK: Canonical request
 
-    /// The canonical request of AWS's SigV4 specification (non-S3: the path is normalized and encoded again).
+    /// The canonical request of AWS's SigV4 specification (non-S3: the path is normalized and encoded again),
+    /// signing `signedHeaders` (names in any case) in the order given.
     static func canonicalRequest(_ request: SigV4Request, signedHeaders: [String], presigned: Bool) -> String {
-        var out = request.method
-        out += "\n"
-        out += Self.canonicalURI(request.path)
-        out += "\n"
-        var pairs = Self.queryPairs(request.query)
+        var out: [UInt8] = []
+        Self.writeCanonicalRequest(
+            request, signedHeaders: Substring(signedHeaders.joined(separator: ";")), presigned: presigned, into: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends the canonical request's bytes to `out`.
+    static func writeCanonicalRequest(
+        _ request: SigV4Request, signedHeaders: Substring, presigned: Bool, into out: inout [UInt8]
+    ) {
+        let newline = UInt8(ascii: "\n")
+        out.append(contentsOf: request.method.utf8)
+        out.append(newline)
+        if request.path.isEmpty || request.path == "/" {
+            out.append(UInt8(ascii: "/"))
+        } else {
+            out.append(contentsOf: Self.canonicalURI(request.path).utf8)
+        }
+        out.append(newline)
+        if !request.query.isEmpty {
+            Self.writeCanonicalQuery(request.query, presigned: presigned, into: &out)
+        }
+        out.append(newline)
+        let names = Self.signedHeaderNames(signedHeaders)
+        for name in names {
+            for byte in name { out.append(Self.lowercased(byte)) }
+            out.append(UInt8(ascii: ":"))
+            var first = true
+            for header in request.headers where Self.equalsFolded(header.name.utf8, name) {
+                if !first { out.append(UInt8(ascii: ",")) }
+                first = false
+                Self.writeTrimmedHeaderValue(header.value, into: &out)
+            }
+            out.append(newline)
+        }
+        out.append(newline)
+        for (index, name) in names.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ";")) }
+            for byte in name { out.append(Self.lowercased(byte)) }
+        }
+        out.append(newline)
+        out.append(contentsOf: request.payloadHash.utf8)
+    }
+
+    /// The query's pairs percent-decoded, encoded again the one canonical way, sorted by key then value (the
+    /// encoded text is ASCII, so byte order is AWS's code-point order), without the presigned signature.
+    private static func writeCanonicalQuery(_ query: String, presigned: Bool, into out: inout [UInt8]) {
+        var pairs = Self.queryPairs(query)
         if presigned { pairs.removeAll { $0.key == "X-Amz-Signature" } }
-        var encoded: [(key: String, value: String)] = []
+        var encoded: [(key: [UInt8], value: [UInt8])] = []
         encoded.reserveCapacity(pairs.count)
         for pair in pairs {
-            encoded.append((Self.uriEncode(pair.key), Self.uriEncode(pair.value)))
+            var key: [UInt8] = []
+            var value: [UInt8] = []
+            Self.writeURIEncoded(pair.key.utf8, keepSlash: false, into: &key)
+            Self.writeURIEncoded(pair.value.utf8, keepSlash: false, into: &value)
+            encoded.append((key, value))
         }
-        encoded.sort { (a: (key: String, value: String), b: (key: String, value: String)) -> Bool in
-            a.key == b.key ? a.value < b.value : a.key < b.key
+        encoded.sort { a, b in
+            a.key == b.key ? a.value.lexicographicallyPrecedes(b.value) : a.key.lexicographicallyPrecedes(b.key)
         }
-        out += encoded.map { "\($0.key)=\($0.value)" }.joined(separator: "&")
-        out += "\n"
-        for name in signedHeaders {
-            let values = request.headers.filter { SigV4Request.equalsLowercased($0.name, name) }.map {
-                Self.trimHeaderValue($0.value)
-            }
-            out += name
-            out += ":"
-            out += values.joined(separator: ",")
-            out += "\n"
+        for (index, pair) in encoded.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: "&")) }
+            out.append(contentsOf: pair.key)
+            out.append(UInt8(ascii: "="))
+            out.append(contentsOf: pair.value)
         }
-        out += "\n"
-        out += signedHeaders.joined(separator: ";")
-        out += "\n"
-        out += request.payloadHash
-        return out
     }
 
     static func canonicalURI(_ path: String) -> String {
@@ -410,10 +509,14 @@ public final class SigV4Verifier: Sendable {
 
     /// RFC 3986 encoding of everything but unreserved characters (and `/` when asked), upper-case hex.
     static func uriEncode(_ text: String, keepSlash: Bool = false) -> String {
-        let hexDigits = Array("0123456789ABCDEF".utf8)
         var out: [UInt8] = []
         out.reserveCapacity(text.utf8.count)
-        for byte in text.utf8 {
+        Self.writeURIEncoded(text.utf8, keepSlash: keepSlash, into: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    private static func writeURIEncoded(_ bytes: some Sequence<UInt8>, keepSlash: Bool, into out: inout [UInt8]) {
+        for byte in bytes {
             switch byte {
             case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."),
@@ -422,28 +525,34 @@ public final class SigV4Verifier: Sendable {
             case UInt8(ascii: "/") where keepSlash:
                 out.append(byte)
             default:
+                let nibbles = (byte >> 4, byte & 15)
                 out.append(UInt8(ascii: "%"))
-                out.append(hexDigits[Int(byte >> 4)])
-                out.append(hexDigits[Int(byte & 15)])
+                out.append(nibbles.0 < 10 ? UInt8(ascii: "0") + nibbles.0 : UInt8(ascii: "A") - 10 + nibbles.0)
+                out.append(nibbles.1 < 10 ? UInt8(ascii: "0") + nibbles.1 : UInt8(ascii: "A") - 10 + nibbles.1)
             }
         }
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// Trims a header value and collapses runs of spaces to one, as the specification asks.
     static func trimHeaderValue(_ value: String) -> String {
         var out: [UInt8] = []
+        Self.writeTrimmedHeaderValue(value, into: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    private static func writeTrimmedHeaderValue(_ value: String, into out: inout [UInt8]) {
+        var started = false
         var pendingSpace = false
         for byte in value.utf8 {
             if byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") {
-                pendingSpace = !out.isEmpty
+                pendingSpace = started
             } else {
                 if pendingSpace { out.append(UInt8(ascii: " ")) }
                 pendingSpace = false
+                started = true
                 out.append(byte)
             }
         }
-        return String(decoding: out, as: UTF8.self)
     }
 
     private static func isRegionByte(_ byte: UInt8) -> Bool {
@@ -456,7 +565,11 @@ public final class SigV4Verifier: Sendable {
 
     /// Parses `yyyyMMdd'T'HHmmss'Z'`.
     static func parseAmzDate(_ text: String) -> Date? {
-        let bytes = Array(text.utf8)
+        var text = text
+        return text.withUTF8 { Self.parseAmzDate(bytes: $0) }
+    }
+
+    private static func parseAmzDate(bytes: UnsafeBufferPointer<UInt8>) -> Date? {
         guard bytes.count == 16, bytes[8] == UInt8(ascii: "T"), bytes[15] == UInt8(ascii: "Z") else { return nil }
         func number(_ range: Range<Int>) -> Int? {
             var value = 0
@@ -487,18 +600,42 @@ public final class SigV4Verifier: Sendable {
 
     /// The lower-case hex SHA-256 of a body, as the canonical request needs it.
     public static func payloadHash(_ body: some Collection<UInt8>) -> String {
-        Self.hex(Crypto.sha256(body))
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { digest in
+            let hashed: Void? = body.withContiguousStorageIfAvailable {
+                Crypto.sha256(UnsafeRawBufferPointer($0), into: digest)
+            }
+            if hashed == nil {
+                Array(body).withUnsafeBytes { Crypto.sha256($0, into: digest) }
+            }
+            return Self.hex(UnsafeBufferPointer(digest))
+        }
     }
 
     /// Lower-case hex.
     public static func hex(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out = [UInt8]()
-        out.reserveCapacity(bytes.count * 2)
-        for byte in bytes {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 15)])
+        bytes.withUnsafeBufferPointer { Self.hex($0) }
+    }
+
+    private static func hex(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
+        String(unsafeUninitializedCapacity: bytes.count * 2) { out in
+            Self.writeHex(bytes, into: out)
+            return bytes.count * 2
         }
-        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Lower-case hex of `bytes` into `out` (twice as long), without branching on the bytes: the expected
+    /// signature is hex-encoded before the constant-time comparison, so its encoding must not leak through
+    /// timing either.
+    private static func writeHex(_ bytes: UnsafeBufferPointer<UInt8>, into out: UnsafeMutableBufferPointer<UInt8>) {
+        @inline(__always)
+        func digit(_ nibble: UInt8) -> UInt8 {
+            // 0...9 -> '0'...'9'; 10...15 -> 'a'...'f' ((9 - n) >> 8 is all ones exactly when n > 9).
+            let n = Int(nibble)
+            return UInt8(truncatingIfNeeded: n + 0x30 + (((9 - n) >> 8) & 0x27))
+        }
+        for index in bytes.indices {
+            out[2 * index] = digit(bytes[index] >> 4)
+            out[2 * index + 1] = digit(bytes[index] & 15)
+        }
     }
 }

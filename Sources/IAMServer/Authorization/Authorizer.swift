@@ -38,20 +38,38 @@ struct Authorizer: ServerInterceptor {
         else { return .proceed }
         guard case .principal(let principal) = caller.kind else { return .proceed }  // the root key
 
-        let resource: String
-        if let named = request as? any IAMResourceNaming {
-            resource = named.resource(
-                in: ResourceNamingContext(
-                    account: self.account.rawValue, callerARN: caller.arn, directory: SnapshotDirectory(published)))
-        } else {
-            resource = "*"
-        }
+        let naming = request as? any IAMResourceNaming
+        let namingContext = ResourceNamingContext(
+            account: self.account.rawValue, callerARN: caller.arn, directory: SnapshotDirectory(published))
+        let resource = naming?.resource(in: namingContext) ?? "*"
         let now = Date()
+        if let error = self.check(
+            principal, caller: caller, action: action, resource: resource, context: context, now: now)
+        {
+            return .reject(error)
+        }
+        // A second action some calls need (iam:PassRole for AddRoleToInstanceProfile); none for almost all.
+        for permission in naming?.additionalPermissions(in: namingContext) ?? [] {
+            if let error = self.check(
+                principal, caller: caller, action: permission.action, resource: permission.resource,
+                context: context, now: now)
+            {
+                return .reject(error)
+            }
+        }
+        return .proceed
+    }
+
+    /// Nil when `principal` may do `action` on `resource`; otherwise AWS's AccessDenied, audited.
+    private func check(
+        _ principal: SnapshotPrincipal, caller: Caller, action: String, resource: String,
+        context: ServerCallContext, now: Date
+    ) -> RPCError? {
         let second = Int64(now.timeIntervalSince1970.rounded(.down))
         if self.verdicts.allows(
             principal, action: action, resource: resource, peer: context.peerAddress, second: second)
         {
-            return .proceed
+            return nil
         }
         let check = AuthorizationRequest(
             action: action, resource: resource, context: caller.requestContext(for: context, now: now))
@@ -59,13 +77,13 @@ struct Authorizer: ServerInterceptor {
         case .allowed:
             self.verdicts.remember(
                 principal, action: action, resource: resource, peer: context.peerAddress, second: second)
-            return .proceed
+            return nil
         case let decision:
             let error = Self.accessDenied(
                 caller: caller.arn, action: action, resource: resource, decision: decision,
                 result: principal.compiled.evaluate(check), sources: principal.sources)
             self.audit?.record(context: context, caller: caller, resource: resource, error: error)
-            return .reject(error)
+            return error
         }
     }
 

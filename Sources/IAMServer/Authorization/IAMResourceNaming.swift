@@ -10,6 +10,30 @@ public protocol IAMResourceNaming {
     /// The ARN of the resource the call touches, "*" for calls AWS authorizes on no resource type
     /// (ListUsers without a path prefix, GetAccountSummary, GetCallerIdentity, ...).
     func resource(in context: ResourceNamingContext) -> String
+
+    /// The permissions the call needs besides its own action on `resource(in:)`, checked after that one and
+    /// in this order, as AWS requires some calls to be allowed a second action (AddRoleToInstanceProfile:
+    /// `iam:PassRole` on the role). Empty for almost every call, which the default implementation says.
+    func additionalPermissions(in context: ResourceNamingContext) -> [RequiredPermission]
+}
+
+extension IAMResourceNaming {
+    /// None: the call's own action on its resource is all it needs.
+    public func additionalPermissions(in context: ResourceNamingContext) -> [RequiredPermission] { [] }
+}
+
+/// An action a call must be allowed on a resource, besides its own.
+public struct RequiredPermission: Sendable, Hashable {
+    /// The action (`iam:PassRole`).
+    public var action: String
+    /// The ARN it must be allowed on.
+    public var resource: String
+
+    /// Creates a permission.
+    public init(action: String, resource: String) {
+        self.action = action
+        self.resource = resource
+    }
 }
 
 /// The kinds of entity a request names by name rather than by ARN.

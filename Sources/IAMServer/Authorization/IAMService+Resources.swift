@@ -210,6 +210,13 @@ extension AddRoleToInstanceProfileRequest {
     public func resource(in context: ResourceNamingContext) -> String {
         context.arn(.instanceProfile, named: self.instanceProfileName)
     }
+
+    /// `iam:PassRole` on the role, with its real path: AWS's API reference says the caller "must be granted the
+    /// PassRole permission on the IAM role", since whoever can launch an instance with the profile gets the
+    /// role's permissions.
+    public func additionalPermissions(in context: ResourceNamingContext) -> [RequiredPermission] {
+        [RequiredPermission(action: "iam:PassRole", resource: context.arn(.role, named: self.roleName))]
+    }
 }
 
 extension RemoveRoleFromInstanceProfileRequest {

@@ -92,6 +92,14 @@ def main():
         ("botocore/go-sdk-header-set", "POST", base,
          ct + [("Amz-Sdk-Invocation-Id", "4f1a-aa"), ("Amz-Sdk-Request", "attempt=1; max=3")],
          form, None, "us-east-1", "iam", None),
+        # Canonical-request details the verifier writes byte by byte: a value with runs of spaces and a tab,
+        # repeated and percent-encoded query keys sorted by key then value, a path with dot segments.
+        ("botocore/spaced-header-value", "POST", base, ct + [("X-Amz-Meta-Note", "  a   b\tc  ")], form, None,
+         "us-east-1", "iam", None),
+        ("botocore/query-sorting", "GET",
+         base + "?b=2&a=3&a=1&Action=ListUsers&Version=2010-05-08&c%20d=%E2%82%AC~x", [], "", None,
+         "us-east-1", "iam", None),
+        ("botocore/dot-segments", "POST", base + "a/./b/../c%20d/", ct, form, None, "us-east-1", "iam", None),
     ]
     for name, method, url, headers, body, token, region, service, presign in cases:
         v = sign(method, url, headers, body.encode(), key, secret, token, region, service, when, presign)
