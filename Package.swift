@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "IAMPolicy", targets: ["IAMPolicy"]),
         .library(name: "IAMDomain", targets: ["IAMDomain"]),
         .library(name: "IAMStoreSQLite", targets: ["IAMStoreSQLite"]),
+        .library(name: "IAMStorePostgres", targets: ["IAMStorePostgres"]),
         .library(name: "IAMClient", targets: ["IAMClient"]),
         .executable(name: "iam", targets: ["iam"]),
         .executable(name: "iamd", targets: ["iamd"]),
@@ -29,6 +30,7 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         // MARK: C shim
@@ -81,6 +83,17 @@ let package = Package(
         .target(
             name: "IAMStoreSQLite",
             dependencies: ["IAMDomain", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
+        // The same store on PostgreSQL, for several iamd replicas over one database.
+        .target(
+            name: "IAMStorePostgres",
+            dependencies: [
+                "IAMDomain",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
 
@@ -138,6 +151,7 @@ let package = Package(
                 "IAMServer",
                 "IAMQueryAPI",
                 "IAMStoreSQLite",
+                "IAMStorePostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -182,6 +196,17 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "tools/seed",
+            swiftSettings: swiftSettings
+        ),
+
+        // The PostgreSQL replica benchmarks' drivers (tools/benchmarks/replicas.sh): a client only.
+        .executableTarget(
+            name: "iam-replica-bench",
+            dependencies: [
+                "IAMClient", "IAMWire",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "tools/replicabench",
             swiftSettings: swiftSettings
         ),
 
@@ -248,6 +273,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "IAMStorePostgresTests",
+            dependencies: [
+                "IAMStorePostgres", "IAMDomain", "IAMPolicy", "IAMStoreConformance", "IAMTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "IAMCLITests",
             dependencies: ["IAMCLI", "IAMPolicy", "IAMPolicyVectors", "IAMTestSupport", "IAMWire", "iam", "iamd"],
             swiftSettings: swiftSettings
@@ -285,6 +318,14 @@ let package = Package(
         // Runs the real binaries; depending on them makes `swift test` build them first.
         .testTarget(
             name: "EndToEndTests", dependencies: ["IAMTestSupport", "iamd", "iam"], swiftSettings: swiftSettings),
+        // Several real iamd replicas over one real PostgreSQL database.
+        .testTarget(
+            name: "ReplicaTests",
+            dependencies: [
+                "IAMTestSupport", "IAMClient", "IAMWire", "IAMRPC", "IAMDomain", "IAMStorePostgres", "iamd",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "LoadTestTests", dependencies: ["IAMTestSupport", "iamd", "iam-loadtest"],
             swiftSettings: swiftSettings),
