@@ -26,7 +26,8 @@ func openStore(_ database: TestPostgres.Database) async throws -> PostgresStore 
 /// The same suite the SQLite and in-memory stores pass: one suite, every store.
 @Suite(
     .disabled(
-        "hangs on this branch in the test path (TestPostgres + PostgresStore in the test process) while iamd --store postgres starts and serves; under investigation, see the branch report")
+        "hangs on this branch in the test path (TestPostgres + PostgresStore in the test process) while iamd --store postgres starts and serves; under investigation, see the branch report"
+    )
 ) struct PostgresStoreConformanceTests {
     @Test(arguments: StoreConformance.caseNames)
     func conformance(_ name: String) async throws {
@@ -38,7 +39,8 @@ func openStore(_ database: TestPostgres.Database) async throws -> PostgresStore 
 
 @Suite(
     .disabled(
-        "hangs on this branch in the test path (TestPostgres + PostgresStore in the test process) while iamd --store postgres starts and serves; under investigation, see the branch report")
+        "hangs on this branch in the test path (TestPostgres + PostgresStore in the test process) while iamd --store postgres starts and serves; under investigation, see the branch report"
+    )
 ) struct PostgresStoreTests {
     let account = try! AccountID("123456789012")
 
@@ -192,7 +194,8 @@ func openStore(_ database: TestPostgres.Database) async throws -> PostgresStore 
 
 @Suite(
     .disabled(
-        "hangs on this branch in the test path (TestPostgres + PostgresStore in the test process) while iamd --store postgres starts and serves; under investigation, see the branch report")
+        "hangs on this branch in the test path (TestPostgres + PostgresStore in the test process) while iamd --store postgres starts and serves; under investigation, see the branch report"
+    )
 ) struct PostgresChangeFollowerTests {
     let account = try! AccountID("123456789012")
 
