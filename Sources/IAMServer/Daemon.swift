@@ -39,6 +39,8 @@ public struct DaemonConfiguration: Sendable {
     public var maxHandshakingConnections: Int = RPCServerConfiguration.defaultMaxHandshakingConnections
     /// From TCP accept to authenticated: TLS handshake, preface, SETTINGS and SCRAM must finish within it.
     public var handshakeTimeout: Duration = .seconds(10)
+    /// For a replica over a shared store: the newest revision the store is known to have (Health's lag).
+    public var databaseRevision: (@Sendable () -> UInt64?)?
 
     /// Creates a configuration.
     public init(dataDirectory: URL, certificatePath: String? = nil, privateKeyPath: String? = nil, logger: Logger) {
@@ -143,7 +145,7 @@ public final class Daemon: Service, Sendable {
             assembly = try await ServerAssembly.make(
                 store: store, account: account, root: rootStore, rootKeyIDs: Set(rootStore.accessKeyIDs),
                 auditLogPath: configuration.dataDirectory.appendingPathComponent("audit.log").path, sealer: sealer,
-                rootSealedSecrets: rootStore.sealedSecrets)
+                rootSealedSecrets: rootStore.sealedSecrets, databaseRevision: configuration.databaseRevision)
         } catch {
             throw DaemonError("cannot load the store: \(error)")
         }
