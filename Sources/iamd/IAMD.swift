@@ -2,9 +2,11 @@ import ArgumentParser
 import Foundation
 import IAMQueryAPI
 import IAMServer
+import IAMStorePostgres
 import IAMStoreSQLite
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// `iamd`: the swift-iam server. Parses its options and hands over to IAMServer.
 @main
@@ -59,6 +61,13 @@ struct IAMD: AsyncParsableCommand {
             "Key-encryption key (32 bytes, raw or base64) sealing access-key secrets for SigV4. Without it iamd uses, and on first start makes, <data-dir>/kek (mode 0600)."
     )
     var kekFile: String?
+    @Option(
+        help:
+            "The store: 'sqlite' (embedded, <data-dir>/iam.sqlite) or postgres://user@host:port/database for one of several replicas over one PostgreSQL (the password from PGPASSWORD or --store-password-file, never the URL)."
+    )
+    var store = "sqlite"
+    @Option(help: "A file holding the PostgreSQL password (first line); overrides PGPASSWORD.")
+    var storePasswordFile: String?
 
     func run() async throws {
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
@@ -88,14 +97,30 @@ struct IAMD: AsyncParsableCommand {
             logger.critical("--query-port must be a port number, 0 or 'off', got '\(queryPort)'")
             throw ExitCode(1)
         }
-        // The embedded default: one SQLite file in the data folder (WAL, synchronous=FULL).
-        do {
-            try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
-            configuration.store = try SQLiteStore(
-                path: URL(fileURLWithPath: dataDir).appendingPathComponent("iam.sqlite").path)
-        } catch {
-            logger.critical("iamd could not open its store in \(dataDir): \(error)")
-            throw ExitCode(1)
+        // The follower exists once the daemon's snapshot does; Health asks it for the database's revision.
+        let follower = FollowerSlot()
+        var postgres: PostgresStore?
+        if store == "sqlite" {
+            // The embedded default: one SQLite file in the data folder (WAL, synchronous=FULL).
+            do {
+                try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
+                configuration.store = try SQLiteStore(
+                    path: URL(fileURLWithPath: dataDir).appendingPathComponent("iam.sqlite").path)
+            } catch {
+                logger.critical("iamd could not open its store in \(dataDir): \(error)")
+                throw ExitCode(1)
+            }
+        } else {
+            do {
+                let storeConfiguration = try PostgresStoreConfiguration(url: store, password: try storePassword())
+                postgres = try await PostgresStore.connect(storeConfiguration, logger: logger)
+                configuration.store = postgres
+                configuration.databaseRevision = { follower.databaseRevision }
+                logger.notice("store: PostgreSQL at \(storeConfiguration.redactedURL)")
+            } catch {
+                logger.critical("iamd could not open its store \(store): \(error)")
+                throw ExitCode(1)
+            }
         }
         let daemon: Daemon
         do {
@@ -107,6 +132,11 @@ struct IAMD: AsyncParsableCommand {
         // One line on stdout that scripts and tests wait for.
         FileHandle.standardOutput.write(Data("listening \(host):\(daemon.port)\n".utf8))
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: daemon)]
+        if let postgres {
+            let feed = PostgresChangeFollower(store: postgres, publisher: daemon.assembly.publisher, logger: logger)
+            follower.set(feed)
+            services.append(.init(service: FollowerService(follower: feed)))
+        }
         if let queryPortNumber {
             let query: QueryServer
             do {
@@ -131,6 +161,16 @@ struct IAMD: AsyncParsableCommand {
             )
         )
         try await group.run()
+    }
+
+    /// The PostgreSQL password: the first line of --store-password-file, else PGPASSWORD, else none.
+    func storePassword() throws -> String? {
+        if let storePasswordFile {
+            let text = try String(contentsOfFile: storePasswordFile, encoding: .utf8)
+            return String(text.split(separator: "\n", omittingEmptySubsequences: false).first ?? "")
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        return ProcessInfo.processInfo.environment["PGPASSWORD"]
     }
 
     /// Each connection is a file descriptor, and the usual soft limit (1,024) is far below the connection
@@ -159,5 +199,28 @@ struct QueryService: Service {
     func run() async throws {
         try? await gracefulShutdown()
         await self.server.shutdown()
+    }
+}
+
+/// The replica's follower once it exists (it needs the daemon's snapshot, made after the store is opened).
+final class FollowerSlot: Sendable {
+    private let follower = Mutex<PostgresChangeFollower?>(nil)
+
+    func set(_ follower: PostgresChangeFollower) { self.follower.withLock { $0 = follower } }
+
+    /// The newest revision the database is known to have, for Health's lag.
+    var databaseRevision: UInt64? { self.follower.withLock { $0?.databaseRevision.rawValue } }
+}
+
+/// Keeps this replica's snapshot following the PostgreSQL change log until the service group shuts down.
+struct FollowerService: Service {
+    let follower: PostgresChangeFollower
+
+    func run() async throws {
+        await withDiscardingTaskGroup { group in
+            group.addTask { await self.follower.run() }
+            try? await gracefulShutdown()
+            group.cancelAll()
+        }
     }
 }
