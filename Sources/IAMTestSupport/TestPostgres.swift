@@ -44,7 +44,11 @@ public enum TestPostgres {
             }
             return Server(url: url, password: password, clusterDirectory: environment["IAM_TEST_POSTGRES_DIR"])
         }
-        return try await TestPostgres.startCluster()
+        // Starting the cluster from inside the test process hangs on this branch (see the branch report), so
+        // the test command starts it (tools/scripts/test, .ci/run); without it the Postgres tests fail, loudly.
+        throw ChildProcessError(
+            "no PostgreSQL for the tests: run tools/scripts/test (it starts a throwaway cluster), or set IAM_TEST_POSTGRES_URL and IAM_TEST_POSTGRES_PASSWORD_FILE (eval \"$(tools/scripts/pg-cluster start)\")"
+        )
     }
 
     /// Starts a throwaway cluster of its own, stopped when this process exits: for tests that restart or
