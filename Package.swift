@@ -283,6 +283,7 @@ let package = Package(
         .testTarget(
             name: "IAMCLITests",
             dependencies: ["IAMCLI", "IAMPolicy", "IAMPolicyVectors", "IAMTestSupport", "IAMWire", "iam", "iamd"],
+            exclude: ["Fixtures"],  // read via #filePath
             swiftSettings: swiftSettings
         ),
         .testTarget(

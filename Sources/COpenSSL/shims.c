@@ -83,17 +83,126 @@ iam_alpn_list *iam_SSL_CTX_set_alpn_server(SSL_CTX *ctx, const unsigned char *wi
 
 void iam_alpn_free(iam_alpn_list *list) { OPENSSL_free(list); }
 
-static BIO *iam_new_memory_bio(void) {
-    BIO *bio = BIO_new(BIO_s_mem());
-    if (bio != NULL) BIO_set_mem_eof_return(bio, -1);
-    return bio;
+// A byte queue BIO for the TLS handler, in place of BIO_s_mem: its storage is allocated when bytes arrive and
+// freed the moment the last one is read, so a connection between bursts holds no BIO buffer at all (a memory
+// BIO's BUF_MEM keeps its largest size for the connection's life). Reads of an empty queue ask to retry, so
+// SSL_read reports WANT_READ rather than EOF: the network's EOF reaches the handler from NIO, not the BIO.
+typedef struct {
+    unsigned char *bytes;
+    size_t start;  // first unread byte
+    size_t end;    // one past the last written byte
+    size_t capacity;
+} iam_queue;
+
+static void iam_queue_release(iam_queue *queue) {
+    OPENSSL_free(queue->bytes);
+    queue->bytes = NULL;
+    queue->start = queue->end = queue->capacity = 0;
+}
+
+static int iam_queue_write(BIO *bio, const char *in, int length) {
+    BIO_clear_retry_flags(bio);
+    if (length <= 0) return 0;
+    iam_queue *queue = BIO_get_data(bio);
+    size_t held = queue->end - queue->start;
+    size_t needed = held + (size_t)length;
+    if (queue->end + (size_t)length > queue->capacity) {
+        if (needed <= queue->capacity) {
+            memmove(queue->bytes, queue->bytes + queue->start, held);
+        } else {
+            size_t capacity = queue->capacity * 2 > needed ? queue->capacity * 2 : needed;
+            unsigned char *bytes = OPENSSL_malloc(capacity);
+            if (bytes == NULL) return -1;
+            if (held > 0) memcpy(bytes, queue->bytes + queue->start, held);
+            OPENSSL_free(queue->bytes);
+            queue->bytes = bytes;
+            queue->capacity = capacity;
+        }
+        queue->start = 0;
+        queue->end = held;
+    }
+    memcpy(queue->bytes + queue->end, in, (size_t)length);
+    queue->end += (size_t)length;
+    return length;
+}
+
+static int iam_queue_read(BIO *bio, char *out, int length) {
+    BIO_clear_retry_flags(bio);
+    iam_queue *queue = BIO_get_data(bio);
+    size_t held = queue->end - queue->start;
+    if (held == 0) {
+        BIO_set_retry_read(bio);
+        return -1;
+    }
+    if (length <= 0) return 0;
+    size_t count = held < (size_t)length ? held : (size_t)length;
+    memcpy(out, queue->bytes + queue->start, count);
+    queue->start += count;
+    if (queue->start == queue->end) iam_queue_release(queue);
+    return (int)count;
+}
+
+static long iam_queue_ctrl(BIO *bio, int command, long number, void *pointer) {
+    (void)number;
+    (void)pointer;
+    iam_queue *queue = BIO_get_data(bio);
+    switch (command) {
+    case BIO_CTRL_PENDING:
+    case BIO_CTRL_WPENDING:
+        return (long)(queue->end - queue->start);
+    case BIO_CTRL_RESET:
+        iam_queue_release(queue);
+        return 1;
+    case BIO_CTRL_FLUSH:
+        return 1;
+    case BIO_CTRL_EOF:
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+static int iam_queue_create(BIO *bio) {
+    iam_queue *queue = OPENSSL_zalloc(sizeof(iam_queue));
+    if (queue == NULL) return 0;
+    BIO_set_data(bio, queue);
+    BIO_set_init(bio, 1);
+    return 1;
+}
+
+static int iam_queue_destroy(BIO *bio) {
+    iam_queue *queue = BIO_get_data(bio);
+    if (queue != NULL) {
+        iam_queue_release(queue);
+        OPENSSL_free(queue);
+    }
+    BIO_set_data(bio, NULL);
+    return 1;
+}
+
+static BIO_METHOD *iam_queue_method = NULL;
+static CRYPTO_ONCE iam_queue_once = CRYPTO_ONCE_STATIC_INIT;
+
+static void iam_queue_method_init(void) {
+    BIO_METHOD *method = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "iam byte queue");
+    if (method == NULL) return;
+    if (!BIO_meth_set_write(method, iam_queue_write) || !BIO_meth_set_read(method, iam_queue_read)
+        || !BIO_meth_set_ctrl(method, iam_queue_ctrl) || !BIO_meth_set_create(method, iam_queue_create)
+        || !BIO_meth_set_destroy(method, iam_queue_destroy)) {
+        BIO_meth_free(method);
+        return;
+    }
+    iam_queue_method = method;
+}
+
+static BIO *iam_new_queue_bio(void) {
+    if (!CRYPTO_THREAD_run_once(&iam_queue_once, iam_queue_method_init) || iam_queue_method == NULL) return NULL;
+    return BIO_new(iam_queue_method);
 }
 
 int iam_SSL_attach_memory_bios(SSL *ssl, BIO **rbio, BIO **wbio) {
-    // An empty read BIO must mean "no bytes yet" (retry / WANT_READ), not end of stream: the
-    // network's EOF is reported to the handler by NIO (channelInactive), not by the BIO.
-    BIO *r = iam_new_memory_bio();
-    BIO *w = iam_new_memory_bio();
+    BIO *r = iam_new_queue_bio();
+    BIO *w = iam_new_queue_bio();
     if (r == NULL || w == NULL) {
         BIO_free(r);
         BIO_free(w);
@@ -118,30 +227,10 @@ int iam_SSL_set_expected_peer_name(SSL *ssl, const char *name) {
 
 size_t iam_BIO_pending(BIO *bio) { return BIO_ctrl_pending(bio); }
 
-// A memory BIO's BUF_MEM only ever grows (BUF_MEM_grow_clean never shrinks), so after one large burst
-// it would keep that much for the connection's lifetime; an empty one is cheaper to replace than to keep.
-static size_t iam_BIO_capacity(BIO *bio) {
-    BUF_MEM *memory = NULL;
-    if (BIO_get_mem_ptr(bio, &memory) <= 0 || memory == NULL) return 0;
-    return memory->max;
-}
-
-size_t iam_BIO_retained(BIO *bio) { return bio == NULL ? 0 : iam_BIO_capacity(bio); }
-
-int iam_SSL_shrink_memory_bios(SSL *ssl, size_t max_retained, BIO **rbio, BIO **wbio) {
-    if (*rbio != NULL && BIO_ctrl_pending(*rbio) == 0 && iam_BIO_capacity(*rbio) > max_retained) {
-        BIO *fresh = iam_new_memory_bio();
-        if (fresh == NULL) return 0;
-        SSL_set0_rbio(ssl, fresh);  // frees the old one
-        *rbio = fresh;
-    }
-    if (*wbio != NULL && BIO_ctrl_pending(*wbio) == 0 && iam_BIO_capacity(*wbio) > max_retained) {
-        BIO *fresh = iam_new_memory_bio();
-        if (fresh == NULL) return 0;
-        SSL_set0_wbio(ssl, fresh);  // frees the old one
-        *wbio = fresh;
-    }
-    return 1;
+size_t iam_BIO_retained(BIO *bio) {
+    if (bio == NULL) return 0;
+    iam_queue *queue = BIO_get_data(bio);
+    return queue == NULL ? 0 : queue->capacity;
 }
 
 const unsigned char *iam_SSL_get0_alpn_selected(const SSL *ssl, unsigned int *len) {

@@ -75,8 +75,12 @@ public struct IAMCommand: AsyncParsableCommand {
     /// error (help and usage text go to `io` like the binary prints them), 254 when the service refused a call,
     /// 255 on any other failure.
     public static func run(arguments: [String], io: CommandIO) async -> Int32 {
+        let arguments = normalized(arguments)
         do {
-            var command = try await asyncParseAsRoot(normalized(arguments))
+            if let operation = parsedOperation(arguments) {
+                return try await operation.execute(io)
+            }
+            var command = try await asyncParseAsRoot(arguments)
             if let leaf = command as? any IAMLeafCommand {
                 return try await leaf.execute(io)
             }
@@ -98,6 +102,28 @@ public struct IAMCommand: AsyncParsableCommand {
             }
             return status
         }
+    }
+
+    /// The operation commands by their names (`get-user`).
+    static let operations: [String: any OperationCommand.Type] = Dictionary(
+        (iamCommands + stsCommands + authorizationCommands).map { ($0.configuration.commandName ?? "", $0) },
+        uniquingKeysWith: { first, _ in first }
+    )
+
+    /// A command line naming one operation, parsed by that operation's command alone.
+    ///
+    /// Parsing from the root makes ArgumentParser visit every one of the ~90 subcommands, and its dynamic casts
+    /// over a binary with thousands of protocol conformances took about a sixth of a `get-user`'s CPU time. Anything
+    /// but a clean parse (help, a usage error) returns nil, and the caller parses from the root, so help and error
+    /// text stay exactly ArgumentParser's.
+    static func parsedOperation(_ arguments: [String]) -> (any OperationCommand)? {
+        guard let name = arguments.first, let type = operations[name] else { return nil }
+        let rest = Array(arguments.dropFirst())
+        guard !rest.contains(where: { $0 == "--help" || $0 == "-h" || $0 == "help" }) else { return nil }
+        func parse<Command: OperationCommand>(_ type: Command.Type) -> (any OperationCommand)? {
+            try? Command.parse(rest)
+        }
+        return parse(type)
     }
 
     /// The `iam` binary's entry point: runs ``run(arguments:io:)`` on the process's arguments and streams, then

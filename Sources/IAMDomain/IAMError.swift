@@ -215,7 +215,13 @@ public enum CanonicalStatus: UInt8, Hashable, Sendable, CaseIterable {
 extension IAMError {
     /// `NoSuchEntity`: `The user with name alice cannot be found.`
     public static func noSuchEntity(_ kind: EntityKind, name: String) -> IAMError {
-        IAMError(code: .noSuchEntity, message: "The \(kind.noun) with name \(name) cannot be found.")
+        switch kind {
+        case .instanceProfile:
+            // AWS words instance profiles apart: `Instance Profile web cannot be found.`
+            IAMError(code: .noSuchEntity, message: "Instance Profile \(name) cannot be found.")
+        default:
+            IAMError(code: .noSuchEntity, message: "The \(kind.noun) with name \(name) cannot be found.")
+        }
     }
 
     /// `NoSuchEntity` for a managed policy: `Policy arn:... does not exist or is not attachable.`
@@ -251,6 +257,8 @@ extension IAMError {
             IAMError(
                 code: .entityAlreadyExists,
                 message: "A policy called \(name) already exists. Duplicate names are not allowed.")
+        case .instanceProfile:
+            IAMError(code: .entityAlreadyExists, message: "Instance Profile \(name) already exists.")
         default:
             IAMError(code: .entityAlreadyExists, message: "\(kind.capitalizedNoun) with name \(name) already exists.")
         }

@@ -12,6 +12,11 @@ public struct Quotas: Hashable, Sendable {
     public var rolesPerAccount = 1_000
     /// Customer managed policies per account: 1,500 (adjustable to 5,000). reference_iam-quotas.html.
     public var customerManagedPoliciesPerAccount = 1_500
+    /// Instance profiles per account: 1,000 (adjustable to 5,000). reference_iam-quotas.html.
+    public var instanceProfilesPerAccount = 1_000
+    /// Roles in one instance profile: 1 (fixed; AWS's quota name is `InstanceSessionsPerInstanceProfile`).
+    /// reference_iam-quotas.html ("Roles in an instance profile").
+    public var rolesPerInstanceProfile = 1
     /// Groups an IAM user can be a member of: 10 (fixed). reference_iam-quotas.html.
     public var groupsPerUser = 10
     /// Managed policies attached to a user: 10 (adjustable to 20). reference_iam-quotas.html.

@@ -53,9 +53,15 @@ public final class QueryFrontDoor: Sendable {
 
     private let methods: [String: RPCServerMethod]
     private let verifier: SigV4Verifier
+    /// The test mode's reset (`POST /moto-api/reset`); nil, and the path is an ordinary unsigned request,
+    /// unless iamd runs with `--test-mode`.
+    private let testControl: TestModeControl?
 
     /// Binds `services` with `interceptors` exactly as the RPC server does, behind `verifier`.
-    public init(services: [any RPCService], interceptors: [any ServerInterceptor], verifier: SigV4Verifier) {
+    public init(
+        services: [any RPCService], interceptors: [any ServerInterceptor], verifier: SigV4Verifier,
+        testControl: TestModeControl? = nil
+    ) {
         var table: [String: RPCServerMethod] = [:]
         for service in services {
             for method in service.methods.map({ $0.intercepted(by: interceptors) }) {
@@ -64,10 +70,12 @@ public final class QueryFrontDoor: Sendable {
         }
         self.methods = table
         self.verifier = verifier
+        self.testControl = testControl
     }
 
-    /// The front door of an assembled server: its services, interceptors and signing secrets.
-    public convenience init(assembly: ServerAssembly) {
+    /// The front door of an assembled server: its services, interceptors and signing secrets, and the test
+    /// mode's reset when `testControl` is given.
+    public convenience init(assembly: ServerAssembly, testControl: TestModeControl? = nil) {
         let secrets = assembly.signingSecrets
         self.init(
             services: assembly.services, interceptors: assembly.interceptors,
@@ -76,7 +84,7 @@ public final class QueryFrontDoor: Sendable {
                 return SigV4Key(
                     accessKeyID: id, secret: secret.unseal, sessionTokenHash: secret.sessionTokenHash,
                     expiration: secret.expiration)
-            })
+            }, testControl: testControl)
     }
 
     /// Serves one request; must be called on `loop` (the connection's event loop), like a binary call.
@@ -85,6 +93,9 @@ public final class QueryFrontDoor: Sendable {
     {
         let requestID = UUID().uuidString.lowercased()
         let (path, query) = Self.split(request.uri)
+        if let testControl = self.testControl, path == TestMode.resetPath, request.method == "POST" {
+            return Self.reset(testControl, on: loop, requestID)
+        }
         var parameters: [String: String] = [:]
         do throws(QueryInputError) {
             try QueryForm.parse(query.utf8, into: &parameters)
@@ -169,6 +180,26 @@ public final class QueryFrontDoor: Sendable {
             let status = QueryOperations.errorStatus[code]?.status ?? Self.fallbackStatus(rpc.code, code: code)
             return Self.error(code: code, status: status, rpc.message, requestID)
         }
+    }
+
+    // MARK: Test mode
+
+    /// moto's reset answer (`{"status": "ok"}`), after every entity is gone and the snapshot knows it.
+    static func reset(_ control: TestModeControl, on loop: any EventLoop, _ requestID: String)
+        -> EventLoopFuture<QueryHTTPResponse>
+    {
+        let promise = loop.makePromise(of: QueryHTTPResponse.self)
+        promise.completeWithTask {
+            do {
+                try await control.reset()
+                return QueryHTTPResponse(
+                    status: 200, headers: [("x-amzn-RequestId", requestID), ("Content-Type", "application/json")],
+                    body: Array(#"{"status": "ok"}"#.utf8))
+            } catch {
+                return Self.error(code: "ServiceFailure", status: 500, "The reset failed: \(error)", requestID)
+            }
+        }
+        return promise.futureResult
     }
 
     // MARK: Errors

@@ -126,6 +126,46 @@ public final class RPCClient: Sendable {
         self.makeCall(method, request, options: options) { (response: Response, _) in response }.0
     }
 
+    /// Same call with a completion callback, for callers already on `eventLoop` (the load tester): no promise,
+    /// future or callback list per call, and `completion` runs on the loop when the call ends.
+    ///
+    /// - Precondition: called on `eventLoop`.
+    public func unaryOnEventLoop<Request: WireMessage, Response: WireMessage>(
+        _ method: MethodDescriptor,
+        _ request: Request,
+        as: Response.Type = Response.self,
+        options: CallOptions = CallOptions(),
+        completion: @escaping (Result<Response, RPCError>) -> Void
+    ) {
+        self.eventLoop.preconditionInEventLoop()
+        let call = PendingClientCall(
+            method: method,
+            options: options,
+            encode: { request.encode(into: &$0) },
+            complete: { result, requestID in completion(Self.decoded(result, requestID: requestID)) }
+        )
+        self.manager.value.start(call)
+    }
+
+    /// A call's outcome with its response bytes decoded; bytes that do not decode are INTERNAL.
+    private static func decoded<Response: WireMessage>(_ result: Result<ByteBuffer, RPCError>, requestID: String?)
+        -> Result<Response, RPCError>
+    {
+        switch result {
+        case .success(var bytes):
+            do throws(WireError) {
+                return .success(try Response(decoding: &bytes))
+            } catch {
+                return .failure(
+                    RPCError(
+                        code: .internalError, message: "cannot decode the response: \(error.message)",
+                        requestID: requestID))
+            }
+        case .failure(let error):
+            return .failure(error)
+        }
+    }
+
     private func makeCall<Request: WireMessage, Response: WireMessage, Output: Sendable>(
         _ method: MethodDescriptor,
         _ request: Request,
@@ -138,21 +178,9 @@ public final class RPCClient: Sendable {
             options: options,
             encode: { request.encode(into: &$0) },
             complete: { result, requestID in
-                switch result {
-                case .success(var bytes):
-                    do throws(WireError) {
-                        promise.succeed(output(try Response(decoding: &bytes), requestID))
-                    } catch {
-                        promise.fail(
-                            RPCError(
-                                code: .internalError,
-                                message: "cannot decode the response: \(error.message)",
-                                requestID: requestID
-                            )
-                        )
-                    }
-                case .failure(let error):
-                    promise.fail(error)
+                switch Self.decoded(result, requestID: requestID) as Result<Response, RPCError> {
+                case .success(let response): promise.succeed(output(response, requestID))
+                case .failure(let error): promise.fail(error)
                 }
             }
         )

@@ -41,6 +41,9 @@ public struct DaemonConfiguration: Sendable {
     public var handshakeTimeout: Duration = .seconds(10)
     /// For a replica over a shared store: the newest revision the store is known to have (Health's lag).
     public var databaseRevision: (@Sendable () -> UInt64?)?
+    /// The test mode (``TestMode``): moto's fixed credentials are a root key and ``Daemon/testControl`` resets
+    /// the store. Refused unless ``host`` is a loopback address.
+    public var testMode = false
 
     /// Creates a configuration.
     public init(dataDirectory: URL, certificatePath: String? = nil, privateKeyPath: String? = nil, logger: Logger) {
@@ -69,17 +72,20 @@ public final class Daemon: Service, Sendable {
     public let assembly: ServerAssembly
     /// The server certificate chain and key files (PEM) the listener presents; the AWS front door presents them too.
     public let certificate: (chainPath: String, keyPath: String)
+    /// The test mode's reset; nil unless the daemon runs in test mode.
+    public let testControl: TestModeControl?
     private let server: RPCServer
     private let store: any Store
     private let logger: Logger
 
     private init(
         port: Int, assembly: ServerAssembly, certificate: (chainPath: String, keyPath: String), server: RPCServer,
-        store: any Store, logger: Logger
+        store: any Store, logger: Logger, testMode: Bool
     ) {
         self.port = port
         self.assembly = assembly
         self.certificate = certificate
+        self.testControl = testMode ? TestModeControl(assembly: assembly) : nil
         self.server = server
         self.store = store
         self.logger = logger
@@ -100,6 +106,11 @@ public final class Daemon: Service, Sendable {
         guard configuration.accountID.count == 12, configuration.accountID.allSatisfy(\.isASCII),
             configuration.accountID.allSatisfy(\.isNumber)
         else { throw DaemonError("--account-id must be 12 digits, got \"\(configuration.accountID)\"") }
+        if configuration.testMode, !TestMode.isLoopback(configuration.host) {
+            throw DaemonError(
+                "--test-mode listens on a loopback address only (127.0.0.1, ::1 or localhost), not \"\(configuration.host)\": it serves fixed credentials and an unauthenticated reset"
+            )
+        }
         try FileManager.default.createDirectory(at: configuration.dataDirectory, withIntermediateDirectories: true)
         let (certificatePath, privateKeyPath) = try Self.serverCertificate(configuration)
         for path in [certificatePath, privateKeyPath] + [configuration.clientCAPath].compactMap({ $0 })
@@ -140,12 +151,20 @@ public final class Daemon: Service, Sendable {
             throw DaemonError("--account-id must be 12 digits, got \"\(configuration.accountID)\"")
         }
         let store = configuration.store ?? InMemoryStore()
+        var rootKeyIDs = Set(rootStore.accessKeyIDs)
+        var rootSealedSecrets = rootStore.sealedSecrets
+        if configuration.testMode {
+            // Held in memory only: the data folder of a test-mode server is the same as any other's.
+            rootKeyIDs.insert(TestMode.accessKeyID)
+            rootSealedSecrets[TestMode.accessKeyID] = sealer.seal(
+                TestMode.secretAccessKey, accessKeyID: TestMode.accessKeyID, purpose: .root)
+        }
         let assembly: ServerAssembly
         do {
             assembly = try await ServerAssembly.make(
-                store: store, account: account, root: rootStore, rootKeyIDs: Set(rootStore.accessKeyIDs),
+                store: store, account: account, root: rootStore, rootKeyIDs: rootKeyIDs,
                 auditLogPath: configuration.dataDirectory.appendingPathComponent("audit.log").path, sealer: sealer,
-                rootSealedSecrets: rootStore.sealedSecrets, databaseRevision: configuration.databaseRevision)
+                rootSealedSecrets: rootSealedSecrets, databaseRevision: configuration.databaseRevision)
         } catch {
             throw DaemonError("cannot load the store: \(error)")
         }
@@ -170,7 +189,7 @@ public final class Daemon: Service, Sendable {
         logger.notice("iamd listening on \(configuration.host):\(server.port) (store revision \(publisher.revision))")
         return Daemon(
             port: server.port, assembly: assembly, certificate: (certificatePath, privateKeyPath), server: server,
-            store: store, logger: logger)
+            store: store, logger: logger, testMode: configuration.testMode)
     }
 
     /// The configured certificate and key, or the development ones in `<data-dir>/tls/`, made on first

@@ -95,6 +95,21 @@ enum PostgresSchema {
                     PRIMARY KEY (revision, seq)
                 )
                 """,
-            ])
+            ]),
+        // Instance profiles are rows of `entity` like every named kind; the roles each one holds are a
+        // relation, indexed from both ends (DeleteRole and ListInstanceProfilesForRole ask by role), as in
+        // SQLite's v3 migration.
+        Migration(
+            name: "v2-instance-profile-role",
+            statements: [
+                """
+                CREATE TABLE instance_profile_role (
+                    instance_profile_id TEXT COLLATE "C" NOT NULL,
+                    role_id TEXT COLLATE "C" NOT NULL,
+                    PRIMARY KEY (instance_profile_id, role_id)
+                )
+                """,
+                "CREATE INDEX instance_profile_role_role ON instance_profile_role (role_id, instance_profile_id)",
+            ]),
     ]
 }

@@ -240,6 +240,18 @@ final class PostgresTransaction: StoreWriter {
         try self.ids("SELECT user_id FROM membership WHERE group_id = $1 ORDER BY user_id", group)
     }
 
+    func roles(ofInstanceProfile instanceProfile: UniqueID) throws(IAMError) -> [UniqueID] {
+        try self.ids(
+            "SELECT role_id FROM instance_profile_role WHERE instance_profile_id = $1 ORDER BY role_id",
+            instanceProfile)
+    }
+
+    func instanceProfiles(ofRole role: UniqueID) throws(IAMError) -> [UniqueID] {
+        try self.ids(
+            "SELECT instance_profile_id FROM instance_profile_role WHERE role_id = $1 ORDER BY instance_profile_id",
+            role)
+    }
+
     func accessKey(id: AccessKeyID) throws(IAMError) -> AccessKey? {
         guard let body = try self.bodies("SELECT body FROM access_key WHERE id = $1", [.text(id.rawValue)]).first
         else { return nil }
@@ -334,10 +346,18 @@ final class PostgresTransaction: StoreWriter {
         for body in try self.bodies("SELECT body FROM session ORDER BY id", []) {
             sessions.append(try self.decode(SessionCredentials.self, body))
         }
+        var profileRoles: [InstanceProfileRole] = []
+        for row in try self.session.run(
+            "SELECT instance_profile_id, role_id FROM instance_profile_role ORDER BY instance_profile_id, role_id")
+        {
+            let (profile, role) = try decodeRow(row, (String, String).self)
+            profileRoles.append(InstanceProfileRole(instanceProfileID: try self.id(profile), roleID: try self.id(role)))
+        }
         return StoreContents(
             revision: self.revision, users: try all(User.self), groups: try all(Group.self), roles: try all(Role.self),
             policies: try all(ManagedPolicy.self), inlinePolicies: inline, attachments: attachments,
-            memberships: memberships, accessKeys: keys, sessions: sessions)
+            memberships: memberships, accessKeys: keys, sessions: sessions,
+            instanceProfiles: try all(InstanceProfile.self), instanceProfileRoles: profileRoles)
     }
 
     // MARK: Writes
@@ -463,6 +483,28 @@ final class PostgresTransaction: StoreWriter {
         guard deleted > 0 else { return false }
         self.record(.updated, .user(membership.userID))
         self.record(.updated, .group(membership.groupID))
+        return true
+    }
+
+    @discardableResult
+    func addRole(_ link: InstanceProfileRole) throws(IAMError) -> Bool {
+        let inserted = try self.session.affected(
+            "INSERT INTO instance_profile_role (instance_profile_id, role_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            [.text(link.instanceProfileID.rawValue), .text(link.roleID.rawValue)])
+        guard inserted > 0 else { return false }
+        self.record(.updated, .instanceProfile(link.instanceProfileID))
+        self.record(.updated, .role(link.roleID))
+        return true
+    }
+
+    @discardableResult
+    func removeRole(_ link: InstanceProfileRole) throws(IAMError) -> Bool {
+        let deleted = try self.session.affected(
+            "DELETE FROM instance_profile_role WHERE instance_profile_id = $1 AND role_id = $2",
+            [.text(link.instanceProfileID.rawValue), .text(link.roleID.rawValue)])
+        guard deleted > 0 else { return false }
+        self.record(.updated, .instanceProfile(link.instanceProfileID))
+        self.record(.updated, .role(link.roleID))
         return true
     }
 

@@ -180,6 +180,18 @@ final class SQLiteTransaction: StoreWriter {
         try self.ids("SELECT user_id FROM membership WHERE group_id = ? ORDER BY user_id", group)
     }
 
+    func roles(ofInstanceProfile instanceProfile: UniqueID) throws(IAMError) -> [UniqueID] {
+        try self.ids(
+            "SELECT role_id FROM instance_profile_role WHERE instance_profile_id = ? ORDER BY role_id",
+            instanceProfile)
+    }
+
+    func instanceProfiles(ofRole role: UniqueID) throws(IAMError) -> [UniqueID] {
+        try self.ids(
+            "SELECT instance_profile_id FROM instance_profile_role WHERE role_id = ? ORDER BY instance_profile_id",
+            role)
+    }
+
     func accessKey(id: AccessKeyID) throws(IAMError) -> AccessKey? {
         guard
             let body = try self.sql({
@@ -280,10 +292,25 @@ final class SQLiteTransaction: StoreWriter {
         let sessionBodies = try self.sql { try Data.fetchAll(self.db, sql: "SELECT body FROM session ORDER BY id") }
         var sessions: [SessionCredentials] = []
         for body in sessionBodies { sessions.append(try self.decode(SessionCredentials.self, body)) }
+        let profileRoleRows = try self.sql {
+            try Row.fetchAll(
+                self.db,
+                sql: """
+                    SELECT instance_profile_id, role_id FROM instance_profile_role
+                    ORDER BY instance_profile_id, role_id
+                    """)
+        }
+        var profileRoles: [InstanceProfileRole] = []
+        for row in profileRoleRows {
+            profileRoles.append(
+                InstanceProfileRole(
+                    instanceProfileID: try self.id(row["instance_profile_id"]), roleID: try self.id(row["role_id"])))
+        }
         return StoreContents(
             revision: self.revision, users: try all(User.self), groups: try all(Group.self), roles: try all(Role.self),
             policies: try all(ManagedPolicy.self), inlinePolicies: inline, attachments: attachments,
-            memberships: memberships, accessKeys: keys, sessions: sessions)
+            memberships: memberships, accessKeys: keys, sessions: sessions,
+            instanceProfiles: try all(InstanceProfile.self), instanceProfileRoles: profileRoles)
     }
 
     // MARK: Writes
@@ -415,6 +442,32 @@ final class SQLiteTransaction: StoreWriter {
         guard self.db.changesCount > 0 else { return false }
         self.record(.updated, .user(membership.userID))
         self.record(.updated, .group(membership.groupID))
+        return true
+    }
+
+    @discardableResult
+    func addRole(_ link: InstanceProfileRole) throws(IAMError) -> Bool {
+        try self.sql {
+            try self.db.execute(
+                sql: "INSERT OR IGNORE INTO instance_profile_role (instance_profile_id, role_id) VALUES (?, ?)",
+                arguments: [link.instanceProfileID.rawValue, link.roleID.rawValue])
+        }
+        guard self.db.changesCount > 0 else { return false }
+        self.record(.updated, .instanceProfile(link.instanceProfileID))
+        self.record(.updated, .role(link.roleID))
+        return true
+    }
+
+    @discardableResult
+    func removeRole(_ link: InstanceProfileRole) throws(IAMError) -> Bool {
+        try self.sql {
+            try self.db.execute(
+                sql: "DELETE FROM instance_profile_role WHERE instance_profile_id = ? AND role_id = ?",
+                arguments: [link.instanceProfileID.rawValue, link.roleID.rawValue])
+        }
+        guard self.db.changesCount > 0 else { return false }
+        self.record(.updated, .instanceProfile(link.instanceProfileID))
+        self.record(.updated, .role(link.roleID))
         return true
     }
 

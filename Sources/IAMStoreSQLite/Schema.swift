@@ -80,6 +80,19 @@ enum Schema {
                     INSERT INTO meta (key, value) SELECT 'count:' || kind, COUNT(*) FROM entity GROUP BY kind;
                     """)
         }
+        // Instance profiles live in `entity` like every named kind; the role each one holds is a relation,
+        // indexed from both ends (DeleteRole and ListInstanceProfilesForRole ask by role).
+        migrator.registerMigration("v3-instance-profile-role") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE instance_profile_role (
+                        instance_profile_id TEXT NOT NULL,
+                        role_id TEXT NOT NULL,
+                        PRIMARY KEY (instance_profile_id, role_id)
+                    ) WITHOUT ROWID;
+                    CREATE INDEX instance_profile_role_role ON instance_profile_role (role_id, instance_profile_id);
+                    """)
+        }
         return migrator
     }()
 

@@ -1,7 +1,7 @@
 internal import COpenSSL
 public import NIOCore
 
-/// TLS for one connection: a NIO duplex handler that drives OpenSSL through two memory BIOs.
+/// TLS for one connection: a NIO duplex handler that drives OpenSSL through two in-memory BIOs.
 ///
 /// Ciphertext from the network (`ByteBuffer`) is written into the read BIO; OpenSSL's output is
 /// drained from the write BIO and written down the pipeline. Plaintext flows upward as
@@ -18,9 +18,9 @@ public import NIOCore
 /// Memory (issue 12: servers hold thousands of mostly idle connections): a server creates its `SSL` and
 /// BIOs only when the peer's first byte arrives, so an accepted connection that never speaks costs no
 /// OpenSSL state; the context releases OpenSSL's record buffers while they are empty
-/// (`SSL_MODE_RELEASE_BUFFERS`); and every buffer here is sized to the burst it carries and dropped after
-/// it, so an idle connection holds no plaintext or ciphertext buffer and a memory BIO that grew with a
-/// large burst is replaced once it is empty.
+/// (`SSL_MODE_RELEASE_BUFFERS`); the BIOs are byte queues that free their storage when drained; and every
+/// buffer here is sized to the burst it carries and dropped after it, so an idle connection holds no
+/// plaintext, ciphertext or BIO buffer.
 public final class TLSHandler: ChannelDuplexHandler {
     /// Ciphertext from the network.
     public typealias InboundIn = ByteBuffer
@@ -56,17 +56,13 @@ public final class TLSHandler: ChannelDuplexHandler {
     private static let minimumReadRoom = 1024
     /// The most plaintext one TLS record carries.
     private static let recordSize = 16 * 1024
-    /// An empty memory BIO holding more than this allocated is replaced (it never shrinks by itself):
-    /// small enough that an idle connection keeps almost nothing, large enough that a 1 x 1 caller's
-    /// bursts never trigger it.
-    private static let maxRetainedBIOBytes = 1024
 
     private let tlsContext: TLSContext
     private let serverName: String?
     /// Created at the first byte (server) or at the start of the handshake (client); nil before, so a
     /// silent connection holds no OpenSSL state.
     private var ssl: OpaquePointer?
-    /// The SSL's memory BIOs (owned by it; replaced when they held a large burst).
+    /// The SSL's byte-queue BIOs (owned by it).
     private var readBIO: OpaquePointer?
     private var writeBIO: OpaquePointer?
     private var state: State = .idle
@@ -95,7 +91,7 @@ public final class TLSHandler: ChannelDuplexHandler {
         if let ssl { SSL_free(ssl) }  // frees both BIOs too
     }
 
-    /// Creates the SSL and its memory BIOs if they do not exist yet.
+    /// Creates the SSL and its BIOs if they do not exist yet.
     private func makeConnection() throws(TLSError) {
         guard self.ssl == nil else { return }
         let ssl = try self.tlsContext.makeConnection(serverName: self.serverName)
@@ -103,7 +99,7 @@ public final class TLSHandler: ChannelDuplexHandler {
         var writeBIO: OpaquePointer?
         guard iam_SSL_attach_memory_bios(ssl, &readBIO, &writeBIO) == 1, let readBIO, let writeBIO else {
             SSL_free(ssl)
-            throw TLSError.fromErrorQueue(.invalidConfiguration, "cannot allocate memory BIOs")
+            throw TLSError.fromErrorQueue(.invalidConfiguration, "cannot allocate BIOs")
         }
         self.ssl = ssl
         self.readBIO = readBIO
@@ -113,7 +109,7 @@ public final class TLSHandler: ChannelDuplexHandler {
     /// Whether this connection's OpenSSL state exists yet (a server makes it at the first byte).
     package var hasOpenSSLState: Bool { self.ssl != nil }
 
-    /// Bytes this handler keeps allocated between bursts in its memory BIOs (the SSL's own state and
+    /// Bytes this handler keeps allocated between bursts in its BIOs (the SSL's own state and
     /// buffers not counted). Tests use it to check that a burst's memory is given back.
     package var retainedBIOBytes: Int { iam_BIO_retained(self.readBIO) + iam_BIO_retained(self.writeBIO) }
 
@@ -184,7 +180,7 @@ public final class TLSHandler: ChannelDuplexHandler {
                 return
             }
         }
-        // A memory BIO takes everything (it grows), so this loop only splits >2 GiB buffers.
+        // A byte-queue BIO takes everything (it grows), so this loop only splits >2 GiB buffers.
         while buffer.readableBytes > 0 {
             let written = buffer.withUnsafeReadableBytes { bytes in
                 BIO_write(self.readBIO!, bytes.baseAddress, Int32(clamping: bytes.count))
@@ -501,7 +497,7 @@ public final class TLSHandler: ChannelDuplexHandler {
         while remaining.readableBytes > 0 {
             Self.clearErrorQueue()
             // Without SSL_MODE_ENABLE_PARTIAL_WRITE, SSL_write writes all it was given or fails;
-            // a memory BIO never pushes back, so it does not fail for lack of room.
+            // a byte-queue BIO never pushes back, so it does not fail for lack of room.
             let rc = remaining.withUnsafeReadableBytes { bytes in
                 SSL_write(ssl, bytes.baseAddress, Int32(min(bytes.count, 1 << 30)))
             }
@@ -528,7 +524,6 @@ public final class TLSHandler: ChannelDuplexHandler {
         let pending = iam_BIO_pending(writeBIO)
         guard pending > 0 else {
             promise?.succeed(())
-            self.releaseBIOMemory()
             return
         }
         var output = context.channel.allocator.buffer(capacity: pending)
@@ -536,19 +531,8 @@ public final class TLSHandler: ChannelDuplexHandler {
             let read = BIO_read(writeBIO, bytes.baseAddress, Int32(clamping: pending))
             return read > 0 ? Int(read) : 0
         }
-        self.releaseBIOMemory()
         context.write(self.wrapOutboundOut(output), promise: promise)
         context.flush()
-    }
-
-    /// Replaces a memory BIO that is empty but grew past ``maxRetainedBIOBytes`` (a handshake flight or
-    /// a large message), so a connection that once carried 1 MiB does not keep 1 MiB. Not during the
-    /// handshake: OpenSSL stacks a buffering BIO on the write BIO then, and its memory is freed with the
-    /// handshake's anyway.
-    private func releaseBIOMemory() {
-        guard self.state == .active || self.state == .closing, let ssl = self.ssl else { return }
-        // On allocation failure the old BIOs stay: correct, only larger.
-        _ = iam_SSL_shrink_memory_bios(ssl, Self.maxRetainedBIOBytes, &self.readBIO, &self.writeBIO)
     }
 
     /// OpenSSL's SSL_get_error needs an empty error queue before each I/O call. Clearing an empty queue

@@ -38,7 +38,18 @@ struct IAMD: AsyncParsableCommand {
     @Option(help: "Seconds from TCP accept by which TLS, the preface and authentication must be done.")
     var handshakeTimeout = 10.0
 
+    @Flag(
+        help:
+            "Test mode for parity suites written against moto's server mode, on a loopback host only: moto's fixed credentials (FOOBARKEY / FOOBARSECRET) are a root key on the AWS front door, and POST /moto-api/reset deletes every entity. Never on a real server."
+    )
+    var testMode = false
+
     func validate() throws {
+        if testMode, !TestMode.isLoopback(host) {
+            throw ValidationError(
+                "--test-mode listens on a loopback address only (127.0.0.1, ::1 or localhost), not '\(host)': it serves fixed credentials and an unauthenticated reset"
+            )
+        }
         // Checked here so a typo is a usage error, never an overflow trap further on.
         guard (1...10_000_000).contains(maxConnections) else {
             throw ValidationError("--max-connections must be 1...10000000, got \(maxConnections)")
@@ -88,6 +99,7 @@ struct IAMD: AsyncParsableCommand {
         configuration.handshakeTimeout = .milliseconds(Int64((handshakeTimeout * 1000).rounded()))
         Self.raiseDescriptorLimit(toHold: maxConnections, logger: logger)
         configuration.kekPath = kekFile
+        configuration.testMode = testMode
         let queryPortNumber: Int?
         if queryPort == "off" {
             queryPortNumber = nil
@@ -144,13 +156,18 @@ struct IAMD: AsyncParsableCommand {
                     configuration: QueryServerConfiguration(
                         host: host, port: queryPortNumber, certificateChainPath: daemon.certificate.chainPath,
                         privateKeyPath: daemon.certificate.keyPath),
-                    frontDoor: QueryFrontDoor(assembly: daemon.assembly))
+                    frontDoor: QueryFrontDoor(assembly: daemon.assembly, testControl: daemon.testControl))
             } catch {
                 logger.critical("iamd could not start the AWS front door on \(host):\(queryPortNumber): \(error)")
                 await daemon.shutdown()
                 throw ExitCode(1)
             }
             FileHandle.standardOutput.write(Data("query listening \(host):\(query.port)\n".utf8))
+            if testMode {
+                logger.warning(
+                    "test mode: \(TestMode.accessKeyID) / \(TestMode.secretAccessKey) is a root key of the front door and POST \(TestMode.resetPath) deletes every entity"
+                )
+            }
             services.append(.init(service: QueryService(server: query)))
         }
         let group = ServiceGroup(

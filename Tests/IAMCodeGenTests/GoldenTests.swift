@@ -96,7 +96,9 @@ struct GoldenTests {
             let names = try FileManager.default.contentsOfDirectory(
                 atPath: Self.root.appendingPathComponent(directory).path
             )
-            for name in names where name.hasSuffix(".swift") {
+            // iam-query-codegen writes this one from botocore's model (check-generated keeps it fresh).
+            let fromAWSModel: Set<String> = ["\(options.cliDirectory)/RequiredMembers.swift"]
+            for name in names where name.hasSuffix(".swift") && !fromAWSModel.contains("\(directory)/\(name)") {
                 #expect(
                     files.contains { $0.path == "\(directory)/\(name)" }, "stale generated file \(directory)/\(name)")
             }

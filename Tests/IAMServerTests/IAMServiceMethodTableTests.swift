@@ -31,8 +31,8 @@ struct IAMServiceMethodTableTests {
     func registered() throws {
         let h = try ServiceHarness(.memory)
         let methods = h.service.methods
-        #expect(methods.count == 71)
-        #expect(Set(methods.map(\.descriptor.method)).count == 71)
+        #expect(methods.count == 81)
+        #expect(Set(methods.map(\.descriptor.method)).count == 81)
         for method in methods {
             #expect(method.descriptor.service == "iam.v1.IAM")
             #expect(method.descriptor.action == "iam:\(method.descriptor.method)")

@@ -9,6 +9,7 @@ struct FixedDirectory: IAMEntityDirectory {
         .user: ["alice": "arn:aws:iam::123456789012:user/engineering/Alice"],
         .group: ["admins": "arn:aws:iam::123456789012:group/ops/Admins"],
         .role: ["deployer": "arn:aws:iam::123456789012:role/service-role/Deployer"],
+        .instanceProfile: ["web": "arn:aws:iam::123456789012:instance-profile/fleet/Web"],
     ]
     var keys = ["AKIAALICE00000000001": "arn:aws:iam::123456789012:user/engineering/Alice"]
 
@@ -35,6 +36,7 @@ struct ResourceNamingTests {
     static let deployer = "arn:aws:iam::123456789012:role/service-role/Deployer"
     static let policy = "arn:aws:iam::123456789012:policy/team/ReadPhotos"
     static let awsPolicy = "arn:aws:iam::aws:policy/ReadOnlyAccess"
+    static let web = "arn:aws:iam::123456789012:instance-profile/fleet/Web"
 
     typealias M = IAMMethods.IAM
 
@@ -175,6 +177,44 @@ struct ResourceNamingTests {
         .init(
             method: M.listAttachedRolePolicies, request: ListAttachedRolePoliciesRequest(roleName: "deployer"),
             expected: deployer),
+        // Instance profiles: the profile with its real path; ListInstanceProfilesForRole the role.
+        .init(
+            method: M.createInstanceProfile,
+            request: CreateInstanceProfileRequest(instanceProfileName: "Db", path: "/fleet/"),
+            expected: "arn:aws:iam::123456789012:instance-profile/fleet/Db"),
+        .init(
+            method: M.createInstanceProfile, request: CreateInstanceProfileRequest(instanceProfileName: "Db"),
+            expected: "arn:aws:iam::123456789012:instance-profile/Db"),
+        .init(
+            method: M.getInstanceProfile, request: GetInstanceProfileRequest(instanceProfileName: "WEB"), expected: web),
+        .init(
+            method: M.getInstanceProfile, request: GetInstanceProfileRequest(instanceProfileName: "Nope"),
+            expected: "arn:aws:iam::123456789012:instance-profile/Nope"),
+        .init(
+            method: M.deleteInstanceProfile, request: DeleteInstanceProfileRequest(instanceProfileName: "web"),
+            expected: web),
+        .init(method: M.listInstanceProfiles, request: ListInstanceProfilesRequest(), expected: "*"),
+        .init(
+            method: M.listInstanceProfiles, request: ListInstanceProfilesRequest(pathPrefix: "/fleet/"),
+            expected: "arn:aws:iam::123456789012:instance-profile/fleet/*"),
+        .init(
+            method: M.addRoleToInstanceProfile,
+            request: AddRoleToInstanceProfileRequest(instanceProfileName: "web", roleName: "deployer"), expected: web),
+        .init(
+            method: M.removeRoleFromInstanceProfile,
+            request: RemoveRoleFromInstanceProfileRequest(instanceProfileName: "web", roleName: "deployer"),
+            expected: web),
+        .init(
+            method: M.listInstanceProfilesForRole, request: ListInstanceProfilesForRoleRequest(roleName: "deployer"),
+            expected: deployer),
+        .init(
+            method: M.tagInstanceProfile, request: TagInstanceProfileRequest(instanceProfileName: "web"), expected: web),
+        .init(
+            method: M.untagInstanceProfile, request: UntagInstanceProfileRequest(instanceProfileName: "web"),
+            expected: web),
+        .init(
+            method: M.listInstanceProfileTags, request: ListInstanceProfileTagsRequest(instanceProfileName: "web"),
+            expected: web),
         // Access keys: the named user, else the caller.
         .init(method: M.createAccessKey, request: CreateAccessKeyRequest(userName: "alice"), expected: alice),
         .init(method: M.createAccessKey, request: CreateAccessKeyRequest(), expected: caller),

@@ -48,28 +48,69 @@ public enum StoreConformance {
 
     typealias Case = (name: String, body: @Sendable (any Store) async throws -> Void)
 
-    static let cases: [Case] = [
-        ("revisionBumpsOncePerWrite", revisionBumpsOncePerWrite),
-        ("failedWriteLeavesNothing", failedWriteLeavesNothing),
-        ("noOpWriteKeepsRevision", noOpWriteKeepsRevision),
-        ("namesAreUniqueCaseInsensitivelyPerKind", namesAreUniqueCaseInsensitivelyPerKind),
-        ("racingCreatorsLeaveOneWinner", racingCreatorsLeaveOneWinner),
-        ("listsPageByFoldedNameWithPathPrefix", listsPageByFoldedNameWithPathPrefix),
-        ("changeLogNamesBothEndsOfARelation", changeLogNamesBothEndsOfARelation),
-        ("renameKeepsRelationsAndFreesOldName", renameKeepsRelationsAndFreesOldName),
-        ("deleteUserConflicts", deleteUserConflicts),
-        ("groupsAndMembership", groupsAndMembership),
-        ("policyVersionsRules", policyVersionsRules),
-        ("attachmentRules", attachmentRules),
-        ("inlinePolicyAggregateSize", inlinePolicyAggregateSize),
-        ("accessKeysRules", accessKeysRules),
-        ("rolesAndSessions", rolesAndSessions),
-        ("loadAllHoldsEverything", loadAllHoldsEverything),
-        ("entityQuotas", entityQuotas),
-        ("updatesTagsAndBoundaries", updatesTagsAndBoundaries),
-        ("readsOfRelations", readsOfRelations),
-        ("sessionsAndAccountSummary", sessionsAndAccountSummary),
-    ]
+    static let cases: [Case] =
+        [
+            ("revisionBumpsOncePerWrite", revisionBumpsOncePerWrite),
+            ("failedWriteLeavesNothing", failedWriteLeavesNothing),
+            ("noOpWriteKeepsRevision", noOpWriteKeepsRevision),
+            ("namesAreUniqueCaseInsensitivelyPerKind", namesAreUniqueCaseInsensitivelyPerKind),
+            ("racingCreatorsLeaveOneWinner", racingCreatorsLeaveOneWinner),
+            ("listsPageByFoldedNameWithPathPrefix", listsPageByFoldedNameWithPathPrefix),
+            ("changeLogNamesBothEndsOfARelation", changeLogNamesBothEndsOfARelation),
+            ("renameKeepsRelationsAndFreesOldName", renameKeepsRelationsAndFreesOldName),
+            ("deleteUserConflicts", deleteUserConflicts),
+            ("groupsAndMembership", groupsAndMembership),
+            ("policyVersionsRules", policyVersionsRules),
+            ("attachmentRules", attachmentRules),
+            ("inlinePolicyAggregateSize", inlinePolicyAggregateSize),
+            ("accessKeysRules", accessKeysRules),
+            ("rolesAndSessions", rolesAndSessions),
+            ("loadAllHoldsEverything", loadAllHoldsEverything),
+            ("entityQuotas", entityQuotas),
+            ("updatesTagsAndBoundaries", updatesTagsAndBoundaries),
+            ("readsOfRelations", readsOfRelations),
+            ("sessionsAndAccountSummary", sessionsAndAccountSummary),
+            ("removeEverythingLeavesAnEmptyAccount", removeEverythingLeavesAnEmptyAccount),
+        ] + instanceProfileCases
+
+    /// The test mode's reset: one write that empties the account (relations first), logs every deletion and
+    /// leaves names free for the next test case.
+    static func removeEverythingLeavesAnEmptyAccount(_ store: any Store) async throws {
+        let dir = directory(store)
+        let user = try await dir.createUser(name: name("alice")).value
+        let group = try await dir.createGroup(name: name("g", .group)).value
+        _ = try await dir.addUser(name("alice"), toGroup: name("g", .group))
+        let policy = try await dir.createPolicy(name: name("p", .policy), document: allowAll).value
+        _ = try await dir.attachPolicy(policy.arn, to: .user, named: name("alice"))
+        _ = try await dir.setPermissionsBoundary(User.self, named: name("alice"), to: policy.arn)
+        _ = try await dir.putInlinePolicy(
+            name("i", .inlinePolicy), document: allowAll, on: .group, named: name("g", .group))
+        let role = try await dir.createRole(name: name("r", .role), assumeRolePolicyDocument: trust).value
+        let key = AccessKeyID.generate()
+        _ = try await dir.createAccessKey(userName: name("alice"), id: key, verifier: verifier())
+        let profile = try await dir.createInstanceProfile(name: name("web", .instanceProfile)).value
+        _ = try await dir.addRole(name("r", .role), toInstanceProfile: name("web", .instanceProfile))
+        let before = try await store.revision()
+
+        let reset = try await dir.removeEverything()
+        #expect(reset.revision == before.next)
+        let changed = Set(reset.changes.map(\.entity))
+        for entity in [ChangedEntity.of(user), .of(group), .of(role), .of(policy), .accessKey(key), .of(profile)] {
+            #expect(changed.contains(entity), "\(entity) deleted without a change-log entry")
+        }
+        let contents = try await store.loadAll()
+        #expect(contents.users.isEmpty && contents.groups.isEmpty && contents.roles.isEmpty)
+        #expect(contents.policies.isEmpty && contents.inlinePolicies.isEmpty && contents.attachments.isEmpty)
+        #expect(contents.memberships.isEmpty && contents.accessKeys.isEmpty && contents.sessions.isEmpty)
+        #expect(contents.instanceProfiles.isEmpty && contents.instanceProfileRoles.isEmpty)
+        _ = try await dir.createUser(name: name("alice"))
+        _ = try await dir.createPolicy(name: name("p", .policy), document: allowAll)
+        // An empty account: another reset changes nothing and keeps the revision.
+        _ = try await dir.deleteUser(named: name("alice"))
+        _ = try await dir.deletePolicy(arn: policy.arn)
+        let again = try await dir.removeEverything()
+        #expect(again.changes.isEmpty)
+    }
 
     static func updatesTagsAndBoundaries(_ store: any Store) async throws {
         let dir = directory(store)

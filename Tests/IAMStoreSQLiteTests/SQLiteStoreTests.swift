@@ -72,6 +72,45 @@ struct TemporaryFolder: ~Copyable {
         try await reopened.close()
     }
 
+    @Test func reopenKeepsInstanceProfilesAndTheirRoles() async throws {
+        let folder = try TemporaryFolder()
+        let trust =
+            #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#
+        let profile: InstanceProfile
+        let role: Role
+        do {
+            let store = try SQLiteStore(path: folder.databasePath)
+            let dir = IAMDirectory(store: store, account: account)
+            profile = try await dir.createInstanceProfile(
+                name: name("web", .instanceProfile), path: try IAMPath("/fleet/"), tags: [try Tag(key: "k", value: "v")]
+            ).value
+            role = try await dir.createRole(name: name("app", .role), assumeRolePolicyDocument: trust).value
+            _ = try await dir.addRole(name("app", .role), toInstanceProfile: name("web", .instanceProfile))
+            try await store.close()
+        }
+        let reopened = try SQLiteStore(path: folder.databasePath)
+        let dir = IAMDirectory(store: reopened, account: account)
+        let detail = try await dir.instanceProfile(named: name("WEB", .instanceProfile))
+        #expect(detail.profile == profile)
+        #expect(detail.roles == [role])
+        #expect(try await dir.instanceProfiles(forRole: name("app", .role)).items.map(\.profile) == [profile])
+        // The change log reads back the new entity kind.
+        let log = try await reopened.changes(after: .zero)
+        #expect(log.contains { $0.entity == .instanceProfile(profile.id) && $0.kind == .created })
+        #expect(log.contains { $0.entity == .instanceProfile(profile.id) && $0.kind == .updated })
+        // The count kept for the quota check survived too.
+        var one = Quotas()
+        one.instanceProfilesPerAccount = 1
+        do {
+            _ = try await IAMDirectory(store: reopened, account: account, quotas: one).createInstanceProfile(
+                name: name("db", .instanceProfile))
+            Issue.record("the quota of 1 is taken")
+        } catch {
+            #expect(error.code == .limitExceeded)
+        }
+        try await reopened.close()
+    }
+
     @Test func closedStoreRefusesCalls() async throws {
         let folder = try TemporaryFolder()
         let store = try SQLiteStore(path: folder.databasePath)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """boto3 and the AWS CLI v1 against iamd's AWS Query front door (see ./run). Prints each check and
 `N passed, M failed`; exits 1 on any failure."""
-import argparse, datetime, json, os, subprocess, sys, traceback, urllib.parse
+import argparse, datetime, json, os, shlex, subprocess, sys, traceback, urllib.parse
 from unittest import mock
 
 import boto3, botocore, urllib3
@@ -16,6 +16,9 @@ ap.add_argument("--endpoint", required=True)
 ap.add_argument("--ca", required=True)
 ap.add_argument("--root", required=True)
 ap.add_argument("--work", required=True)
+ap.add_argument("--aws-cli", action="append", default=[],
+                help="an `aws` command to run the origin scenario with, e.g. '/usr/bin/aws' or 'python3 -m awscli' "
+                     "(repeatable; default: `aws` on PATH)")
 args = ap.parse_args()
 root = json.load(open(args.root))
 ROOT = (root["accessKeyId"], root["secretAccessKey"])
@@ -229,6 +232,58 @@ def account_and_simulation():
     iam.delete_user_policy(UserName="alice", PolicyName="s3")
 
 
+def instance_profiles():
+    EC2 = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {
+        "Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+    p = iam.create_instance_profile(InstanceProfileName="web", Path="/fleet/",
+                                    Tags=[{"Key": "team", "Value": "api"}])["InstanceProfile"]
+    assert p["Arn"] == f"arn:aws:iam::{ACCOUNT}:instance-profile/fleet/web", p
+    assert p["InstanceProfileId"].startswith("AIPA") and isinstance(p["CreateDate"], datetime.datetime), p
+    assert p["Path"] == "/fleet/" and p["Roles"] == [] and p["Tags"] == [{"Key": "team", "Value": "api"}], p
+    e = expect_error("EntityAlreadyExists", lambda: iam.create_instance_profile(InstanceProfileName="WEB"), 409)
+    assert e.response["Error"]["Message"] == "Instance Profile WEB already exists.", e.response["Error"]
+    role = iam.create_role(RoleName="ec2", AssumeRolePolicyDocument=EC2)["Role"]
+    # Terraform deletes a role after ListInstanceProfilesForRole: empty for a role in no profile.
+    assert iam.list_instance_profiles_for_role(RoleName="ec2")["InstanceProfiles"] == []
+    iam.add_role_to_instance_profile(InstanceProfileName="web", RoleName="ec2")
+    e = expect_error("LimitExceeded", lambda: iam.add_role_to_instance_profile(
+        InstanceProfileName="web", RoleName="ec2"), 409)
+    assert e.response["Error"]["Message"] == "Cannot exceed quota for InstanceSessionsPerInstanceProfile: 1"
+    g = iam.get_instance_profile(InstanceProfileName="web")["InstanceProfile"]
+    assert [r["RoleName"] for r in g["Roles"]] == ["ec2"], g
+    r = g["Roles"][0]
+    assert r["RoleId"] == role["RoleId"] and r["Arn"] == role["Arn"] and r["CreateDate"] == role["CreateDate"], r
+    assert r["AssumeRolePolicyDocument"] == json.loads(EC2), r
+    assert g["Tags"] == [{"Key": "team", "Value": "api"}], g
+    listed = iam.list_instance_profiles(PathPrefix="/fleet/")["InstanceProfiles"]
+    assert [x["InstanceProfileName"] for x in listed] == ["web"] and "Tags" not in listed[0], listed
+    assert [x["RoleName"] for x in listed[0]["Roles"]] == ["ec2"], listed
+    forrole = iam.list_instance_profiles_for_role(RoleName="ec2")["InstanceProfiles"]
+    assert [x["InstanceProfileName"] for x in forrole] == ["web"], forrole
+    d = iam.get_account_authorization_details(Filter=["Role"])["RoleDetailList"]
+    ec2 = [x for x in d if x["RoleName"] == "ec2"][0]
+    assert [x["InstanceProfileName"] for x in ec2["InstanceProfileList"]] == ["web"], ec2
+    assert iam.get_account_summary()["SummaryMap"]["InstanceProfiles"] == 1
+    e = expect_error("DeleteConflict", lambda: iam.delete_role(RoleName="ec2"), 409)
+    assert e.response["Error"]["Message"] == "Cannot delete entity, must remove roles from instance profile first."
+    expect_error("DeleteConflict", lambda: iam.delete_instance_profile(InstanceProfileName="web"), 409)
+    iam.tag_instance_profile(InstanceProfileName="web", Tags=[{"Key": "Team", "Value": "ops"}])
+    tags = iam.list_instance_profile_tags(InstanceProfileName="web")
+    assert tags["Tags"] == [{"Key": "team", "Value": "api"}, {"Key": "Team", "Value": "ops"}], tags
+    assert tags["IsTruncated"] is False
+    iam.untag_instance_profile(InstanceProfileName="web", TagKeys=["team"])
+    assert iam.list_instance_profile_tags(InstanceProfileName="web")["Tags"] == [{"Key": "Team", "Value": "ops"}]
+    iam.remove_role_from_instance_profile(InstanceProfileName="web", RoleName="ec2")
+    expect_error("NoSuchEntity", lambda: iam.remove_role_from_instance_profile(
+        InstanceProfileName="web", RoleName="ec2"), 404)
+    assert iam.list_instance_profiles_for_role(RoleName="ec2")["InstanceProfiles"] == []
+    iam.delete_role(RoleName="ec2")
+    iam.delete_instance_profile(InstanceProfileName="web")
+    e = expect_error("NoSuchEntity", lambda: iam.get_instance_profile(InstanceProfileName="web"), 404)
+    assert e.response["Error"]["Message"] == "Instance Profile web cannot be found.", e.response["Error"]
+    assert iam.list_instance_profiles()["InstanceProfiles"] == []
+
+
 def cleanup():
     k = keys_and_sts.alice
     iam.delete_access_key(UserName="alice", AccessKeyId=k[0])
@@ -238,7 +293,8 @@ def cleanup():
 
 for name, fn in [("users", users), ("policies", policies), ("groups", groups), ("roles", roles),
                  ("inline user policies", inline_user), ("access keys, AssumeRole, temporary credentials", keys_and_sts),
-                 ("account and simulation", account_and_simulation), ("deletes", cleanup)]:
+                 ("account and simulation", account_and_simulation), ("instance profiles", instance_profiles),
+                 ("deletes", cleanup)]:
     check("boto3: " + name, fn)
 
 
@@ -249,7 +305,7 @@ def coverage():
     served = set(re.findall(r'action: "([A-Za-z]+)"', gen))
     missing = sorted(served - called)
     assert not missing, f"operations never called through boto3: {missing}"
-    assert len(served) >= 77, len(served)
+    assert len(served) >= 87, len(served)
 check("boto3 called every served operation", coverage)
 
 
@@ -336,7 +392,10 @@ neg("body over 1 MiB", 413, "RequestEntityTooLarge", "Request body exceeds",
     lambda: send(signed(body=BODY + "&X=" + "a" * (1 << 20))))
 
 
-# The AWS CLI v1: the origin scenario.
+# The AWS CLI (v1 from PyPI, v2 from Debian): the origin scenario.
+AWS_CLI = {"command": ["aws"], "major": 1}
+
+
 def aws(*argv, key=ROOT, token=None, expect=0):
     env = dict(os.environ, AWS_ACCESS_KEY_ID=key[0], AWS_SECRET_ACCESS_KEY=key[1], AWS_DEFAULT_REGION="us-east-1")
     env.pop("AWS_PROFILE", None)
@@ -344,52 +403,62 @@ def aws(*argv, key=ROOT, token=None, expect=0):
         env["AWS_SESSION_TOKEN"] = token
     else:
         env.pop("AWS_SESSION_TOKEN", None)
-    p = subprocess.run(["aws", "--endpoint-url", args.endpoint, "--ca-bundle", args.ca, "--output", "json", *argv],
+    p = subprocess.run([*AWS_CLI["command"], "--endpoint-url", args.endpoint, "--ca-bundle", args.ca, "--output", "json", *argv],
                        env=env, capture_output=True, text=True, timeout=120)
-    # A service error exits 255 in the CLI v1 (254 in v2).
-    assert p.returncode == expect or (expect == 254 and p.returncode == 255), f"aws {' '.join(argv)} exited {p.returncode} (wanted {expect}): {p.stderr}"
+    # A service error exits 255 in the CLI v1 and 254 in v2 (each version's documented return codes).
+    wanted = 255 if expect == 254 and AWS_CLI["major"] == 1 else expect
+    assert p.returncode == wanted, f"aws {' '.join(argv)} exited {p.returncode} (wanted {wanted}): {p.stderr}"
     return json.loads(p.stdout) if p.stdout.strip() else p.stderr
 
 
-def cli():
+def cli(tag):
     path = os.path.join(args.work, "policy.json")
     with open(path, "w") as f:
         f.write(json.dumps({"Version": "2012-10-17", "Statement": [
             {"Effect": "Allow", "Action": ["logs:CreateLogGroup", "logs:PutLogEvents"], "Resource": "*"}]}))
-    p = aws("iam", "create-policy", "--policy-name", "logs", "--policy-document", f"file://{path}")["Policy"]
-    aws("iam", "create-user", "--user-name", "carol")
-    aws("iam", "attach-user-policy", "--user-name", "carol", "--policy-arn", p["Arn"])
-    aws("iam", "create-group", "--group-name", "ops")
-    aws("iam", "add-user-to-group", "--group-name", "ops", "--user-name", "carol")
-    assert [g["GroupName"] for g in aws("iam", "list-groups-for-user", "--user-name", "carol")["Groups"]] == ["ops"]
+    p = aws("iam", "create-policy", "--policy-name", f"logs-{tag}", "--policy-document", f"file://{path}")["Policy"]
+    aws("iam", "create-user", "--user-name", f"carol-{tag}")
+    aws("iam", "attach-user-policy", "--user-name", f"carol-{tag}", "--policy-arn", p["Arn"])
+    aws("iam", "create-group", "--group-name", f"ops-{tag}")
+    aws("iam", "add-user-to-group", "--group-name", f"ops-{tag}", "--user-name", f"carol-{tag}")
+    assert [g["GroupName"] for g in aws("iam", "list-groups-for-user", "--user-name", f"carol-{tag}")["Groups"]] == [f"ops-{tag}"]
     trust = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {
         "Service": "apigateway.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
-    aws("iam", "create-role", "--role-name", "apigw-logs", "--assume-role-policy-document", trust)
-    aws("iam", "attach-role-policy", "--role-name", "apigw-logs", "--policy-arn",
+    aws("iam", "create-role", "--role-name", f"apigw-logs-{tag}", "--assume-role-policy-document", trust)
+    aws("iam", "attach-role-policy", "--role-name", f"apigw-logs-{tag}", "--policy-arn",
         "arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs")
-    r = aws("iam", "simulate-principal-policy", "--policy-source-arn", f"arn:aws:iam::{ACCOUNT}:role/apigw-logs",
+    r = aws("iam", "simulate-principal-policy", "--policy-source-arn", f"arn:aws:iam::{ACCOUNT}:role/apigw-logs-{tag}",
             "--action-names", "logs:PutLogEvents", "s3:GetObject")
     assert [e["EvalDecision"] for e in r["EvaluationResults"]] == ["allowed", "implicitDeny"], r
-    k = aws("iam", "create-access-key", "--user-name", "carol")["AccessKey"]
+    k = aws("iam", "create-access-key", "--user-name", f"carol-{tag}")["AccessKey"]
     carol = (k["AccessKeyId"], k["SecretAccessKey"])
-    assert aws("sts", "get-caller-identity", key=carol)["Arn"] == f"arn:aws:iam::{ACCOUNT}:user/carol"
+    assert aws("sts", "get-caller-identity", key=carol)["Arn"] == f"arn:aws:iam::{ACCOUNT}:user/carol-{tag}"
     # carol may assume a role that trusts her.
-    aws("iam", "put-user-policy", "--user-name", "carol", "--policy-name", "assume", "--policy-document",
+    aws("iam", "put-user-policy", "--user-name", f"carol-{tag}", "--policy-name", "assume", "--policy-document",
         json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]}))
-    aws("iam", "create-role", "--role-name", "deploy", "--assume-role-policy-document", json.dumps(
-        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:user/carol"},
+    aws("iam", "create-role", "--role-name", f"deploy-{tag}", "--assume-role-policy-document", json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:user/carol-{tag}"},
                                                   "Action": "sts:AssumeRole"}]}))
-    c = aws("sts", "assume-role", "--role-arn", f"arn:aws:iam::{ACCOUNT}:role/deploy", "--role-session-name", "cli",
+    c = aws("sts", "assume-role", "--role-arn", f"arn:aws:iam::{ACCOUNT}:role/deploy-{tag}", "--role-session-name", "cli",
             key=carol)["Credentials"]
     who = aws("sts", "get-caller-identity", key=(c["AccessKeyId"], c["SecretAccessKey"]), token=c["SessionToken"])
-    assert who["Arn"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/deploy/cli", who
+    assert who["Arn"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/deploy-{tag}/cli", who
     err = aws("iam", "get-user", "--user-name", "nobody", expect=254)
     assert "NoSuchEntity" in err, err
     err = aws("iam", "list-users", key=carol, expect=254)
     assert "AccessDenied" in err, err
-    err = aws("iam", "create-user", "--user-name", "carol", expect=254)
+    err = aws("iam", "create-user", "--user-name", f"carol-{tag}", expect=254)
     assert "EntityAlreadyExists" in err, err
-check("aws cli v1: origin scenario, new key, assume-role, errors and exit codes", cli)
+
+
+for command in args.aws_cli or ["aws"]:
+    argv = shlex.split(command)
+    shown = subprocess.run([*argv, "--version"], capture_output=True, text=True)
+    version = (shown.stdout.strip() or shown.stderr.strip())
+    assert version.startswith("aws-cli/"), f"{command} --version: {version}"
+    AWS_CLI.update(command=argv, major=int(version.split("/", 1)[1].split(".", 1)[0]))
+    check(f"aws cli v{AWS_CLI['major']} ({version.split(' ')[0]}): origin scenario, new key, assume-role, errors and exit codes",
+          lambda: cli(f"v{AWS_CLI['major']}"))
 
 print(f"{results['passed']} passed, {results['failed']} failed")
 sys.exit(1 if results["failed"] else 0)

@@ -7,7 +7,7 @@ import NIOCore
 ///
 /// `start` runs on the connection's event loop and calls `done` there, once, with nil or the failure; it
 /// must not block. Closures instead of a generic worker keep the mixed workload's table of operations
-/// simple; the cost is one closure context per call, next to the RPC's own promise.
+/// simple; the cost is one closure context per call (the RPC takes a callback, not a promise).
 struct Operation: Sendable {
     /// The name reports use (`authorize`, `get-user`, ...).
     var name: String
@@ -24,14 +24,13 @@ struct Operation: Sendable {
     ) -> Operation {
         precondition(!requests.isEmpty)
         return Operation(name: name) { client, sequence, options, done in
-            client.unaryFuture(method, requests[sequence % requests.count], as: Response.self, options: options)
-                .assumeIsolated()
-                .whenComplete { result in
-                    switch result {
-                    case .success: done(nil)
-                    case .failure(let error): done(error)
-                    }
+            client.unaryOnEventLoop(method, requests[sequence % requests.count], as: Response.self, options: options) {
+                result in
+                switch result {
+                case .success: done(nil)
+                case .failure(let error): done(error)
                 }
+            }
         }
     }
 }

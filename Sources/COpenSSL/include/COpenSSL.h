@@ -48,9 +48,10 @@ void iam_alpn_free(iam_alpn_list *list);
 
 // MARK: per-connection SSL
 
-/// Attaches two fresh memory BIOs (read: bytes from the network, write: bytes for the network).
-/// The read BIO signals "retry" when empty so SSL_read reports WANT_READ rather than EOF.
-/// Returns 1 on success. The SSL owns both BIOs; *rbio / *wbio are borrowed.
+/// Attaches two fresh byte-queue BIOs (read: bytes from the network, write: bytes for the network).
+/// A queue allocates when bytes arrive and frees its storage when the last byte is read, so an idle
+/// connection holds no BIO buffer; an empty read queue signals "retry" so SSL_read reports WANT_READ
+/// rather than EOF. Returns 1 on success. The SSL owns both BIOs; *rbio / *wbio are borrowed.
 int iam_SSL_attach_memory_bios(SSL *ssl, BIO **rbio, BIO **wbio);
 
 /// Client side: sets the expected peer name. An IP literal (v4 or v6) is matched against the
@@ -58,16 +59,12 @@ int iam_SSL_attach_memory_bios(SSL *ssl, BIO **rbio, BIO **wbio);
 /// DNS SANs (no partial wildcards) and is also sent as SNI. Returns 1 on success.
 int iam_SSL_set_expected_peer_name(SSL *ssl, const char *name);
 
-/// Number of bytes waiting in a memory BIO.
+/// Number of bytes waiting in a BIO.
 size_t iam_BIO_pending(BIO *bio);
 
-/// The bytes a memory BIO holds allocated (its buffer's capacity; 0 for NULL).
+/// The bytes a byte-queue BIO from iam_SSL_attach_memory_bios holds allocated (0 for NULL, and 0
+/// whenever it is empty).
 size_t iam_BIO_retained(BIO *bio);
-
-/// Replaces each of the SSL's two memory BIOs that is empty but holds more than `max_retained` bytes
-/// allocated (a memory BIO never shrinks by itself) with a fresh one, and updates *rbio / *wbio.
-/// Returns 1, or 0 when a new BIO could not be allocated (the old one is then kept).
-int iam_SSL_shrink_memory_bios(SSL *ssl, size_t max_retained, BIO **rbio, BIO **wbio);
 
 /// SSL_get0_alpn_selected as a pointer + length pair (NULL/0 when none was negotiated).
 const unsigned char *iam_SSL_get0_alpn_selected(const SSL *ssl, unsigned int *len);

@@ -36,6 +36,16 @@ let iamCommands: [any OperationCommand.Type] = [
     ListRoleTagsCommand.self,
     PutRolePermissionsBoundaryCommand.self,
     DeleteRolePermissionsBoundaryCommand.self,
+    CreateInstanceProfileCommand.self,
+    GetInstanceProfileCommand.self,
+    DeleteInstanceProfileCommand.self,
+    ListInstanceProfilesCommand.self,
+    AddRoleToInstanceProfileCommand.self,
+    RemoveRoleFromInstanceProfileCommand.self,
+    ListInstanceProfilesForRoleCommand.self,
+    TagInstanceProfileCommand.self,
+    UntagInstanceProfileCommand.self,
+    ListInstanceProfileTagsCommand.self,
     CreatePolicyCommand.self,
     GetPolicyCommand.self,
     ListPoliciesCommand.self,
@@ -918,6 +928,276 @@ struct DeleteRolePermissionsBoundaryCommand: OperationCommand {
             ("role_name", ParameterInput(roleName))
         ]
     }
+}
+
+/// `iam create-instance-profile`: IAM.CreateInstanceProfile.
+struct CreateInstanceProfileCommand: OperationCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "create-instance-profile",
+        abstract: "Creates an instance profile. Errors: EntityAlreadyExists, LimitExceeded, InvalidInput."
+    )
+    static let operation = OperationShape(
+        service: "IAM", name: "CreateInstanceProfile", method: IAMMethods.IAM.createInstanceProfile,
+        input: "CreateInstanceProfileRequest", output: "CreateInstanceProfileResponse", paginated: false
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @Option(
+        name: .customLong("instance-profile-name"), help: "Name of the new instance profile: 1..128 of [\\w+=,.@-].")
+    var instanceProfileName: String?
+    @Option(name: .customLong("path"), help: "Path for the instance profile, \"/\" when empty.")
+    var path: String?
+    @Option(name: .customLong("tags"), parsing: .upToNextOption, help: "Tags to attach (max 50).")
+    var tags: [String] = []
+
+    init() {}
+
+    var parameters: [(field: String, input: ParameterInput?)] {
+        [
+            ("instance_profile_name", ParameterInput(instanceProfileName)),
+            ("path", ParameterInput(path)),
+            ("tags", ParameterInput(tags)),
+        ]
+    }
+}
+
+/// `iam get-instance-profile`: IAM.GetInstanceProfile.
+struct GetInstanceProfileCommand: OperationCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "get-instance-profile",
+        abstract: "Describes an instance profile with its role. Errors: NoSuchEntity."
+    )
+    static let operation = OperationShape(
+        service: "IAM", name: "GetInstanceProfile", method: IAMMethods.IAM.getInstanceProfile,
+        input: "GetInstanceProfileRequest", output: "GetInstanceProfileResponse", paginated: false
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @Option(name: .customLong("instance-profile-name"), help: "The instance profile to describe.")
+    var instanceProfileName: String?
+
+    init() {}
+
+    var parameters: [(field: String, input: ParameterInput?)] {
+        [
+            ("instance_profile_name", ParameterInput(instanceProfileName))
+        ]
+    }
+}
+
+/// `iam delete-instance-profile`: IAM.DeleteInstanceProfile.
+struct DeleteInstanceProfileCommand: OperationCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "delete-instance-profile",
+        abstract: "Deletes an instance profile. Errors: NoSuchEntity, DeleteConflict (it still holds a role)."
+    )
+    static let operation = OperationShape(
+        service: "IAM", name: "DeleteInstanceProfile", method: IAMMethods.IAM.deleteInstanceProfile,
+        input: "DeleteInstanceProfileRequest", output: "DeleteInstanceProfileResponse", paginated: false
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @Option(name: .customLong("instance-profile-name"), help: "The instance profile to delete; it must hold no role.")
+    var instanceProfileName: String?
+
+    init() {}
+
+    var parameters: [(field: String, input: ParameterInput?)] {
+        [
+            ("instance_profile_name", ParameterInput(instanceProfileName))
+        ]
+    }
+}
+
+/// `iam list-instance-profiles`: IAM.ListInstanceProfiles.
+struct ListInstanceProfilesCommand: OperationCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list-instance-profiles",
+        abstract: "Lists instance profiles by path prefix (paginated)."
+    )
+    static let operation = OperationShape(
+        service: "IAM", name: "ListInstanceProfiles", method: IAMMethods.IAM.listInstanceProfiles,
+        input: "ListInstanceProfilesRequest", output: "ListInstanceProfilesResponse", paginated: true
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var pagination: PaginationOptions
+    @Option(name: .customLong("path-prefix"), help: "Only instance profiles whose path starts with this prefix.")
+    var pathPrefix: String?
+
+    init() {}
+
+    var parameters: [(field: String, input: ParameterInput?)] {
+        [
+            ("path_prefix", ParameterInput(pathPrefix))
+        ]
+    }
+
+    var paginationOptions: PaginationOptions? { pagination }
+}
+
+/// `iam add-role-to-instance-profile`: IAM.AddRoleToInstanceProfile.
+struct AddRoleToInstanceProfileCommand: OperationCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "add-role-to-instance-profile",
+        abstract: "Puts a role in an instance profile. Errors: NoSuchEntity, LimitExceeded (it already holds one)."
+    )
+    static let operation = OperationShape(
+        service: "IAM", name: "AddRoleToInstanceProfile", method: IAMMethods.IAM.addRoleToInstanceProfile,
+        input: "AddRoleToInstanceProfileRequest", output: "AddRoleToInstanceProfileResponse", paginated: false
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @Option(name: .customLong("instance-profile-name"), help: "The instance profile to put the role in.")
+    var instanceProfileName: String?
+    @Option(name: .customLong("role-name"), help: "The role to add.")
+    var roleName: String?
+
+    init() {}
+
+    var parameters: [(field: String, input: ParameterInput?)] {
+        [
+            ("instance_profile_name", ParameterInput(instanceProfileName)),
+            ("role_name", ParameterInput(roleName)),
+        ]
+    }
+}
+
+/// `iam remove-role-from-instance-profile`: IAM.RemoveRoleFromInstanceProfile.
+struct RemoveRoleFromInstanceProfileCommand: OperationCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "remove-role-from-instance-profile",
+        abstract: "Takes a role out of an instance profile. Errors: NoSuchEntity."
+    )
+    static let operation = OperationShape(
+        service: "IAM", name: "RemoveRoleFromInstanceProfile", method: IAMMethods.IAM.removeRoleFromInstanceProfile,
+        input: "RemoveRoleFromInstanceProfileRequest", output: "RemoveRoleFromInstanceProfileResponse", paginated: false
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @Option(name: .customLong("instance-profile-name"), help: "The instance profile to take the role out of.")
+    var instanceProfileName: String?
+    @Option(name: .customLong("role-name"), help: "The role to remove.")
+    var roleName: String?
+
+    init() {}
+
+    var parameters: [(field: String, input: ParameterInput?)] {
+        [
+            ("instance_profile_name", ParameterInput(instanceProfileName)),
+            ("role_name", ParameterInput(roleName)),
+        ]
+    }
+}
+
+/// `iam list-instance-profiles-for-role`: IAM.ListInstanceProfilesForRole.
+struct ListInstanceProfilesForRoleCommand: OperationCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list-instance-profiles-for-role",
+        abstract: "Lists the instance profiles holding a role (paginated). Errors: NoSuchEntity."
+    )
+    static let operation = OperationShape(
+        service: "IAM", name: "ListInstanceProfilesForRole", method: IAMMethods.IAM.listInstanceProfilesForRole,
+        input: "ListInstanceProfilesForRoleRequest", output: "ListInstanceProfilesForRoleResponse", paginated: true
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var pagination: PaginationOptions
+    @Option(name: .customLong("role-name"), help: "The role whose instance profiles to list.")
+    var roleName: String?
+
+    init() {}
+
+    var parameters: [(field: String, input: ParameterInput?)] {
+        [
+            ("role_name", ParameterInput(roleName))
+        ]
+    }
+
+    var paginationOptions: PaginationOptions? { pagination }
+}
+
+/// `iam tag-instance-profile`: IAM.TagInstanceProfile.
+struct TagInstanceProfileCommand: OperationCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tag-instance-profile",
+        abstract: "Adds or replaces tags on an instance profile. Errors: NoSuchEntity, LimitExceeded, InvalidInput."
+    )
+    static let operation = OperationShape(
+        service: "IAM", name: "TagInstanceProfile", method: IAMMethods.IAM.tagInstanceProfile,
+        input: "TagInstanceProfileRequest", output: "TagInstanceProfileResponse", paginated: false
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @Option(name: .customLong("instance-profile-name"), help: "The instance profile to tag.")
+    var instanceProfileName: String?
+    @Option(
+        name: .customLong("tags"), parsing: .upToNextOption,
+        help: "Tags to add or replace (keys compared case-sensitively).")
+    var tags: [String] = []
+
+    init() {}
+
+    var parameters: [(field: String, input: ParameterInput?)] {
+        [
+            ("instance_profile_name", ParameterInput(instanceProfileName)),
+            ("tags", ParameterInput(tags)),
+        ]
+    }
+}
+
+/// `iam untag-instance-profile`: IAM.UntagInstanceProfile.
+struct UntagInstanceProfileCommand: OperationCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "untag-instance-profile",
+        abstract: "Removes tags from an instance profile. Errors: NoSuchEntity."
+    )
+    static let operation = OperationShape(
+        service: "IAM", name: "UntagInstanceProfile", method: IAMMethods.IAM.untagInstanceProfile,
+        input: "UntagInstanceProfileRequest", output: "UntagInstanceProfileResponse", paginated: false
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @Option(name: .customLong("instance-profile-name"), help: "The instance profile to untag.")
+    var instanceProfileName: String?
+    @Option(name: .customLong("tag-keys"), parsing: .upToNextOption, help: "Keys of the tags to remove.")
+    var tagKeys: [String] = []
+
+    init() {}
+
+    var parameters: [(field: String, input: ParameterInput?)] {
+        [
+            ("instance_profile_name", ParameterInput(instanceProfileName)),
+            ("tag_keys", ParameterInput(tagKeys)),
+        ]
+    }
+}
+
+/// `iam list-instance-profile-tags`: IAM.ListInstanceProfileTags.
+struct ListInstanceProfileTagsCommand: OperationCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list-instance-profile-tags",
+        abstract: "Lists an instance profile's tags (paginated). Errors: NoSuchEntity."
+    )
+    static let operation = OperationShape(
+        service: "IAM", name: "ListInstanceProfileTags", method: IAMMethods.IAM.listInstanceProfileTags,
+        input: "ListInstanceProfileTagsRequest", output: "ListInstanceProfileTagsResponse", paginated: true
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var pagination: PaginationOptions
+    @Option(name: .customLong("instance-profile-name"), help: "The instance profile whose tags to list.")
+    var instanceProfileName: String?
+
+    init() {}
+
+    var parameters: [(field: String, input: ParameterInput?)] {
+        [
+            ("instance_profile_name", ParameterInput(instanceProfileName))
+        ]
+    }
+
+    var paginationOptions: PaginationOptions? { pagination }
 }
 
 /// `iam create-policy`: IAM.CreatePolicy.

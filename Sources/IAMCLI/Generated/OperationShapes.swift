@@ -78,6 +78,26 @@ extension Shapes {
                 11, "role_last_used", .message("RoleLastUsed"), .singular,
                 help: "Last use of the role, absent if not tracked."),
         ]),
+        "InstanceProfile": MessageShape(fields: [
+            FieldShape(1, "path", .scalar(.string), .singular, help: "Path, \"/\" by default."),
+            FieldShape(
+                2, "instance_profile_name", .scalar(.string), .singular,
+                help: "Friendly name, unique case-insensitively within the account."),
+            FieldShape(3, "instance_profile_id", .scalar(.string), .singular, help: "Stable unique id (AIPA...)."),
+            FieldShape(
+                4, "arn", .scalar(.string), .singular, help: "arn:aws:iam::<account>:instance-profile<path><name>"),
+            FieldShape(
+                5, "create_date", .scalar(.int64), .singular,
+                help: "When the instance profile was created (ms since epoch)."),
+            FieldShape(
+                6, "roles", .message("Role"), .repeated,
+                help: "The role in the profile (none or one), as GetRole describes it."),
+            FieldShape(
+                7, "tags", .message("Tag"), .repeated,
+                help:
+                    "Tags on the instance profile (case-sensitive keys); ListInstanceProfiles leaves them out, as AWS does."
+            ),
+        ]),
         "Policy": MessageShape(fields: [
             FieldShape(
                 1, "policy_name", .scalar(.string), .singular,
@@ -518,6 +538,132 @@ extension Shapes {
                 help:
                     "The store revision this write produced (the current one when it changed nothing); a check may demand at least this revision to be sure to see the write."
             )
+        ]),
+        "CreateInstanceProfileRequest": MessageShape(fields: [
+            FieldShape(
+                1, "instance_profile_name", .scalar(.string), .singular,
+                help: "Name of the new instance profile: 1..128 of [\\w+=,.@-]."),
+            FieldShape(
+                2, "path", .scalar(.string), .singular, help: "Path for the instance profile, \"/\" when empty."),
+            FieldShape(3, "tags", .message("Tag"), .repeated, help: "Tags to attach (max 50)."),
+        ]),
+        "CreateInstanceProfileResponse": MessageShape(fields: [
+            FieldShape(
+                1, "instance_profile", .message("InstanceProfile"), .singular,
+                help: "The new instance profile (no role yet)."),
+            FieldShape(
+                100, "revision", .scalar(.uint64), .singular,
+                help:
+                    "The store revision this write produced (the current one when it changed nothing); a check may demand at least this revision to be sure to see the write."
+            ),
+        ]),
+        "GetInstanceProfileRequest": MessageShape(fields: [
+            FieldShape(
+                1, "instance_profile_name", .scalar(.string), .singular, help: "The instance profile to describe.")
+        ]),
+        "GetInstanceProfileResponse": MessageShape(fields: [
+            FieldShape(
+                1, "instance_profile", .message("InstanceProfile"), .singular,
+                help: "The instance profile with its role and tags.")
+        ]),
+        "DeleteInstanceProfileRequest": MessageShape(fields: [
+            FieldShape(
+                1, "instance_profile_name", .scalar(.string), .singular,
+                help: "The instance profile to delete; it must hold no role.")
+        ]),
+        "DeleteInstanceProfileResponse": MessageShape(fields: [
+            FieldShape(
+                100, "revision", .scalar(.uint64), .singular,
+                help:
+                    "The store revision this write produced (the current one when it changed nothing); a check may demand at least this revision to be sure to see the write."
+            )
+        ]),
+        "ListInstanceProfilesRequest": MessageShape(fields: [
+            FieldShape(
+                1, "path_prefix", .scalar(.string), .singular,
+                help: "Only instance profiles whose path starts with this prefix."),
+            FieldShape(2, "marker", .scalar(.string), .singular, help: "Pagination marker."),
+            FieldShape(3, "max_items", .scalar(.int32), .singular, help: "Page size; 0 means 100."),
+        ]),
+        "ListInstanceProfilesResponse": MessageShape(fields: [
+            FieldShape(
+                1, "instance_profiles", .message("InstanceProfile"), .repeated,
+                help: "One page of instance profiles, with their roles (without tags)."),
+            FieldShape(2, "is_truncated", .scalar(.bool), .singular, help: "Whether more instance profiles follow."),
+            FieldShape(3, "marker", .scalar(.string), .singular, help: "Marker for the next page."),
+        ]),
+        "AddRoleToInstanceProfileRequest": MessageShape(fields: [
+            FieldShape(
+                1, "instance_profile_name", .scalar(.string), .singular,
+                help: "The instance profile to put the role in."),
+            FieldShape(2, "role_name", .scalar(.string), .singular, help: "The role to add."),
+        ]),
+        "AddRoleToInstanceProfileResponse": MessageShape(fields: [
+            FieldShape(
+                100, "revision", .scalar(.uint64), .singular,
+                help:
+                    "The store revision this write produced (the current one when it changed nothing); a check may demand at least this revision to be sure to see the write."
+            )
+        ]),
+        "RemoveRoleFromInstanceProfileRequest": MessageShape(fields: [
+            FieldShape(
+                1, "instance_profile_name", .scalar(.string), .singular,
+                help: "The instance profile to take the role out of."),
+            FieldShape(2, "role_name", .scalar(.string), .singular, help: "The role to remove."),
+        ]),
+        "RemoveRoleFromInstanceProfileResponse": MessageShape(fields: [
+            FieldShape(
+                100, "revision", .scalar(.uint64), .singular,
+                help:
+                    "The store revision this write produced (the current one when it changed nothing); a check may demand at least this revision to be sure to see the write."
+            )
+        ]),
+        "ListInstanceProfilesForRoleRequest": MessageShape(fields: [
+            FieldShape(1, "role_name", .scalar(.string), .singular, help: "The role whose instance profiles to list."),
+            FieldShape(2, "marker", .scalar(.string), .singular, help: "Pagination marker."),
+            FieldShape(3, "max_items", .scalar(.int32), .singular, help: "Page size; 0 means 100."),
+        ]),
+        "ListInstanceProfilesForRoleResponse": MessageShape(fields: [
+            FieldShape(
+                1, "instance_profiles", .message("InstanceProfile"), .repeated,
+                help: "One page of the instance profiles holding the role."),
+            FieldShape(2, "is_truncated", .scalar(.bool), .singular, help: "Whether more instance profiles follow."),
+            FieldShape(3, "marker", .scalar(.string), .singular, help: "Marker for the next page."),
+        ]),
+        "TagInstanceProfileRequest": MessageShape(fields: [
+            FieldShape(1, "instance_profile_name", .scalar(.string), .singular, help: "The instance profile to tag."),
+            FieldShape(
+                2, "tags", .message("Tag"), .repeated, help: "Tags to add or replace (keys compared case-sensitively)."),
+        ]),
+        "TagInstanceProfileResponse": MessageShape(fields: [
+            FieldShape(
+                100, "revision", .scalar(.uint64), .singular,
+                help:
+                    "The store revision this write produced (the current one when it changed nothing); a check may demand at least this revision to be sure to see the write."
+            )
+        ]),
+        "UntagInstanceProfileRequest": MessageShape(fields: [
+            FieldShape(1, "instance_profile_name", .scalar(.string), .singular, help: "The instance profile to untag."),
+            FieldShape(2, "tag_keys", .scalar(.string), .repeated, help: "Keys of the tags to remove."),
+        ]),
+        "UntagInstanceProfileResponse": MessageShape(fields: [
+            FieldShape(
+                100, "revision", .scalar(.uint64), .singular,
+                help:
+                    "The store revision this write produced (the current one when it changed nothing); a check may demand at least this revision to be sure to see the write."
+            )
+        ]),
+        "ListInstanceProfileTagsRequest": MessageShape(fields: [
+            FieldShape(
+                1, "instance_profile_name", .scalar(.string), .singular,
+                help: "The instance profile whose tags to list."),
+            FieldShape(2, "marker", .scalar(.string), .singular, help: "Pagination marker."),
+            FieldShape(3, "max_items", .scalar(.int32), .singular, help: "Page size; 0 means 100."),
+        ]),
+        "ListInstanceProfileTagsResponse": MessageShape(fields: [
+            FieldShape(1, "tags", .message("Tag"), .repeated, help: "One page of tags."),
+            FieldShape(2, "is_truncated", .scalar(.bool), .singular, help: "Whether more tags follow."),
+            FieldShape(3, "marker", .scalar(.string), .singular, help: "Marker for the next page."),
         ]),
         "CreatePolicyRequest": MessageShape(fields: [
             FieldShape(
@@ -1028,6 +1174,9 @@ extension Shapes {
             FieldShape(
                 3, "attached_managed_policies", .message("AttachedPolicy"), .repeated,
                 help: "Managed policies attached to the role."),
+            FieldShape(
+                4, "instance_profile_list", .message("InstanceProfile"), .repeated,
+                help: "The instance profiles holding the role."),
         ]),
         "ManagedPolicyDetail": MessageShape(fields: [
             FieldShape(1, "policy", .message("Policy"), .singular, help: "The policy."),

@@ -56,6 +56,27 @@ struct OperationRunner {
             members.removeAll { $0.key == field.awsName }
             members.append(.init(key: field.awsName, value: json))
         }
+        // As the AWS CLI does, after flags and --cli-input-json are merged: a required member given neither way
+        // is a usage error (252) before anything is sent, not a ValidationError from the service (254).
+        let missing = (requiredMembers[operation.name] ?? []).filter { required in
+            !members.contains { $0.key == required }
+        }
+        if !missing.isEmpty {
+            let flags = missing.map { member in
+                "--" + (shape.field(awsName: member)?.name ?? member).replacingOccurrences(of: "_", with: "-")
+            }
+            throw InputError(
+                """
+                usage: iam [options] <command> [parameters]
+                To see help text, you can run:
+
+                  iam --help
+                  iam <command> --help
+
+                iam: error: the following arguments are required: \(flags.joined(separator: ", "))
+                """
+            )
+        }
         return .object(members)
     }
 

@@ -62,9 +62,10 @@ struct Paginator {
         return finish(merged, token: nil)
     }
 
+    /// The merged result as the AWS CLI prints it (botocore's full result): the paging members are gone, and a
+    /// NextToken says where `--starting-token` resumes when `--max-items` stopped early.
     private func finish(_ members: [AWSJSON.Member], token: String?) -> AWSJSON {
         var result = members
-        result.append(.init(key: "IsTruncated", value: .bool(token != nil)))
         if let token { result.append(.init(key: "NextToken", value: .string(token))) }
         return .object(result)
     }

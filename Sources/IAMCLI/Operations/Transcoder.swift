@@ -34,6 +34,9 @@ enum Transcoder {
         "UserDetail": ["PasswordLastUsed"], "RoleDetail": ["Description", "MaxSessionDuration"],
         "ManagedPolicyDetail": ["Tags"],
     ]
+    /// Lists inside entities that AWS's model marks required, so AWS sends them (and the AWS CLI prints them)
+    /// even when empty; other nested lists (a user's Tags) are left out when empty.
+    static let requiredNestedLists: [String: Set<String>] = ["InstanceProfile": ["roles"]]
 
     // MARK: Decoding (response -> JSON)
 
@@ -88,7 +91,7 @@ enum Transcoder {
             }
             switch field.label {
             case .repeated:
-                if !decoded.isEmpty || topLevel {
+                if !decoded.isEmpty || topLevel || requiredNestedLists[messageName]?.contains(field.name) == true {
                     members.append(.init(key: field.awsName, value: .array(decoded)))
                 }
             case .optional:

@@ -375,6 +375,144 @@ extension IAMClient {
             options: options)
     }
 
+    /// Creates an instance profile. Errors: EntityAlreadyExists, LimitExceeded, InvalidInput.
+    ///
+    /// - Throws: ``IAMClientError`` with AWS's error code when the server refuses the call.
+    public func createInstanceProfile(
+        _ request: CreateInstanceProfileRequest = CreateInstanceProfileRequest(),
+        options: CallOptions = CallOptions()
+    ) async throws(IAMClientError) -> CreateInstanceProfileResponse {
+        try await self.call(
+            IAMMethods.IAM.createInstanceProfile, request, as: CreateInstanceProfileResponse.self, options: options)
+    }
+
+    /// Describes an instance profile with its role. Errors: NoSuchEntity.
+    ///
+    /// - Throws: ``IAMClientError`` with AWS's error code when the server refuses the call.
+    public func getInstanceProfile(
+        _ request: GetInstanceProfileRequest = GetInstanceProfileRequest(),
+        options: CallOptions = CallOptions()
+    ) async throws(IAMClientError) -> GetInstanceProfileResponse {
+        try await self.call(
+            IAMMethods.IAM.getInstanceProfile, request, as: GetInstanceProfileResponse.self, options: options)
+    }
+
+    /// Deletes an instance profile. Errors: NoSuchEntity, DeleteConflict (it still holds a role).
+    ///
+    /// - Throws: ``IAMClientError`` with AWS's error code when the server refuses the call.
+    public func deleteInstanceProfile(
+        _ request: DeleteInstanceProfileRequest = DeleteInstanceProfileRequest(),
+        options: CallOptions = CallOptions()
+    ) async throws(IAMClientError) -> DeleteInstanceProfileResponse {
+        try await self.call(
+            IAMMethods.IAM.deleteInstanceProfile, request, as: DeleteInstanceProfileResponse.self, options: options)
+    }
+
+    /// Lists instance profiles by path prefix (paginated).
+    ///
+    /// - Throws: ``IAMClientError`` with AWS's error code when the server refuses the call.
+    public func listInstanceProfiles(
+        _ request: ListInstanceProfilesRequest = ListInstanceProfilesRequest(),
+        options: CallOptions = CallOptions()
+    ) async throws(IAMClientError) -> ListInstanceProfilesResponse {
+        try await self.call(
+            IAMMethods.IAM.listInstanceProfiles, request, as: ListInstanceProfilesResponse.self, options: options)
+    }
+
+    /// Every page of `ListInstanceProfiles`, following `Marker` while `IsTruncated`; one call per page.
+    public func listInstanceProfilesPages(
+        _ request: ListInstanceProfilesRequest = ListInstanceProfilesRequest(),
+        options: CallOptions = CallOptions()
+    ) -> IAMPaginator<ListInstanceProfilesRequest, ListInstanceProfilesResponse> {
+        IAMPaginator(client: self, method: IAMMethods.IAM.listInstanceProfiles, request: request, options: options)
+    }
+
+    /// Puts a role in an instance profile. Errors: NoSuchEntity, LimitExceeded (it already holds one).
+    ///
+    /// - Throws: ``IAMClientError`` with AWS's error code when the server refuses the call.
+    public func addRoleToInstanceProfile(
+        _ request: AddRoleToInstanceProfileRequest = AddRoleToInstanceProfileRequest(),
+        options: CallOptions = CallOptions()
+    ) async throws(IAMClientError) -> AddRoleToInstanceProfileResponse {
+        try await self.call(
+            IAMMethods.IAM.addRoleToInstanceProfile, request, as: AddRoleToInstanceProfileResponse.self,
+            options: options)
+    }
+
+    /// Takes a role out of an instance profile. Errors: NoSuchEntity.
+    ///
+    /// - Throws: ``IAMClientError`` with AWS's error code when the server refuses the call.
+    public func removeRoleFromInstanceProfile(
+        _ request: RemoveRoleFromInstanceProfileRequest = RemoveRoleFromInstanceProfileRequest(),
+        options: CallOptions = CallOptions()
+    ) async throws(IAMClientError) -> RemoveRoleFromInstanceProfileResponse {
+        try await self.call(
+            IAMMethods.IAM.removeRoleFromInstanceProfile, request, as: RemoveRoleFromInstanceProfileResponse.self,
+            options: options)
+    }
+
+    /// Lists the instance profiles holding a role (paginated). Errors: NoSuchEntity.
+    ///
+    /// - Throws: ``IAMClientError`` with AWS's error code when the server refuses the call.
+    public func listInstanceProfilesForRole(
+        _ request: ListInstanceProfilesForRoleRequest = ListInstanceProfilesForRoleRequest(),
+        options: CallOptions = CallOptions()
+    ) async throws(IAMClientError) -> ListInstanceProfilesForRoleResponse {
+        try await self.call(
+            IAMMethods.IAM.listInstanceProfilesForRole, request, as: ListInstanceProfilesForRoleResponse.self,
+            options: options)
+    }
+
+    /// Every page of `ListInstanceProfilesForRole`, following `Marker` while `IsTruncated`; one call per page.
+    public func listInstanceProfilesForRolePages(
+        _ request: ListInstanceProfilesForRoleRequest = ListInstanceProfilesForRoleRequest(),
+        options: CallOptions = CallOptions()
+    ) -> IAMPaginator<ListInstanceProfilesForRoleRequest, ListInstanceProfilesForRoleResponse> {
+        IAMPaginator(
+            client: self, method: IAMMethods.IAM.listInstanceProfilesForRole, request: request, options: options)
+    }
+
+    /// Adds or replaces tags on an instance profile. Errors: NoSuchEntity, LimitExceeded, InvalidInput.
+    ///
+    /// - Throws: ``IAMClientError`` with AWS's error code when the server refuses the call.
+    public func tagInstanceProfile(
+        _ request: TagInstanceProfileRequest = TagInstanceProfileRequest(),
+        options: CallOptions = CallOptions()
+    ) async throws(IAMClientError) -> TagInstanceProfileResponse {
+        try await self.call(
+            IAMMethods.IAM.tagInstanceProfile, request, as: TagInstanceProfileResponse.self, options: options)
+    }
+
+    /// Removes tags from an instance profile. Errors: NoSuchEntity.
+    ///
+    /// - Throws: ``IAMClientError`` with AWS's error code when the server refuses the call.
+    public func untagInstanceProfile(
+        _ request: UntagInstanceProfileRequest = UntagInstanceProfileRequest(),
+        options: CallOptions = CallOptions()
+    ) async throws(IAMClientError) -> UntagInstanceProfileResponse {
+        try await self.call(
+            IAMMethods.IAM.untagInstanceProfile, request, as: UntagInstanceProfileResponse.self, options: options)
+    }
+
+    /// Lists an instance profile's tags (paginated). Errors: NoSuchEntity.
+    ///
+    /// - Throws: ``IAMClientError`` with AWS's error code when the server refuses the call.
+    public func listInstanceProfileTags(
+        _ request: ListInstanceProfileTagsRequest = ListInstanceProfileTagsRequest(),
+        options: CallOptions = CallOptions()
+    ) async throws(IAMClientError) -> ListInstanceProfileTagsResponse {
+        try await self.call(
+            IAMMethods.IAM.listInstanceProfileTags, request, as: ListInstanceProfileTagsResponse.self, options: options)
+    }
+
+    /// Every page of `ListInstanceProfileTags`, following `Marker` while `IsTruncated`; one call per page.
+    public func listInstanceProfileTagsPages(
+        _ request: ListInstanceProfileTagsRequest = ListInstanceProfileTagsRequest(),
+        options: CallOptions = CallOptions()
+    ) -> IAMPaginator<ListInstanceProfileTagsRequest, ListInstanceProfileTagsResponse> {
+        IAMPaginator(client: self, method: IAMMethods.IAM.listInstanceProfileTags, request: request, options: options)
+    }
+
     /// Creates a customer managed policy (version v1). Errors: EntityAlreadyExists, MalformedPolicyDocument, LimitExceeded.
     ///
     /// - Throws: ``IAMClientError`` with AWS's error code when the server refuses the call.
@@ -938,6 +1076,18 @@ extension ListRolesResponse: IAMPaginatedResponse {}
 extension ListRoleTagsRequest: IAMPaginatedRequest {}
 
 extension ListRoleTagsResponse: IAMPaginatedResponse {}
+
+extension ListInstanceProfilesRequest: IAMPaginatedRequest {}
+
+extension ListInstanceProfilesResponse: IAMPaginatedResponse {}
+
+extension ListInstanceProfilesForRoleRequest: IAMPaginatedRequest {}
+
+extension ListInstanceProfilesForRoleResponse: IAMPaginatedResponse {}
+
+extension ListInstanceProfileTagsRequest: IAMPaginatedRequest {}
+
+extension ListInstanceProfileTagsResponse: IAMPaginatedResponse {}
 
 extension ListPoliciesRequest: IAMPaginatedRequest {}
 

@@ -4,7 +4,7 @@
 public import IAMWire
 public import IAMRPC
 
-/// Management of users, groups, roles, policies and access keys (AWS IAM's API). Every call is
+/// Management of users, groups, roles, instance profiles, policies and access keys (AWS IAM's API). Every call is
 /// authorized by the service's own policy engine as iam:<Operation> on the entity's ARN.
 ///
 /// Client stubs: one `async throws(RPCError)` method per rpc, sent through an `RPCClient`.
@@ -255,6 +255,86 @@ public struct IAMServiceClient: Sendable {
         options: CallOptions = CallOptions()
     ) async throws(RPCError) -> DeleteRolePermissionsBoundaryResponse {
         try await self.client.unary(IAMMethods.IAM.deleteRolePermissionsBoundary, request, options: options)
+    }
+
+    /// Creates an instance profile. Errors: EntityAlreadyExists, LimitExceeded, InvalidInput.
+    public func createInstanceProfile(
+        _ request: CreateInstanceProfileRequest,
+        options: CallOptions = CallOptions()
+    ) async throws(RPCError) -> CreateInstanceProfileResponse {
+        try await self.client.unary(IAMMethods.IAM.createInstanceProfile, request, options: options)
+    }
+
+    /// Describes an instance profile with its role. Errors: NoSuchEntity.
+    public func getInstanceProfile(
+        _ request: GetInstanceProfileRequest,
+        options: CallOptions = CallOptions()
+    ) async throws(RPCError) -> GetInstanceProfileResponse {
+        try await self.client.unary(IAMMethods.IAM.getInstanceProfile, request, options: options)
+    }
+
+    /// Deletes an instance profile. Errors: NoSuchEntity, DeleteConflict (it still holds a role).
+    public func deleteInstanceProfile(
+        _ request: DeleteInstanceProfileRequest,
+        options: CallOptions = CallOptions()
+    ) async throws(RPCError) -> DeleteInstanceProfileResponse {
+        try await self.client.unary(IAMMethods.IAM.deleteInstanceProfile, request, options: options)
+    }
+
+    /// Lists instance profiles by path prefix (paginated).
+    public func listInstanceProfiles(
+        _ request: ListInstanceProfilesRequest,
+        options: CallOptions = CallOptions()
+    ) async throws(RPCError) -> ListInstanceProfilesResponse {
+        try await self.client.unary(IAMMethods.IAM.listInstanceProfiles, request, options: options)
+    }
+
+    /// Puts a role in an instance profile. Errors: NoSuchEntity, LimitExceeded (it already holds one).
+    public func addRoleToInstanceProfile(
+        _ request: AddRoleToInstanceProfileRequest,
+        options: CallOptions = CallOptions()
+    ) async throws(RPCError) -> AddRoleToInstanceProfileResponse {
+        try await self.client.unary(IAMMethods.IAM.addRoleToInstanceProfile, request, options: options)
+    }
+
+    /// Takes a role out of an instance profile. Errors: NoSuchEntity.
+    public func removeRoleFromInstanceProfile(
+        _ request: RemoveRoleFromInstanceProfileRequest,
+        options: CallOptions = CallOptions()
+    ) async throws(RPCError) -> RemoveRoleFromInstanceProfileResponse {
+        try await self.client.unary(IAMMethods.IAM.removeRoleFromInstanceProfile, request, options: options)
+    }
+
+    /// Lists the instance profiles holding a role (paginated). Errors: NoSuchEntity.
+    public func listInstanceProfilesForRole(
+        _ request: ListInstanceProfilesForRoleRequest,
+        options: CallOptions = CallOptions()
+    ) async throws(RPCError) -> ListInstanceProfilesForRoleResponse {
+        try await self.client.unary(IAMMethods.IAM.listInstanceProfilesForRole, request, options: options)
+    }
+
+    /// Adds or replaces tags on an instance profile. Errors: NoSuchEntity, LimitExceeded, InvalidInput.
+    public func tagInstanceProfile(
+        _ request: TagInstanceProfileRequest,
+        options: CallOptions = CallOptions()
+    ) async throws(RPCError) -> TagInstanceProfileResponse {
+        try await self.client.unary(IAMMethods.IAM.tagInstanceProfile, request, options: options)
+    }
+
+    /// Removes tags from an instance profile. Errors: NoSuchEntity.
+    public func untagInstanceProfile(
+        _ request: UntagInstanceProfileRequest,
+        options: CallOptions = CallOptions()
+    ) async throws(RPCError) -> UntagInstanceProfileResponse {
+        try await self.client.unary(IAMMethods.IAM.untagInstanceProfile, request, options: options)
+    }
+
+    /// Lists an instance profile's tags (paginated). Errors: NoSuchEntity.
+    public func listInstanceProfileTags(
+        _ request: ListInstanceProfileTagsRequest,
+        options: CallOptions = CallOptions()
+    ) async throws(RPCError) -> ListInstanceProfileTagsResponse {
+        try await self.client.unary(IAMMethods.IAM.listInstanceProfileTags, request, options: options)
     }
 
     /// Creates a customer managed policy (version v1). Errors: EntityAlreadyExists, MalformedPolicyDocument, LimitExceeded.

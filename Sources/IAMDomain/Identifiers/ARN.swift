@@ -150,6 +150,11 @@ extension ARN {
         .iam(.policy, account: account.rawValue, path: path, name: name)
     }
 
+    /// An instance profile's ARN: `arn:aws:iam::<account>:instance-profile/<path><name>`.
+    public static func instanceProfile(account: AccountID, path: IAMPath = .root, name: EntityName) -> ARN {
+        .iam(.instanceProfile, account: account.rawValue, path: path, name: name)
+    }
+
     /// An AWS managed policy's ARN: `arn:aws:iam::aws:policy/<path><name>`.
     public static func awsManagedPolicy(path: IAMPath = .root, name: EntityName) -> ARN {
         .iam(.policy, account: "aws", path: path, name: name)

@@ -1,6 +1,6 @@
 public import Foundation
 
-/// What user, group, role and managed policy records have in common: an id, a unique name, a path.
+/// What user, group, role, managed policy and instance profile records have in common: an id, a unique name, a path.
 ///
 /// Stores keep these records whole (the SQLite store as JSON beside indexed columns), so adding a field
 /// needs no schema migration.
@@ -127,6 +127,38 @@ public struct Role: NamedEntity {
         self.permissionsBoundary = permissionsBoundary
         self.tags = tags
         self.lastUsedDate = lastUsedDate
+    }
+}
+
+/// An instance profile: the container through which EC2 hands a role to an instance.
+///
+/// The role it holds (at most one, AWS's `InstanceSessionsPerInstanceProfile` quota) is a relation kept by the
+/// store (``InstanceProfileRole``), not a field, so a role's profiles are found from either end by index and a
+/// role rename needs no rewrite here.
+public struct InstanceProfile: NamedEntity {
+    /// `.instanceProfile`
+    public static let kind = EntityKind.instanceProfile
+    /// `AIPA...`
+    public var id: UniqueID
+    /// The instance profile name.
+    public var name: EntityName
+    /// The path.
+    public var path: IAMPath
+    /// `arn:aws:iam::<account>:instance-profile/<path><name>`.
+    public var arn: ARN
+    /// When the instance profile was created.
+    public var createDate: Date
+    /// Tags (case-sensitive keys, as on every IAM resource other than users and roles).
+    public var tags: [Tag]
+
+    /// Creates an instance profile record.
+    public init(id: UniqueID, name: EntityName, path: IAMPath, arn: ARN, createDate: Date, tags: [Tag] = []) {
+        self.id = id
+        self.name = name
+        self.path = path
+        self.arn = arn
+        self.createDate = createDate
+        self.tags = tags
     }
 }
 
@@ -288,5 +320,19 @@ public struct Attachment: Codable, Sendable, Hashable {
     public init(owner: OwnerRef, policyARN: ARN) {
         self.owner = owner
         self.policyARN = policyARN
+    }
+}
+
+/// A role held by an instance profile (AddRoleToInstanceProfile), keyed by both unique ids.
+public struct InstanceProfileRole: Hashable, Sendable, Codable {
+    /// The instance profile's unique id.
+    public var instanceProfileID: UniqueID
+    /// The role's unique id.
+    public var roleID: UniqueID
+
+    /// Creates the relation.
+    public init(instanceProfileID: UniqueID, roleID: UniqueID) {
+        self.instanceProfileID = instanceProfileID
+        self.roleID = roleID
     }
 }

@@ -54,7 +54,8 @@ public struct Tag: Codable, Sendable, Hashable {
 
 /// Tag-set rules shared by Tag* operations.
 public enum Tags {
-    /// `existing` with `new` merged in: a new value replaces the old under the same key. Users and roles
+    /// `existing` with `new` merged in: a new value replaces the old under the same key, in its place; new keys
+    /// go last. Users and roles
     /// compare keys case-insensitively (keeping the new spelling); policies compare them exactly (id_tags.html).
     /// Throws `InvalidInput` when `new` repeats a key and `LimitExceeded` beyond `limit` tags.
     public static func merge(_ new: [Tag], into existing: [Tag], caseInsensitiveKeys: Bool, limit: Int)
@@ -65,8 +66,12 @@ public enum Tags {
         for tag in new where !seen.insert(fold(tag.key)).inserted {
             throw .invalidInput("Duplicate tag keys found. Please note that Tag keys are case insensitive.")
         }
-        var result = existing.filter { !seen.contains(fold($0.key)) }
-        result.append(contentsOf: new)
+        // A new value replaces the old one where it stands, so an update does not reorder the list (moto's
+        // parity suite lists tags after an update and expects the first tag to stay first).
+        let replacements = Dictionary(new.map { (fold($0.key), $0) }, uniquingKeysWith: { first, _ in first })
+        var result = existing.map { replacements[fold($0.key)] ?? $0 }
+        let kept = Set(existing.map { fold($0.key) })
+        result.append(contentsOf: new.filter { !kept.contains(fold($0.key)) })
         guard result.count <= limit else {
             throw IAMError(code: .limitExceeded, message: "The number of tags has reached the maximum limit.")
         }

@@ -18,6 +18,11 @@ extension AuthorizationSnapshot {
         self.model.roleNames[name.folded].flatMap { self.model.roles[$0]?.arn }
     }
 
+    /// The ARN of the instance profile named `name` (case-insensitive).
+    public func instanceProfileARN(named name: EntityName) -> ARN? {
+        self.model.instanceProfileNames[name.folded].flatMap { self.model.instanceProfileARNs[$0] }
+    }
+
     /// The role with this ARN (its name decides; the path must match too, as AWS compares whole ARNs).
     public func role(arn: ARN) -> Role? {
         guard let entity = arn.iamEntity, entity.type == .role,

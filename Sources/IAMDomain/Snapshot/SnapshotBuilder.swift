@@ -30,6 +30,7 @@ extension AuthorizationSnapshot {
             groupsByUser[membership.userID, default: []].append(membership.groupID)
         }
         for (user, groups) in groupsByUser { model.setGroups(ofUser: user, groups) }
+        for profile in contents.instanceProfiles { model.setInstanceProfile(profile.id, profile) }
         for key in contents.accessKeys { model.setKey(key.id, key) }
         for session in contents.sessions { model.setSession(session.accessKeyID, session) }
 

@@ -27,6 +27,10 @@ struct SnapshotModel: Sendable {
     var userNames: ShardedMap<String, UniqueID> = ShardedMap()
     var groupNames: ShardedMap<String, UniqueID> = ShardedMap()
     var roleNames: ShardedMap<String, UniqueID> = ShardedMap()
+    /// Instance profile ARNs by unique id and ids by folded name: only so requests naming a profile are
+    /// authorized on its real path; profiles grant nothing themselves.
+    var instanceProfileARNs: ShardedMap<UniqueID, ARN> = ShardedMap()
+    var instanceProfileNames: ShardedMap<String, UniqueID> = ShardedMap()
 
     mutating func setUser(_ id: UniqueID, _ user: User?) {
         if let old = self.users[id] { self.userNames[old.name.folded] = nil }
@@ -38,6 +42,14 @@ struct SnapshotModel: Sendable {
         if let old = self.groups[id] { self.groupNames[old.name.folded] = nil }
         self.groups[id] = group
         if let group { self.groupNames[group.name.folded] = id }
+    }
+
+    mutating func setInstanceProfile(_ id: UniqueID, _ profile: InstanceProfile?) {
+        if let old = self.instanceProfileARNs[id], let name = old.iamEntity?.name {
+            self.instanceProfileNames[name.folded] = nil
+        }
+        self.instanceProfileARNs[id] = profile?.arn
+        if let profile { self.instanceProfileNames[profile.name.folded] = id }
     }
 
     mutating func setRole(_ id: UniqueID, _ role: Role?) {

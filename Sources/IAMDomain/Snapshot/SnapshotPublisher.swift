@@ -62,6 +62,8 @@ extension AuthorizationSnapshot {
                 self.model.setInline(id, kind: .role, role == nil ? [] : try reader.inlinePolicies(of: owner))
                 self.model.setAttached(owner, role == nil ? [] : try reader.attachedPolicies(of: owner))
                 dirty.insert(owner)
+            case .instanceProfile(let id):
+                self.model.setInstanceProfile(id, try reader.entity(InstanceProfile.self, id: id))
             case .accessKey(let id):
                 self.model.setKey(id, try reader.accessKey(id: id))
                 keys.insert(id)

@@ -6,8 +6,8 @@ public enum AuthorizationDetail: Sendable, Hashable {
     case user(User, inline: [InlinePolicy], groups: [EntityName], attached: [ARN])
     /// A group, its inline and attached policies.
     case group(Group, inline: [InlinePolicy], attached: [ARN])
-    /// A role, its inline and attached policies.
-    case role(Role, inline: [InlinePolicy], attached: [ARN])
+    /// A role, its inline and attached policies and the instance profiles holding it.
+    case role(Role, inline: [InlinePolicy], attached: [ARN], instanceProfiles: [InstanceProfileDetail])
     /// A managed policy with all its versions and counts.
     case policy(PolicyUsage)
 }
@@ -53,7 +53,8 @@ extension IAMDirectory {
                 // The root key lives outside the store and always exists.
                 "AccountAccessKeysPresent": 1,
                 "AccountMFAEnabled": 0, "MFADevices": 0, "MFADevicesInUse": 0,
-                "InstanceProfiles": 0, "InstanceProfilesQuota": 1_000,
+                "InstanceProfiles": try tx.count(InstanceProfile.self),
+                "InstanceProfilesQuota": quotas.instanceProfilesPerAccount,
                 "ServerCertificates": 0, "ServerCertificatesQuota": 20,
                 "SigningCertificatesPerUserQuota": 2, "AccountSigningCertificatesPresent": 0,
                 "Providers": 0, "GlobalEndpointTokenVersion": 1,
@@ -99,12 +100,18 @@ extension IAMDirectory {
             if kinds.contains(.role) {
                 for role in try Self.all(Role.self, tx) {
                     let owner = OwnerRef(.role, role.id)
+                    var profiles: [InstanceProfileDetail] = []
+                    for id in try tx.instanceProfiles(ofRole: role.id) {
+                        if let profile = try tx.entity(InstanceProfile.self, id: id) {
+                            profiles.append(try Self.detail(profile, tx))
+                        }
+                    }
                     rows.append(
                         (
                             "2" + role.name.folded,
                             .role(
                                 role, inline: try tx.inlinePolicies(of: owner),
-                                attached: try tx.attachedPolicies(of: owner))
+                                attached: try tx.attachedPolicies(of: owner), instanceProfiles: profiles)
                         ))
                 }
             }

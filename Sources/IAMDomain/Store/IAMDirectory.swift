@@ -151,7 +151,7 @@ public struct IAMDirectory: Sendable {
 
     // MARK: Roles
 
-    /// DeleteRole: refused while it has policies; its sessions end with it.
+    /// DeleteRole: refused while it has policies or an instance profile holds it; its sessions end with it.
     public func deleteRole(named name: EntityName) async throws(IAMError) -> Committed<Void> {
         try await store.write { tx throws(IAMError) in
             let role = try Self.require(Role.self, name, tx)
@@ -161,6 +161,9 @@ public struct IAMDirectory: Sendable {
             }
             if try !tx.attachedPolicies(of: owner).isEmpty {
                 throw .deleteConflict("Cannot delete entity, must detach all policies first.")
+            }
+            if try !tx.instanceProfiles(ofRole: role.id).isEmpty {
+                throw .deleteConflict("Cannot delete entity, must remove roles from instance profile first.")
             }
             for session in try tx.sessions(ofRole: role.id) { try tx.deleteSession(id: session.accessKeyID) }
             try tx.delete(Role.self, id: role.id)

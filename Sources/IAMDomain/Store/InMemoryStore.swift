@@ -69,6 +69,8 @@ struct State: Sendable {
     var ownersByPolicy: [ARN: [OwnerRef]] = [:]
     var groupsByUser: [UniqueID: Set<UniqueID>] = [:]
     var usersByGroup: [UniqueID: Set<UniqueID>] = [:]
+    var rolesByInstanceProfile: [UniqueID: Set<UniqueID>] = [:]
+    var instanceProfilesByRole: [UniqueID: Set<UniqueID>] = [:]
     var accessKeys: [AccessKeyID: AccessKey] = [:]
     var sessions: [AccessKeyID: SessionCredentials] = [:]
     var changeLog: [Change] = []
@@ -149,6 +151,14 @@ final class InMemoryTransaction: StoreWriter {
         (self.state.usersByGroup[group] ?? []).sorted()
     }
 
+    func roles(ofInstanceProfile instanceProfile: UniqueID) throws(IAMError) -> [UniqueID] {
+        (self.state.rolesByInstanceProfile[instanceProfile] ?? []).sorted()
+    }
+
+    func instanceProfiles(ofRole role: UniqueID) throws(IAMError) -> [UniqueID] {
+        (self.state.instanceProfilesByRole[role] ?? []).sorted()
+    }
+
     func accessKey(id: AccessKeyID) throws(IAMError) -> AccessKey? { self.state.accessKeys[id] }
 
     func accessKeys(ofUser user: UniqueID) throws(IAMError) -> [AccessKey] {
@@ -189,7 +199,11 @@ final class InMemoryTransaction: StoreWriter {
                 groups.map { Membership(userID: user, groupID: $0) }
             }.sorted { ($0.userID, $0.groupID) < ($1.userID, $1.groupID) },
             accessKeys: self.state.accessKeys.values.sorted { $0.id < $1.id },
-            sessions: self.state.sessions.values.sorted { $0.accessKeyID < $1.accessKeyID })
+            sessions: self.state.sessions.values.sorted { $0.accessKeyID < $1.accessKeyID },
+            instanceProfiles: all(InstanceProfile.self),
+            instanceProfileRoles: self.state.rolesByInstanceProfile.flatMap { profile, roles in
+                roles.map { InstanceProfileRole(instanceProfileID: profile, roleID: $0) }
+            }.sorted { ($0.instanceProfileID, $0.roleID) < ($1.instanceProfileID, $1.roleID) })
     }
 
     // MARK: Writes
@@ -300,6 +314,33 @@ final class InMemoryTransaction: StoreWriter {
         }
         self.record(.updated, .user(membership.userID))
         self.record(.updated, .group(membership.groupID))
+        return true
+    }
+
+    @discardableResult
+    func addRole(_ link: InstanceProfileRole) throws(IAMError) -> Bool {
+        guard self.state.rolesByInstanceProfile[link.instanceProfileID, default: []].insert(link.roleID).inserted
+        else { return false }
+        self.state.instanceProfilesByRole[link.roleID, default: []].insert(link.instanceProfileID)
+        self.record(.updated, .instanceProfile(link.instanceProfileID))
+        self.record(.updated, .role(link.roleID))
+        return true
+    }
+
+    @discardableResult
+    func removeRole(_ link: InstanceProfileRole) throws(IAMError) -> Bool {
+        guard self.state.rolesByInstanceProfile[link.instanceProfileID]?.remove(link.roleID) != nil else {
+            return false
+        }
+        if self.state.rolesByInstanceProfile[link.instanceProfileID]?.isEmpty == true {
+            self.state.rolesByInstanceProfile[link.instanceProfileID] = nil
+        }
+        self.state.instanceProfilesByRole[link.roleID]?.remove(link.instanceProfileID)
+        if self.state.instanceProfilesByRole[link.roleID]?.isEmpty == true {
+            self.state.instanceProfilesByRole[link.roleID] = nil
+        }
+        self.record(.updated, .instanceProfile(link.instanceProfileID))
+        self.record(.updated, .role(link.roleID))
         return true
     }
 

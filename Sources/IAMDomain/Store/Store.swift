@@ -35,6 +35,8 @@ public enum ChangedEntity: Hashable, Sendable {
     case role(UniqueID)
     /// A managed policy, by ARN (AWS managed policies have no row but can be attached).
     case policy(ARN)
+    /// An instance profile, by unique id.
+    case instanceProfile(UniqueID)
     /// A long-term access key.
     case accessKey(AccessKeyID)
     /// An STS session.
@@ -47,6 +49,7 @@ public enum ChangedEntity: Hashable, Sendable {
         case .group(let id): ("group", id.rawValue)
         case .role(let id): ("role", id.rawValue)
         case .policy(let arn): ("policy", arn.description)
+        case .instanceProfile(let id): ("instance-profile", id.rawValue)
         case .accessKey(let id): ("access-key", id.rawValue)
         case .session(let id): ("session", id.rawValue)
         }
@@ -67,6 +70,9 @@ public enum ChangedEntity: Hashable, Sendable {
         case "policy":
             guard let arn = try? ARN(parsing: id) else { return nil }
             self = .policy(arn)
+        case "instance-profile":
+            guard let id = try? UniqueID(id) else { return nil }
+            self = .instanceProfile(id)
         case "access-key":
             guard let id = try? AccessKeyID(id) else { return nil }
             self = .accessKey(id)
@@ -83,6 +89,7 @@ public enum ChangedEntity: Hashable, Sendable {
         case .group: .group(entity.id)
         case .role: .role(entity.id)
         case .policy: .policy(entity.arn)
+        case .instanceProfile: .instanceProfile(entity.id)
         default: .user(entity.id)
         }
     }
@@ -141,13 +148,15 @@ public struct Committed<Value: Sendable>: Sendable {
     }
 }
 
-/// Durable IAM state: users, groups, roles, managed policies, relations, access keys and sessions.
+/// Durable IAM state: users, groups, roles, managed policies, instance profiles, relations, access keys and
+/// sessions.
 ///
 /// Semantics every implementation keeps (the conformance suite in `Tests/IAMStoreConformance` pins them):
 /// - `write` runs its body in one serializable transaction. If the body throws, nothing of it is kept.
 ///   If it changed anything, the store's revision goes up by exactly one and every change is appended to
 ///   the change log under that revision; then the call returns. When `write` returns, the write is durable.
-/// - Names of users, groups, roles and customer managed policies are unique per kind, case-insensitively
+/// - Names of users, groups, roles, customer managed policies and instance profiles are unique per kind,
+///   case-insensitively
 ///   (two racing creators of `Alice` and `alice` leave exactly one, the other gets `EntityAlreadyExists`).
 /// - `read` sees one consistent revision.
 /// - Lists are ordered by case-folded name and paged by ``Marker``.
@@ -203,12 +212,17 @@ public struct StoreContents: Sendable {
     public var accessKeys: [AccessKey]
     /// Every STS session (also expired ones not yet purged).
     public var sessions: [SessionCredentials]
+    /// Every instance profile.
+    public var instanceProfiles: [InstanceProfile]
+    /// Every role held by an instance profile.
+    public var instanceProfileRoles: [InstanceProfileRole]
 
     /// Creates contents.
     public init(
         revision: Revision, users: [User] = [], groups: [Group] = [], roles: [Role] = [],
         policies: [ManagedPolicy] = [], inlinePolicies: [InlinePolicy] = [], attachments: [Attachment] = [],
-        memberships: [Membership] = [], accessKeys: [AccessKey] = [], sessions: [SessionCredentials] = []
+        memberships: [Membership] = [], accessKeys: [AccessKey] = [], sessions: [SessionCredentials] = [],
+        instanceProfiles: [InstanceProfile] = [], instanceProfileRoles: [InstanceProfileRole] = []
     ) {
         self.revision = revision
         self.users = users
@@ -220,6 +234,8 @@ public struct StoreContents: Sendable {
         self.memberships = memberships
         self.accessKeys = accessKeys
         self.sessions = sessions
+        self.instanceProfiles = instanceProfiles
+        self.instanceProfileRoles = instanceProfileRoles
     }
 }
 
@@ -242,7 +258,7 @@ public protocol StoreReader {
     /// The revision this view reflects.
     var revision: Revision { get }
 
-    /// The user, group, role or customer managed policy with unique id `id`.
+    /// The user, group, role, customer managed policy or instance profile with unique id `id`.
     func entity<E: NamedEntity>(_ type: E.Type, id: UniqueID) throws(IAMError) -> E?
     /// The entity named `name`, compared case-insensitively.
     func entity<E: NamedEntity>(_ type: E.Type, named name: EntityName) throws(IAMError) -> E?
@@ -265,6 +281,10 @@ public protocol StoreReader {
     func groups(ofUser user: UniqueID) throws(IAMError) -> [UniqueID]
     /// The members of `group`.
     func members(ofGroup group: UniqueID) throws(IAMError) -> [UniqueID]
+    /// The roles held by instance profile `instanceProfile`, in id order.
+    func roles(ofInstanceProfile instanceProfile: UniqueID) throws(IAMError) -> [UniqueID]
+    /// The instance profiles holding `role`, in id order.
+    func instanceProfiles(ofRole role: UniqueID) throws(IAMError) -> [UniqueID]
 
     /// The access key with `id`.
     func accessKey(id: AccessKeyID) throws(IAMError) -> AccessKey?
@@ -310,6 +330,12 @@ public protocol StoreWriter: StoreReader {
     /// Removes a membership; returns whether it existed.
     @discardableResult
     func removeMembership(_ membership: Membership) throws(IAMError) -> Bool
+    /// Puts a role in an instance profile (quotas are ``IAMDirectory``'s); returns false when it was there.
+    @discardableResult
+    func addRole(_ link: InstanceProfileRole) throws(IAMError) -> Bool
+    /// Takes a role out of an instance profile; returns whether it was there.
+    @discardableResult
+    func removeRole(_ link: InstanceProfileRole) throws(IAMError) -> Bool
 
     /// Inserts a new access key.
     func insertAccessKey(_ key: AccessKey) throws(IAMError)

@@ -8,6 +8,22 @@ import NIOCore
 extension QueryOperations {
     /// Every operation of AWS's IAM and STS models that the IDL serves, by action name.
     static let generated: [String: QueryOperation] = [
+        "AddRoleToInstanceProfile": QueryOperation(
+            action: "AddRoleToInstanceProfile", version: "2010-05-08", service: "iam",
+            xmlNamespace: "https://iam.amazonaws.com/doc/2010-05-08/", method: IAMMethods.IAM.addRoleToInstanceProfile,
+            decode: { form throws(QueryInputError) -> ByteBuffer in
+                var request = IAMWire.AddRoleToInstanceProfileRequest()
+                if let read = form.string("InstanceProfileName") { request.instanceProfileName = read }
+                if let read = form.string("RoleName") { request.roleName = read }
+                var buffer = ByteBuffer()
+                request.encode(into: &buffer)
+                return buffer
+            },
+            render: { buffer, xml throws(WireError) in
+                _ = try IAMWire.AddRoleToInstanceProfileResponse(decoding: &buffer)
+                _ = xml
+            }
+        ),
         "AddUserToGroup": QueryOperation(
             action: "AddUserToGroup", version: "2010-05-08", service: "iam",
             xmlNamespace: "https://iam.amazonaws.com/doc/2010-05-08/", method: IAMMethods.IAM.addUserToGroup,
@@ -113,6 +129,29 @@ extension QueryOperations {
                     xml.close("Group")
                 }
                 xml.close("CreateGroupResult")
+            }
+        ),
+        "CreateInstanceProfile": QueryOperation(
+            action: "CreateInstanceProfile", version: "2010-05-08", service: "iam",
+            xmlNamespace: "https://iam.amazonaws.com/doc/2010-05-08/", method: IAMMethods.IAM.createInstanceProfile,
+            decode: { form throws(QueryInputError) -> ByteBuffer in
+                var request = IAMWire.CreateInstanceProfileRequest()
+                if let read = form.string("InstanceProfileName") { request.instanceProfileName = read }
+                if let read = form.string("Path") { request.path = read }
+                if let read = try form.structureList("Tags", QueryShapes.readTagAsTag) { request.tags = read }
+                var buffer = ByteBuffer()
+                request.encode(into: &buffer)
+                return buffer
+            },
+            render: { buffer, xml throws(WireError) in
+                let response = try IAMWire.CreateInstanceProfileResponse(decoding: &buffer)
+                xml.open("CreateInstanceProfileResult")
+                if let value = response.instanceProfile {
+                    xml.open("InstanceProfile")
+                    QueryShapes.writeInstanceProfileAsInstanceProfile(value, &xml)
+                    xml.close("InstanceProfile")
+                }
+                xml.close("CreateInstanceProfileResult")
             }
         ),
         "CreatePolicy": QueryOperation(
@@ -258,6 +297,21 @@ extension QueryOperations {
             },
             render: { buffer, xml throws(WireError) in
                 _ = try IAMWire.DeleteGroupPolicyResponse(decoding: &buffer)
+                _ = xml
+            }
+        ),
+        "DeleteInstanceProfile": QueryOperation(
+            action: "DeleteInstanceProfile", version: "2010-05-08", service: "iam",
+            xmlNamespace: "https://iam.amazonaws.com/doc/2010-05-08/", method: IAMMethods.IAM.deleteInstanceProfile,
+            decode: { form throws(QueryInputError) -> ByteBuffer in
+                var request = IAMWire.DeleteInstanceProfileRequest()
+                if let read = form.string("InstanceProfileName") { request.instanceProfileName = read }
+                var buffer = ByteBuffer()
+                request.encode(into: &buffer)
+                return buffer
+            },
+            render: { buffer, xml throws(WireError) in
+                _ = try IAMWire.DeleteInstanceProfileResponse(decoding: &buffer)
                 _ = xml
             }
         ),
@@ -633,6 +687,27 @@ extension QueryOperations {
                 xml.element("PolicyName", response.policyName)
                 xml.element("PolicyDocument", QueryXML.urlEncodedPolicy(response.policyDocument))
                 xml.close("GetGroupPolicyResult")
+            }
+        ),
+        "GetInstanceProfile": QueryOperation(
+            action: "GetInstanceProfile", version: "2010-05-08", service: "iam",
+            xmlNamespace: "https://iam.amazonaws.com/doc/2010-05-08/", method: IAMMethods.IAM.getInstanceProfile,
+            decode: { form throws(QueryInputError) -> ByteBuffer in
+                var request = IAMWire.GetInstanceProfileRequest()
+                if let read = form.string("InstanceProfileName") { request.instanceProfileName = read }
+                var buffer = ByteBuffer()
+                request.encode(into: &buffer)
+                return buffer
+            },
+            render: { buffer, xml throws(WireError) in
+                let response = try IAMWire.GetInstanceProfileResponse(decoding: &buffer)
+                xml.open("GetInstanceProfileResult")
+                if let value = response.instanceProfile {
+                    xml.open("InstanceProfile")
+                    QueryShapes.writeInstanceProfileAsInstanceProfile(value, &xml)
+                    xml.close("InstanceProfile")
+                }
+                xml.close("GetInstanceProfileResult")
             }
         ),
         "GetPolicy": QueryOperation(
@@ -1011,6 +1086,88 @@ extension QueryOperations {
                 xml.close("ListGroupsForUserResult")
             }
         ),
+        "ListInstanceProfileTags": QueryOperation(
+            action: "ListInstanceProfileTags", version: "2010-05-08", service: "iam",
+            xmlNamespace: "https://iam.amazonaws.com/doc/2010-05-08/", method: IAMMethods.IAM.listInstanceProfileTags,
+            decode: { form throws(QueryInputError) -> ByteBuffer in
+                var request = IAMWire.ListInstanceProfileTagsRequest()
+                if let read = form.string("InstanceProfileName") { request.instanceProfileName = read }
+                if let read = form.string("Marker") { request.marker = read }
+                if let read = try form.integer("MaxItems", as: Int32.self) { request.maxItems = read }
+                var buffer = ByteBuffer()
+                request.encode(into: &buffer)
+                return buffer
+            },
+            render: { buffer, xml throws(WireError) in
+                let response = try IAMWire.ListInstanceProfileTagsResponse(decoding: &buffer)
+                xml.open("ListInstanceProfileTagsResult")
+                xml.open("Tags")
+                for element in response.tags {
+                    xml.open("member")
+                    QueryShapes.writeTagAsTag(element, &xml)
+                    xml.close("member")
+                }
+                xml.close("Tags")
+                xml.element("IsTruncated", response.isTruncated ? "true" : "false")
+                if !(response.marker.isEmpty) { xml.element("Marker", response.marker) }
+                xml.close("ListInstanceProfileTagsResult")
+            }
+        ),
+        "ListInstanceProfiles": QueryOperation(
+            action: "ListInstanceProfiles", version: "2010-05-08", service: "iam",
+            xmlNamespace: "https://iam.amazonaws.com/doc/2010-05-08/", method: IAMMethods.IAM.listInstanceProfiles,
+            decode: { form throws(QueryInputError) -> ByteBuffer in
+                var request = IAMWire.ListInstanceProfilesRequest()
+                if let read = form.string("PathPrefix") { request.pathPrefix = read }
+                if let read = form.string("Marker") { request.marker = read }
+                if let read = try form.integer("MaxItems", as: Int32.self) { request.maxItems = read }
+                var buffer = ByteBuffer()
+                request.encode(into: &buffer)
+                return buffer
+            },
+            render: { buffer, xml throws(WireError) in
+                let response = try IAMWire.ListInstanceProfilesResponse(decoding: &buffer)
+                xml.open("ListInstanceProfilesResult")
+                xml.open("InstanceProfiles")
+                for element in response.instanceProfiles {
+                    xml.open("member")
+                    QueryShapes.writeInstanceProfileAsInstanceProfile(element, &xml)
+                    xml.close("member")
+                }
+                xml.close("InstanceProfiles")
+                xml.element("IsTruncated", response.isTruncated ? "true" : "false")
+                if !(response.marker.isEmpty) { xml.element("Marker", response.marker) }
+                xml.close("ListInstanceProfilesResult")
+            }
+        ),
+        "ListInstanceProfilesForRole": QueryOperation(
+            action: "ListInstanceProfilesForRole", version: "2010-05-08", service: "iam",
+            xmlNamespace: "https://iam.amazonaws.com/doc/2010-05-08/",
+            method: IAMMethods.IAM.listInstanceProfilesForRole,
+            decode: { form throws(QueryInputError) -> ByteBuffer in
+                var request = IAMWire.ListInstanceProfilesForRoleRequest()
+                if let read = form.string("RoleName") { request.roleName = read }
+                if let read = form.string("Marker") { request.marker = read }
+                if let read = try form.integer("MaxItems", as: Int32.self) { request.maxItems = read }
+                var buffer = ByteBuffer()
+                request.encode(into: &buffer)
+                return buffer
+            },
+            render: { buffer, xml throws(WireError) in
+                let response = try IAMWire.ListInstanceProfilesForRoleResponse(decoding: &buffer)
+                xml.open("ListInstanceProfilesForRoleResult")
+                xml.open("InstanceProfiles")
+                for element in response.instanceProfiles {
+                    xml.open("member")
+                    QueryShapes.writeInstanceProfileAsInstanceProfile(element, &xml)
+                    xml.close("member")
+                }
+                xml.close("InstanceProfiles")
+                xml.element("IsTruncated", response.isTruncated ? "true" : "false")
+                if !(response.marker.isEmpty) { xml.element("Marker", response.marker) }
+                xml.close("ListInstanceProfilesForRoleResult")
+            }
+        ),
         "ListPolicies": QueryOperation(
             action: "ListPolicies", version: "2010-05-08", service: "iam",
             xmlNamespace: "https://iam.amazonaws.com/doc/2010-05-08/", method: IAMMethods.IAM.listPolicies,
@@ -1354,6 +1511,23 @@ extension QueryOperations {
                 _ = xml
             }
         ),
+        "RemoveRoleFromInstanceProfile": QueryOperation(
+            action: "RemoveRoleFromInstanceProfile", version: "2010-05-08", service: "iam",
+            xmlNamespace: "https://iam.amazonaws.com/doc/2010-05-08/",
+            method: IAMMethods.IAM.removeRoleFromInstanceProfile,
+            decode: { form throws(QueryInputError) -> ByteBuffer in
+                var request = IAMWire.RemoveRoleFromInstanceProfileRequest()
+                if let read = form.string("InstanceProfileName") { request.instanceProfileName = read }
+                if let read = form.string("RoleName") { request.roleName = read }
+                var buffer = ByteBuffer()
+                request.encode(into: &buffer)
+                return buffer
+            },
+            render: { buffer, xml throws(WireError) in
+                _ = try IAMWire.RemoveRoleFromInstanceProfileResponse(decoding: &buffer)
+                _ = xml
+            }
+        ),
         "RemoveUserFromGroup": QueryOperation(
             action: "RemoveUserFromGroup", version: "2010-05-08", service: "iam",
             xmlNamespace: "https://iam.amazonaws.com/doc/2010-05-08/", method: IAMMethods.IAM.removeUserFromGroup,
@@ -1467,6 +1641,22 @@ extension QueryOperations {
                 xml.close("SimulatePrincipalPolicyResult")
             }
         ),
+        "TagInstanceProfile": QueryOperation(
+            action: "TagInstanceProfile", version: "2010-05-08", service: "iam",
+            xmlNamespace: "https://iam.amazonaws.com/doc/2010-05-08/", method: IAMMethods.IAM.tagInstanceProfile,
+            decode: { form throws(QueryInputError) -> ByteBuffer in
+                var request = IAMWire.TagInstanceProfileRequest()
+                if let read = form.string("InstanceProfileName") { request.instanceProfileName = read }
+                if let read = try form.structureList("Tags", QueryShapes.readTagAsTag) { request.tags = read }
+                var buffer = ByteBuffer()
+                request.encode(into: &buffer)
+                return buffer
+            },
+            render: { buffer, xml throws(WireError) in
+                _ = try IAMWire.TagInstanceProfileResponse(decoding: &buffer)
+                _ = xml
+            }
+        ),
         "TagPolicy": QueryOperation(
             action: "TagPolicy", version: "2010-05-08", service: "iam",
             xmlNamespace: "https://iam.amazonaws.com/doc/2010-05-08/", method: IAMMethods.IAM.tagPolicy,
@@ -1512,6 +1702,22 @@ extension QueryOperations {
             },
             render: { buffer, xml throws(WireError) in
                 _ = try IAMWire.TagUserResponse(decoding: &buffer)
+                _ = xml
+            }
+        ),
+        "UntagInstanceProfile": QueryOperation(
+            action: "UntagInstanceProfile", version: "2010-05-08", service: "iam",
+            xmlNamespace: "https://iam.amazonaws.com/doc/2010-05-08/", method: IAMMethods.IAM.untagInstanceProfile,
+            decode: { form throws(QueryInputError) -> ByteBuffer in
+                var request = IAMWire.UntagInstanceProfileRequest()
+                if let read = form.string("InstanceProfileName") { request.instanceProfileName = read }
+                if let read = try form.stringList("TagKeys") { request.tagKeys = read }
+                var buffer = ByteBuffer()
+                request.encode(into: &buffer)
+                return buffer
+            },
+            render: { buffer, xml throws(WireError) in
+                _ = try IAMWire.UntagInstanceProfileResponse(decoding: &buffer)
                 _ = xml
             }
         ),
@@ -2079,6 +2285,30 @@ enum QueryShapes {
         }
     }
 
+    static func writeInstanceProfileAsInstanceProfile(_ value: IAMWire.InstanceProfile, _ xml: inout QueryXMLWriter) {
+        xml.element("Path", value.path)
+        xml.element("InstanceProfileName", value.instanceProfileName)
+        xml.element("InstanceProfileId", value.instanceProfileID)
+        xml.element("Arn", value.arn)
+        if value.createDate != 0 { xml.timestamp("CreateDate", value.createDate) }
+        xml.open("Roles")
+        for element in value.roles {
+            xml.open("member")
+            QueryShapes.writeRoleAsRole(element, &xml)
+            xml.close("member")
+        }
+        xml.close("Roles")
+        if !value.tags.isEmpty {
+            xml.open("Tags")
+            for element in value.tags {
+                xml.open("member")
+                QueryShapes.writeTagAsTag(element, &xml)
+                xml.close("member")
+            }
+            xml.close("Tags")
+        }
+    }
+
     static func writeGroupAsGroup(_ value: IAMWire.Group, _ xml: inout QueryXMLWriter) {
         xml.element("Path", value.path)
         xml.element("GroupName", value.groupName)
@@ -2185,6 +2415,15 @@ enum QueryShapes {
             if !(embedded.assumeRolePolicyDocument.isEmpty) {
                 xml.element("AssumeRolePolicyDocument", QueryXML.urlEncodedPolicy(embedded.assumeRolePolicyDocument))
             }
+        }
+        if !value.instanceProfileList.isEmpty {
+            xml.open("InstanceProfileList")
+            for element in value.instanceProfileList {
+                xml.open("member")
+                QueryShapes.writeInstanceProfileAsInstanceProfile(element, &xml)
+                xml.close("member")
+            }
+            xml.close("InstanceProfileList")
         }
         if !value.rolePolicyList.isEmpty {
             xml.open("RolePolicyList")
@@ -2360,7 +2599,6 @@ enum QueryShapes {
 // - EvaluationResult: output OrganizationsDecisionDetail
 // - Role: output MaxSigninSessionDuration
 // - Role: output SourceRoleTemplate
-// - RoleDetail: output InstanceProfileList
 // - SimulateCustomPolicy: input OrderedOrganizationPolicyInputList
 // - SimulatePrincipalPolicy: input PolicyExclusionList
 // - UpdateRole: input MaxSigninSessionDuration

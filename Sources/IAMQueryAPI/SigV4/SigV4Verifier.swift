@@ -396,8 +396,8 @@ public final class SigV4Verifier: Sendable {
         bytes.reserveCapacity(text.utf8.count)
         var iterator = Array(text.utf8)[...]
         while let byte = iterator.popFirst() {
-            if byte == UInt8(ascii: "%"), iterator.count >= 2, let high = Self.hexValue(iterator.first!),
-                let low = Self.hexValue(iterator.dropFirst().first!)
+            if byte == UInt8(ascii: "%"), iterator.count >= 2, let high = QueryForm.hexValue(iterator.first!),
+                let low = QueryForm.hexValue(iterator.dropFirst().first!)
             {
                 bytes.append(high << 4 | low)
                 iterator = iterator.dropFirst(2)
@@ -406,15 +406,6 @@ public final class SigV4Verifier: Sendable {
             }
         }
         return String(decoding: bytes, as: UTF8.self)
-    }
-
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-        default: nil
-        }
     }
 
     /// RFC 3986 encoding of everything but unreserved characters (and `/` when asked), upper-case hex.

@@ -290,6 +290,8 @@ package struct ServerConnectionStateMachine {
         if let old = self.calls.removeValue(forKey: streamID), old == .ready {
             self.readyCount -= 1
         }
+        // An emptied dictionary keeps its storage; an idle connection should not (issue 12).
+        if self.calls.isEmpty { self.calls = [:] }
         if case .draining = self.phase, self.calls.isEmpty {
             self.phase = .closed
             return .close

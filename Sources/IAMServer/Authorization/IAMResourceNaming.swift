@@ -20,6 +20,8 @@ public enum IAMEntityKind: Sendable, Hashable {
     case group
     /// `role/<path><name>`.
     case role
+    /// `instance-profile/<path><name>`.
+    case instanceProfile
 
     /// The ARN's resource-type segment.
     var resourceType: String {
@@ -27,6 +29,7 @@ public enum IAMEntityKind: Sendable, Hashable {
         case .user: "user"
         case .group: "group"
         case .role: "role"
+        case .instanceProfile: "instance-profile"
         }
     }
 }

@@ -1,8 +1,8 @@
 public import IAMWire
 
 // The resource each `iam.v1.IAM` call is authorized on, after AWS's Service Authorization Reference
-// for IAM: the entity the call reads or changes (a user, group, role or managed policy, with its
-// path); for attach/detach, membership and inline-policy calls the principal the policy or member is
+// for IAM: the entity the call reads or changes (a user, group, role, instance profile or managed
+// policy, with its path); for attach/detach, membership and inline-policy calls the principal the policy or member is
 // added to (AWS checks the policy itself through condition keys, not as a resource); "*" for calls on
 // no resource type. A request that carries an ARN is authorized on that ARN as given.
 
@@ -173,6 +173,76 @@ extension PutRolePermissionsBoundaryRequest {
 extension DeleteRolePermissionsBoundaryRequest {
     /// The role.
     public func resource(in context: ResourceNamingContext) -> String { context.arn(.role, named: self.roleName) }
+}
+
+// MARK: Instance profiles
+
+extension CreateInstanceProfileRequest {
+    /// The instance profile being created: `instance-profile/<path><name>`.
+    public func resource(in context: ResourceNamingContext) -> String {
+        context.arn(.instanceProfile, path: self.path, name: self.instanceProfileName)
+    }
+}
+
+extension GetInstanceProfileRequest {
+    /// The instance profile.
+    public func resource(in context: ResourceNamingContext) -> String {
+        context.arn(.instanceProfile, named: self.instanceProfileName)
+    }
+}
+
+extension DeleteInstanceProfileRequest {
+    /// The instance profile.
+    public func resource(in context: ResourceNamingContext) -> String {
+        context.arn(.instanceProfile, named: self.instanceProfileName)
+    }
+}
+
+extension ListInstanceProfilesRequest {
+    /// `instance-profile<prefix>*`, or "*" without a prefix.
+    public func resource(in context: ResourceNamingContext) -> String {
+        context.listing("instance-profile", pathPrefix: self.pathPrefix)
+    }
+}
+
+extension AddRoleToInstanceProfileRequest {
+    /// The instance profile the role goes into (AWS's resource for this action; the role is passed to it).
+    public func resource(in context: ResourceNamingContext) -> String {
+        context.arn(.instanceProfile, named: self.instanceProfileName)
+    }
+}
+
+extension RemoveRoleFromInstanceProfileRequest {
+    /// The instance profile the role leaves.
+    public func resource(in context: ResourceNamingContext) -> String {
+        context.arn(.instanceProfile, named: self.instanceProfileName)
+    }
+}
+
+extension ListInstanceProfilesForRoleRequest {
+    /// The role whose instance profiles are listed (AWS authorizes this action on the role).
+    public func resource(in context: ResourceNamingContext) -> String { context.arn(.role, named: self.roleName) }
+}
+
+extension TagInstanceProfileRequest {
+    /// The instance profile.
+    public func resource(in context: ResourceNamingContext) -> String {
+        context.arn(.instanceProfile, named: self.instanceProfileName)
+    }
+}
+
+extension UntagInstanceProfileRequest {
+    /// The instance profile.
+    public func resource(in context: ResourceNamingContext) -> String {
+        context.arn(.instanceProfile, named: self.instanceProfileName)
+    }
+}
+
+extension ListInstanceProfileTagsRequest {
+    /// The instance profile.
+    public func resource(in context: ResourceNamingContext) -> String {
+        context.arn(.instanceProfile, named: self.instanceProfileName)
+    }
 }
 
 // MARK: Managed policies and their versions

@@ -120,6 +120,10 @@ struct SnapshotDirectory: IAMEntityDirectory {
             return (try? EntityName(name, kind: .group)).flatMap { self.snapshot.groupARN(named: $0) }?.description
         case .role:
             return (try? EntityName(name, kind: .role)).flatMap { self.snapshot.roleARN(named: $0) }?.description
+        case .instanceProfile:
+            return (try? EntityName(name, kind: .instanceProfile)).flatMap {
+                self.snapshot.instanceProfileARN(named: $0)
+            }?.description
         }
     }
 

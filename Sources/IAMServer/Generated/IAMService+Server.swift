@@ -4,7 +4,7 @@
 public import IAMWire
 public import IAMRPC
 
-/// Management of users, groups, roles, policies and access keys (AWS IAM's API). Every call is
+/// Management of users, groups, roles, instance profiles, policies and access keys (AWS IAM's API). Every call is
 /// authorized by the service's own policy engine as iam:<Operation> on the entity's ARN.
 ///
 /// Implement one `async throws` method per rpc; `methods` (provided below) registers them with the
@@ -127,6 +127,66 @@ public protocol IAMServiceProtocol: RPCService {
         _ request: DeleteRolePermissionsBoundaryRequest,
         context: ServerCallContext
     ) async throws -> DeleteRolePermissionsBoundaryResponse
+
+    /// Creates an instance profile. Errors: EntityAlreadyExists, LimitExceeded, InvalidInput.
+    func createInstanceProfile(
+        _ request: CreateInstanceProfileRequest,
+        context: ServerCallContext
+    ) async throws -> CreateInstanceProfileResponse
+
+    /// Describes an instance profile with its role. Errors: NoSuchEntity.
+    func getInstanceProfile(
+        _ request: GetInstanceProfileRequest,
+        context: ServerCallContext
+    ) async throws -> GetInstanceProfileResponse
+
+    /// Deletes an instance profile. Errors: NoSuchEntity, DeleteConflict (it still holds a role).
+    func deleteInstanceProfile(
+        _ request: DeleteInstanceProfileRequest,
+        context: ServerCallContext
+    ) async throws -> DeleteInstanceProfileResponse
+
+    /// Lists instance profiles by path prefix (paginated).
+    func listInstanceProfiles(
+        _ request: ListInstanceProfilesRequest,
+        context: ServerCallContext
+    ) async throws -> ListInstanceProfilesResponse
+
+    /// Puts a role in an instance profile. Errors: NoSuchEntity, LimitExceeded (it already holds one).
+    func addRoleToInstanceProfile(
+        _ request: AddRoleToInstanceProfileRequest,
+        context: ServerCallContext
+    ) async throws -> AddRoleToInstanceProfileResponse
+
+    /// Takes a role out of an instance profile. Errors: NoSuchEntity.
+    func removeRoleFromInstanceProfile(
+        _ request: RemoveRoleFromInstanceProfileRequest,
+        context: ServerCallContext
+    ) async throws -> RemoveRoleFromInstanceProfileResponse
+
+    /// Lists the instance profiles holding a role (paginated). Errors: NoSuchEntity.
+    func listInstanceProfilesForRole(
+        _ request: ListInstanceProfilesForRoleRequest,
+        context: ServerCallContext
+    ) async throws -> ListInstanceProfilesForRoleResponse
+
+    /// Adds or replaces tags on an instance profile. Errors: NoSuchEntity, LimitExceeded, InvalidInput.
+    func tagInstanceProfile(
+        _ request: TagInstanceProfileRequest,
+        context: ServerCallContext
+    ) async throws -> TagInstanceProfileResponse
+
+    /// Removes tags from an instance profile. Errors: NoSuchEntity.
+    func untagInstanceProfile(
+        _ request: UntagInstanceProfileRequest,
+        context: ServerCallContext
+    ) async throws -> UntagInstanceProfileResponse
+
+    /// Lists an instance profile's tags (paginated). Errors: NoSuchEntity.
+    func listInstanceProfileTags(
+        _ request: ListInstanceProfileTagsRequest,
+        context: ServerCallContext
+    ) async throws -> ListInstanceProfileTagsResponse
 
     /// Creates a customer managed policy (version v1). Errors: EntityAlreadyExists, MalformedPolicyDocument, LimitExceeded.
     func createPolicy(_ request: CreatePolicyRequest, context: ServerCallContext) async throws -> CreatePolicyResponse
@@ -361,7 +421,7 @@ extension IAMServiceProtocol {
     /// One entry per rpc of `iam.v1.IAM`, dispatching to the methods above.
     public var methods: [RPCServerMethod] {
         var methods: [RPCServerMethod] = []
-        methods.reserveCapacity(71)
+        methods.reserveCapacity(81)
         methods.append(.async(IAMMethods.IAM.createUser) { [self] in try await self.createUser($0, context: $1) })
         methods.append(.async(IAMMethods.IAM.getUser) { [self] in try await self.getUser($0, context: $1) })
         methods.append(.async(IAMMethods.IAM.listUsers) { [self] in try await self.listUsers($0, context: $1) })
@@ -426,6 +486,56 @@ extension IAMServiceProtocol {
         methods.append(
             .async(IAMMethods.IAM.deleteRolePermissionsBoundary) { [self] in
                 try await self.deleteRolePermissionsBoundary($0, context: $1)
+            }
+        )
+        methods.append(
+            .async(IAMMethods.IAM.createInstanceProfile) { [self] in
+                try await self.createInstanceProfile($0, context: $1)
+            }
+        )
+        methods.append(
+            .async(IAMMethods.IAM.getInstanceProfile) { [self] in
+                try await self.getInstanceProfile($0, context: $1)
+            }
+        )
+        methods.append(
+            .async(IAMMethods.IAM.deleteInstanceProfile) { [self] in
+                try await self.deleteInstanceProfile($0, context: $1)
+            }
+        )
+        methods.append(
+            .async(IAMMethods.IAM.listInstanceProfiles) { [self] in
+                try await self.listInstanceProfiles($0, context: $1)
+            }
+        )
+        methods.append(
+            .async(IAMMethods.IAM.addRoleToInstanceProfile) { [self] in
+                try await self.addRoleToInstanceProfile($0, context: $1)
+            }
+        )
+        methods.append(
+            .async(IAMMethods.IAM.removeRoleFromInstanceProfile) { [self] in
+                try await self.removeRoleFromInstanceProfile($0, context: $1)
+            }
+        )
+        methods.append(
+            .async(IAMMethods.IAM.listInstanceProfilesForRole) { [self] in
+                try await self.listInstanceProfilesForRole($0, context: $1)
+            }
+        )
+        methods.append(
+            .async(IAMMethods.IAM.tagInstanceProfile) { [self] in
+                try await self.tagInstanceProfile($0, context: $1)
+            }
+        )
+        methods.append(
+            .async(IAMMethods.IAM.untagInstanceProfile) { [self] in
+                try await self.untagInstanceProfile($0, context: $1)
+            }
+        )
+        methods.append(
+            .async(IAMMethods.IAM.listInstanceProfileTags) { [self] in
+                try await self.listInstanceProfileTags($0, context: $1)
             }
         )
         methods.append(.async(IAMMethods.IAM.createPolicy) { [self] in try await self.createPolicy($0, context: $1) })
@@ -629,6 +739,16 @@ extension UntagRoleRequest: IAMResourceNaming {}
 extension ListRoleTagsRequest: IAMResourceNaming {}
 extension PutRolePermissionsBoundaryRequest: IAMResourceNaming {}
 extension DeleteRolePermissionsBoundaryRequest: IAMResourceNaming {}
+extension CreateInstanceProfileRequest: IAMResourceNaming {}
+extension GetInstanceProfileRequest: IAMResourceNaming {}
+extension DeleteInstanceProfileRequest: IAMResourceNaming {}
+extension ListInstanceProfilesRequest: IAMResourceNaming {}
+extension AddRoleToInstanceProfileRequest: IAMResourceNaming {}
+extension RemoveRoleFromInstanceProfileRequest: IAMResourceNaming {}
+extension ListInstanceProfilesForRoleRequest: IAMResourceNaming {}
+extension TagInstanceProfileRequest: IAMResourceNaming {}
+extension UntagInstanceProfileRequest: IAMResourceNaming {}
+extension ListInstanceProfileTagsRequest: IAMResourceNaming {}
 extension CreatePolicyRequest: IAMResourceNaming {}
 extension GetPolicyRequest: IAMResourceNaming {}
 extension ListPoliciesRequest: IAMResourceNaming {}

@@ -45,11 +45,12 @@ extension IAMService {
                     GroupDetail(
                         group: IAMWire.Group(group), groupPolicyList: Self.documents(inline),
                         attachedManagedPolicies: attached.map(AttachedPolicy.init)))
-            case .role(let role, let inline, let attached):
+            case .role(let role, let inline, let attached, let profiles):
                 response.roleDetailList.append(
                     RoleDetail(
                         role: IAMWire.Role(role), rolePolicyList: Self.documents(inline),
-                        attachedManagedPolicies: attached.map(AttachedPolicy.init)))
+                        attachedManagedPolicies: attached.map(AttachedPolicy.init),
+                        instanceProfileList: profiles.map { IAMWire.InstanceProfile($0) }))
             case .policy(let usage):
                 response.policies.append(
                     ManagedPolicyDetail(

@@ -77,6 +77,21 @@ extension IAMWire.Role {
     }
 }
 
+extension IAMWire.InstanceProfile {
+    /// The profile with its roles; `includeTags` false for ListInstanceProfiles, whose entries AWS sends without
+    /// tags (API_ListInstanceProfiles.html: "tags are not included").
+    init(_ detail: InstanceProfileDetail, includeTags: Bool = true) {
+        self.init()
+        self.path = detail.profile.path.rawValue
+        self.instanceProfileName = detail.profile.name.rawValue
+        self.instanceProfileID = detail.profile.id.rawValue
+        self.arn = detail.profile.arn.description
+        self.createDate = detail.profile.createDate.epochMilliseconds
+        self.roles = detail.roles.map(IAMWire.Role.init)
+        if includeTags { self.tags = detail.profile.tags.map(IAMWire.Tag.init) }
+    }
+}
+
 extension IAMWire.Policy {
     /// A policy as GetPolicy describes it; ListPolicies passes `withDescription: false`, as AWS omits it there.
     init(_ usage: PolicyUsage, withDescription: Bool = true) {

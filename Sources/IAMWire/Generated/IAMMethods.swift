@@ -3,7 +3,7 @@
 
 /// The method descriptors of every service in `Protocol/iam.proto`, by service.
 public enum IAMMethods {
-    /// Management of users, groups, roles, policies and access keys (AWS IAM's API). Every call is
+    /// Management of users, groups, roles, instance profiles, policies and access keys (AWS IAM's API). Every call is
     /// authorized by the service's own policy engine as iam:<Operation> on the entity's ARN.
     public enum IAM {
         /// The service's fully qualified name, as sent on the wire.
@@ -123,6 +123,46 @@ public enum IAMMethods {
         /// Removes a role's permissions boundary. Errors: NoSuchEntity, UnmodifiableEntity.
         public static let deleteRolePermissionsBoundary = MethodDescriptor(
             service: serviceName, method: "DeleteRolePermissionsBoundary", action: "iam:DeleteRolePermissionsBoundary")
+
+        /// Creates an instance profile. Errors: EntityAlreadyExists, LimitExceeded, InvalidInput.
+        public static let createInstanceProfile = MethodDescriptor(
+            service: serviceName, method: "CreateInstanceProfile", action: "iam:CreateInstanceProfile")
+
+        /// Describes an instance profile with its role. Errors: NoSuchEntity.
+        public static let getInstanceProfile = MethodDescriptor(
+            service: serviceName, method: "GetInstanceProfile", action: "iam:GetInstanceProfile")
+
+        /// Deletes an instance profile. Errors: NoSuchEntity, DeleteConflict (it still holds a role).
+        public static let deleteInstanceProfile = MethodDescriptor(
+            service: serviceName, method: "DeleteInstanceProfile", action: "iam:DeleteInstanceProfile")
+
+        /// Lists instance profiles by path prefix (paginated).
+        public static let listInstanceProfiles = MethodDescriptor(
+            service: serviceName, method: "ListInstanceProfiles", action: "iam:ListInstanceProfiles")
+
+        /// Puts a role in an instance profile. Errors: NoSuchEntity, LimitExceeded (it already holds one).
+        public static let addRoleToInstanceProfile = MethodDescriptor(
+            service: serviceName, method: "AddRoleToInstanceProfile", action: "iam:AddRoleToInstanceProfile")
+
+        /// Takes a role out of an instance profile. Errors: NoSuchEntity.
+        public static let removeRoleFromInstanceProfile = MethodDescriptor(
+            service: serviceName, method: "RemoveRoleFromInstanceProfile", action: "iam:RemoveRoleFromInstanceProfile")
+
+        /// Lists the instance profiles holding a role (paginated). Errors: NoSuchEntity.
+        public static let listInstanceProfilesForRole = MethodDescriptor(
+            service: serviceName, method: "ListInstanceProfilesForRole", action: "iam:ListInstanceProfilesForRole")
+
+        /// Adds or replaces tags on an instance profile. Errors: NoSuchEntity, LimitExceeded, InvalidInput.
+        public static let tagInstanceProfile = MethodDescriptor(
+            service: serviceName, method: "TagInstanceProfile", action: "iam:TagInstanceProfile")
+
+        /// Removes tags from an instance profile. Errors: NoSuchEntity.
+        public static let untagInstanceProfile = MethodDescriptor(
+            service: serviceName, method: "UntagInstanceProfile", action: "iam:UntagInstanceProfile")
+
+        /// Lists an instance profile's tags (paginated). Errors: NoSuchEntity.
+        public static let listInstanceProfileTags = MethodDescriptor(
+            service: serviceName, method: "ListInstanceProfileTags", action: "iam:ListInstanceProfileTags")
 
         /// Creates a customer managed policy (version v1). Errors: EntityAlreadyExists, MalformedPolicyDocument, LimitExceeded.
         public static let createPolicy = MethodDescriptor(
@@ -321,6 +361,16 @@ public enum IAMMethods {
             listRoleTags,
             putRolePermissionsBoundary,
             deleteRolePermissionsBoundary,
+            createInstanceProfile,
+            getInstanceProfile,
+            deleteInstanceProfile,
+            listInstanceProfiles,
+            addRoleToInstanceProfile,
+            removeRoleFromInstanceProfile,
+            listInstanceProfilesForRole,
+            tagInstanceProfile,
+            untagInstanceProfile,
+            listInstanceProfileTags,
             createPolicy,
             getPolicy,
             listPolicies,

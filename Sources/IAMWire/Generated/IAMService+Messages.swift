@@ -914,6 +914,137 @@ public struct Role: WireMessage {
     }
 }
 
+/// An instance profile: the container through which EC2 hands a role to an instance. It holds at most one role.
+public struct InstanceProfile: WireMessage {
+    /// Path, "/" by default.
+    public var path: String = ""
+    /// Friendly name, unique case-insensitively within the account.
+    public var instanceProfileName: String = ""
+    /// Stable unique id (AIPA...).
+    public var instanceProfileID: String = ""
+    /// arn:aws:iam::<account>:instance-profile<path><name>
+    public var arn: String = ""
+    /// When the instance profile was created (ms since epoch).
+    public var createDate: Int64 = 0
+    /// The role in the profile (none or one), as GetRole describes it.
+    public var roles: [Role] = []
+    /// Tags on the instance profile (case-sensitive keys); ListInstanceProfiles leaves them out, as AWS does.
+    public var tags: [Tag] = []
+
+    /// Creates a message with every field at its proto3 default.
+    public init() {}
+
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(
+        path: String = "",
+        instanceProfileName: String = "",
+        instanceProfileID: String = "",
+        arn: String = "",
+        createDate: Int64 = 0,
+        roles: [Role] = [],
+        tags: [Tag] = []
+    ) {
+        self.path = path
+        self.instanceProfileName = instanceProfileName
+        self.instanceProfileID = instanceProfileID
+        self.arn = arn
+        self.createDate = createDate
+        self.roles = roles
+        self.tags = tags
+    }
+
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if !self.path.isEmpty {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.path)
+        }
+        if !self.instanceProfileName.isEmpty {
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.instanceProfileName)
+        }
+        if !self.instanceProfileID.isEmpty {
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeString(self.instanceProfileID)
+        }
+        if !self.arn.isEmpty {
+            writer.writeTag(4, .lengthDelimited)
+            writer.writeString(self.arn)
+        }
+        if self.createDate != 0 {
+            writer.writeTag(5, .varint)
+            writer.writeVarint(self.createDate)
+        }
+        for element in self.roles {
+            writer.writeTag(6, .lengthDelimited)
+            writer.writeMessage(element)
+        }
+        for element in self.tags {
+            writer.writeTag(7, .lengthDelimited)
+            writer.writeMessage(element)
+        }
+    }
+
+    /// The exact number of bytes `encode(into:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if !self.path.isEmpty {
+            size += 1 + Protobuf.lengthDelimitedSize(self.path.utf8.count)
+        }
+        if !self.instanceProfileName.isEmpty {
+            size += 1 + Protobuf.lengthDelimitedSize(self.instanceProfileName.utf8.count)
+        }
+        if !self.instanceProfileID.isEmpty {
+            size += 1 + Protobuf.lengthDelimitedSize(self.instanceProfileID.utf8.count)
+        }
+        if !self.arn.isEmpty {
+            size += 1 + Protobuf.lengthDelimitedSize(self.arn.utf8.count)
+        }
+        if self.createDate != 0 {
+            size += 1 + Protobuf.varintSize(self.createDate)
+        }
+        for element in self.roles { size += 1 + Protobuf.lengthDelimitedSize(element.encodedSize) }
+        for element in self.tags { size += 1 + Protobuf.lengthDelimitedSize(element.encodedSize) }
+        return size
+    }
+
+    /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
+    public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
+            switch (tag.fieldNumber, tag.wireType) {
+            case (1, .lengthDelimited):
+                self.path = try reader.readString()
+            case (2, .lengthDelimited):
+                self.instanceProfileName = try reader.readString()
+            case (3, .lengthDelimited):
+                self.instanceProfileID = try reader.readString()
+            case (4, .lengthDelimited):
+                self.arn = try reader.readString()
+            case (5, .varint):
+                self.createDate = try Int64(bitPattern: reader.readVarint())
+            case (6, .lengthDelimited):
+                self.roles.append(try reader.readMessage(Role.self))
+            case (7, .lengthDelimited):
+                self.tags.append(try reader.readMessage(Tag.self))
+            case (1, _), (2, _), (3, _), (4, _), (5, _), (6, _), (7, _):
+                throw ProtobufReader.wrongWireType(tag)
+            default:
+                try reader.skipField(tag)
+            }
+        }
+    }
+}
+
 /// A managed policy (customer managed or AWS managed).
 public struct Policy: WireMessage {
     /// Friendly name, unique case-insensitively within the account.
@@ -5772,6 +5903,1332 @@ public struct DeleteRolePermissionsBoundaryResponse: WireMessage {
             case (100, .varint):
                 self.revision = try reader.readVarint()
             case (100, _):
+                throw ProtobufReader.wrongWireType(tag)
+            default:
+                try reader.skipField(tag)
+            }
+        }
+    }
+}
+
+/// CreateInstanceProfile input.
+public struct CreateInstanceProfileRequest: WireMessage {
+    /// Name of the new instance profile: 1..128 of [\w+=,.@-].
+    public var instanceProfileName: String = ""
+    /// Path for the instance profile, "/" when empty.
+    public var path: String = ""
+    /// Tags to attach (max 50).
+    public var tags: [Tag] = []
+
+    /// Creates a message with every field at its proto3 default.
+    public init() {}
+
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(instanceProfileName: String = "", path: String = "", tags: [Tag] = []) {
+        self.instanceProfileName = instanceProfileName
+        self.path = path
+        self.tags = tags
+    }
+
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if !self.instanceProfileName.isEmpty {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.instanceProfileName)
+        }
+        if !self.path.isEmpty {
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.path)
+        }
+        for element in self.tags {
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeMessage(element)
+        }
+    }
+
+    /// The exact number of bytes `encode(into:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if !self.instanceProfileName.isEmpty {
+            size += 1 + Protobuf.lengthDelimitedSize(self.instanceProfileName.utf8.count)
+        }
+        if !self.path.isEmpty {
+            size += 1 + Protobuf.lengthDelimitedSize(self.path.utf8.count)
+        }
+        for element in self.tags { size += 1 + Protobuf.lengthDelimitedSize(element.encodedSize) }
+        return size
+    }
+
+    /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
+    public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
+            switch (tag.fieldNumber, tag.wireType) {
+            case (1, .lengthDelimited):
+                self.instanceProfileName = try reader.readString()
+            case (2, .lengthDelimited):
+                self.path = try reader.readString()
+            case (3, .lengthDelimited):
+                self.tags.append(try reader.readMessage(Tag.self))
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
+            default:
+                try reader.skipField(tag)
+            }
+        }
+    }
+}
+
+/// CreateInstanceProfile output.
+public struct CreateInstanceProfileResponse: WireMessage {
+    /// The new instance profile (no role yet).
+    public var instanceProfile: InstanceProfile? = nil
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
+
+    /// Creates a message with every field at its proto3 default.
+    public init() {}
+
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(instanceProfile: InstanceProfile? = nil, revision: UInt64 = 0) {
+        self.instanceProfile = instanceProfile
+        self.revision = revision
+    }
+
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if let value = self.instanceProfile {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeMessage(value)
+        }
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
+    }
+
+    /// The exact number of bytes `encode(into:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if let value = self.instanceProfile {
+            size += 1 + Protobuf.lengthDelimitedSize(value.encodedSize)
+        }
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
+        }
+        return size
+    }
+
+    /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
+    public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
+            switch (tag.fieldNumber, tag.wireType) {
+            case (1, .lengthDelimited):
+                var value = self.instanceProfile ?? InstanceProfile()
+                try reader.mergeMessage(into: &value)
+                self.instanceProfile = value
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            case (1, _), (100, _):
+                throw ProtobufReader.wrongWireType(tag)
+            default:
+                try reader.skipField(tag)
+            }
+        }
+    }
+}
+
+/// GetInstanceProfile input.
+public struct GetInstanceProfileRequest: WireMessage {
+    /// The instance profile to describe.
+    public var instanceProfileName: String = ""
+
+    /// Creates a message with every field at its proto3 default.
+    public init() {}
+
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(instanceProfileName: String = "") {
+        self.instanceProfileName = instanceProfileName
+    }
+
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if !self.instanceProfileName.isEmpty {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.instanceProfileName)
+        }
+    }
+
+    /// The exact number of bytes `encode(into:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if !self.instanceProfileName.isEmpty {
+            size += 1 + Protobuf.lengthDelimitedSize(self.instanceProfileName.utf8.count)
+        }
+        return size
+    }
+
+    /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
+    public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
+            switch (tag.fieldNumber, tag.wireType) {
+            case (1, .lengthDelimited):
+                self.instanceProfileName = try reader.readString()
+            case (1, _):
+                throw ProtobufReader.wrongWireType(tag)
+            default:
+                try reader.skipField(tag)
+            }
+        }
+    }
+}
+
+/// GetInstanceProfile output.
+public struct GetInstanceProfileResponse: WireMessage {
+    /// The instance profile with its role and tags.
+    public var instanceProfile: InstanceProfile? = nil
+
+    /// Creates a message with every field at its proto3 default.
+    public init() {}
+
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(instanceProfile: InstanceProfile? = nil) {
+        self.instanceProfile = instanceProfile
+    }
+
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if let value = self.instanceProfile {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeMessage(value)
+        }
+    }
+
+    /// The exact number of bytes `encode(into:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if let value = self.instanceProfile {
+            size += 1 + Protobuf.lengthDelimitedSize(value.encodedSize)
+        }
+        return size
+    }
+
+    /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
+    public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
+            switch (tag.fieldNumber, tag.wireType) {
+            case (1, .lengthDelimited):
+                var value = self.instanceProfile ?? InstanceProfile()
+                try reader.mergeMessage(into: &value)
+                self.instanceProfile = value
+            case (1, _):
+                throw ProtobufReader.wrongWireType(tag)
+            default:
+                try reader.skipField(tag)
+            }
+        }
+    }
+}
+
+/// DeleteInstanceProfile input.
+public struct DeleteInstanceProfileRequest: WireMessage {
+    /// The instance profile to delete; it must hold no role.
+    public var instanceProfileName: String = ""
+
+    /// Creates a message with every field at its proto3 default.
+    public init() {}
+
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(instanceProfileName: String = "") {
+        self.instanceProfileName = instanceProfileName
+    }
+
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if !self.instanceProfileName.isEmpty {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.instanceProfileName)
+        }
+    }
+
+    /// The exact number of bytes `encode(into:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if !self.instanceProfileName.isEmpty {
+            size += 1 + Protobuf.lengthDelimitedSize(self.instanceProfileName.utf8.count)
+        }
+        return size
+    }
+
+    /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
+    public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
+            switch (tag.fieldNumber, tag.wireType) {
+            case (1, .lengthDelimited):
+                self.instanceProfileName = try reader.readString()
+            case (1, _):
+                throw ProtobufReader.wrongWireType(tag)
+            default:
+                try reader.skipField(tag)
+            }
+        }
+    }
+}
+
+/// DeleteInstanceProfile output: the revision it produced.
+public struct DeleteInstanceProfileResponse: WireMessage {
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
+
+    /// Creates a message with every field at its proto3 default.
+    public init() {}
+
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(revision: UInt64 = 0) {
+        self.revision = revision
+    }
+
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
+    }
+
+    /// The exact number of bytes `encode(into:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
+        }
+        return size
+    }
+
+    /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
+    public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
+            switch (tag.fieldNumber, tag.wireType) {
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            case (100, _):
+                throw ProtobufReader.wrongWireType(tag)
+            default:
+                try reader.skipField(tag)
+            }
+        }
+    }
+}
+
+/// ListInstanceProfiles input.
+public struct ListInstanceProfilesRequest: WireMessage {
+    /// Only instance profiles whose path starts with this prefix.
+    public var pathPrefix: String = ""
+    /// Pagination marker.
+    public var marker: String = ""
+    /// Page size; 0 means 100.
+    public var maxItems: Int32 = 0
+
+    /// Creates a message with every field at its proto3 default.
+    public init() {}
+
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(pathPrefix: String = "", marker: String = "", maxItems: Int32 = 0) {
+        self.pathPrefix = pathPrefix
+        self.marker = marker
+        self.maxItems = maxItems
+    }
+
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if !self.pathPrefix.isEmpty {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.pathPrefix)
+        }
+        if !self.marker.isEmpty {
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.marker)
+        }
+        if self.maxItems != 0 {
+            writer.writeTag(3, .varint)
+            writer.writeVarint(self.maxItems)
+        }
+    }
+
+    /// The exact number of bytes `encode(into:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if !self.pathPrefix.isEmpty {
+            size += 1 + Protobuf.lengthDelimitedSize(self.pathPrefix.utf8.count)
+        }
+        if !self.marker.isEmpty {
+            size += 1 + Protobuf.lengthDelimitedSize(self.marker.utf8.count)
+        }
+        if self.maxItems != 0 {
+            size += 1 + Protobuf.varintSize(self.maxItems)
+        }
+        return size
+    }
+
+    /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
+    public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
+            switch (tag.fieldNumber, tag.wireType) {
+            case (1, .lengthDelimited):
+                self.pathPrefix = try reader.readString()
+            case (2, .lengthDelimited):
+                self.marker = try reader.readString()
+            case (3, .varint):
+                self.maxItems = try Int32(truncatingIfNeeded: reader.readVarint())
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
+            default:
+                try reader.skipField(tag)
+            }
+        }
+    }
+}
+
+/// ListInstanceProfiles output.
+public struct ListInstanceProfilesResponse: WireMessage {
+    /// One page of instance profiles, with their roles (without tags).
+    public var instanceProfiles: [InstanceProfile] = []
+    /// Whether more instance profiles follow.
+    public var isTruncated: Bool = false
+    /// Marker for the next page.
+    public var marker: String = ""
+
+    /// Creates a message with every field at its proto3 default.
+    public init() {}
+
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(instanceProfiles: [InstanceProfile] = [], isTruncated: Bool = false, marker: String = "") {
+        self.instanceProfiles = instanceProfiles
+        self.isTruncated = isTruncated
+        self.marker = marker
+    }
+
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        for element in self.instanceProfiles {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeMessage(element)
+        }
+        if self.isTruncated {
+            writer.writeTag(2, .varint)
+            writer.writeBool(self.isTruncated)
+        }
+        if !self.marker.isEmpty {
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeString(self.marker)
+        }
+    }
+
+    /// The exact number of bytes `encode(into:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        for element in self.instanceProfiles { size += 1 + Protobuf.lengthDelimitedSize(element.encodedSize) }
+        if self.isTruncated {
+            size += 2
+        }
+        if !self.marker.isEmpty {
+            size += 1 + Protobuf.lengthDelimitedSize(self.marker.utf8.count)
+        }
+        return size
+    }
+
+    /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
+    public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
+            switch (tag.fieldNumber, tag.wireType) {
+            case (1, .lengthDelimited):
+                self.instanceProfiles.append(try reader.readMessage(InstanceProfile.self))
+            case (2, .varint):
+                self.isTruncated = try reader.readBool()
+            case (3, .lengthDelimited):
+                self.marker = try reader.readString()
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
+            default:
+                try reader.skipField(tag)
+            }
+        }
+    }
+}
+
+/// AddRoleToInstanceProfile input.
+public struct AddRoleToInstanceProfileRequest: WireMessage {
+    /// The instance profile to put the role in.
+    public var instanceProfileName: String = ""
+    /// The role to add.
+    public var roleName: String = ""
+
+    /// Creates a message with every field at its proto3 default.
+    public init() {}
+
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(instanceProfileName: String = "", roleName: String = "") {
+        self.instanceProfileName = instanceProfileName
+        self.roleName = roleName
+    }
+
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if !self.instanceProfileName.isEmpty {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.instanceProfileName)
+        }
+        if !self.roleName.isEmpty {
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.roleName)
+        }
+    }
+
+    /// The exact number of bytes `encode(into:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if !self.instanceProfileName.isEmpty {
+            size += 1 + Protobuf.lengthDelimitedSize(self.instanceProfileName.utf8.count)
+        }
+        if !self.roleName.isEmpty {
+            size += 1 + Protobuf.lengthDelimitedSize(self.roleName.utf8.count)
+        }
+        return size
+    }
+
+    /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
+    public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
+            switch (tag.fieldNumber, tag.wireType) {
+            case (1, .lengthDelimited):
+                self.instanceProfileName = try reader.readString()
+            case (2, .lengthDelimited):
+                self.roleName = try reader.readString()
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
+            default:
+                try reader.skipField(tag)
+            }
+        }
+    }
+}
+
+/// AddRoleToInstanceProfile output: the revision it produced.
+public struct AddRoleToInstanceProfileResponse: WireMessage {
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
+
+    /// Creates a message with every field at its proto3 default.
+    public init() {}
+
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(revision: UInt64 = 0) {
+        self.revision = revision
+    }
+
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
+    }
+
+    /// The exact number of bytes `encode(into:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
+        }
+        return size
+    }
+
+    /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
+    public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
+            switch (tag.fieldNumber, tag.wireType) {
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            case (100, _):
+                throw ProtobufReader.wrongWireType(tag)
+            default:
+                try reader.skipField(tag)
+            }
+        }
+    }
+}
+
+/// RemoveRoleFromInstanceProfile input.
+public struct RemoveRoleFromInstanceProfileRequest: WireMessage {
+    /// The instance profile to take the role out of.
+    public var instanceProfileName: String = ""
+    /// The role to remove.
+    public var roleName: String = ""
+
+    /// Creates a message with every field at its proto3 default.
+    public init() {}
+
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(instanceProfileName: String = "", roleName: String = "") {
+        self.instanceProfileName = instanceProfileName
+        self.roleName = roleName
+    }
+
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if !self.instanceProfileName.isEmpty {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.instanceProfileName)
+        }
+        if !self.roleName.isEmpty {
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.roleName)
+        }
+    }
+
+    /// The exact number of bytes `encode(into:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if !self.instanceProfileName.isEmpty {
+            size += 1 + Protobuf.lengthDelimitedSize(self.instanceProfileName.utf8.count)
+        }
+        if !self.roleName.isEmpty {
+            size += 1 + Protobuf.lengthDelimitedSize(self.roleName.utf8.count)
+        }
+        return size
+    }
+
+    /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
+    public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
+            switch (tag.fieldNumber, tag.wireType) {
+            case (1, .lengthDelimited):
+                self.instanceProfileName = try reader.readString()
+            case (2, .lengthDelimited):
+                self.roleName = try reader.readString()
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
+            default:
+                try reader.skipField(tag)
+            }
+        }
+    }
+}
+
+/// RemoveRoleFromInstanceProfile output: the revision it produced.
+public struct RemoveRoleFromInstanceProfileResponse: WireMessage {
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
+
+    /// Creates a message with every field at its proto3 default.
+    public init() {}
+
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(revision: UInt64 = 0) {
+        self.revision = revision
+    }
+
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
+    }
+
+    /// The exact number of bytes `encode(into:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
+        }
+        return size
+    }
+
+    /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
+    public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
+            switch (tag.fieldNumber, tag.wireType) {
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            case (100, _):
+                throw ProtobufReader.wrongWireType(tag)
+            default:
+                try reader.skipField(tag)
+            }
+        }
+    }
+}
+
+/// ListInstanceProfilesForRole input.
+public struct ListInstanceProfilesForRoleRequest: WireMessage {
+    /// The role whose instance profiles to list.
+    public var roleName: String = ""
+    /// Pagination marker.
+    public var marker: String = ""
+    /// Page size; 0 means 100.
+    public var maxItems: Int32 = 0
+
+    /// Creates a message with every field at its proto3 default.
+    public init() {}
+
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(roleName: String = "", marker: String = "", maxItems: Int32 = 0) {
+        self.roleName = roleName
+        self.marker = marker
+        self.maxItems = maxItems
+    }
+
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if !self.roleName.isEmpty {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.roleName)
+        }
+        if !self.marker.isEmpty {
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.marker)
+        }
+        if self.maxItems != 0 {
+            writer.writeTag(3, .varint)
+            writer.writeVarint(self.maxItems)
+        }
+    }
+
+    /// The exact number of bytes `encode(into:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if !self.roleName.isEmpty {
+            size += 1 + Protobuf.lengthDelimitedSize(self.roleName.utf8.count)
+        }
+        if !self.marker.isEmpty {
+            size += 1 + Protobuf.lengthDelimitedSize(self.marker.utf8.count)
+        }
+        if self.maxItems != 0 {
+            size += 1 + Protobuf.varintSize(self.maxItems)
+        }
+        return size
+    }
+
+    /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
+    public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
+            switch (tag.fieldNumber, tag.wireType) {
+            case (1, .lengthDelimited):
+                self.roleName = try reader.readString()
+            case (2, .lengthDelimited):
+                self.marker = try reader.readString()
+            case (3, .varint):
+                self.maxItems = try Int32(truncatingIfNeeded: reader.readVarint())
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
+            default:
+                try reader.skipField(tag)
+            }
+        }
+    }
+}
+
+/// ListInstanceProfilesForRole output.
+public struct ListInstanceProfilesForRoleResponse: WireMessage {
+    /// One page of the instance profiles holding the role.
+    public var instanceProfiles: [InstanceProfile] = []
+    /// Whether more instance profiles follow.
+    public var isTruncated: Bool = false
+    /// Marker for the next page.
+    public var marker: String = ""
+
+    /// Creates a message with every field at its proto3 default.
+    public init() {}
+
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(instanceProfiles: [InstanceProfile] = [], isTruncated: Bool = false, marker: String = "") {
+        self.instanceProfiles = instanceProfiles
+        self.isTruncated = isTruncated
+        self.marker = marker
+    }
+
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        for element in self.instanceProfiles {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeMessage(element)
+        }
+        if self.isTruncated {
+            writer.writeTag(2, .varint)
+            writer.writeBool(self.isTruncated)
+        }
+        if !self.marker.isEmpty {
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeString(self.marker)
+        }
+    }
+
+    /// The exact number of bytes `encode(into:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        for element in self.instanceProfiles { size += 1 + Protobuf.lengthDelimitedSize(element.encodedSize) }
+        if self.isTruncated {
+            size += 2
+        }
+        if !self.marker.isEmpty {
+            size += 1 + Protobuf.lengthDelimitedSize(self.marker.utf8.count)
+        }
+        return size
+    }
+
+    /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
+    public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
+            switch (tag.fieldNumber, tag.wireType) {
+            case (1, .lengthDelimited):
+                self.instanceProfiles.append(try reader.readMessage(InstanceProfile.self))
+            case (2, .varint):
+                self.isTruncated = try reader.readBool()
+            case (3, .lengthDelimited):
+                self.marker = try reader.readString()
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
+            default:
+                try reader.skipField(tag)
+            }
+        }
+    }
+}
+
+/// TagInstanceProfile input.
+public struct TagInstanceProfileRequest: WireMessage {
+    /// The instance profile to tag.
+    public var instanceProfileName: String = ""
+    /// Tags to add or replace (keys compared case-sensitively).
+    public var tags: [Tag] = []
+
+    /// Creates a message with every field at its proto3 default.
+    public init() {}
+
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(instanceProfileName: String = "", tags: [Tag] = []) {
+        self.instanceProfileName = instanceProfileName
+        self.tags = tags
+    }
+
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if !self.instanceProfileName.isEmpty {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.instanceProfileName)
+        }
+        for element in self.tags {
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeMessage(element)
+        }
+    }
+
+    /// The exact number of bytes `encode(into:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if !self.instanceProfileName.isEmpty {
+            size += 1 + Protobuf.lengthDelimitedSize(self.instanceProfileName.utf8.count)
+        }
+        for element in self.tags { size += 1 + Protobuf.lengthDelimitedSize(element.encodedSize) }
+        return size
+    }
+
+    /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
+    public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
+            switch (tag.fieldNumber, tag.wireType) {
+            case (1, .lengthDelimited):
+                self.instanceProfileName = try reader.readString()
+            case (2, .lengthDelimited):
+                self.tags.append(try reader.readMessage(Tag.self))
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
+            default:
+                try reader.skipField(tag)
+            }
+        }
+    }
+}
+
+/// TagInstanceProfile output: the revision it produced.
+public struct TagInstanceProfileResponse: WireMessage {
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
+
+    /// Creates a message with every field at its proto3 default.
+    public init() {}
+
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(revision: UInt64 = 0) {
+        self.revision = revision
+    }
+
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
+    }
+
+    /// The exact number of bytes `encode(into:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
+        }
+        return size
+    }
+
+    /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
+    public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
+            switch (tag.fieldNumber, tag.wireType) {
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            case (100, _):
+                throw ProtobufReader.wrongWireType(tag)
+            default:
+                try reader.skipField(tag)
+            }
+        }
+    }
+}
+
+/// UntagInstanceProfile input.
+public struct UntagInstanceProfileRequest: WireMessage {
+    /// The instance profile to untag.
+    public var instanceProfileName: String = ""
+    /// Keys of the tags to remove.
+    public var tagKeys: [String] = []
+
+    /// Creates a message with every field at its proto3 default.
+    public init() {}
+
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(instanceProfileName: String = "", tagKeys: [String] = []) {
+        self.instanceProfileName = instanceProfileName
+        self.tagKeys = tagKeys
+    }
+
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if !self.instanceProfileName.isEmpty {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.instanceProfileName)
+        }
+        for element in self.tagKeys {
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(element)
+        }
+    }
+
+    /// The exact number of bytes `encode(into:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if !self.instanceProfileName.isEmpty {
+            size += 1 + Protobuf.lengthDelimitedSize(self.instanceProfileName.utf8.count)
+        }
+        for element in self.tagKeys { size += 1 + Protobuf.lengthDelimitedSize(element.utf8.count) }
+        return size
+    }
+
+    /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
+    public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
+            switch (tag.fieldNumber, tag.wireType) {
+            case (1, .lengthDelimited):
+                self.instanceProfileName = try reader.readString()
+            case (2, .lengthDelimited):
+                self.tagKeys.append(try reader.readString())
+            case (1, _), (2, _):
+                throw ProtobufReader.wrongWireType(tag)
+            default:
+                try reader.skipField(tag)
+            }
+        }
+    }
+}
+
+/// UntagInstanceProfile output: the revision it produced.
+public struct UntagInstanceProfileResponse: WireMessage {
+    /// The store revision this write produced (the current one when it changed nothing); a check may
+    /// demand at least this revision to be sure to see the write.
+    public var revision: UInt64 = 0
+
+    /// Creates a message with every field at its proto3 default.
+    public init() {}
+
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(revision: UInt64 = 0) {
+        self.revision = revision
+    }
+
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if self.revision != 0 {
+            writer.writeTag(100, .varint)
+            writer.writeVarint(self.revision)
+        }
+    }
+
+    /// The exact number of bytes `encode(into:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if self.revision != 0 {
+            size += 2 + Protobuf.varintSize(self.revision)
+        }
+        return size
+    }
+
+    /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
+    public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
+            switch (tag.fieldNumber, tag.wireType) {
+            case (100, .varint):
+                self.revision = try reader.readVarint()
+            case (100, _):
+                throw ProtobufReader.wrongWireType(tag)
+            default:
+                try reader.skipField(tag)
+            }
+        }
+    }
+}
+
+/// ListInstanceProfileTags input.
+public struct ListInstanceProfileTagsRequest: WireMessage {
+    /// The instance profile whose tags to list.
+    public var instanceProfileName: String = ""
+    /// Pagination marker.
+    public var marker: String = ""
+    /// Page size; 0 means 100.
+    public var maxItems: Int32 = 0
+
+    /// Creates a message with every field at its proto3 default.
+    public init() {}
+
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(instanceProfileName: String = "", marker: String = "", maxItems: Int32 = 0) {
+        self.instanceProfileName = instanceProfileName
+        self.marker = marker
+        self.maxItems = maxItems
+    }
+
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        if !self.instanceProfileName.isEmpty {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.instanceProfileName)
+        }
+        if !self.marker.isEmpty {
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.marker)
+        }
+        if self.maxItems != 0 {
+            writer.writeTag(3, .varint)
+            writer.writeVarint(self.maxItems)
+        }
+    }
+
+    /// The exact number of bytes `encode(into:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if !self.instanceProfileName.isEmpty {
+            size += 1 + Protobuf.lengthDelimitedSize(self.instanceProfileName.utf8.count)
+        }
+        if !self.marker.isEmpty {
+            size += 1 + Protobuf.lengthDelimitedSize(self.marker.utf8.count)
+        }
+        if self.maxItems != 0 {
+            size += 1 + Protobuf.varintSize(self.maxItems)
+        }
+        return size
+    }
+
+    /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
+    public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
+            switch (tag.fieldNumber, tag.wireType) {
+            case (1, .lengthDelimited):
+                self.instanceProfileName = try reader.readString()
+            case (2, .lengthDelimited):
+                self.marker = try reader.readString()
+            case (3, .varint):
+                self.maxItems = try Int32(truncatingIfNeeded: reader.readVarint())
+            case (1, _), (2, _), (3, _):
+                throw ProtobufReader.wrongWireType(tag)
+            default:
+                try reader.skipField(tag)
+            }
+        }
+    }
+}
+
+/// ListInstanceProfileTags output.
+public struct ListInstanceProfileTagsResponse: WireMessage {
+    /// One page of tags.
+    public var tags: [Tag] = []
+    /// Whether more tags follow.
+    public var isTruncated: Bool = false
+    /// Marker for the next page.
+    public var marker: String = ""
+
+    /// Creates a message with every field at its proto3 default.
+    public init() {}
+
+    /// Creates a message from its fields; the ones left out keep their proto3 defaults.
+    public init(tags: [Tag] = [], isTruncated: Bool = false, marker: String = "") {
+        self.tags = tags
+        self.isTruncated = isTruncated
+        self.marker = marker
+    }
+
+    /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeProtobufEncoding(of: self)
+    }
+
+    /// Writes the fields into memory reserved for `encodedSize` bytes.
+    public func encode(to writer: inout ProtobufWriter) {
+        for element in self.tags {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeMessage(element)
+        }
+        if self.isTruncated {
+            writer.writeTag(2, .varint)
+            writer.writeBool(self.isTruncated)
+        }
+        if !self.marker.isEmpty {
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeString(self.marker)
+        }
+    }
+
+    /// The exact number of bytes `encode(into:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        for element in self.tags { size += 1 + Protobuf.lengthDelimitedSize(element.encodedSize) }
+        if self.isTruncated {
+            size += 2
+        }
+        if !self.marker.isEmpty {
+            size += 1 + Protobuf.lengthDelimitedSize(self.marker.utf8.count)
+        }
+        return size
+    }
+
+    /// Merges fields read from `buffer` until it is empty; unknown fields are skipped.
+    public mutating func merge(from buffer: inout ByteBuffer) throws(WireError) {
+        try buffer.mergeProtobufEncoding(into: &self)
+    }
+
+    /// Merges fields from `reader` until its end; unknown fields are skipped.
+    public mutating func merge(from reader: inout ProtobufReader) throws(WireError) {
+        while let tag = try reader.readTag() {
+            switch (tag.fieldNumber, tag.wireType) {
+            case (1, .lengthDelimited):
+                self.tags.append(try reader.readMessage(Tag.self))
+            case (2, .varint):
+                self.isTruncated = try reader.readBool()
+            case (3, .lengthDelimited):
+                self.marker = try reader.readString()
+            case (1, _), (2, _), (3, _):
                 throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)
@@ -11596,6 +13053,8 @@ public struct RoleDetail: WireMessage {
     public var rolePolicyList: [String: String] = [:]
     /// Managed policies attached to the role.
     public var attachedManagedPolicies: [AttachedPolicy] = []
+    /// The instance profiles holding the role.
+    public var instanceProfileList: [InstanceProfile] = []
 
     /// Creates a message with every field at its proto3 default.
     public init() {}
@@ -11604,11 +13063,13 @@ public struct RoleDetail: WireMessage {
     public init(
         role: Role? = nil,
         rolePolicyList: [String: String] = [:],
-        attachedManagedPolicies: [AttachedPolicy] = []
+        attachedManagedPolicies: [AttachedPolicy] = [],
+        instanceProfileList: [InstanceProfile] = []
     ) {
         self.role = role
         self.rolePolicyList = rolePolicyList
         self.attachedManagedPolicies = attachedManagedPolicies
+        self.instanceProfileList = instanceProfileList
     }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -11636,6 +13097,10 @@ public struct RoleDetail: WireMessage {
             writer.writeTag(3, .lengthDelimited)
             writer.writeMessage(element)
         }
+        for element in self.instanceProfileList {
+            writer.writeTag(4, .lengthDelimited)
+            writer.writeMessage(element)
+        }
     }
 
     /// The exact number of bytes `encode(into:)` appends.
@@ -11650,6 +13115,7 @@ public struct RoleDetail: WireMessage {
             size += 1 + Protobuf.lengthDelimitedSize(entrySize)
         }
         for element in self.attachedManagedPolicies { size += 1 + Protobuf.lengthDelimitedSize(element.encodedSize) }
+        for element in self.instanceProfileList { size += 1 + Protobuf.lengthDelimitedSize(element.encodedSize) }
         return size
     }
 
@@ -11685,7 +13151,9 @@ public struct RoleDetail: WireMessage {
                 self.rolePolicyList[key] = value
             case (3, .lengthDelimited):
                 self.attachedManagedPolicies.append(try reader.readMessage(AttachedPolicy.self))
-            case (1, _), (2, _), (3, _):
+            case (4, .lengthDelimited):
+                self.instanceProfileList.append(try reader.readMessage(InstanceProfile.self))
+            case (1, _), (2, _), (3, _), (4, _):
                 throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)

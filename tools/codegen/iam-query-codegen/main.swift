@@ -2,7 +2,9 @@
 // protocol codec of the front door (Sources/IAMQueryAPI/Generated/QueryOperations.swift).
 //
 //   iam-query-codegen --models <dir with iam/ and sts/service-2.json> [--proto Protocol/iam.proto]
-//                     --output <path/QueryOperations.swift>
+//                     --output <path/QueryOperations.swift> [--cli-required-output <path/RequiredMembers.swift>]
+//
+// The second output is the CLI's table of required input members (Sources/IAMCLI/Generated).
 //
 // The models are read at generation time only (tools/scripts/aws-models fetches them); only the Swift
 // output is committed.
@@ -17,6 +19,7 @@ func fail(_ message: String) -> Never {
 var protoPath = "Protocol/iam.proto"
 var modelsPath: String?
 var output: String?
+var cliRequiredOutput: String?
 var arguments = CommandLine.arguments.dropFirst()
 while let argument = arguments.popFirst() {
     switch argument {
@@ -29,6 +32,9 @@ while let argument = arguments.popFirst() {
     case "--output":
         guard let value = arguments.popFirst() else { fail("--output needs a file path") }
         output = value
+    case "--cli-required-output":
+        guard let value = arguments.popFirst() else { fail("--cli-required-output needs a file path") }
+        cliRequiredOutput = value
     default: fail("iam-query-codegen: unknown argument '\(argument)'")
     }
 }
@@ -46,6 +52,11 @@ do {
     try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
     try Data(text.utf8).write(to: url)
     print("iam-query-codegen: wrote \(output)")
+    if let cliRequiredOutput {
+        let required = generator.renderCLIRequiredMembers(protoFileName: protoPath)
+        try Data(required.utf8).write(to: URL(fileURLWithPath: cliRequiredOutput))
+        print("iam-query-codegen: wrote \(cliRequiredOutput)")
+    }
 } catch {
     fail("iam-query-codegen: \(error)")
 }
