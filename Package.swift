@@ -15,8 +15,12 @@ let package = Package(
         .library(name: "IAMPolicy", targets: ["IAMPolicy"]),
         .library(name: "IAMDomain", targets: ["IAMDomain"]),
         .library(name: "IAMStoreSQLite", targets: ["IAMStoreSQLite"]),
-        .library(name: "IAMStorePostgres", targets: ["IAMStorePostgres"]),
         .library(name: "IAMClient", targets: ["IAMClient"]),
+        // For Packages/IAMPostgres (iamd-pg and the replica tests), which is a package of its own so that
+        // this one never builds postgres-nio's TLS and crypto dependencies (BoringSSL).
+        .library(name: "IAMDaemon", targets: ["IAMDaemon"]),
+        .library(name: "IAMTestSupport", targets: ["IAMTestSupport"]),
+        .library(name: "IAMStoreConformance", targets: ["IAMStoreConformance"]),
         .executable(name: "iam", targets: ["iam"]),
         .executable(name: "iamd", targets: ["iamd"]),
         .executable(name: "iam-codegen", targets: ["iam-codegen"]),
@@ -30,7 +34,6 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
-        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         // MARK: C shim
@@ -85,17 +88,6 @@ let package = Package(
             dependencies: ["IAMDomain", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
-        // The same store on PostgreSQL, for several iamd replicas over one database.
-        .target(
-            name: "IAMStorePostgres",
-            dependencies: [
-                "IAMDomain",
-                .product(name: "PostgresNIO", package: "postgres-nio"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "Logging", package: "swift-log"),
-            ],
-            swiftSettings: swiftSettings
-        ),
 
         // MARK: Service surface
         .target(
@@ -145,17 +137,24 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .executableTarget(name: "iam", dependencies: ["IAMCLI"], swiftSettings: swiftSettings),
-        .executableTarget(
-            name: "iamd",
+        // iamd's composition (options, store, daemon, front door, a replica's follower), shared by `iamd` and
+        // Packages/IAMPostgres's `iamd-pg`, which adds the PostgreSQL store through a StoreBackend.
+        .target(
+            name: "IAMDaemon",
             dependencies: [
                 "IAMServer",
                 "IAMQueryAPI",
                 "IAMStoreSQLite",
-                "IAMStorePostgres",
+                "IAMDomain",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "iamd",
+            dependencies: ["IAMDaemon", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings
         ),
 
@@ -273,14 +272,6 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
-            name: "IAMStorePostgresTests",
-            dependencies: [
-                "IAMStorePostgres", "IAMDomain", "IAMPolicy", "IAMStoreConformance", "IAMTestSupport",
-                .product(name: "Logging", package: "swift-log"),
-            ],
-            swiftSettings: swiftSettings
-        ),
-        .testTarget(
             name: "IAMCLITests",
             dependencies: ["IAMCLI", "IAMPolicy", "IAMPolicyVectors", "IAMTestSupport", "IAMWire", "iam", "iamd"],
             exclude: ["Fixtures"],  // read via #filePath
@@ -319,14 +310,6 @@ let package = Package(
         // Runs the real binaries; depending on them makes `swift test` build them first.
         .testTarget(
             name: "EndToEndTests", dependencies: ["IAMTestSupport", "iamd", "iam"], swiftSettings: swiftSettings),
-        // Several real iamd replicas over one real PostgreSQL database.
-        .testTarget(
-            name: "ReplicaTests",
-            dependencies: [
-                "IAMTestSupport", "IAMClient", "IAMWire", "IAMRPC", "IAMDomain", "IAMStorePostgres", "iamd",
-                .product(name: "Logging", package: "swift-log"),
-            ],
-            swiftSettings: swiftSettings),
         .testTarget(
             name: "LoadTestTests", dependencies: ["IAMTestSupport", "iamd", "iam-loadtest"],
             swiftSettings: swiftSettings),

@@ -2,25 +2,35 @@
 # Issue 11's speed figures: iamd replicas over one PostgreSQL (a throwaway cluster from
 # tools/scripts/pg-cluster, fsync on), all on this machine. RUNS runs of each, printed as they go, then
 # a table of medians:
-#   - CreateUser/s through PostgreSQL with 16 concurrent writers (closed loop, on replica A);
+#   - CreateUser/s through PostgreSQL with 16 concurrent writers (closed loop, on replica A; 4,000 users,
+#     deleted again after each run, as IAM allows 5,000 users per account);
 #   - propagation: from a write's acknowledgement on A to B's snapshot having it (B's Health revision,
-#     polled back to back), p50/p99, under 200 writes/s;
+#     polled back to back), p50/p99, under 200 writes/s (TagUser over 100 users: a revision, a change-log
+#     row and a snapshot update like any write, without running into the users quota);
 #   - Authorize calls/s on B (iam-loadtest, 1 connection x 64 in flight) while A takes 500 writes/s,
 #     against the same with no writes, alternating;
-#   - catch-up of a new replica after 100,000 changes: from starting iamd C to its listening line, its
-#     snapshot then at the database's revision (it loads the tables at start; checked through Health).
+#   - catch-up of a new replica after 100,000 changes (4,000 users made, then TagUser writes over them):
+#     from starting iamd-pg C to its listening line, its snapshot then at the database's revision (it loads
+#     the tables at start; checked through Health).
 #
 #   tools/benchmarks/replicas.sh [runs=3] [seconds per load run=10]
 #
-# Builds release binaries first unless BIN is set. Every loop is bounded (timeout, --duration).
+# Builds release binaries first unless BIN (iam-loadtest, iam-replica-bench) and PG_BIN (iamd-pg, from
+# Packages/IAMPostgres, scratch path .build-pg) are set. Every loop is bounded (timeout, --duration).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 RUNS=${1:-3}
 SECS=${2:-10}
 BIN=${BIN:-}
+PG_BIN=${PG_BIN:-}
 if [[ -z $BIN ]]; then
-  for product in iamd iam-loadtest iam-replica-bench; do swift build -c release --product "$product" >&2; done
+  for product in iam-loadtest iam-replica-bench; do swift build -c release --product "$product" >&2; done
   BIN=$(swift build -c release --show-bin-path)
+fi
+if [[ -z $PG_BIN ]]; then
+  pg=(--package-path Packages/IAMPostgres --scratch-path "$PWD/.build-pg" -c release)
+  swift build "${pg[@]}" --product iamd-pg >&2
+  PG_BIN=$(swift build "${pg[@]}" --show-bin-path)
 fi
 median() { sort -g | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]; else print "-"}'; }
 field() { grep -o "$1=[0-9.]*" | cut -d= -f2; }
@@ -41,13 +51,13 @@ psql "$IAM_TEST_POSTGRES_URL" -qc "CREATE DATABASE iam_bench"
 STORE=${IAM_TEST_POSTGRES_URL%/*}/iam_bench
 echo "== PostgreSQL at $STORE (cluster $IAM_TEST_POSTGRES_DIR)" >&2
 
-# start_replica NAME: starts iamd on its own data folder (copies of A's root verifier and KEK), waits for
+# start_replica NAME: starts iamd-pg on its own data folder (copies of A's root verifier and KEK), waits for
 # its listening line, sets PORT and PID.
 start_replica() {
   local name=$1 data=$work/$1
   mkdir -p "$data"
   if [[ $name != a ]]; then cp "$work/a/credentials.json" "$work/a/kek" "$data/"; fi
-  "$BIN/iamd" --data-dir "$data" --port 0 --query-port off --log-level warning --store "$STORE" \
+  "$PG_BIN/iamd-pg" --data-dir "$data" --port 0 --query-port off --log-level warning --store "$STORE" \
     --tls-cert "$work/a/tls/server.pem" --tls-key "$work/a/tls/server.key" \
     > "$data/iamd.out" 2> "$data/iamd.err" &
   PID=$!
@@ -64,7 +74,7 @@ start_replica() {
 
 # A makes the root key, the KEK and a development certificate; the others use A's.
 mkdir -p "$work/a"
-"$BIN/iamd" --data-dir "$work/a" --port 0 --query-port off --log-level warning --store "$STORE" \
+"$PG_BIN/iamd-pg" --data-dir "$work/a" --port 0 --query-port off --log-level warning --store "$STORE" \
   > "$work/a/iamd.out" 2> "$work/a/iamd.err" &
 PID=$!
 pids+=("$PID")
@@ -91,8 +101,9 @@ CHECK=(--endpoint "127.0.0.1:$B_PORT" --ca-file "$CA" --credentials-file "$CRED"
   --principal-arn arn:aws:iam::123456789012:user/checker-0 --duration "$SECS" --warmup 1 --max-calls 50000000)
 
 for run in $(seq "$RUNS"); do
-  line=$(bench create-users --endpoint "127.0.0.1:$A_PORT" --count 5000 --concurrency 16 --prefix "c$run")
+  line=$(bench create-users --endpoint "127.0.0.1:$A_PORT" --count 4000 --concurrency 16 --prefix "c$run")
   echo "create16 run=$run $line" | tee -a "$out" >&2
+  bench delete-users --endpoint "127.0.0.1:$A_PORT" --count 4000 --concurrency 16 --prefix "c$run" >&2
   line=$(bench propagation --writer "127.0.0.1:$A_PORT" --reader "127.0.0.1:$B_PORT" --rate 200 \
     --duration "$SECS" --prefix "p$run")
   echo "propagation run=$run $line" | tee -a "$out" >&2
@@ -113,8 +124,11 @@ done
 revision() { psql "$STORE" -Atc "SELECT value FROM meta WHERE key = 'revision'"; }
 have=$(revision)
 if (( have < 100000 )); then
-  echo "== seeding $((100000 - have)) changes through A" >&2
-  bench create-users --endpoint "127.0.0.1:$A_PORT" --count $((100000 - have)) --concurrency 16 --prefix seed >&2
+  echo "== seeding $((100000 - have)) changes through A: 4,000 users, then TagUser writes over them" >&2
+  bench create-users --endpoint "127.0.0.1:$A_PORT" --count 4000 --concurrency 16 --prefix seed >&2
+  have=$(revision)
+  bench tag-writes --endpoint "127.0.0.1:$A_PORT" --count $((100000 - have)) --concurrency 16 --users 4000 \
+    --prefix seed >&2
 fi
 target=$(revision)
 for run in $(seq "$RUNS"); do

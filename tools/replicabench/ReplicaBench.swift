@@ -10,7 +10,10 @@ struct ReplicaBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "iam-replica-bench",
         abstract: "Drivers for the PostgreSQL replica benchmarks.",
-        subcommands: [CreateUsers.self, WriteLoad.self, Propagation.self, HealthRevision.self]
+        subcommands: [
+            CreateUsers.self, DeleteUsers.self, TagWrites.self, WriteLoad.self, Propagation.self,
+            HealthRevision.self,
+        ]
     )
 }
 
@@ -40,6 +43,31 @@ func createUser(_ client: IAMClient, _ name: String) async throws -> UInt64 {
     return try await client.createUser(request).revision
 }
 
+/// One write that adds no entity: IAM allows 5,000 users per account, so the rate-driven and seeding writes
+/// retag a fixed set of users instead of creating new ones. Each is a revision, a change-log row and a
+/// snapshot update on every replica, as a CreateUser is.
+func tagUser(_ client: IAMClient, _ name: String, _ value: Int) async throws -> UInt64 {
+    try await client.tagUser(TagUserRequest(userName: name, tags: [Tag(key: "bench", value: String(value))])).revision
+}
+
+/// Runs `body(index)` for every index below `count` from `concurrency` writers; returns the failures.
+func closedLoop(count: Int, concurrency: Int, _ body: @escaping @Sendable (Int) async throws -> Void) async throws
+    -> Int
+{
+    try await withThrowingTaskGroup(of: Int.self) { group in
+        for worker in 0..<concurrency {
+            group.addTask {
+                var errors = 0
+                for index in stride(from: worker, to: count, by: concurrency) {
+                    do { try await body(index) } catch { errors += 1 }
+                }
+                return errors
+            }
+        }
+        return try await group.reduce(0, +)
+    }
+}
+
 /// The nearest-rank percentile of sorted values.
 func percentile(_ sorted: [Double], _ p: Double) -> Double {
     guard !sorted.isEmpty else { return .nan }
@@ -64,18 +92,8 @@ struct CreateUsers: AsyncParsableCommand {
         let clock = ContinuousClock()
         let start = clock.now
         let prefix = target.prefix
-        let (count, concurrency) = (self.count, self.concurrency)
-        let errors = try await withThrowingTaskGroup(of: Int.self) { group in
-            for worker in 0..<concurrency {
-                group.addTask {
-                    var errors = 0
-                    for index in stride(from: worker, to: count, by: concurrency) {
-                        do { _ = try await createUser(client, "\(prefix)-\(index)") } catch { errors += 1 }
-                    }
-                    return errors
-                }
-            }
-            return try await group.reduce(0, +)
+        let errors = try await closedLoop(count: count, concurrency: concurrency) { index in
+            _ = try await createUser(client, "\(prefix)-\(index)")
         }
         let elapsed = seconds(clock.now - start)
         await client.close()
@@ -85,7 +103,80 @@ struct CreateUsers: AsyncParsableCommand {
     }
 }
 
-/// Open loop: CreateUser at RATE per second for DURATION seconds (at most 256 in flight).
+/// Closed loop: deletes the users CreateUsers made with the same prefix and count (between runs, so the
+/// account stays under IAM's 5,000-users quota). Not a figure.
+struct DeleteUsers: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Delete the users create-users made.")
+    @OptionGroup var target: Target
+    @Option(help: "host:port of the replica.") var endpoint: String
+    @Option(help: "Users to delete.") var count = 10_000
+    @Option(help: "Concurrent writers (calls in flight).") var concurrency = 16
+
+    func run() async throws {
+        let client = try target.client(endpoint)
+        let prefix = target.prefix
+        let errors = try await closedLoop(count: count, concurrency: concurrency) { index in
+            var request = DeleteUserRequest()
+            request.userName = "\(prefix)-\(index)"
+            _ = try await client.deleteUser(request)
+        }
+        await client.close()
+        print("deleted=\(count - errors) errors=\(errors)")
+    }
+}
+
+/// Closed loop: COUNT TagUser writes over the USERS users `create-users --prefix PREFIX` made; prints the rate.
+struct TagWrites: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "TagUser writes over existing users.")
+    @OptionGroup var target: Target
+    @Option(help: "host:port of the replica.") var endpoint: String
+    @Option(help: "Writes.") var count = 10_000
+    @Option(help: "Concurrent writers (calls in flight).") var concurrency = 16
+    @Option(help: "How many users (PREFIX-0...) the writes go round.") var users = 100
+
+    func run() async throws {
+        let client = try target.client(endpoint)
+        let clock = ContinuousClock()
+        let start = clock.now
+        let (prefix, users) = (target.prefix, max(1, self.users))
+        let errors = try await closedLoop(count: count, concurrency: concurrency) { index in
+            _ = try await tagUser(client, "\(prefix)-\(index % users)", index)
+        }
+        let elapsed = seconds(clock.now - start)
+        await client.close()
+        print(
+            "writes=\(count - errors) errors=\(errors) seconds=\(String(format: "%.2f", elapsed)) writes_per_s=\(String(format: "%.0f", Double(count - errors) / elapsed))"
+        )
+    }
+}
+
+/// The users an open loop's writes go round: made first (PREFIX-pool-N), deleted after.
+struct WritePool {
+    static let size = 100
+
+    static func make(_ client: IAMClient, prefix: String) async throws {
+        let errors = try await closedLoop(count: size, concurrency: 16) { index in
+            _ = try await createUser(client, "\(prefix)-pool-\(index)")
+        }
+        guard errors == 0 else { throw ValidationError("\(errors) of the \(size) pool users could not be made") }
+    }
+
+    static func remove(_ client: IAMClient, prefix: String) async throws {
+        _ = try await closedLoop(count: size, concurrency: 16) { index in
+            var request = DeleteUserRequest()
+            request.userName = "\(prefix)-pool-\(index)"
+            _ = try await client.deleteUser(request)
+        }
+    }
+
+    /// Write `index`: a TagUser on one of the pool's users.
+    static func write(_ client: IAMClient, prefix: String, _ index: Int) async throws -> UInt64 {
+        try await tagUser(client, "\(prefix)-pool-\(index % size)", index)
+    }
+}
+
+/// Open loop: TagUser writes (over a pool of users it makes first) at RATE per second for DURATION seconds (at
+/// most 256 in flight).
 struct WriteLoad: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "A steady stream of writes at a fixed rate.")
     @OptionGroup var target: Target
@@ -95,8 +186,10 @@ struct WriteLoad: AsyncParsableCommand {
 
     func run() async throws {
         let client = try target.client(endpoint)
+        try await WritePool.make(client, prefix: target.prefix)
         let (done, errors) = try await openLoop(client, prefix: target.prefix, rate: rate, duration: duration) { _, _ in
         }
+        try await WritePool.remove(client, prefix: target.prefix)
         await client.close()
         print("writes=\(done) errors=\(errors) writes_per_s=\(String(format: "%.0f", Double(done) / duration))")
     }
@@ -123,7 +216,7 @@ func openLoop(
             }
             inFlight += 1
             group.addTask {
-                guard let revision = try? await createUser(client, "\(prefix)-\(index)") else { return false }
+                guard let revision = try? await WritePool.write(client, prefix: prefix, index) else { return false }
                 acknowledged(revision, clock.now)
                 return true
             }
@@ -157,6 +250,7 @@ struct Propagation: AsyncParsableCommand {
         let readClient = try target.client(reader)
         let log = Log()
         let clock = ContinuousClock()
+        try await WritePool.make(writeClient, prefix: target.prefix)
         let poller = Task {
             var last: UInt64 = 0
             while !Task.isCancelled {
@@ -175,6 +269,7 @@ struct Propagation: AsyncParsableCommand {
         try await Task.sleep(for: .seconds(2))
         poller.cancel()
         _ = await poller.value
+        try await WritePool.remove(writeClient, prefix: target.prefix)
         await writeClient.close()
         await readClient.close()
         var latencies: [Double] = []

@@ -1,4 +1,5 @@
 public import Foundation
+import IAMTestSupport
 
 /// The PostgreSQL server tests run against: the one named by `IAM_TEST_POSTGRES_URL` (password in the file
 /// `IAM_TEST_POSTGRES_PASSWORD_FILE`, or `PGPASSWORD`), else a throwaway cluster that
@@ -30,9 +31,10 @@ public enum TestPostgres {
         public var environment: [String: String] { self.password.map { ["PGPASSWORD": $0] } ?? [:] }
     }
 
-    /// The repository root, from this file's place in it.
+    /// The repository root, from this file's place in it (Packages/IAMPostgres/Sources/IAMPostgresTestSupport).
     public static let repositoryRoot: URL = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
 
     private static let started = Task<Server, any Error> {
         let environment = ProcessInfo.processInfo.environment
@@ -44,11 +46,8 @@ public enum TestPostgres {
             }
             return Server(url: url, password: password, clusterDirectory: environment["IAM_TEST_POSTGRES_DIR"])
         }
-        // Starting the cluster from inside the test process hangs on this branch (see the branch report), so
-        // the test command starts it (tools/scripts/test, .ci/run); without it the Postgres tests fail, loudly.
-        throw ChildProcessError(
-            "no PostgreSQL for the tests: run tools/scripts/test (it starts a throwaway cluster), or set IAM_TEST_POSTGRES_URL and IAM_TEST_POSTGRES_PASSWORD_FILE (eval \"$(tools/scripts/pg-cluster start)\")"
-        )
+        // tools/scripts/test-pg starts one and names it; a bare `swift test` gets one of its own.
+        return try await TestPostgres.startCluster()
     }
 
     /// Starts a throwaway cluster of its own, stopped when this process exits: for tests that restart or

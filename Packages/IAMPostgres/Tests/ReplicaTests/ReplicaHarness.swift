@@ -1,11 +1,11 @@
 import Foundation
 import IAMClient
-import IAMRPC
+import IAMPostgresTestSupport
 import IAMTestSupport
 import IAMWire
 import Testing
 
-/// Real `iamd` processes as replicas over one PostgreSQL database, and clients for them with the root key.
+/// Real `iamd-pg` processes as replicas over one PostgreSQL database, and clients for them with the root key.
 ///
 /// The first replica makes the root key, the key-encryption key and its verifier file; the others start with
 /// copies of them, as an operator hands every replica the same secrets.
@@ -73,7 +73,7 @@ final class ReplicaHarness: @unchecked Sendable {
         } else {
             environment = self.database.environment
         }
-        let process = try ChildProcess(try Self.binary("iamd"), arguments, environment: environment)
+        let process = try ChildProcess(try Self.binary("iamd-pg"), arguments, environment: environment)
         let line = try await process.waitForLine(startingWith: "listening ", timeout: .seconds(300))
         return (process, String(line.dropFirst("listening ".count)))
     }

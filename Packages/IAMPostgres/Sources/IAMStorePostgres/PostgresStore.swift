@@ -352,7 +352,7 @@ actor PostgresWorker {
         defer {
             if session.connectionLost || connection.isClosed {
                 self.connection = nil
-                connection.close().whenComplete { _ in }
+                Self.close(connection)
             }
         }
         return try body(session)
@@ -377,6 +377,18 @@ actor PostgresWorker {
     func disconnect() async {
         if let connection = self.connection { try? await connection.close() }
         self.connection = nil
+    }
+
+    /// Closes `connection` without waiting, holding it until it is closed: postgres-nio asserts (in debug
+    /// builds, which is how tests run) that a connection is closed before it is freed, and a test process that
+    /// trips it dies with every test in it.
+    static func close(_ connection: PostgresConnection) {
+        connection.close().whenComplete { _ in withExtendedLifetime(connection) {} }
+    }
+
+    deinit {
+        // A store dropped without close() (a test that failed half-way, a daemon leaving on an error).
+        if let connection = self.connection, !connection.isClosed { Self.close(connection) }
     }
 }
 

@@ -1,6 +1,7 @@
 import Foundation
 import IAMClient
 import IAMDomain
+import IAMPostgresTestSupport
 import IAMStorePostgres
 import IAMTestSupport
 import IAMWire
@@ -182,10 +183,7 @@ struct ReplicaEndToEndTests {
 
     /// PostgreSQL restarted (immediate, like a crash) under a stream of writes: the replicas reconnect, the
     /// follower catches up by itself, and every acknowledged write is there on both.
-    @Test(
-        .disabled(
-            "starting a private cluster from inside the test process (TestPostgres.startCluster) hangs; under investigation, see the branch report"
-        ))
+    @Test
     func postgresRestartedUnderLoadLosesNothingAcknowledged() async throws {
         let server = try await TestPostgres.startCluster()
         let database = try await TestPostgres.makeDatabase("pgrestart", on: server)
@@ -234,11 +232,7 @@ struct ReplicaEndToEndTests {
 
     /// A replica that is up follows 10,000 writes made elsewhere through the change log; one started after
     /// them loads them from the tables.
-    @Test(
-        .disabled(
-            "crashed once on this branch: a write of the 8 in-process seeders failed and the store was dropped unclosed (PostgresNIO asserts in debug); under investigation, see the branch report"
-        ))
-    func replicasCatchUpAfterTenThousandWrites() async throws {
+    @Test func replicasCatchUpAfterTenThousandWrites() async throws {
         let database = try await TestPostgres.makeDatabase("tenk")
         let harness = try await ReplicaHarness(database: database)
         defer { Task { await harness.remove() } }
@@ -247,20 +241,31 @@ struct ReplicaEndToEndTests {
         logger.logLevel = .warning
         let store = try await PostgresStore.connect(
             try PostgresStoreConfiguration(url: database.url, password: database.password), logger: logger)
-        let directory = IAMDirectory(store: store, account: try AccountID("123456789012"))
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for worker in 0..<8 {
-                group.addTask {
-                    for index in stride(from: worker, to: 10_000, by: 8) {
-                        _ = try await directory.createUser(name: try EntityName("bulk\(index)", kind: .user))
+        // IAM allows 5,000 users per account: the 5,001st CreateUser is LimitExceeded (what made this test fail
+        // at first), so the seeder, a store client like any replica, raises the quota as an operator would.
+        var quotas = Quotas()
+        quotas.usersPerAccount = 20_000
+        let directory = IAMDirectory(store: store, account: try AccountID("123456789012"), quotas: quotas)
+        let seeded: Result<UInt64, any Error>
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for worker in 0..<8 {
+                    group.addTask {
+                        for index in stride(from: worker, to: 10_000, by: 8) {
+                            _ = try await directory.createUser(name: try EntityName("bulk\(index)", kind: .user))
+                        }
                     }
                 }
+                try await group.waitForAll()
             }
-            try await group.waitForAll()
+            seeded = .success(try await store.revision().rawValue)
+        } catch {
+            seeded = .failure(error)
         }
-        let newest = try await store.revision().rawValue
-        #expect(newest == 10_000)
+        // Closed on every path: a failing seeder must fail this test, not leave open connections behind.
         try await store.close()
+        let newest = try seeded.get()
+        #expect(newest == 10_000)
         try await harness.waitForRevision(0, newest)
         try await harness.startReplica()
         try await harness.waitForRevision(1, newest, timeout: .seconds(30))
