@@ -16,6 +16,11 @@ let package = Package(
         .library(name: "IAMDomain", targets: ["IAMDomain"]),
         .library(name: "IAMStoreSQLite", targets: ["IAMStoreSQLite"]),
         .library(name: "IAMClient", targets: ["IAMClient"]),
+        // For Packages/IAMPostgres (iamd-pg and the replica tests), which is a package of its own so that
+        // this one never builds postgres-nio's TLS and crypto dependencies (BoringSSL).
+        .library(name: "IAMDaemon", targets: ["IAMDaemon"]),
+        .library(name: "IAMTestSupport", targets: ["IAMTestSupport"]),
+        .library(name: "IAMStoreConformance", targets: ["IAMStoreConformance"]),
         .executable(name: "iam", targets: ["iam"]),
         .executable(name: "iamd", targets: ["iamd"]),
         .executable(name: "iam-codegen", targets: ["iam-codegen"]),
@@ -132,16 +137,24 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .executableTarget(name: "iam", dependencies: ["IAMCLI"], swiftSettings: swiftSettings),
-        .executableTarget(
-            name: "iamd",
+        // iamd's composition (options, store, daemon, front door, a replica's follower), shared by `iamd` and
+        // Packages/IAMPostgres's `iamd-pg`, which adds the PostgreSQL store through a StoreBackend.
+        .target(
+            name: "IAMDaemon",
             dependencies: [
                 "IAMServer",
                 "IAMQueryAPI",
                 "IAMStoreSQLite",
+                "IAMDomain",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "iamd",
+            dependencies: ["IAMDaemon", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings
         ),
 
@@ -182,6 +195,17 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "tools/seed",
+            swiftSettings: swiftSettings
+        ),
+
+        // The PostgreSQL replica benchmarks' drivers (tools/benchmarks/replicas.sh): a client only.
+        .executableTarget(
+            name: "iam-replica-bench",
+            dependencies: [
+                "IAMClient", "IAMWire",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "tools/replicabench",
             swiftSettings: swiftSettings
         ),
 

@@ -39,6 +39,8 @@ public struct DaemonConfiguration: Sendable {
     public var maxHandshakingConnections: Int = RPCServerConfiguration.defaultMaxHandshakingConnections
     /// From TCP accept to authenticated: TLS handshake, preface, SETTINGS and SCRAM must finish within it.
     public var handshakeTimeout: Duration = .seconds(10)
+    /// For a replica over a shared store: the newest revision the store is known to have (Health's lag).
+    public var databaseRevision: (@Sendable () -> UInt64?)?
     /// The test mode (``TestMode``): moto's fixed credentials are a root key and ``Daemon/testControl`` resets
     /// the store. Refused unless ``host`` is a loopback address.
     public var testMode = false
@@ -162,7 +164,7 @@ public final class Daemon: Service, Sendable {
             assembly = try await ServerAssembly.make(
                 store: store, account: account, root: rootStore, rootKeyIDs: rootKeyIDs,
                 auditLogPath: configuration.dataDirectory.appendingPathComponent("audit.log").path, sealer: sealer,
-                rootSealedSecrets: rootSealedSecrets)
+                rootSealedSecrets: rootSealedSecrets, databaseRevision: configuration.databaseRevision)
         } catch {
             throw DaemonError("cannot load the store: \(error)")
         }

@@ -25,16 +25,18 @@ public struct ServerAssembly: Sendable {
     ///   - root: Where the root keys' verifiers are (the daemon's credential file).
     ///   - rootKeyIDs: The root keys, which may do everything.
     ///   - auditLogPath: Where to append the audit log; nil keeps none.
+    ///   - databaseRevision: A replica's view of the newest revision in its store, for Health's lag.
     public static func make(
         store: any Store, account: AccountID, root: any CredentialStore, rootKeyIDs: Set<String>,
-        auditLogPath: String?, sealer: SecretSealer? = nil, rootSealedSecrets: [String: [UInt8]] = [:]
+        auditLogPath: String?, sealer: SecretSealer? = nil, rootSealedSecrets: [String: [UInt8]] = [:],
+        databaseRevision: (@Sendable () -> UInt64?)? = nil
     ) async throws -> ServerAssembly {
         let publisher = try await SnapshotPublisher(store: store, account: account, catalog: AWSManagedPolicies.all)
         let audit = try auditLogPath.map { try AuditLog(path: $0) }
         let rootKeys = RootKeys(ids: rootKeyIDs)
         let services: [any RPCService] =
             [
-                HealthService(),
+                HealthService(publisher: publisher, databaseRevision: databaseRevision),
                 AuthorizationService(accountID: account.rawValue, publisher: publisher),
                 STSService(
                     store: store, publisher: publisher, account: account, rootKeys: rootKeys, audit: audit,

@@ -115,8 +115,16 @@ public final class ChildProcess: @unchecked Sendable {
         while process.isRunning {
             if ContinuousClock.now > deadline {
                 kill(process.processIdentifier, SIGKILL)
-                while process.isRunning { try await Task.sleep(for: .milliseconds(10)) }
-                throw ChildProcessError("did not exit within \(timeout); stderr: \(errorOutput)")
+                // Bounded too: Foundation sees the exit only when every copy of the socket it gave the child is
+                // closed, so a daemon the child started and that kept it (tools/scripts/pg-cluster closes them
+                // for that reason) would make an unbounded wait here hang for as long as the daemon runs.
+                let killed = ContinuousClock.now
+                while process.isRunning, ContinuousClock.now - killed < .seconds(10) {
+                    try await Task.sleep(for: .milliseconds(10))
+                }
+                throw ChildProcessError(
+                    "did not exit within \(timeout)\(process.isRunning ? " (nor 10 s after SIGKILL: a process it started may hold its descriptors)" : ""); stderr: \(errorOutput)"
+                )
             }
             try await Task.sleep(for: .milliseconds(10))
         }
@@ -134,5 +142,6 @@ public final class ChildProcess: @unchecked Sendable {
 public struct ChildProcessError: Error, CustomStringConvertible {
     /// What happened, with the child's output.
     public var description: String
-    init(_ description: String) { self.description = description }
+    /// Creates the error (public for test support in other packages, such as Packages/IAMPostgres's).
+    public init(_ description: String) { self.description = description }
 }

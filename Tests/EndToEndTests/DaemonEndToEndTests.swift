@@ -167,6 +167,23 @@ struct DaemonEndToEndTests {
         #expect(half.errorOutput.contains("--tls-cert and --tls-key go together"))
     }
 
+    @Test("iamd without the PostgreSQL store refuses a postgres:// store and names iamd-pg")
+    func postgresStoreNeedsIAMDPostgres() async throws {
+        defer { try? chain.remove() }
+        let result = try await ChildProcess.run(
+            try binary("iamd"),
+            [
+                "--port", "0", "--query-port", "off", "--data-dir", data.path, "--store",
+                "postgres://iam@127.0.0.1:1/iam",
+            ],
+            timeout: .seconds(30)
+        )
+        #expect(result.status == 1)
+        #expect(result.errorOutput.contains("iamd-pg"), "\(result.errorOutput)")
+        // Refused before anything is made: no data folder, no root key.
+        #expect(!FileManager.default.fileExists(atPath: data.appendingPathComponent("credentials.json").path))
+    }
+
     @Test("without --tls-cert/--tls-key iamd makes a development CA on first start and keeps it")
     func developmentCertificates() async throws {
         defer { try? chain.remove() }

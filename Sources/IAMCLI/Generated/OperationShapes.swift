@@ -1470,7 +1470,15 @@ extension Shapes {
             FieldShape(1, "payload", .scalar(.bytes), .singular, help: "Any bytes; echoed back.")
         ]),
         "PingResponse": MessageShape(fields: [
-            FieldShape(1, "payload", .scalar(.bytes), .singular, help: "The request's payload, unchanged.")
+            FieldShape(1, "payload", .scalar(.bytes), .singular, help: "The request's payload, unchanged."),
+            FieldShape(
+                2, "revision", .scalar(.uint64), .singular,
+                help: "The store revision of this server's authorization snapshot."),
+            FieldShape(
+                3, "lag", .scalar(.uint64), .singular,
+                help:
+                    "How many revisions the snapshot is behind the newest one the store is known to have (replicas on PostgreSQL follow the change log; 0 on the embedded store, which every write updates first)."
+            ),
         ]),
     ]
 

@@ -95,6 +95,8 @@ extension AuthorizationSnapshot {
 /// one it started with, and only a newer one is installed.
 public final class SnapshotPublisher: Sendable {
     private let store: any Store
+    private let account: AccountID
+    private let catalog: [ManagedPolicy]
     private let current: Mutex<PublishedSnapshot>
     private let currentRevision: Atomic<UInt64>
     /// The catch-up in progress, which callers naming a revision join instead of starting their own.
@@ -105,6 +107,8 @@ public final class SnapshotPublisher: Sendable {
         let contents = try await store.loadAll()
         let snapshot = AuthorizationSnapshot(contents: contents, account: account, catalog: catalog)
         self.store = store
+        self.account = account
+        self.catalog = catalog
         self.current = Mutex(PublishedSnapshot(snapshot))
         self.currentRevision = Atomic(snapshot.revision.rawValue)
     }
@@ -165,6 +169,14 @@ public final class SnapshotPublisher: Sendable {
         let base = self.snapshot
         let next = try await self.store.read { reader throws(IAMError) in try base.applying(changesFrom: reader) }
         return self.install(next)
+    }
+
+    /// Builds the snapshot anew from everything in the store, as at start: for a follower that fell so far
+    /// behind that the change-log entries it needs were compacted away. Returns the revision now current.
+    @discardableResult
+    public func rebuild() async throws(IAMError) -> Revision {
+        let contents = try await self.store.loadAll()
+        return self.install(AuthorizationSnapshot(contents: contents, account: self.account, catalog: self.catalog))
     }
 
     /// Installs `snapshot` if it is newer than the current one.

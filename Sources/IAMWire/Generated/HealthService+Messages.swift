@@ -62,13 +62,20 @@ public struct PingRequest: WireMessage {
 public struct PingResponse: WireMessage {
     /// The request's payload, unchanged.
     public var payload: ByteBuffer = ByteBuffer()
+    /// The store revision of this server's authorization snapshot.
+    public var revision: UInt64 = 0
+    /// How many revisions the snapshot is behind the newest one the store is known to have (replicas
+    /// on PostgreSQL follow the change log; 0 on the embedded store, which every write updates first).
+    public var lag: UInt64 = 0
 
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
     /// Creates a message from its fields; the ones left out keep their proto3 defaults.
-    public init(payload: ByteBuffer = ByteBuffer()) {
+    public init(payload: ByteBuffer = ByteBuffer(), revision: UInt64 = 0, lag: UInt64 = 0) {
         self.payload = payload
+        self.revision = revision
+        self.lag = lag
     }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -82,6 +89,14 @@ public struct PingResponse: WireMessage {
             writer.writeTag(1, .lengthDelimited)
             writer.writeBytes(self.payload)
         }
+        if self.revision != 0 {
+            writer.writeTag(2, .varint)
+            writer.writeVarint(self.revision)
+        }
+        if self.lag != 0 {
+            writer.writeTag(3, .varint)
+            writer.writeVarint(self.lag)
+        }
     }
 
     /// The exact number of bytes `encode(into:)` appends.
@@ -89,6 +104,12 @@ public struct PingResponse: WireMessage {
         var size = 0
         if self.payload.readableBytes != 0 {
             size += 1 + Protobuf.lengthDelimitedSize(self.payload.readableBytes)
+        }
+        if self.revision != 0 {
+            size += 1 + Protobuf.varintSize(self.revision)
+        }
+        if self.lag != 0 {
+            size += 1 + Protobuf.varintSize(self.lag)
         }
         return size
     }
@@ -104,7 +125,11 @@ public struct PingResponse: WireMessage {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
                 self.payload = try reader.readBytes()
-            case (1, _):
+            case (2, .varint):
+                self.revision = try reader.readVarint()
+            case (3, .varint):
+                self.lag = try reader.readVarint()
+            case (1, _), (2, _), (3, _):
                 throw ProtobufReader.wrongWireType(tag)
             default:
                 try reader.skipField(tag)

@@ -50,7 +50,8 @@ struct PingCommand: IAMLeafCommand {
                 }
                 return
                     "pong from \(client.configuration.endpoint) in \(Self.microseconds(elapsed)) µs (\(size) bytes echoed; "
-                    + "connected and authenticated in \(Self.microseconds(connected) / 1000) ms)"
+                    + "connected and authenticated in \(Self.microseconds(connected) / 1000) ms; "
+                    + "snapshot at revision \(response.revision), \(response.lag) behind the store)"
             } catch let failure as CLIFailure {
                 throw failure
             } catch let error as IAMClientError {

@@ -1,0 +1,593 @@
+import Foundation
+import IAMDomain
+import Logging
+import NIOCore
+import PostgresNIO
+
+/// One value bound to a statement's `$n`.
+enum SQLValue {
+    case text(String)
+    case int(Int64)
+    case bytes(Data)
+    case null
+
+    static func text(_ value: String?) -> SQLValue { value.map { .text($0) } ?? .null }
+}
+
+/// A connection lent to one blocking transaction body: runs statements and waits for their results.
+///
+/// It runs on a thread of the store's own pool, never on an event loop or the cooperative pool, so waiting
+/// on postgres-nio's futures blocks only that thread (see ``PostgresStore``).
+final class PostgresSession {
+    let connection: PostgresConnection
+    let logger: Logger
+    /// Set when a statement failed because the connection broke (not because the server refused it): the
+    /// connection is dropped, and a read may be retried on a new one.
+    private(set) var connectionLost = false
+
+    init(connection: PostgresConnection, logger: Logger) {
+        self.connection = connection
+        self.logger = logger
+    }
+
+    /// Runs `sql` with `values` bound to `$1...` and returns every row and the command's row count.
+    @discardableResult
+    func run(_ sql: String, _ values: [SQLValue] = []) throws(IAMError) -> PostgresQueryResult {
+        var bindings = PostgresBindings(capacity: values.count)
+        do {
+            for value in values {
+                switch value {
+                case .text(let text): bindings.append(text)
+                case .int(let number): bindings.append(number)
+                case .bytes(let data): try bindings.append(data)
+                case .null: bindings.appendNull()
+                }
+            }
+            return try self.connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: self.logger)
+                .wait()
+        } catch {
+            if PostgresStore.isConnectionFailure(error) || self.connection.isClosed { self.connectionLost = true }
+            throw PostgresStore.map(error)
+        }
+    }
+
+    /// The number of rows the statement touched.
+    func affected(_ sql: String, _ values: [SQLValue] = []) throws(IAMError) -> Int {
+        try self.run(sql, values).metadata.rows ?? 0
+    }
+}
+
+/// Decodes a row's one column, turning postgres-nio's decoding errors into ``IAMError`` (a separate
+/// overload because one-element packs do not decode; postgres-nio keeps one for the same reason).
+func decodeRow<Column: PostgresDecodable>(_ row: PostgresRow, _ type: Column.Type) throws(IAMError) -> Column {
+    do {
+        return try row.decode(Column.self)
+    } catch {
+        throw .serviceFailure("corrupt row: \(error)")
+    }
+}
+
+/// Decodes one row's columns, turning postgres-nio's decoding errors into ``IAMError``.
+func decodeRow<each Column: PostgresDecodable>(_ row: PostgresRow, _ types: (repeat each Column).Type) throws(IAMError)
+    -> (repeat each Column)
+{
+    do {
+        return try row.decode(types)
+    } catch {
+        throw .serviceFailure("corrupt row: \(error)")
+    }
+}
+
+/// A ``StoreWriter`` over one PostgreSQL connection inside a transaction (or a read-only snapshot).
+///
+/// Statements that may meet a duplicate use `ON CONFLICT DO NOTHING` and report by their row count, so an
+/// expected refusal never aborts the PostgreSQL transaction (an aborted transaction refuses every later
+/// statement until ROLLBACK, which would break a body that handles the refusal and goes on).
+final class PostgresTransaction: StoreWriter {
+    let session: PostgresSession
+    let revision: Revision
+    var pending: [(kind: Change.Kind, entity: ChangedEntity)] = []
+
+    init(_ session: PostgresSession, revision: Revision) {
+        self.session = session
+        self.revision = revision
+    }
+
+    private func record(_ kind: Change.Kind, _ entity: ChangedEntity) {
+        self.pending.append((kind, entity))
+    }
+
+    private static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return encoder
+    }()
+
+    private func encode<T: Encodable>(_ value: T) throws(IAMError) -> Data {
+        do {
+            return try Self.encoder.encode(value)
+        } catch {
+            throw .serviceFailure("cannot encode \(T.self): \(error)")
+        }
+    }
+
+    /// Shared, as in the SQLite store: decoding does not mutate it, and one per row costs at start-up.
+    private static let decoder = JSONDecoder()
+
+    private func decode<T: Decodable>(_ type: T.Type, _ data: Data) throws(IAMError) -> T {
+        do {
+            return try Self.decoder.decode(type, from: data)
+        } catch {
+            throw .serviceFailure("corrupt \(T.self) row: \(error)")
+        }
+    }
+
+    private func bodies(_ sql: String, _ values: [SQLValue]) throws(IAMError) -> [Data] {
+        let rows = try self.session.run(sql, values)
+        var out: [Data] = []
+        out.reserveCapacity(rows.count)
+        for row in rows { out.append(try decodeRow(row, Data.self)) }
+        return out
+    }
+
+    private func entities<E: NamedEntity>(_ type: E.Type, _ sql: String, _ values: [SQLValue]) throws(IAMError)
+        -> [E]
+    {
+        var out: [E] = []
+        for body in try self.bodies(sql, values) { out.append(try self.decode(E.self, body)) }
+        return out
+    }
+
+    private func texts(_ sql: String, _ values: [SQLValue]) throws(IAMError) -> [String] {
+        var out: [String] = []
+        for row in try self.session.run(sql, values) { out.append(try decodeRow(row, String.self)) }
+        return out
+    }
+
+    // MARK: Reads
+
+    func entity<E: NamedEntity>(_ type: E.Type, id: UniqueID) throws(IAMError) -> E? {
+        try self.entities(
+            E.self, "SELECT body FROM entity WHERE kind = $1 AND id = $2", [.text(E.kind.rawValue), .text(id.rawValue)]
+        ).first
+    }
+
+    func entity<E: NamedEntity>(_ type: E.Type, named name: EntityName) throws(IAMError) -> E? {
+        try self.entities(
+            E.self, "SELECT body FROM entity WHERE kind = $1 AND name_folded = $2",
+            [.text(E.kind.rawValue), .text(name.folded)]
+        ).first
+    }
+
+    func policy(arn: ARN) throws(IAMError) -> ManagedPolicy? {
+        try self.entities(
+            ManagedPolicy.self, "SELECT body FROM entity WHERE kind = $1 AND arn = $2",
+            [.text(EntityKind.policy.rawValue), .text(arn.description)]
+        ).first
+    }
+
+    func entities<E: NamedEntity>(_ type: E.Type, pathPrefix: PathPrefix, page: PageRequest) throws(IAMError)
+        -> Page<E>
+    {
+        // One row more than asked tells whether the list is truncated.
+        let limit = page.maxItems >= Int(Int64.max) ? Int64.max : Int64(page.maxItems + 1)
+        let rows = try self.session.run(
+            """
+            SELECT body FROM entity
+            WHERE kind = $1 AND left(path, char_length($2)) = $2 AND name_folded > $3
+            ORDER BY name_folded LIMIT $4
+            """,
+            [.text(E.kind.rawValue), .text(pathPrefix.rawValue), .text(page.marker?.key ?? ""), .int(limit)])
+        var items: [E] = []
+        for row in rows.prefix(page.maxItems) { items.append(try self.decode(E.self, try decodeRow(row, Data.self))) }
+        let truncated = rows.count > page.maxItems
+        return Page(
+            items: items, isTruncated: truncated,
+            marker: truncated ? items.last.map { Marker(after: $0.name.folded) } : nil)
+    }
+
+    func count<E: NamedEntity>(_ type: E.Type) throws(IAMError) -> Int {
+        let rows = try self.session.run("SELECT value FROM meta WHERE key = $1", [.text("count:" + E.kind.rawValue)])
+        guard let row = rows.first else { return 0 }
+        return Int(try decodeRow(row, Int64.self))
+    }
+
+    private func adjustCount(_ kind: EntityKind, by delta: Int64) throws(IAMError) {
+        try self.session.run(
+            """
+            INSERT INTO meta (key, value) VALUES ($1, $2)
+            ON CONFLICT (key) DO UPDATE SET value = meta.value + excluded.value
+            """,
+            [.text("count:" + kind.rawValue), .int(delta)])
+    }
+
+    func inlinePolicies(of owner: OwnerRef) throws(IAMError) -> [InlinePolicy] {
+        let rows = try self.session.run(
+            "SELECT name, document FROM inline_policy WHERE owner_id = $1 ORDER BY name", [.text(owner.id.rawValue)])
+        var out: [InlinePolicy] = []
+        for row in rows {
+            let (name, document) = try decodeRow(row, (String, String).self)
+            out.append(InlinePolicy(owner: owner, name: try self.entityName(name, .inlinePolicy), document: document))
+        }
+        return out
+    }
+
+    func attachedPolicies(of owner: OwnerRef) throws(IAMError) -> [ARN] {
+        var out: [ARN] = []
+        for text in try self.texts(
+            "SELECT policy_arn FROM attachment WHERE owner_id = $1 ORDER BY seq", [.text(owner.id.rawValue)])
+        {
+            out.append(try self.arn(text))
+        }
+        return out
+    }
+
+    func attachments(ofPolicy policy: ARN) throws(IAMError) -> [OwnerRef] {
+        try self.owners(
+            "SELECT owner_kind, owner_id FROM attachment WHERE policy_arn = $1 ORDER BY seq",
+            [.text(policy.description)])
+    }
+
+    func boundaryUses(ofPolicy policy: ARN) throws(IAMError) -> [OwnerRef] {
+        try self.owners("SELECT kind, id FROM entity WHERE boundary = $1", [.text(policy.description)]).sorted()
+    }
+
+    func groups(ofUser user: UniqueID) throws(IAMError) -> [UniqueID] {
+        try self.ids("SELECT group_id FROM membership WHERE user_id = $1 ORDER BY group_id", user)
+    }
+
+    func members(ofGroup group: UniqueID) throws(IAMError) -> [UniqueID] {
+        try self.ids("SELECT user_id FROM membership WHERE group_id = $1 ORDER BY user_id", group)
+    }
+
+    func roles(ofInstanceProfile instanceProfile: UniqueID) throws(IAMError) -> [UniqueID] {
+        try self.ids(
+            "SELECT role_id FROM instance_profile_role WHERE instance_profile_id = $1 ORDER BY role_id",
+            instanceProfile)
+    }
+
+    func instanceProfiles(ofRole role: UniqueID) throws(IAMError) -> [UniqueID] {
+        try self.ids(
+            "SELECT instance_profile_id FROM instance_profile_role WHERE role_id = $1 ORDER BY instance_profile_id",
+            role)
+    }
+
+    func accessKey(id: AccessKeyID) throws(IAMError) -> AccessKey? {
+        guard let body = try self.bodies("SELECT body FROM access_key WHERE id = $1", [.text(id.rawValue)]).first
+        else { return nil }
+        return try self.decode(AccessKey.self, body)
+    }
+
+    func accessKeys(ofUser user: UniqueID) throws(IAMError) -> [AccessKey] {
+        var out: [AccessKey] = []
+        for body in try self.bodies("SELECT body FROM access_key WHERE user_id = $1", [.text(user.rawValue)]) {
+            out.append(try self.decode(AccessKey.self, body))
+        }
+        return out.sorted { ($0.createDate, $0.id) < ($1.createDate, $1.id) }
+    }
+
+    func session(id: AccessKeyID) throws(IAMError) -> SessionCredentials? {
+        guard let body = try self.bodies("SELECT body FROM session WHERE id = $1", [.text(id.rawValue)]).first
+        else { return nil }
+        return try self.decode(SessionCredentials.self, body)
+    }
+
+    func sessions(ofRole role: UniqueID) throws(IAMError) -> [SessionCredentials] {
+        var out: [SessionCredentials] = []
+        for body in try self.bodies(
+            "SELECT body FROM session WHERE role_id = $1 ORDER BY id", [.text(role.rawValue)])
+        {
+            out.append(try self.decode(SessionCredentials.self, body))
+        }
+        return out
+    }
+
+    func changes(after revision: Revision, limit: Int) throws(IAMError) -> [Change] {
+        // Entries up to `compacted_through` are gone: a reader that needs them must rebuild from the tables,
+        // never skip them silently.
+        let compacted = try self.meta("compacted_through")
+        if revision.rawValue < compacted, revision < self.revision {
+            throw PostgresStore.compactedError(after: revision, compactedThrough: Revision(compacted))
+        }
+        let rows = try self.session.run(
+            """
+            SELECT revision, kind, entity_kind, entity_id FROM change_log
+            WHERE revision > $1 ORDER BY revision, seq LIMIT $2
+            """,
+            [.int(Int64(revision.rawValue)), .int(Int64(max(0, limit)))])
+        var out: [Change] = []
+        out.reserveCapacity(rows.count)
+        for row in rows {
+            let (number, kindText, entityKind, entityID) = try decodeRow(row, (Int64, String, String, String).self)
+            guard let kind = Change.Kind(rawValue: kindText),
+                let entity = ChangedEntity(kind: entityKind, id: entityID)
+            else { throw .serviceFailure("corrupt change_log row") }
+            out.append(Change(revision: Revision(UInt64(number)), kind: kind, entity: entity))
+        }
+        return out
+    }
+
+    func meta(_ key: String) throws(IAMError) -> UInt64 {
+        guard let row = try self.session.run("SELECT value FROM meta WHERE key = $1", [.text(key)]).first else {
+            return 0
+        }
+        return UInt64(max(0, try decodeRow(row, Int64.self)))
+    }
+
+    func contents() throws(IAMError) -> StoreContents {
+        func all<E: NamedEntity>(_ type: E.Type) throws(IAMError) -> [E] {
+            try self.entities(
+                E.self, "SELECT body FROM entity WHERE kind = $1 ORDER BY name_folded", [.text(E.kind.rawValue)])
+        }
+        var inline: [InlinePolicy] = []
+        for row in try self.session.run("SELECT owner_kind, owner_id, name, document FROM inline_policy") {
+            let (kind, id, name, document) = try decodeRow(row, (String, String, String, String).self)
+            inline.append(
+                InlinePolicy(
+                    owner: try self.owner(kind, id), name: try self.entityName(name, .inlinePolicy),
+                    document: document))
+        }
+        inline.sort { ($0.owner, $0.name.rawValue) < ($1.owner, $1.name.rawValue) }
+        var attachments: [Attachment] = []
+        for row in try self.session.run("SELECT owner_kind, owner_id, policy_arn FROM attachment ORDER BY seq") {
+            let (kind, id, arn) = try decodeRow(row, (String, String, String).self)
+            attachments.append(Attachment(owner: try self.owner(kind, id), policyARN: try self.arn(arn)))
+        }
+        var memberships: [Membership] = []
+        for row in try self.session.run("SELECT user_id, group_id FROM membership ORDER BY user_id, group_id") {
+            let (user, group) = try decodeRow(row, (String, String).self)
+            memberships.append(Membership(userID: try self.id(user), groupID: try self.id(group)))
+        }
+        var keys: [AccessKey] = []
+        for body in try self.bodies("SELECT body FROM access_key ORDER BY id", []) {
+            keys.append(try self.decode(AccessKey.self, body))
+        }
+        var sessions: [SessionCredentials] = []
+        for body in try self.bodies("SELECT body FROM session ORDER BY id", []) {
+            sessions.append(try self.decode(SessionCredentials.self, body))
+        }
+        var profileRoles: [InstanceProfileRole] = []
+        for row in try self.session.run(
+            "SELECT instance_profile_id, role_id FROM instance_profile_role ORDER BY instance_profile_id, role_id")
+        {
+            let (profile, role) = try decodeRow(row, (String, String).self)
+            profileRoles.append(InstanceProfileRole(instanceProfileID: try self.id(profile), roleID: try self.id(role)))
+        }
+        return StoreContents(
+            revision: self.revision, users: try all(User.self), groups: try all(Group.self), roles: try all(Role.self),
+            policies: try all(ManagedPolicy.self), inlinePolicies: inline, attachments: attachments,
+            memberships: memberships, accessKeys: keys, sessions: sessions,
+            instanceProfiles: try all(InstanceProfile.self), instanceProfileRoles: profileRoles)
+    }
+
+    // MARK: Writes
+
+    func insert<E: NamedEntity>(_ entity: E) throws(IAMError) {
+        let body = try self.encode(entity)
+        // The unique indexes on id, (kind, folded name) and ARN decide; a taken one inserts nothing.
+        let inserted = try self.session.affected(
+            """
+            INSERT INTO entity (id, kind, name_folded, path, arn, boundary, body) VALUES ($1, $2, $3, $4, $5, $6, $7)
+            ON CONFLICT DO NOTHING
+            """,
+            [
+                .text(entity.id.rawValue), .text(E.kind.rawValue), .text(entity.name.folded),
+                .text(entity.path.rawValue), .text(entity.arn.description),
+                .text(entity.permissionsBoundary?.description), .bytes(body),
+            ])
+        guard inserted > 0 else { throw .entityAlreadyExists(E.kind, name: entity.name.rawValue) }
+        try self.adjustCount(E.kind, by: 1)
+        self.record(.created, .of(entity))
+    }
+
+    func update<E: NamedEntity>(_ entity: E) throws(IAMError) {
+        let body = try self.encode(entity)
+        // A rename onto a taken name is refused before the UPDATE so the unique index (still the backstop)
+        // does not abort the transaction; writers hold the revision lock, so nothing can slip in between.
+        let taken = try self.session.run(
+            "SELECT 1 FROM entity WHERE id <> $1 AND ((kind = $2 AND name_folded = $3) OR arn = $4)",
+            [
+                .text(entity.id.rawValue), .text(E.kind.rawValue), .text(entity.name.folded),
+                .text(entity.arn.description),
+            ]
+        )
+        guard taken.isEmpty else { throw .entityAlreadyExists(E.kind, name: entity.name.rawValue) }
+        let updated = try self.session.affected(
+            """
+            UPDATE entity SET name_folded = $1, path = $2, arn = $3, boundary = $4, body = $5
+            WHERE kind = $6 AND id = $7
+            """,
+            [
+                .text(entity.name.folded), .text(entity.path.rawValue), .text(entity.arn.description),
+                .text(entity.permissionsBoundary?.description), .bytes(body), .text(E.kind.rawValue),
+                .text(entity.id.rawValue),
+            ])
+        guard updated > 0 else { throw .noSuchEntity(E.kind, name: entity.name.rawValue) }
+        self.record(.updated, .of(entity))
+    }
+
+    @discardableResult
+    func delete<E: NamedEntity>(_ type: E.Type, id: UniqueID) throws(IAMError) -> Bool {
+        guard let old = try self.entity(E.self, id: id) else { return false }
+        try self.session.run("DELETE FROM entity WHERE id = $1", [.text(id.rawValue)])
+        try self.adjustCount(E.kind, by: -1)
+        self.record(.deleted, .of(old))
+        return true
+    }
+
+    func putInlinePolicy(_ policy: InlinePolicy) throws(IAMError) {
+        try self.session.run(
+            """
+            INSERT INTO inline_policy (owner_kind, owner_id, name, document) VALUES ($1, $2, $3, $4)
+            ON CONFLICT (owner_id, name) DO UPDATE SET document = excluded.document
+            """,
+            [
+                .text(policy.owner.kind.rawValue), .text(policy.owner.id.rawValue), .text(policy.name.rawValue),
+                .text(policy.document),
+            ])
+        self.record(.updated, .of(policy.owner))
+    }
+
+    @discardableResult
+    func deleteInlinePolicy(of owner: OwnerRef, named name: EntityName) throws(IAMError) -> Bool {
+        let deleted = try self.session.affected(
+            "DELETE FROM inline_policy WHERE owner_id = $1 AND name = $2",
+            [.text(owner.id.rawValue), .text(name.rawValue)]
+        )
+        guard deleted > 0 else { return false }
+        self.record(.updated, .of(owner))
+        return true
+    }
+
+    @discardableResult
+    func attach(_ attachment: Attachment) throws(IAMError) -> Bool {
+        let inserted = try self.session.affected(
+            "INSERT INTO attachment (owner_kind, owner_id, policy_arn) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            [
+                .text(attachment.owner.kind.rawValue), .text(attachment.owner.id.rawValue),
+                .text(attachment.policyARN.description),
+            ])
+        guard inserted > 0 else { return false }
+        self.record(.updated, .of(attachment.owner))
+        self.record(.updated, .policy(attachment.policyARN))
+        return true
+    }
+
+    @discardableResult
+    func detach(_ attachment: Attachment) throws(IAMError) -> Bool {
+        let deleted = try self.session.affected(
+            "DELETE FROM attachment WHERE owner_id = $1 AND policy_arn = $2",
+            [.text(attachment.owner.id.rawValue), .text(attachment.policyARN.description)])
+        guard deleted > 0 else { return false }
+        self.record(.updated, .of(attachment.owner))
+        self.record(.updated, .policy(attachment.policyARN))
+        return true
+    }
+
+    @discardableResult
+    func addMembership(_ membership: Membership) throws(IAMError) -> Bool {
+        let inserted = try self.session.affected(
+            "INSERT INTO membership (user_id, group_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            [.text(membership.userID.rawValue), .text(membership.groupID.rawValue)])
+        guard inserted > 0 else { return false }
+        self.record(.updated, .user(membership.userID))
+        self.record(.updated, .group(membership.groupID))
+        return true
+    }
+
+    @discardableResult
+    func removeMembership(_ membership: Membership) throws(IAMError) -> Bool {
+        let deleted = try self.session.affected(
+            "DELETE FROM membership WHERE user_id = $1 AND group_id = $2",
+            [.text(membership.userID.rawValue), .text(membership.groupID.rawValue)])
+        guard deleted > 0 else { return false }
+        self.record(.updated, .user(membership.userID))
+        self.record(.updated, .group(membership.groupID))
+        return true
+    }
+
+    @discardableResult
+    func addRole(_ link: InstanceProfileRole) throws(IAMError) -> Bool {
+        let inserted = try self.session.affected(
+            "INSERT INTO instance_profile_role (instance_profile_id, role_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            [.text(link.instanceProfileID.rawValue), .text(link.roleID.rawValue)])
+        guard inserted > 0 else { return false }
+        self.record(.updated, .instanceProfile(link.instanceProfileID))
+        self.record(.updated, .role(link.roleID))
+        return true
+    }
+
+    @discardableResult
+    func removeRole(_ link: InstanceProfileRole) throws(IAMError) -> Bool {
+        let deleted = try self.session.affected(
+            "DELETE FROM instance_profile_role WHERE instance_profile_id = $1 AND role_id = $2",
+            [.text(link.instanceProfileID.rawValue), .text(link.roleID.rawValue)])
+        guard deleted > 0 else { return false }
+        self.record(.updated, .instanceProfile(link.instanceProfileID))
+        self.record(.updated, .role(link.roleID))
+        return true
+    }
+
+    func insertAccessKey(_ key: AccessKey) throws(IAMError) {
+        let body = try self.encode(key)
+        let inserted = try self.session.affected(
+            "INSERT INTO access_key (id, user_id, body) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            [.text(key.id.rawValue), .text(key.userID.rawValue), .bytes(body)])
+        guard inserted > 0 else {
+            throw IAMError(code: .entityAlreadyExists, message: "Access key \(key.id) already exists.")
+        }
+        self.record(.created, .accessKey(key.id))
+    }
+
+    func updateAccessKey(_ key: AccessKey) throws(IAMError) {
+        let body = try self.encode(key)
+        let updated = try self.session.affected(
+            "UPDATE access_key SET user_id = $1, body = $2 WHERE id = $3",
+            [.text(key.userID.rawValue), .bytes(body), .text(key.id.rawValue)])
+        guard updated > 0 else { throw .noSuchAccessKey(key.id) }
+        self.record(.updated, .accessKey(key.id))
+    }
+
+    @discardableResult
+    func deleteAccessKey(id: AccessKeyID) throws(IAMError) -> Bool {
+        guard try self.session.affected("DELETE FROM access_key WHERE id = $1", [.text(id.rawValue)]) > 0 else {
+            return false
+        }
+        self.record(.deleted, .accessKey(id))
+        return true
+    }
+
+    func insertSession(_ session: SessionCredentials) throws(IAMError) {
+        let body = try self.encode(session)
+        let inserted = try self.session.affected(
+            "INSERT INTO session (id, role_id, body) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            [.text(session.accessKeyID.rawValue), .text(session.roleID.rawValue), .bytes(body)])
+        guard inserted > 0 else {
+            throw IAMError(code: .entityAlreadyExists, message: "Session \(session.accessKeyID) already exists.")
+        }
+        self.record(.created, .session(session.accessKeyID))
+    }
+
+    @discardableResult
+    func deleteSession(id: AccessKeyID) throws(IAMError) -> Bool {
+        guard try self.session.affected("DELETE FROM session WHERE id = $1", [.text(id.rawValue)]) > 0 else {
+            return false
+        }
+        self.record(.deleted, .session(id))
+        return true
+    }
+
+    // MARK: Column decoding
+
+    private func ids(_ sql: String, _ id: UniqueID) throws(IAMError) -> [UniqueID] {
+        var out: [UniqueID] = []
+        for text in try self.texts(sql, [.text(id.rawValue)]) { out.append(try self.id(text)) }
+        return out
+    }
+
+    private func owners(_ sql: String, _ values: [SQLValue]) throws(IAMError) -> [OwnerRef] {
+        var out: [OwnerRef] = []
+        for row in try self.session.run(sql, values) {
+            let (kind, id) = try decodeRow(row, (String, String).self)
+            out.append(try self.owner(kind, id))
+        }
+        return out
+    }
+
+    private func id(_ text: String) throws(IAMError) -> UniqueID {
+        do { return try UniqueID(text) } catch { throw .serviceFailure("corrupt id \(text)") }
+    }
+
+    private func arn(_ text: String) throws(IAMError) -> ARN {
+        do { return try ARN(parsing: text) } catch { throw .serviceFailure("corrupt ARN \(text)") }
+    }
+
+    private func entityName(_ text: String, _ kind: EntityKind) throws(IAMError) -> EntityName {
+        do { return try EntityName(text, kind: kind) } catch { throw .serviceFailure("corrupt name \(text)") }
+    }
+
+    private func owner(_ kind: String, _ id: String) throws(IAMError) -> OwnerRef {
+        guard let kind = EntityKind(rawValue: kind) else { throw .serviceFailure("corrupt owner kind \(kind)") }
+        return OwnerRef(kind, try self.id(id))
+    }
+}

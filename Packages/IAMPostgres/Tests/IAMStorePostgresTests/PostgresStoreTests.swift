@@ -1,0 +1,276 @@
+import Foundation
+import IAMDomain
+import IAMPolicy
+import IAMStoreConformance
+import IAMPostgresTestSupport
+import IAMStorePostgres
+import Logging
+import Testing
+
+/// A store on a new database of the test server.
+func makeStore(_ label: String, on server: TestPostgres.Server? = nil) async throws -> (
+    PostgresStore, TestPostgres.Database
+) {
+    let database = try await TestPostgres.makeDatabase(label, on: server)
+    return (try await openStore(database), database)
+}
+
+/// Another store (another replica's) on `database`.
+func openStore(_ database: TestPostgres.Database) async throws -> PostgresStore {
+    var logger = Logger(label: "iam-store-postgres-test")
+    logger.logLevel = .warning
+    let configuration = try PostgresStoreConfiguration(url: database.url, password: database.password)
+    return try await PostgresStore.connect(configuration, logger: logger)
+}
+
+/// The same suite the SQLite and in-memory stores pass: one suite, every store.
+@Suite struct PostgresStoreConformanceTests {
+    @Test(arguments: StoreConformance.caseNames)
+    func conformance(_ name: String) async throws {
+        let (store, _) = try await makeStore(name)
+        try await StoreConformance.run(name, on: store)
+        try await store.close()
+    }
+}
+
+@Suite struct PostgresStoreTests {
+    let account = try! AccountID("123456789012")
+
+    func name(_ text: String, _ kind: EntityKind = .user) -> EntityName { try! EntityName(text, kind: kind) }
+
+    @Test func configurationParsesTheURLAndRefusesPasswordsInIt() throws {
+        let configuration = try PostgresStoreConfiguration(url: "postgres://iam@db.example:6543/iam", password: "pw")
+        #expect(configuration.host == "db.example")
+        #expect(configuration.port == 6543)
+        #expect(configuration.username == "iam")
+        #expect(configuration.database == "iam")
+        #expect(configuration.password == "pw")
+        #expect(configuration.redactedURL == "postgres://iam@db.example:6543/iam")
+        #expect(try PostgresStoreConfiguration(url: "postgresql://u@h/d", password: nil).port == 5432)
+        for bad in [
+            "postgres://iam:secret@h:5432/d", "mysql://u@h/d", "postgres://h:5432/d", "postgres://u@h:5432/",
+            "not a url",
+        ] {
+            #expect(throws: IAMError.self, "\(bad)") { _ = try PostgresStoreConfiguration(url: bad, password: nil) }
+        }
+    }
+
+    @Test func reopenKeepsEverythingAndRevisionContinues() async throws {
+        let (store, database) = try await makeStore("reopen")
+        let dir = IAMDirectory(store: store, account: account)
+        _ = try await dir.createUser(name: name("alice"), path: try IAMPath("/eng/"))
+        _ = try await dir.createGroup(name: name("devs", .group))
+        _ = try await dir.addUser(name("alice"), toGroup: name("devs", .group))
+        let policy = try await dir.createPolicy(
+            name: name("p", .policy),
+            document: #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#)
+        _ = try await dir.attachPolicy(policy.value.arn, to: .group, named: name("devs", .group))
+        _ = try await dir.createAccessKey(
+            userName: name("alice"), id: .generate(),
+            verifier: SCRAMVerifier(salt: [1, 2, 3], iterations: 4096, storedKey: [4], serverKey: [5]))
+        let before = try await store.loadAll()
+        try await store.close()
+
+        let reopened = try await openStore(database)
+        let after = try await reopened.loadAll()
+        #expect(after.revision == Revision(6))
+        #expect(after.users == before.users)
+        #expect(after.groups == before.groups)
+        #expect(after.policies == before.policies)
+        #expect(after.attachments == before.attachments)
+        #expect(after.memberships == before.memberships)
+        #expect(after.accessKeys == before.accessKeys)
+        #expect(try await reopened.changes(after: .zero).count == 1 + 1 + 2 + 1 + 2 + 1)
+        let next = try await IAMDirectory(store: reopened, account: account).createUser(name: name("bob"))
+        #expect(next.revision == Revision(7))
+        try await reopened.close()
+    }
+
+    @Test func closedStoreRefusesCalls() async throws {
+        let (store, _) = try await makeStore("closed")
+        try await store.close()
+        await #expect(throws: IAMError.self) { _ = try await store.revision() }
+    }
+
+    /// Two stores on one database are two replicas: the database hands out revisions once and in order,
+    /// and its unique index leaves one winner of every race.
+    @Test func twoReplicasShareRevisionsAndOneWinnerPerName() async throws {
+        let (first, database) = try await makeStore("replicas")
+        let second = try await openStore(database)
+        let dirs = [IAMDirectory(store: first, account: account), IAMDirectory(store: second, account: account)]
+        let outcomes = try await withThrowingTaskGroup(of: (Int, Revision?).self) { group in
+            for index in 0..<64 {
+                group.addTask {
+                    // Each name is created twice, once through each replica, with different cases.
+                    let text = index % 2 == 0 ? "user\(index / 2)" : "USER\(index / 2)"
+                    do {
+                        return (index, try await dirs[index % 2].createUser(name: self.name(text)).revision)
+                    } catch let error as IAMError where error.code == .entityAlreadyExists {
+                        return (index, nil)
+                    }
+                }
+            }
+            var all: [(Int, Revision?)] = []
+            for try await outcome in group { all.append(outcome) }
+            return all
+        }
+        let revisions = outcomes.compactMap(\.1)
+        #expect(revisions.count == 32)
+        #expect(Set(revisions).count == 32)
+        #expect(revisions.max() == Revision(32))
+        for pair in 0..<32 {
+            let wins = outcomes.filter { $0.0 / 2 == pair && $0.1 != nil }
+            #expect(wins.count == 1, "name \(pair) had \(wins.count) winners")
+        }
+        #expect(try await second.revision() == Revision(32))
+        let log = try await first.changes(after: .zero)
+        #expect(log.map(\.revision) == (1...32).map { Revision(UInt64($0)) })
+        #expect(try await first.read { tx throws(IAMError) in try tx.count(User.self) } == 32)
+        try await first.close()
+        try await second.close()
+    }
+
+    @Test func concurrentWritersGetDistinctMonotonicRevisions() async throws {
+        let (store, _) = try await makeStore("concurrent")
+        let dir = IAMDirectory(store: store, account: account)
+        let revisions = try await withThrowingTaskGroup(of: Revision.self) { group in
+            for index in 0..<48 {
+                group.addTask { try await dir.createUser(name: self.name("user\(index)")).revision }
+            }
+            var all: [Revision] = []
+            for try await revision in group { all.append(revision) }
+            return all
+        }
+        #expect(Set(revisions).count == 48)
+        #expect(try await store.revision() == Revision(48))
+        try await store.close()
+    }
+
+    /// Compacted entries are never skipped silently: a reader asking for them hears so and rebuilds.
+    @Test func compactionDropsOldEntriesAndSaysSo() async throws {
+        let (store, _) = try await makeStore("compact")
+        let dir = IAMDirectory(store: store, account: account)
+        for index in 0..<10 { _ = try await dir.createUser(name: name("u\(index)")) }
+        #expect(try await store.compactChangeLog(keeping: 4) == Revision(6))
+        #expect(try await store.changes(after: Revision(6)).map(\.revision.rawValue) == [7, 8, 9, 10])
+        do {
+            _ = try await store.changes(after: Revision(2))
+            Issue.record("changes after a compacted revision were handed out")
+        } catch {
+            #expect(PostgresStore.isCompacted(error))
+        }
+        // Keeping more than there is compacts nothing more.
+        #expect(try await store.compactChangeLog(keeping: 100) == Revision(6))
+        try await store.close()
+    }
+
+    /// PostgreSQL restarted (as after a crash): the store's broken connections are replaced, nothing
+    /// acknowledged is lost, and writing goes on from the stored revision.
+    // A private cluster (TestPostgres.startCluster): restarting the shared one would pull the server from under
+    // the tests running beside this one.
+    @Test
+    func survivesAPostgresRestart() async throws {
+        let server = try await TestPostgres.startCluster()
+        let (store, _) = try await makeStore("restart", on: server)
+        let dir = IAMDirectory(store: store, account: account)
+        for index in 0..<5 { _ = try await dir.createUser(name: name("before\(index)")) }
+        try await TestPostgres.restartCluster(server, mode: "immediate")
+        // A read retries once on a new connection; a write may fail once per broken pooled connection.
+        #expect(try await store.revision() == Revision(5))
+        var created: Revision?
+        for _ in 0..<20 where created == nil {
+            created = try? await dir.createUser(name: name("after")).revision
+        }
+        #expect(created == Revision(6))
+        #expect(try await store.read { tx throws(IAMError) in try tx.count(User.self) } == 6)
+        try await store.close()
+    }
+}
+
+@Suite struct PostgresChangeFollowerTests {
+    let account = try! AccountID("123456789012")
+
+    func name(_ text: String) -> EntityName { try! EntityName(text, kind: .user) }
+
+    /// Waits (event-driven enough: 20 ms polls, a generous bound) until `publisher` reaches `revision`.
+    func wait(_ publisher: SnapshotPublisher, reaches revision: Revision) async throws {
+        let deadline = ContinuousClock.now.advanced(by: .seconds(60))
+        while publisher.revision < revision, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(publisher.revision >= revision)
+    }
+
+    /// Another replica's writes reach this replica's snapshot with nobody asking: the notification wakes it,
+    /// and the lag it reports goes back to 0.
+    @Test func followsWritesOfAnotherReplica() async throws {
+        let (writer, database) = try await makeStore("follow")
+        let reader = try await openStore(database)
+        let publisher = try await SnapshotPublisher(store: reader, account: account)
+        // A poll far slower than the test's bound: the LISTEN/NOTIFY wake-up has to do the work.
+        let follower = PostgresChangeFollower(
+            store: reader, publisher: publisher, logger: Logger(label: "follower"), pollInterval: .seconds(3600),
+            compactionInterval: nil)
+        let task = Task { await follower.run() }
+        let deadline = ContinuousClock.now.advanced(by: .seconds(60))
+        while !follower.isListening, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        let dir = IAMDirectory(store: writer, account: account)
+        let alice = try await dir.createUser(name: name("alice"))
+        try await wait(publisher, reaches: alice.revision)
+        #expect(publisher.snapshot.principal(arn: alice.value.arn.description) != nil)
+        let deleted = try await dir.deleteUser(named: name("alice"))
+        try await wait(publisher, reaches: deleted.revision)
+        #expect(publisher.snapshot.principal(arn: alice.value.arn.description) == nil)
+        #expect(follower.lag == 0)
+        task.cancel()
+        await task.value
+        try await writer.close()
+        try await reader.close()
+    }
+
+    /// A replica behind the compacted part of the change log rebuilds from the tables instead of skipping.
+    @Test func rebuildsWhenTheChangesItNeedsWereCompacted() async throws {
+        let (writer, database) = try await makeStore("rebuild")
+        let reader = try await openStore(database)
+        let publisher = try await SnapshotPublisher(store: reader, account: account)
+        let dir = IAMDirectory(store: writer, account: account)
+        var arns: [String] = []
+        for index in 0..<10 { arns.append(try await dir.createUser(name: name("u\(index)")).value.arn.description) }
+        try await writer.compactChangeLog(keeping: 2)
+        await #expect(throws: IAMError.self) { try await publisher.catchUp() }
+        let follower = PostgresChangeFollower(
+            store: reader, publisher: publisher, logger: Logger(label: "follower"), compactionInterval: nil)
+        await follower.catchUp()
+        #expect(publisher.revision == Revision(10))
+        for arn in arns { #expect(publisher.snapshot.principal(arn: arn) != nil) }
+        try await writer.close()
+        try await reader.close()
+    }
+
+    /// PostgreSQL restarted: the follower's LISTEN connection breaks, it reconnects, and writes made after
+    /// the restart reach the snapshot.
+    // A private cluster (TestPostgres.startCluster): restarting the shared one would pull the server from under
+    // the tests running beside this one.
+    @Test
+    func reconnectsAfterPostgresRestarts() async throws {
+        let server = try await TestPostgres.startCluster()
+        let (writer, database) = try await makeStore("relisten", on: server)
+        let reader = try await openStore(database)
+        let publisher = try await SnapshotPublisher(store: reader, account: account)
+        let follower = PostgresChangeFollower(
+            store: reader, publisher: publisher, logger: Logger(label: "follower"), pollInterval: .milliseconds(200),
+            compactionInterval: nil)
+        let task = Task { await follower.run() }
+        let dir = IAMDirectory(store: writer, account: account)
+        let first = try await dir.createUser(name: name("first"))
+        try await wait(publisher, reaches: first.revision)
+        try await TestPostgres.restartCluster(server, mode: "immediate")
+        var second: Revision?
+        for _ in 0..<20 where second == nil { second = try? await dir.createUser(name: name("second")).revision }
+        try await wait(publisher, reaches: try #require(second))
+        task.cancel()
+        await task.value
+        try await writer.close()
+        try await reader.close()
+    }
+}
