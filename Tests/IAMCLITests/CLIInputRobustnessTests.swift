@@ -6,18 +6,26 @@ import Testing
 /// error or the right value now, never a crash.
 @Suite("iam CLI: hostile input found by fuzzing")
 struct CLIInputRobustnessTests {
+    /// A query 100,000 levels deep, named by its shape so the test log does not print it.
+    struct DeepQuery: Sendable, CustomTestStringConvertible {
+        var testDescription: String
+        var text: String
+    }
+
     /// A --query nested or chained many thousands deep overflowed the stack (parsing, evaluating and freeing an
     /// expression recurse once per level); it is a usage error now, and real queries are far below the bound.
     @Test(arguments: [
-        String(repeating: "(", count: 100_000) + "a" + String(repeating: ")", count: 100_000),
-        String(repeating: "!", count: 100_000) + "a",
-        "a" + String(repeating: ".a", count: 100_000),
-        "a" + String(repeating: "[*]", count: 100_000),
-        "a" + String(repeating: " || a", count: 100_000),
-        String(repeating: "[", count: 100_000),
+        DeepQuery(
+            testDescription: "(((a)))",
+            text: String(repeating: "(", count: 100_000) + "a" + String(repeating: ")", count: 100_000)),
+        DeepQuery(testDescription: "!!!a", text: String(repeating: "!", count: 100_000) + "a"),
+        DeepQuery(testDescription: "a.a.a", text: "a" + String(repeating: ".a", count: 100_000)),
+        DeepQuery(testDescription: "a[*][*]", text: "a" + String(repeating: "[*]", count: 100_000)),
+        DeepQuery(testDescription: "a || a || a", text: "a" + String(repeating: " || a", count: 100_000)),
+        DeepQuery(testDescription: "[[[", text: String(repeating: "[", count: 100_000)),
     ])
-    func deepQueriesAreUsageErrors(_ query: String) {
-        #expect(throws: InputError.self) { try JMESPath.parse(query) }
+    func deepQueriesAreUsageErrors(_ query: DeepQuery) {
+        #expect(throws: InputError.self) { try JMESPath.parse(query.text) }
     }
 
     @Test func queriesBelowTheBoundStillWork() throws {
