@@ -87,8 +87,9 @@ public final class ChildProcess: @unchecked Sendable {
     public var errorOutput: String { String(decoding: (try? Data(contentsOf: errURL)) ?? Data(), as: UTF8.self) }
 
     /// Waits until standard output has a line starting with `prefix` and returns it; fails if the child exits or
-    /// `timeout` passes first.
-    public func waitForLine(startingWith prefix: String, timeout: Duration = .seconds(60)) async throws -> String {
+    /// `timeout` passes first. The default is generous: under AddressSanitizer on a shared 2-core machine at load
+    /// 16, a debug iamd printed its "listening" line just after 60 s, and two CLI suites failed on a bound alone.
+    public func waitForLine(startingWith prefix: String, timeout: Duration = .seconds(300)) async throws -> String {
         let deadline = ContinuousClock.now.advanced(by: timeout)
         while ContinuousClock.now < deadline {
             if let line = output.split(separator: "\n").first(where: { $0.hasPrefix(prefix) }) {

@@ -135,19 +135,19 @@ enum Shorthand {
         for token in try tokens(text) {
             if let equals = token.firstUnquotedEquals {
                 let key = String(token.text[..<equals]).trimmingCharacters(in: .whitespaces)
-                guard !key.isEmpty else { throw InputError("expected key=value, got \"\(token.text)\"") }
-                var value = String(token.text[token.text.index(after: equals)...])
-                if value.hasPrefix("[") && value.hasSuffix("]") {
-                    value = String(value.dropFirst().dropLast())
-                    let items = value.isEmpty ? [] : try tokens(value).map { unquote($0.text) }
+                guard !key.isEmpty else { throw InputError("expected key=value, got \"\(String(token.text))\"") }
+                var value = token.text[token.text.index(after: equals)...]
+                if value.first == "[" && value.last == "]" && value.count >= 2 {
+                    value = value.dropFirst().dropLast()
+                    let items = value.isEmpty ? [] : try tokens(String(value)).map { unquote(String($0.text)) }
                     pairs.append(Pair(key: key, values: items))
                 } else {
-                    pairs.append(Pair(key: key, values: [unquote(value)]))
+                    pairs.append(Pair(key: key, values: [unquote(String(value))]))
                 }
             } else if !pairs.isEmpty {
-                pairs[pairs.count - 1].values.append(unquote(token.text))
+                pairs[pairs.count - 1].values.append(unquote(String(token.text)))
             } else {
-                throw InputError("expected key=value, got \"\(token.text)\"")
+                throw InputError("expected key=value, got \"\(String(token.text))\"")
             }
         }
         return pairs
@@ -180,50 +180,52 @@ enum Shorthand {
         return .object(members)
     }
 
+    /// Shorthand is read by Unicode scalars, as the AWS CLI reads it by code points: by Characters, a quote,
+    /// comma or equals sign next to a combining mark or a prepended character (`"` + U+0301, U+0600 + `,`) joins
+    /// it into one Character and stops being syntax.
     private struct Token {
-        var text: String
-        /// The first `=` outside quotes.
-        var firstUnquotedEquals: String.Index?
+        var text: Substring.UnicodeScalarView
+        /// The first `=` outside quotes and brackets.
+        var firstUnquotedEquals: String.UnicodeScalarView.Index?
     }
 
     /// Splits on commas outside quotes and brackets.
     private static func tokens(_ text: String) throws(InputError) -> [Token] {
+        let scalars = text.unicodeScalars
         var tokens: [Token] = []
-        var current = ""
-        var equals: String.Index?
-        var quote: Character?
+        var start = scalars.startIndex
+        var equals: String.UnicodeScalarView.Index?
+        var quote: Unicode.Scalar?
         var depth = 0
-        for character in text {
+        var index = scalars.startIndex
+        while index < scalars.endIndex {
+            let scalar = scalars[index]
+            defer { index = scalars.index(after: index) }
             if let open = quote {
-                if character == open { quote = nil }
-                current.append(character)
+                if scalar == open { quote = nil }
                 continue
             }
-            switch character {
-            case "\"", "'": quote = character
+            switch scalar {
+            case "\"", "'": quote = scalar
             case "[": depth += 1
             case "]": depth -= 1
             case "," where depth == 0:
-                tokens.append(Token(text: current, firstUnquotedEquals: equals))
-                current = ""
+                tokens.append(Token(text: scalars[start..<index], firstUnquotedEquals: equals))
+                start = scalars.index(after: index)
                 equals = nil
-                continue
             case "=" where equals == nil && depth == 0:
-                current.append(character)
-                equals = current.index(before: current.endIndex)
-                continue
+                equals = index
             default: break
             }
-            current.append(character)
         }
         guard quote == nil else { throw InputError("unterminated quote in \"\(text)\"") }
         guard depth == 0 else { throw InputError("unbalanced brackets in \"\(text)\"") }
-        tokens.append(Token(text: current, firstUnquotedEquals: equals))
+        tokens.append(Token(text: scalars[start...], firstUnquotedEquals: equals))
         return tokens
     }
 
     private static func unquote(_ text: String) -> String {
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let trimmed = text.trimmingCharacters(in: .whitespaces).unicodeScalars
         if trimmed.count >= 2, let first = trimmed.first, first == "\"" || first == "'", trimmed.last == first {
             return String(trimmed.dropFirst().dropLast())
         }

@@ -200,9 +200,24 @@ indirect enum JMESPath {
         }
     }
 
+    /// The most parts (operands, operators and chain steps) an expression may have. Parsing, evaluating and
+    /// freeing an expression recurse once per level of its tree, and its depth is at most its number of parts,
+    /// so without a bound a long `--query` (`((((...` or `a.a.a...` many thousands deep) overflowed the stack
+    /// instead of being a usage error. Real queries have tens of parts.
+    static let maximumParts = 1_000
+
     private struct Parser {
         let characters: [Character]
         var index = 0
+        var parts = 0
+
+        /// Counts one more part, refusing an expression with more than ``JMESPath/maximumParts``.
+        mutating func part() throws(InputError) {
+            parts += 1
+            guard parts <= JMESPath.maximumParts else {
+                throw error("the expression has more than \(JMESPath.maximumParts) parts")
+            }
+        }
 
         func error(_ message: String) -> InputError {
             InputError("\(message) at position \(index)")
@@ -230,6 +245,7 @@ indirect enum JMESPath {
         }
 
         mutating func expression() throws(InputError) -> JMESPath {
+            try part()
             var left = try orExpression()
             while eat("|") {
                 if peek("|") { throw error("unexpected |") }
@@ -259,6 +275,7 @@ indirect enum JMESPath {
         }
 
         mutating func unary() throws(InputError) -> JMESPath {
+            try part()
             if eat("!") { return .not(try unary()) }
             return try chain(try primary())
         }
@@ -268,6 +285,7 @@ indirect enum JMESPath {
         mutating func chain(_ start: JMESPath, inProjection: Bool = false) throws(InputError) -> JMESPath {
             var node = start
             while true {
+                try part()
                 if peek(".") && !peek("..") {
                     index += 1
                     skipSpaces()

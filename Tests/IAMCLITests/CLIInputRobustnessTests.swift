@@ -1,0 +1,57 @@
+import Testing
+
+@testable import IAMCLI
+
+/// Input the `cli` fuzz target (tools/fuzz/Targets/cli.swift) showed the CLI mishandling: each is a clear usage
+/// error or the right value now, never a crash.
+@Suite("iam CLI: hostile input found by fuzzing")
+struct CLIInputRobustnessTests {
+    /// A query 100,000 levels deep, named by its shape so the test log does not print it.
+    struct DeepQuery: Sendable, CustomTestStringConvertible {
+        var testDescription: String
+        var text: String
+    }
+
+    /// A --query nested or chained many thousands deep overflowed the stack (parsing, evaluating and freeing an
+    /// expression recurse once per level); it is a usage error now, and real queries are far below the bound.
+    @Test(arguments: [
+        DeepQuery(
+            testDescription: "(((a)))",
+            text: String(repeating: "(", count: 100_000) + "a" + String(repeating: ")", count: 100_000)),
+        DeepQuery(testDescription: "!!!a", text: String(repeating: "!", count: 100_000) + "a"),
+        DeepQuery(testDescription: "a.a.a", text: "a" + String(repeating: ".a", count: 100_000)),
+        DeepQuery(testDescription: "a[*][*]", text: "a" + String(repeating: "[*]", count: 100_000)),
+        DeepQuery(testDescription: "a || a || a", text: "a" + String(repeating: " || a", count: 100_000)),
+        DeepQuery(testDescription: "[[[", text: String(repeating: "[", count: 100_000)),
+    ])
+    func deepQueriesAreUsageErrors(_ query: DeepQuery) {
+        #expect(throws: InputError.self) { try JMESPath.parse(query.text) }
+    }
+
+    @Test func queriesBelowTheBoundStillWork() throws {
+        let value = try AWSJSON.parse(#"{"a": {"a": {"a": 1}}}"#)
+        let deep = String(repeating: "(", count: 100) + "a.a.a" + String(repeating: ")", count: 100)
+        #expect(try JMESPath.parse(deep).evaluate(value) == .int(1))
+        let wide = "[" + Array(repeating: "a.a.a", count: 100).joined(separator: ", ") + "]"
+        #expect(try JMESPath.parse(wide).evaluate(value) == .array(Array(repeating: .int(1), count: 100)))
+    }
+
+    /// Shorthand was split by Characters, where a quote, comma or equals sign next to a combining mark or a
+    /// prepended character joins it into one Character; the AWS CLI reads code points, and so does this now.
+    @Test func shorthandIsReadByUnicodeScalars() throws {
+        let combining = try Shorthand.pairs("Key=\"\u{301}x\",Value=v")
+        #expect(combining.map(\.key) == ["Key", "Value"])
+        #expect(combining.map(\.values) == [["\u{301}x"], ["v"]])
+        let prepended = try Shorthand.pairs("Key=a\u{600},Value=b")
+        #expect(prepended.map(\.key) == ["Key", "Value"])
+        #expect(prepended.map(\.values) == [["a\u{600}"], ["b"]])
+        let list = try Shorthand.pairs("Values=[\"\u{301}\",'\u{600}']")
+        #expect(list.map(\.values) == [["\u{301}", "\u{600}"]])
+        let tag = try Shorthand.parse("Key=\"\u{301}\",Value=\u{600}", as: Shapes.message("Tag"))
+        #expect(
+            tag
+                == .object([
+                    .init(key: "Key", value: .string("\u{301}")), .init(key: "Value", value: .string("\u{600}")),
+                ]))
+    }
+}
