@@ -244,6 +244,25 @@ struct QueryFormTests {
         #expect(try form.structure("S") { f throws(QueryInputError) in f.string("Inner") } == "i")
     }
 
+    @Test("lists inside list members, and names that only share a prefix with a list or structure")
+    func nested() throws {
+        let form = QueryForm(
+            parameters: try parse(
+                "C.member.2.Values.member.1=z&C.member.1.Values.member.2=y&C.member.1.Values.member.1=x"
+                    + "&C.member.1.Name=a&C.member.2.Name=b&CX.member.9=q&SX.Inner=i&S2=j&Cmember.1=r"))
+        let entries = try form.structureList("C") { f throws(QueryInputError) in
+            (f.string("Name"), try f.stringList("Values"))
+        }
+        #expect(entries?.map(\.0) == ["a", "b"])
+        #expect(entries?.map(\.1) == [["x", "y"], ["z"]])
+        #expect(try form.structure("S") { f throws(QueryInputError) in f.string("Inner") } == nil)
+        #expect(try form.stringList("CX") == ["q"])
+        #expect(try form.stringList("Cmember") == nil)
+        #expect(throws: QueryInputError.self) {
+            _ = try QueryForm(parameters: try parse("L.member.1=a&L.member.1x=b")).stringList("L")
+        }
+    }
+
     @Test(
         "bad input is refused with a clear error",
         arguments: ["A=%zz", "A=%4", "A=%FF%FE", "A=1&A=2", "L.member.0=x", "L.member.99999=x", "L.member.x=y"])

@@ -5,6 +5,7 @@
 #
 #   tools/benchmarks/query-frontdoor.sh [release|debug]   (default release; builds iamd, iam-loadtest and iam-sigv4-bench)
 #   CALLS=5000 DURATION=10 SCRATCH=.build-rel tools/benchmarks/query-frontdoor.sh   (SCRATCH: swift build --scratch-path)
+#   BIN=.build-rel/release tools/benchmarks/query-frontdoor.sh   (use binaries already built there, e.g. static ones)
 #
 # The front door's client is curl (one process, sequential transfers on one kept-alive TLS connection,
 # `-w %{time_total}` per call) replaying one request signed with botocore, which the server verifies each
@@ -15,10 +16,12 @@ config="${1:-release}"
 calls="${CALLS:-5000}"
 duration="${DURATION:-10}"
 scratch=(--scratch-path "${SCRATCH:-.build}")
-swift build -c "$config" "${scratch[@]}" --product iamd >&2
-swift build -c "$config" "${scratch[@]}" --product iam-loadtest >&2
-swift build -c "$config" "${scratch[@]}" --product iam-sigv4-bench >&2
-bin="$(swift build -c "$config" "${scratch[@]}" --show-bin-path)"
+if [[ -n ${BIN:-} ]]; then
+    bin="$BIN"
+else
+    for product in iamd iam-loadtest iam-sigv4-bench; do swift build -c "$config" "${scratch[@]}" --product "$product" >&2; done
+    bin="$(swift build -c "$config" "${scratch[@]}" --show-bin-path)"
+fi
 work="$(mktemp -d)"
 pid=""
 trap '[[ -n $pid ]] && kill $pid 2>/dev/null; rm -rf "$work"' EXIT
@@ -78,12 +81,17 @@ for name, body in bodies.items():
             f.write('write-out = "%{http_code} %{time_total} %{num_connects}\\n"\n')
 PY
 
+# iamd's CPU time so far (user + system), in clock ticks.
+server_ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+
 report_curl() { # name
-    local start end
+    local start end cpu0 cpu1
+    cpu0=$(server_ticks)
     start=$(date +%s.%N)
     curl -K "$work/$1.curl" >"$work/$1.times"
     end=$(date +%s.%N)
-    python3 - "$work/$1.times" "$start" "$end" "$1" <<'PY'
+    cpu1=$(server_ticks)
+    python3 - "$work/$1.times" "$start" "$end" "$1" "$((cpu1 - cpu0))" "$(getconf CLK_TCK)" <<'PY'
 import sys
 lines = [l.split() for l in open(sys.argv[1]) if l.strip()]
 bad = [l for l in lines if l[0] != "200"]
@@ -96,7 +104,9 @@ if connects != 1:
 # time_total includes the first call's TLS handshake; the median is unaffected.
 t = sorted(float(l[1]) for l in lines)
 wall = float(sys.argv[3]) - float(sys.argv[2])
-print(f"query {sys.argv[4]}: calls={len(t)} calls_per_s={len(t)/wall:.0f} p50_us={t[len(t)//2]*1e6:.0f}")
+cpu_us = int(sys.argv[5]) / int(sys.argv[6]) * 1e6 / len(t)
+print(f"query {sys.argv[4]}: calls={len(t)} calls_per_s={len(t)/wall:.0f} p50_us={t[len(t)//2]*1e6:.0f}"
+      f" server_cpu_us_per_call={cpu_us:.1f}")
 PY
 }
 report_curl get-user
@@ -105,6 +115,6 @@ for workload in get-user simulate; do
     "$bin/iam-loadtest" run --workload "$workload" --port "$binary_port" --trust "$ca" --credentials-file "$root" \
         --principal-arn arn:aws:iam::123456789012:user/alice --action s3:GetObject --resource arn:aws:s3:::photos/cat.jpg \
         --connections 1 --in-flight 1 --duration "$duration" --server-pid "$pid" 2>&1 |
-        grep -E 'calls_per_s|p50|calls/s' | sed "s/^/binary $workload: /"
+        grep -E 'calls_per_s|p50|calls/s|cpu' | sed "s/^/binary $workload: /"
 done
 "$bin/iam-sigv4-bench" --iterations 200000 --runs 5

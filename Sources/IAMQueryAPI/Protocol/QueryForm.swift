@@ -49,10 +49,43 @@ public struct QueryForm: Sendable {
 
     let parameters: [String: String]
     let prefix: String
+    /// The parameter names, sorted once per request and shared by the nested views.
+    private let shape: Shape
 
     init(parameters: [String: String], prefix: String = "") {
+        self.init(parameters: parameters, prefix: prefix, shape: Shape(parameters.keys))
+    }
+
+    private init(parameters: [String: String], prefix: String, shape: Shape) {
         self.parameters = parameters
         self.prefix = prefix
+        self.shape = shape
+    }
+
+    /// The parameter names in byte order, so that the names under a prefix (a list's `Name.member.`, a
+    /// structure's `Name.`) are found by binary search: scanning every name per list made a request of many nested
+    /// lists cost lists x parameters. Nothing beyond the names is stored, so a hostile request of many dotted
+    /// names costs no more memory than its own parameters.
+    private final class Shape: Sendable {
+        let names: [[UInt8]]
+
+        init(_ names: some Sequence<String>) {
+            self.names = names.map { Array($0.utf8) }.sorted { $0.lexicographicallyPrecedes($1) }
+        }
+
+        /// The names that start with `prefix`, in byte order.
+        func names(under prefix: String) -> ArraySlice<[UInt8]> {
+            let prefix = Array(prefix.utf8)
+            var low = 0
+            var high = self.names.count
+            while low < high {
+                let middle = (low + high) / 2
+                if self.names[middle].lexicographicallyPrecedes(prefix) { low = middle + 1 } else { high = middle }
+            }
+            var end = low
+            while end < self.names.count, self.names[end].starts(with: prefix) { end += 1 }
+            return self.names[low..<end]
+        }
     }
 
     /// Parses `application/x-www-form-urlencoded` bytes (a body or a query string) into `into`, refusing
@@ -197,7 +230,10 @@ public struct QueryForm: Sendable {
         out.reserveCapacity(indices.count)
         for index in indices {
             out.append(
-                try read(QueryForm(parameters: self.parameters, prefix: "\(self.prefix)\(key).member.\(index).")))
+                try read(
+                    QueryForm(
+                        parameters: self.parameters, prefix: "\(self.prefix)\(key).member.\(index).", shape: self.shape)
+                ))
         }
         return out
     }
@@ -205,24 +241,28 @@ public struct QueryForm: Sendable {
     /// A structure: `Key.Member`; nil when none of its members is given.
     func structure<T>(_ key: String, _ read: (QueryForm) throws(QueryInputError) -> T) throws(QueryInputError) -> T? {
         let nested = self.prefix + key + "."
-        guard self.parameters.keys.contains(where: { $0.hasPrefix(nested) }) else { return nil }
-        return try read(QueryForm(parameters: self.parameters, prefix: nested))
+        guard !self.shape.names(under: nested).isEmpty else { return nil }
+        return try read(QueryForm(parameters: self.parameters, prefix: nested, shape: self.shape))
     }
 
     /// The member indices of list `key`, in order; nil when the list is absent, [] for `Key=`.
     private func listIndices(_ key: String) throws(QueryInputError) -> [Int]? {
         let listPrefix = self.prefix + key + ".member."
+        let names = self.shape.names(under: listPrefix)
+        if names.isEmpty {
+            return self.parameters[self.prefix + key] != nil ? [] : nil
+        }
+        let skip = listPrefix.utf8.count
         var indices: Set<Int> = []
-        for name in self.parameters.keys where name.hasPrefix(listPrefix) {
-            let rest = name.dropFirst(listPrefix.count)
-            let digits = rest.prefix { $0 != "." }
-            guard let index = Int(digits), index >= 1, index <= Limits.maxListIndex else {
-                throw .malformed("Bad list index in parameter \(name) (1...\(Limits.maxListIndex)).")
+        for name in names {
+            let digits = name[skip...].prefix { $0 != UInt8(ascii: ".") }
+            guard let index = Int(String(decoding: digits, as: UTF8.self)), index >= 1, index <= Limits.maxListIndex
+            else {
+                throw .malformed(
+                    "Bad list index in parameter \(String(decoding: name, as: UTF8.self)) (1...\(Limits.maxListIndex))."
+                )
             }
             indices.insert(index)
-        }
-        if indices.isEmpty {
-            return self.parameters[self.prefix + key] != nil ? [] : nil
         }
         return indices.sorted()
     }
