@@ -71,6 +71,7 @@ public enum StoreConformance {
             ("readsOfRelations", readsOfRelations),
             ("sessionsAndAccountSummary", sessionsAndAccountSummary),
             ("removeEverythingLeavesAnEmptyAccount", removeEverythingLeavesAnEmptyAccount),
+            ("userStatesMatchPerUserReads", userStatesMatchPerUserReads),
         ] + instanceProfileCases
 
     /// The test mode's reset: one write that empties the account (relations first), logs every deletion and
@@ -463,6 +464,57 @@ public enum StoreConformance {
         _ = try await dir.deleteGroup(named: name("a", .group))
         let groups = try await store.read { tx throws(IAMError) in try tx.groups(ofUser: user.id) }
         #expect(groups.count == 1)
+    }
+
+    /// The batched read a catching-up snapshot uses answers exactly what the per-user reads do, for users with
+    /// every kind of relation, with none, and gone.
+    static func userStatesMatchPerUserReads(_ store: any Store) async throws {
+        let dir = directory(store)
+        var users: [UniqueID] = []
+        for user in ["alice", "bob", "carol"] { users.append(try await dir.createUser(name: name(user)).value.id) }
+        for group in ["g1", "g2"] {
+            _ = try await dir.createGroup(name: name(group, .group))
+            _ = try await dir.addUser(name("alice"), toGroup: name(group, .group))
+        }
+        for policy in ["p1", "p2"] {
+            let arn = try await dir.createPolicy(name: name(policy, .policy), document: allowAll).value.arn
+            _ = try await dir.attachPolicy(arn, to: .user, named: name("alice"))
+        }
+        for inline in ["zeta", "alpha"] {
+            _ = try await dir.putInlinePolicy(
+                name(inline, .inlinePolicy), document: allowAll, on: .user, named: name("alice"))
+        }
+        _ = try await dir.addUser(name("bob"), toGroup: name("g2", .group))
+        _ = try await dir.deleteUser(named: name("carol"))
+        let ids = users
+        let (batch, single) = try await store.read { tx throws(IAMError) in
+            var single: [UniqueID: UserState] = [:]
+            for id in ids {
+                let owner = OwnerRef(.user, id)
+                let user = try tx.entity(User.self, id: id)
+                single[id] = UserState(
+                    user: user, inlinePolicies: user == nil ? [] : try tx.inlinePolicies(of: owner),
+                    attachedPolicies: user == nil ? [] : try tx.attachedPolicies(of: owner),
+                    groups: user == nil ? [] : try tx.groups(ofUser: id))
+            }
+            return (try tx.userStates(ids), single)
+        }
+        #expect(batch.count == 3)
+        for id in users {
+            let got = try #require(batch[id])
+            let want = try #require(single[id])
+            #expect(got.user?.id == want.user?.id)
+            #expect(got.user?.name == want.user?.name)
+            #expect(got.inlinePolicies.map(\.name.rawValue) == want.inlinePolicies.map(\.name.rawValue))
+            #expect(got.inlinePolicies.map(\.document) == want.inlinePolicies.map(\.document))
+            #expect(got.attachedPolicies == want.attachedPolicies)
+            #expect(got.groups.sorted() == want.groups.sorted())
+        }
+        #expect(batch[users[0]]?.inlinePolicies.map(\.name.rawValue) == ["alpha", "zeta"])
+        #expect(batch[users[0]]?.attachedPolicies.count == 2)
+        #expect(batch[users[0]]?.groups.count == 2)
+        #expect(batch[users[1]]?.groups.count == 1)
+        #expect(batch[users[2]]?.user == nil)
     }
 
     static func policyVersionsRules(_ store: any Store) async throws {

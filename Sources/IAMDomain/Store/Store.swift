@@ -297,6 +297,10 @@ public protocol StoreReader {
 
     /// Change-log entries after `revision`, oldest first, at most `limit`.
     func changes(after revision: Revision, limit: Int) throws(IAMError) -> [Change]
+    /// Each user's row and what its permissions are gathered from (``UserState``), for a snapshot catching up
+    /// with a batch of changes; an absent user has a nil ``UserState/user``. The default asks per user; a
+    /// store where every statement is a round trip answers in a few statements for the whole batch.
+    func userStates(_ ids: [UniqueID]) throws(IAMError) -> [UniqueID: UserState]
     /// Everything, for ``Store/loadAll()``.
     func contents() throws(IAMError) -> StoreContents
 }
@@ -349,4 +353,43 @@ public protocol StoreWriter: StoreReader {
     /// Deletes a session; returns whether it existed.
     @discardableResult
     func deleteSession(id: AccessKeyID) throws(IAMError) -> Bool
+}
+
+/// A user as a snapshot needs it after a change: the user itself (nil when gone) with its inline policies,
+/// attached policies and groups (all empty when gone).
+public struct UserState: Sendable {
+    /// The user; nil when it no longer exists.
+    public var user: User?
+    /// Its inline policies, in name order.
+    public var inlinePolicies: [InlinePolicy]
+    /// Its attached managed policies, in attachment order.
+    public var attachedPolicies: [ARN]
+    /// The groups it belongs to.
+    public var groups: [UniqueID]
+
+    /// A user's state.
+    public init(user: User?, inlinePolicies: [InlinePolicy], attachedPolicies: [ARN], groups: [UniqueID]) {
+        self.user = user
+        self.inlinePolicies = inlinePolicies
+        self.attachedPolicies = attachedPolicies
+        self.groups = groups
+    }
+}
+
+extension StoreReader {
+    /// One user's state at a time, from the per-entity reads.
+    public func userStates(_ ids: [UniqueID]) throws(IAMError) -> [UniqueID: UserState] {
+        var out: [UniqueID: UserState] = [:]
+        for id in ids {
+            guard let user = try self.entity(User.self, id: id) else {
+                out[id] = UserState(user: nil, inlinePolicies: [], attachedPolicies: [], groups: [])
+                continue
+            }
+            let owner = OwnerRef(.user, id)
+            out[id] = UserState(
+                user: user, inlinePolicies: try self.inlinePolicies(of: owner),
+                attachedPolicies: try self.attachedPolicies(of: owner), groups: try self.groups(ofUser: id))
+        }
+        return out
+    }
 }
