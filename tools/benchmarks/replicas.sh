@@ -14,11 +14,23 @@
 #     the tables at start; checked through Health).
 #
 #   tools/benchmarks/replicas.sh [runs=3] [seconds per load run=10]
+#   CATCHUP=0 tools/benchmarks/replicas.sh ...   (skip the catch-up figures and their 100,000 changes of seeding)
+#   PIN=1 tools/benchmarks/replicas.sh ...       (two machines' worth of isolation on one: replica B and the
+#                                                 Authorize client on CPU 0, PostgreSQL, replica A and the
+#                                                 writers on CPU 1, so the Authorize comparison measures what
+#                                                 following the writes costs B rather than A's and PostgreSQL's
+#                                                 share of the same two cores)
 #
 # Builds release binaries first unless BIN (iam-loadtest, iam-replica-bench) and PG_BIN (iamd-pg, from
 # Packages/IAMPostgres, scratch path .build-pg) are set. Every loop is bounded (timeout, --duration).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# B's side (the replica whose checks are measured, and their client); everything else runs where the script does.
+ON_B=()
+if [[ ${PIN:-0} == 1 ]]; then
+  if [[ -z ${PINNED:-} ]]; then PINNED=1 exec taskset -c 1 "$0" "$@"; fi
+  ON_B=(taskset -c 0)
+fi
 RUNS=${1:-3}
 SECS=${2:-10}
 BIN=${BIN:-}
@@ -57,7 +69,9 @@ start_replica() {
   local name=$1 data=$work/$1
   mkdir -p "$data"
   if [[ $name != a ]]; then cp "$work/a/credentials.json" "$work/a/kek" "$data/"; fi
-  "$PG_BIN/iamd-pg" --data-dir "$data" --port 0 --query-port off --log-level warning --store "$STORE" \
+  local on=()
+  if [[ $name == b ]]; then on=("${ON_B[@]}"); fi
+  "${on[@]}" "$PG_BIN/iamd-pg" --data-dir "$data" --port 0 --query-port off --log-level warning --store "$STORE" \
     --tls-cert "$work/a/tls/server.pem" --tls-key "$work/a/tls/server.key" \
     > "$data/iamd.out" 2> "$data/iamd.err" &
   PID=$!
@@ -107,14 +121,14 @@ for run in $(seq "$RUNS"); do
   line=$(bench propagation --writer "127.0.0.1:$A_PORT" --reader "127.0.0.1:$B_PORT" --rate 200 \
     --duration "$SECS" --prefix "p$run")
   echo "propagation run=$run $line" | tee -a "$out" >&2
-  line=$(timeout $((SECS + 60)) "$BIN/iam-loadtest" run --workload authorize --connections 1 --in-flight 64 \
+  line=$(timeout $((SECS + 60)) "${ON_B[@]}" "$BIN/iam-loadtest" run --workload authorize --connections 1 --in-flight 64 \
     "${CHECK[@]}" | tr '\n' ' ')
   echo "authorize-quiet run=$run $line" | tee -a "$out" >&2
   bench write-load --endpoint "127.0.0.1:$A_PORT" --rate 500 --duration $((SECS + 3)) --prefix "w$run" \
     > "$work/write-load.$run" &
   writer=$!
   sleep 1
-  line=$(timeout $((SECS + 60)) "$BIN/iam-loadtest" run --workload authorize --connections 1 --in-flight 64 \
+  line=$(timeout $((SECS + 60)) "${ON_B[@]}" "$BIN/iam-loadtest" run --workload authorize --connections 1 --in-flight 64 \
     "${CHECK[@]}" | tr '\n' ' ')
   wait "$writer"
   echo "authorize-writes run=$run $line $(cat "$work/write-load.$run")" | tee -a "$out" >&2
@@ -123,7 +137,8 @@ done
 # Catch-up: fill the database to 100,000 changes, then start new replicas and time them to its revision.
 revision() { psql "$STORE" -Atc "SELECT value FROM meta WHERE key = 'revision'"; }
 have=$(revision)
-if (( have < 100000 )); then
+[[ ${CATCHUP:-1} == 0 ]] && RUNS_CATCHUP=0 || RUNS_CATCHUP=$RUNS
+if (( RUNS_CATCHUP > 0 && have < 100000 )); then
   echo "== seeding $((100000 - have)) changes through A: 4,000 users, then TagUser writes over them" >&2
   bench create-users --endpoint "127.0.0.1:$A_PORT" --count 4000 --concurrency 16 --prefix seed >&2
   have=$(revision)
@@ -131,7 +146,7 @@ if (( have < 100000 )); then
     --prefix seed >&2
 fi
 target=$(revision)
-for run in $(seq "$RUNS"); do
+for run in $(seq "$RUNS_CATCHUP"); do
   start_ns=$(date +%s%N)
   start_replica "c$run"
   listen_ms=$(( ($(date +%s%N) - start_ns) / 1000000 ))
