@@ -22,7 +22,7 @@ extension AuthorizationSnapshot {
         var keys = Set<AccessKeyID>()
         var sessions = Set<AccessKeyID>()
         var seen = Set<ChangedEntity>()
-        /// Users whose groups were read above with the rest of them, so the loop below need not read them again.
+        // Users whose groups were read with the rest of them, so the loop below need not read them again.
         var groupsRead = Set<UniqueID>()
         // Policies first, so owners recompiled below see the new documents.
         let ordered =

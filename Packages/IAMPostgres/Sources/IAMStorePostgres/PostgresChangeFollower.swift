@@ -13,9 +13,9 @@ import Synchronization
 /// LISTEN connection breaks (PostgreSQL restarted), the follower reconnects with backoff and catches up from
 /// where its snapshot was. Catch-ups start at most every ``catchUpSpacing``: under a steady stream of writes
 /// each would otherwise carry one change and cost a transaction of its own (about 0.8 ms of the replica's
-/// CPU per write at 500 writes/s, taken from its checks), while spaced ones carry a batch. A replica so far behind that the entries it needs were compacted rebuilds its
-/// snapshot from the tables. Every ``compactionInterval`` it also compacts the change log (idempotent, so
-/// every replica may).
+/// CPU per write at 500 writes/s, taken from its checks), while spaced ones carry a batch. A replica so far
+/// behind that the entries it needs were compacted rebuilds its snapshot from the tables. Every
+/// ``compactionInterval`` it also compacts the change log (idempotent, so every replica may).
 public final class PostgresChangeFollower: Sendable {
     private let store: PostgresStore
     private let publisher: SnapshotPublisher
