@@ -32,6 +32,10 @@ final class PostgresSession {
         self.logger = logger
     }
 
+    /// The longest one statement may take, from sending it to its last row (loading 100,000 users is a few
+    /// seconds).
+    static let statementTimeout = TimeAmount.seconds(30)
+
     /// Runs `sql` with `values` bound to `$1...` and returns every row and the command's row count.
     @discardableResult
     func run(_ sql: String, _ values: [SQLValue] = []) throws(IAMError) -> PostgresQueryResult {
@@ -46,8 +50,20 @@ final class PostgresSession {
                 case .null: bindings.appendNull()
                 }
             }
-            return try self.connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: self.logger)
-                .wait()
+            // Bounded: after PostgreSQL restarted under writes, a statement's answer sometimes never came (its
+            // worker blocked in wait() with no error, and every later write queued behind it). Past the bound the
+            // connection is closed and the statement fails as a lost connection, so the next transaction
+            // reconnects.
+            let answer = self.connection.eventLoop.makePromise(of: PostgresQueryResult.self)
+            self.connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: self.logger)
+                .cascade(to: answer)
+            let connection = self.connection
+            let bound = connection.eventLoop.scheduleTask(in: Self.statementTimeout) {
+                answer.fail(StatementTimedOut(seconds: Self.statementTimeout.nanoseconds / 1_000_000_000))
+                connection.close().whenComplete { _ in withExtendedLifetime(connection) {} }
+            }
+            defer { bound.cancel() }
+            return try answer.futureResult.wait()
         } catch {
             if PostgresStore.isConnectionFailure(error) || self.connection.isClosed { self.connectionLost = true }
             throw PostgresStore.map(error)
@@ -58,6 +74,13 @@ final class PostgresSession {
     func affected(_ sql: String, _ values: [SQLValue] = []) throws(IAMError) -> Int {
         try self.run(sql, values).metadata.rows ?? 0
     }
+}
+
+/// A statement that got no answer within ``PostgresSession/statementTimeout``; its connection is closed, and the
+/// store treats it as lost.
+struct StatementTimedOut: Error, CustomStringConvertible {
+    let seconds: Int64
+    var description: String { "no answer from PostgreSQL within \(self.seconds) s; the connection was closed" }
 }
 
 /// Decodes a row's one column, turning postgres-nio's decoding errors into ``IAMError`` (a separate
