@@ -38,7 +38,10 @@ struct ReplicaEndToEndTests {
     /// reach B; the key authenticates on B; deactivated on A, it stops working on B at its next call.
     @Test func originScenarioWrittenOnOneCheckedOnAnother() async throws {
         let harness = try await ReplicaHarness(database: try await TestPostgres.makeDatabase("origin"))
-        defer { Task { await harness.remove() } }
+        defer {
+            harness.kill()
+            Task { await harness.remove() }
+        }
         try await harness.startReplica()
         try await harness.startReplica(passwordThroughFile: true)
         let a = try harness.client(0)
@@ -103,7 +106,10 @@ struct ReplicaEndToEndTests {
     /// case of the name.
     @Test func racingCreatorsOnTwoReplicasLeaveOneWinner() async throws {
         let harness = try await ReplicaHarness(database: try await TestPostgres.makeDatabase("race"))
-        defer { Task { await harness.remove() } }
+        defer {
+            harness.kill()
+            Task { await harness.remove() }
+        }
         try await harness.startReplica()
         try await harness.startReplica()
         let clients = [try harness.client(0), try harness.client(1)]
@@ -136,7 +142,10 @@ struct ReplicaEndToEndTests {
     /// nobody wrote gives up, bounded, with UNAVAILABLE.
     @Test func minRevisionReadsYourWritesAcrossReplicas() async throws {
         let harness = try await ReplicaHarness(database: try await TestPostgres.makeDatabase("minrev"))
-        defer { Task { await harness.remove() } }
+        defer {
+            harness.kill()
+            Task { await harness.remove() }
+        }
         try await harness.startReplica()
         try await harness.startReplica()
         let a = try harness.client(0)
@@ -162,7 +171,10 @@ struct ReplicaEndToEndTests {
     /// kill -9 of a replica loses nothing it acknowledged; restarted, it starts from the database.
     @Test func replicaKilledAndRestartedCatchesUp() async throws {
         let harness = try await ReplicaHarness(database: try await TestPostgres.makeDatabase("kill"))
-        defer { Task { await harness.remove() } }
+        defer {
+            harness.kill()
+            Task { await harness.remove() }
+        }
         try await harness.startReplica()
         try await harness.startReplica()
         let a = try harness.client(0)
@@ -188,7 +200,10 @@ struct ReplicaEndToEndTests {
         let server = try await TestPostgres.startCluster()
         let database = try await TestPostgres.makeDatabase("pgrestart", on: server)
         let harness = try await ReplicaHarness(database: database)
-        defer { Task { await harness.remove() } }
+        defer {
+            harness.kill()
+            Task { await harness.remove() }
+        }
         try await harness.startReplica()
         try await harness.startReplica()
         let a = try harness.client(0)
@@ -235,7 +250,10 @@ struct ReplicaEndToEndTests {
     @Test func replicasCatchUpAfterTenThousandWrites() async throws {
         let database = try await TestPostgres.makeDatabase("tenk")
         let harness = try await ReplicaHarness(database: database)
-        defer { Task { await harness.remove() } }
+        defer {
+            harness.kill()
+            Task { await harness.remove() }
+        }
         try await harness.startReplica()
         var logger = Logger(label: "seed")
         logger.logLevel = .warning
