@@ -272,32 +272,42 @@ final class PostgresTransaction: StoreWriter {
             out[user.id]?.user = user
             present.insert(user.id)
         }
-        for row in try self.session.run(
+        for (id, row) in try self.rows(
+            of: present,
             "SELECT owner_id, name, document FROM inline_policy WHERE owner_id = ANY($1) ORDER BY owner_id, name",
-            [keys])
+            keys)
         {
-            let (owner, name, document) = try decodeRow(row, (String, String, String).self)
-            let id = try self.id(owner)
-            guard present.contains(id) else { continue }
+            let (_, name, document) = try decodeRow(row, (String, String, String).self)
             out[id]?.inlinePolicies.append(
                 InlinePolicy(
                     owner: OwnerRef(.user, id), name: try self.entityName(name, .inlinePolicy), document: document))
         }
-        for row in try self.session.run(
-            "SELECT owner_id, policy_arn FROM attachment WHERE owner_id = ANY($1) ORDER BY owner_id, seq", [keys])
+        for (id, row) in try self.rows(
+            of: present, "SELECT owner_id, policy_arn FROM attachment WHERE owner_id = ANY($1) ORDER BY owner_id, seq",
+            keys)
         {
-            let (owner, arn) = try decodeRow(row, (String, String).self)
-            let id = try self.id(owner)
-            guard present.contains(id) else { continue }
-            out[id]?.attachedPolicies.append(try self.arn(arn))
+            out[id]?.attachedPolicies.append(try self.arn(try decodeRow(row, (String, String).self).1))
         }
-        for row in try self.session.run(
-            "SELECT user_id, group_id FROM membership WHERE user_id = ANY($1) ORDER BY user_id, group_id", [keys])
+        for (id, row) in try self.rows(
+            of: present, "SELECT user_id, group_id FROM membership WHERE user_id = ANY($1) ORDER BY user_id, group_id",
+            keys)
         {
-            let (user, group) = try decodeRow(row, (String, String).self)
-            let id = try self.id(user)
-            guard present.contains(id) else { continue }
-            out[id]?.groups.append(try self.id(group))
+            out[id]?.groups.append(try self.id(try decodeRow(row, (String, String).self).1))
+        }
+        return out
+    }
+
+    /// The rows of `sql` (whose first column is a user's id, bound to `keys`) that belong to a user in `present`.
+    private func rows(of present: Set<UniqueID>, _ sql: String, _ keys: SQLValue) throws(IAMError) -> [(
+        UniqueID, PostgresRow
+    )] {
+        var out: [(UniqueID, PostgresRow)] = []
+        for row in try self.session.run(sql, [keys]) {
+            guard let cell = row.first else { throw .serviceFailure("corrupt row: no columns") }
+            let text: String
+            do { text = try cell.decode(String.self) } catch { throw .serviceFailure("corrupt row: \(error)") }
+            let id = try self.id(text)
+            if present.contains(id) { out.append((id, row)) }
         }
         return out
     }
