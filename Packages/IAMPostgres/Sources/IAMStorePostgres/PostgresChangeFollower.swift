@@ -13,7 +13,10 @@ import Synchronization
 /// LISTEN connection breaks (PostgreSQL restarted), the follower reconnects with backoff and catches up from
 /// where its snapshot was. Catch-ups start at most every ``catchUpSpacing``: under a steady stream of writes
 /// each would otherwise carry one change and cost a transaction of its own (about 0.8 ms of the replica's
-/// CPU per write at 500 writes/s, taken from its checks), while spaced ones carry a batch. A replica so far
+/// CPU per write at 500 writes/s, taken from its checks), while spaced ones carry a batch. When catch-ups take
+/// long (the replica busy with checks, PostgreSQL slow), the spacing grows with them, to ``busySpacingFactor``
+/// times the last one's duration (at most ``maxCatchUpSpacing``): following then takes at most about a
+/// quarter of the replica's time, and each catch-up carries more changes for the same cost. A replica so far
 /// behind that the entries it needs were compacted rebuilds its snapshot from the tables. Every
 /// ``compactionInterval`` it also compacts the change log (idempotent, so every replica may).
 public final class PostgresChangeFollower: Sendable {
@@ -25,15 +28,20 @@ public final class PostgresChangeFollower: Sendable {
     /// How often it compacts the change log; nil never.
     public let compactionInterval: Duration?
     /// The least time between the starts of two catch-ups; what a write waits at most, beyond the catch-up
-    /// itself, to become visible here.
+    /// itself, to become visible here, while catch-ups are quick.
     public let catchUpSpacing: Duration
+    /// The most time between the starts of two catch-ups however long the last one took.
+    public let maxCatchUpSpacing: Duration
+    /// The next catch-up starts no sooner than this many times the last one's duration after the last one ended.
+    public static let busySpacingFactor = 3
     private let newestKnown = Atomic<UInt64>(0)
     private let connected = Atomic<Bool>(false)
 
     /// Creates a follower of `store` feeding `publisher`; ``run()`` does the work.
     public init(
         store: PostgresStore, publisher: SnapshotPublisher, logger: Logger, pollInterval: Duration = .seconds(1),
-        compactionInterval: Duration? = .seconds(60), catchUpSpacing: Duration = .milliseconds(10)
+        compactionInterval: Duration? = .seconds(60), catchUpSpacing: Duration = .milliseconds(10),
+        maxCatchUpSpacing: Duration = .milliseconds(40)
     ) {
         self.store = store
         self.publisher = publisher
@@ -41,6 +49,7 @@ public final class PostgresChangeFollower: Sendable {
         self.pollInterval = pollInterval
         self.compactionInterval = compactionInterval
         self.catchUpSpacing = catchUpSpacing
+        self.maxCatchUpSpacing = max(catchUpSpacing, maxCatchUpSpacing)
         self.newestKnown.store(publisher.revision.rawValue, ordering: .relaxed)
     }
 
@@ -141,21 +150,33 @@ public final class PostgresChangeFollower: Sendable {
             }
             group.addTask {
                 let clock = ContinuousClock()
-                var lastStart: ContinuousClock.Instant?
+                var notBefore: ContinuousClock.Instant?
                 for await always in wakes {
                     if !always, self.publisher.revision.rawValue >= self.newestKnown.load(ordering: .relaxed) {
                         continue
                     }
-                    if let lastStart, lastStart.advanced(by: self.catchUpSpacing) > clock.now {
-                        try await Task.sleep(until: lastStart.advanced(by: self.catchUpSpacing), clock: clock)
+                    if let notBefore, notBefore > clock.now {
+                        try await Task.sleep(until: notBefore, clock: clock)
                     }
-                    lastStart = clock.now
+                    let start = clock.now
                     await self.catchUp()
+                    notBefore = Self.nextStart(
+                        after: start, end: clock.now, spacing: self.catchUpSpacing, maxSpacing: self.maxCatchUpSpacing)
                 }
             }
             _ = try await group.next()
             group.cancelAll()
         }
+    }
+
+    /// When the catch-up after one that ran from `start` to `end` may start: `spacing` after `start`, or
+    /// ``busySpacingFactor`` times its duration after `end` when that is later, and never more than `maxSpacing`
+    /// after `start`.
+    public static func nextStart(
+        after start: ContinuousClock.Instant, end: ContinuousClock.Instant, spacing: Duration, maxSpacing: Duration
+    ) -> ContinuousClock.Instant {
+        let busy = end + (end - start) * Self.busySpacingFactor
+        return min(max(start + spacing, busy), start + maxSpacing)
     }
 
     /// Moves the snapshot to the database's newest revision; rebuilds it when the changes it needs are gone.

@@ -26,6 +26,10 @@ public struct PostgresStoreConfiguration: Sendable {
     public var maxConnections: Int = 8
     /// How many change-log revisions are kept behind the newest; older ones are compacted away.
     public var changeLogRetention: UInt64 = 100_000
+    /// The least time between two catch-ups of a replica following the others' writes (`follow_spacing_ms=` in the
+    /// URL): longer folds more writes into each catch-up, so following costs the replica less CPU, and makes
+    /// them visible here later by up to as much.
+    public var followSpacing: Duration = .milliseconds(10)
 
     /// Creates a configuration.
     public init(host: String, port: Int = 5432, username: String, password: String?, database: String) {
@@ -62,9 +66,14 @@ public struct PostgresStoreConfiguration: Sendable {
             switch (item.name, item.value ?? "") {
             case ("sslmode", "disable"): self.requireTLS = false
             case ("sslmode", "require"), ("sslmode", "verify-full"): self.requireTLS = true
+            case ("follow_spacing_ms", let value):
+                guard let milliseconds = Int(value), (1...1000).contains(milliseconds) else {
+                    throw .invalidInput("the store URL's follow_spacing_ms must be 1-1000, got \(value)")
+                }
+                self.followSpacing = .milliseconds(milliseconds)
             default:
                 throw .invalidInput(
-                    "the store URL takes only sslmode=disable|require|verify-full, got \(item.name)=\(item.value ?? "")"
+                    "the store URL takes only sslmode=disable|require|verify-full and follow_spacing_ms=1-1000, got \(item.name)=\(item.value ?? "")"
                 )
             }
         }
@@ -147,10 +156,12 @@ public final class PostgresStore: Store {
             let outcome: (result: Result<T, IAMError>, lost: Bool) = try await self.withSession {
                 session throws(IAMError) in
                 let result = Result { () throws(IAMError) -> T in
-                    try session.run("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                    // BEGIN is not waited for: the revision's answer comes after it (see PostgresSession.send).
+                    try session.send("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                     do throws(IAMError) {
-                        let revision = try Self.readRevision(session, lock: false)
-                        let value = try body(PostgresTransaction(session, revision: revision))
+                        let (revision, compacted) = try Self.readRevisionAndCompaction(session)
+                        let value = try body(
+                            PostgresTransaction(session, revision: revision, compactedThrough: compacted))
                         try session.run("COMMIT")
                         return value
                     } catch {
@@ -171,7 +182,7 @@ public final class PostgresStore: Store {
         -> Committed<T>
     {
         try await self.withSession { session throws(IAMError) -> Committed<T> in
-            try session.run("BEGIN ISOLATION LEVEL READ COMMITTED")
+            try session.send("BEGIN ISOLATION LEVEL READ COMMITTED")
             do throws(IAMError) {
                 let revision = try Self.readRevision(session, lock: true)
                 let transaction = PostgresTransaction(session, revision: revision)
@@ -197,12 +208,14 @@ public final class PostgresStore: Store {
                     values += [.int(Int64(seq)), .text(entry.kind.rawValue), .text(columns.kind), .text(columns.id)]
                     changes.append(Change(revision: next, kind: entry.kind, entity: entry.entity))
                 }
-                try session.run(
+                // Sent without waiting, as their results are not needed: COMMIT's answer comes after theirs, and if
+                // one failed (the transaction then ends in a rollback), the COMMIT's run throws its error.
+                try session.send(
                     "INSERT INTO change_log (revision, seq, kind, entity_kind, entity_id) VALUES "
                         + rows.joined(separator: ", "), values)
-                try session.run("UPDATE meta SET value = $1 WHERE key = 'revision'", [.int(Int64(next.rawValue))])
+                try session.send("UPDATE meta SET value = $1 WHERE key = 'revision'", [.int(Int64(next.rawValue))])
                 // Delivered at COMMIT only, so a woken follower always finds the change.
-                try session.run(
+                try session.send(
                     "SELECT pg_notify('\(PostgresSchema.channel)', $1)", [.text(String(next.rawValue))])
                 try session.run("COMMIT")
                 return Committed(value: value, revision: next, changes: changes)
@@ -278,6 +291,19 @@ public final class PostgresStore: Store {
             throw .serviceFailure("database has no revision row")
         }
         return Revision(UInt64(max(0, try decodeRow(row, Int64.self))))
+    }
+
+    /// The revision and `compacted_through` in one statement: a follower's catch-up needs both, and each
+    /// statement is a round trip.
+    static func readRevisionAndCompaction(_ session: PostgresSession) throws(IAMError) -> (Revision, UInt64) {
+        var revision: Int64?
+        var compacted: Int64 = 0
+        for row in try session.run("SELECT key, value FROM meta WHERE key IN ('revision', 'compacted_through')") {
+            let (key, value) = try decodeRow(row, (String, Int64).self)
+            if key == "revision" { revision = value } else { compacted = value }
+        }
+        guard let revision else { throw .serviceFailure("database has no revision row") }
+        return (Revision(UInt64(max(0, revision))), UInt64(max(0, compacted)))
     }
 
     private static func migrate(_ session: PostgresSession) throws(IAMError) {

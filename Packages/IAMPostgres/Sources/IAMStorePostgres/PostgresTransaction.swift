@@ -36,9 +36,21 @@ final class PostgresSession {
     /// seconds).
     static let statementTimeout = TimeAmount.seconds(30)
 
-    /// Runs `sql` with `values` bound to `$1...` and returns every row and the command's row count.
-    @discardableResult
-    func run(_ sql: String, _ values: [SQLValue] = []) throws(IAMError) -> PostgresQueryResult {
+    /// Statements sent without waiting for their answers, oldest first; the next ``run(_:_:)`` reports their
+    /// failures.
+    private var unanswered: [EventLoopFuture<PostgresQueryResult>] = []
+
+    /// Sends `sql` without waiting for its answer: one thread hand-off and wake-up less than ``run(_:_:)``, for a
+    /// statement whose result is not needed (BEGIN, the change-log rows of a write). postgres-nio runs a
+    /// connection's statements in order, so it is answered before the next statement is; the next `run` throws
+    /// its error, if it had one, after its own answer came. That matters: a transaction with a failed statement
+    /// is aborted, and PostgreSQL answers its COMMIT with a rollback, not an error.
+    func send(_ sql: String, _ values: [SQLValue] = []) throws(IAMError) {
+        let query = PostgresQuery(unsafeSQL: sql, binds: try Self.bind(values))
+        self.unanswered.append(self.connection.query(query, logger: self.logger))
+    }
+
+    private static func bind(_ values: [SQLValue]) throws(IAMError) -> PostgresBindings {
         var bindings = PostgresBindings(capacity: values.count)
         do {
             for value in values {
@@ -50,6 +62,17 @@ final class PostgresSession {
                 case .null: bindings.appendNull()
                 }
             }
+        } catch {
+            throw .serviceFailure("cannot bind a statement's values: \(error)")
+        }
+        return bindings
+    }
+
+    /// Runs `sql` with `values` bound to `$1...` and returns every row and the command's row count.
+    @discardableResult
+    func run(_ sql: String, _ values: [SQLValue] = []) throws(IAMError) -> PostgresQueryResult {
+        let bindings = try Self.bind(values)
+        do {
             // Bounded: after PostgreSQL restarted under writes, a statement's answer sometimes never came (its
             // worker blocked in wait() with no error, and every later write queued behind it). Past the bound the
             // connection is closed and the statement fails as a lost connection, so the next transaction
@@ -63,8 +86,15 @@ final class PostgresSession {
                 connection.close().whenComplete { _ in withExtendedLifetime(connection) {} }
             }
             defer { bound.cancel() }
-            return try answer.futureResult.wait()
+            let result = Result { try answer.futureResult.wait() }
+            // Answered in order: the statements sent before this one have their answers by now, and a failure of
+            // theirs is the cause of any of this one's, so it is reported first.
+            let earlier = self.unanswered
+            self.unanswered = []
+            for statement in earlier { _ = try statement.wait() }
+            return try result.get()
         } catch {
+            self.unanswered = []
             if PostgresStore.isConnectionFailure(error) || self.connection.isClosed { self.connectionLost = true }
             throw PostgresStore.map(error)
         }
@@ -112,11 +142,15 @@ func decodeRow<each Column: PostgresDecodable>(_ row: PostgresRow, _ types: (rep
 final class PostgresTransaction: StoreWriter {
     let session: PostgresSession
     let revision: Revision
+    /// `compacted_through` as the snapshot began, when it was read with the revision (reads do, in one statement
+    /// with it); nil reads it when ``changes(after:limit:)`` needs it.
+    let compactedThrough: UInt64?
     var pending: [(kind: Change.Kind, entity: ChangedEntity)] = []
 
-    init(_ session: PostgresSession, revision: Revision) {
+    init(_ session: PostgresSession, revision: Revision, compactedThrough: UInt64? = nil) {
         self.session = session
         self.revision = revision
+        self.compactedThrough = compactedThrough
     }
 
     private func record(_ kind: Change.Kind, _ entity: ChangedEntity) {
@@ -258,56 +292,45 @@ final class PostgresTransaction: StoreWriter {
         try self.owners("SELECT kind, id FROM entity WHERE boundary = $1", [.text(policy.description)]).sorted()
     }
 
-    /// Four statements for the whole batch, where the per-user reads take four per user: each is a round trip
-    /// and a thread hand-off, and a replica following 500 writes a second spent most of a core on them.
+    /// One statement for the whole batch, where the per-user reads take four per user: each statement is a round
+    /// trip, a thread hand-off and a parse and plan in PostgreSQL, and a replica following 500 writes a second
+    /// spent most of a core on them. The four relations come back as one result, told apart by `tag` and each in
+    /// the order the per-user reads give (inline policies by name, attachments by `seq`, groups by id).
     func userStates(_ ids: [UniqueID]) throws(IAMError) -> [UniqueID: UserState] {
         var out: [UniqueID: UserState] = [:]
         for id in ids { out[id] = UserState(user: nil, inlinePolicies: [], attachedPolicies: [], groups: []) }
-        let keys = SQLValue.texts(ids.map(\.rawValue))
+        let rows = try self.session.run(
+            """
+            SELECT 0 AS tag, id AS owner, NULL::text AS a, NULL::text AS b, body, 0::int8 AS ord
+                FROM entity WHERE kind = $1 AND id = ANY($2)
+            UNION ALL SELECT 1, owner_id, name, document, NULL, 0 FROM inline_policy WHERE owner_id = ANY($2)
+            UNION ALL SELECT 2, owner_id, policy_arn, NULL, NULL, seq FROM attachment WHERE owner_id = ANY($2)
+            UNION ALL SELECT 3, user_id, group_id, NULL, NULL, 0 FROM membership WHERE user_id = ANY($2)
+            ORDER BY tag, owner, ord, a
+            """,
+            [.text(EntityKind.user.rawValue), .texts(ids.map(\.rawValue))])
+        // Users come first (tag 0): a relation's row counts only for a user that exists in this snapshot.
         var present = Set<UniqueID>()
-        for row in try self.session.run(
-            "SELECT body FROM entity WHERE kind = $1 AND id = ANY($2)", [.text(EntityKind.user.rawValue), keys])
-        {
-            let user = try self.decode(User.self, try decodeRow(row, Data.self))
-            out[user.id]?.user = user
-            present.insert(user.id)
-        }
-        for (id, row) in try self.rows(
-            of: present,
-            "SELECT owner_id, name, document FROM inline_policy WHERE owner_id = ANY($1) ORDER BY owner_id, name",
-            keys)
-        {
-            let (_, name, document) = try decodeRow(row, (String, String, String).self)
-            out[id]?.inlinePolicies.append(
-                InlinePolicy(
-                    owner: OwnerRef(.user, id), name: try self.entityName(name, .inlinePolicy), document: document))
-        }
-        for (id, row) in try self.rows(
-            of: present, "SELECT owner_id, policy_arn FROM attachment WHERE owner_id = ANY($1) ORDER BY owner_id, seq",
-            keys)
-        {
-            out[id]?.attachedPolicies.append(try self.arn(try decodeRow(row, (String, String).self).1))
-        }
-        for (id, row) in try self.rows(
-            of: present, "SELECT user_id, group_id FROM membership WHERE user_id = ANY($1) ORDER BY user_id, group_id",
-            keys)
-        {
-            out[id]?.groups.append(try self.id(try decodeRow(row, (String, String).self).1))
-        }
-        return out
-    }
-
-    /// The rows of `sql` (whose first column is a user's id, bound to `keys`) that belong to a user in `present`.
-    private func rows(of present: Set<UniqueID>, _ sql: String, _ keys: SQLValue) throws(IAMError) -> [(
-        UniqueID, PostgresRow
-    )] {
-        var out: [(UniqueID, PostgresRow)] = []
-        for row in try self.session.run(sql, [keys]) {
-            guard let cell = row.first else { throw .serviceFailure("corrupt row: no columns") }
-            let text: String
-            do { text = try cell.decode(String.self) } catch { throw .serviceFailure("corrupt row: \(error)") }
-            let id = try self.id(text)
-            if present.contains(id) { out.append((id, row)) }
+        for row in rows {
+            let (tag, owner, a, b, body, _) = try decodeRow(row, (Int32, String, String?, String?, Data?, Int64).self)
+            let id = try self.id(owner)
+            if tag == 0 {
+                guard let body else { throw .serviceFailure("corrupt row: user \(owner) without a body") }
+                let user = try self.decode(User.self, body)
+                out[user.id]?.user = user
+                present.insert(user.id)
+                continue
+            }
+            guard present.contains(id), let a else { continue }
+            switch tag {
+            case 1:
+                guard let b else { throw .serviceFailure("corrupt row: inline policy \(a) without a document") }
+                out[id]?.inlinePolicies.append(
+                    InlinePolicy(owner: OwnerRef(.user, id), name: try self.entityName(a, .inlinePolicy), document: b))
+            case 2: out[id]?.attachedPolicies.append(try self.arn(a))
+            case 3: out[id]?.groups.append(try self.id(a))
+            default: throw .serviceFailure("corrupt row: unknown relation \(tag)")
+            }
         }
         return out
     }
@@ -365,7 +388,12 @@ final class PostgresTransaction: StoreWriter {
     func changes(after revision: Revision, limit: Int) throws(IAMError) -> [Change] {
         // Entries up to `compacted_through` are gone: a reader that needs them must rebuild from the tables,
         // never skip them silently.
-        let compacted = try self.meta("compacted_through")
+        let compacted: UInt64
+        if let known = self.compactedThrough {
+            compacted = known
+        } else {
+            compacted = try self.meta("compacted_through")
+        }
         if revision.rawValue < compacted, revision < self.revision {
             throw PostgresStore.compactedError(after: revision, compactedThrough: Revision(compacted))
         }

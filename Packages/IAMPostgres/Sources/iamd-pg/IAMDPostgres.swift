@@ -26,7 +26,9 @@ struct IAMDPostgres: AsyncParsableCommand {
         let store = try await PostgresStore.connect(configuration, logger: logger)
         logger.notice("store: PostgreSQL at \(configuration.redactedURL)")
         return OpenedStore(store: store) { publisher in
-            let follower = PostgresChangeFollower(store: store, publisher: publisher, logger: logger)
+            let follower = PostgresChangeFollower(
+                store: store, publisher: publisher, logger: logger, catchUpSpacing: configuration.followSpacing,
+                maxCatchUpSpacing: max(.milliseconds(40), configuration.followSpacing * 4))
             return StoreFollower(
                 run: { await follower.run() }, databaseRevision: { follower.databaseRevision.rawValue })
         }

@@ -47,9 +47,14 @@ func openStore(_ database: TestPostgres.Database) async throws -> PostgresStore 
         #expect(configuration.password == "pw")
         #expect(configuration.redactedURL == "postgres://iam@db.example:6543/iam")
         #expect(try PostgresStoreConfiguration(url: "postgresql://u@h/d", password: nil).port == 5432)
+        #expect(
+            try PostgresStoreConfiguration(url: "postgres://u@h/d", password: nil).followSpacing == .milliseconds(10))
+        #expect(
+            try PostgresStoreConfiguration(url: "postgres://u@h/d?follow_spacing_ms=25", password: nil).followSpacing
+                == .milliseconds(25))
         for bad in [
             "postgres://iam:secret@h:5432/d", "mysql://u@h/d", "postgres://h:5432/d", "postgres://u@h:5432/",
-            "not a url",
+            "not a url", "postgres://u@h/d?follow_spacing_ms=0", "postgres://u@h/d?follow_spacing_ms=soon",
         ] {
             #expect(throws: IAMError.self, "\(bad)") { _ = try PostgresStoreConfiguration(url: bad, password: nil) }
         }
@@ -191,6 +196,39 @@ func openStore(_ database: TestPostgres.Database) async throws -> PostgresStore 
     let account = try! AccountID("123456789012")
 
     func name(_ text: String) -> EntityName { try! EntityName(text, kind: .user) }
+
+    /// A write's change-log row, revision bump and notification are sent without waiting for their answers; if
+    /// one fails, PostgreSQL ends the transaction with a rollback and answers COMMIT without an error. The write
+    /// must still fail, and leave nothing behind.
+    @Test func aWriteWhoseChangeLogRowFailsIsRefusedAndLeavesNothing() async throws {
+        let (store, database) = try await makeStore("sendfails")
+        let dir = IAMDirectory(store: store, account: account)
+        _ = try await dir.createUser(name: name("first"))
+        _ = try await TestPostgres.psql(database, "ALTER TABLE change_log ADD CONSTRAINT stop CHECK (revision < 2)")
+        await #expect(throws: IAMError.self) { _ = try await dir.createUser(name: name("second")) }
+        #expect(
+            try await store.read { reader throws(IAMError) in try reader.entity(User.self, named: name("second")) }
+                == nil)
+        #expect(try await store.read { reader throws(IAMError) in reader.revision } == Revision(1))
+        // The connection is still usable, and a later write goes through once the constraint is gone.
+        _ = try await TestPostgres.psql(database, "ALTER TABLE change_log DROP CONSTRAINT stop")
+        #expect(try await dir.createUser(name: name("second")).revision == Revision(2))
+        try await store.close()
+    }
+
+    /// Catch-ups are spaced by at least the minimum, by three times the last one's duration when it was long
+    /// (a busy replica), and by at most the maximum.
+    @Test func catchUpSpacingGrowsWithTheirDurationWithinBounds() {
+        let start = ContinuousClock.now
+        func next(_ took: Duration) -> Duration {
+            PostgresChangeFollower.nextStart(
+                after: start, end: start + took, spacing: .milliseconds(10), maxSpacing: .milliseconds(40)) - start
+        }
+        #expect(next(.milliseconds(1)) == .milliseconds(10))
+        #expect(next(.milliseconds(5)) == .milliseconds(20))
+        #expect(next(.milliseconds(8)) == .milliseconds(32))
+        #expect(next(.milliseconds(30)) == .milliseconds(40))
+    }
 
     /// Waits (event-driven enough: 20 ms polls, a generous bound) until `publisher` reaches `revision`.
     func wait(_ publisher: SnapshotPublisher, reaches revision: Revision) async throws {
