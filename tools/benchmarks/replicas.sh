@@ -4,9 +4,11 @@
 # a table of medians:
 #   - CreateUser/s through PostgreSQL with 16 concurrent writers (closed loop, on replica A; 4,000 users,
 #     deleted again after each run, as IAM allows 5,000 users per account);
-#   - propagation: from a write's acknowledgement on A to B's snapshot having it (B's Health revision,
-#     polled back to back), p50/p99, under 200 writes/s (TagUser over 100 users: a revision, a change-log
-#     row and a snapshot update like any write, without running into the users quota);
+#   - propagation: from a write's acknowledgement on A to B's snapshot having it, p50/p99, under 200 writes/s
+#     (TagUser over 100 users: a revision, a change-log row and a snapshot update like any write, without
+#     running into the users quota), observed two ways: an Authorize on B carrying the write's revision as
+#     min_revision right after the acknowledgement (read-your-writes as a client sees it), and B's Health
+#     revision polled back to back (a busy poller that takes a core from PostgreSQL and the replicas);
 #   - Authorize calls/s on B (iam-loadtest, 1 connection x 64 in flight) while A takes 500 writes/s,
 #     against the same with no writes, alternating;
 #   - catch-up of a new replica after 100,000 changes (4,000 users made, then TagUser writes over them):
@@ -15,6 +17,7 @@
 #
 #   tools/benchmarks/replicas.sh [runs=3] [seconds per load run=10]
 #   CATCHUP=0 tools/benchmarks/replicas.sh ...   (skip the catch-up figures and their 100,000 changes of seeding)
+#   FOLLOW_MS=20 tools/benchmarks/replicas.sh ... (replicas catch up at least 20 ms apart instead of 10)
 #   PIN=1 tools/benchmarks/replicas.sh ...       (two machines' worth of isolation on one: replica B and the
 #                                                 Authorize client on CPU 0, PostgreSQL, replica A and the
 #                                                 writers on CPU 1, so the Authorize comparison measures what
@@ -61,6 +64,8 @@ export PGPASSWORD
 PGPASSWORD=$(cat "$IAM_TEST_POSTGRES_PASSWORD_FILE")
 psql "$IAM_TEST_POSTGRES_URL" -qc "CREATE DATABASE iam_bench"
 STORE=${IAM_TEST_POSTGRES_URL%/*}/iam_bench
+# The replicas' store URL: FOLLOW_MS sets their least time between catch-ups (follow_spacing_ms, default 10).
+IAMD_STORE=$STORE${FOLLOW_MS:+?follow_spacing_ms=$FOLLOW_MS}
 echo "== PostgreSQL at $STORE (cluster $IAM_TEST_POSTGRES_DIR)" >&2
 
 # start_replica NAME: starts iamd-pg on its own data folder (copies of A's root verifier and KEK), waits for
@@ -71,7 +76,7 @@ start_replica() {
   if [[ $name != a ]]; then cp "$work/a/credentials.json" "$work/a/kek" "$data/"; fi
   local on=()
   if [[ $name == b ]]; then on=("${ON_B[@]}"); fi
-  "${on[@]}" "$PG_BIN/iamd-pg" --data-dir "$data" --port 0 --query-port off --log-level warning --store "$STORE" \
+  "${on[@]}" "$PG_BIN/iamd-pg" --data-dir "$data" --port 0 --query-port off --log-level warning --store "$IAMD_STORE" \
     --tls-cert "$work/a/tls/server.pem" --tls-key "$work/a/tls/server.key" \
     > "$data/iamd.out" 2> "$data/iamd.err" &
   PID=$!
@@ -88,7 +93,7 @@ start_replica() {
 
 # A makes the root key, the KEK and a development certificate; the others use A's.
 mkdir -p "$work/a"
-"$PG_BIN/iamd-pg" --data-dir "$work/a" --port 0 --query-port off --log-level warning --store "$STORE" \
+"$PG_BIN/iamd-pg" --data-dir "$work/a" --port 0 --query-port off --log-level warning --store "$IAMD_STORE" \
   > "$work/a/iamd.out" 2> "$work/a/iamd.err" &
 PID=$!
 pids+=("$PID")
@@ -119,8 +124,11 @@ for run in $(seq "$RUNS"); do
   echo "create16 run=$run $line" | tee -a "$out" >&2
   bench delete-users --endpoint "127.0.0.1:$A_PORT" --count 4000 --concurrency 16 --prefix "c$run" >&2
   line=$(bench propagation --writer "127.0.0.1:$A_PORT" --reader "127.0.0.1:$B_PORT" --rate 200 \
-    --duration "$SECS" --prefix "p$run")
+    --duration "$SECS" --prefix "p$run" --probe wait)
   echo "propagation run=$run $line" | tee -a "$out" >&2
+  line=$(bench propagation --writer "127.0.0.1:$A_PORT" --reader "127.0.0.1:$B_PORT" --rate 200 \
+    --duration "$SECS" --prefix "q$run" --probe poll)
+  echo "propagation-poll run=$run $line" | tee -a "$out" >&2
   line=$(timeout $((SECS + 60)) "${ON_B[@]}" "$BIN/iam-loadtest" run --workload authorize --connections 1 --in-flight 64 \
     "${CHECK[@]}" | tr '\n' ' ')
   echo "authorize-quiet run=$run $line" | tee -a "$out" >&2
@@ -165,8 +173,10 @@ echo
 echo "| figure | median |"
 echo "|---|---|"
 echo "| CreateUser/s, 16 concurrent writers on A | $(med create16 creates_per_s) |"
-echo "| propagation A -> B at 200 writes/s: p50 ms | $(med propagation p50_ms) |"
-echo "| propagation A -> B at 200 writes/s: p99 ms | $(med propagation p99_ms) |"
+echo "| propagation A -> B at 200 writes/s, probe wait (Authorize with min_revision): p50 ms | $(med propagation p50_ms) |"
+echo "| propagation A -> B at 200 writes/s, probe wait (Authorize with min_revision): p99 ms | $(med propagation p99_ms) |"
+echo "| propagation A -> B at 200 writes/s, probe poll (Health back to back): p50 ms | $(med propagation-poll p50_ms) |"
+echo "| propagation A -> B at 200 writes/s, probe poll (Health back to back): p99 ms | $(med propagation-poll p99_ms) |"
 quiet=$(med authorize-quiet calls_per_s)
 loaded=$(med authorize-writes calls_per_s)
 echo "| Authorize calls/s on B, no writes | $quiet |"

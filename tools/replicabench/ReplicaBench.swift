@@ -228,8 +228,14 @@ func openLoop(
     }
 }
 
-/// Propagation: writes at RATE on the writer replica; a poller on the reader replica calls Health/Ping back
-/// to back and notes when its snapshot's revision first reaches each acknowledged write's.
+/// Propagation: writes at RATE on the writer replica, and for each acknowledged write, when the reader replica
+/// first has it. Two probes:
+/// - `wait` (the default): right after each acknowledgement, an Authorize on the reader carrying the write's
+///   revision as `min_revision`, which the reader answers once its snapshot has it: read-your-writes as a client
+///   sees it, one round trip included, and no load beyond one call per write;
+/// - `poll`: Health/Ping on the reader back to back, noting when its revision first reaches each write's. The
+///   poller keeps a core busy (its own and the reader's event loop), which on a two-core machine takes CPU from
+///   PostgreSQL and both replicas and so lengthens what it measures.
 struct Propagation: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "From a write's acknowledgement on one replica to its visibility on another.")
@@ -238,11 +244,19 @@ struct Propagation: AsyncParsableCommand {
     @Option(help: "host:port of the replica read from.") var reader: String
     @Option(help: "Writes per second.") var rate = 200.0
     @Option(help: "Seconds.") var duration = 10.0
+    @Option(help: "How visibility is observed: wait (Authorize with min_revision) or poll (Health back to back).")
+    var probe = "wait"
 
     final class Log: @unchecked Sendable {
         let lock = NSLock()
         var acks: [(UInt64, ContinuousClock.Instant)] = []
         var seen: [(UInt64, ContinuousClock.Instant)] = []
+        /// wait: each acknowledged write's latency in ms, or nil when the reader did not have it in time.
+        var waited: [Double?] = []
+    }
+
+    func validate() throws {
+        guard ["wait", "poll"].contains(probe) else { throw ValidationError("--probe is wait or poll") }
     }
 
     func run() async throws {
@@ -251,7 +265,10 @@ struct Propagation: AsyncParsableCommand {
         let log = Log()
         let clock = ContinuousClock()
         try await WritePool.make(writeClient, prefix: target.prefix)
+        let pool0 = try await writeClient.getUser(GetUserRequest(userName: "\(target.prefix)-pool-0")).user
+        guard let principal = pool0?.arn else { throw ValidationError("GetUser answered without the user") }
         let poller = Task {
+            guard probe == "poll" else { return }
             var last: UInt64 = 0
             while !Task.isCancelled {
                 guard let revision = try? await readClient.ping(PingRequest()).revision else { continue }
@@ -262,11 +279,27 @@ struct Propagation: AsyncParsableCommand {
                 }
             }
         }
+        let waiting = probe == "wait"
         let (done, errors) = try await openLoop(writeClient, prefix: target.prefix, rate: rate, duration: duration) {
-            revision, at in log.lock.withLock { log.acks.append((revision, at)) }
+            revision, at in
+            guard waiting else {
+                log.lock.withLock { log.acks.append((revision, at)) }
+                return
+            }
+            // The write's task goes on to its answer; the probe runs beside it.
+            Task {
+                var request = AuthorizeRequest()
+                request.principalARN = principal
+                request.action = "iam:GetUser"
+                request.resource = "*"
+                request.minRevision = revision
+                let answered = try? await readClient.authorize(request)
+                let latency = answered.map { _ in max(0, seconds(clock.now - at)) * 1000 }
+                log.lock.withLock { log.waited.append(latency) }
+            }
         }
-        // Room for the last writes to arrive.
-        try await Task.sleep(for: .seconds(2))
+        // Room for the last writes to arrive (a min_revision wait is bounded at 2 s).
+        try await Task.sleep(for: .seconds(3))
         poller.cancel()
         _ = await poller.value
         try await WritePool.remove(writeClient, prefix: target.prefix)
@@ -274,24 +307,30 @@ struct Propagation: AsyncParsableCommand {
         await readClient.close()
         var latencies: [Double] = []
         var missing = 0
-        let seen = log.seen
-        for (revision, acknowledged) in log.acks {
-            // seen is in increasing revision order: the first observation at or past the write's revision.
-            var low = 0
-            var high = seen.count
-            while low < high {
-                let mid = (low + high) / 2
-                if seen[mid].0 >= revision { high = mid } else { low = mid + 1 }
+        if waiting {
+            let waited = log.lock.withLock { log.waited }
+            latencies = waited.compactMap { $0 }
+            missing = done - latencies.count
+        } else {
+            let seen = log.seen
+            for (revision, acknowledged) in log.acks {
+                // seen is in increasing revision order: the first observation at or past the write's revision.
+                var low = 0
+                var high = seen.count
+                while low < high {
+                    let mid = (low + high) / 2
+                    if seen[mid].0 >= revision { high = mid } else { low = mid + 1 }
+                }
+                guard low < seen.count else {
+                    missing += 1
+                    continue
+                }
+                latencies.append(max(0, seconds(seen[low].1 - acknowledged)) * 1000)
             }
-            guard low < seen.count else {
-                missing += 1
-                continue
-            }
-            latencies.append(max(0, seconds(seen[low].1 - acknowledged)) * 1000)
         }
         latencies.sort()
         print(
-            "writes=\(done) errors=\(errors) not_seen=\(missing) p50_ms=\(String(format: "%.2f", percentile(latencies, 0.5))) p99_ms=\(String(format: "%.2f", percentile(latencies, 0.99))) max_ms=\(String(format: "%.2f", latencies.last ?? .nan))"
+            "probe=\(probe) writes=\(done) errors=\(errors) not_seen=\(missing) p50_ms=\(String(format: "%.2f", percentile(latencies, 0.5))) p99_ms=\(String(format: "%.2f", percentile(latencies, 0.99))) max_ms=\(String(format: "%.2f", latencies.last ?? .nan))"
         )
     }
 }
