@@ -7,8 +7,9 @@
 #   - propagation: from a write's acknowledgement on A to B's snapshot having it, p50/p99, under 200 writes/s
 #     (TagUser over 100 users: a revision, a change-log row and a snapshot update like any write, without
 #     running into the users quota), observed two ways: an Authorize on B carrying the write's revision as
-#     min_revision right after the acknowledgement (read-your-writes as a client sees it), and B's Health
-#     revision polled back to back (a busy poller that takes a core from PostgreSQL and the replicas);
+#     min_revision right after the acknowledgement (read-your-writes as a client sees it: B catches up at once
+#     for such a call, whatever its follower's spacing), and B's Health revision polled back to back (the
+#     follower alone, but the poller takes a core from PostgreSQL and the replicas);
 #   - Authorize calls/s on B (iam-loadtest, 1 connection x 64 in flight) while A takes 500 writes/s,
 #     against the same with no writes, alternating;
 #   - catch-up of a new replica after 100,000 changes (4,000 users made, then TagUser writes over them):

@@ -232,7 +232,8 @@ func openLoop(
 /// first has it. Two probes:
 /// - `wait` (the default): right after each acknowledgement, an Authorize on the reader carrying the write's
 ///   revision as `min_revision`, which the reader answers once its snapshot has it: read-your-writes as a client
-///   sees it, one round trip included, and no load beyond one call per write;
+///   sees it, one round trip included. A reader behind the revision catches up at once for such a call, without
+///   waiting for its follower, so this measures read-your-writes, not how fast the follower alone is;
 /// - `poll`: Health/Ping on the reader back to back, noting when its revision first reaches each write's. The
 ///   poller keeps a core busy (its own and the reader's event loop), which on a two-core machine takes CPU from
 ///   PostgreSQL and both replicas and so lengthens what it measures.
