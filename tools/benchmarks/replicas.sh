@@ -9,7 +9,8 @@
 #     running into the users quota), observed two ways: an Authorize on B carrying the write's revision as
 #     min_revision right after the acknowledgement (read-your-writes as a client sees it: B catches up at once
 #     for such a call, whatever its follower's spacing), and B's Health revision polled back to back (the
-#     follower alone, but the poller takes a core from PostgreSQL and the replicas);
+#     follower alone, but the poller takes a core from PostgreSQL and the replicas), and the same every 1 ms
+#     (the follower alone at a few percent of a core, each figure up to 1 ms late);
 #   - Authorize calls/s on B (iam-loadtest, 1 connection x 64 in flight) while A takes 500 writes/s,
 #     against the same with no writes, alternating;
 #   - catch-up of a new replica after 100,000 changes (4,000 users made, then TagUser writes over them):
@@ -130,6 +131,9 @@ for run in $(seq "$RUNS"); do
   line=$(bench propagation --writer "127.0.0.1:$A_PORT" --reader "127.0.0.1:$B_PORT" --rate 200 \
     --duration "$SECS" --prefix "q$run" --probe poll)
   echo "propagation-poll run=$run $line" | tee -a "$out" >&2
+  line=$(bench propagation --writer "127.0.0.1:$A_PORT" --reader "127.0.0.1:$B_PORT" --rate 200 \
+    --duration "$SECS" --prefix "r$run" --probe poll --poll-every-ms 1)
+  echo "propagation-paced run=$run $line" | tee -a "$out" >&2
   line=$(timeout $((SECS + 60)) "${ON_B[@]}" "$BIN/iam-loadtest" run --workload authorize --connections 1 --in-flight 64 \
     "${CHECK[@]}" | tr '\n' ' ')
   echo "authorize-quiet run=$run $line" | tee -a "$out" >&2
@@ -178,6 +182,8 @@ echo "| propagation A -> B at 200 writes/s, probe wait (Authorize with min_revis
 echo "| propagation A -> B at 200 writes/s, probe wait (Authorize with min_revision): p99 ms | $(med propagation p99_ms) |"
 echo "| propagation A -> B at 200 writes/s, probe poll (Health back to back): p50 ms | $(med propagation-poll p50_ms) |"
 echo "| propagation A -> B at 200 writes/s, probe poll (Health back to back): p99 ms | $(med propagation-poll p99_ms) |"
+echo "| propagation A -> B at 200 writes/s, probe poll (Health every 1 ms): p50 ms | $(med propagation-paced p50_ms) |"
+echo "| propagation A -> B at 200 writes/s, probe poll (Health every 1 ms): p99 ms | $(med propagation-paced p99_ms) |"
 quiet=$(med authorize-quiet calls_per_s)
 loaded=$(med authorize-writes calls_per_s)
 echo "| Authorize calls/s on B, no writes | $quiet |"
