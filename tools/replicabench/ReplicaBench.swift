@@ -254,8 +254,8 @@ struct Propagation: AsyncParsableCommand {
         let lock = NSLock()
         var acks: [(UInt64, ContinuousClock.Instant)] = []
         var seen: [(UInt64, ContinuousClock.Instant)] = []
-        /// wait: each acknowledged write's latency in ms, or nil when the reader did not have it in time.
-        var waited: [Double?] = []
+        /// wait: the latency in ms of each acknowledged write the reader had in time (the rest are not seen).
+        var waited: [Double] = []
     }
 
     func validate() throws {
@@ -303,8 +303,8 @@ struct Propagation: AsyncParsableCommand {
                 request.action = "iam:GetUser"
                 request.resource = "*"
                 request.minRevision = revision
-                let answered = try? await readClient.authorize(request)
-                let latency = answered.map { _ in max(0, seconds(clock.now - at)) * 1000 }
+                guard (try? await readClient.authorize(request)) != nil else { return }
+                let latency = max(0, seconds(clock.now - at)) * 1000
                 log.lock.withLock { log.waited.append(latency) }
             }
         }
@@ -318,8 +318,7 @@ struct Propagation: AsyncParsableCommand {
         var latencies: [Double] = []
         var missing = 0
         if waiting {
-            let waited = log.lock.withLock { log.waited }
-            latencies = waited.compactMap { $0 }
+            latencies = log.lock.withLock { log.waited }
             missing = done - latencies.count
         } else {
             let seen = log.seen
