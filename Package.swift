@@ -13,6 +13,7 @@ let package = Package(
     products: [
         .library(name: "IAMWire", targets: ["IAMWire"]),
         .library(name: "IAMPolicy", targets: ["IAMPolicy"]),
+        .library(name: "IAMSync", targets: ["IAMSync"]),
         .library(name: "IAMDomain", targets: ["IAMDomain"]),
         .library(name: "IAMStoreSQLite", targets: ["IAMStoreSQLite"]),
         .library(name: "IAMClient", targets: ["IAMClient"]),
@@ -69,6 +70,7 @@ let package = Package(
             dependencies: [
                 "IAMWire",
                 "IAMTLS",
+                "IAMSync",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -82,10 +84,12 @@ let package = Package(
         .target(name: "IAMPolicyVectors", dependencies: ["IAMPolicy"], swiftSettings: swiftSettings),
 
         // MARK: Domain and stores
-        .target(name: "IAMDomain", dependencies: ["IAMPolicy"], swiftSettings: swiftSettings),
+        // Synchronization's Mutex with what ThreadSanitizer needs to see it (Locked.swift); every module's locks.
+        .target(name: "IAMSync", swiftSettings: swiftSettings),
+        .target(name: "IAMDomain", dependencies: ["IAMPolicy", "IAMSync"], swiftSettings: swiftSettings),
         .target(
             name: "IAMStoreSQLite",
-            dependencies: ["IAMDomain", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["IAMDomain", "IAMSync", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
 
@@ -98,6 +102,7 @@ let package = Package(
                 "IAMTLS",
                 "IAMPolicy",
                 "IAMDomain",
+                "IAMSync",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -108,7 +113,7 @@ let package = Package(
         .target(
             name: "IAMQueryAPI",
             dependencies: [
-                "IAMServer", "IAMRPC", "IAMWire", "IAMTLS",
+                "IAMServer", "IAMRPC", "IAMWire", "IAMTLS", "IAMSync",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -118,7 +123,7 @@ let package = Package(
         ),
         .target(
             name: "IAMClient",
-            dependencies: ["IAMRPC", "IAMWire"],
+            dependencies: ["IAMRPC", "IAMWire", "IAMSync"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -127,6 +132,7 @@ let package = Package(
                 "IAMClient",
                 "IAMPolicy",
                 "IAMPolicyVectors",
+                "IAMSync",
                 "IAMRPC",
                 "IAMTLS",
                 "IAMWire",
@@ -146,6 +152,7 @@ let package = Package(
                 "IAMQueryAPI",
                 "IAMStoreSQLite",
                 "IAMDomain",
+                "IAMSync",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -33,6 +33,7 @@ let package = Package(
             name: "IAMStorePostgres",
             dependencies: [
                 .product(name: "IAMDomain", package: "swift-iam"),
+                .product(name: "IAMSync", package: "swift-iam"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

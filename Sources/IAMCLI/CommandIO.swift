@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import IAMSync
 
 /// Where a command writes its output and reads its input.
 ///
@@ -7,7 +7,7 @@ import Synchronization
 /// command code in-process and read what it printed.
 public final class CommandIO: Sendable {
     private let isCapturing: Bool
-    private let captured = Mutex((out: "", err: ""))
+    private let captured = Locked((out: "", err: ""))
     private let input: [UInt8]?
 
     private init(capturing: Bool, input: [UInt8]?) {

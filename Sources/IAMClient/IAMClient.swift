@@ -3,7 +3,7 @@ public import IAMRPC
 public import IAMWire
 public import NIOCore
 import NIOPosix
-import Synchronization
+import IAMSync
 
 /// The client an application links to call `iamd`: one TLS connection, made on the first call, that carries
 /// any number of concurrent calls.
@@ -26,7 +26,7 @@ public final class IAMClient: Sendable {
     /// What the client was made with.
     public let configuration: IAMClientConfiguration
     private let eventLoopGroup: any EventLoopGroup
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     private struct Connection: Sendable {
         let rpc: RPCClient

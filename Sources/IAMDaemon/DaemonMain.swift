@@ -6,7 +6,7 @@ import IAMServer
 import IAMStoreSQLite
 public import Logging
 import ServiceLifecycle
-import Synchronization
+import IAMSync
 
 /// `iamd`'s options: every executable that runs the daemon (`iamd`, and `iamd-pg` of `Packages/IAMPostgres`)
 /// takes them through `@OptionGroup` and hands them to ``DaemonMain/run(_:stores:)``.
@@ -273,7 +273,7 @@ struct QueryService: Service {
 
 /// The replica's follower once it exists (it needs the daemon's snapshot, made after the store is opened).
 final class FollowerSlot: Sendable {
-    private let follower = Mutex<StoreFollower?>(nil)
+    private let follower = Locked<StoreFollower?>(nil)
 
     func set(_ follower: StoreFollower) { self.follower.withLock { $0 = follower } }
 

@@ -3,7 +3,7 @@ import IAMWire
 public import Logging
 public import NIOCore
 import NIOPosix
-import Synchronization
+import IAMSync
 
 /// How an `RPCServer` listens and whom it lets in.
 public struct RPCServerConfiguration: Sendable {
@@ -246,7 +246,7 @@ final class ConnectionRegistry: Sendable {
         case refused
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
     private let maxConnections: Int
     private let maxHandshaking: Int
     private let logger: Logger

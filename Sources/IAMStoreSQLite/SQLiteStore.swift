@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 public import IAMDomain
-import Synchronization
+import IAMSync
 
 /// The embedded default ``Store``: one SQLite file through GRDB's `DatabasePool` in WAL mode with
 /// `synchronous=FULL`, so an acknowledged write survives `kill -9` and power loss.
@@ -16,7 +16,7 @@ import Synchronization
 /// and a caller is answered only after the COMMIT that made its write durable.
 public final class SQLiteStore: Store {
     private let pool: DatabasePool
-    private let queue: Mutex<WriteQueue>
+    private let queue: Locked<WriteQueue>
 
     /// The largest number of writes one transaction carries.
     public static let maxBatch = 128
@@ -35,7 +35,7 @@ public final class SQLiteStore: Store {
         } catch {
             throw Self.map(error)
         }
-        self.queue = Mutex(WriteQueue())
+        self.queue = Locked(WriteQueue())
     }
 
     /// Runs `body` on a WAL snapshot; readers never wait for the writer.

@@ -1,6 +1,6 @@
 public import Foundation
 public import IAMPolicy
-import Synchronization
+import IAMSync
 
 /// Where a policy that a compiled principal holds came from, so answers can name it
 /// (SimulatePrincipalPolicy's `SourcePolicyId` / `SourcePolicyType`, audit reasons).
@@ -98,7 +98,7 @@ final class LazyCompiledPrincipal: Sendable {
     let principal: Principal
     let inputs: [PolicyInput]
     let context: [String: ContextValue]
-    private let cache = Mutex<Ready?>(nil)
+    private let cache = Locked<Ready?>(nil)
 
     init(principal: Principal, inputs: [PolicyInput], context: [String: ContextValue]) {
         self.principal = principal

@@ -1,4 +1,5 @@
 import Foundation
+import IAMSync
 import Synchronization
 
 extension AuthorizationSnapshot {
@@ -107,10 +108,10 @@ public final class SnapshotPublisher: Sendable {
     private let store: any Store
     private let account: AccountID
     private let catalog: [ManagedPolicy]
-    private let current: Mutex<PublishedSnapshot>
+    private let current: Locked<PublishedSnapshot>
     private let currentRevision: Atomic<UInt64>
     /// The catch-up in progress, which callers naming a revision join instead of starting their own.
-    private let flight = Mutex<Task<Revision, any Error>?>(nil)
+    private let flight = Locked<Task<Revision, any Error>?>(nil)
 
     /// Loads every entity of `store` and compiles the first snapshot.
     public init(store: any Store, account: AccountID, catalog: [ManagedPolicy] = []) async throws(IAMError) {
@@ -119,7 +120,7 @@ public final class SnapshotPublisher: Sendable {
         self.store = store
         self.account = account
         self.catalog = catalog
-        self.current = Mutex(PublishedSnapshot(snapshot))
+        self.current = Locked(PublishedSnapshot(snapshot))
         self.currentRevision = Atomic(snapshot.revision.rawValue)
     }
 

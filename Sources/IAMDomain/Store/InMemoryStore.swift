@@ -1,4 +1,4 @@
-import Synchronization
+import IAMSync
 
 /// The ``Store`` in memory: the same semantics as the SQLite store without durability, for tests and for
 /// tools that need a throwaway account.
@@ -6,11 +6,11 @@ import Synchronization
 /// A write runs on a copy of the state under a mutex and replaces the state only when its body returns,
 /// so a throwing body leaves nothing behind (the dictionaries are copy-on-write, so the copy is cheap).
 public final class InMemoryStore: Store {
-    private let state: Mutex<State>
+    private let state: Locked<State>
 
     /// An empty store at revision 0.
     public init() {
-        self.state = Mutex(State())
+        self.state = Locked(State())
     }
 
     /// Runs `body` on the current state.

@@ -2,7 +2,7 @@ import IAMTLS
 public import NIOCore
 import NIOHTTP1
 import NIOPosix
-import Synchronization
+import IAMSync
 
 /// Where and how the AWS front door listens.
 public struct QueryServerConfiguration: Sendable {
@@ -79,7 +79,7 @@ public final class QueryServer: Sendable {
 
 /// The open connections, to close them at shutdown.
 final class ConnectionSet: Sendable {
-    private let channels = Mutex<[ObjectIdentifier: any Channel]>([:])
+    private let channels = Locked<[ObjectIdentifier: any Channel]>([:])
 
     func add(_ channel: any Channel) { self.channels.withLock { $0[ObjectIdentifier(channel)] = channel } }
     func remove(_ channel: any Channel) {

@@ -1,7 +1,7 @@
 public import Foundation
 import IAMServer
 import IAMTLS
-import Synchronization
+import IAMSync
 
 /// What SigV4 verification needs of an HTTP request: the parts the canonical request is built from.
 public struct SigV4Request: Sendable {
@@ -95,7 +95,7 @@ public final class SigV4Verifier: Sendable {
     private let lookup: @Sendable (String) -> SigV4Key?
     /// Keyed by the whole credential, `<key>/<yyyymmdd>/<region>/<service>/aws4_request`, as the request
     /// spells it: one string to hash, and it names exactly what the key was derived for.
-    private let cache = Mutex<[String: [UInt8]]>([:])
+    private let cache = Locked<[String: [UInt8]]>([:])
     /// Bound on cached signing keys; the cache is emptied when full (keys are cheap to re-derive).
     private let cacheLimit = 16_384
 

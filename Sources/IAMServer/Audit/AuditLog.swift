@@ -3,7 +3,7 @@ import IAMDomain
 import IAMRPC
 import IAMWire
 import NIOCore
-import Synchronization
+import IAMSync
 
 #if canImport(Glibc)
     import Glibc
@@ -19,7 +19,7 @@ import Synchronization
 /// few hundred bytes into the page cache, cheaper than handing it to another thread. The log is not
 /// fsync'ed per line; the store's transaction is the durable record of a mutation.
 final class AuditLog: Sendable {
-    private let descriptor: Mutex<Int32>
+    private let descriptor: Locked<Int32>
     /// The file the log appends to.
     let path: String
 
@@ -27,7 +27,7 @@ final class AuditLog: Sendable {
     init(path: String) throws {
         let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw DaemonError("cannot open the audit log \(path): errno \(errno)") }
-        self.descriptor = Mutex(fd)
+        self.descriptor = Locked(fd)
         self.path = path
     }
 

@@ -4,7 +4,7 @@ import IAMPolicy
 import IAMRPC
 import IAMWire
 import NIOCore
-import Synchronization
+import IAMSync
 
 /// Authorizes every call before its handler runs, as AWS does: the caller's access key must still be
 /// usable (a key deactivated or deleted, or whose user is gone, stops working at its next call, also on a
@@ -138,7 +138,7 @@ final class AllowedVerdicts: Sendable {
     /// Bounds the memory of one second's verdicts.
     static let capacity = 4096
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     func allows(
         _ principal: SnapshotPrincipal, action: String, resource: String, peer: SocketAddress?, second: Int64

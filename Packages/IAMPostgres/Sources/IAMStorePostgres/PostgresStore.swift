@@ -4,7 +4,7 @@ public import Logging
 import Dispatch
 import NIOCore
 import PostgresNIO
-import Synchronization
+import IAMSync
 
 /// Where the PostgreSQL store connects: parsed from `postgres://user@host:port/database`.
 public struct PostgresStoreConfiguration: Sendable {
@@ -442,11 +442,11 @@ final class WorkerPool: Sendable {
     }
 
     private let all: [PostgresWorker]
-    private let state: Mutex<State>
+    private let state: Locked<State>
 
     init(_ workers: [PostgresWorker]) {
         self.all = workers
-        self.state = Mutex(State(idle: workers))
+        self.state = Locked(State(idle: workers))
     }
 
     func acquire() async throws(IAMError) -> PostgresWorker {
