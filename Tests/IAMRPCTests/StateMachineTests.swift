@@ -33,6 +33,49 @@ struct SCRAMTests {
         try client.verify(serverFinal: serverFinal)
     }
 
+    @Test("a key cache shared by exchanges keeps one salt's keys and every exchange still proves the secret")
+    func keyCache() throws {
+        let cache = SCRAMClientKeyCache()
+        let first = SCRAMCredential.derive(secret: Self.secret)
+        let second = SCRAMCredential.derive(secret: Self.secret)  // the same secret under another salt
+        #expect(first.salt != second.salt)
+        for credential in [first, first, second, first] {
+            var client = SCRAMClient(accessKeyID: Self.keyID, secret: Self.secret, keyCache: cache)
+            var server = Self.server()
+            _ = server.receiveClientFirst(try client.firstMessage())
+            guard case .send(let serverFirst) = server.credentialLoaded(credential) else {
+                Issue.record("no server-first")
+                return
+            }
+            guard
+                case .succeed(let serverFinal, _) = server.receiveClientFinal(
+                    try client.finalMessage(serverFirst: serverFirst))
+            else {
+                Issue.record("a proof made with cached keys was refused")
+                return
+            }
+            try client.verify(serverFinal: serverFinal)
+            let cached = try #require(cache.cached)
+            #expect(cached.salt == credential.salt)
+            #expect(Crypto.sha256(cached.clientKey) == credential.storedKey)
+            #expect(cached.serverKey == credential.serverKey)
+        }
+        // A cache filled by the right secret does not help a client that has the wrong one: keys are looked up
+        // by salt, and a cache belongs to one secret; a wrong secret with its own cache fails at the proof.
+        let wrongCache = SCRAMClientKeyCache()
+        var wrong = SCRAMClient(accessKeyID: Self.keyID, secret: "wrong", keyCache: wrongCache)
+        var server = Self.server()
+        _ = server.receiveClientFirst(try wrong.firstMessage())
+        guard case .send(let serverFirst) = server.credentialLoaded(first) else {
+            Issue.record("no server-first")
+            return
+        }
+        guard case .fail = server.receiveClientFinal(try wrong.finalMessage(serverFirst: serverFirst)) else {
+            Issue.record("a wrong secret's proof was accepted")
+            return
+        }
+    }
+
     @Test("RFC 7677 test vector: the client proof and server signature match the RFC")
     func rfc7677Vector() throws {
         // RFC 7677 §3 uses user "user", which this profile's key-id rule refuses, so reproduce its math on

@@ -1,5 +1,6 @@
 import IAMTLS
 import IAMWire
+import IAMSync
 
 /// What the server keeps for one access key so it can check a SCRAM-SHA-256 proof (RFC 5802, RFC 7677).
 ///
@@ -98,6 +99,45 @@ public struct AuthenticationFailure: Error, Hashable, Sendable, CustomStringConv
     public var description: String
 }
 
+/// The keys a client derives from its secret for one salt and iteration count (RFC 5802 §5.1: a client may
+/// cache ClientKey and ServerKey). The derivation is PBKDF2 with thousands of iterations, about a millisecond;
+/// a client that reconnects with the same credential gets the same salt and count back from the server, so
+/// it derives them once. One cache serves one secret: the client's connections share it.
+package final class SCRAMClientKeyCache: Sendable {
+    package struct Keys: Sendable, Equatable {
+        package var salt: [UInt8]
+        package var iterations: Int
+        package var clientKey: [UInt8]
+        package var serverKey: [UInt8]
+    }
+
+    private let last = Locked<Keys?>(nil)
+
+    package init() {}
+
+    /// The keys for `salt` and `iterations`: the cached ones when they match, otherwise derived from `secret`
+    /// and kept in place of the previous ones.
+    func keys(secret: String, salt: [UInt8], iterations: Int) -> Keys {
+        if let cached = self.last.withLock({ $0 }), cached.salt == salt, cached.iterations == iterations {
+            return cached
+        }
+        let keys = Self.derive(secret: secret, salt: salt, iterations: iterations)
+        self.last.withLock { $0 = keys }
+        return keys
+    }
+
+    /// What `keys` holds for the last salt it derived, for tests.
+    package var cached: Keys? { self.last.withLock { $0 } }
+
+    static func derive(secret: String, salt: [UInt8], iterations: Int) -> Keys {
+        let salted = SCRAMMath.saltedPassword(secret: secret, salt: salt, iterations: iterations)
+        return Keys(
+            salt: salt, iterations: iterations,
+            clientKey: Crypto.hmacSHA256(key: salted, data: Array("Client Key".utf8)),
+            serverKey: Crypto.hmacSHA256(key: salted, data: Array("Server Key".utf8)))
+    }
+}
+
 /// The client half of SCRAM-SHA-256: proves knowledge of the secret without sending it, and checks
 /// that the server knows the credential too (mutual authentication).
 package struct SCRAMClient: Sendable {
@@ -112,11 +152,14 @@ package struct SCRAMClient: Sendable {
     private var state: State = .initial
     private let accessKeyID: String
     private let secret: String
+    private let keyCache: SCRAMClientKeyCache?
 
-    /// Creates the client machine for one exchange.
-    package init(accessKeyID: String, secret: String) {
+    /// Creates the client machine for one exchange; `keyCache`, shared by the exchanges of one secret, saves
+    /// deriving its keys again for a salt seen before.
+    package init(accessKeyID: String, secret: String, keyCache: SCRAMClientKeyCache? = nil) {
         self.accessKeyID = accessKeyID
         self.secret = secret
+        self.keyCache = keyCache
     }
 
     /// The first message (`n,,n=<id>,r=<nonce>`).
@@ -146,17 +189,17 @@ package struct SCRAMClient: Sendable {
         } catch {
             throw fail(error.message)
         }
-        let salted = SCRAMMath.saltedPassword(
-            secret: secret, salt: serverFirst.salt, iterations: serverFirst.iterations)
-        let clientKey = Crypto.hmacSHA256(key: salted, data: Array("Client Key".utf8))
+        let keys =
+            keyCache?.keys(secret: secret, salt: serverFirst.salt, iterations: serverFirst.iterations)
+            ?? SCRAMClientKeyCache.derive(secret: secret, salt: serverFirst.salt, iterations: serverFirst.iterations)
+        let clientKey = keys.clientKey
         let storedKey = Crypto.sha256(clientKey)
         var final = SCRAM.ClientFinal(nonce: serverFirst.nonce, proof: [])
         // The AuthMessage signs the server-first text exactly as received.
         let authMessage = Array("\(first.bare),\(message),\(final.withoutProof)".utf8)
         let clientSignature = Crypto.hmacSHA256(key: storedKey, data: authMessage)
         final.proof = SCRAMMath.xor(clientKey, clientSignature)
-        let serverKey = Crypto.hmacSHA256(key: salted, data: Array("Server Key".utf8))
-        state = .sentFinal(expectedServerSignature: Crypto.hmacSHA256(key: serverKey, data: authMessage))
+        state = .sentFinal(expectedServerSignature: Crypto.hmacSHA256(key: keys.serverKey, data: authMessage))
         return final.message
     }
 

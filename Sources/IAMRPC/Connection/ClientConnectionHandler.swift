@@ -81,8 +81,12 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     /// Called once when the connection can take no more calls (closed or draining).
     var onRetire: (() -> Void)?
 
-    init(accessKeyID: String, secret: String, options: ConnectionOptions, eventLoop: any EventLoop) {
-        self.state = ClientConnectionStateMachine(scram: SCRAMClient(accessKeyID: accessKeyID, secret: secret))
+    init(
+        accessKeyID: String, secret: String, keyCache: SCRAMClientKeyCache? = nil, options: ConnectionOptions,
+        eventLoop: any EventLoop
+    ) {
+        self.state = ClientConnectionStateMachine(
+            scram: SCRAMClient(accessKeyID: accessKeyID, secret: secret, keyCache: keyCache))
         self.options = options
         self.settings = options.settings(isServer: false)
         self.decoder = FrameDecoder(maxFrameSize: self.settings.maxFrameSize)
@@ -483,6 +487,8 @@ final class ClientConnectionManager {
     private let tlsContext: TLSContext
     private let eventLoop: any EventLoop
     private var current: ClientConnectionHandler?
+    /// The keys derived from the configuration's secret, so a reconnect skips the PBKDF2 derivation.
+    private let keyCache = SCRAMClientKeyCache()
     private var retired: [ObjectIdentifier: ClientConnectionHandler] = [:]
     private var isClosed = false
 
@@ -536,6 +542,7 @@ final class ClientConnectionManager {
         let handler = ClientConnectionHandler(
             accessKeyID: self.configuration.accessKeyID,
             secret: self.configuration.secretAccessKey,
+            keyCache: self.keyCache,
             options: self.configuration.connection,
             eventLoop: self.eventLoop
         )
