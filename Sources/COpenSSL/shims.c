@@ -7,6 +7,16 @@
 #include <openssl/bn.h>
 #include <openssl/pem.h>
 
+// OpenSSL frees its global state (its locks and ex_data tables) from an atexit handler. A process that exits
+// while an event loop thread is still closing a TLS connection (the `iam` CLI returns from main as its
+// connection drains) then has that thread's SSL_free take a lock that is gone: a SEGV in
+// CRYPTO_free_ex_data at exit, which the ThreadSanitizer pass caught. The kernel reclaims the memory at exit
+// anyway, so OpenSSL is told not to clean up. This runs as the binary loads, before any other OpenSSL call
+// (the option only counts on the first initialisation).
+__attribute__((constructor)) static void iam_openssl_skip_atexit_cleanup(void) {
+    OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL);
+}
+
 int iam_SSL_CTX_configure(SSL_CTX *ctx, int min_version, const char *tls12_ciphers, const char *tls13_suites) {
     if (!SSL_CTX_set_min_proto_version(ctx, min_version)) return 0;
     if (!SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION)) return 0;
