@@ -44,6 +44,34 @@ struct RequestKeysTests {
         }
     }
 
+    @Test("the clock's keys follow the second asked for, on every thread")
+    func clockContextPerSecond() async {
+        let base = 1_780_000_000.0
+        for offset in [0.0, 0.25, 0.999, 1.0, 61.5, 0.5] {
+            let date = Date(timeIntervalSince1970: base + offset)
+            let context = Caller.clockContext(at: date)
+            #expect(context["aws:EpochTime"] == .string(String(Int(base + offset.rounded(.down)))))
+            #expect(context["aws:CurrentTime"] == .string(UTCTime.iso8601(date)))
+            #expect(context["aws:SecureTransport"] == .string("true"))
+        }
+        // Threads keep their own second: one thread moving on does not change what another answers.
+        let answers = await withTaskGroup(of: String?.self) { group in
+            for index in 0..<8 {
+                group.addTask {
+                    let second = base + Double(index % 2) * 10
+                    var last: ContextValue?
+                    for _ in 0..<200 {
+                        last = Caller.clockContext(at: Date(timeIntervalSince1970: second))["aws:EpochTime"]
+                    }
+                    guard case .string(let text) = last else { return nil }
+                    return "\(index % 2):\(text)"
+                }
+            }
+            return await group.reduce(into: Set<String?>()) { $0.insert($1) }
+        }
+        #expect(answers == ["0:\(Int(base))", "1:\(Int(base) + 10)"])
+    }
+
     @Test("the server's keys replace the caller's in any case; other caller keys stay")
     func mergeServerKeysWin() {
         // Authorize and SimulatePrincipalPolicy put the principal's keys in a layer above the caller's.

@@ -4,7 +4,7 @@ import IAMPolicy
 import IAMRPC
 import IAMWire
 import NIOCore
-import Synchronization
+import NIOPosix
 
 /// The access key ids of the account's root user: kept in the daemon's credential file, outside the store,
 /// so the account can always be administered even with an empty or damaged store.
@@ -80,18 +80,28 @@ struct Caller: Sendable {
         ]
     }
 
-    /// ``clockValues(at:)`` as a request context, built once a second and shared by every check in it.
+    /// ``clockValues(at:)`` as a request context, built once a second per thread and shared by every check the
+    /// thread makes in that second. Per thread rather than behind one lock: every Authorize reads it, and event
+    /// loops on different cores would otherwise contend for the lock's cache line on each check.
     static func clockContext(at now: Date = Date()) -> RequestContext {
         let second = Int64(now.timeIntervalSince1970.rounded(.down))
-        return Self.clock.withLock { cached in
-            if let cached = cached, cached.second == second { return cached.context }
-            let context = RequestContext(Self.clockValues(at: now))
-            cached = (second, context)
-            return context
+        if let cached = Self.clock.currentValue, cached.second == second { return cached.context }
+        let context = RequestContext(Self.clockValues(at: now))
+        Self.clock.currentValue = ClockContext(second: second, context: context)
+        return context
+    }
+
+    private final class ClockContext: Sendable {
+        let second: Int64
+        let context: RequestContext
+
+        init(second: Int64, context: RequestContext) {
+            self.second = second
+            self.context = context
         }
     }
 
-    private static let clock = Mutex<(second: Int64, context: RequestContext)?>(nil)
+    private static let clock = ThreadSpecificVariable<ClockContext>()
 
     /// The context of a call authorized by ``Authorizer``: the principal's keys (built once per principal),
     /// the clock's (once a second) and the connection's source address.
