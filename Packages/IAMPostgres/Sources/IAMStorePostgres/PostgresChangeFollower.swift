@@ -30,10 +30,17 @@ public final class PostgresChangeFollower: Sendable {
     /// The least time between the starts of two catch-ups; what a write waits at most, beyond the catch-up
     /// itself, to become visible here, while catch-ups are quick.
     public let catchUpSpacing: Duration
-    /// The most time between the starts of two catch-ups however long the last one took.
+    /// The most time between the starts of two catch-ups however long the last one took; by default
+    /// ``defaultMaxCatchUpSpacing(for:)`` of ``catchUpSpacing``.
     public let maxCatchUpSpacing: Duration
     /// The next catch-up starts no sooner than this many times the last one's duration after the last one ended.
     public static let busySpacingFactor = 3
+
+    /// The largest spacing a follower spaced `catchUpSpacing` apart grows to: 4 times that, and at least 40 ms,
+    /// so a replica with the default 10 ms spacing waits at most 40 ms between catch-ups however busy it is.
+    public static func defaultMaxCatchUpSpacing(for catchUpSpacing: Duration) -> Duration {
+        max(.milliseconds(40), catchUpSpacing * 4)
+    }
     private let newestKnown = Atomic<UInt64>(0)
     private let connected = Atomic<Bool>(false)
 
@@ -41,7 +48,7 @@ public final class PostgresChangeFollower: Sendable {
     public init(
         store: PostgresStore, publisher: SnapshotPublisher, logger: Logger, pollInterval: Duration = .seconds(1),
         compactionInterval: Duration? = .seconds(60), catchUpSpacing: Duration = .milliseconds(10),
-        maxCatchUpSpacing: Duration = .milliseconds(40)
+        maxCatchUpSpacing: Duration? = nil
     ) {
         self.store = store
         self.publisher = publisher
@@ -49,7 +56,8 @@ public final class PostgresChangeFollower: Sendable {
         self.pollInterval = pollInterval
         self.compactionInterval = compactionInterval
         self.catchUpSpacing = catchUpSpacing
-        self.maxCatchUpSpacing = max(catchUpSpacing, maxCatchUpSpacing)
+        self.maxCatchUpSpacing = max(
+            catchUpSpacing, maxCatchUpSpacing ?? Self.defaultMaxCatchUpSpacing(for: catchUpSpacing))
         self.newestKnown.store(publisher.revision.rawValue, ordering: .relaxed)
     }
 

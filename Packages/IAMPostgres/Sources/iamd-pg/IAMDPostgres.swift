@@ -27,8 +27,7 @@ struct IAMDPostgres: AsyncParsableCommand {
         logger.notice("store: PostgreSQL at \(configuration.redactedURL)")
         return OpenedStore(store: store) { publisher in
             let follower = PostgresChangeFollower(
-                store: store, publisher: publisher, logger: logger, catchUpSpacing: configuration.followSpacing,
-                maxCatchUpSpacing: max(.milliseconds(40), configuration.followSpacing * 4))
+                store: store, publisher: publisher, logger: logger, catchUpSpacing: configuration.followSpacing)
             return StoreFollower(
                 run: { await follower.run() }, databaseRevision: { follower.databaseRevision.rawValue })
         }

@@ -228,6 +228,11 @@ func openStore(_ database: TestPostgres.Database) async throws -> PostgresStore 
         #expect(next(.milliseconds(5)) == .milliseconds(20))
         #expect(next(.milliseconds(8)) == .milliseconds(32))
         #expect(next(.milliseconds(30)) == .milliseconds(40))
+        // The largest spacing by default: 40 ms, or 4 times a spacing above 10 ms.
+        #expect(PostgresChangeFollower.defaultMaxCatchUpSpacing(for: .milliseconds(1)) == .milliseconds(40))
+        #expect(PostgresChangeFollower.defaultMaxCatchUpSpacing(for: .milliseconds(10)) == .milliseconds(40))
+        #expect(PostgresChangeFollower.defaultMaxCatchUpSpacing(for: .milliseconds(25)) == .milliseconds(100))
+        #expect(PostgresChangeFollower.defaultMaxCatchUpSpacing(for: .seconds(1)) == .seconds(4))
     }
 
     /// Waits (event-driven enough: 20 ms polls, a generous bound) until `publisher` reaches `revision`.
