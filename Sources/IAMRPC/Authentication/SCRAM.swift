@@ -101,9 +101,9 @@ public struct AuthenticationFailure: Error, Hashable, Sendable, CustomStringConv
 
 /// The keys a client derives from its secret for one salt and iteration count (RFC 5802 §5.1: a client may
 /// cache ClientKey and ServerKey). The derivation is PBKDF2 over the server's iteration count (4096 by default),
-/// 2-4 ms of CPU on these machines;
-/// a client that reconnects with the same credential gets the same salt and count back from the server, so
-/// it derives them once. One cache serves one secret: the client's connections share it.
+/// 2-4 ms of CPU on these machines; a client that reconnects with the same credential gets the same salt and
+/// count back from the server, so it derives them once. One cache serves one secret: the client's connections
+/// share it.
 package final class SCRAMClientKeyCache: Sendable {
     package struct Keys: Sendable, Equatable {
         package var salt: [UInt8]
