@@ -130,7 +130,7 @@ package final class SCRAMClientKeyCache: Sendable {
     /// What `keys` holds for the last salt it derived, for tests.
     package var cached: Keys? { self.last.withLock { $0 } }
 
-    static func derive(secret: String, salt: [UInt8], iterations: Int) -> Keys {
+    private static func derive(secret: String, salt: [UInt8], iterations: Int) -> Keys {
         let salted = SCRAMMath.saltedPassword(secret: secret, salt: salt, iterations: iterations)
         return Keys(
             salt: salt, iterations: iterations,
@@ -153,11 +153,11 @@ package struct SCRAMClient: Sendable {
     private var state: State = .initial
     private let accessKeyID: String
     private let secret: String
-    private let keyCache: SCRAMClientKeyCache?
+    private let keyCache: SCRAMClientKeyCache
 
     /// Creates the client machine for one exchange; `keyCache`, shared by the exchanges of one secret, saves
-    /// deriving its keys again for a salt seen before.
-    package init(accessKeyID: String, secret: String, keyCache: SCRAMClientKeyCache? = nil) {
+    /// deriving its keys again for a salt seen before (by default the exchange has a cache of its own).
+    package init(accessKeyID: String, secret: String, keyCache: SCRAMClientKeyCache = SCRAMClientKeyCache()) {
         self.accessKeyID = accessKeyID
         self.secret = secret
         self.keyCache = keyCache
@@ -190,9 +190,7 @@ package struct SCRAMClient: Sendable {
         } catch {
             throw fail(error.message)
         }
-        let keys =
-            keyCache?.keys(secret: secret, salt: serverFirst.salt, iterations: serverFirst.iterations)
-            ?? SCRAMClientKeyCache.derive(secret: secret, salt: serverFirst.salt, iterations: serverFirst.iterations)
+        let keys = keyCache.keys(secret: secret, salt: serverFirst.salt, iterations: serverFirst.iterations)
         let clientKey = keys.clientKey
         let storedKey = Crypto.sha256(clientKey)
         var final = SCRAM.ClientFinal(nonce: serverFirst.nonce, proof: [])

@@ -82,7 +82,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     var onRetire: (() -> Void)?
 
     init(
-        accessKeyID: String, secret: String, keyCache: SCRAMClientKeyCache? = nil, options: ConnectionOptions,
+        accessKeyID: String, secret: String, keyCache: SCRAMClientKeyCache, options: ConnectionOptions,
         eventLoop: any EventLoop
     ) {
         self.state = ClientConnectionStateMachine(
