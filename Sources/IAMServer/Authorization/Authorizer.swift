@@ -2,9 +2,10 @@ import Foundation
 import IAMDomain
 import IAMPolicy
 import IAMRPC
+import IAMSync
 import IAMWire
 import NIOCore
-import IAMSync
+import NIOPosix
 
 /// Authorizes every call before its handler runs, as AWS does: the caller's access key must still be
 /// usable (a key deactivated or deleted, or whose user is gone, stops working at its next call, also on a
@@ -24,14 +25,22 @@ struct Authorizer: ServerInterceptor {
 
     func intercept<Request: WireMessage>(_ request: Request, context: ServerCallContext) -> ServerInterceptorVerdict {
         let published = self.publisher.published
+        let now = Date()
         let caller: Caller
-        switch Caller.resolve(
-            context.accessKeyID, snapshot: published.snapshot, rootKeys: self.rootKeys, account: self.account)
-        {
-        case .success(let resolved): caller = resolved
-        case .failure(let error):
-            self.audit?.record(context: context, caller: nil, resource: nil, error: error)
-            return .reject(error)
+        let callerARN: String
+        if let resolved = ResolvedCallers.lookup(context.accessKeyID, in: published, at: now) {
+            (caller, callerARN) = (resolved.caller, resolved.arn)
+        } else {
+            switch Caller.resolve(
+                context.accessKeyID, snapshot: published.snapshot, rootKeys: self.rootKeys, account: self.account)
+            {
+            case .success(let resolved):
+                caller = resolved
+                callerARN = ResolvedCallers.remember(resolved, in: published).arn
+            case .failure(let error):
+                self.audit?.record(context: context, caller: nil, resource: nil, error: error)
+                return .reject(error)
+            }
         }
         guard let action = context.method.action,
             action != "sts:GetCallerIdentity", action != "sts:AssumeRole"
@@ -40,9 +49,8 @@ struct Authorizer: ServerInterceptor {
 
         let naming = request as? any IAMResourceNaming
         let namingContext = ResourceNamingContext(
-            account: self.account.rawValue, callerARN: caller.arn, directory: SnapshotDirectory(published))
+            account: self.account.rawValue, callerARN: callerARN, directory: SnapshotDirectory(published))
         let resource = naming?.resource(in: namingContext) ?? "*"
-        let now = Date()
         if let error = self.check(
             principal, caller: caller, action: action, resource: resource, context: context, now: now)
         {
@@ -112,6 +120,69 @@ struct Authorizer: ServerInterceptor {
             code: .permissionDenied,
             message: "User: \(caller) is not authorized to perform: \(action) on resource: \(resource) \(reason)",
             iamErrorCode: "AccessDenied")
+    }
+}
+
+/// Access keys the Authorizer resolved against one published snapshot, per event loop thread: a call on a
+/// connection resolves the same key against the same snapshot as the call before it, so the key's parse, its two
+/// table lookups and the caller's ARN text are done once per key and snapshot instead of once per call.
+///
+/// Every entry belongs to the snapshot it was resolved against; a publication (a key deactivated or deleted, a
+/// user removed, new policies) makes the next call on each thread start afresh. Only what cannot change while the
+/// snapshot stands is reused: an expiring credential (a role session's) is resolved again, with its error, once its
+/// time has passed. Per thread rather than shared, so event loops on different cores neither lock nor share cache
+/// lines; the table is immutable and replaced on a miss (misses are rare: a new key or a new snapshot).
+final class ResolvedCallers: Sendable {
+    struct Entry: Sendable {
+        let caller: Caller
+        /// ``Caller/arn``, built once.
+        let arn: String
+        /// When the credential stops authenticating (role sessions only).
+        let expiration: Date?
+    }
+
+    /// The snapshot every entry was resolved against (kept, so its identity cannot be reused while cached).
+    let published: PublishedSnapshot
+    let entries: [String: Entry]
+
+    /// Bounds one thread's table; a thread serving more keys than this resolves the rest per call.
+    static let capacity = 256
+
+    private init(published: PublishedSnapshot, entries: [String: Entry]) {
+        self.published = published
+        self.entries = entries
+    }
+
+    private static let current = ThreadSpecificVariable<ResolvedCallers>()
+
+    /// The caller `accessKeyID` resolved to against `published`, if this thread resolved it before and its
+    /// credential has not expired since.
+    static func lookup(_ accessKeyID: String, in published: PublishedSnapshot, at now: Date) -> Entry? {
+        guard let table = Self.current.currentValue, table.published === published,
+            let entry = table.entries[accessKeyID]
+        else { return nil }
+        if let expiration = entry.expiration, expiration <= now { return nil }
+        return entry
+    }
+
+    /// Keeps `caller`, just resolved against `published`, for this thread's next calls; returns its entry.
+    @discardableResult
+    static func remember(_ caller: Caller, in published: PublishedSnapshot) -> Entry {
+        var expiration: Date?
+        if case .principal(let principal) = caller.kind,
+            let id = try? AccessKeyID(caller.accessKeyID),
+            let credential = published.snapshot.credential(accessKeyID: id)
+        {
+            expiration = credential.expiration ?? principal.expiration
+        }
+        let entry = Entry(caller: caller, arn: caller.arn, expiration: expiration)
+        var entries: [String: Entry] = [:]
+        if let table = Self.current.currentValue, table.published === published, table.entries.count < Self.capacity {
+            entries = table.entries
+        }
+        entries[caller.accessKeyID] = entry
+        Self.current.currentValue = ResolvedCallers(published: published, entries: entries)
+        return entry
     }
 }
 

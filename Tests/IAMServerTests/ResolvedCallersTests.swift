@@ -1,0 +1,78 @@
+import Foundation
+import IAMDomain
+import IAMRPC
+import IAMTestSupport
+import Testing
+
+@testable import IAMServer
+
+/// The Authorizer's per-thread table of resolved access keys: reused only against the snapshot it was resolved
+/// against, and never past an expiring credential's end.
+@Suite struct ResolvedCallersTests {
+    static let account = InProcessAuthorizationTests.account
+
+    @Test func entriesBelongToTheirSnapshotAndExpireWithTheirSession() async throws {
+        let store = InMemoryStore()
+        let directory = IAMDirectory(store: store, account: Self.account)
+        let trust =
+            #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"}]}"#
+        let role = try await directory.createRole(name: EntityName("r", kind: .role), assumeRolePolicyDocument: trust)
+            .value
+        let secret = SCRAMCredential.derive(secret: "session-secret")
+        let id = AccessKeyID.generate(temporary: true)
+        let expiration = Date().addingTimeInterval(3600)
+        let sessionName = try EntityName("s", kind: .user)
+        _ = try await directory.createSession(
+            SessionCredentials(
+                accessKeyID: id,
+                verifier: SCRAMVerifier(
+                    salt: secret.salt, iterations: secret.iterations, storedKey: secret.storedKey,
+                    serverKey: secret.serverKey),
+                sessionTokenHash: [], createDate: Date(), expiration: expiration, roleID: role.id,
+                roleARN: role.arn, sessionName: sessionName,
+                assumedRoleARN: ARN.assumedRole(account: Self.account, roleName: role.name, sessionName: sessionName)))
+        let (_, assembly) = try await InProcessAuthorizationTests.server(store)
+        let published = assembly.publisher.published
+        let caller = try Caller.resolve(
+            id.rawValue, snapshot: published.snapshot, rootKeys: RootKeys(ids: []), account: Self.account
+        ).get()
+
+        // Nothing is known before the thread resolved the key once.
+        #expect(ResolvedCallers.lookup(id.rawValue, in: published, at: Date()) == nil)
+        let entry = ResolvedCallers.remember(caller, in: published)
+        #expect(entry.arn == "arn:aws:sts::123456789012:assumed-role/r/s")
+        #expect(entry.expiration == expiration)
+        #expect(ResolvedCallers.lookup(id.rawValue, in: published, at: Date())?.arn == entry.arn)
+        // The session's end is the entry's end: from then on the key is resolved again (and refused).
+        #expect(ResolvedCallers.lookup(id.rawValue, in: published, at: expiration.addingTimeInterval(-0.001)) != nil)
+        #expect(ResolvedCallers.lookup(id.rawValue, in: published, at: expiration) == nil)
+
+        // A new snapshot starts afresh, whatever the old one held.
+        let committed = try await directory.createUser(name: EntityName("newcomer", kind: .user))
+        try await assembly.publisher.catchUp(atLeast: committed.revision)
+        let next = assembly.publisher.published
+        #expect(next !== published)
+        // (No suspension point from here on: the table is this thread's.)
+        ResolvedCallers.remember(caller, in: published)
+        #expect(ResolvedCallers.lookup(id.rawValue, in: published, at: Date()) != nil)
+        #expect(ResolvedCallers.lookup(id.rawValue, in: next, at: Date()) == nil)
+        // A long-term or root key has no end of its own.
+        let root = Caller(kind: .root, account: Self.account, accessKeyID: "AKIAROOTROOTROOTROOT")
+        #expect(ResolvedCallers.remember(root, in: next).expiration == nil)
+        #expect(ResolvedCallers.lookup("AKIAROOTROOTROOTROOT", in: next, at: .distantFuture)?.arn == root.arn)
+        #expect(ResolvedCallers.lookup(id.rawValue, in: next, at: Date()) == nil)
+    }
+
+    @Test func aThreadKeepsAtMostCapacityKeys() async throws {
+        let (_, assembly) = try await InProcessAuthorizationTests.server(InMemoryStore())
+        let published = assembly.publisher.published
+        let keys = (0...ResolvedCallers.capacity).map { String(format: "AKIAROOT%012d", $0) }
+        for key in keys {
+            ResolvedCallers.remember(Caller(kind: .root, account: Self.account, accessKeyID: key), in: published)
+        }
+        // The table was full when the last key came, so it started again with that key alone.
+        #expect(ResolvedCallers.lookup(keys.last!, in: published, at: Date()) != nil)
+        #expect(ResolvedCallers.lookup(keys.first!, in: published, at: Date()) == nil)
+        #expect(ResolvedCallers.lookup(keys[keys.count - 2], in: published, at: Date()) == nil)
+    }
+}
