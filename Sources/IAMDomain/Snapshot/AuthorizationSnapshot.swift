@@ -34,7 +34,10 @@ public struct PolicySource: Hashable, Sendable {
 }
 
 /// One principal of the snapshot: everything a check needs, gathered once per change and compiled on first use.
-public struct SnapshotPrincipal: Sendable {
+///
+/// A class, immutable: checks pass principals around (the Authorizer's resolved callers, lookups by ARN or key),
+/// and a copy is then one retain instead of one per field.
+public final class SnapshotPrincipal: Sendable {
     /// What kind of principal.
     public enum Kind: String, Hashable, Sendable {
         /// An IAM user.
@@ -86,6 +89,24 @@ public struct SnapshotPrincipal: Sendable {
     /// `aws:PrincipalType`, `aws:PrincipalAccount`, `aws:PrincipalTag/<key>`), computed once; the server
     /// adds the per-request ones (time, transport, source address).
     public let context: [String: ContextValue]
+
+    init(
+        kind: Kind, arn: ARN, userID: String, name: EntityName, roleARN: ARN?, tags: [Tag], expiration: Date?,
+        sessionKeyID: AccessKeyID?, box: LazyCompiledPrincipal, sources: [String: PolicySource],
+        context: [String: ContextValue]
+    ) {
+        self.kind = kind
+        self.arn = arn
+        self.userID = userID
+        self.name = name
+        self.roleARN = roleARN
+        self.tags = tags
+        self.expiration = expiration
+        self.sessionKeyID = sessionKeyID
+        self.box = box
+        self.sources = sources
+        self.context = context
+    }
 }
 
 /// A principal's policies and context keys and, once someone asked, their compiled forms.

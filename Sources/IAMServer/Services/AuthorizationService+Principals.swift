@@ -25,9 +25,11 @@ extension AuthorizationService {
                     try self.decide(request, snapshot: snapshot, peer: context.peerAddress)
                 })
         }
+        // The published snapshot by reference: `publisher.snapshot` would copy its tables, one retain each.
+        let published = publisher.published
         return .immediate(
             Result { () throws(RPCError) in
-                try self.decide(request, snapshot: publisher.snapshot, peer: context.peerAddress)
+                try self.decide(request, snapshot: published.snapshot, peer: context.peerAddress)
             })
     }
 
@@ -54,7 +56,8 @@ extension AuthorizationService {
             return .deferred(
                 self.waitForRevision(minimum, context: context).flatMapThrowing { try answer($0) })
         }
-        return .immediate(Result { () throws(RPCError) in try answer(publisher.snapshot) })
+        let published = publisher.published
+        return .immediate(Result { () throws(RPCError) in try answer(published.snapshot) })
     }
 
     /// The snapshot once it has reached `minimum`: asks the store to catch up (another replica's write,
