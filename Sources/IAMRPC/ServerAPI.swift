@@ -82,6 +82,7 @@ public enum ServerResponse<Response: WireMessage>: Sendable {
 }
 
 /// The type-erased outcome of invoking a method: the response already encoded, or a future of it.
+@usableFromInline
 package enum EncodedServerResponse {
     /// The response was appended to the scratch buffer passed to `invoke`.
     case encoded
@@ -101,6 +102,7 @@ public struct RPCServerMethod: Sendable {
     /// Decodes the request from the first buffer, runs the interceptors and the handler and, for an
     /// immediate answer, appends the encoded response to the second buffer (a scratch buffer the
     /// connection reuses, so a unary call allocates no response buffer of its own).
+    @usableFromInline
     package typealias Invoke =
         @Sendable (inout ByteBuffer, ServerCallContext, inout ByteBuffer) -> EncodedServerResponse
 
@@ -114,7 +116,8 @@ public struct RPCServerMethod: Sendable {
     /// Builds `invoke` for a list of interceptors; kept so `intercepted(by:)` can rebind.
     private let bind: @Sendable ([any ServerInterceptor]) -> Invoke
 
-    private init(descriptor: MethodDescriptor, bind: @escaping @Sendable ([any ServerInterceptor]) -> Invoke) {
+    @usableFromInline
+    init(descriptor: MethodDescriptor, bind: @escaping @Sendable ([any ServerInterceptor]) -> Invoke) {
         self.init(descriptor: descriptor, interceptors: [], bind: bind)
     }
 
@@ -140,6 +143,10 @@ public struct RPCServerMethod: Sendable {
 
     /// A unary method: one request message in, one response message out, answered `.immediate` on the
     /// connection's event loop or `.deferred`.
+    ///
+    /// Inlinable, with the call path below it: the generated services then get a copy specialized to their
+    /// request and response types, so a call pays no generic metadata lookups or value-witness calls.
+    @inlinable
     public static func unary<Request: WireMessage, Response: WireMessage>(
         _ descriptor: MethodDescriptor,
         _ handler: @escaping @Sendable (Request, ServerCallContext) -> ServerResponse<Response>
@@ -164,7 +171,8 @@ public struct RPCServerMethod: Sendable {
         }
     }
 
-    private static func makeInvoke<Request: WireMessage, Response: WireMessage>(
+    @inlinable
+    static func makeInvoke<Request: WireMessage, Response: WireMessage>(
         interceptors: [any ServerInterceptor],
         handler: @escaping @Sendable (Request, ServerCallContext) -> ServerResponse<Response>
     ) -> Invoke {
@@ -213,7 +221,8 @@ public struct RPCServerMethod: Sendable {
         }
     }
 
-    private static func decode<Request: WireMessage>(
+    @inlinable
+    static func decode<Request: WireMessage>(
         _: Request.Type,
         from bytes: inout ByteBuffer
     ) -> Result<Request, RPCError> {
@@ -224,7 +233,8 @@ public struct RPCServerMethod: Sendable {
         }
     }
 
-    private static func deliver<Response: WireMessage>(
+    @inlinable
+    static func deliver<Response: WireMessage>(
         _ response: ServerResponse<Response>,
         into scratch: inout ByteBuffer
     ) -> EncodedServerResponse {
@@ -241,7 +251,8 @@ public struct RPCServerMethod: Sendable {
         }
     }
 
-    private static func encoded<Response: WireMessage>(_ response: Response) -> ByteBuffer {
+    @inlinable
+    static func encoded<Response: WireMessage>(_ response: Response) -> ByteBuffer {
         var buffer = ByteBufferAllocator().buffer(capacity: 64)
         response.encode(into: &buffer)
         return buffer

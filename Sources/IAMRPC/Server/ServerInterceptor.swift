@@ -50,8 +50,10 @@ public protocol RPCErrorConvertible: Error {
 }
 
 /// Runs a list of interceptors over one call.
+@usableFromInline
 enum InterceptorChain {
     /// The chain's overall verdict.
+    @usableFromInline
     enum Outcome {
         case proceed
         case reject(RPCError)
@@ -59,6 +61,7 @@ enum InterceptorChain {
         case wait(EventLoopFuture<Void>)
     }
 
+    @usableFromInline
     static func run<Request: WireMessage>(
         _ interceptors: ArraySlice<any ServerInterceptor>,
         _ request: Request,
