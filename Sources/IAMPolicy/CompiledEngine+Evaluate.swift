@@ -77,6 +77,9 @@ extension CompiledEngine {
     }
 
     func evaluate(_ request: AuthorizationRequest) -> EvaluationResult {
+        // The closures below (the sort's and the map's) read the statements from this local: capturing `self`
+        // copied the whole engine, a retain per field, for each.
+        let statements = self.statements
         let r = request.storage
         let context = r.context
         // Statement ids, not statements: no retain per match, and nothing is allocated until something matches.
