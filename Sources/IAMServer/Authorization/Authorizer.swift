@@ -132,6 +132,10 @@ struct Authorizer: ServerInterceptor {
 /// snapshot stands is reused: an expiring credential (a role session's) is resolved again, with its error, once its
 /// time has passed. Per thread rather than shared, so event loops on different cores neither lock nor share cache
 /// lines; the table is immutable and replaced on a miss (misses are rare: a new key or a new snapshot).
+///
+/// A thread's table keeps its snapshot alive until the thread's next call resolves a key against a newer one. That
+/// pins at most one superseded snapshot per event loop, and of it only what later writes changed: snapshots share
+/// their unchanged shards (``IAMDomain/ShardedMap``).
 final class ResolvedCallers: Sendable {
     struct Entry: Sendable {
         let caller: Caller
