@@ -135,7 +135,7 @@ struct Authorizer: ServerInterceptor {
 ///
 /// A thread's table keeps its snapshot alive until the thread's next call resolves a key against a newer one. That
 /// pins at most one superseded snapshot per event loop, and of it only what later writes changed: snapshots share
-/// their unchanged shards (``IAMDomain/ShardedMap``).
+/// their unchanged shards (IAMDomain's `ShardedMap`).
 final class ResolvedCallers: Sendable {
     struct Entry: Sendable {
         let caller: Caller
