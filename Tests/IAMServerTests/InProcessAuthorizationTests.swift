@@ -107,26 +107,33 @@ import Testing
         }
     }
 
-    @Test func expiredSessionIsRefused() async throws {
-        let store = InMemoryStore()
-        let directory = IAMDirectory(store: store, account: Self.account)
+    /// A role `r` trusting the account, and a session of it named `sessionName` that ends at `expiration`.
+    static func session(
+        _ sessionName: String, expiring expiration: Date, in store: InMemoryStore
+    ) async throws -> AccessKeyID {
+        let directory = IAMDirectory(store: store, account: account)
         let trust =
             #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"}]}"#
         let role = try await directory.createRole(name: EntityName("r", kind: .role), assumeRolePolicyDocument: trust)
             .value
         let credential = SCRAMCredential.derive(secret: "session-secret")
         let id = AccessKeyID.generate(temporary: true)
-        let now = Date()
+        let name = try EntityName(sessionName, kind: .user)
         _ = try await directory.createSession(
             SessionCredentials(
                 accessKeyID: id,
                 verifier: SCRAMVerifier(
                     salt: credential.salt, iterations: credential.iterations, storedKey: credential.storedKey,
                     serverKey: credential.serverKey),
-                sessionTokenHash: [], createDate: now.addingTimeInterval(-1000), expiration: now.addingTimeInterval(-1),
-                roleID: role.id, roleARN: role.arn, sessionName: EntityName("old", kind: .user),
-                assumedRoleARN: ARN.assumedRole(
-                    account: Self.account, roleName: role.name, sessionName: EntityName("old", kind: .user))))
+                sessionTokenHash: [], createDate: expiration.addingTimeInterval(-1000), expiration: expiration,
+                roleID: role.id, roleARN: role.arn, sessionName: name,
+                assumedRoleARN: ARN.assumedRole(account: account, roleName: role.name, sessionName: name)))
+        return id
+    }
+
+    @Test func expiredSessionIsRefused() async throws {
+        let store = InMemoryStore()
+        let id = try await Self.session("old", expiring: Date().addingTimeInterval(-1), in: store)
         let (server, assembly) = try await Self.server(store)
         // SCRAM refuses it at the handshake...
         #expect(try await assembly.credentialStore.credential(forAccessKeyID: id.rawValue) == nil)

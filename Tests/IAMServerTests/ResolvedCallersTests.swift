@@ -13,24 +13,8 @@ import Testing
 
     @Test func entriesBelongToTheirSnapshotAndExpireWithTheirSession() async throws {
         let store = InMemoryStore()
-        let directory = IAMDirectory(store: store, account: Self.account)
-        let trust =
-            #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"}]}"#
-        let role = try await directory.createRole(name: EntityName("r", kind: .role), assumeRolePolicyDocument: trust)
-            .value
-        let secret = SCRAMCredential.derive(secret: "session-secret")
-        let id = AccessKeyID.generate(temporary: true)
         let expiration = Date().addingTimeInterval(3600)
-        let sessionName = try EntityName("s", kind: .user)
-        _ = try await directory.createSession(
-            SessionCredentials(
-                accessKeyID: id,
-                verifier: SCRAMVerifier(
-                    salt: secret.salt, iterations: secret.iterations, storedKey: secret.storedKey,
-                    serverKey: secret.serverKey),
-                sessionTokenHash: [], createDate: Date(), expiration: expiration, roleID: role.id,
-                roleARN: role.arn, sessionName: sessionName,
-                assumedRoleARN: ARN.assumedRole(account: Self.account, roleName: role.name, sessionName: sessionName)))
+        let id = try await InProcessAuthorizationTests.session("s", expiring: expiration, in: store)
         let (_, assembly) = try await InProcessAuthorizationTests.server(store)
         let published = assembly.publisher.published
         let caller = try Caller.resolve(
@@ -48,7 +32,8 @@ import Testing
         #expect(ResolvedCallers.lookup(id.rawValue, in: published, at: expiration) == nil)
 
         // A new snapshot starts afresh, whatever the old one held.
-        let committed = try await directory.createUser(name: EntityName("newcomer", kind: .user))
+        let committed = try await IAMDirectory(store: store, account: Self.account).createUser(
+            name: EntityName("newcomer", kind: .user))
         try await assembly.publisher.catchUp(atLeast: committed.revision)
         let next = assembly.publisher.published
         #expect(next !== published)
