@@ -25,7 +25,7 @@ import Testing
         #expect(ResolvedCallers.lookup(id.rawValue, in: published, at: Date()) == nil)
         let entry = ResolvedCallers.remember(caller, in: published)
         #expect(entry.arn == "arn:aws:sts::123456789012:assumed-role/r/s")
-        #expect(entry.expiration == expiration)
+        #expect(entry.caller.expiration == expiration)
         #expect(ResolvedCallers.lookup(id.rawValue, in: published, at: Date())?.arn == entry.arn)
         // The session's end is the entry's end: from then on the key is resolved again (and refused).
         #expect(ResolvedCallers.lookup(id.rawValue, in: published, at: expiration.addingTimeInterval(-0.001)) != nil)
@@ -43,7 +43,7 @@ import Testing
         #expect(ResolvedCallers.lookup(id.rawValue, in: next, at: Date()) == nil)
         // A long-term or root key has no end of its own.
         let root = Caller(kind: .root, account: Self.account, accessKeyID: "AKIAROOTROOTROOTROOT")
-        #expect(ResolvedCallers.remember(root, in: next).expiration == nil)
+        #expect(ResolvedCallers.remember(root, in: next).caller.expiration == nil)
         #expect(ResolvedCallers.lookup("AKIAROOTROOTROOTROOT", in: next, at: .distantFuture)?.arn == root.arn)
         #expect(ResolvedCallers.lookup(id.rawValue, in: next, at: Date()) == nil)
     }

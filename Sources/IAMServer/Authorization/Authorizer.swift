@@ -141,8 +141,6 @@ final class ResolvedCallers: Sendable {
         let caller: Caller
         /// ``Caller/arn``, built once.
         let arn: String
-        /// When the credential stops authenticating (role sessions only).
-        let expiration: Date?
     }
 
     /// The snapshot every entry was resolved against (kept, so its identity cannot be reused while cached).
@@ -165,21 +163,14 @@ final class ResolvedCallers: Sendable {
         guard let table = Self.current.currentValue, table.published === published,
             let entry = table.entries[accessKeyID]
         else { return nil }
-        if let expiration = entry.expiration, expiration <= now { return nil }
+        if let expiration = entry.caller.expiration, expiration <= now { return nil }
         return entry
     }
 
     /// Keeps `caller`, just resolved against `published`, for this thread's next calls; returns its entry.
     @discardableResult
     static func remember(_ caller: Caller, in published: PublishedSnapshot) -> Entry {
-        var expiration: Date?
-        if case .principal(let principal) = caller.kind,
-            let id = try? AccessKeyID(caller.accessKeyID),
-            let credential = published.snapshot.credential(accessKeyID: id)
-        {
-            expiration = credential.expiration ?? principal.expiration
-        }
-        let entry = Entry(caller: caller, arn: caller.arn, expiration: expiration)
+        let entry = Entry(caller: caller, arn: caller.arn)
         var entries: [String: Entry] = [:]
         if let table = Self.current.currentValue, table.published === published, table.entries.count < Self.capacity {
             entries = table.entries

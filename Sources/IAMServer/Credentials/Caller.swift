@@ -23,6 +23,8 @@ struct Caller: Sendable {
     let account: AccountID
     /// The access key the call authenticated with.
     let accessKeyID: String
+    /// When that key stops authenticating: a role session's end; nil for long-term and root keys.
+    var expiration: Date? = nil
 
     /// `arn:aws:iam::<account>:root`, the user's ARN, or the session's `assumed-role` ARN (built when asked:
     /// most calls never need the text).
@@ -62,7 +64,10 @@ struct Caller: Sendable {
         guard let principal = snapshot.principal(accessKeyID: id, credential: credential) else {
             return .failure(Self.invalidToken)
         }
-        return .success(Caller(kind: .principal(principal), account: account, accessKeyID: accessKeyID))
+        return .success(
+            Caller(
+                kind: .principal(principal), account: account, accessKeyID: accessKeyID,
+                expiration: credential.expiration))
     }
 
     static let invalidToken = RPCError(
