@@ -1,13 +1,15 @@
-// Fuzz target: the `iam` CLI's input parsing and response rendering (IAMCLI), the text a user types or a file
-// holds, and the bytes a server answers.
+// Fuzz target: the `iam` CLI's own parsers (IAMCLI), the text a user types or a file holds, and the bytes a
+// server answers. Whole command lines through ArgumentParser are the `cli-args` target's: here the parameters
+// are built directly, so the executions go to our code rather than to ArgumentParser's.
 //
 // Input: [mode] [command selector] [rest]. The command selector picks one of the generated operation commands.
-//   mode 0, a command line: rest is NUL-separated; the first part is the content `-` (standard input) and every
-//     `file://`/`fileb://` argument read (the harness points each such argument at a temporary file holding
-//     it, so no other file is ever read), the others are the arguments after the command's name. They go through
-//     ArgumentParser, then the run path's input step (`--cli-input-json` merged with the flags, AWS shorthand,
-//     JSON for structures, file loading), then the JSON -> protobuf transcoder; `--query` and
-//     `--starting-token` are parsed as the run path parses them.
+//   mode 0, the run path's input step: rest is NUL-separated: the content (standard input, and the file every
+//     `file://`/`fileb://` value names: the harness points each at a temporary file holding it, so no other file
+//     is ever read), `--cli-input-json`, `--query`, `--starting-token` (each absent when empty), then one part
+//     per parameter: a byte choosing the field of the operation's input, then its values separated by 0x1F
+//     (`--tags a b`), or, with the byte's high bit set, `--flag`/`--no-flag`. The input step merges
+//     `--cli-input-json` with the flags and reads AWS shorthand, JSON for structures and the files; then the JSON
+//     -> protobuf transcoder; `--query` and `--starting-token` are parsed as the run path parses them.
 //   mode 1, a server's answer: rest is the protobuf bytes of the operation's response, decoded to AWS's JSON shape
 //     and printed in the json, text and table formats.
 //   mode 2, shorthand round trip: rest is NUL-separated keys and values; the harness writes them as shorthand
@@ -20,37 +22,17 @@ import Foundation
 
 @testable import IAMCLI
 
-private let commands: [any OperationCommand.Type] = iamCommands + stsCommands + authorizationCommands
-private let folder: URL = {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("iam-fuzz-cli-\(getpid())")
-    try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
-}()
-private let contentFile = folder.appendingPathComponent("content").path
-/// A small response to evaluate `--query` over: evaluation can grow exponentially with the expression (as
-/// JMESPath's does: `[@,@].[@,@]...`), so only short expressions are evaluated.
-private let sampleResponse = try! AWSJSON.parse(
-    #"{"Users":[{"UserName":"a","Tags":[{"Key":"k","Value":"v"}],"N":1},{"UserName":"b","N":2.5}],"IsTruncated":false}"#
-)
-
-private func parts(_ bytes: [UInt8], limit: Int) -> [String] {
-    bytes.split(separator: 0, omittingEmptySubsequences: false).prefix(limit).map {
-        String(decoding: $0, as: UTF8.self)
-    }
-}
-
-private func parse<Command: OperationCommand>(_ type: Command.Type, _ arguments: [String]) -> (any OperationCommand)? {
-    try? Command.parse(arguments)
-}
+/// The global options of a command line that gives none, parsed once; each input sets its own on a copy.
+private let defaultGlobals = try! GlobalOptions.parse([])
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     var input = FuzzInput(data, size)
     let mode = input.byte() % 4
-    let type = commands[Int(input.byte()) % commands.count]
+    let type = cliCommands[Int(input.byte()) % cliCommands.count]
     let rest = input.rest()
     switch mode {
-    case 0: commandLine(type, rest)
+    case 0: inputStep(type.operation, rest)
     case 1: response(type.operation, rest)
     case 2: shorthandRoundTrip(rest)
     default: jsonRoundTrip(rest)
@@ -58,78 +40,47 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     return 0
 }
 
-// MARK: Mode 0: a command line
+// MARK: Mode 0: the input step
 
-private func commandLine(_ type: any OperationCommand.Type, _ bytes: [UInt8]) {
-    let pieces = bytes.split(separator: 0, maxSplits: 1, omittingEmptySubsequences: false)
-    let content = Array(pieces.first ?? [])
-    var arguments = pieces.count > 1 ? parts(Array(pieces[1]), limit: 24) : []
+private func inputStep(_ operation: OperationShape, _ bytes: [UInt8]) {
+    let pieces = bytes.split(separator: 0, omittingEmptySubsequences: false).prefix(28)
+    guard let contentPiece = pieces.first else { return }
+    let content = Array(contentPiece)
+    let texts = pieces.dropFirst().prefix(3).map { String(decoding: $0, as: UTF8.self) }
+    func text(_ index: Int) -> String? { index < texts.count && !texts[index].isEmpty ? texts[index] : nil }
+
+    let fields = Shapes.message(operation.input).fields
+    var parameters: [(field: String, input: ParameterInput?)] = []
+    var arguments: [String] = []
     var reads = 0
-    for (index, argument) in arguments.enumerated() {
-        // A value is the argument, or what follows `=` in `--flag=value` (which ArgumentParser accepts).
-        var option = ""
-        var value = Substring(argument)
-        if argument.hasPrefix("--"), let equals = argument.firstIndex(of: "=") {
-            option = String(argument[...equals])
-            value = argument[argument.index(after: equals)...]
+    for piece in pieces.dropFirst(4) where !fields.isEmpty {
+        guard let selector = piece.first else { continue }
+        let field = fields[Int(selector & 0x7F) % fields.count].name
+        if selector & 0x80 != 0 {
+            parameters.append((field, .flag(piece.count % 2 == 0)))
+            continue
         }
-        if value == "-" { reads += 1 }
-        for prefix in ["file://", "fileb://"] where value.hasPrefix(prefix) {
-            // An empty path stays empty (a load error); any other names the harness's file.
-            arguments[index] = option + (value == prefix ? prefix : prefix + contentFile)
-            reads += 1
+        var values = piece.dropFirst().split(separator: 0x1F, omittingEmptySubsequences: false).map {
+            String(decoding: $0, as: UTF8.self)
         }
+        reads += redirectingFiles(&values)
+        arguments += values
+        parameters.append((field, ParameterInput(values)))
     }
+    var cliInputJSON = text(0).map { [$0] } ?? []
+    reads += redirectingFiles(&cliInputJSON)
     if reads > 0 {
         FileManager.default.createFile(atPath: contentFile, contents: Data(content))
     }
-    guard let command = parse(type, arguments) else { return }
-    let operation = type.operation
-    let io = CommandIO.capturing(stdin: content)
-    let runner = OperationRunner(io: io, global: command.global)
 
-    if let query = command.global.query, let expression = try? JMESPath.parse(query), query.utf8.count <= 40 {
-        _ = try? expression.evaluate(sampleResponse)
-    }
-    if let pagination = command.paginationOptions {
-        _ = try? Paginator.decodeToken(pagination.startingToken)
-    }
-
-    let request: AWSJSON
-    do { request = try runner.input(operation, command.parameters) } catch { return }
-    let again = try? runner.input(operation, command.parameters)
-    invariant(again == request, "reading the same command line twice gives different input")
-
-    // Bounded: every argument, and every read of the content (base64 makes 4 of 3 bytes), at most ~8 times over.
-    let given = arguments.reduce(0) { $0 + $1.utf8.count + 8 } + reads * (content.count * 2 + 8)
-    let json = request.rendered(indent: nil)
-    invariant(json.utf8.count <= 8 * given + 1024, "\(given) bytes of input became \(json.utf8.count) of JSON")
-
-    let encoded: [UInt8]
-    do { encoded = try Transcoder.encode(request, as: operation.input) } catch { return }
-    invariant(encoded.count <= 4 * json.utf8.count + 64, "\(json.utf8.count) of JSON encoded to \(encoded.count) bytes")
-    transcoderFixedPoint(encoded, as: operation.input)
-}
-
-/// Decoding what was encoded and encoding it again is a fixed point after one round (the first may normalise:
-/// timestamps to seconds, policy documents to compact JSON, defaults made explicit).
-private func transcoderFixedPoint(_ bytes: [UInt8], as message: String) {
-    let decoded: AWSJSON
-    do { decoded = try Transcoder.decode(bytes, as: message, topLevel: false) } catch {
-        invariant(false, "the transcoder cannot decode what it encoded as \(message): \(error)")
-        return
-    }
-    let reencoded: [UInt8]
-    do { reencoded = try Transcoder.encode(decoded, as: message) } catch {
-        invariant(false, "the decoded \(message) does not encode: \(error) \(decoded.rendered(indent: nil))")
-        return
-    }
-    let decodedAgain = try? Transcoder.decode(reencoded, as: message, topLevel: false)
-    invariant(
-        decodedAgain == decoded,
-        "\(message) changed on a second round: \(decoded.rendered(indent: nil)) -> \(decodedAgain?.rendered(indent: nil) ?? "error")"
-    )
-    invariant((try? Transcoder.encode(decoded, as: message)) == reencoded, "encoding \(message) is not deterministic")
+    var global = defaultGlobals
+    global.cliInputJson = cliInputJSON.first
+    parseGlobals(query: text(1), startingToken: text(2))
+    // Bounded: every value and option, and every read of the content (base64 makes 4 of 3 bytes), ~8 times over.
+    let given =
+        (arguments + texts).reduce(0) { $0 + $1.utf8.count + 8 } + parameters.count * 8
+        + reads * (content.count * 2 + 8)
+    checkInput(operation, parameters, global: global, stdin: content, given: given)
 }
 
 // MARK: Mode 1: a server's answer
