@@ -54,4 +54,16 @@ struct CLIInputRobustnessTests {
                     .init(key: "Key", value: .string("\u{301}")), .init(key: "Value", value: .string("\u{600}")),
                 ]))
     }
+
+    /// `9e999` read as infinity, which printed as `inf`: text no JSON reader takes back. A number beyond a double's
+    /// range is an input error now, as the engine's own numbers are; numbers within it still read and print.
+    @Test func numbersBeyondADoublesRangeAreRefused() throws {
+        for text in ["9e999", "-9e999", #"{"MaxItems": 1e400}"#, "[1, 2e308]"] {
+            #expect(throws: InputError.self, "\(text)") { try AWSJSON.parse(text) }
+        }
+        let within = try AWSJSON.parse("[1.5e308, -2.5, 1e-400]")
+        #expect(try AWSJSON.parse(within.rendered(indent: nil)) == within)
+        #expect(within.rendered(indent: nil) == "[1.5e+308, -2.5, 0.0]")
+        #expect(AWSJSON.double(.infinity).rendered() == "Infinity")
+    }
 }

@@ -103,7 +103,9 @@ struct ParameterReader {
             default: throw InputError("expected true or false, got \"\(text)\"")
             }
         case .scalar(.double), .scalar(.float):
-            guard let value = Double(text) else { throw InputError("expected a number, got \"\(text)\"") }
+            guard let value = Double(text), value.isFinite else {
+                throw InputError("expected a number, got \"\(text)\"")
+            }
             return .double(value)
         case .scalar:
             guard let value = Int64(text) else { throw InputError("expected an integer, got \"\(text)\"") }

@@ -42,22 +42,36 @@ enum AWSJSON: Sendable, Equatable {
 
     /// Parses JSON text (the policy engine's parser: bounded depth, exact errors).
     static func parse(_ text: String) throws(InputError) -> AWSJSON {
+        let node: JSONNode
         do {
-            return AWSJSON(try JSONParser.parse(Array(text.utf8), rejectDuplicateKeys: false))
+            node = try JSONParser.parse(Array(text.utf8), rejectDuplicateKeys: false)
         } catch {
             throw InputError("Invalid JSON: \(error.message)")
         }
+        return try AWSJSON(node)
     }
 
-    init(_ node: JSONNode) {
+    /// A number beyond a double's range (`1e999`) is refused: it has no JSON form to print or send back.
+    private init(_ node: JSONNode) throws(InputError) {
         switch node.value {
         case .null: self = .null
         case .bool(let value): self = .bool(value)
         case .number(let text):
-            if let value = Int64(text) { self = .int(value) } else { self = .double(Double(text) ?? 0) }
+            if let value = Int64(text) {
+                self = .int(value)
+            } else {
+                guard let value = Double(text), value.isFinite else {
+                    throw InputError("Invalid JSON: the number \(text.prefix(64)) is out of range")
+                }
+                self = .double(value)
+            }
         case .string(let value): self = .string(value)
-        case .array(let nodes): self = .array(nodes.map(AWSJSON.init))
-        case .object(let members): self = .object(members.map { Member(key: $0.key, value: AWSJSON($0.value)) })
+        case .array(let nodes): self = .array(try nodes.map { node throws(InputError) in try AWSJSON(node) })
+        case .object(let members):
+            var converted: [Member] = []
+            converted.reserveCapacity(members.count)
+            for member in members { converted.append(Member(key: member.key, value: try AWSJSON(member.value))) }
+            self = .object(converted)
         }
     }
 
@@ -91,7 +105,9 @@ enum AWSJSON: Sendable, Equatable {
         case .null: output += "null"
         case .bool(let value): output += value ? "true" : "false"
         case .int(let value): output += String(value)
-        case .double(let value): output += value == value.rounded() && abs(value) < 1e15 ? "\(value)" : "\(value)"
+        case .double(let value):
+            // As Python's json.dumps, which the AWS CLI prints with (a computed --query value can overflow).
+            output += value.isFinite ? "\(value)" : value.isNaN ? "NaN" : value < 0 ? "-Infinity" : "Infinity"
         case .string(let value): Self.quote(value, into: &output)
         case .array(let values):
             guard !values.isEmpty else {
