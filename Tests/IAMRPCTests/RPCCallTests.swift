@@ -6,6 +6,7 @@ import IAMTestSupport
 import IAMWire
 import NIOCore
 import NIOPosix
+import Synchronization
 import Testing
 
 /// Calls over real TLS on 127.0.0.1: the happy paths, concurrency, deadlines, cancellation, drain,
@@ -263,6 +264,45 @@ struct RPCCallTests {
         await server.shutdown()
     }
 
+    @Test("the client's close lets its calls in flight finish and returns once its connection is gone")
+    func clientCloseWaitsForItsConnection() async throws {
+        try await withServer { server in
+            let client = try server.makeClient()
+            _ = try await client.unary(TestService.echo, PingRequest("warm-up"), as: PingResponse.self)
+            let finished = CompletionFlag()
+            let slow = client.unaryFuture(
+                TestService.slow, PingRequest("slow"), as: PingResponse.self,
+                options: CallOptions(metadata: ["delay-ms": "300"]))
+            slow.whenComplete { _ in finished.set() }
+            #expect(await eventually { server.server.connectionCount == 1 })
+            await client.close()
+            #expect(finished.isSet, "close() returned before the call in flight had finished")
+            #expect(String(buffer: try await slow.get().payload) == "slow")
+            #expect(await eventually { server.server.connectionCount == 0 })
+            let refused = await rpcError {
+                _ = try await client.unary(TestService.echo, PingRequest("after"), as: PingResponse.self)
+            }
+            #expect(refused?.code == .unavailable)
+        }
+    }
+
+    @Test("closing a client while its connection is still being made leaves no connection open")
+    func clientCloseWhileConnecting() async throws {
+        try await withServer { server in
+            let client = try server.makeClient()
+            // The call starts the connection; close() runs on the client's loop right behind it, before TLS and
+            // authentication can have finished.
+            let call = client.unaryFuture(TestService.echo, PingRequest("early"), as: PingResponse.self)
+            await client.close()
+            let error = await rpcError { _ = try await call.get() }
+            #expect(error?.code == .unavailable, "\(String(describing: error))")
+            // close() returns once its connection is gone; the server sees it go right after.
+            #expect(await eventually { server.server.connectionCount == 0 })
+            try await Task.sleep(for: .milliseconds(200))
+            #expect(server.server.connectionCount == 0)
+        }
+    }
+
     @Test("the client reconnects after the server restarts")
     func reconnectAfterRestart() async throws {
         let server = try await LoopbackRPCServer.start(services: [HealthService(), TestService()])
@@ -397,4 +437,11 @@ struct RPCCallTests {
             try await group.shutdownGracefully()
         }
     }
+}
+
+/// Set once, from any thread.
+private final class CompletionFlag: Sendable {
+    private let value = Atomic(false)
+    var isSet: Bool { self.value.load(ordering: .acquiring) }
+    func set() { self.value.store(true, ordering: .releasing) }
 }

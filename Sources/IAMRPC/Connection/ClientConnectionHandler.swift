@@ -80,6 +80,11 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     let ready: EventLoopPromise<Void>
     /// Called once when the connection can take no more calls (closed or draining).
     var onRetire: (() -> Void)?
+    /// Completes when the connection is gone: its channel closed, or it never connected.
+    let closed: EventLoopPromise<Void>
+    /// Set by ``drain()``: a channel that was not yet there when it ran closes as soon as it is.
+    private var drainRequested = false
+    private var drainTimer: Scheduled<Void>?
 
     init(
         accessKeyID: String, secret: String, keyCache: SCRAMClientKeyCache, options: ConnectionOptions,
@@ -92,6 +97,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         self.decoder = FrameDecoder(maxFrameSize: self.settings.maxFrameSize)
         self.eventLoop = eventLoop
         self.ready = eventLoop.makePromise(of: Void.self)
+        self.closed = eventLoop.makePromise(of: Void.self)
     }
 
     /// False once the connection is closing or closed: the manager opens a new one for new calls.
@@ -134,21 +140,35 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
 
     private var pingWaiters: [(UInt64, NIODeadline, EventLoopPromise<Duration>)] = []
 
-    /// Stops new calls, lets the in-flight ones finish, then closes (GOAWAY NO_ERROR, last stream 0).
+    /// Stops new calls, lets the in-flight ones finish (for at most the drain timeout), then closes (GOAWAY
+    /// NO_ERROR, last stream 0). A connection not yet authenticated carries no call, so it closes at once: its
+    /// GOAWAY could not even leave before TLS's handshake, which a silent server never finishes.
     func drain() {
+        guard !self.drainRequested else { return }
+        self.drainRequested = true
+        let wasReady = self.state.phase == .ready
         let waiting = self.state.beginDrain()
         let error = RPCError(code: .unavailable, message: "the client is closing")
         for call in waiting { call.complete(.failure(error)) }
-        guard let context else {
-            self.retire()
+        self.retire()
+        // No channel yet: `handlerAdded` closes it when it comes.
+        guard let context else { return }
+        guard wasReady else {
+            self.closing = true
+            self.keepaliveTimer?.cancel()
+            context.close(promise: nil)
             return
         }
         self.encoder.writeGoAway(
             GoAway(lastStreamID: 0, code: .noError, message: "client closing"), into: &self.outbound)
         self.flushIfNeeded()
-        self.retire()
-        if self.state.isDrained { self.closeAfterFlush() }
-        _ = context
+        if self.state.isDrained {
+            self.closeAfterFlush()
+        } else {
+            self.drainTimer = self.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(self.options.drainTimeout)) {
+                self.context?.close(promise: nil)
+            }
+        }
     }
 
     /// The TCP connection could not be made.
@@ -157,6 +177,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         for call in self.state.channelClosed(rpcError) { call.complete(.failure(rpcError)) }
         self.ready.fail(rpcError)
         self.retire()
+        self.closed.succeed(())
     }
 
     private func retire() {
@@ -170,6 +191,12 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        if self.drainRequested {
+            // The client closed while this connection was still being made.
+            self.closing = true
+            context.close(promise: nil)
+            return
+        }
         self.outbound = context.channel.allocator.buffer(capacity: 4096)
         if context.channel.isActive { self.sendHandshake() }
     }
@@ -186,7 +213,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     private var handshakeSent = false
 
     private func sendHandshake() {
-        guard !self.handshakeSent else { return }
+        guard !self.handshakeSent, !self.closing else { return }
         self.handshakeSent = true
         // The TLS handler buffers these until its handshake completes, then sends them in one record:
         // preface, SETTINGS and AUTH_CLIENT_FIRST in one write saves a round trip (WIRE.md §2).
@@ -206,12 +233,14 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     func channelInactive(context: ChannelHandlerContext) {
         self.keepaliveTimer?.cancel()
         self.keepaliveDeadline?.cancel()
+        self.drainTimer?.cancel()
         let error = RPCError(code: .unavailable, message: "the connection to the server was lost")
         for call in self.state.channelClosed(error) { call.complete(.failure(error)) }
         for (_, _, promise) in self.pingWaiters { promise.fail(error) }
         self.pingWaiters.removeAll()
         self.ready.fail(error)
         self.retire()
+        self.closed.succeed(())
         context.fireChannelInactive()
     }
 
@@ -489,7 +518,8 @@ final class ClientConnectionManager {
     private var current: ClientConnectionHandler?
     /// The keys derived from the configuration's secret, so a reconnect skips the PBKDF2 derivation.
     private let keyCache = SCRAMClientKeyCache()
-    private var retired: [ObjectIdentifier: ClientConnectionHandler] = [:]
+    /// Every connection not yet gone (the current one and those draining), so `close` can wait for them.
+    private var open: [ObjectIdentifier: ClientConnectionHandler] = [:]
     private var isClosed = false
 
     init(configuration: RPCClientConfiguration, tlsContext: TLSContext, eventLoop: any EventLoop) {
@@ -528,13 +558,13 @@ final class ClientConnectionManager {
         current.ping(promise)
     }
 
+    /// Drains every open connection and completes when all of them are gone.
     func close(_ promise: EventLoopPromise<Void>) {
         self.isClosed = true
-        var handlers = Array(self.retired.values)
-        if let current = self.current { handlers.append(current) }
         self.current = nil
+        let handlers = Array(self.open.values)
         for handler in handlers { handler.drain() }
-        promise.succeed(())
+        EventLoopFuture.andAllComplete(handlers.map(\.closed.futureResult), on: self.eventLoop).cascade(to: promise)
     }
 
     private func connection() -> ClientConnectionHandler {
@@ -551,10 +581,11 @@ final class ClientConnectionManager {
             if let self, self.current === handler { self.current = nil }
         }
         self.current = handler
+        self.open[id] = handler
+        handler.closed.futureResult.assumeIsolated().whenComplete { [weak self] _ in self?.open[id] = nil }
         let bound = NIOLoopBound(handler, eventLoop: self.eventLoop)
         let tlsContext = self.tlsContext
         let serverName = self.configuration.tls.serverName ?? self.configuration.host
-        _ = id
         ClientBootstrap(group: self.eventLoop)
             .connectTimeout(TimeAmount(self.configuration.connectTimeout))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
