@@ -66,4 +66,16 @@ struct CLIInputRobustnessTests {
         #expect(within.rendered(indent: nil) == "[1.5e+308, -2.5, 0.0]")
         #expect(AWSJSON.double(.infinity).rendered() == "Infinity")
     }
+
+    /// A policy document whose text is `null` decoded as JSON null, which encodes as no document at all, so a request
+    /// changed on its way through the transcoder and back. Only objects and arrays (what encoding takes as a
+    /// document) are shown as JSON now; other text stays text.
+    @Test func policyDocumentTextThatIsNotAnObjectStaysText() throws {
+        for document in [#""null""#, #""5""#, #"{"Version": "2012-10-17", "Statement": []}"#] {
+            let request = try AWSJSON.parse(#"{"RoleName": "r", "PolicyName": "p", "PolicyDocument": \#(document)}"#)
+            let bytes = try Transcoder.encode(request, as: "PutRolePolicyRequest")
+            let decoded = try Transcoder.decode(bytes, as: "PutRolePolicyRequest", topLevel: false)
+            #expect(decoded == request, "\(document)")
+        }
+    }
 }

@@ -177,7 +177,15 @@ enum Transcoder {
         switch scalar {
         case .string:
             let text = String(decoding: try reader.delimited(), as: UTF8.self)
-            if field.isPolicyDocument, let document = try? AWSJSON.parse(policyText(text)) { return document }
+            // A document is shown as the JSON it holds, as the AWS CLI does, when that is an object or array: what
+            // encoding takes back as a document. Other text (`null`, which would read as no document at all) stays
+            // text; the service only ever returns objects.
+            if field.isPolicyDocument, let document = try? AWSJSON.parse(policyText(text)) {
+                switch document {
+                case .object, .array: return document
+                default: break
+                }
+            }
             return .string(text)
         case .bytes: return .string(Data(try reader.delimited()).base64EncodedString())
         case .bool: return .bool(try reader.varint() != 0)
