@@ -154,9 +154,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         // No channel yet: `handlerAdded` closes it when it comes.
         guard let context else { return }
         guard wasReady else {
-            self.closing = true
-            self.keepaliveTimer?.cancel()
-            context.close(promise: nil)
+            self.closeNow(context)
             return
         }
         self.encoder.writeGoAway(
@@ -169,6 +167,13 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
                 self.context?.close(promise: nil)
             }
         }
+    }
+
+    /// Closes without a word: the connection never became ready, so it carries no call to finish.
+    private func closeNow(_ context: ChannelHandlerContext) {
+        self.closing = true
+        self.keepaliveTimer?.cancel()
+        context.close(promise: nil)
     }
 
     /// The TCP connection could not be made.
@@ -193,8 +198,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         self.context = context
         if self.drainRequested {
             // The client closed while this connection was still being made.
-            self.closing = true
-            context.close(promise: nil)
+            self.closeNow(context)
             return
         }
         self.outbound = context.channel.allocator.buffer(capacity: 4096)
