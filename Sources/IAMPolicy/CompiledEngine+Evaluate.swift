@@ -76,32 +76,45 @@ extension CompiledEngine {
         }
     }
 
-    func evaluate(_ request: AuthorizationRequest) -> EvaluationResult {
-        // The closures below (the sort's and the map's) read the statements from this local: capturing `self`
-        // copied the whole engine, a retain per field, for each.
-        let statements = self.statements
-        let r = request.storage
-        let context = r.context
+    /// What one check has found so far (a struct passed inout, not variables captured by the closures below:
+    /// captured variables are boxed and every access to them is checked for exclusivity at run time).
+    struct Tally {
         // Statement ids, not statements: no retain per match, and nothing is allocated until something matches.
         var denies: [Int32] = []
         var allowIDs: [Int32] = []
         var allows = Allows()
         var missing: [String] = []
+    }
+
+    func evaluate(_ request: AuthorizationRequest, memo: ConditionMemo? = nil) -> EvaluationResult {
+        // The closures below (the sort's and the map's) read the statements from this local: capturing `self`
+        // copied the whole engine, a retain per field, for each.
+        let statements = self.statements
+        let r = request.storage
+        let context = r.context
+        var tally = Tally()
         r.actionBytes.withUnsafeBufferPointer { action in
             r.resourceBytes.withUnsafeBufferPointer { resource in
                 // Only statements whose action matches get here: an exact list's key is the action itself, and a
                 // glob group's patterns were matched once for all its statements, as in decide().
-                func consider(_ ids: [Int32]) {
+                func consider(_ ids: [Int32], _ tally: inout Tally) {
                     for id in ids {
                         let s = statements[Int(id)]
-                        if s.needsContext { collectMissing(s, context, into: &missing) }
-                        guard applies(s, resource: resource, resourceColons: r.resourceColons, context: context)
-                        else { continue }
-                        if s.isDeny {
-                            denies.append(id)
+                        if let memo {
+                            // The conditions and missing keys depend on the context alone: once per memo.
+                            guard memo.conditionsHold(s, id: Int(id), engine: self, into: &tally.missing),
+                                resourceMatches(s, resource: resource, resourceColons: r.resourceColons, context)
+                            else { continue }
                         } else {
-                            allowIDs.append(id)
-                            allows.record(s)
+                            if s.needsContext { collectMissing(s, context, into: &tally.missing) }
+                            guard applies(s, resource: resource, resourceColons: r.resourceColons, context: context)
+                            else { continue }
+                        }
+                        if s.isDeny {
+                            tally.denies.append(id)
+                        } else {
+                            tally.allowIDs.append(id)
+                            tally.allows.record(s)
                         }
                     }
                 }
@@ -109,14 +122,14 @@ extension CompiledEngine {
                 if serviceIndex >= 0 {
                     let index = services[Int(serviceIndex)]
                     let exact = index.exact.find(r.actionKey)
-                    if exact >= 0 { consider(index.exactLists[Int(exact)]) }
-                    for group in index.globGroups where groupMatches(group, action) { consider(group.ids) }
+                    if exact >= 0 { consider(index.exactLists[Int(exact)], &tally) }
+                    for group in index.globGroups where groupMatches(group, action) { consider(group.ids, &tally) }
                 }
-                for group in everyServiceGroups where groupMatches(group, action) { consider(group.ids) }
+                for group in everyServiceGroups where groupMatches(group, action) { consider(group.ids, &tally) }
             }
         }
-        let decision: Decision = denies.isEmpty ? combine(allows, r) : .explicitDeny
-        var deciding = decision == .explicitDeny ? denies : allowIDs
+        let decision: Decision = tally.denies.isEmpty ? combine(tally.allows, r) : .explicitDeny
+        var deciding = decision == .explicitDeny ? tally.denies : tally.allowIDs
         if deciding.count > 1 {
             deciding.sort {
                 let a = statements[Int($0)]
@@ -124,6 +137,7 @@ extension CompiledEngine {
                 return (a.policyIndex, a.statementIndex) < (b.policyIndex, b.statementIndex)
             }
         }
+        let missing = tally.missing
         return EvaluationResult(
             decision: decision,
             matched: deciding.map {
@@ -184,6 +198,27 @@ extension CompiledEngine {
         resourceColons: (Int, Int, Int, Int, Int)?,
         context: RequestContext
     ) -> Bool {
+        guard resourceMatches(s, resource: resource, resourceColons: resourceColons, context) else { return false }
+        return conditionsHold(s, context)
+    }
+
+    /// Whether every condition of `s` holds in `context`.
+    @inline(__always)
+    func conditionsHold(_ s: CompiledStatement, _ context: RequestContext) -> Bool {
+        for condition in s.conditions where !holds(condition, context) {
+            return false
+        }
+        return true
+    }
+
+    /// Whether the statement's Resource (or NotResource) covers `resource`.
+    @inline(__always)
+    func resourceMatches(
+        _ s: CompiledStatement,
+        resource: UnsafeBufferPointer<UInt8>,
+        resourceColons: (Int, Int, Int, Int, Int)?,
+        _ context: RequestContext
+    ) -> Bool {
         if let resources = s.resources, !s.resourceIsStar {
             var any = false
             for template in resources {
@@ -194,9 +229,6 @@ extension CompiledEngine {
                 }
             }
             if any == s.resourceNegated { return false }
-        }
-        for condition in s.conditions where !holds(condition, context) {
-            return false
         }
         return true
     }
@@ -326,6 +358,15 @@ extension CompiledEngine {
             }
         }
     }
+}
+
+/// Whether `bytes` begin with `prefix` (the generic `starts(with:)` walks both one element at a time).
+@inline(__always)
+func hasPrefix(_ bytes: UnsafeBufferPointer<UInt8>, _ prefix: StaticString) -> Bool {
+    let count = prefix.utf8CodeUnitCount
+    guard bytes.count >= count else { return false }
+    return bytesEqual(
+        UnsafeBufferPointer(rebasing: bytes[0..<count]), UnsafeBufferPointer(start: prefix.utf8Start, count: count))
 }
 
 /// Byte equality, eight bytes at a time (prefixes and values are 10-40 bytes; a byte loop costs several times more).

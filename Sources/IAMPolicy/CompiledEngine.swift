@@ -300,10 +300,12 @@ struct CompiledEngine: Sendable {
 
     /// The account segment of an ARN (`arn:partition:service:region:ACCOUNT:...`), or nil when empty or not an ARN.
     static func accountSegment(_ bytes: [UInt8]) -> String? {
-        guard bytes.starts(with: "arn:".utf8) else { return nil }
-        return bytes.withUnsafeBufferPointer { b in
-            guard let c = Glob.colons(b), c.4 > c.3 + 1 else { return nil }
-            return String(decoding: b[(c.3 + 1)..<c.4], as: UTF8.self)
-        }
+        bytes.withUnsafeBufferPointer { accountSegment($0, colons: Glob.colons($0)) }
+    }
+
+    /// The account segment of an ARN whose colon positions are `colons` (found once per request).
+    static func accountSegment(_ b: UnsafeBufferPointer<UInt8>, colons: (Int, Int, Int, Int, Int)?) -> String? {
+        guard hasPrefix(b, "arn:"), let c = colons, c.4 > c.3 + 1 else { return nil }
+        return String(decoding: UnsafeBufferPointer(rebasing: b[(c.3 + 1)..<c.4]), as: UTF8.self)
     }
 }

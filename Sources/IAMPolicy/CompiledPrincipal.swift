@@ -69,4 +69,18 @@ public struct CompiledPrincipal: Sendable {
     public func evaluate(_ request: AuthorizationRequest) -> EvaluationResult {
         storage.engine.evaluate(request)
     }
+
+    /// A memo of this principal's conditions in `context`, for ``evaluate(_:memo:)``.
+    public func memo(for context: RequestContext) -> ConditionMemo {
+        ConditionMemo(principal: storage, context: context)
+    }
+
+    /// ``evaluate(_:)`` for a request built on the context `memo` was made for, evaluating each statement's
+    /// conditions once per memo. A memo of another principal or context is not used.
+    public func evaluate(_ request: AuthorizationRequest, memo: ConditionMemo) -> EvaluationResult {
+        guard memo.principal === storage, memo.context.storage === request.storage.context.storage else {
+            return storage.engine.evaluate(request)
+        }
+        return storage.engine.evaluate(request, memo: memo)
+    }
 }

@@ -148,8 +148,9 @@ public struct RequestContext: Sendable {
     /// Creates a context from key/value pairs in order: of keys equal but for case, the last wins. No dictionary
     /// and no sort, for a request's few keys as they come off the wire; their values are parsed as numbers, dates
     /// or addresses only when a condition compares them so (build a context that many checks share with
-    /// ``init(_:)``, which parses once).
-    public init(pairs: [(key: String, value: ContextValue)]) {
+    /// ``init(_:)``, which parses once). With `parsingValuesOnce`, every value is parsed in every form now, for a
+    /// context that many checks share (the checks of one batch that carry the same keys).
+    public init(pairs: [(key: String, value: ContextValue)], parsingValuesOnce: Bool = false) {
         guard !pairs.isEmpty else {
             self.init()
             return
@@ -157,7 +158,7 @@ public struct RequestContext: Sendable {
         var entries: [ContextEntry] = []
         entries.reserveCapacity(pairs.count)
         for (key, value) in pairs {
-            entries.append(ContextEntry(spelling: key, value))
+            entries.append(ContextEntry(spelling: key, value, eager: parsingValuesOnce))
         }
         self.init(storage: Storage(entries))
     }
@@ -249,11 +250,14 @@ public struct AuthorizationRequest: Sendable {
             actionKey = HashedKey(String(decoding: lower, as: UTF8.self))
             let colon = lower.firstIndex(of: UInt8(ascii: ":")) ?? lower.count
             serviceKey = HashedKey(String(decoding: lower[..<colon], as: UTF8.self))
-            isAssumeRole = lower.starts(with: "sts:assumerole".utf8)
+            isAssumeRole = lower.withUnsafeBufferPointer { hasPrefix($0, "sts:assumerole") }
             var resource = resource
             resourceBytes = resource.withUTF8 { Array($0) }
-            resourceColons = resourceBytes.withUnsafeBufferPointer { Glob.colons($0) }
-            if let account = CompiledEngine.accountSegment(resourceBytes) {
+            let colons = resourceBytes.withUnsafeBufferPointer { Glob.colons($0) }
+            resourceColons = colons
+            if let account = resourceBytes.withUnsafeBufferPointer({
+                CompiledEngine.accountSegment($0, colons: colons)
+            }) {
                 resourceAccount = account
             } else if let value = context.singleValue(Self.resourceAccountKey) {
                 resourceAccount = value.text
@@ -298,10 +302,13 @@ final class ContextEntry: Sendable {
         self.init(key: key, spelledLower: true, spelling: spelling, value, eager: true)
     }
 
-    /// An entry of one request: the key kept as spelled, the values parsed only when a condition asks.
-    convenience init(spelling: String, _ value: ContextValue) {
+    /// An entry of one request: the key kept as spelled, the values parsed only when a condition asks (unless
+    /// `eager`, for an entry many checks share).
+    convenience init(spelling: String, _ value: ContextValue, eager: Bool = false) {
         let (key, hasUpper) = HashedKey.folding(spelling)
-        self.init(key: key, spelledLower: !hasUpper, spelling: spelling, value, eager: false)
+        // A shared entry keeps its key lower-cased too, so its lookups compare bytes rather than fold them.
+        let lower = eager && hasUpper ? HashedKey(asciiLowercased(spelling)) : key
+        self.init(key: lower, spelledLower: eager || !hasUpper, spelling: spelling, value, eager: eager)
     }
 
     private init(key: HashedKey, spelledLower: Bool, spelling: String, _ value: ContextValue, eager: Bool) {

@@ -61,6 +61,11 @@ package enum VectorRunner {
         if fast != result.decision {
             mismatches.append("decide() said \(fast.rawValue) but evaluate() said \(result.decision.rawValue)")
         }
+        // A batch's memo of conditions must change nothing, on its first use and on its reuse.
+        let memo = compiled.memo(for: request.context)
+        for use in ["first", "second"] where compiled.evaluate(request, memo: memo) != result {
+            mismatches.append("evaluate(memo:) on its \(use) use disagreed with evaluate()")
+        }
         if let expected = c.expectMatched {
             // Roles are compared only when every expected entry pins one, so older cases stay valid.
             let withRole = expected.allSatisfy { $0.role != nil }
