@@ -183,6 +183,75 @@ import Testing
         }
     }
 
+    @Test func aBatchAnswersEachCheckAsAuthorizeDoes() async throws {
+        // A batch shares the caller's context between checks that carry the same keys, and remembers each
+        // principal's conditions from its second check on: neither may change an answer.
+        let store = InMemoryStore()
+        let checker = try await Self.userWithKey(
+            "checker",
+            policy:
+                #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:Authorize","iam:AuthorizeBatch"],"Resource":"*"}]}"#,
+            in: store)
+        let conditional =
+            #"{"Version":"2012-10-17","Statement":[{"Sid":"Office","Effect":"Allow","Action":"s3:GetObject","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"203.0.113.0/24"}}},{"Sid":"Home","Effect":"Allow","Action":"s3:PutObject","Resource":"arn:aws:s3:::home/${aws:username}/*"},{"Sid":"Region","Effect":"Deny","Action":"s3:*","Resource":"*","Condition":{"StringNotEquals":{"aws:RequestedRegion":"us-east-1"}}}]}"#
+        _ = try await Self.userWithKey("ann", policy: conditional, in: store)
+        _ = try await Self.userWithKey("ben", policy: conditional, in: store)
+        let (server, _) = try await Self.server(store)
+
+        func entry(_ key: String, _ value: String, _ type: ContextKeyType) -> ContextEntry {
+            ContextEntry(contextKeyName: key, contextKeyValues: [value], contextKeyType: type)
+        }
+        let office = [entry("aws:SourceIp", "203.0.113.7", .ip), entry("aws:RequestedRegion", "us-east-1", .string)]
+        let away = [entry("AWS:SOURCEIP", "198.51.100.7", .ip), entry("aws:RequestedRegion", "eu-west-1", .string)]
+        var checks: [AuthorizeRequest] = []
+        for context in [office, office, away, [], office] {
+            for user in ["ann", "ben", "ann"] {
+                for (action, resource) in [
+                    ("s3:GetObject", "arn:aws:s3:::reports/q3.csv"), ("s3:PutObject", "arn:aws:s3:::home/\(user)/a"),
+                    ("s3:PutObject", "arn:aws:s3:::home/other/a"),
+                ] {
+                    var check = AuthorizeRequest()
+                    check.principalARN = "arn:aws:iam::123456789012:user/\(user)"
+                    check.action = action
+                    check.resource = resource
+                    check.contextEntries = context
+                    checks.append(check)
+                }
+            }
+        }
+        var batch = AuthorizeBatchRequest()
+        batch.requests = checks
+        let answers: AuthorizeBatchResponse = try await server.call(
+            IAMMethods.Authorization.authorizeBatch, batch, as: checker)
+        #expect(answers.results.count == checks.count)
+        var decisions: [PolicyEvaluationDecisionType: Int] = [:]
+        for (check, answer) in zip(checks, answers.results) {
+            let alone: AuthorizeResponse = try await server.call(
+                IAMMethods.Authorization.authorize, check, as: checker)
+            #expect(answer.decision == alone.decision, "\(check)")
+            #expect(answer.matchedStatements == alone.matchedStatements, "\(check)")
+            #expect(answer.missingContextValues == alone.missingContextValues, "\(check)")
+            decisions[answer.decision, default: 0] += 1
+        }
+        // Every kind of answer occurs, so the comparisons cover allows, denies and missing keys.
+        #expect(decisions[.allowed, default: 0] > 0)
+        #expect(decisions[.explicitDeny, default: 0] > 0)
+        #expect(decisions[.implicitDeny, default: 0] > 0)
+        #expect(answers.results.contains { !$0.missingContextValues.isEmpty })
+
+        // A check with bad context keys still fails the batch, even after checks that shared a context.
+        var bad = checks[0]
+        bad.contextEntries = [ContextEntry(contextKeyName: "", contextKeyValues: ["x"], contextKeyType: .string)]
+        batch.requests = [checks[0], checks[1], bad]
+        do {
+            let _: AuthorizeBatchResponse = try await server.call(
+                IAMMethods.Authorization.authorizeBatch, batch, as: checker)
+            Issue.record("a context entry without a name must be refused")
+        } catch {
+            #expect(error.iamErrorCode == "InvalidInput")
+        }
+    }
+
     @Test func aDetachedPolicyStopsTheNextCallEvenWithinTheSameSecond() async throws {
         // The Authorizer reuses a principal's allow within one second; a write that changes the principal's
         // policies must end that at once.

@@ -45,10 +45,12 @@ extension AuthorizationService {
         let answer = { @Sendable (snapshot: AuthorizationSnapshot) throws(RPCError) -> AuthorizeBatchResponse in
             var results: [AuthorizeResponse] = []
             results.reserveCapacity(request.requests.count)
-            // One snapshot and one set of request keys for the whole batch: every answer is of one revision.
+            // One snapshot and one instant for the whole batch: every answer is of one revision. Checks that carry
+            // the caller's keys of the check before them share its context.
             let now = Date()
+            var contexts = CheckContexts(now: now, sharing: true)
             for check in request.requests {
-                results.append(try self.decide(check, snapshot: snapshot, peer: peer, now: now))
+                results.append(try self.decide(check, snapshot: snapshot, peer: peer, contexts: &contexts))
             }
             return AuthorizeBatchResponse(results: results)
         }
@@ -90,9 +92,19 @@ extension AuthorizationService {
     }
 
     /// One check, with its diagnostics, against `snapshot`.
-    func decide(_ request: AuthorizeRequest, snapshot: AuthorizationSnapshot, peer: SocketAddress?, now: Date = Date())
+    func decide(_ request: AuthorizeRequest, snapshot: AuthorizationSnapshot, peer: SocketAddress?)
         throws(RPCError) -> AuthorizeResponse
     {
+        var contexts = CheckContexts(now: Date(), sharing: false)
+        return try self.decide(request, snapshot: snapshot, peer: peer, contexts: &contexts)
+    }
+
+    /// One check against `snapshot`, its context built from (or shared through) `contexts`.
+    func decide(
+        _ request: AuthorizeRequest, snapshot: AuthorizationSnapshot, peer: SocketAddress?,
+        contexts: inout CheckContexts
+    ) throws(RPCError) -> AuthorizeResponse {
+        let now = contexts.now
         guard (3...128).contains(request.action.utf8.count), request.action.utf8.contains(UInt8(ascii: ":")) else {
             throw Self.invalidInput(
                 "action \"\(request.action.prefix(64))\" must be service:Action, 3 to 128 characters")
@@ -105,12 +117,10 @@ extension AuthorizationService {
         var response = AuthorizeResponse()
         response.revision = snapshot.revision.rawValue
 
-        // The check's context in layers: the caller's keys, then the principal's (built once per principal, and
-        // winning over any caller key of the same name in any case), then the clock's (built once a second).
-        // The caller's aws:SourceIp stands: it says where the caller's own caller came from.
-        let callerContext = RequestContext(pairs: try Self.contextPairs(request.contextEntries))
+        let callerContext = try contexts.caller(request.contextEntries)
         let compiled: CompiledPrincipal
         let principalContext: RequestContext
+        var principalIdentity: ObjectIdentifier?
         if !request.accessKeyID.isEmpty {
             guard let id = try? AccessKeyID(request.accessKeyID), let credential = snapshot.credential(accessKeyID: id),
                 credential.isUsable(at: now),
@@ -121,12 +131,14 @@ extension AuthorizationService {
                 return response
             }
             (compiled, principalContext) = principal.evaluation
+            principalIdentity = principal.identity
         } else if let principal = snapshot.principal(arn: request.principalARN) {
             if let expiration = principal.expiration, expiration <= now {
                 response.decision = .implicitDeny
                 return response
             }
             (compiled, principalContext) = principal.evaluation
+            principalIdentity = principal.identity
         } else if Self.isServicePrincipal(request.principalARN) {
             compiled = CompiledPrincipal(
                 principal: Principal(arn: request.principalARN, kind: .service, name: request.principalARN),
@@ -137,7 +149,8 @@ extension AuthorizationService {
                 code: .notFound, message: "The principal \(request.principalARN) cannot be found.",
                 iamErrorCode: "NoSuchEntity")
         }
-        let context = RequestContext(layers: [callerContext, principalContext, Caller.clockContext(at: now)])
+        let (context, memo) = contexts.context(
+            callerContext, principal: principalIdentity, principalContext: principalContext, compiled: compiled)
 
         var extra: PolicyInput?
         if !request.resourcePolicy.isEmpty {
@@ -151,11 +164,71 @@ extension AuthorizationService {
             CompiledPrincipal(principal: compiled.principal, policies: compiled.policies + [$0])
         }
         let check = AuthorizationRequest(action: request.action, resource: resource, context: context)
-        let result = (evaluator ?? compiled).evaluate(check)
+        let result =
+            if let evaluator { evaluator.evaluate(check) } else if let memo {
+                compiled.evaluate(check, memo: memo)
+            } else { compiled.evaluate(check) }
         response.decision = Self.wireDecision(result.decision)
         response.matchedStatements = result.matched.map(Self.authorizeStatement)
         response.missingContextValues = result.missingContextKeys
         return response
+    }
+
+    /// The request contexts of one call's checks. A check's context is in layers: the caller's keys, then the
+    /// principal's (built once per principal, and winning over any caller key of the same name in any case),
+    /// then the clock's (built once a second). The caller's aws:SourceIp stands: it says where the caller's own
+    /// caller came from.
+    ///
+    /// When `sharing` (a batch), checks that carry the same entries as the check before them share one caller
+    /// context, its values parsed once in every form; each principal's three layers are joined once for it, and
+    /// from its second check on, a memo keeps what its statements' conditions came to in that context.
+    struct CheckContexts {
+        /// The instant every check of the call is decided at.
+        let now: Date
+        let sharing: Bool
+        private let clock: RequestContext
+        private var callerEntries: [ContextEntry] = []
+        private var caller: RequestContext?
+        /// Principal identity → its layered context under `caller` and, once it is asked about again, its memo
+        /// (a batch has at most ``maxBatch`` principals).
+        private var layered: [ObjectIdentifier: (context: RequestContext, memo: ConditionMemo?)] = [:]
+
+        init(now: Date, sharing: Bool) {
+            self.now = now
+            self.sharing = sharing
+            self.clock = Caller.clockContext(at: now)
+        }
+
+        /// The caller's keys of a check, validated.
+        mutating func caller(_ entries: [ContextEntry]) throws(RPCError) -> RequestContext {
+            guard self.sharing else { return RequestContext(pairs: try AuthorizationService.contextPairs(entries)) }
+            if let shared = self.caller, entries == self.callerEntries { return shared }
+            let caller = RequestContext(pairs: try AuthorizationService.contextPairs(entries), parsingValuesOnce: true)
+            self.caller = caller
+            self.callerEntries = entries
+            self.layered.removeAll(keepingCapacity: true)
+            return caller
+        }
+
+        /// The check's whole context: `caller` (from ``caller(_:)``) under the principal's keys and the clock's,
+        /// with a memo of `compiled`'s conditions in it when the batch has asked about this principal before.
+        mutating func context(
+            _ caller: RequestContext, principal: ObjectIdentifier?, principalContext: RequestContext,
+            compiled: CompiledPrincipal
+        ) -> (context: RequestContext, memo: ConditionMemo?) {
+            guard self.sharing, let principal else {
+                return (RequestContext(layers: [caller, principalContext, self.clock]), nil)
+            }
+            if let joined = self.layered[principal] {
+                if let memo = joined.memo { return (joined.context, memo) }
+                let memo = compiled.memo(for: joined.context)
+                self.layered[principal] = (joined.context, memo)
+                return (joined.context, memo)
+            }
+            let context = RequestContext(layers: [caller, principalContext, self.clock])
+            self.layered[principal] = (context, nil)
+            return (context, nil)
+        }
     }
 
     /// `sts:AssumeRole*` in any case, on the action's bytes (no lower-cased copy per check).
