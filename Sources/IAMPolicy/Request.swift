@@ -306,9 +306,12 @@ final class ContextEntry: Sendable {
     /// `eager`, for an entry many checks share).
     convenience init(spelling: String, _ value: ContextValue, eager: Bool = false) {
         let (key, hasUpper) = HashedKey.folding(spelling)
-        // A shared entry keeps its key lower-cased too, so its lookups compare bytes rather than fold them.
-        let lower = eager && hasUpper ? HashedKey(asciiLowercased(spelling)) : key
-        self.init(key: lower, spelledLower: eager || !hasUpper, spelling: spelling, value, eager: eager)
+        // A shared entry keeps its key lower-cased too, and so does any short key (15 bytes or fewer live inline
+        // in the String, so lowering costs no allocation): their lookups compare bytes rather than fold them.
+        let lowered = hasUpper && (eager || spelling.utf8.count <= 15)
+        self.init(
+            key: lowered ? HashedKey(asciiLowercased(spelling)) : key, spelledLower: lowered || !hasUpper,
+            spelling: spelling, value, eager: eager)
     }
 
     private init(key: HashedKey, spelledLower: Bool, spelling: String, _ value: ContextValue, eager: Bool) {
@@ -354,12 +357,21 @@ struct ContextScalar: Sendable {
         let bool: Bool?
     }
 
+    /// A lazily built scalar's address, parsed at construction when the text looks like one: every IpAddress
+    /// condition of every statement a check considers reads it (several per check).
+    private let address: IPBlock?
+    private let addressParsed: Bool
+
     init(_ text: String, eager: Bool = true) {
         self.text = text
         guard eager else {
             self.forms = nil
+            self.addressParsed = Self.couldBeAddress(text)
+            self.address = self.addressParsed ? Self.ip(text) : nil
             return
         }
+        self.address = nil
+        self.addressParsed = false
         var hasUpper = false
         for b in text.utf8 where b >= 65 && b <= 90 {
             hasUpper = true
@@ -372,7 +384,9 @@ struct ContextScalar: Sendable {
 
     var number: Double? { if let forms { forms.number } else { Self.number(text) } }
     var date: Double? { if let forms { forms.date } else { Self.date(text) } }
-    var ip: IPBlock? { if let forms { forms.ip } else { Self.ip(text) } }
+    var ip: IPBlock? {
+        if let forms { forms.ip } else if addressParsed { address } else { Self.ip(text) }
+    }
     var bool: Bool? { if let forms { forms.bool } else { Self.bool(text) } }
 
     // Each form is parsed only when a cheap scan says the text could be one.
@@ -410,6 +424,21 @@ struct ContextScalar: Sendable {
             }
         }
         return IPBlock(text)
+    }
+
+    /// Whether `text` has only an address's characters and a `.` or `:` (a cheap scan, no parse).
+    private static func couldBeAddress(_ text: String) -> Bool {
+        let count = text.utf8.count
+        guard count >= 3 && count <= 64 else { return false }
+        var separator = false
+        for b in text.utf8 {
+            let digit = b >= 48 && b <= 57
+            let hexLetter = (b >= 97 && b <= 102) || (b >= 65 && b <= 70)
+            let punctuation = b == UInt8(ascii: ".") || b == UInt8(ascii: ":")
+            if !(digit || hexLetter || punctuation || b == UInt8(ascii: "/")) { return false }
+            separator = separator || punctuation
+        }
+        return separator
     }
 
     private static func bool(_ text: String) -> Bool? {
