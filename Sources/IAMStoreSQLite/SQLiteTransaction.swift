@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import IAMDomain
+import Synchronization
 
 /// A ``StoreWriter`` over one GRDB connection inside a transaction (or a read-only snapshot).
 final class SQLiteTransaction: StoreWriter {
@@ -57,10 +58,46 @@ final class SQLiteTransaction: StoreWriter {
         -> [E]
     {
         let bodies = try self.sql { try Data.fetchAll(self.db.cachedStatement(sql: sql), arguments: arguments) }
-        var out: [E] = []
-        out.reserveCapacity(bodies.count)
-        for body in bodies { out.append(try self.decode(E.self, body)) }
-        return out
+        guard bodies.count >= Self.parallelDecodeThreshold else {
+            var out: [E] = []
+            out.reserveCapacity(bodies.count)
+            for body in bodies { out.append(try self.decode(E.self, body)) }
+            return out
+        }
+        return try Self.decodeInParallel(E.self, bodies)
+    }
+
+    /// From this many rows on (start-up reads every user), JSON decoding is split across the cores.
+    static let parallelDecodeThreshold = 4096
+
+    /// Decodes `bodies` in as many chunks as there are cores, each with its own decoder, keeping their order.
+    static func decodeInParallel<E: Decodable & Sendable>(_ type: E.Type, _ bodies: [Data]) throws(IAMError)
+        -> [E]
+    {
+        let chunks = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8))
+        let size = (bodies.count + chunks - 1) / chunks
+        let decoded = UnsafeMutableBufferPointer<E?>.allocate(capacity: bodies.count)
+        decoded.initialize(repeating: nil)
+        defer {
+            decoded.deinitialize()
+            decoded.deallocate()
+        }
+        let failure = Mutex<IAMError?>(nil)
+        // Each chunk writes only its own slots of `decoded`.
+        nonisolated(unsafe) let slots = decoded
+        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+            let decoder = JSONDecoder()
+            for index in (chunk * size)..<min(bodies.count, (chunk + 1) * size) {
+                do {
+                    slots[index] = try decoder.decode(E.self, from: bodies[index])
+                } catch {
+                    failure.withLock { $0 = $0 ?? .serviceFailure("corrupt \(E.self) row: \(error)") }
+                    return
+                }
+            }
+        }
+        if let error = failure.withLock({ $0 }) { throw error }
+        return decoded.map { $0! }
     }
 
     // MARK: Reads

@@ -48,6 +48,14 @@ public struct ARN: Hashable, Sendable, Comparable, CustomStringConvertible, Coda
             account: String(parts[4]), resource: String(parts[5]))
     }
 
+    /// Hashes the resource and the account only: they are what tells one stored ARN from another, and the
+    /// other three parts are nearly always `aws`, `iam` and empty (equal ARNs still hash alike; `==` compares
+    /// every part). Hashing all five was a measurable part of building a snapshot, whose tables are keyed by ARN.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(self.resource)
+        hasher.combine(self.account)
+    }
+
     /// `arn:partition:service:region:account:resource`.
     public var description: String { "arn:\(partition):\(service):\(region):\(account):\(resource)" }
 

@@ -84,7 +84,7 @@ public final class SnapshotPrincipal: Sendable {
     public var policies: [PolicyInput] { self.box.inputs }
     let box: LazyCompiledPrincipal
     /// Each ``IAMPolicy/PolicyInput/id`` in ``compiled`` → where it came from.
-    public let sources: [String: PolicySource]
+    public var sources: [String: PolicySource] { self.box.gathered.sources }
     /// The global context keys this principal fixes (`aws:username`, `aws:userid`, `aws:PrincipalArn`,
     /// `aws:PrincipalType`, `aws:PrincipalAccount`, `aws:PrincipalTag/<key>`), computed once; the server
     /// adds the per-request ones (time, transport, source address).
@@ -92,8 +92,7 @@ public final class SnapshotPrincipal: Sendable {
 
     init(
         kind: Kind, arn: ARN, userID: String, name: EntityName, roleARN: ARN?, tags: [Tag], expiration: Date?,
-        sessionKeyID: AccessKeyID?, box: LazyCompiledPrincipal, sources: [String: PolicySource],
-        context: [String: ContextValue]
+        sessionKeyID: AccessKeyID?, box: LazyCompiledPrincipal, context: [String: ContextValue]
     ) {
         self.kind = kind
         self.arn = arn
@@ -104,7 +103,6 @@ public final class SnapshotPrincipal: Sendable {
         self.expiration = expiration
         self.sessionKeyID = sessionKeyID
         self.box = box
-        self.sources = sources
         self.context = context
     }
 }
@@ -116,19 +114,56 @@ final class LazyCompiledPrincipal: Sendable {
         let context: RequestContext
     }
 
+    /// One policy as the principal gets it, and where it came from.
+    struct Slot: Sendable {
+        let input: PolicyInput
+        let source: PolicySource
+    }
+
+    /// The policies in the order evaluation lists them, without repeats, and each one's source.
+    struct Gathered: Sendable {
+        let inputs: [PolicyInput]
+        let sources: [String: PolicySource]
+    }
+
     let principal: Principal
-    let inputs: [PolicyInput]
+    /// The policies in gathering order as the lists they come in: the principal's own, each of its groups'
+    /// (one list shared by every member) and its boundary. Where two carry one id (a managed policy attached to
+    /// the user and to a group), the first counts. Start-up and writes keep only these lists; the flat,
+    /// de-duplicated form is made when a check or a simulation first needs it.
+    let parts: [[Slot]]
     let context: [String: ContextValue]
     private let cache = Locked<Ready?>(nil)
+    private let flat = Locked<Gathered?>(nil)
 
-    init(principal: Principal, inputs: [PolicyInput], context: [String: ContextValue]) {
+    init(principal: Principal, parts: [[Slot]], context: [String: ContextValue]) {
         self.principal = principal
-        self.inputs = inputs
+        self.parts = parts
         self.context = context
     }
 
+    var inputs: [PolicyInput] { self.gathered.inputs }
+
+    var gathered: Gathered {
+        self.flat.withLock { flat in
+            if let flat { return flat }
+            var inputs: [PolicyInput] = []
+            var sources: [String: PolicySource] = [:]
+            for part in self.parts {
+                for slot in part where sources[slot.input.id] == nil {
+                    inputs.append(slot.input)
+                    sources[slot.input.id] = slot.source
+                }
+            }
+            let gathered = Gathered(inputs: inputs, sources: sources)
+            flat = gathered
+            return gathered
+        }
+    }
+
     var value: Ready {
-        // Compiling under the lock: a second caller for the same principal would only compile it again.
+        // Compiling under the lock: a second caller for the same principal would only compile it again. (The
+        // gathering lock is taken inside this one, never the other way round.)
         self.cache.withLock { cache in
             if let ready = cache { return ready }
             let ready = Ready(

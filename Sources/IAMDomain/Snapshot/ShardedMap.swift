@@ -75,4 +75,6 @@ extension AccessKeyID: ShardKey {
     var shardHash: UInt { self.rawValue.shardHash }
 }
 
-extension ARN: ShardKey {}
+extension ARN: ShardKey {
+    var shardHash: UInt { self.resource.shardHash }
+}

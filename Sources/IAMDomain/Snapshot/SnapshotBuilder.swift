@@ -7,7 +7,13 @@ extension AuthorizationSnapshot {
         var model = SnapshotModel()
         for policy in catalog { model.catalog[policy.arn] = policy }
         for policy in catalog { model.setPolicy(policy.arn, policy) }
-        for policy in contents.policies { model.setPolicy(policy.arn, policy) }
+        // Every customer managed policy's default version, parsed on all cores.
+        let parsed = Parallel.map(contents.policies.count, minimum: 512) { range in
+            range.map { SnapshotModel.parse(contents.policies[$0].defaultVersion.document, kind: .identity) }
+        }
+        for (policy, document) in zip(contents.policies, parsed) {
+            model.setPolicy(policy.arn, policy, parsed: document)
+        }
         for user in contents.users {
             model.setUser(user.id, user)
             model.setBoundary(OwnerRef(.user, user.id), old: nil, new: user.permissionsBoundary)
@@ -35,8 +41,8 @@ extension AuthorizationSnapshot {
         for session in contents.sessions { model.setSession(session.accessKeyID, session) }
 
         self.init(revision: contents.revision, account: account, model: model)
+        self.compileUsers(model.users.values)
         var groups = GroupPolicies()
-        for id in model.users.keys { self.recompile(OwnerRef(.user, id), groups: &groups) }
         for id in model.roles.keys { self.recompile(OwnerRef(.role, id), groups: &groups) }
         for id in model.keys.keys { self.refreshKey(id) }
         for id in model.sessions.keys { self.refreshSession(id) }
@@ -50,17 +56,27 @@ extension AuthorizationSnapshot {
 
     // MARK: Compiling
 
+    /// Adds the principals of `users` (none of them in the snapshot yet), gathered on all cores: each user's
+    /// gathering reads the model only, and each core keeps its own memo of group policies.
+    private mutating func compileUsers(_ users: [User]) {
+        let snapshot = self
+        let principals = Parallel.map(users.count) { range in
+            var groups = GroupPolicies()
+            return range.map { snapshot.compileUser(users[$0], groups: &groups) }
+        }
+        for (user, principal) in zip(users, principals) {
+            let arn = user.arn.description
+            self.principalsByARN[arn] = principal
+            self.compiledARN[user.id] = arn
+        }
+    }
+
     /// Each group's policies as its members get them, gathered once per build or batch of changes and then
     /// shared by every member: a user's gathering was mostly its groups' managed policies looked up by ARN again
     /// for each member (a fifth of start-up with 100,000 users in 20,000 groups). Only valid for one model state:
     /// make a new one after changing the model.
     struct GroupPolicies {
-        struct Entry {
-            let input: PolicyInput
-            let source: PolicySource
-        }
-
-        var byGroup: [UniqueID: [Entry]] = [:]
+        var byGroup: [UniqueID: [LazyCompiledPrincipal.Slot]] = [:]
     }
 
     /// Rebuilds the compiled principal of a user or role (and a role's sessions) from the model; removes it
@@ -151,28 +167,22 @@ extension AuthorizationSnapshot {
         sources[id] = PolicySource(kind: .boundary, name: self.model.policies[arn]?.name.rawValue ?? "", arn: arn)
     }
 
-    /// A group's policies from the memo, gathering them on first use; each is added unless the user already has
-    /// a policy with its id (a managed policy attached to the user and to the group counts once).
-    private func groupInputs(
-        _ group: Group, memo: inout GroupPolicies, into inputs: inout [PolicyInput],
-        sources: inout [String: PolicySource]
-    ) {
-        let entries: [GroupPolicies.Entry]
-        if let known = memo.byGroup[group.id] {
-            entries = known
-        } else {
-            var groupInputs: [PolicyInput] = []
-            var groupSources: [String: PolicySource] = [:]
-            self.groupInputs(group, into: &groupInputs, sources: &groupSources)
-            entries = groupInputs.compactMap { input in
-                groupSources[input.id].map { GroupPolicies.Entry(input: input, source: $0) }
-            }
-            memo.byGroup[group.id] = entries
-        }
-        for entry in entries where sources[entry.input.id] == nil {
-            inputs.append(entry.input)
-            sources[entry.input.id] = entry.source
-        }
+    /// A group's policies from the memo, gathering them on first use: one list that every member shares.
+    private func groupSlots(_ group: Group, memo: inout GroupPolicies) -> [LazyCompiledPrincipal.Slot] {
+        if let known = memo.byGroup[group.id] { return known }
+        var inputs: [PolicyInput] = []
+        var sources: [String: PolicySource] = [:]
+        self.groupInputs(group, into: &inputs, sources: &sources)
+        let slots = Self.slots(inputs, sources)
+        memo.byGroup[group.id] = slots
+        return slots
+    }
+
+    /// `inputs` with their sources, in order.
+    private static func slots(_ inputs: [PolicyInput], _ sources: [String: PolicySource]) -> [LazyCompiledPrincipal
+        .Slot]
+    {
+        inputs.compactMap { input in sources[input.id].map { LazyCompiledPrincipal.Slot(input: input, source: $0) } }
     }
 
     /// A group's inline and attached policies, as a user in it gets them.
@@ -202,38 +212,47 @@ extension AuthorizationSnapshot {
         return SnapshotPrincipal(
             kind: .group, arn: group.arn, userID: group.id.rawValue, name: group.name, roleARN: nil, tags: [],
             expiration: nil, sessionKeyID: nil,
-            box: LazyCompiledPrincipal(principal: principal, inputs: inputs, context: groupContext),
-            sources: sources, context: groupContext)
+            box: LazyCompiledPrincipal(
+                principal: principal, parts: [Self.slots(inputs, sources)], context: groupContext),
+            context: groupContext)
     }
 
     private func compileUser(_ user: User, groups memo: inout GroupPolicies) -> SnapshotPrincipal {
-        var inputs: [PolicyInput] = []
+        // Only the lists of slots: the user's own, each group's shared list, the boundary. Flattening them (and
+        // dropping a policy the user gets twice) waits for the principal's first check.
+        var own: [PolicyInput] = []
         var sources: [String: PolicySource] = [:]
         for policy in self.model.inline[user.id] ?? [] {
             let id = "user/\(user.name)/\(policy.name)"
-            inputs.append(PolicyInput(id: id, role: .identity, document: policy.document))
+            own.append(PolicyInput(id: id, role: .identity, document: policy.document))
             sources[id] = PolicySource(kind: .user, name: policy.name.rawValue)
         }
-        self.managedInputs(self.model.attached[user.id] ?? [], into: &inputs, sources: &sources)
+        self.managedInputs(self.model.attached[user.id] ?? [], into: &own, sources: &sources)
+        var parts = [Self.slots(own, sources)]
         for groupID in self.model.groupsOfUser[user.id] ?? [] {
             guard let group = self.model.groups[groupID] else { continue }
-            self.groupInputs(group, memo: &memo, into: &inputs, sources: &sources)
+            parts.append(self.groupSlots(group, memo: &memo))
         }
-        self.boundaryInput(user.permissionsBoundary, into: &inputs, sources: &sources)
+        if user.permissionsBoundary != nil {
+            var boundary: [PolicyInput] = []
+            var boundarySources: [String: PolicySource] = [:]
+            self.boundaryInput(user.permissionsBoundary, into: &boundary, sources: &boundarySources)
+            parts.append(Self.slots(boundary, boundarySources))
+        }
+        let arn = user.arn.description
         let principal = Principal(
-            arn: user.arn.description, kind: .user, name: user.name.rawValue, id: user.id.rawValue,
+            arn: arn, kind: .user, name: user.name.rawValue, id: user.id.rawValue,
             account: self.account.rawValue, path: user.path.rawValue, tags: Self.tagMap(user.tags))
         var context: [String: ContextValue] = [
             "aws:username": .string(user.name.rawValue), "aws:userid": .string(user.id.rawValue),
-            "aws:PrincipalArn": .string(user.arn.description), "aws:PrincipalType": .string("User"),
+            "aws:PrincipalArn": .string(arn), "aws:PrincipalType": .string("User"),
             "aws:PrincipalAccount": .string(self.account.rawValue),
         ]
         for tag in user.tags { context["aws:PrincipalTag/\(tag.key)"] = .string(tag.value) }
         return SnapshotPrincipal(
             kind: .user, arn: user.arn, userID: user.id.rawValue, name: user.name, roleARN: nil, tags: user.tags,
             expiration: nil, sessionKeyID: nil,
-            box: LazyCompiledPrincipal(principal: principal, inputs: inputs, context: context),
-            sources: sources,
+            box: LazyCompiledPrincipal(principal: principal, parts: parts, context: context),
             context: context)
     }
 
@@ -262,8 +281,9 @@ extension AuthorizationSnapshot {
             return SnapshotPrincipal(
                 kind: .role, arn: role.arn, userID: role.id.rawValue, name: role.name, roleARN: role.arn,
                 tags: role.tags, expiration: nil, sessionKeyID: nil,
-                box: LazyCompiledPrincipal(principal: principal, inputs: inputs, context: context),
-                sources: sources, context: context)
+                box: LazyCompiledPrincipal(
+                    principal: principal, parts: [Self.slots(inputs, sources)], context: context),
+                context: context)
         }
         if let text = session.sessionPolicy, let document = SnapshotModel.parse(text, kind: .identity) {
             let id = "session:\(session.accessKeyID)"
@@ -287,7 +307,7 @@ extension AuthorizationSnapshot {
         return SnapshotPrincipal(
             kind: .session, arn: session.assumedRoleARN, userID: session.userID, name: role.name, roleARN: role.arn,
             tags: role.tags, expiration: session.expiration, sessionKeyID: session.accessKeyID,
-            box: LazyCompiledPrincipal(principal: principal, inputs: inputs, context: context), sources: sources,
+            box: LazyCompiledPrincipal(principal: principal, parts: [Self.slots(inputs, sources)], context: context),
             context: context)
     }
 

@@ -72,6 +72,13 @@ struct SnapshotModel: Sendable {
         }
     }
 
+    /// Records customer managed policy `policy` whose default version parses as `parsed`.
+    mutating func setPolicy(_ arn: ARN, _ policy: ManagedPolicy, parsed: PolicyDocument?) {
+        guard arn.account != "aws" else { return self.setPolicy(arn, policy) }
+        self.policies[arn] = policy
+        self.parsedPolicies[arn] = parsed
+    }
+
     mutating func setPolicy(_ arn: ARN, _ policy: ManagedPolicy?) {
         let policy = policy ?? self.catalog[arn]
         self.policies[arn] = policy

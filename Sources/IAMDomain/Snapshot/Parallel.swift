@@ -1,0 +1,28 @@
+import Foundation
+
+/// Work split across the cores for building a snapshot at start-up, where one core would otherwise do it all.
+enum Parallel {
+    /// `body` over consecutive ranges that cover `0..<count`, run concurrently (one range per core) when there
+    /// are at least `minimum` items, else in one call; their results joined in order. `body` must only read
+    /// shared state.
+    static func map<R>(_ count: Int, minimum: Int = 2048, _ body: (Range<Int>) -> [R]) -> [R] {
+        let chunks = count < minimum ? 1 : max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8))
+        guard chunks > 1 else { return body(0..<count) }
+        let size = (count + chunks - 1) / chunks
+        let parts = UnsafeMutableBufferPointer<[R]>.allocate(capacity: chunks)
+        parts.initialize(repeating: [])
+        defer {
+            parts.deinitialize()
+            parts.deallocate()
+        }
+        // Each chunk writes only its own slot.
+        nonisolated(unsafe) let slots = parts
+        withoutActuallyEscaping(body) { body in
+            nonisolated(unsafe) let body = body
+            DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+                slots[chunk] = body((chunk * size)..<min(count, (chunk + 1) * size))
+            }
+        }
+        return Array(parts.joined())
+    }
+}

@@ -1,0 +1,74 @@
+import Foundation
+import IAMPolicy
+import Testing
+
+@testable import IAMDomain
+
+/// Start-up builds the snapshot on all cores (every user's policies gathered in parallel chunks, every managed
+/// policy parsed in parallel) and keeps each principal's policies as shared lists until a check needs them. It
+/// must give every principal exactly what following the writes one by one gives it.
+@Suite struct StartupSnapshotTests {
+    let account = try! AccountID("123456789012")
+
+    func name(_ text: String, _ kind: EntityKind) -> EntityName { try! EntityName(text, kind: kind) }
+
+    static func document(_ index: Int) -> String {
+        #"{"Version":"2012-10-17","Statement":[{"Sid":"P\#(index)","Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::bucket-\#(index % 97)/*"}]}"#
+    }
+
+    @Test func aStartupSnapshotGivesEveryPrincipalWhatFollowingTheWritesGives() async throws {
+        let store = InMemoryStore()
+        let directory = IAMDirectory(store: store, account: account)
+        let following = try await SnapshotPublisher(store: store, account: account)
+        // More users (2,048) and policies (512) than the parallel thresholds, in groups that share policies.
+        let policyCount = 1_400
+        var policies: [ARN] = []
+        for index in 0..<policyCount {
+            let created = try await directory.createPolicy(
+                name: name("p-\(index)", .policy), document: Self.document(index))
+            policies.append(created.value.arn)
+        }
+        for group in 0..<8 {
+            _ = try await directory.createGroup(name: name("g-\(group)", .group))
+            _ = try await directory.attachPolicy(policies[group], to: .group, named: name("g-\(group)", .group))
+            _ = try await directory.attachPolicy(policies[group + 8], to: .group, named: name("g-\(group)", .group))
+        }
+        let userCount = 2_100
+        for index in 0..<userCount {
+            let user = name("u-\(index)", .user)
+            _ = try await directory.createUser(name: user)
+            _ = try await directory.addUser(user, toGroup: name("g-\(index % 8)", .group))
+            _ = try await directory.addUser(user, toGroup: name("g-\((index + 3) % 8)", .group))
+            // Its first group's first policy again, attached to the user: it must count once.
+            _ = try await directory.attachPolicy(policies[index % 8], to: .user, named: user)
+            _ = try await directory.attachPolicy(policies[16 + index % (policyCount - 16)], to: .user, named: user)
+        }
+        let latest = try await store.revision()
+        try await following.catchUp(atLeast: latest)
+        let started = try await SnapshotPublisher(store: store, account: account)
+
+        let probe = AuthorizationRequest(
+            action: "s3:GetObject", resource: "arn:aws:s3:::bucket-5/key", context: RequestContext())
+        var allowed = 0
+        for index in 0..<userCount {
+            let arn = "arn:aws:iam::123456789012:user/u-\(index)"
+            let a = try #require(following.snapshot.principal(arn: arn))
+            let b = try #require(started.snapshot.principal(arn: arn))
+            #expect(a.policies.map(\.id) == b.policies.map(\.id), "\(arn)")
+            #expect(a.sources == b.sources, "\(arn)")
+            #expect(Set(b.policies.map(\.id)).count == b.policies.count, "\(arn) has a policy twice")
+            #expect(b.policies.count == 5, "\(arn): 2 own + 2 x 2 from groups, one of them the same as an own")
+            let decision = b.compiled.evaluate(probe)
+            #expect(a.compiled.evaluate(probe) == decision, "\(arn)")
+            if decision.decision == .allowed { allowed += 1 }
+        }
+        #expect(allowed > 0 && allowed < userCount)
+    }
+
+    @Test func parallelMapKeepsOrderAndCoversEveryIndex() {
+        for count in [0, 1, 2047, 2048, 10_001] {
+            let mapped = Parallel.map(count) { range in range.map { $0 * 3 } }
+            #expect(mapped == (0..<count).map { $0 * 3 }, "count \(count)")
+        }
+    }
+}
