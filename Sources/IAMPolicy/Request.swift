@@ -233,24 +233,14 @@ public struct AuthorizationRequest: Sendable {
 
         static let resourceAccountKey = HashedKey("aws:resourceaccount")
 
-        init(action: String, resource: String, context: RequestContext) {
-            self.action = action
+        init(action: PreparedAction, resource: String, context: RequestContext) {
+            self.action = action.text
             self.resource = resource
             self.context = context
-            // One pass over contiguous bytes each: the String views' per-element iteration cost more than the
-            // rest of building a request.
-            var action = action
-            let lower: [UInt8] = action.withUTF8 { bytes in
-                [UInt8](unsafeUninitializedCapacity: bytes.count) { buffer, count in
-                    for i in 0..<bytes.count { buffer[i] = lowerByte(bytes[i]) }
-                    count = bytes.count
-                }
-            }
-            actionBytes = lower
-            actionKey = HashedKey(String(decoding: lower, as: UTF8.self))
-            let colon = lower.firstIndex(of: UInt8(ascii: ":")) ?? lower.count
-            serviceKey = HashedKey(String(decoding: lower[..<colon], as: UTF8.self))
-            isAssumeRole = lower.withUnsafeBufferPointer { hasPrefix($0, "sts:assumerole") }
+            actionBytes = action.bytes
+            actionKey = action.key
+            serviceKey = action.serviceKey
+            isAssumeRole = action.isAssumeRole
             var resource = resource
             resourceBytes = resource.withUTF8 { Array($0) }
             let colons = resourceBytes.withUnsafeBufferPointer { Glob.colons($0) }
@@ -277,7 +267,42 @@ public struct AuthorizationRequest: Sendable {
     /// Creates a request; the action is lower-cased, hashed and the resource's account found here, once, so
     /// checks allocate nothing.
     public init(action: String, resource: String, context: RequestContext) {
+        storage = Storage(action: PreparedAction(action), resource: resource, context: context)
+    }
+
+    /// A request for an action prepared once for many requests (the checks of a batch that ask about one action).
+    public init(action: PreparedAction, resource: String, context: RequestContext) {
         storage = Storage(action: action, resource: resource, context: context)
+    }
+}
+
+/// An action as checks match it: lower-cased, hashed, its service prefix found. Building a request prepares its
+/// action; prepare one yourself to share it between requests.
+public struct PreparedAction: Sendable {
+    /// The action as given (`s3:GetObject`).
+    public let text: String
+    let bytes: [UInt8]
+    let key: HashedKey
+    let serviceKey: HashedKey
+    let isAssumeRole: Bool
+
+    /// Prepares `action`.
+    public init(_ action: String) {
+        self.text = action
+        // One pass over contiguous bytes: the String views' per-element iteration cost more than the rest of
+        // building a request.
+        var action = action
+        let lower: [UInt8] = action.withUTF8 { bytes in
+            [UInt8](unsafeUninitializedCapacity: bytes.count) { buffer, count in
+                for i in 0..<bytes.count { buffer[i] = lowerByte(bytes[i]) }
+                count = bytes.count
+            }
+        }
+        self.bytes = lower
+        self.key = HashedKey(String(decoding: lower, as: UTF8.self))
+        let colon = lower.firstIndex(of: UInt8(ascii: ":")) ?? lower.count
+        self.serviceKey = HashedKey(String(decoding: lower[..<colon], as: UTF8.self))
+        self.isAssumeRole = lower.withUnsafeBufferPointer { hasPrefix($0, "sts:assumerole") }
     }
 }
 

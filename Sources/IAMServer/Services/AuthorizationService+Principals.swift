@@ -163,7 +163,7 @@ extension AuthorizationService {
         let evaluator = extra.map {
             CompiledPrincipal(principal: compiled.principal, policies: compiled.policies + [$0])
         }
-        let check = AuthorizationRequest(action: request.action, resource: resource, context: context)
+        let check = AuthorizationRequest(action: contexts.action(request.action), resource: resource, context: context)
         let result =
             if let evaluator { evaluator.evaluate(check) } else if let memo {
                 compiled.evaluate(check, memo: memo)
@@ -197,6 +197,16 @@ extension AuthorizationService {
             self.now = now
             self.sharing = sharing
             self.clock = Caller.clockContext(at: now)
+        }
+
+        private var lastAction: PreparedAction?
+
+        /// The check's action, prepared once for consecutive checks that ask about the same one.
+        mutating func action(_ text: String) -> PreparedAction {
+            if self.sharing, let last = self.lastAction, last.text == text { return last }
+            let prepared = PreparedAction(text)
+            if self.sharing { self.lastAction = prepared }
+            return prepared
         }
 
         /// The caller's keys of a check, validated.
