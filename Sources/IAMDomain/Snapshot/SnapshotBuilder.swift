@@ -56,6 +56,9 @@ extension AuthorizationSnapshot {
 
     // MARK: Compiling
 
+    /// One policy as a principal gets it, with where it came from.
+    typealias Slot = LazyCompiledPrincipal.Slot
+
     /// Adds the principals of `users` (none of them in the snapshot yet), gathered on all cores: each user's
     /// gathering reads the model only, and each core keeps its own memo of group policies.
     private mutating func compileUsers(_ users: [User]) {
@@ -76,7 +79,7 @@ extension AuthorizationSnapshot {
     /// for each member (a fifth of start-up with 100,000 users in 20,000 groups). Only valid for one model state:
     /// make a new one after changing the model.
     struct GroupPolicies {
-        var byGroup: [UniqueID: [LazyCompiledPrincipal.Slot]] = [:]
+        var byGroup: [UniqueID: [Slot]] = [:]
     }
 
     /// Rebuilds the compiled principal of a user or role (and a role's sessions) from the model; removes it
@@ -168,7 +171,7 @@ extension AuthorizationSnapshot {
     }
 
     /// A group's policies from the memo, gathering them on first use: one list that every member shares.
-    private func groupSlots(_ group: Group, memo: inout GroupPolicies) -> [LazyCompiledPrincipal.Slot] {
+    private func groupSlots(_ group: Group, memo: inout GroupPolicies) -> [Slot] {
         if let known = memo.byGroup[group.id] { return known }
         var inputs: [PolicyInput] = []
         var sources: [String: PolicySource] = [:]
@@ -179,10 +182,8 @@ extension AuthorizationSnapshot {
     }
 
     /// `inputs` with their sources, in order.
-    private static func slots(_ inputs: [PolicyInput], _ sources: [String: PolicySource]) -> [LazyCompiledPrincipal
-        .Slot]
-    {
-        inputs.compactMap { input in sources[input.id].map { LazyCompiledPrincipal.Slot(input: input, source: $0) } }
+    private static func slots(_ inputs: [PolicyInput], _ sources: [String: PolicySource]) -> [Slot] {
+        inputs.compactMap { input in sources[input.id].map { Slot(input: input, source: $0) } }
     }
 
     /// A group's inline and attached policies, as a user in it gets them.

@@ -192,14 +192,13 @@ extension AuthorizationService {
         /// Principal identity → its layered context under `caller` and, once it is asked about again, its memo
         /// (a batch has at most ``maxBatch`` principals).
         private var layered: [ObjectIdentifier: (context: RequestContext, memo: ConditionMemo?)] = [:]
+        private var lastAction: PreparedAction?
 
         init(now: Date, sharing: Bool) {
             self.now = now
             self.sharing = sharing
             self.clock = Caller.clockContext(at: now)
         }
-
-        private var lastAction: PreparedAction?
 
         /// The check's action, prepared once for consecutive checks that ask about the same one.
         mutating func action(_ text: String) -> PreparedAction {
