@@ -205,10 +205,7 @@ extension CompiledEngine {
     /// Whether every condition of `s` holds in `context`.
     @inline(__always)
     func conditionsHold(_ s: CompiledStatement, _ context: RequestContext) -> Bool {
-        for condition in s.conditions where !holds(condition, context) {
-            return false
-        }
-        return true
+        s.conditions.allSatisfy { holds($0, context) }
     }
 
     /// Whether the statement's Resource (or NotResource) covers `resource`.

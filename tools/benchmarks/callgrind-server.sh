@@ -28,12 +28,8 @@ for tool in valgrind callgrind_control strip; do
   command -v "$tool" > /dev/null || { echo "needs $tool" >&2; exit 2; }
 done
 work=$(mktemp -d /tmp/callgrind-server.XXXXXX)
-pid=
-cleanup() {
-  if [[ -n $pid ]] && kill -0 "$pid" 2> /dev/null; then kill "$pid"; wait "$pid" 2> /dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
+pid=   # the server under callgrind, while one runs
+trap '[[ -z $pid ]] || kill "$pid" 2> /dev/null || true; rm -rf "$work"' EXIT
 
 (umask 077; timeout 300 "$BIN/iam-seed" --data-dir "$work/seed" --users 10 --groups 4 --policies 8 \
   > "$work/checker.json")
