@@ -201,7 +201,20 @@ struct IPBlock: Sendable, Hashable {
     /// Parses `a.b.c.d`, `a.b.c.d/n`, IPv6 (with `::` and a trailing dotted quad) and `addr/n`.
     /// A bare address is a /32 or /128 block.
     init?(_ text: String) {
-        let utf8 = Array(text.utf8)
+        // Parsed in place on the string's bytes, without copying them into an array first.
+        var text = text
+        guard let block = text.withUTF8({ IPBlock.parse($0) }) else { return nil }
+        self = block
+    }
+
+    private init(isV6: Bool, high: UInt64, low: UInt64, prefix: Int) {
+        self.isV6 = isV6
+        self.high = high
+        self.low = low
+        self.prefix = prefix
+    }
+
+    static func parse(_ utf8: UnsafeBufferPointer<UInt8>) -> IPBlock? {
         guard !utf8.isEmpty, utf8.count <= 64 else { return nil }
         var addressPart = utf8[...]
         var prefix: Int?
@@ -214,23 +227,17 @@ struct IPBlock: Sendable, Hashable {
         if let v4 = IPBlock.parseV4(addressPart) {
             let p = prefix ?? 32
             guard p <= 32 else { return nil }
-            isV6 = false
-            high = 0
-            low = UInt64(v4)
-            self.prefix = p
+            return IPBlock(isV6: false, high: 0, low: UInt64(v4), prefix: p)
         } else if let (h, l) = IPBlock.parseV6(addressPart) {
             let p = prefix ?? 128
             guard p <= 128 else { return nil }
-            isV6 = true
-            high = h
-            low = l
-            self.prefix = p
+            return IPBlock(isV6: true, high: h, low: l, prefix: p)
         } else {
             return nil
         }
     }
 
-    static func parseV4(_ b: ArraySlice<UInt8>) -> UInt32? {
+    static func parseV4(_ b: Slice<UnsafeBufferPointer<UInt8>>) -> UInt32? {
         var parts = 0
         var value: UInt32 = 0
         var current: UInt32 = 0
@@ -254,7 +261,7 @@ struct IPBlock: Sendable, Hashable {
         return value << 8 | current
     }
 
-    static func parseV6(_ b: ArraySlice<UInt8>) -> (UInt64, UInt64)? {
+    static func parseV6(_ b: Slice<UnsafeBufferPointer<UInt8>>) -> (UInt64, UInt64)? {
         guard b.count >= 2 else { return nil }
         var groups: [UInt16] = []
         var gapAt: Int?
