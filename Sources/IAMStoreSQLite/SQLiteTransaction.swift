@@ -1,7 +1,6 @@
 import Foundation
 import GRDB
 import IAMDomain
-import Synchronization
 
 /// A ``StoreWriter`` over one GRDB connection inside a transaction (or a read-only snapshot).
 final class SQLiteTransaction: StoreWriter {
@@ -58,46 +57,34 @@ final class SQLiteTransaction: StoreWriter {
         -> [E]
     {
         let bodies = try self.sql { try Data.fetchAll(self.db.cachedStatement(sql: sql), arguments: arguments) }
-        guard bodies.count >= Self.parallelDecodeThreshold else {
-            var out: [E] = []
-            out.reserveCapacity(bodies.count)
-            for body in bodies { out.append(try self.decode(E.self, body)) }
-            return out
-        }
-        return try Self.decodeInParallel(E.self, bodies)
+        return try Self.decodeRows(E.self, bodies)
     }
 
     /// From this many rows on (start-up reads every user), JSON decoding is split across the cores.
     static let parallelDecodeThreshold = 4096
 
-    /// Decodes `bodies` in as many chunks as there are cores, each with its own decoder, keeping their order.
-    static func decodeInParallel<E: Decodable & Sendable>(_ type: E.Type, _ bodies: [Data]) throws(IAMError)
-        -> [E]
-    {
-        let chunks = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8))
-        let size = (bodies.count + chunks - 1) / chunks
-        let decoded = UnsafeMutableBufferPointer<E?>.allocate(capacity: bodies.count)
-        decoded.initialize(repeating: nil)
-        defer {
-            decoded.deinitialize()
-            decoded.deallocate()
-        }
-        let failure = Mutex<IAMError?>(nil)
-        // Each chunk writes only its own slots of `decoded`.
-        nonisolated(unsafe) let slots = decoded
-        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-            let decoder = JSONDecoder()
-            for index in (chunk * size)..<min(bodies.count, (chunk + 1) * size) {
-                do {
-                    slots[index] = try decoder.decode(E.self, from: bodies[index])
-                } catch {
-                    failure.withLock { $0 = $0 ?? .serviceFailure("corrupt \(E.self) row: \(error)") }
-                    return
+    /// Decodes `bodies` in order, on all cores from `minimum` rows on (one decoder per chunk); the first corrupt
+    /// row fails the read.
+    static func decodeRows<E: Decodable & Sendable>(
+        _ type: E.Type, _ bodies: [Data], minimum: Int = parallelDecodeThreshold
+    ) throws(IAMError) -> [E] {
+        let decoded = Parallel.map(bodies.count, minimum: minimum) { range in
+            // One chunk (a small read) uses the shared decoder; parallel chunks each make their own.
+            let decoder = range.count == bodies.count ? Self.decoder : JSONDecoder()
+            return range.map { index in
+                Result { () throws(IAMError) in
+                    do {
+                        return try decoder.decode(E.self, from: bodies[index])
+                    } catch {
+                        throw .serviceFailure("corrupt \(E.self) row: \(error)")
+                    }
                 }
             }
         }
-        if let error = failure.withLock({ $0 }) { throw error }
-        return decoded.map { $0! }
+        var out: [E] = []
+        out.reserveCapacity(decoded.count)
+        for row in decoded { out.append(try row.get()) }
+        return out
     }
 
     // MARK: Reads

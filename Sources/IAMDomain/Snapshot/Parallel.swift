@@ -1,11 +1,12 @@
 import Foundation
 
-/// Work split across the cores for building a snapshot at start-up, where one core would otherwise do it all.
-enum Parallel {
+/// Work split across the cores at start-up (building the snapshot, decoding the stored rows), where one core
+/// would otherwise do it all.
+package enum Parallel {
     /// `body` over consecutive ranges that cover `0..<count`, run concurrently (one range per core) when there
     /// are at least `minimum` items, else in one call; their results joined in order. `body` must only read
     /// shared state.
-    static func map<R>(_ count: Int, minimum: Int = 2048, _ body: (Range<Int>) -> [R]) -> [R] {
+    package static func map<R>(_ count: Int, minimum: Int = 2048, _ body: (Range<Int>) -> [R]) -> [R] {
         let chunks = count < minimum ? 1 : max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8))
         guard chunks > 1 else { return body(0..<count) }
         let size = (count + chunks - 1) / chunks
