@@ -284,7 +284,8 @@ public struct PreparedAction: Sendable {
     let bytes: [UInt8]
     let key: HashedKey
     let serviceKey: HashedKey
-    let isAssumeRole: Bool
+    /// `sts:AssumeRole*` in any case: a role's trust policy decides.
+    public let isAssumeRole: Bool
 
     /// Prepares `action`.
     public init(_ action: String) {

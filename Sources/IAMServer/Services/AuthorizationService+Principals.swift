@@ -152,18 +152,19 @@ extension AuthorizationService {
         let (context, memo) = contexts.context(
             callerContext, principal: principalIdentity, principalContext: principalContext, compiled: compiled)
 
+        let action = contexts.action(request.action)
         var extra: PolicyInput?
         if !request.resourcePolicy.isEmpty {
             extra = PolicyInput(
                 id: "ResourcePolicy", role: .resource,
                 document: try Self.parse(request.resourcePolicy, kind: .resource, field: "resource_policy"))
-        } else if Self.isAssumeRole(request.action), let trust = snapshot.trustPolicy(roleARN: resource) {
+        } else if action.isAssumeRole, let trust = snapshot.trustPolicy(roleARN: resource) {
             extra = PolicyInput(id: "TrustPolicy", role: .resource, document: trust)
         }
         let evaluator = extra.map {
             CompiledPrincipal(principal: compiled.principal, policies: compiled.policies + [$0])
         }
-        let check = AuthorizationRequest(action: contexts.action(request.action), resource: resource, context: context)
+        let check = AuthorizationRequest(action: action, resource: resource, context: context)
         let result =
             if let evaluator { evaluator.evaluate(check) } else if let memo {
                 compiled.evaluate(check, memo: memo)
@@ -238,13 +239,6 @@ extension AuthorizationService {
             self.layered[principal] = (context, nil)
             return (context, nil)
         }
-    }
-
-    /// `sts:AssumeRole*` in any case, on the action's bytes (no lower-cased copy per check).
-    static func isAssumeRole(_ action: String) -> Bool {
-        let prefix = "sts:assumerole".utf8
-        guard action.utf8.count >= prefix.count else { return false }
-        return zip(action.utf8, prefix).allSatisfy { a, p in (a >= 65 && a <= 90 ? a | 0x20 : a) == p }
     }
 
     /// The request's context entries, validated, in order (a later entry of the same key wins).
