@@ -22,14 +22,14 @@ extension AuthorizationService {
         if let minimum = request.minRevision, publisher.revision.rawValue < minimum {
             return .deferred(
                 self.waitForRevision(minimum, context: context).flatMapThrowing { snapshot in
-                    try self.decide(request, snapshot: snapshot, peer: context.peerAddress)
+                    try self.decide(request, snapshot: snapshot)
                 })
         }
         // The published snapshot by reference: `publisher.snapshot` would copy its tables, one retain each.
         let published = publisher.published
         return .immediate(
             Result { () throws(RPCError) in
-                try self.decide(request, snapshot: published.snapshot, peer: context.peerAddress)
+                try self.decide(request, snapshot: published.snapshot)
             })
     }
 
@@ -41,7 +41,6 @@ extension AuthorizationService {
             return .immediate(.failure(Self.invalidInput("AuthorizeBatch takes at most \(Self.maxBatch) requests")))
         }
         let minimum = request.requests.compactMap(\.minRevision).max()
-        let peer = context.peerAddress
         let answer = { @Sendable (snapshot: AuthorizationSnapshot) throws(RPCError) -> AuthorizeBatchResponse in
             var results: [AuthorizeResponse] = []
             results.reserveCapacity(request.requests.count)
@@ -50,7 +49,7 @@ extension AuthorizationService {
             let now = Date()
             var contexts = CheckContexts(now: now, sharing: true)
             for check in request.requests {
-                results.append(try self.decide(check, snapshot: snapshot, peer: peer, contexts: &contexts))
+                results.append(try self.decide(check, snapshot: snapshot, contexts: &contexts))
             }
             return AuthorizeBatchResponse(results: results)
         }
@@ -92,16 +91,16 @@ extension AuthorizationService {
     }
 
     /// One check, with its diagnostics, against `snapshot`.
-    func decide(_ request: AuthorizeRequest, snapshot: AuthorizationSnapshot, peer: SocketAddress?)
+    func decide(_ request: AuthorizeRequest, snapshot: AuthorizationSnapshot)
         throws(RPCError) -> AuthorizeResponse
     {
         var contexts = CheckContexts(now: Date(), sharing: false)
-        return try self.decide(request, snapshot: snapshot, peer: peer, contexts: &contexts)
+        return try self.decide(request, snapshot: snapshot, contexts: &contexts)
     }
 
     /// One check against `snapshot`, its context built from (or shared through) `contexts`.
     func decide(
-        _ request: AuthorizeRequest, snapshot: AuthorizationSnapshot, peer: SocketAddress?,
+        _ request: AuthorizeRequest, snapshot: AuthorizationSnapshot,
         contexts: inout CheckContexts
     ) throws(RPCError) -> AuthorizeResponse {
         let now = contexts.now
