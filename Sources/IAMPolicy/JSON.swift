@@ -351,22 +351,21 @@ package struct JSONParser {
             if b < 0x20 { throw syntaxError("control character in string (escape it)") }
             index += 1
         }
-        var scalars = String.UnicodeScalarView()
-        var out = String(decoding: bytes[start..<index], as: UTF8.self)
+        // Escapes: the unescaped UTF-8 is collected as bytes and made a String once (a `JSONEncoder` writes every
+        // "/" as "\/", so each stored ARN and path comes this way).
+        var out: [UInt8] = []
+        out.reserveCapacity(index - start + 32)
+        out.append(contentsOf: bytes[start..<index])
         while index < bytes.count {
             let b = bytes[index]
             if b == UInt8(ascii: "\"") {
                 index += 1
-                out.unicodeScalars.append(contentsOf: scalars)
-                return out
+                return String(decoding: out, as: UTF8.self)
             }
             if b < 0x20 { throw syntaxError("control character in string (escape it)") }
             if b != UInt8(ascii: "\\") {
-                // Copy one UTF-8 sequence.
-                let length = b < 0x80 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4
-                let end = min(index + length, bytes.count)
-                scalars.append(contentsOf: String(decoding: bytes[index..<end], as: UTF8.self).unicodeScalars)
-                index = end
+                out.append(b)
+                index += 1
                 continue
             }
             index += 1
@@ -374,14 +373,12 @@ package struct JSONParser {
             let escape = bytes[index]
             index += 1
             switch escape {
-            case UInt8(ascii: "\""): scalars.append("\"")
-            case UInt8(ascii: "\\"): scalars.append("\\")
-            case UInt8(ascii: "/"): scalars.append("/")
-            case UInt8(ascii: "b"): scalars.append("\u{08}")
-            case UInt8(ascii: "f"): scalars.append("\u{0C}")
-            case UInt8(ascii: "n"): scalars.append("\n")
-            case UInt8(ascii: "r"): scalars.append("\r")
-            case UInt8(ascii: "t"): scalars.append("\t")
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(escape)
+            case UInt8(ascii: "b"): out.append(0x08)
+            case UInt8(ascii: "f"): out.append(0x0C)
+            case UInt8(ascii: "n"): out.append(0x0A)
+            case UInt8(ascii: "r"): out.append(0x0D)
+            case UInt8(ascii: "t"): out.append(0x09)
             case UInt8(ascii: "u"):
                 var code = try parseHex4()
                 if code >= 0xD800 && code < 0xDC00 {
@@ -396,7 +393,7 @@ package struct JSONParser {
                     throw syntaxError("unpaired surrogate in \\u escape")
                 }
                 guard let scalar = Unicode.Scalar(code) else { throw syntaxError("invalid \\u escape") }
-                scalars.append(scalar)
+                out.append(contentsOf: UTF8.encode(scalar)!)
             default:
                 throw syntaxError("invalid escape '\\\(Character(Unicode.Scalar(escape)))'")
             }

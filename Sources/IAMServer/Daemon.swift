@@ -186,6 +186,12 @@ public final class Daemon: Service, Sendable {
             group: MultiThreadedEventLoopGroup.singleton
         )
         let publisher = assembly.publisher
+        logger.info(
+            "snapshot loaded",
+            metadata: [
+                "read_ms": "\(Self.milliseconds(publisher.loadTimes.read))",
+                "build_ms": "\(Self.milliseconds(publisher.loadTimes.build))",
+            ])
         logger.notice("iamd listening on \(configuration.host):\(server.port) (store revision \(publisher.revision))")
         return Daemon(
             port: server.port, assembly: assembly, certificate: (certificatePath, privateKeyPath), server: server,
@@ -194,6 +200,10 @@ public final class Daemon: Service, Sendable {
 
     /// The configured certificate and key, or the development ones in `<data-dir>/tls/`, made on first
     /// start through OpenSSL's API so a fresh machine needs nothing but the binary.
+    private static func milliseconds(_ duration: Duration) -> Int64 {
+        duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+    }
+
     private static func serverCertificate(_ configuration: DaemonConfiguration) throws -> (String, String) {
         switch (configuration.certificatePath, configuration.privateKeyPath) {
         case (let certificate?, let key?):

@@ -63,6 +63,43 @@ import Testing
             if decision.decision == .allowed { allowed += 1 }
         }
         #expect(allowed > 0 && allowed < userCount)
+        // The indexes a later write consults, filled in bulk at start-up, hold what the writes recorded.
+        let (f, b) = (following.snapshot.model, started.snapshot.model)
+        for arn in policies.prefix(40) {
+            #expect(f.dependents(ofPolicy: arn) == b.dependents(ofPolicy: arn), "\(arn)")
+            #expect(f.attachedOwners[arn] == b.attachedOwners[arn], "\(arn)")
+        }
+        for user in f.users.values {
+            #expect(f.groupsOfUser[user.id] == b.groupsOfUser[user.id], "\(user.name)")
+            #expect(f.attached[user.id] == b.attached[user.id], "\(user.name)")
+            #expect(b.userNames[user.name.folded] == user.id)
+        }
+        for group in f.groups.values {
+            #expect(f.membersOfGroup[group.id] == b.membersOfGroup[group.id], "\(group.name)")
+            #expect(f.attached[group.id] == b.attached[group.id], "\(group.name)")
+            #expect(b.groupNames[group.name.folded] == group.id)
+        }
+    }
+
+    @Test func aBulkMergeFillsEachKeyInEntryOrderAsOneInsertAtATimeDoes() {
+        // Above and below the parallel threshold, into an empty map and into one that holds some keys already.
+        for count in [10, 4_095, 4_096, 50_000] {
+            for prefilled in [false, true] {
+                var bulk = ShardedMap<String, [Int]>()
+                var single = ShardedMap<String, [Int]>()
+                if prefilled {
+                    for key in 0..<300 {
+                        bulk["k\(key)"] = [-key]
+                        single["k\(key)"] = [-key]
+                    }
+                }
+                let key = { (index: Int) in "k\((index &* 7919) % 1_009)" }
+                bulk.merge(count, entry: { (key($0), $0) }, merge: MapMerge.append)
+                for index in 0..<count { single[key(index), default: []].append(index) }
+                #expect(bulk.count == single.count, "count \(count)")
+                for key in single.keys { #expect(bulk[key] == single[key], "\(key) of \(count)") }
+            }
+        }
     }
 
     @Test func parallelMapKeepsOrderAndCoversEveryIndex() {

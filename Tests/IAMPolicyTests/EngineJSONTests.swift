@@ -20,6 +20,25 @@ struct EngineJSONTests {
         #expect(root.range == 0..<bytes.count)
     }
 
+    @Test func escapesUnescapeAlongsideRawUTF8() throws {
+        let cases: [(String, String)] = [
+            (#""arn:aws:iam::123456789012:user\/path\/name""#, "arn:aws:iam::123456789012:user/path/name"),
+            (#""\/""#, "/"),
+            (
+                #""Z\u00fcrich \u6771 \ud83d\ude00 \"q\" \\ \b\f\n\r\t""#,
+                "Z\u{fc}rich \u{6771} \u{1F600} \"q\" \\ \u{08}\u{0C}\n\r\t"
+            ),
+            (#""Zürich \/ 東京 😀 tail""#, "Zürich / 東京 😀 tail"),
+            (#""\u0000x""#, "\u{0}x"),
+        ]
+        for (json, expected) in cases {
+            #expect(try JSONParser.parse(Array(json.utf8)).string == expected, "\(json)")
+        }
+        for bad in [#""\ud83d""#, #""\ude00""#, #""\x""#, #""ab\"#, "\"a\u{01}\""] {
+            #expect(throws: PolicyError.self, "\(bad)") { try JSONParser.parse(Array(bad.utf8)) }
+        }
+    }
+
     @Test func duplicatesAreAnErrorOnlyWhenAsked() throws {
         let bytes = Array(#"{"k": 1, "k": 2}"#.utf8)
         #expect(throws: PolicyError.self) { try JSONParser.parse(bytes) }

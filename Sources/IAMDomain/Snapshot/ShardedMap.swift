@@ -35,11 +35,68 @@ struct ShardedMap<Key: ShardKey, Value: Sendable>: Sendable {
         self.shards[Self.shard(key)].removeValue(forKey: key)
     }
 
+    /// Merges `count` entries into the map, on all cores from `minimum` entries on: `entry(i)` is the i-th key
+    /// and element, and `merge` folds an element into what the map holds for its key. Each shard is filled by
+    /// one core, so entries of one key are merged in index order. `entry` and `merge` must only read shared
+    /// state. Start-up fills the model's tables this way instead of one insert at a time on one core.
+    mutating func merge<Element>(
+        _ count: Int, minimum: Int = 4096, entry: (Int) -> (key: Key, element: Element),
+        merge: (inout Value?, Element) -> Void
+    ) {
+        guard count >= minimum else {
+            for index in 0..<count {
+                let (key, element) = entry(index)
+                merge(&self.shards[Self.shard(key)][key], element)
+            }
+            return
+        }
+        // The entries' indexes grouped by shard (a counting sort), so each core walks only its shards' entries.
+        let shardOf = Parallel.map(count, minimum: minimum) { range in range.map { UInt8(Self.shard(entry($0).key)) } }
+        var starts = [Int](repeating: 0, count: Self.shardCount + 1)
+        for shard in shardOf { starts[Int(shard) + 1] += 1 }
+        for shard in 0..<Self.shardCount { starts[shard + 1] += starts[shard] }
+        var next = starts
+        var order = [Int32](repeating: 0, count: count)
+        for (index, shard) in shardOf.enumerated() {
+            order[next[Int(shard)]] = Int32(index)
+            next[Int(shard)] += 1
+        }
+        self.shards.withUnsafeMutableBufferPointer { shards in
+            // Each core changes only the shards of its range.
+            nonisolated(unsafe) let shards = shards
+            _ = Parallel.map(Self.shardCount, minimum: 0) { range -> [Void] in
+                for shard in range {
+                    for position in starts[shard]..<starts[shard + 1] {
+                        let (key, element) = entry(Int(order[position]))
+                        merge(&shards[shard][key], element)
+                    }
+                }
+                return []
+            }
+        }
+    }
+
     var count: Int { self.shards.reduce(0) { $0 + $1.count } }
 
     var keys: [Key] { self.shards.flatMap(\.keys) }
 
     var values: [Value] { self.shards.flatMap(\.values) }
+}
+
+/// The usual `merge` functions of ``ShardedMap/merge(_:minimum:entry:merge:)``.
+enum MapMerge {
+    /// The new value replaces the old.
+    static func replace<Value>(_ old: inout Value?, _ new: Value) { old = new }
+
+    /// The element is appended to the key's list.
+    static func append<Element>(_ list: inout [Element]?, _ element: Element) {
+        if list == nil { list = [element] } else { list!.append(element) }
+    }
+
+    /// The element is inserted into the key's set.
+    static func insert<Element>(_ set: inout Set<Element>?, _ element: Element) {
+        if set == nil { set = [element] } else { set!.insert(element) }
+    }
 }
 
 /// A key of a ``ShardedMap``: its shard comes from ``shardHash``, which need only spread keys, not resist

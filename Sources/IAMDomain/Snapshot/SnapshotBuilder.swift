@@ -14,11 +14,18 @@ extension AuthorizationSnapshot {
         for (policy, document) in zip(contents.policies, parsed) {
             model.setPolicy(policy.arn, policy, parsed: document)
         }
-        for user in contents.users {
-            model.setUser(user.id, user)
+        // The large tables are filled shard by shard on all cores; the model starts empty, so each entry is
+        // what `setUser`, `setGroup`, `setAttached` and `setGroups` would record, with no old state to undo.
+        let users = contents.users
+        model.users.merge(users.count, entry: { (users[$0].id, users[$0]) }, merge: MapMerge.replace)
+        model.userNames.merge(users.count, entry: { (users[$0].name.folded, users[$0].id) }, merge: MapMerge.replace)
+        for user in users where user.permissionsBoundary != nil {
             model.setBoundary(OwnerRef(.user, user.id), old: nil, new: user.permissionsBoundary)
         }
-        for group in contents.groups { model.setGroup(group.id, group) }
+        let groupRows = contents.groups
+        model.groups.merge(groupRows.count, entry: { (groupRows[$0].id, groupRows[$0]) }, merge: MapMerge.replace)
+        model.groupNames.merge(
+            groupRows.count, entry: { (groupRows[$0].name.folded, groupRows[$0].id) }, merge: MapMerge.replace)
         for role in contents.roles {
             model.setRole(role.id, role)
             model.setBoundary(OwnerRef(.role, role.id), old: nil, new: role.permissionsBoundary)
@@ -26,22 +33,26 @@ extension AuthorizationSnapshot {
         var inlineByOwner: [OwnerRef: [InlinePolicy]] = [:]
         for policy in contents.inlinePolicies { inlineByOwner[policy.owner, default: []].append(policy) }
         for (owner, policies) in inlineByOwner { model.setInline(owner.id, kind: owner.kind, policies) }
-        var attachedByOwner: [OwnerRef: [ARN]] = [:]
-        for attachment in contents.attachments {
-            attachedByOwner[attachment.owner, default: []].append(attachment.policyARN)
-        }
-        for (owner, arns) in attachedByOwner { model.setAttached(owner, arns) }
-        var groupsByUser: [UniqueID: [UniqueID]] = [:]
-        for membership in contents.memberships {
-            groupsByUser[membership.userID, default: []].append(membership.groupID)
-        }
-        for (user, groups) in groupsByUser { model.setGroups(ofUser: user, groups) }
+        let attachments = contents.attachments
+        model.attached.merge(
+            attachments.count, entry: { (attachments[$0].owner.id, attachments[$0].policyARN) },
+            merge: MapMerge.append)
+        model.attachedOwners.merge(
+            attachments.count, entry: { (attachments[$0].policyARN, attachments[$0].owner) },
+            merge: MapMerge.insert)
+        let memberships = contents.memberships
+        model.groupsOfUser.merge(
+            memberships.count, entry: { (memberships[$0].userID, memberships[$0].groupID) },
+            merge: MapMerge.append)
+        model.membersOfGroup.merge(
+            memberships.count, entry: { (memberships[$0].groupID, memberships[$0].userID) },
+            merge: MapMerge.insert)
         for profile in contents.instanceProfiles { model.setInstanceProfile(profile.id, profile) }
         for key in contents.accessKeys { model.setKey(key.id, key) }
         for session in contents.sessions { model.setSession(session.accessKeyID, session) }
 
         self.init(revision: contents.revision, account: account, model: model)
-        self.compileUsers(model.users.values)
+        self.compileUsers(users)
         var groups = GroupPolicies()
         for id in model.roles.keys { self.recompile(OwnerRef(.role, id), groups: &groups) }
         for id in model.keys.keys { self.refreshKey(id) }
@@ -59,19 +70,27 @@ extension AuthorizationSnapshot {
     /// One policy as a principal gets it, with where it came from.
     typealias Slot = LazyCompiledPrincipal.Slot
 
-    /// Adds the principals of `users` (none of them in the snapshot yet), gathered on all cores: each user's
-    /// gathering reads the model only, and each core keeps its own memo of group policies.
+    /// Adds the principals of `users` (none of them in the snapshot yet), gathered on all cores: every group's
+    /// policies first, then each user's gathering, which reads the model and those lists only.
     private mutating func compileUsers(_ users: [User]) {
         let snapshot = self
+        let groupList = self.model.groups.values
+        let groupSlots = Parallel.map(groupList.count, minimum: 512) { range in
+            range.map { snapshot.groupSlots(groupList[$0]) }
+        }
+        var memo = GroupPolicies()
+        memo.byGroup.reserveCapacity(groupList.count)
+        for (group, slots) in zip(groupList, groupSlots) { memo.byGroup[group.id] = slots }
+        let groups = memo
         let principals = Parallel.map(users.count) { range in
-            var groups = GroupPolicies()
+            var groups = groups
             return range.map { snapshot.compileUser(users[$0], groups: &groups) }
         }
-        for (user, principal) in zip(users, principals) {
-            let arn = user.arn.description
-            self.principalsByARN[arn] = principal
-            self.compiledARN[user.id] = arn
-        }
+        // The ARN's text as the principal already holds it: `ARN.description` builds a new string each time.
+        self.principalsByARN.merge(
+            users.count, entry: { (principals[$0].policyPrincipal.arn, principals[$0]) }, merge: MapMerge.replace)
+        self.compiledARN.merge(
+            users.count, entry: { (users[$0].id, principals[$0].policyPrincipal.arn) }, merge: MapMerge.replace)
     }
 
     /// Each group's policies as its members get them, gathered once per build or batch of changes and then
@@ -148,52 +167,54 @@ extension AuthorizationSnapshot {
             sessionTokenHash: session.sessionTokenHash)
     }
 
-    private func managedInputs(_ arns: [ARN], into inputs: inout [PolicyInput], sources: inout [String: PolicySource]) {
+    /// Appends `slot` unless a slot with its id is there already (the first one counts). A principal's own list
+    /// holds a few dozen policies at most, so a scan beats hashing every id into a dictionary.
+    private static func append(_ slot: Slot, to slots: inout [Slot]) {
+        guard !slots.contains(where: { $0.input.id == slot.input.id }) else { return }
+        slots.append(slot)
+    }
+
+    /// The managed policies `arns` (those that exist), each as the model keeps it ready.
+    private func managedSlots(_ arns: [ARN], into slots: inout [Slot]) {
         for arn in arns {
-            guard let document = self.model.parsedPolicies[arn], let policy = self.model.policies[arn] else { continue }
-            let id = arn.description
-            guard sources[id] == nil else { continue }
-            inputs.append(PolicyInput(id: id, role: .identity, document: document))
-            sources[id] = PolicySource(
-                kind: policy.isAWSManaged ? .awsManaged : .customerManaged, name: policy.name.rawValue, arn: arn)
+            guard let slot = self.model.managedSlots[arn] else { continue }
+            Self.append(slot, to: &slots)
         }
     }
 
-    private func boundaryInput(_ arn: ARN?, into inputs: inout [PolicyInput], sources: inout [String: PolicySource]) {
+    private func boundarySlot(_ arn: ARN?, into slots: inout [Slot]) {
         guard let arn else { return }
-        let id = "boundary:" + arn.description
         // A boundary that no longer exists cannot allow anything: an empty boundary document denies all.
         let document =
             self.model.parsedPolicies[arn]
             ?? PolicyDocument(version: "2012-10-17", id: nil, statements: [], kind: .boundary)
-        inputs.append(PolicyInput(id: id, role: .boundary, document: document))
-        sources[id] = PolicySource(kind: .boundary, name: self.model.policies[arn]?.name.rawValue ?? "", arn: arn)
+        Self.append(
+            Slot(
+                input: PolicyInput(id: "boundary:" + arn.description, role: .boundary, document: document),
+                source: PolicySource(kind: .boundary, name: self.model.policies[arn]?.name.rawValue ?? "", arn: arn)),
+            to: &slots)
     }
 
-    /// A group's policies from the memo, gathering them on first use: one list that every member shares.
+    /// A group's policies, gathered and kept in the memo: one list that every member shares.
     private func groupSlots(_ group: Group, memo: inout GroupPolicies) -> [Slot] {
-        if let known = memo.byGroup[group.id] { return known }
-        var inputs: [PolicyInput] = []
-        var sources: [String: PolicySource] = [:]
-        self.groupInputs(group, into: &inputs, sources: &sources)
-        let slots = Self.slots(inputs, sources)
+        let slots = self.groupSlots(group)
         memo.byGroup[group.id] = slots
         return slots
     }
 
-    /// `inputs` with their sources, in order.
-    private static func slots(_ inputs: [PolicyInput], _ sources: [String: PolicySource]) -> [Slot] {
-        inputs.compactMap { input in sources[input.id].map { Slot(input: input, source: $0) } }
-    }
-
     /// A group's inline and attached policies, as a user in it gets them.
-    private func groupInputs(_ group: Group, into inputs: inout [PolicyInput], sources: inout [String: PolicySource]) {
+    private func groupSlots(_ group: Group) -> [Slot] {
+        var slots: [Slot] = []
         for policy in self.model.inline[group.id] ?? [] {
-            let id = "group/\(group.name)/\(policy.name)"
-            inputs.append(PolicyInput(id: id, role: .identity, document: policy.document))
-            sources[id] = PolicySource(kind: .group, name: policy.name.rawValue, groupName: group.name.rawValue)
+            Self.append(
+                Slot(
+                    input: PolicyInput(
+                        id: "group/\(group.name)/\(policy.name)", role: .identity, document: policy.document),
+                    source: PolicySource(kind: .group, name: policy.name.rawValue, groupName: group.name.rawValue)),
+                to: &slots)
         }
-        self.managedInputs(self.model.attached[group.id] ?? [], into: &inputs, sources: &sources)
+        self.managedSlots(self.model.attached[group.id] ?? [], into: &slots)
+        return slots
     }
 
     /// The group with ARN `arn` as SimulatePrincipalPolicy's source (AWS accepts user, group and role ARNs
@@ -203,9 +224,6 @@ extension AuthorizationSnapshot {
         guard let parsed = try? ARN(parsing: arn), let entity = parsed.iamEntity, entity.type == .group,
             let id = self.model.groupNames[entity.name.folded], let group = self.model.groups[id], group.arn == parsed
         else { return nil }
-        var inputs: [PolicyInput] = []
-        var sources: [String: PolicySource] = [:]
-        self.groupInputs(group, into: &inputs, sources: &sources)
         let groupContext: [String: ContextValue] = ["aws:PrincipalAccount": .string(self.account.rawValue)]
         let principal = Principal(
             arn: group.arn.description, kind: .user, name: group.name.rawValue, id: group.id.rawValue,
@@ -214,31 +232,36 @@ extension AuthorizationSnapshot {
             kind: .group, arn: group.arn, userID: group.id.rawValue, name: group.name, roleARN: nil, tags: [],
             expiration: nil, sessionKeyID: nil,
             box: LazyCompiledPrincipal(
-                principal: principal, parts: [Self.slots(inputs, sources)], context: groupContext),
+                principal: principal, parts: [self.groupSlots(group)], context: groupContext),
             context: groupContext)
     }
 
     private func compileUser(_ user: User, groups memo: inout GroupPolicies) -> SnapshotPrincipal {
         // Only the lists of slots: the user's own, each group's shared list, the boundary. Flattening them (and
         // dropping a policy the user gets twice) waits for the principal's first check.
-        var own: [PolicyInput] = []
-        var sources: [String: PolicySource] = [:]
+        var own: [Slot] = []
         for policy in self.model.inline[user.id] ?? [] {
-            let id = "user/\(user.name)/\(policy.name)"
-            own.append(PolicyInput(id: id, role: .identity, document: policy.document))
-            sources[id] = PolicySource(kind: .user, name: policy.name.rawValue)
+            Self.append(
+                Slot(
+                    input: PolicyInput(
+                        id: "user/\(user.name)/\(policy.name)", role: .identity, document: policy.document),
+                    source: PolicySource(kind: .user, name: policy.name.rawValue)),
+                to: &own)
         }
-        self.managedInputs(self.model.attached[user.id] ?? [], into: &own, sources: &sources)
-        var parts = [Self.slots(own, sources)]
+        self.managedSlots(self.model.attached[user.id] ?? [], into: &own)
+        var parts = [own]
         for groupID in self.model.groupsOfUser[user.id] ?? [] {
-            guard let group = self.model.groups[groupID] else { continue }
-            parts.append(self.groupSlots(group, memo: &memo))
+            // The memo holds only groups that exist; a group is looked up only when the memo lacks it.
+            if let known = memo.byGroup[groupID] {
+                parts.append(known)
+            } else if let group = self.model.groups[groupID] {
+                parts.append(self.groupSlots(group, memo: &memo))
+            }
         }
         if user.permissionsBoundary != nil {
-            var boundary: [PolicyInput] = []
-            var boundarySources: [String: PolicySource] = [:]
-            self.boundaryInput(user.permissionsBoundary, into: &boundary, sources: &boundarySources)
-            parts.append(Self.slots(boundary, boundarySources))
+            var boundary: [Slot] = []
+            self.boundarySlot(user.permissionsBoundary, into: &boundary)
+            parts.append(boundary)
         }
         let arn = user.arn.description
         let principal = Principal(
@@ -258,15 +281,17 @@ extension AuthorizationSnapshot {
     }
 
     private func compileRole(_ role: Role, session: SessionCredentials?) -> SnapshotPrincipal {
-        var inputs: [PolicyInput] = []
-        var sources: [String: PolicySource] = [:]
+        var slots: [Slot] = []
         for policy in self.model.inline[role.id] ?? [] {
-            let id = "role/\(role.name)/\(policy.name)"
-            inputs.append(PolicyInput(id: id, role: .identity, document: policy.document))
-            sources[id] = PolicySource(kind: .role, name: policy.name.rawValue)
+            Self.append(
+                Slot(
+                    input: PolicyInput(
+                        id: "role/\(role.name)/\(policy.name)", role: .identity, document: policy.document),
+                    source: PolicySource(kind: .role, name: policy.name.rawValue)),
+                to: &slots)
         }
-        self.managedInputs(self.model.attached[role.id] ?? [], into: &inputs, sources: &sources)
-        self.boundaryInput(role.permissionsBoundary, into: &inputs, sources: &sources)
+        self.managedSlots(self.model.attached[role.id] ?? [], into: &slots)
+        self.boundarySlot(role.permissionsBoundary, into: &slots)
         var context: [String: ContextValue] = [
             "aws:PrincipalArn": .string(role.arn.description),
             "aws:PrincipalAccount": .string(self.account.rawValue),
@@ -283,21 +308,26 @@ extension AuthorizationSnapshot {
                 kind: .role, arn: role.arn, userID: role.id.rawValue, name: role.name, roleARN: role.arn,
                 tags: role.tags, expiration: nil, sessionKeyID: nil,
                 box: LazyCompiledPrincipal(
-                    principal: principal, parts: [Self.slots(inputs, sources)], context: context),
+                    principal: principal, parts: [slots], context: context),
                 context: context)
         }
         if let text = session.sessionPolicy, let document = SnapshotModel.parse(text, kind: .identity) {
-            let id = "session:\(session.accessKeyID)"
-            inputs.append(PolicyInput(id: id, role: .session, document: document))
-            sources[id] = PolicySource(kind: .session, name: "session policy")
+            Self.append(
+                Slot(
+                    input: PolicyInput(id: "session:\(session.accessKeyID)", role: .session, document: document),
+                    source: PolicySource(kind: .session, name: "session policy")),
+                to: &slots)
         }
         for arn in session.sessionPolicyARNs {
             let document =
                 self.model.parsedPolicies[arn]
                 ?? PolicyDocument(version: "2012-10-17", id: nil, statements: [], kind: .identity)
-            let id = "session:\(session.accessKeyID):\(arn)"
-            inputs.append(PolicyInput(id: id, role: .session, document: document))
-            sources[id] = PolicySource(kind: .session, name: self.model.policies[arn]?.name.rawValue ?? "", arn: arn)
+            Self.append(
+                Slot(
+                    input: PolicyInput(id: "session:\(session.accessKeyID):\(arn)", role: .session, document: document),
+                    source: PolicySource(
+                        kind: .session, name: self.model.policies[arn]?.name.rawValue ?? "", arn: arn)),
+                to: &slots)
         }
         context["aws:userid"] = .string(session.userID)
         context["aws:PrincipalType"] = .string("AssumedRole")
@@ -308,7 +338,7 @@ extension AuthorizationSnapshot {
         return SnapshotPrincipal(
             kind: .session, arn: session.assumedRoleARN, userID: session.userID, name: role.name, roleARN: role.arn,
             tags: role.tags, expiration: session.expiration, sessionKeyID: session.accessKeyID,
-            box: LazyCompiledPrincipal(principal: principal, parts: [Self.slots(inputs, sources)], context: context),
+            box: LazyCompiledPrincipal(principal: principal, parts: [slots], context: context),
             context: context)
     }
 

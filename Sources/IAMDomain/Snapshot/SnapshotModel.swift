@@ -11,6 +11,9 @@ struct SnapshotModel: Sendable {
     var policies: ShardedMap<ARN, ManagedPolicy> = ShardedMap()
     /// The parsed default version of each policy in ``policies``.
     var parsedPolicies: ShardedMap<ARN, PolicyDocument> = ShardedMap()
+    /// Each policy of ``parsedPolicies`` as a principal it is attached to gets it, made once per policy and
+    /// shared by every principal (its id text included).
+    var managedSlots: ShardedMap<ARN, LazyCompiledPrincipal.Slot> = ShardedMap()
     var inline: ShardedMap<UniqueID, [(name: EntityName, document: PolicyDocument)]> = ShardedMap()
     var attached: ShardedMap<UniqueID, [ARN]> = ShardedMap()
     var attachedOwners: ShardedMap<ARN, Set<OwnerRef>> = ShardedMap()
@@ -77,6 +80,17 @@ struct SnapshotModel: Sendable {
         guard arn.account != "aws" else { return self.setPolicy(arn, policy) }
         self.policies[arn] = policy
         self.parsedPolicies[arn] = parsed
+        self.managedSlots[arn] = Self.slot(arn, policy, parsed)
+    }
+
+    private static func slot(_ arn: ARN, _ policy: ManagedPolicy?, _ document: PolicyDocument?)
+        -> LazyCompiledPrincipal.Slot?
+    {
+        guard let policy, let document else { return nil }
+        return LazyCompiledPrincipal.Slot(
+            input: PolicyInput(id: arn.description, role: .identity, document: document),
+            source: PolicySource(
+                kind: policy.isAWSManaged ? .awsManaged : .customerManaged, name: policy.name.rawValue, arn: arn))
     }
 
     mutating func setPolicy(_ arn: ARN, _ policy: ManagedPolicy?) {
@@ -88,6 +102,7 @@ struct SnapshotModel: Sendable {
                 ? try? PolicyDocument.parseAWSManaged(policy.defaultVersion.document)
                 : Self.parse(policy.defaultVersion.document, kind: .identity)
         }
+        self.managedSlots[arn] = Self.slot(arn, policy, self.parsedPolicies[arn])
     }
 
     mutating func setBoundary(_ owner: OwnerRef, old: ARN?, new: ARN?) {

@@ -113,10 +113,17 @@ public final class SnapshotPublisher: Sendable {
     /// The catch-up in progress, which callers naming a revision join instead of starting their own.
     private let flight = Locked<Task<Revision, any Error>?>(nil)
 
+    /// How long the first snapshot took: reading the store, then building the snapshot from what was read.
+    public let loadTimes: (read: Duration, build: Duration)
+
     /// Loads every entity of `store` and compiles the first snapshot.
     public init(store: any Store, account: AccountID, catalog: [ManagedPolicy] = []) async throws(IAMError) {
+        let clock = ContinuousClock()
+        let start = clock.now
         let contents = try await store.loadAll()
+        let read = clock.now
         let snapshot = AuthorizationSnapshot(contents: contents, account: account, catalog: catalog)
+        self.loadTimes = (read - start, clock.now - read)
         self.store = store
         self.account = account
         self.catalog = catalog
