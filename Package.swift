@@ -275,7 +275,10 @@ let package = Package(
         ),
         .testTarget(
             name: "IAMStoreSQLiteTests",
-            dependencies: ["IAMStoreSQLite", "IAMDomain", "IAMPolicy", "IAMStoreConformance"],
+            dependencies: [
+                "IAMStoreSQLite", "IAMDomain", "IAMPolicy", "IAMStoreConformance",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

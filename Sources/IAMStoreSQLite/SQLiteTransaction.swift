@@ -289,8 +289,24 @@ final class SQLiteTransaction: StoreWriter {
     }
 
     func contents() throws(IAMError) -> StoreContents {
-        func all<E: NamedEntity>(_ type: E.Type) throws(IAMError) -> [E] {
-            try self.entities(E.self, "SELECT body FROM entity WHERE kind = ? ORDER BY name_folded", [E.kind.rawValue])
+        func bodies<E: NamedEntity>(_ type: E.Type) throws(IAMError) -> [Data] {
+            try self.sql {
+                try Data.fetchAll(
+                    self.db.cachedStatement(sql: "SELECT body FROM entity WHERE kind = ? ORDER BY name_folded"),
+                    arguments: [E.kind.rawValue])
+            }
+        }
+        func all<E: NamedEntity>(_ type: E.Type) throws(IAMError) -> [E] { try Self.decodeRows(E.self, bodies(E.self)) }
+        // The entity rows most of the time goes to (every user, group and managed policy) are decoded on the other
+        // cores while this thread reads the relation tables, which only this transaction's connection can read.
+        let (userRows, groupRows, policyRows) = (
+            try bodies(User.self), try bodies(Group.self), try bodies(ManagedPolicy.self)
+        )
+        let decoding = Background { () throws(IAMError) in
+            (
+                try Self.decodeRows(User.self, userRows), try Self.decodeRows(Group.self, groupRows),
+                try Self.decodeRows(ManagedPolicy.self, policyRows)
+            )
         }
         let inlineRows = try self.sql {
             try Row.fetchAll(
@@ -340,8 +356,12 @@ final class SQLiteTransaction: StoreWriter {
         try self.sql {
             let rows = try Row.fetchCursor(
                 self.db.cachedStatement(sql: "SELECT user_id, group_id FROM membership ORDER BY user_id, group_id"))
+            // In user order, a user's rows follow each other: the previous row's user is compared before hashing.
+            var user: (text: String, id: UniqueID)?
             while let row = try rows.next() {
-                memberships.append(Membership(userID: try id(row[0]), groupID: try id(row[1])))
+                let text: String = row[0]
+                if user?.text != text { user = (text, try id(text)) }
+                memberships.append(Membership(userID: user!.id, groupID: try id(row[1])))
             }
         }
         let keyBodies = try self.sql {
@@ -368,9 +388,10 @@ final class SQLiteTransaction: StoreWriter {
                 InstanceProfileRole(
                     instanceProfileID: try self.id(row["instance_profile_id"]), roleID: try self.id(row["role_id"])))
         }
+        let (users, groups, policies) = try decoding.wait()
         return StoreContents(
-            revision: self.revision, users: try all(User.self), groups: try all(Group.self), roles: try all(Role.self),
-            policies: try all(ManagedPolicy.self), inlinePolicies: inline, attachments: attachments,
+            revision: self.revision, users: users, groups: groups, roles: try all(Role.self),
+            policies: policies, inlinePolicies: inline, attachments: attachments,
             memberships: memberships, accessKeys: keys, sessions: sessions,
             instanceProfiles: try all(InstanceProfile.self), instanceProfileRoles: profileRoles)
     }

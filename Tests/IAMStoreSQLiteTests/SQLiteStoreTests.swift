@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import IAMDomain
 import IAMPolicy
 import IAMStoreConformance
@@ -60,16 +61,51 @@ struct TemporaryFolder: ~Copyable {
         #expect(after.revision == before.revision)
         #expect(after.revision == Revision(6))
         #expect(after.users == before.users)
+        #expect(after.users.map(\.path.rawValue) == ["/eng/"])
         #expect(after.groups == before.groups)
         #expect(after.policies == before.policies)
         #expect(after.attachments == before.attachments)
         #expect(after.memberships == before.memberships)
         #expect(after.accessKeys == before.accessKeys)
-        #expect(try await reopened.changes(after: .zero).count == 1 + 1 + 2 + 1 + 2 + 1)
+        let changeCount = try await reopened.changes(after: .zero).count
+        let expectedChanges: Int = 1 + 1 + 2 + 1 + 2 + 1
+        #expect(changeCount == expectedChanges)
         // Writing continues from the stored revision.
         let next = try await IAMDirectory(store: reopened, account: account).createUser(name: name("bob"))
         #expect(next.revision == Revision(7))
         try await reopened.close()
+    }
+
+    /// Start-up decodes the entity rows on other threads while it reads the relation tables: a corrupt row in
+    /// either must still fail the load with the row named, never crash or load a partial store.
+    @Test func aCorruptRowFailsTheLoad() async throws {
+        for corruption in [
+            "UPDATE entity SET body = '{\"id\":1}' WHERE kind = 'user'",
+            "UPDATE entity SET body = 'not json' WHERE kind = 'group'",
+            "UPDATE membership SET group_id = 'not an id'",
+        ] {
+            let folder = try TemporaryFolder()
+            do {
+                let store = try SQLiteStore(path: folder.databasePath)
+                let dir = IAMDirectory(store: store, account: account)
+                _ = try await dir.createUser(name: name("alice"))
+                _ = try await dir.createGroup(name: name("devs", .group))
+                _ = try await dir.addUser(name("alice"), toGroup: name("devs", .group))
+                try await store.close()
+            }
+            let database = try DatabaseQueue(path: folder.databasePath)
+            try await database.write { try $0.execute(sql: corruption) }
+            try database.close()
+            let reopened = try SQLiteStore(path: folder.databasePath)
+            do {
+                _ = try await reopened.loadAll()
+                Issue.record("loaded after: \(corruption)")
+            } catch {
+                #expect(error.code == .serviceFailure, "\(corruption)")
+                #expect(error.message.contains("corrupt"), "\(corruption): \(error.message)")
+            }
+            try await reopened.close()
+        }
     }
 
     @Test func reopenKeepsInstanceProfilesAndTheirRoles() async throws {

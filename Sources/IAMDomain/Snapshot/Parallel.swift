@@ -27,3 +27,25 @@ package enum Parallel {
         return Array(parts.joined())
     }
 }
+
+/// Work started on another thread at once, whose result a caller collects later with ``wait()``: start-up
+/// decodes the stored entity rows on the other cores while its reader thread goes on with the relation tables.
+package final class Background<Success: Sendable>: @unchecked Sendable {
+    // Written once by the worker before it signals `done`; read only after `done` is awaited.
+    private var result: Result<Success, IAMError>?
+    private let done = DispatchSemaphore(value: 0)
+
+    /// Starts `body` on a global queue.
+    package init(_ body: @escaping @Sendable () throws(IAMError) -> Success) {
+        DispatchQueue.global().async {
+            self.result = Result(catching: body)
+            self.done.signal()
+        }
+    }
+
+    /// Blocks until the work is done; its result or error.
+    package func wait() throws(IAMError) -> Success {
+        self.done.wait()
+        return try self.result!.get()
+    }
+}
