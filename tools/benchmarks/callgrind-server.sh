@@ -6,11 +6,13 @@
 #
 #   tools/benchmarks/callgrind-server.sh [workload=authorize-batch] [calls=200] [IAMD...]
 #
-# workload: authorize (one check a call) or authorize-batch (100 checks a call). Each IAMD (default: the release
-# build) gets a fresh copy of one small seeded data folder (10 users, 4 groups, 8 policies), runs under callgrind
-# with instrumentation off until it listens, then serves `calls` calls from one connection, one at a time, for 10
-# principals in turn. Prints instructions per call and per check for each binary. valgrind 3.19 cannot read the
-# DWARF 5 of a static Swift build, so each binary is run from a copy stripped of debug info (symbols stay).
+# workload: ping (Health/Ping, the floor: TLS, framing, the Authorizer's key check), authorize (one check a call) or
+# authorize-batch (100 checks a call). CALLGRIND_KEEP=DIR keeps each binary's callgrind output there for
+# callgrind_annotate. Each IAMD (default: the release build) gets a fresh copy of one small seeded data folder
+# (10 users, 4 groups, 8 policies), runs under callgrind with instrumentation off until it listens, then serves
+# `calls` calls from one connection, one at a time, for 10 principals in turn. Prints instructions per call and
+# per check for each binary. valgrind 3.19 cannot read the DWARF 5 of a static Swift build, so each binary is run
+# from a copy stripped of debug info (symbols stay).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 workload=${1:-authorize-batch}
@@ -20,9 +22,9 @@ BIN=${BIN:-.build-rel/release}
 binaries=("$@")
 [[ ${#binaries[@]} -gt 0 ]] || binaries=("$BIN/iamd")
 case $workload in
-  authorize) per_call=1 ;;
+  authorize | ping) per_call=1 ;;
   authorize-batch) per_call=100 ;;
-  *) echo "workload must be authorize or authorize-batch" >&2; exit 2 ;;
+  *) echo "workload must be ping, authorize or authorize-batch" >&2; exit 2 ;;
 esac
 for tool in valgrind callgrind_control strip; do
   command -v "$tool" > /dev/null || { echo "needs $tool" >&2; exit 2; }
@@ -57,6 +59,7 @@ for iamd in "${binaries[@]}"; do
     --duration 300 --warmup 0 --max-calls "$calls" | grep -o 'calls=[0-9]*' | head -1 | cut -d= -f2)
   kill "$pid"; wait "$pid" 2> /dev/null || true
   pid=
+  [[ -z ${CALLGRIND_KEEP:-} ]] || cp "$work/cg.out" "$CALLGRIND_KEEP/callgrind.$workload.$(basename "$iamd").out"
   total=$(grep -a '^totals:\|^summary:' "$work/cg.out" | head -1 | awk '{print $2}')
   awk -v t="$total" -v c="$served" -v k="$per_call" -v b="$iamd" -v w="$workload" 'BEGIN {
     printf "%s %s: %d calls, %.0f instructions per call, %.0f per check\n", b, w, c, t / c, t / c / k }'
