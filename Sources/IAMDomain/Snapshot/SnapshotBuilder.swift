@@ -174,6 +174,22 @@ extension AuthorizationSnapshot {
         slots.append(slot)
     }
 
+    /// The inline policies of the user, group or role `id` (`kind` `.user`, `.group` or `.role`) named `name`, with
+    /// ids `<kind>/<name>/<policy>`.
+    private func inlineSlots(
+        _ id: UniqueID, _ kind: PolicySource.Kind, named name: EntityName, into slots: inout [Slot]
+    ) {
+        for policy in self.model.inline[id] ?? [] {
+            Self.append(
+                Slot(
+                    input: PolicyInput(
+                        id: "\(kind.rawValue)/\(name)/\(policy.name)", role: .identity, document: policy.document),
+                    source: PolicySource(
+                        kind: kind, name: policy.name.rawValue, groupName: kind == .group ? name.rawValue : nil)),
+                to: &slots)
+        }
+    }
+
     /// The managed policies `arns` (those that exist), each as the model keeps it ready.
     private func managedSlots(_ arns: [ARN], into slots: inout [Slot]) {
         for arn in arns {
@@ -205,14 +221,7 @@ extension AuthorizationSnapshot {
     /// A group's inline and attached policies, as a user in it gets them.
     private func groupSlots(_ group: Group) -> [Slot] {
         var slots: [Slot] = []
-        for policy in self.model.inline[group.id] ?? [] {
-            Self.append(
-                Slot(
-                    input: PolicyInput(
-                        id: "group/\(group.name)/\(policy.name)", role: .identity, document: policy.document),
-                    source: PolicySource(kind: .group, name: policy.name.rawValue, groupName: group.name.rawValue)),
-                to: &slots)
-        }
+        self.inlineSlots(group.id, .group, named: group.name, into: &slots)
         self.managedSlots(self.model.attached[group.id] ?? [], into: &slots)
         return slots
     }
@@ -240,14 +249,7 @@ extension AuthorizationSnapshot {
         // Only the lists of slots: the user's own, each group's shared list, the boundary. Flattening them (and
         // dropping a policy the user gets twice) waits for the principal's first check.
         var own: [Slot] = []
-        for policy in self.model.inline[user.id] ?? [] {
-            Self.append(
-                Slot(
-                    input: PolicyInput(
-                        id: "user/\(user.name)/\(policy.name)", role: .identity, document: policy.document),
-                    source: PolicySource(kind: .user, name: policy.name.rawValue)),
-                to: &own)
-        }
+        self.inlineSlots(user.id, .user, named: user.name, into: &own)
         self.managedSlots(self.model.attached[user.id] ?? [], into: &own)
         var parts = [own]
         for groupID in self.model.groupsOfUser[user.id] ?? [] {
@@ -282,14 +284,7 @@ extension AuthorizationSnapshot {
 
     private func compileRole(_ role: Role, session: SessionCredentials?) -> SnapshotPrincipal {
         var slots: [Slot] = []
-        for policy in self.model.inline[role.id] ?? [] {
-            Self.append(
-                Slot(
-                    input: PolicyInput(
-                        id: "role/\(role.name)/\(policy.name)", role: .identity, document: policy.document),
-                    source: PolicySource(kind: .role, name: policy.name.rawValue)),
-                to: &slots)
-        }
+        self.inlineSlots(role.id, .role, named: role.name, into: &slots)
         self.managedSlots(self.model.attached[role.id] ?? [], into: &slots)
         self.boundarySlot(role.permissionsBoundary, into: &slots)
         var context: [String: ContextValue] = [
