@@ -131,6 +131,26 @@ import Testing
         #expect(principal.context["aws:PrincipalTag/team"] == .string("blue"))
     }
 
+    @Test func inlinePoliciesAreNamedByOwner() async throws {
+        let store = InMemoryStore()
+        let dir = IAMDirectory(store: store, account: account)
+        let document =
+            #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#
+        let user = try await dir.createUser(name: name("alice")).value
+        _ = try await dir.createGroup(name: name("devs", .group))
+        _ = try await dir.addUser(name("alice"), toGroup: name("devs", .group))
+        _ = try await dir.putInlinePolicy(name("mine", .policy), document: document, on: .user, named: name("alice"))
+        _ = try await dir.putInlinePolicy(
+            name("ours", .policy), document: document, on: .group, named: name("devs", .group))
+        let publisher = try await SnapshotPublisher(store: store, account: account)
+        let principal = try #require(publisher.snapshot.principal(arn: user.arn.description))
+        #expect(principal.policies.map(\.id) == ["user/alice/mine", "group/devs/ours"])
+        let mine = try #require(principal.sources["user/alice/mine"])
+        #expect(mine.kind == .user && mine.name == "mine" && mine.groupName == nil && mine.arn == nil)
+        let ours = try #require(principal.sources["group/devs/ours"])
+        #expect(ours.kind == .group && ours.name == "ours" && ours.groupName == "devs" && ours.arn == nil)
+    }
+
     @Test func boundaryLimitsAndMissingBoundaryDeniesAll() async throws {
         let store = InMemoryStore()
         let dir = IAMDirectory(store: store, account: account)
