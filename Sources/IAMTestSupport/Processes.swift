@@ -78,7 +78,7 @@ public final class ChildProcess: @unchecked Sendable {
     }
 
     /// Whether the child is still running.
-    public var isRunning: Bool { process.isRunning }
+    public var isRunning: Bool { process.isRunning && Self.exitStatus(of: process.processIdentifier) == nil }
 
     /// Standard output so far.
     public var output: String { String(decoding: (try? Data(contentsOf: outURL)) ?? Data(), as: UTF8.self) }
@@ -95,7 +95,7 @@ public final class ChildProcess: @unchecked Sendable {
             if let line = output.split(separator: "\n").first(where: { $0.hasPrefix(prefix) }) {
                 return String(line)
             }
-            guard process.isRunning else { break }
+            guard self.isRunning else { break }
             try await Task.sleep(for: .milliseconds(20))
         }
         throw ChildProcessError(
@@ -114,6 +114,13 @@ public final class ChildProcess: @unchecked Sendable {
         // Polls instead of waitUntilExit, which spins a run loop on a cooperative thread (and hung test runs
         // when two ran at once on a 2-core machine).
         while process.isRunning {
+            // Foundation sees the exit only when every copy of the socket it gave the child is closed: a process
+            // the child left running (a daemon it started), or one that another test spawned at the same moment
+            // and that inherited the socket, keeps `isRunning` true long after the child is gone. The kernel
+            // knows better: ask it, without reaping (Foundation still does that).
+            if let status = Self.exitStatus(of: process.processIdentifier) {
+                return ProcessOutput(status: status, output: output, errorOutput: errorOutput)
+            }
             if ContinuousClock.now > deadline {
                 kill(process.processIdentifier, SIGKILL)
                 // Bounded too: Foundation sees the exit only when every copy of the socket it gave the child is
@@ -130,6 +137,16 @@ public final class ChildProcess: @unchecked Sendable {
             try await Task.sleep(for: .milliseconds(10))
         }
         return ProcessOutput(status: process.terminationStatus, output: output, errorOutput: errorOutput)
+    }
+
+    /// The exit status (or the signal that ended it) of child `pid` if it has exited, leaving it unreaped.
+    private static func exitStatus(of pid: pid_t) -> Int32? {
+        var info = siginfo_t()
+        // `si_pid` stays 0 when the child has not changed state (WNOHANG).
+        guard waitid(P_PID, id_t(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0,
+            info._sifields._sigchld.si_pid == pid
+        else { return nil }
+        return info._sifields._sigchld.si_status
     }
 
     deinit {
