@@ -147,9 +147,10 @@ public struct RequestContext: Sendable {
 
     /// Creates a context from key/value pairs in order: of keys equal but for case, the last wins. No dictionary
     /// and no sort, for a request's few keys as they come off the wire; their values are parsed as numbers or
-    /// dates only when a condition compares them so, and a value that looks like an address as one at once (build
-    /// a context that many checks share with ``init(_:)``, which parses once). With `parsingValuesOnce`, every value is parsed in every form now, for a
-    /// context that many checks share (the checks of one batch that carry the same keys).
+    /// dates only when a condition compares them so, and a value that looks like an address as one at once
+    /// (build a context that many checks share with ``init(_:)``, which parses once). With `parsingValuesOnce`,
+    /// every value is parsed in every form now, for a context that many checks share (the checks of one batch
+    /// that carry the same keys).
     public init(pairs: [(key: String, value: ContextValue)], parsingValuesOnce: Bool = false) {
         guard !pairs.isEmpty else {
             self.init()

@@ -198,12 +198,13 @@ public final class Daemon: Service, Sendable {
             store: store, logger: logger, testMode: configuration.testMode)
     }
 
-    /// The configured certificate and key, or the development ones in `<data-dir>/tls/`, made on first
-    /// start through OpenSSL's API so a fresh machine needs nothing but the binary.
+    /// Whole milliseconds of `duration`, for the start-up log line.
     private static func milliseconds(_ duration: Duration) -> Int64 {
         duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
     }
 
+    /// The configured certificate and key, or the development ones in `<data-dir>/tls/`, made on first
+    /// start through OpenSSL's API so a fresh machine needs nothing but the binary.
     private static func serverCertificate(_ configuration: DaemonConfiguration) throws -> (String, String) {
         switch (configuration.certificatePath, configuration.privateKeyPath) {
         case (let certificate?, let key?):

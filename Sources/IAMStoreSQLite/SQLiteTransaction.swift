@@ -40,8 +40,8 @@ final class SQLiteTransaction: StoreWriter {
         }
     }
 
-    /// One decoder for every row: making a JSONDecoder per row was a measurable part of loading 100,000
-    /// entities at start-up. Decoding does not mutate it, and it is Sendable.
+    /// One decoder for single rows (keys, sessions); entity rows go through ``StoredEntityJSON/decodeRows``.
+    /// Decoding does not mutate it, and it is Sendable.
     private static let decoder = JSONDecoder()
 
     private func decode<T: Decodable>(_ type: T.Type, _ data: Data) throws(IAMError) -> T {
@@ -52,41 +52,15 @@ final class SQLiteTransaction: StoreWriter {
         }
     }
 
+    private func bodies(_ sql: String, _ arguments: StatementArguments = []) throws(IAMError) -> [Data] {
+        try self.sql { try Data.fetchAll(self.db.cachedStatement(sql: sql), arguments: arguments) }
+    }
+
     private func entities<E: NamedEntity>(_ type: E.Type, _ sql: String, _ arguments: StatementArguments)
         throws(IAMError)
         -> [E]
     {
-        let bodies = try self.sql { try Data.fetchAll(self.db.cachedStatement(sql: sql), arguments: arguments) }
-        return try Self.decodeRows(E.self, bodies)
-    }
-
-    /// From this many rows on (start-up reads every user), JSON decoding is split across the cores.
-    static let parallelDecodeThreshold = 4096
-
-    /// Decodes `bodies` in order, on all cores from `minimum` rows on (one decoder per chunk); the first corrupt
-    /// row fails the read.
-    static func decodeRows<E: Decodable & Sendable>(
-        _ type: E.Type, _ bodies: [Data], minimum: Int = parallelDecodeThreshold
-    ) throws(IAMError) -> [E] {
-        let decoded = Parallel.map(bodies.count, minimum: minimum) { range in
-            // One chunk (a small read) uses the shared decoder; parallel chunks each make their own.
-            let decoder = range.count == bodies.count ? Self.decoder : JSONDecoder()
-            let fast = StoredEntityJSON.knows(E.self)
-            return range.map { index in
-                Result { () throws(IAMError) in
-                    if fast, let entity = StoredEntityJSON.decode(E.self, [UInt8](bodies[index])) { return entity }
-                    do {
-                        return try decoder.decode(E.self, from: bodies[index])
-                    } catch {
-                        throw .serviceFailure("corrupt \(E.self) row: \(error)")
-                    }
-                }
-            }
-        }
-        var out: [E] = []
-        out.reserveCapacity(decoded.count)
-        for row in decoded { out.append(try row.get()) }
-        return out
+        try StoredEntityJSON.decodeRows(E.self, self.bodies(sql, arguments))
     }
 
     // MARK: Reads
@@ -235,11 +209,7 @@ final class SQLiteTransaction: StoreWriter {
     }
 
     func accessKeys(ofUser user: UniqueID) throws(IAMError) -> [AccessKey] {
-        let bodies = try self.sql {
-            try Data.fetchAll(
-                self.db.cachedStatement(sql: "SELECT body FROM access_key WHERE user_id = ?"),
-                arguments: [user.rawValue])
-        }
+        let bodies = try self.bodies("SELECT body FROM access_key WHERE user_id = ?", [user.rawValue])
         var out: [AccessKey] = []
         for body in bodies { out.append(try self.decode(AccessKey.self, body)) }
         return out.sorted { ($0.createDate, $0.id) < ($1.createDate, $1.id) }
@@ -258,11 +228,7 @@ final class SQLiteTransaction: StoreWriter {
     }
 
     func sessions(ofRole role: UniqueID) throws(IAMError) -> [SessionCredentials] {
-        let bodies = try self.sql {
-            try Data.fetchAll(
-                self.db.cachedStatement(sql: "SELECT body FROM session WHERE role_id = ? ORDER BY id"),
-                arguments: [role.rawValue])
-        }
+        let bodies = try self.bodies("SELECT body FROM session WHERE role_id = ? ORDER BY id", [role.rawValue])
         var out: [SessionCredentials] = []
         for body in bodies { out.append(try self.decode(SessionCredentials.self, body)) }
         return out
@@ -290,13 +256,11 @@ final class SQLiteTransaction: StoreWriter {
 
     func contents() throws(IAMError) -> StoreContents {
         func bodies<E: NamedEntity>(_ type: E.Type) throws(IAMError) -> [Data] {
-            try self.sql {
-                try Data.fetchAll(
-                    self.db.cachedStatement(sql: "SELECT body FROM entity WHERE kind = ? ORDER BY name_folded"),
-                    arguments: [E.kind.rawValue])
-            }
+            try self.bodies("SELECT body FROM entity WHERE kind = ? ORDER BY name_folded", [E.kind.rawValue])
         }
-        func all<E: NamedEntity>(_ type: E.Type) throws(IAMError) -> [E] { try Self.decodeRows(E.self, bodies(E.self)) }
+        func all<E: NamedEntity>(_ type: E.Type) throws(IAMError) -> [E] {
+            try StoredEntityJSON.decodeRows(E.self, bodies(E.self))
+        }
         // The entity rows most of the time goes to (every user, group and managed policy) are decoded on the other
         // cores while this thread reads the relation tables, which only this transaction's connection can read.
         let (userRows, groupRows, policyRows) = (
@@ -304,8 +268,9 @@ final class SQLiteTransaction: StoreWriter {
         )
         let decoding = Background { () throws(IAMError) in
             (
-                try Self.decodeRows(User.self, userRows), try Self.decodeRows(Group.self, groupRows),
-                try Self.decodeRows(ManagedPolicy.self, policyRows)
+                try StoredEntityJSON.decodeRows(User.self, userRows),
+                try StoredEntityJSON.decodeRows(Group.self, groupRows),
+                try StoredEntityJSON.decodeRows(ManagedPolicy.self, policyRows)
             )
         }
         let inlineRows = try self.sql {
@@ -325,26 +290,14 @@ final class SQLiteTransaction: StoreWriter {
         // cursor by column index, and each id or ARN is parsed once and then shared by every row naming it, so
         // 100,000 users in 20,000 groups hold 20,000 group ids rather than one string per membership.
         var ids: [String: UniqueID] = [:]
-        func id(_ text: String) throws(IAMError) -> UniqueID {
-            if let known = ids[text] { return known }
-            let id = try self.id(text)
-            ids[text] = id
-            return id
-        }
         var arns: [String: ARN] = [:]
+        func id(_ text: String) throws(IAMError) -> UniqueID { try Self.once(text, in: &ids, self.id) }
         var attachments: [Attachment] = []
         try self.sql {
             let rows = try Row.fetchCursor(
                 self.db.cachedStatement(sql: "SELECT owner_kind, owner_id, policy_arn FROM attachment ORDER BY seq"))
             while let row = try rows.next() {
-                let text: String = row[2]
-                let arn: ARN
-                if let known = arns[text] {
-                    arn = known
-                } else {
-                    arn = try self.arn(text)
-                    arns[text] = arn
-                }
+                let arn = try Self.once(row[2], in: &arns, self.arn)
                 let kindText: String = row[0]
                 guard let kind = EntityKind(rawValue: kindText) else {
                     throw IAMError.serviceFailure("corrupt owner kind \(kindText)")
@@ -364,14 +317,10 @@ final class SQLiteTransaction: StoreWriter {
                 memberships.append(Membership(userID: user!.id, groupID: try id(row[1])))
             }
         }
-        let keyBodies = try self.sql {
-            try Data.fetchAll(self.db.cachedStatement(sql: "SELECT body FROM access_key ORDER BY id"))
-        }
+        let keyBodies = try self.bodies("SELECT body FROM access_key ORDER BY id")
         var keys: [AccessKey] = []
         for body in keyBodies { keys.append(try self.decode(AccessKey.self, body)) }
-        let sessionBodies = try self.sql {
-            try Data.fetchAll(self.db.cachedStatement(sql: "SELECT body FROM session ORDER BY id"))
-        }
+        let sessionBodies = try self.bodies("SELECT body FROM session ORDER BY id")
         var sessions: [SessionCredentials] = []
         for body in sessionBodies { sessions.append(try self.decode(SessionCredentials.self, body)) }
         let profileRoleRows = try self.sql {
@@ -622,6 +571,16 @@ final class SQLiteTransaction: StoreWriter {
         var out: [UniqueID] = []
         for text in texts { out.append(try self.id(text)) }
         return out
+    }
+
+    /// `text` parsed by `parse`, or what an earlier call with the same text gave.
+    private static func once<T>(_ text: String, in parsed: inout [String: T], _ parse: (String) throws(IAMError) -> T)
+        throws(IAMError) -> T
+    {
+        if let known = parsed[text] { return known }
+        let value = try parse(text)
+        parsed[text] = value
+        return value
     }
 
     private func id(_ text: String) throws(IAMError) -> UniqueID {

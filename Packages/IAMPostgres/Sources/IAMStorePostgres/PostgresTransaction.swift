@@ -171,7 +171,8 @@ final class PostgresTransaction: StoreWriter {
         }
     }
 
-    /// Shared, as in the SQLite store: decoding does not mutate it, and one per row costs at start-up.
+    /// For single rows (keys, sessions); entity rows go through ``StoredEntityJSON/decodeRows``, as in the SQLite
+    /// store. Decoding does not mutate it, and one per row costs at start-up.
     private static let decoder = JSONDecoder()
 
     private func decode<T: Decodable>(_ type: T.Type, _ data: Data) throws(IAMError) -> T {
@@ -193,9 +194,7 @@ final class PostgresTransaction: StoreWriter {
     private func entities<E: NamedEntity>(_ type: E.Type, _ sql: String, _ values: [SQLValue]) throws(IAMError)
         -> [E]
     {
-        var out: [E] = []
-        for body in try self.bodies(sql, values) { out.append(try self.decode(E.self, body)) }
-        return out
+        try StoredEntityJSON.decodeRows(E.self, self.bodies(sql, values))
     }
 
     private func texts(_ sql: String, _ values: [SQLValue]) throws(IAMError) -> [String] {

@@ -2,8 +2,6 @@ import Foundation
 import IAMDomain
 import Testing
 
-@testable import IAMStoreSQLite
-
 /// Start-up decodes large row sets on all cores: the rows must come back in order, and one corrupt row must
 /// fail the whole read as it does when decoded one by one.
 @Suite struct ParallelDecodeTests {
@@ -19,7 +17,7 @@ import Testing
 
     @Test func rowsComeBackInOrder() throws {
         for count in [1, 4_095, 4_096, 10_001] {
-            let decoded = try SQLiteTransaction.decodeRows(Body.self, Self.bodies(count))
+            let decoded = try StoredEntityJSON.decodeRows(Body.self, Self.bodies(count))
             #expect(decoded == (0..<count).map { Body(index: $0, name: "user-\($0)") }, "count \(count)")
         }
     }
@@ -28,7 +26,7 @@ import Testing
         var bodies = try Self.bodies(9_000)
         bodies[7_777] = Data(#"{"index": "seven"}"#.utf8)
         do {
-            _ = try SQLiteTransaction.decodeRows(Body.self, bodies)
+            _ = try StoredEntityJSON.decodeRows(Body.self, bodies)
             Issue.record("a corrupt row was accepted")
         } catch {
             #expect(error.code == .serviceFailure)
