@@ -84,12 +84,16 @@ public struct MethodDescriptor: Sendable, Hashable, CustomStringConvertible {
     /// The action a call of this method is authorized as, e.g. "iam:CreateUser" or "sts:AssumeRole";
     /// nil for methods that need authentication only. Generated from the IDL with the method table.
     public let action: String?
+    /// The path sent in CALL_START, e.g. "/iam.v1.IAM/CreateUser" (gRPC's spelling). Built once: every call
+    /// of the method writes it.
+    public let fullName: String
 
     /// Creates a descriptor; generated code builds one per `rpc` of the IDL.
     public init(service: String, method: String, action: String? = nil) {
         self.service = service
         self.method = method
         self.action = action
+        self.fullName = "/\(service)/\(method)"
     }
 
     /// Descriptors are equal when they name the same method: the path is the identity on the wire, the
@@ -103,9 +107,6 @@ public struct MethodDescriptor: Sendable, Hashable, CustomStringConvertible {
         hasher.combine(self.service)
         hasher.combine(self.method)
     }
-
-    /// The path sent in CALL_START, e.g. "/iam.v1.IAM/CreateUser" (gRPC's spelling).
-    public var fullName: String { "/\(self.service)/\(self.method)" }
 
     /// Same as `fullName`.
     public var description: String { self.fullName }

@@ -529,27 +529,53 @@ struct ClientConnectionStateMachineTests {
         #expect(started.count == 2)
         #expect(machine.queuedCount == 1)
         _ = machine.messageReceived(streamID: 1, ByteBuffer(string: "r"))
-        guard case .complete(let done, let next) = machine.callEndReceived(streamID: 1, error: nil) else {
+        guard case .completeCall(let done, let result, let next) = machine.callEndReceived(streamID: 1, error: nil)
+        else {
             Issue.record("no completion")
             return
         }
-        #expect(done.count == 1 && done[0].0 == 1)
-        #expect((try? done[0].1.get()) == ByteBuffer(string: "r"))
+        #expect(done == 1)
+        #expect((try? result.get()) == ByteBuffer(string: "r"))
         #expect(next.map(\.streamID) == [5] && next.map(\.call) == [3])
+        // A call made while the server's limit is reached waits; one made with room starts at once.
+        guard case .startCalls(let none) = machine.startCall(4), none.isEmpty else {
+            Issue.record("a call beyond the server's limit started")
+            return
+        }
+        #expect(machine.queuedCount == 1)
+        _ = machine.messageReceived(streamID: 3, ByteBuffer(string: "r"))
+        guard case .completeCall(2, _, let queued) = machine.callEndReceived(streamID: 3, error: nil) else {
+            Issue.record("no completion of call 2")
+            return
+        }
+        #expect(queued.map(\.streamID) == [7] && queued.map(\.call) == [4])
+        _ = machine.messageReceived(streamID: 5, ByteBuffer(string: "r"))
+        _ = machine.callEndReceived(streamID: 5, error: nil)
+        guard case .startCall(let streamID, 5) = machine.startCall(5) else {
+            Issue.record("a call made with room did not start")
+            return
+        }
+        #expect(streamID == 9)
     }
 
     @Test("CALL_END with an error fails the call; OK without a message is INTERNAL")
     func callEndResults() throws {
         var (machine, _) = try Self.ready(queued: [1, 2])
         guard
-            case .complete(let failed, _) = machine.callEndReceived(
+            case .completeCall(1, let failed, _) = machine.callEndReceived(
                 streamID: 1,
                 error: RPCError(code: .notFound, message: "no", iamErrorCode: "NoSuchEntity")
             )
-        else { return }
-        #expect(failed.first.map { (try? $0.1.get()) == nil } == true)
-        guard case .complete(let empty, _) = machine.callEndReceived(streamID: 3, error: nil) else { return }
-        if case .failure(let error) = empty.first?.1 {
+        else {
+            Issue.record("CALL_END with an error completed nothing")
+            return
+        }
+        #expect((try? failed.get()) == nil)
+        guard case .completeCall(2, let empty, _) = machine.callEndReceived(streamID: 3, error: nil) else {
+            Issue.record("CALL_END without a message completed nothing")
+            return
+        }
+        if case .failure(let error) = empty {
             #expect(error.code == .internalError)
         } else {
             Issue.record("OK without a message succeeded")

@@ -394,8 +394,14 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
             self.encoder.writeAuth(.authClientFinal, message: message, into: &self.outbound)
         case .startCalls(let calls):
             self.writeCalls(calls)
+        case .startCall(let streamID, let call):
+            self.writeCall(call, streamID: streamID)
         case .complete(let results, let next):
             for (call, result) in results { call.complete(result) }
+            self.writeCalls(next)
+            if self.state.phase == .draining, self.state.isDrained { self.closeAfterFlush() }
+        case .completeCall(let call, let result, let next):
+            call.complete(result)
             self.writeCalls(next)
             if self.state.phase == .draining, self.state.isDrained { self.closeAfterFlush() }
         case .cancel(let streamID, let call, let error, let next):
@@ -418,41 +424,43 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     }
 
     private func writeCalls(_ calls: [(streamID: UInt32, call: PendingClientCall)]) {
+        for (streamID, call) in calls { self.writeCall(call, streamID: streamID) }
+    }
+
+    private func writeCall(_ call: PendingClientCall, streamID: UInt32) {
         let compressor =
             self.options.compression && self.state.peerSettings.compression.contains(.zlib)
             ? self.compressorForConnection() : nil
-        for (streamID, call) in calls {
-            // The server gets what is left of the deadline, not the whole timeout: the time spent
-            // connecting or queued is already gone.
-            let start = CallStart(
-                method: call.method.fullName,
-                timeout: call.deadline.map { remaining in
-                    let left = remaining - NIODeadline.now()
-                    return .nanoseconds(max(left.nanoseconds, 1000))
-                },
-                requestID: call.options.requestID ?? "",
-                metadata: call.options.metadata
+        // The server gets what is left of the deadline, not the whole timeout: the time spent
+        // connecting or queued is already gone.
+        let start = CallStart(
+            method: call.method.fullName,
+            timeout: call.deadline.map { remaining in
+                let left = remaining - NIODeadline.now()
+                return .nanoseconds(max(left.nanoseconds, 1000))
+            },
+            requestID: call.options.requestID ?? "",
+            metadata: call.options.metadata
+        )
+        let mark = self.outbound.writerIndex
+        do throws(WireError) {
+            try self.encoder.writeCallStart(start, streamID: streamID, into: &self.outbound)
+            try self.encoder.writeMessage(
+                streamID: streamID,
+                endStream: true,
+                compressor: compressor,
+                into: &self.outbound,
+                body: call.encode
             )
-            let mark = self.outbound.writerIndex
-            do throws(WireError) {
-                try self.encoder.writeCallStart(start, streamID: streamID, into: &self.outbound)
-                try self.encoder.writeMessage(
-                    streamID: streamID,
-                    endStream: true,
-                    compressor: compressor,
-                    into: &self.outbound,
-                    body: call.encode
-                )
-            } catch {
-                // Nothing of this call reached the buffer and the server never hears of the stream id
-                // (WIRE.md allows gaps: ids need only increase), so no CANCEL: fail the call and start
-                // whatever was queued behind it.
-                self.outbound.moveWriterIndex(to: mark)
-                let action = self.state.abandonCall(streamID: streamID, error: RPCError(sending: error))
-                if case .cancel(_, let failed, let failure, let next) = action {
-                    failed.complete(.failure(failure))
-                    self.writeCalls(next)
-                }
+        } catch {
+            // Nothing of this call reached the buffer and the server never hears of the stream id
+            // (WIRE.md allows gaps: ids need only increase), so no CANCEL: fail the call and start
+            // whatever was queued behind it.
+            self.outbound.moveWriterIndex(to: mark)
+            let action = self.state.abandonCall(streamID: streamID, error: RPCError(sending: error))
+            if case .cancel(_, let failed, let failure, let next) = action {
+                failed.complete(.failure(failure))
+                self.writeCalls(next)
             }
         }
     }

@@ -28,8 +28,14 @@ package struct ClientConnectionStateMachine<Call> {
         case sendClientFinal(String)
         /// Write CALL_START + MESSAGE for each of these calls (one write), with these stream ids.
         case startCalls([(streamID: UInt32, call: Call)])
+        /// Write CALL_START + MESSAGE for this one call: a call made while the connection has room, the common
+        /// case, which needs no array.
+        case startCall(streamID: UInt32, call: Call)
         /// Complete these calls with these results; then start `next` (calls that were queued).
         case complete([(Call, Result<ByteBuffer, RPCError>)], next: [(streamID: UInt32, call: Call)])
+        /// Complete this one call (its CALL_END arrived) with this result; then start `next` (calls that were
+        /// queued behind it, usually none).
+        case completeCall(Call, Result<ByteBuffer, RPCError>, next: [(streamID: UInt32, call: Call)])
         /// Send CANCEL on `streamID` and fail its call with `error`; then start `next`.
         case cancel(streamID: UInt32, Call, RPCError, next: [(streamID: UInt32, call: Call)])
         /// Send GOAWAY (`code`, `message`) and close, failing every call with `error`.
@@ -155,6 +161,9 @@ package struct ClientConnectionStateMachine<Call> {
             self.queued.append(call)
             return .none
         case .ready:
+            if self.queued.isEmpty, let streamID = self.admit(call) {
+                return .startCall(streamID: streamID, call: call)
+            }
             self.queued.append(call)
             return .startCalls(self.dequeue())
         case .draining, .closed:
@@ -206,7 +215,7 @@ package struct ClientConnectionStateMachine<Call> {
             result = .failure(
                 RPCError(code: .internalError, message: "the server ended the call OK without a response"))
         }
-        return .complete([(phase.call, result)], next: self.afterRemoval())
+        return .completeCall(phase.call, result, next: self.afterRemoval())
     }
 
     /// Input: the call on `streamID` was cancelled by its caller or hit its deadline (`error` says which).
@@ -315,15 +324,21 @@ package struct ClientConnectionStateMachine<Call> {
 
     private mutating func dequeue() -> [(streamID: UInt32, call: Call)] {
         var started: [(streamID: UInt32, call: Call)] = []
-        while self.inFlight.count < self.peerSettings.maxConcurrentCalls, self.nextStreamID < UInt32(Int32.max),
-            let call = self.queued.popFirst()
-        {
-            let id = self.nextStreamID
-            self.nextStreamID += 2
-            self.inFlight[id] = .started(call)
+        while let call = self.queued.first, let id = self.admit(call) {
+            self.queued.removeFirst()
             started.append((id, call))
         }
         return started
+    }
+
+    /// Starts `call` on the next stream id if the server's MAX_CONCURRENT_CALLS leaves room and ids remain.
+    private mutating func admit(_ call: Call) -> UInt32? {
+        guard self.inFlight.count < self.peerSettings.maxConcurrentCalls, self.nextStreamID < UInt32(Int32.max)
+        else { return nil }
+        let id = self.nextStreamID
+        self.nextStreamID += 2
+        self.inFlight[id] = .started(call)
+        return id
     }
 
     private mutating func takeAllCalls() -> [Call] {
