@@ -21,7 +21,7 @@ public struct AuthClientFirst: Hashable, Sendable {
 
     /// Writes the payload (the caller built `message` with `SCRAM.ClientFirst`, so it is in bounds).
     public func encode(into buffer: inout ByteBuffer) {
-        buffer.writeLengthPrefixed(self.mechanism.utf8, lengthBytes: 1)
+        buffer.writeLengthPrefixed(self.mechanism, lengthBytes: 1)
         buffer.writeString(self.message)
     }
 

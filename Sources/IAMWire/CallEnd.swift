@@ -58,24 +58,23 @@ public struct CallEnd: Hashable, Sendable {
         buffer.writeInteger(self.status.rawValue)
         if let iamErrorCode, !iamErrorCode.isEmpty {
             let code =
-                iamErrorCode.utf8.count <= Self.maxIAMErrorCodeLength
-                    && iamErrorCode.utf8.allSatisfy({ $0 >= 0x20 && $0 <= 0x7E })
+                iamErrorCode.utf8.count <= Self.maxIAMErrorCodeLength && utf8Bytes(of: iamErrorCode, areIn: 0x20...0x7E)
                 ? iamErrorCode : sanitizedPrintable(iamErrorCode, maxBytes: Self.maxIAMErrorCodeLength)
-            buffer.writeLengthPrefixed(code.utf8, lengthBytes: 1)
+            buffer.writeLengthPrefixed(code, lengthBytes: 1)
         } else {
             buffer.writeInteger(UInt8(0))
         }
         let message = truncatedUTF8(self.message, maxBytes: Self.maxMessageLength)
-        buffer.writeLengthPrefixed(message.utf8, lengthBytes: 2)
+        buffer.writeLengthPrefixed(message, lengthBytes: 2)
         self.encodeRequestID(into: &buffer)
     }
 
     private func encodeRequestID(into buffer: inout ByteBuffer) {
         let id =
             self.requestID.utf8.count <= CallStart.maxRequestIDLength
-                && self.requestID.utf8.allSatisfy({ $0 >= 0x20 && $0 <= 0x7E })
+                && utf8Bytes(of: self.requestID, areIn: 0x20...0x7E)
             ? self.requestID : sanitizedPrintable(self.requestID, maxBytes: CallStart.maxRequestIDLength)
-        buffer.writeLengthPrefixed(id.utf8, lengthBytes: 1)
+        buffer.writeLengthPrefixed(id, lengthBytes: 1)
     }
 
     /// Reads a CALL_END payload. An unknown status number reads as UNKNOWN.
@@ -138,7 +137,7 @@ public struct GoAway: Hashable, Sendable {
     /// stream id is cleared.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeMultipleIntegers(self.lastStreamID & 0x7FFF_FFFF, self.code.rawValue)
-        buffer.writeLengthPrefixed(truncatedUTF8(self.message, maxBytes: Self.maxMessageLength).utf8, lengthBytes: 2)
+        buffer.writeLengthPrefixed(truncatedUTF8(self.message, maxBytes: Self.maxMessageLength), lengthBytes: 2)
     }
 
     /// Reads a GOAWAY payload.

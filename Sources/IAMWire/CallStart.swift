@@ -63,24 +63,24 @@ public struct CallStart: Hashable, Sendable {
     ///   `limitExceeded` for too many or too large metadata entries.
     public func encode(into buffer: inout ByteBuffer) throws(WireError) {
         let method = self.method.utf8
-        guard (1...Self.maxMethodLength).contains(method.count), method.allSatisfy({ $0 >= 0x21 && $0 <= 0x7E })
+        guard (1...Self.maxMethodLength).contains(method.count), utf8Bytes(of: self.method, areIn: 0x21...0x7E)
         else {
             throw .malformedFrame("method name must be 1...255 bytes of printable ASCII without space")
         }
         let requestID = self.requestID.utf8
-        guard requestID.count <= Self.maxRequestIDLength, requestID.allSatisfy({ $0 >= 0x20 && $0 <= 0x7E }) else {
+        guard requestID.count <= Self.maxRequestIDLength, utf8Bytes(of: self.requestID, areIn: 0x20...0x7E) else {
             throw .malformedFrame("request id must be 0...128 bytes of printable ASCII")
         }
         let metadataBytes = try Self.validate(self.metadata)
         // One capacity check up front instead of one growth per field.
         buffer.reserveCapacity(minimumWritableBytes: 11 + method.count + requestID.count + metadataBytes)
-        buffer.writeLengthPrefixed(method, lengthBytes: 1)
+        buffer.writeLengthPrefixed(self.method, lengthBytes: 1)
         buffer.writeInteger(self.timeoutMicroseconds)
-        buffer.writeLengthPrefixed(requestID, lengthBytes: 1)
+        buffer.writeLengthPrefixed(self.requestID, lengthBytes: 1)
         buffer.writeInteger(UInt8(self.metadata.count))
         for (key, value) in self.metadata {
-            buffer.writeLengthPrefixed(key.utf8, lengthBytes: 1)
-            buffer.writeLengthPrefixed(value.utf8, lengthBytes: 2)
+            buffer.writeLengthPrefixed(key, lengthBytes: 1)
+            buffer.writeLengthPrefixed(value, lengthBytes: 2)
         }
     }
 
@@ -104,7 +104,7 @@ public struct CallStart: Hashable, Sendable {
             guard !key.isEmpty, key.utf8.allSatisfy(isMetadataKeyByte) else {
                 throw .malformedFrame("metadata key \"\(key)\" must be 1...64 bytes of a-z 0-9 - _ .")
             }
-            guard value.utf8.allSatisfy({ $0 >= 0x20 && $0 <= 0x7E }) else {
+            guard utf8Bytes(of: value, areIn: 0x20...0x7E) else {
                 throw .malformedFrame("metadata value for \"\(key)\" must be 0...4096 bytes of printable ASCII")
             }
             total += key.utf8.count + value.utf8.count

@@ -73,14 +73,15 @@ extension ByteBuffer {
         return self.readString(length: length)!
     }
 
-    /// Writes a length-prefixed field (the caller has validated it).
-    mutating func writeLengthPrefixed(_ utf8: String.UTF8View, lengthBytes: Int) {
+    /// Writes a length-prefixed field (the caller has validated it). Through `writeString`, which copies a native
+    /// string's bytes in one go rather than byte by byte through its UTF-8 view.
+    mutating func writeLengthPrefixed(_ text: String, lengthBytes: Int) {
         if lengthBytes == 1 {
-            self.writeInteger(UInt8(utf8.count))
+            self.writeInteger(UInt8(text.utf8.count))
         } else {
-            self.writeInteger(UInt16(utf8.count))
+            self.writeInteger(UInt16(text.utf8.count))
         }
-        self.writeBytes(utf8)
+        self.writeString(text)
     }
 }
 
@@ -93,6 +94,15 @@ extension ByteBuffer.FieldCharset {
         case .utf8: "UTF-8"
         }
     }
+}
+
+/// Whether every UTF-8 byte of `text` lies in `allowed`. A native string's bytes are scanned in place; only a
+/// bridged or otherwise non-contiguous string goes through the UTF-8 view's iterator.
+func utf8Bytes(of text: String, areIn allowed: ClosedRange<UInt8>) -> Bool {
+    if let answer = text.utf8.withContiguousStorageIfAvailable({ $0.allSatisfy(allowed.contains) }) {
+        return answer
+    }
+    return text.utf8.allSatisfy(allowed.contains)
 }
 
 @inline(__always)

@@ -427,8 +427,35 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         self.records[streamID]?.requestID ?? self.assignedRequestID(streamID)
     }
 
+    /// `<instance>-<connection>-<stream>`, written into the string's storage in one pass: every call that names
+    /// no request id of its own gets one (string interpolation cost about 1,500 instructions a call).
     private func assignedRequestID(_ streamID: UInt32) -> String {
-        "\(self.shared.instanceID)-\(self.connectionID)-\(streamID)"
+        let instance = self.shared.instanceID.utf8
+        return String(unsafeUninitializedCapacity: instance.count + 2 + 20 + 10) { bytes in
+            var end = bytes.initialize(fromContentsOf: instance)
+            bytes[end] = UInt8(ascii: "-")
+            end = Self.writeDecimal(self.connectionID, into: bytes, at: end + 1)
+            bytes[end] = UInt8(ascii: "-")
+            return Self.writeDecimal(UInt64(streamID), into: bytes, at: end + 1)
+        }
+    }
+
+    /// Writes `value` in decimal at `index`; returns the index after its last digit.
+    static func writeDecimal(_ value: UInt64, into bytes: UnsafeMutableBufferPointer<UInt8>, at index: Int)
+        -> Int
+    {
+        var digits = 1
+        var rest = value / 10
+        while rest > 0 {
+            digits += 1
+            rest /= 10
+        }
+        var remaining = value
+        for position in stride(from: index + digits - 1, through: index, by: -1) {
+            bytes[position] = UInt8(ascii: "0") + UInt8(remaining % 10)
+            remaining /= 10
+        }
+        return index + digits
     }
 
     /// The loop's clock (an embedded loop's in tests, so deadlines move with its virtual time).
