@@ -230,7 +230,9 @@ final class Worker: Sendable {
             }
             if state.running {
                 switch self.pacing {
-                case .closed: self.issue(sendTime: now)
+                // The next call's clock starts when it is sent, after this call's bookkeeping, as a client
+                // timing one call at a time would time it.
+                case .closed: self.issue(sendTime: NIODeadline.now().uptimeNanoseconds)
                 case .open: self.sendDue()
                 }
             } else if state.outstanding == 0, let drained = state.drained {
