@@ -98,7 +98,10 @@ package enum EncodedServerResponse {
 /// The entry owns the whole path of a call after its bytes arrive: decode the request, run the
 /// interceptors bound to it (`intercepted(by:)`), run the handler, encode the answer. The connection
 /// only calls `invoke`, so every transport (TLS connection, in-process) gets the same checks.
-public struct RPCServerMethod: Sendable {
+///
+/// A class: every call's record holds its method, and one reference is one retain where the fields (a
+/// descriptor, the interceptors, two closures) were seven.
+public final class RPCServerMethod: Sendable {
     /// Decodes the request from the first buffer, runs the interceptors and the handler and, for an
     /// immediate answer, appends the encoded response to the second buffer (a scratch buffer the
     /// connection reuses, so a unary call allocates no response buffer of its own).
@@ -118,7 +121,10 @@ public struct RPCServerMethod: Sendable {
 
     @usableFromInline
     init(descriptor: MethodDescriptor, bind: @escaping @Sendable ([any ServerInterceptor]) -> Invoke) {
-        self.init(descriptor: descriptor, interceptors: [], bind: bind)
+        self.descriptor = descriptor
+        self.interceptors = []
+        self.bind = bind
+        self.invoke = bind([])
     }
 
     private init(

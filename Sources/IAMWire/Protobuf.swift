@@ -76,30 +76,45 @@ extension WireMessage {
 }
 
 /// One RPC method: the service's fully qualified protobuf name and the method's name.
+///
+/// Its names live in one shared, immutable box: a descriptor travels with every call (the server's call
+/// context, the client's pending call), and copying it is then one retain instead of one per name.
 public struct MethodDescriptor: Sendable, Hashable, CustomStringConvertible {
+    private final class Names: Sendable {
+        let service: String
+        let method: String
+        let action: String?
+        let fullName: String
+
+        init(service: String, method: String, action: String?) {
+            self.service = service
+            self.method = method
+            self.action = action
+            self.fullName = "/\(service)/\(method)"
+        }
+    }
+
+    private let names: Names
+
     /// The fully qualified service name, e.g. "iam.v1.IAM".
-    public let service: String
+    public var service: String { self.names.service }
     /// The method name as written in the IDL, e.g. "CreateUser".
-    public let method: String
+    public var method: String { self.names.method }
     /// The action a call of this method is authorized as, e.g. "iam:CreateUser" or "sts:AssumeRole";
     /// nil for methods that need authentication only. Generated from the IDL with the method table.
-    public let action: String?
-    /// The path sent in CALL_START, e.g. "/iam.v1.IAM/CreateUser" (gRPC's spelling). Built once: every call
-    /// of the method writes it.
-    public let fullName: String
+    public var action: String? { self.names.action }
+    /// The path sent in CALL_START, e.g. "/iam.v1.IAM/CreateUser" (gRPC's spelling), built once.
+    public var fullName: String { self.names.fullName }
 
     /// Creates a descriptor; generated code builds one per `rpc` of the IDL.
     public init(service: String, method: String, action: String? = nil) {
-        self.service = service
-        self.method = method
-        self.action = action
-        self.fullName = "/\(service)/\(method)"
+        self.names = Names(service: service, method: method, action: action)
     }
 
     /// Descriptors are equal when they name the same method: the path is the identity on the wire, the
     /// action an attribute the method table derives from it.
     public static func == (lhs: MethodDescriptor, rhs: MethodDescriptor) -> Bool {
-        lhs.service == rhs.service && lhs.method == rhs.method
+        lhs.names === rhs.names || (lhs.service == rhs.service && lhs.method == rhs.method)
     }
 
     /// Hashes the path only, consistent with `==`.
