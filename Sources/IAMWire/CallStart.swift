@@ -119,13 +119,25 @@ public struct CallStart: Hashable, Sendable {
     /// - Throws: `malformedFrame` (the call ends INVALID_ARGUMENT) or `limitExceeded` (the call ends
     ///   RESOURCE_EXHAUSTED); see WIRE.md §7.1.
     public init(decoding payload: ByteBuffer) throws(WireError) {
+        try self.init(decoding: payload, expectingMethod: nil)
+    }
+
+    /// Reads a CALL_START payload whose method is probably `expected` (a server passes the method of the
+    /// connection's previous call): when the bytes spell it, `expected` itself becomes `method`, neither
+    /// allocated nor validated again. `expected` must be a method name this decoder accepts.
+    public init(decoding payload: ByteBuffer, expectingMethod expected: String?) throws(WireError) {
         var payload = payload
-        let method = try payload.readBoundedString(
-            lengthBytes: 1,
-            range: 1...Self.maxMethodLength,
-            charset: .printableNoSpace,
-            field: "method"
-        )
+        let method: String
+        if let expected, payload.readLengthPrefixed(spelling: expected) {
+            method = expected
+        } else {
+            method = try payload.readBoundedString(
+                lengthBytes: 1,
+                range: 1...Self.maxMethodLength,
+                charset: .printableNoSpace,
+                field: "method"
+            )
+        }
         guard let timeout = payload.readInteger(as: UInt64.self) else {
             throw .malformedFrame("CALL_START ends before the timeout")
         }

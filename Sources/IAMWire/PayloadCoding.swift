@@ -43,6 +43,22 @@ extension ByteBuffer {
         return try self.readCheckedString(length: length, charset: charset, field: field)
     }
 
+    /// Reads a u8 length and that many bytes if they spell `known` exactly and returns true; reads nothing and
+    /// returns false otherwise.
+    mutating func readLengthPrefixed(spelling known: String) -> Bool {
+        let count = known.utf8.count
+        guard count <= Int(UInt8.max), self.readableBytes > count,
+            self.getInteger(at: self.readerIndex, as: UInt8.self) == UInt8(count)
+        else { return false }
+        let same = self.withUnsafeReadableBytes { bytes in
+            let field = UnsafeRawBufferPointer(rebasing: bytes[1..<(1 + count)])
+            return known.utf8.withContiguousStorageIfAvailable { field.elementsEqual($0) }
+                ?? field.elementsEqual(known.utf8)
+        }
+        if same { self.moveReaderIndex(forwardBy: 1 + count) }
+        return same
+    }
+
     /// Reads `length` bytes (already bounded) as a string whose bytes must all be in `charset`.
     mutating func readCheckedString(length: Int, charset: FieldCharset, field: StaticString) throws(WireError)
         -> String

@@ -44,6 +44,29 @@ struct RPCCallTests {
         }
     }
 
+    @Test("calls alternating between methods on one connection each reach their own handler")
+    func alternatingMethods() async throws {
+        try await withServer { server in
+            let client = try server.makeClient()
+            for round in 0..<3 {
+                let echoed = try await client.unary(
+                    TestService.echo, PingRequest(payload: ByteBuffer(string: "round \(round)")), as: PingResponse.self)
+                #expect(String(buffer: echoed.payload) == "round \(round)")
+                let who = try await client.unary(
+                    TestService.whoAmI, PingRequest(), as: PingResponse.self,
+                    options: CallOptions(requestID: "r\(round)"))
+                #expect(String(buffer: who.payload).hasSuffix(" r\(round)"))
+                let unknown = await rpcError {
+                    _ = try await client.unary(
+                        MethodDescriptor(service: "test.v1.Test", method: "Echoo"), PingRequest(), as: PingResponse.self
+                    )
+                }
+                #expect(unknown?.code == .unimplemented)
+            }
+            await client.close()
+        }
+    }
+
     @Test("errors cross the wire with their status, message and IAM code")
     func errorsKeepTheirCodes() async throws {
         try await withServer { server in

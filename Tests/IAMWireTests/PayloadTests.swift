@@ -109,6 +109,33 @@ struct PayloadTests {
         } throws: { ($0 as? WireError)?.code == .malformedFrame }
     }
 
+    @Test("a CALL_START read expecting a method decodes exactly as one read without, whatever it spells")
+    func callStartExpectingMethod() throws {
+        var buffer = ByteBuffer()
+        try CallStart(method: "/iam.v1.IAM/GetUser", timeoutMicroseconds: 5, requestID: "rid", metadata: ["a": "b"])
+            .encode(into: &buffer)
+        let plain = try CallStart(decoding: buffer)
+        let expectations = ["/iam.v1.IAM/GetUser", "/iam.v1.IAM/GetUsers", "/iam.v1.IAM/GetUseR", "/iam.v1.IAM/", ""]
+        for expected in expectations {
+            #expect(try CallStart(decoding: buffer, expectingMethod: expected) == plain, "expecting \(expected)")
+        }
+        // Bytes that differ from the expected method are still checked: a space is refused, however close.
+        var spaced = ByteBuffer()
+        spaced.writeInteger(UInt8(19))
+        spaced.writeString("/iam.v1.IAM/Get ser")
+        spaced.writeBytes([UInt8](repeating: 0, count: 10))
+        #expect {
+            _ = try CallStart(decoding: spaced, expectingMethod: "/iam.v1.IAM/GetUser")
+        } throws: { ($0 as? WireError)?.code == .malformedFrame }
+        // And every truncation is refused as without an expectation.
+        let bytes = Array(buffer.readableBytesView)
+        for cut in 0..<bytes.count {
+            #expect(throws: WireError.self, "cut \(cut)") {
+                _ = try CallStart(decoding: ByteBuffer(bytes: bytes[..<cut]), expectingMethod: "/iam.v1.IAM/GetUser")
+            }
+        }
+    }
+
     @Test("random CALL_START payloads never crash and errors map to INVALID_ARGUMENT or RESOURCE_EXHAUSTED")
     func callStartFuzz() {
         var generator = SeededGenerator(seed: 99)

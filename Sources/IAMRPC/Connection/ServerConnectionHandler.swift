@@ -57,6 +57,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     private var drainTimer: Scheduled<Void>?
     private var lastCallActivity = NIODeadline.now()
     private let connectionID: UInt64
+    /// The method of the connection's latest call, most likely its next one's too.
+    private var lastMethod: RPCServerMethod?
     /// The authenticated access key, for log lines.
     private var accessKeyID: String?
 
@@ -273,7 +275,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     private func openCall(_ streamID: UInt32, payload: ByteBuffer) {
         let start: CallStart
         do throws(WireError) {
-            start = try CallStart(decoding: payload)
+            start = try CallStart(decoding: payload, expectingMethod: self.lastMethod?.descriptor.fullName)
         } catch {
             // The framing is intact, so only this call fails (WIRE.md §7.1).
             let code: StatusCode = error.code == .limitExceeded ? .resourceExhausted : .invalidArgument
@@ -281,7 +283,12 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             return
         }
         let requestID = start.requestID.isEmpty ? self.assignedRequestID(streamID) : start.requestID
-        guard let method = self.shared.methods[start.method] else {
+        // A connection mostly repeats one method: the path the decoder reused is the same string, and
+        // comparing it is cheaper than hashing it for the table.
+        guard
+            let method = self.lastMethod.flatMap({ $0.descriptor.fullName == start.method ? $0 : nil })
+                ?? self.shared.methods[start.method]
+        else {
             self.endCall(
                 streamID,
                 RPCError(code: .unimplemented, message: "method \(start.method) is not served here"),
@@ -293,6 +300,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             start.timeoutMicroseconds == 0
             ? nil
             : self.now + .microseconds(Int64(clamping: min(start.timeoutMicroseconds, UInt64(Int64.max / 1000))))
+        self.lastMethod = method
         self.records[streamID] = CallRecord(
             method: method,
             requestID: requestID,
