@@ -441,6 +441,16 @@ struct SnippetTests {
                 // The requirement is implemented by hand; an rpc added to the IDL without it does not compile.
                 extension CreateUserRequest: IAMResourceNaming {}
 
+                extension IAMServiceProtocol {
+                    /// The request types above, so the authorizer finds a request's naming by its type: a cast to
+                    /// `IAMResourceNaming` would search the runtime's conformance records on every call.
+                    static var resourceNamingTypes: [any IAMResourceNaming.Type] {
+                        [
+                            CreateUserRequest.self,
+                        ]
+                    }
+                }
+
                 """
         )
         let table = try #require(files["Sources/IAMWire/Generated/IAMMethods.swift"])

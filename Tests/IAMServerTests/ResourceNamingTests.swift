@@ -1,4 +1,4 @@
-import IAMServer
+@testable import IAMServer
 import IAMWire
 import Testing
 
@@ -258,6 +258,16 @@ struct ResourceNamingTests {
         #expect(IAMMethods.STS.assumeRole.action == "sts:AssumeRole")
         #expect(IAMMethods.Health.ping.action == nil)
         #expect(IAMMethods.Authorization.simulateCustomPolicy.action == "iam:SimulateCustomPolicy")
+    }
+
+    @Test("the authorizer finds every request of IAM and STS by its type, and no request of another service")
+    func namingTable() {
+        // Every rpc of IAM and STS has its own request type (the generator refuses a shared one).
+        #expect(ResourceNamingTable.types.count == IAMMethods.IAM.all.count + IAMMethods.STS.all.count)
+        #expect(ResourceNamingTable.naming(GetUserRequest(userName: "ALICE"))?.resource(in: Self.context) == Self.alice)
+        #expect(ResourceNamingTable.naming(AssumeRoleRequest())?.resource(in: Self.context) != nil)
+        #expect(ResourceNamingTable.naming(AuthorizeRequest()) == nil)
+        #expect(ResourceNamingTable.naming(PingRequest()) == nil)
     }
 
     @Test("AddRoleToInstanceProfile also needs iam:PassRole on the role (its real path); other calls need nothing more")

@@ -47,17 +47,25 @@ struct Authorizer: ServerInterceptor {
         else { return .proceed }
         guard case .principal(let principal) = caller.kind else { return .proceed }  // the root key
 
-        let naming = request as? any IAMResourceNaming
+        guard let naming = ResourceNamingTable.naming(request) else {
+            // Authorization's calls name no resource: their action is checked on "*".
+            if let error = self.check(
+                principal, caller: caller, action: action, resource: "*", context: context, now: now)
+            {
+                return .reject(error)
+            }
+            return .proceed
+        }
         let namingContext = ResourceNamingContext(
             account: self.account.rawValue, callerARN: callerARN, directory: SnapshotDirectory(published))
-        let resource = naming?.resource(in: namingContext) ?? "*"
+        let resource = naming.resource(in: namingContext)
         if let error = self.check(
             principal, caller: caller, action: action, resource: resource, context: context, now: now)
         {
             return .reject(error)
         }
         // A second action some calls need (iam:PassRole for AddRoleToInstanceProfile); none for almost all.
-        for permission in naming?.additionalPermissions(in: namingContext) ?? [] {
+        for permission in naming.additionalPermissions(in: namingContext) {
             if let error = self.check(
                 principal, caller: caller, action: permission.action, resource: permission.resource,
                 context: context, now: now)

@@ -1,3 +1,5 @@
+import IAMWire
+
 /// A request of a management rpc (services `IAM` and `STS`) that names the resource its call touches,
 /// so the authorizer can evaluate `<service>:<Rpc>` on it as AWS does.
 ///
@@ -6,7 +8,7 @@
 /// implemented by hand next to this file, one per request, following AWS's Service Authorization
 /// Reference for IAM and STS. An rpc added to the IDL without its implementation does not compile,
 /// so no call can reach its handler with a forgotten check.
-public protocol IAMResourceNaming {
+public protocol IAMResourceNaming: Sendable {
     /// The ARN of the resource the call touches, "*" for calls AWS authorizes on no resource type
     /// (ListUsers without a path prefix, GetAccountSummary, GetCallerIdentity, ...).
     func resource(in context: ResourceNamingContext) -> String
@@ -20,6 +22,26 @@ public protocol IAMResourceNaming {
 extension IAMResourceNaming {
     /// None: the call's own action on its resource is all it needs.
     public func additionalPermissions(in context: ResourceNamingContext) -> [RequiredPermission] { [] }
+
+    /// `request` as this type, when it is one: a cast between concrete types, no conformance search.
+    fileprivate static func naming(_ request: some WireMessage) -> (any IAMResourceNaming)? { request as? Self }
+}
+
+/// The request types that name their resource, by type: the ones the generator declared conforming to
+/// ``IAMResourceNaming``. The authorizer looks a request's type up here instead of casting the request to the
+/// protocol, which searches the runtime's conformance records on every call, also for a request that does not
+/// conform (every Authorize): about a thousand instructions a call, where this lookup hashes one pointer.
+enum ResourceNamingTable {
+    static let types: [ObjectIdentifier: any IAMResourceNaming.Type] = {
+        let types = IAMService.resourceNamingTypes + STSService.resourceNamingTypes
+        return Dictionary(uniqueKeysWithValues: types.map { (ObjectIdentifier($0), $0) })
+    }()
+
+    /// `request` as the resource-naming request it is, or nil when its type names no resource (the requests
+    /// of Authorization and Health).
+    static func naming<Request: WireMessage>(_ request: Request) -> (any IAMResourceNaming)? {
+        Self.types[ObjectIdentifier(Request.self)]?.naming(request)
+    }
 }
 
 /// An action a call must be allowed on a resource, besides its own.

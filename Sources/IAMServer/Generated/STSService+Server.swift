@@ -40,3 +40,14 @@ extension STSServiceProtocol {
 // The requirement is implemented by hand; an rpc added to the IDL without it does not compile.
 extension AssumeRoleRequest: IAMResourceNaming {}
 extension GetCallerIdentityRequest: IAMResourceNaming {}
+
+extension STSServiceProtocol {
+    /// The request types above, so the authorizer finds a request's naming by its type: a cast to
+    /// `IAMResourceNaming` would search the runtime's conformance records on every call.
+    static var resourceNamingTypes: [any IAMResourceNaming.Type] {
+        [
+            AssumeRoleRequest.self,
+            GetCallerIdentityRequest.self,
+        ]
+    }
+}

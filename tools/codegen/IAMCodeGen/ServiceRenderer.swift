@@ -189,6 +189,19 @@ struct ServiceRenderer {
             for request in naming {
                 writer.line("extension \(request): \(self.resourceNamingProtocol) {}")
             }
+            writer.line()
+            writer.block("extension \(protocolName) {") { writer in
+                writer.line(
+                    "/// The request types above, so the authorizer finds a request's naming by its type: a cast to")
+                writer.line(
+                    "/// `\(self.resourceNamingProtocol)` would search the runtime's conformance records on every call."
+                )
+                writer.block("static var resourceNamingTypes: [any \(self.resourceNamingProtocol).Type] {") { writer in
+                    writer.block("[", closer: "]") { writer in
+                        for request in naming { writer.line("\(request).self,") }
+                    }
+                }
+            }
         }
     }
 
