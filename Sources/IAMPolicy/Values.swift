@@ -15,19 +15,53 @@ func asciiLowercased(_ s: String) -> String {
 
 /// Whether `spelled` lower-cased (ASCII) equals `lower`, which is lower-case already.
 func asciiEqualFolded(_ spelled: String, _ lower: String) -> Bool {
-    var spelled = spelled
-    var lower = lower
-    return spelled.withUTF8 { a in
-        lower.withUTF8 { b in
-            guard a.count == b.count else { return false }
-            for i in 0..<a.count where lowerByte(a[i]) != b[i] { return false }
-            return true
-        }
+    guard spelled.utf8.count == lower.utf8.count else { return false }
+    // Read in place, without the copies `withUTF8` needs to be mutating (a key lookup runs this per condition).
+    let equal = spelled.utf8.withContiguousStorageIfAvailable { a in
+        lower.utf8.withContiguousStorageIfAvailable { b in asciiEqualFolded(a, b) }
     }
+    if let equal, let equal { return equal }
+    return spelled.utf8.elementsEqual(lower.utf8) { lowerByte($0) == $1 }
+}
+
+/// Whether `spelled` lower-cased (ASCII) equals `lower`, eight bytes at a time.
+@inline(__always)
+func asciiEqualFolded(_ spelled: UnsafeBufferPointer<UInt8>, _ lower: UnsafeBufferPointer<UInt8>) -> Bool {
+    let n = spelled.count
+    guard n == lower.count else { return false }
+    guard n > 0, let pa = spelled.baseAddress, let pb = lower.baseAddress else { return true }
+    let ra = UnsafeRawPointer(pa)
+    let rb = UnsafeRawPointer(pb)
+    var i = 0
+    while i + 8 <= n {
+        let a = ra.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+        if asciiLowercased(word: a) != rb.loadUnaligned(fromByteOffset: i, as: UInt64.self) { return false }
+        i += 8
+    }
+    while i < n {
+        if lowerByte(pa[i]) != pb[i] { return false }
+        i += 1
+    }
+    return true
 }
 
 @inline(__always)
 func lowerByte(_ b: UInt8) -> UInt8 { b >= 65 && b <= 90 ? b | 0x20 : b }
+
+/// ``lowerByte(_:)`` of each of the eight bytes of `x` at once: every byte in A...Z gets its 0x20 bit; every other
+/// byte, non-ASCII ones included, stays as it is.
+@inline(__always)
+func asciiLowercased(word x: UInt64) -> UInt64 {
+    let high: UInt64 = 0x8080_8080_8080_8080
+    let ones: UInt64 = 0x0101_0101_0101_0101
+    // Each byte's low seven bits plus a constant below 0x80 cannot carry into the next byte; the sum's high bit
+    // says whether the byte was at least 0x41 ("A"), or at least 0x5B (just past "Z").
+    let low = x & ~high
+    let atLeastA = low &+ (0x80 - 0x41) &* ones
+    let pastZ = low &+ (0x80 - 0x5B) &* ones
+    let upper = atLeastA & ~pastZ & ~x & high
+    return x | (upper >> 2)
+}
 
 enum ValueParsers {
     /// Decimal numbers as AWS's Numeric operators take them: optional sign, digits, optional fraction.
