@@ -106,7 +106,7 @@ extension CompiledEngine {
                                 resourceMatches(s, resource: resource, resourceColons: r.resourceColons, context)
                             else { continue }
                         } else {
-                            if s.needsContext { collectMissing(s, context, into: &tally.missing) }
+                            if !s.contextKeys.isEmpty { collectMissing(s, context, into: &tally.missing) }
                             guard applies(s, resource: resource, resourceColons: r.resourceColons, context: context)
                             else { continue }
                         }
@@ -344,15 +344,11 @@ extension CompiledEngine {
         }
     }
 
-    /// Keys an applicable statement's conditions and variables need but the context lacks (Null tests absence,
-    /// so its key is never "missing").
+    /// Keys an applicable statement's conditions and variables need but the context lacks.
     func collectMissing(_ s: CompiledStatement, _ context: RequestContext, into out: inout [String]) {
-        for template in s.resources ?? [] { template.missingVariables(in: context, into: &out) }
-        for c in s.conditions {
-            if c.op.base != .null && context.entry(c.key) == nil { out.append(c.spelling) }
-            for value in c.values {
-                if case .template(let t) = value { t.missingVariables(in: context, into: &out) }
-            }
+        for use in s.contextKeys {
+            let present = use.isVariable ? context.hasSingleValue(use.key) : context.entry(use.key) != nil
+            if !present { out.append(use.spelling) }
         }
     }
 }

@@ -46,8 +46,9 @@ final class CompiledStatement: Sendable {
     let resources: [Template]?
     let resourceIsStar: Bool
     let conditions: [CompiledCondition]
-    /// Whether a condition or a policy variable reads the context (else no key can be missing for it).
-    let needsContext: Bool
+    /// The context keys the statement's conditions and policy variables read, in the order they appear: what a
+    /// check reports missing when the context lacks them. Empty when no key can be missing for it.
+    let contextKeys: [ContextKeyUse]
 
     init(
         policyIndex: Int,
@@ -77,8 +78,27 @@ final class CompiledStatement: Sendable {
         self.resources = resources
         self.resourceIsStar = resourceIsStar
         self.conditions = conditions
-        self.needsContext = !conditions.isEmpty || (resources ?? []).contains { $0.constant == nil }
+        var keys: [ContextKeyUse] = []
+        for template in resources ?? [] { template.appendVariableKeys(to: &keys) }
+        for c in conditions {
+            // Null tests whether the key is absent, so its key is never missing.
+            if c.op.base != .null { keys.append(ContextKeyUse(key: c.key, spelling: c.spelling, isVariable: false)) }
+            for value in c.values {
+                if case .template(let t) = value { t.appendVariableKeys(to: &keys) }
+            }
+        }
+        self.contextKeys = keys
     }
+}
+
+/// A context key a statement reads: a condition's key, which must be present, or a policy variable without a
+/// default, which must have a single value.
+struct ContextKeyUse: Sendable {
+    /// The key, lower-cased for lookup.
+    let key: HashedKey
+    /// The key as the policy spells it, which a check reports missing.
+    let spelling: String
+    let isVariable: Bool
 }
 
 /// Statements that share one action pattern list (often many: every policy's `ec2:Describe*`), so the globs are

@@ -34,7 +34,7 @@ public final class ConditionMemo {
         var state = self.states[id]
         if state == 0 {
             state = Self.known
-            if s.needsContext {
+            if !s.contextKeys.isEmpty {
                 var keys: [String] = []
                 engine.collectMissing(s, self.context, into: &keys)
                 if !keys.isEmpty {

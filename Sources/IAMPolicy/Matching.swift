@@ -304,13 +304,11 @@ final class Template: Sendable {
         }
     }
 
-    /// The spellings of the variables without a default that `context` lacks.
-    func missingVariables(in context: RequestContext, into out: inout [String]) {
+    /// Appends the keys of the variables without a default, which a context must give a single value.
+    func appendVariableKeys(to keys: inout [ContextKeyUse]) {
         for piece in pieces {
-            if case .variable(let key, let spelling, let defaultValue) = piece, defaultValue == nil,
-                context.singleValue(key) == nil
-            {
-                out.append(spelling)
+            if case .variable(let key, let spelling, let defaultValue) = piece, defaultValue == nil {
+                keys.append(ContextKeyUse(key: key, spelling: spelling, isVariable: true))
             }
         }
     }

@@ -208,6 +208,13 @@ public struct RequestContext: Sendable {
         guard let entry = entry(lowerKey), !entry.isList else { return nil }
         return entry.values.first
     }
+
+    /// Whether ``singleValue(_:)`` has a value for `lowerKey` (without copying it).
+    @inline(__always)
+    func hasSingleValue(_ lowerKey: HashedKey) -> Bool {
+        guard let entry = entry(lowerKey) else { return false }
+        return !entry.isList && !entry.values.isEmpty
+    }
 }
 
 /// One question: may the principal do `action` on `resource` in `context`?
