@@ -176,11 +176,14 @@ public struct RequestContext: Sendable {
     /// so a server builds a principal's keys once, the clock's once a second, and per check only what the
     /// request adds; a lookup consults the layers from the last.
     public init(layers: [RequestContext]) {
+        var count = 0
+        for layer in layers { count += (layer.storage.entries.isEmpty ? 0 : 1) + layer.storage.below.count }
         var ordered: [Storage] = []
-        ordered.reserveCapacity(layers.count + 2)
-        for layer in layers.reversed() where !layer.storage.isEmpty {
+        ordered.reserveCapacity(count)
+        for layer in layers.reversed() {
             if !layer.storage.entries.isEmpty { ordered.append(layer.storage) }
-            ordered.append(contentsOf: layer.storage.below)
+            // One at a time: appending an empty `below` through append(contentsOf:) cost more than the loop.
+            for below in layer.storage.below { ordered.append(below) }
         }
         switch ordered.count {
         case 0: self.init()
@@ -401,7 +404,8 @@ struct ContextScalar: Sendable {
         guard eager else {
             self.forms = nil
             self.addressParsed = Self.couldBeAddress(text)
-            self.address = self.addressParsed ? Self.ip(text) : nil
+            // ip(_:)'s character scan would find nothing couldBeAddress did not: parse at once.
+            self.address = self.addressParsed ? IPBlock(text) : nil
             return
         }
         self.address = nil
@@ -464,15 +468,18 @@ struct ContextScalar: Sendable {
     private static func couldBeAddress(_ text: String) -> Bool {
         let count = text.utf8.count
         guard count >= 3 && count <= 64 else { return false }
-        var separator = false
-        for b in text.utf8 {
-            let digit = b >= 48 && b <= 57
-            let hexLetter = (b >= 97 && b <= 102) || (b >= 65 && b <= 70)
-            let punctuation = b == UInt8(ascii: ".") || b == UInt8(ascii: ":")
-            if !(digit || hexLetter || punctuation || b == UInt8(ascii: "/")) { return false }
-            separator = separator || punctuation
-        }
-        return separator
+        // On the contiguous bytes: iterating the UTF-8 view of a small string costs several times more per byte.
+        return text.utf8.withContiguousStorageIfAvailable { bytes in
+            var separator = false
+            for b in bytes {
+                let digit = b >= 48 && b <= 57
+                let hexLetter = (b >= 97 && b <= 102) || (b >= 65 && b <= 70)
+                let punctuation = b == UInt8(ascii: ".") || b == UInt8(ascii: ":")
+                if !(digit || hexLetter || punctuation || b == UInt8(ascii: "/")) { return false }
+                separator = separator || punctuation
+            }
+            return separator
+        } ?? Self.couldBeAddress(String(decoding: Array(text.utf8), as: UTF8.self))
     }
 
     private static func bool(_ text: String) -> Bool? {
