@@ -33,7 +33,7 @@ extension CompiledEngine {
         let r = request.storage
         let context = r.context
         return r.actionBytes.withUnsafeBufferPointer { action in
-            r.resourceBytes.withUnsafeBufferPointer { resource in
+            r.withResourceBytes { resource in
                 var allows = Allows()
                 let serviceIndex = serviceTable.find(r.serviceKey)
                 if serviceIndex >= 0 {
@@ -94,7 +94,7 @@ extension CompiledEngine {
         let context = r.context
         var tally = Tally()
         r.actionBytes.withUnsafeBufferPointer { action in
-            r.resourceBytes.withUnsafeBufferPointer { resource in
+            r.withResourceBytes { resource in
                 // Only statements whose action matches get here: an exact list's key is the action itself, and a
                 // glob group's patterns were matched once for all its statements, as in decide().
                 func consider(_ ids: [Int32], _ tally: inout Tally) {

@@ -234,7 +234,6 @@ public struct AuthorizationRequest: Sendable {
         let actionBytes: [UInt8]
         /// Lower-cased service prefix (`s3`), the key of the service index.
         let serviceKey: HashedKey
-        let resourceBytes: [UInt8]
         /// Colon positions of the resource ARN, found once for every resource pattern to use.
         let resourceColons: (Int, Int, Int, Int, Int)?
         /// The account that owns the resource: the ARN's account segment, else `aws:ResourceAccount`.
@@ -246,25 +245,31 @@ public struct AuthorizationRequest: Sendable {
 
         init(action: PreparedAction, resource: String, context: RequestContext) {
             self.action = action.text
+            // Contiguous, so checks read its bytes in place (``withResourceBytes(_:)``) rather than from a copy.
+            var resource = resource
+            resource.makeContiguousUTF8()
             self.resource = resource
             self.context = context
             actionBytes = action.bytes
             actionKey = action.key
             serviceKey = action.serviceKey
             isAssumeRole = action.isAssumeRole
-            var resource = resource
-            resourceBytes = resource.withUTF8 { Array($0) }
-            let colons = resourceBytes.withUnsafeBufferPointer { Glob.colons($0) }
+            let colons = resource.withUTF8 { Glob.colons($0) }
             resourceColons = colons
-            if let account = resourceBytes.withUnsafeBufferPointer({
-                CompiledEngine.accountSegment($0, colons: colons)
-            }) {
+            if let account = resource.withUTF8({ CompiledEngine.accountSegment($0, colons: colons) }) {
                 resourceAccount = account
             } else if let value = context.singleValue(Self.resourceAccountKey) {
                 resourceAccount = value.text
             } else {
                 resourceAccount = nil
             }
+        }
+
+        /// Calls `body` with the resource's UTF-8 bytes.
+        @inline(__always)
+        func withResourceBytes<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+            if let result = resource.utf8.withContiguousStorageIfAvailable(body) { return result }
+            return Array(resource.utf8).withUnsafeBufferPointer(body)
         }
     }
 
