@@ -32,8 +32,8 @@ extension CompiledEngine {
     func decide(_ request: AuthorizationRequest) -> Decision {
         let r = request.storage
         let context = r.context
-        return r.actionBytes.withUnsafeBufferPointer { action in
-            r.withResourceBytes { resource in
+        return r.actionKey.text.withUTF8Bytes { action in
+            r.resource.withUTF8Bytes { resource in
                 var allows = Allows()
                 let serviceIndex = serviceTable.find(r.serviceKey)
                 if serviceIndex >= 0 {
@@ -93,8 +93,8 @@ extension CompiledEngine {
         let r = request.storage
         let context = r.context
         var tally = Tally()
-        r.actionBytes.withUnsafeBufferPointer { action in
-            r.withResourceBytes { resource in
+        r.actionKey.text.withUTF8Bytes { action in
+            r.resource.withUTF8Bytes { resource in
                 // Only statements whose action matches get here: an exact list's key is the action itself, and a
                 // glob group's patterns were matched once for all its statements, as in decide().
                 func consider(_ ids: [Int32], _ tally: inout Tally) {

@@ -229,9 +229,9 @@ public struct AuthorizationRequest: Sendable {
         let action: String
         let resource: String
         let context: RequestContext
-        /// Lower-cased action, the key of the exact-action tables.
+        /// Lower-cased action, the key of the exact-action tables; its text's bytes are matched against action
+        /// patterns.
         let actionKey: HashedKey
-        let actionBytes: [UInt8]
         /// Lower-cased service prefix (`s3`), the key of the service index.
         let serviceKey: HashedKey
         /// Colon positions of the resource ARN, found once for every resource pattern to use.
@@ -245,12 +245,11 @@ public struct AuthorizationRequest: Sendable {
 
         init(action: PreparedAction, resource: String, context: RequestContext) {
             self.action = action.text
-            // Contiguous, so checks read its bytes in place (``withResourceBytes(_:)``) rather than from a copy.
+            // Contiguous, so checks read its bytes in place rather than from a copy.
             var resource = resource
             resource.makeContiguousUTF8()
             self.resource = resource
             self.context = context
-            actionBytes = action.bytes
             actionKey = action.key
             serviceKey = action.serviceKey
             isAssumeRole = action.isAssumeRole
@@ -263,13 +262,6 @@ public struct AuthorizationRequest: Sendable {
             } else {
                 resourceAccount = nil
             }
-        }
-
-        /// Calls `body` with the resource's UTF-8 bytes.
-        @inline(__always)
-        func withResourceBytes<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
-            if let result = resource.utf8.withContiguousStorageIfAvailable(body) { return result }
-            return Array(resource.utf8).withUnsafeBufferPointer(body)
         }
     }
 
@@ -297,7 +289,7 @@ public struct AuthorizationRequest: Sendable {
 public struct PreparedAction: Sendable {
     /// The action as given (`s3:GetObject`).
     public let text: String
-    let bytes: [UInt8]
+    /// The action lower-cased, whose bytes checks match action patterns against.
     let key: HashedKey
     let serviceKey: HashedKey
     /// `sts:AssumeRole*` in any case: a role's trust policy decides.
@@ -307,19 +299,29 @@ public struct PreparedAction: Sendable {
     public init(_ action: String) {
         self.text = action
         // One pass over contiguous bytes: the String views' per-element iteration cost more than the rest of
-        // building a request.
+        // building a request. The lower-cased text is the only copy; checks read its bytes in place.
         var action = action
-        let lower: [UInt8] = action.withUTF8 { bytes in
-            [UInt8](unsafeUninitializedCapacity: bytes.count) { buffer, count in
+        let lower = action.withUTF8 { bytes in
+            String(unsafeUninitializedCapacity: bytes.count) { buffer in
                 for i in 0..<bytes.count { buffer[i] = lowerByte(bytes[i]) }
-                count = bytes.count
+                return bytes.count
             }
         }
-        self.bytes = lower
-        self.key = HashedKey(String(decoding: lower, as: UTF8.self))
-        let colon = lower.firstIndex(of: UInt8(ascii: ":")) ?? lower.count
-        self.serviceKey = HashedKey(String(decoding: lower[..<colon], as: UTF8.self))
-        self.isAssumeRole = lower.withUnsafeBufferPointer { hasPrefix($0, "sts:assumerole") }
+        self.key = HashedKey(lower)
+        (self.serviceKey, self.isAssumeRole) = lower.withUTF8Bytes { bytes in
+            let colon = bytes.firstIndex(of: UInt8(ascii: ":")) ?? bytes.count
+            let service = String(decoding: UnsafeBufferPointer(rebasing: bytes[..<colon]), as: UTF8.self)
+            return (HashedKey(service), hasPrefix(bytes, "sts:assumerole"))
+        }
+    }
+}
+
+extension String {
+    /// Calls `body` with the string's UTF-8 bytes, in place when they are contiguous (a native string's are).
+    @inline(__always)
+    func withUTF8Bytes<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        if let result = self.utf8.withContiguousStorageIfAvailable(body) { return result }
+        return Array(self.utf8).withUnsafeBufferPointer(body)
     }
 }
 
