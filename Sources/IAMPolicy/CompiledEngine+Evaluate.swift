@@ -87,8 +87,8 @@ extension CompiledEngine {
     }
 
     func evaluate(_ request: AuthorizationRequest, memo: ConditionMemo? = nil) -> EvaluationResult {
-        // The closures below (the sort's and the map's) read the statements from this local: capturing `self`
-        // copied the whole engine, a retain per field, for each.
+        // The closures below read the statements from this local: capturing `self` copied the whole engine, a
+        // retain per field, for each.
         let statements = self.statements
         let r = request.storage
         let context = r.context
@@ -130,13 +130,8 @@ extension CompiledEngine {
         }
         let decision: Decision = tally.denies.isEmpty ? combine(tally.allows, r) : .explicitDeny
         var deciding = decision == .explicitDeny ? tally.denies : tally.allowIDs
-        if deciding.count > 1 {
-            deciding.sort {
-                let a = statements[Int($0)]
-                let b = statements[Int($1)]
-                return (a.policyIndex, a.statementIndex) < (b.policyIndex, b.statementIndex)
-            }
-        }
+        // In policy and statement order: ids are given in that order, so sorting them is enough.
+        if deciding.count > 1 { deciding.sort() }
         let missing = tally.missing
         return EvaluationResult(
             decision: decision,

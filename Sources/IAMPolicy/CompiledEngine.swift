@@ -192,6 +192,7 @@ struct CompiledEngine: Sendable {
                     strength: strength,
                     variables: variables
                 )
+                // Ids follow (policy, statement) order: evaluation sorts matched statements by id.
                 let id = Int32(statements.count)
                 statements.append(compiled)
                 if compiled.actionNegated {
