@@ -6,6 +6,9 @@
 # The Swift side is the iamd next to the load tester (started per run on a temporary data folder).
 # Usage (from the package root, after `swift build -c release --product iamd` and `--product iam-loadtest`):
 #   tools/benchmarks/rpc-vs-c.sh [path/to/iam-loadtest] [seconds per run] [runs] [payload bytes]
+#   BASELINE=old/build/iam-loadtest tools/benchmarks/rpc-vs-c.sh ...   (also an older build, with its own iamd,
+#     in every round: C, baseline, Swift; the C echo's p50 moves by a third between sittings on these machines
+#     as their idle states change, so a before/after is only fair within one run)
 set -euo pipefail
 BIN=${1:-.build/release/iam-loadtest}
 SECONDS_PER_RUN=${2:-5}
@@ -32,6 +35,12 @@ for run in $(seq "$RUNS"); do
   "$t/iam_echo" client "$port" --payload "$PAYLOAD" --duration "$SECONDS_PER_RUN" --warmup 1 --server-pid "$server_pid" \
     | tee -a "$t/c.txt" | grep -E 'latency|server_cpu' | tr '\n' ' ' | sed "s/^/run $run C     (load $load): /"
   echo
+  if [[ -n ${BASELINE:-} ]]; then
+    load=$(cut -d' ' -f1 /proc/loadavg)
+    "$BASELINE" run --connections 1 --in-flight 1 --payload "$PAYLOAD" --compression off --duration "$SECONDS_PER_RUN" \
+      --warmup 1 | tee -a "$t/base.txt" | grep -E 'latency|server_cpu' | tr '\n' ' ' | sed "s/^/run $run base  (load $load): /"
+    echo
+  fi
   load=$(cut -d' ' -f1 /proc/loadavg)
   "$BIN" run --connections 1 --in-flight 1 --payload "$PAYLOAD" --compression off --duration "$SECONDS_PER_RUN" \
     --warmup 1 | tee -a "$t/swift.txt" | grep -E 'latency|server_cpu' | tr '\n' ' ' | sed "s/^/run $run Swift (load $load): /"
@@ -44,3 +53,8 @@ scpu=$(grep -o 'server_cpu_us_per_call=[0-9.]*' "$t/swift.txt" | cut -d= -f2 | m
 crate=$(grep -o 'calls_per_s=[0-9.]*' "$t/c.txt" | cut -d= -f2 | median)
 srate=$(grep -o 'calls_per_s=[0-9.]*' "$t/swift.txt" | cut -d= -f2 | median)
 python3 -c "print(f'MEDIAN 1x1 payload=$PAYLOAD: C echo p50=${c50}us ({float($crate):.0f} calls/s, server {float($ccpu):.1f}us CPU/call); swift-iam p50=${s50}us ({float($srate):.0f} calls/s, server {float($scpu):.1f}us CPU/call); ratio {float($s50)/float($c50):.2f}x')"
+if [[ -n ${BASELINE:-} ]]; then
+  b50=$(grep -o 'p50=[0-9.]*' "$t/base.txt" | cut -d= -f2 | median)
+  bcpu=$(grep -o 'server_cpu_us_per_call=[0-9.]*' "$t/base.txt" | cut -d= -f2 | median)
+  python3 -c "print(f'MEDIAN baseline p50=${b50}us (server {float($bcpu):.1f}us CPU/call); ratio {float($b50)/float($c50):.2f}x; Swift against baseline p50 {float($s50)/float($b50):.3f}')"
+fi
