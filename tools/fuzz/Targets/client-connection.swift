@@ -158,8 +158,13 @@ private struct Harness {
             break
         case .startCalls(let calls):
             self.startCalls(calls)
+        case .startCall(let id, let call):
+            self.startCalls([(id, call)])
         case .complete(let results, let next):
             self.finish(results.map(\.0), "complete")
+            self.startCalls(next)
+        case .completeCall(let call, _, let next):
+            self.finish([call], "complete")
             self.startCalls(next)
         case .cancel(let id, let call, _, let next):
             invariant(self.started[call] == id, "cancelled call \(call) on stream \(id), not its own")
