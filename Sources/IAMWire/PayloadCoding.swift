@@ -51,10 +51,8 @@ extension ByteBuffer {
             self.getInteger(at: self.readerIndex, as: UInt8.self) == UInt8(count)
         else { return false }
         let same = self.withUnsafeReadableBytes { bytes in
-            let field = UnsafeRawBufferPointer(rebasing: bytes[1..<(1 + count)])
-            return known.utf8.withContiguousStorageIfAvailable {
-                bytesEqual(field.baseAddress!, UnsafeRawPointer($0.baseAddress!), count: count)
-            }
+            let field = UnsafeRawBufferPointer(rebasing: bytes[1..<(1 + count)]).assumingMemoryBound(to: UInt8.self)
+            return known.utf8.withContiguousStorageIfAvailable { Protobuf.bytesEqual(field, $0) }
                 ?? field.elementsEqual(known.utf8)
         }
         if same { self.moveReaderIndex(forwardBy: 1 + count) }
@@ -121,24 +119,6 @@ func utf8Bytes(of text: String, areIn allowed: ClosedRange<UInt8>) -> Bool {
         return answer
     }
     return text.utf8.allSatisfy(allowed.contains)
-}
-
-/// Whether the `count` bytes at `a` and at `b` are the same, compared eight at a time.
-func bytesEqual(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, count: Int) -> Bool {
-    var offset = 0
-    while offset + 8 <= count {
-        guard
-            a.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
-                == b.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
-        else { return false }
-        offset += 8
-    }
-    while offset < count {
-        guard a.load(fromByteOffset: offset, as: UInt8.self) == b.load(fromByteOffset: offset, as: UInt8.self)
-        else { return false }
-        offset += 1
-    }
-    return true
 }
 
 @inline(__always)
