@@ -658,6 +658,45 @@ struct ProtobufBadInputTests {
         #expect(Protobuf.zigZag(Int32(-1)) == 1)
         #expect(Protobuf.zigZag(Int32(1)) == 2)
     }
+
+    /// The count a repeated message field reserves by, read right after the field's first tag.
+    static func countAfterFirstTag(_ bytes: [UInt8]) throws -> Int {
+        let buffer = ByteBuffer(bytes: bytes)
+        return try buffer.withUnsafeReadableBytes { raw throws(WireError) -> Int in
+            var reader = ProtobufReader(bytes: raw, base: buffer, baseOffset: buffer.readerIndex)
+            guard let tag = try reader.readTag() else { return -1 }
+            return reader.countLengthDelimited(tag)
+        }
+    }
+
+    @Test("a repeated field's count skips other fields of every wire type and stops at anything malformed")
+    func repeatedCount() throws {
+        // Field 9 (Repeated.r_inner) three times, between a varint, a fixed64, a fixed32 and another
+        // length-delimited field (7), which must not count.
+        let three: [UInt8] = [
+            0x4A, 0x02, 0x10, 0x01, 0x08, 0x96, 0x01, 0x4A, 0x00, 0x19, 1, 2, 3, 4, 5, 6, 7, 8, 0x3A, 0x01, 0x61,
+            0x25, 1, 2, 3, 4, 0x4A, 0x02, 0x10, 0x02,
+        ]
+        #expect(try Self.countAfterFirstTag(three) == 3)
+        var decoded = try Repeated(decoding: ByteBuffer(bytes: three))
+        #expect(decoded.rInner == [Inner(value: 1), Inner(), Inner(value: 2)])
+        #expect(decoded.rString == ["a"])
+        // One alone.
+        #expect(try Self.countAfterFirstTag([0x4A, 0x00]) == 1)
+        // A later length running past the end, a group, or a truncated varint ends the count where it is; the
+        // decode itself reports the damage.
+        #expect(try Self.countAfterFirstTag([0x4A, 0x00, 0x4A, 0x00, 0x4A, 0x05, 0x10]) == 2)
+        #expect(throws: WireError.self) { try Repeated(decoding: ByteBuffer(bytes: [0x4A, 0x00, 0x4A, 0x05, 0x10])) }
+        #expect(try Self.countAfterFirstTag([0x4A, 0x00, 0x1B, 0x1C, 0x4A, 0x00]) == 1)
+        #expect(try Self.countAfterFirstTag([0x4A, 0x00, 0x08, 0x80]) == 1)
+        // The first value's own length past the end: nothing to reserve for.
+        #expect(try Self.countAfterFirstTag([0x4A, 0x09, 0x10]) == 0)
+        // Many empty values: the count (so the reservation) is bounded by the bytes, two a value.
+        let many = [UInt8](repeating: 0, count: 2000).enumerated().map { $0.offset % 2 == 0 ? UInt8(0x4A) : 0 }
+        #expect(try Self.countAfterFirstTag(many) == 1000)
+        decoded = try Repeated(decoding: ByteBuffer(bytes: many))
+        #expect(decoded.rInner.count == 1000)
+    }
 }
 
 /// WIRE.md §7.2: a known field with a wire type its declared type never uses does not decode (protobuf's

@@ -712,6 +712,9 @@ public struct ResourceSpecificResult: WireMessage {
                 self.evalResourceDecision = try PolicyEvaluationDecisionType(
                     rawValue: Int32(truncatingIfNeeded: reader.readVarint()))
             case (3, .lengthDelimited):
+                if self.matchedStatements.isEmpty {
+                    self.matchedStatements.reserveCapacity(reader.countLengthDelimited(tag))
+                }
                 self.matchedStatements.append(try reader.readMessage(EvaluatedStatement.self))
             case (4, .lengthDelimited):
                 self.missingContextValues.append(try reader.readString())
@@ -877,6 +880,9 @@ public struct SimulationResult: WireMessage {
                 self.evalDecision = try PolicyEvaluationDecisionType(
                     rawValue: Int32(truncatingIfNeeded: reader.readVarint()))
             case (4, .lengthDelimited):
+                if self.matchedStatements.isEmpty {
+                    self.matchedStatements.reserveCapacity(reader.countLengthDelimited(tag))
+                }
                 self.matchedStatements.append(try reader.readMessage(EvaluatedStatement.self))
             case (5, .lengthDelimited):
                 self.missingContextValues.append(try reader.readString())
@@ -899,6 +905,9 @@ public struct SimulationResult: WireMessage {
                 }
                 self.evalDecisionDetails[key] = value
             case (7, .lengthDelimited):
+                if self.resourceSpecificResults.isEmpty {
+                    self.resourceSpecificResults.reserveCapacity(reader.countLengthDelimited(tag))
+                }
                 self.resourceSpecificResults.append(try reader.readMessage(ResourceSpecificResult.self))
             case (8, .lengthDelimited):
                 var value = self.permissionsBoundaryDecisionDetail ?? PermissionsBoundaryDecisionDetail()
@@ -1034,6 +1043,7 @@ public struct AuthorizeRequest: WireMessage {
             case (3, .lengthDelimited):
                 self.resource = try reader.readString()
             case (4, .lengthDelimited):
+                if self.contextEntries.isEmpty { self.contextEntries.reserveCapacity(reader.countLengthDelimited(tag)) }
                 self.contextEntries.append(try reader.readMessage(ContextEntry.self))
             case (5, .varint):
                 self.minRevision = try reader.readVarint()
@@ -1129,6 +1139,9 @@ public struct AuthorizeResponse: WireMessage {
                 self.decision = try PolicyEvaluationDecisionType(
                     rawValue: Int32(truncatingIfNeeded: reader.readVarint()))
             case (2, .lengthDelimited):
+                if self.matchedStatements.isEmpty {
+                    self.matchedStatements.reserveCapacity(reader.countLengthDelimited(tag))
+                }
                 self.matchedStatements.append(try reader.readMessage(EvaluatedStatement.self))
             case (3, .lengthDelimited):
                 self.missingContextValues.append(try reader.readString())
@@ -1186,6 +1199,7 @@ public struct AuthorizeBatchRequest: WireMessage {
         while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
+                if self.requests.isEmpty { self.requests.reserveCapacity(reader.countLengthDelimited(tag)) }
                 self.requests.append(try reader.readMessage(AuthorizeRequest.self))
             case (1, _):
                 throw ProtobufReader.wrongWireType(tag)
@@ -1239,6 +1253,7 @@ public struct AuthorizeBatchResponse: WireMessage {
         while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
+                if self.results.isEmpty { self.results.reserveCapacity(reader.countLengthDelimited(tag)) }
                 self.results.append(try reader.readMessage(AuthorizeResponse.self))
             case (1, _):
                 throw ProtobufReader.wrongWireType(tag)
@@ -1425,6 +1440,7 @@ public struct SimulatePrincipalPolicyRequest: WireMessage {
             case (8, .lengthDelimited):
                 self.callerARN = try reader.readString()
             case (9, .lengthDelimited):
+                if self.contextEntries.isEmpty { self.contextEntries.reserveCapacity(reader.countLengthDelimited(tag)) }
                 self.contextEntries.append(try reader.readMessage(ContextEntry.self))
             case (10, .lengthDelimited):
                 self.resourceHandlingOption = try reader.readString()
@@ -1604,6 +1620,7 @@ public struct SimulateCustomPolicyRequest: WireMessage {
             case (7, .lengthDelimited):
                 self.callerARN = try reader.readString()
             case (8, .lengthDelimited):
+                if self.contextEntries.isEmpty { self.contextEntries.reserveCapacity(reader.countLengthDelimited(tag)) }
                 self.contextEntries.append(try reader.readMessage(ContextEntry.self))
             case (9, .lengthDelimited):
                 self.resourceHandlingOption = try reader.readString()
@@ -1683,6 +1700,9 @@ public struct SimulatePolicyResponse: WireMessage {
         while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
+                if self.evaluationResults.isEmpty {
+                    self.evaluationResults.reserveCapacity(reader.countLengthDelimited(tag))
+                }
                 self.evaluationResults.append(try reader.readMessage(SimulationResult.self))
             case (2, .varint):
                 self.isTruncated = try reader.readBool()

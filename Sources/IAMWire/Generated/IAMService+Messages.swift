@@ -539,6 +539,7 @@ public struct User: WireMessage {
                 try reader.mergeMessage(into: &value)
                 self.permissionsBoundary = value
             case (8, .lengthDelimited):
+                if self.tags.isEmpty { self.tags.reserveCapacity(reader.countLengthDelimited(tag)) }
                 self.tags.append(try reader.readMessage(Tag.self))
             case (1, _), (2, _), (3, _), (4, _), (5, _), (6, _), (7, _), (8, _):
                 throw ProtobufReader.wrongWireType(tag)
@@ -900,6 +901,7 @@ public struct Role: WireMessage {
                 try reader.mergeMessage(into: &value)
                 self.permissionsBoundary = value
             case (10, .lengthDelimited):
+                if self.tags.isEmpty { self.tags.reserveCapacity(reader.countLengthDelimited(tag)) }
                 self.tags.append(try reader.readMessage(Tag.self))
             case (11, .lengthDelimited):
                 var value = self.roleLastUsed ?? RoleLastUsed()
@@ -1033,8 +1035,10 @@ public struct InstanceProfile: WireMessage {
             case (5, .varint):
                 self.createDate = try Int64(bitPattern: reader.readVarint())
             case (6, .lengthDelimited):
+                if self.roles.isEmpty { self.roles.reserveCapacity(reader.countLengthDelimited(tag)) }
                 self.roles.append(try reader.readMessage(Role.self))
             case (7, .lengthDelimited):
+                if self.tags.isEmpty { self.tags.reserveCapacity(reader.countLengthDelimited(tag)) }
                 self.tags.append(try reader.readMessage(Tag.self))
             case (1, _), (2, _), (3, _), (4, _), (5, _), (6, _), (7, _):
                 throw ProtobufReader.wrongWireType(tag)
@@ -1233,6 +1237,7 @@ public struct Policy: WireMessage {
             case (11, .varint):
                 self.updateDate = try Int64(bitPattern: reader.readVarint())
             case (12, .lengthDelimited):
+                if self.tags.isEmpty { self.tags.reserveCapacity(reader.countLengthDelimited(tag)) }
                 self.tags.append(try reader.readMessage(Tag.self))
             case (1, _), (2, _), (3, _), (4, _), (5, _), (6, _), (7, _), (8, _), (9, _), (10, _), (11, _), (12, _):
                 throw ProtobufReader.wrongWireType(tag)
@@ -1965,6 +1970,7 @@ public struct CreateUserRequest: WireMessage {
             case (3, .lengthDelimited):
                 self.permissionsBoundary = try reader.readString()
             case (4, .lengthDelimited):
+                if self.tags.isEmpty { self.tags.reserveCapacity(reader.countLengthDelimited(tag)) }
                 self.tags.append(try reader.readMessage(Tag.self))
             case (1, _), (2, _), (3, _), (4, _):
                 throw ProtobufReader.wrongWireType(tag)
@@ -2299,6 +2305,7 @@ public struct ListUsersResponse: WireMessage {
         while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
+                if self.users.isEmpty { self.users.reserveCapacity(reader.countLengthDelimited(tag)) }
                 self.users.append(try reader.readMessage(User.self))
             case (2, .varint):
                 self.isTruncated = try reader.readBool()
@@ -2614,6 +2621,7 @@ public struct TagUserRequest: WireMessage {
             case (1, .lengthDelimited):
                 self.userName = try reader.readString()
             case (2, .lengthDelimited):
+                if self.tags.isEmpty { self.tags.reserveCapacity(reader.countLengthDelimited(tag)) }
                 self.tags.append(try reader.readMessage(Tag.self))
             case (1, _), (2, _):
                 throw ProtobufReader.wrongWireType(tag)
@@ -2943,6 +2951,7 @@ public struct ListUserTagsResponse: WireMessage {
         while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
+                if self.tags.isEmpty { self.tags.reserveCapacity(reader.countLengthDelimited(tag)) }
                 self.tags.append(try reader.readMessage(Tag.self))
             case (2, .varint):
                 self.isTruncated = try reader.readBool()
@@ -3484,6 +3493,7 @@ public struct GetGroupResponse: WireMessage {
                 try reader.mergeMessage(into: &value)
                 self.group = value
             case (2, .lengthDelimited):
+                if self.users.isEmpty { self.users.reserveCapacity(reader.countLengthDelimited(tag)) }
                 self.users.append(try reader.readMessage(User.self))
             case (3, .varint):
                 self.isTruncated = try reader.readBool()
@@ -3640,6 +3650,7 @@ public struct ListGroupsResponse: WireMessage {
         while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
+                if self.groups.isEmpty { self.groups.reserveCapacity(reader.countLengthDelimited(tag)) }
                 self.groups.append(try reader.readMessage(Group.self))
             case (2, .varint):
                 self.isTruncated = try reader.readBool()
@@ -4288,6 +4299,7 @@ public struct ListGroupsForUserResponse: WireMessage {
         while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
+                if self.groups.isEmpty { self.groups.reserveCapacity(reader.countLengthDelimited(tag)) }
                 self.groups.append(try reader.readMessage(Group.self))
             case (2, .varint):
                 self.isTruncated = try reader.readBool()
@@ -4425,6 +4437,7 @@ public struct CreateRoleRequest: WireMessage {
             case (6, .lengthDelimited):
                 self.permissionsBoundary = try reader.readString()
             case (7, .lengthDelimited):
+                if self.tags.isEmpty { self.tags.reserveCapacity(reader.countLengthDelimited(tag)) }
                 self.tags.append(try reader.readMessage(Tag.self))
             case (1, _), (2, _), (3, _), (4, _), (5, _), (6, _), (7, _):
                 throw ProtobufReader.wrongWireType(tag)
@@ -4759,6 +4772,7 @@ public struct ListRolesResponse: WireMessage {
         while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
+                if self.roles.isEmpty { self.roles.reserveCapacity(reader.countLengthDelimited(tag)) }
                 self.roles.append(try reader.readMessage(Role.self))
             case (2, .varint):
                 self.isTruncated = try reader.readBool()
@@ -5334,6 +5348,7 @@ public struct TagRoleRequest: WireMessage {
             case (1, .lengthDelimited):
                 self.roleName = try reader.readString()
             case (2, .lengthDelimited):
+                if self.tags.isEmpty { self.tags.reserveCapacity(reader.countLengthDelimited(tag)) }
                 self.tags.append(try reader.readMessage(Tag.self))
             case (1, _), (2, _):
                 throw ProtobufReader.wrongWireType(tag)
@@ -5663,6 +5678,7 @@ public struct ListRoleTagsResponse: WireMessage {
         while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
+                if self.tags.isEmpty { self.tags.reserveCapacity(reader.countLengthDelimited(tag)) }
                 self.tags.append(try reader.readMessage(Tag.self))
             case (2, .varint):
                 self.isTruncated = try reader.readBool()
@@ -5978,6 +5994,7 @@ public struct CreateInstanceProfileRequest: WireMessage {
             case (2, .lengthDelimited):
                 self.path = try reader.readString()
             case (3, .lengthDelimited):
+                if self.tags.isEmpty { self.tags.reserveCapacity(reader.countLengthDelimited(tag)) }
                 self.tags.append(try reader.readMessage(Tag.self))
             case (1, _), (2, _), (3, _):
                 throw ProtobufReader.wrongWireType(tag)
@@ -6423,6 +6440,9 @@ public struct ListInstanceProfilesResponse: WireMessage {
         while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
+                if self.instanceProfiles.isEmpty {
+                    self.instanceProfiles.reserveCapacity(reader.countLengthDelimited(tag))
+                }
                 self.instanceProfiles.append(try reader.readMessage(InstanceProfile.self))
             case (2, .varint):
                 self.isTruncated = try reader.readBool()
@@ -6825,6 +6845,9 @@ public struct ListInstanceProfilesForRoleResponse: WireMessage {
         while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
+                if self.instanceProfiles.isEmpty {
+                    self.instanceProfiles.reserveCapacity(reader.countLengthDelimited(tag))
+                }
                 self.instanceProfiles.append(try reader.readMessage(InstanceProfile.self))
             case (2, .varint):
                 self.isTruncated = try reader.readBool()
@@ -6894,6 +6917,7 @@ public struct TagInstanceProfileRequest: WireMessage {
             case (1, .lengthDelimited):
                 self.instanceProfileName = try reader.readString()
             case (2, .lengthDelimited):
+                if self.tags.isEmpty { self.tags.reserveCapacity(reader.countLengthDelimited(tag)) }
                 self.tags.append(try reader.readMessage(Tag.self))
             case (1, _), (2, _):
                 throw ProtobufReader.wrongWireType(tag)
@@ -7223,6 +7247,7 @@ public struct ListInstanceProfileTagsResponse: WireMessage {
         while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
+                if self.tags.isEmpty { self.tags.reserveCapacity(reader.countLengthDelimited(tag)) }
                 self.tags.append(try reader.readMessage(Tag.self))
             case (2, .varint):
                 self.isTruncated = try reader.readBool()
@@ -7334,6 +7359,7 @@ public struct CreatePolicyRequest: WireMessage {
             case (4, .lengthDelimited):
                 self.description = try reader.readString()
             case (5, .lengthDelimited):
+                if self.tags.isEmpty { self.tags.reserveCapacity(reader.countLengthDelimited(tag)) }
                 self.tags.append(try reader.readMessage(Tag.self))
             case (1, _), (2, _), (3, _), (4, _), (5, _):
                 throw ProtobufReader.wrongWireType(tag)
@@ -7711,6 +7737,7 @@ public struct ListPoliciesResponse: WireMessage {
         while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
+                if self.policies.isEmpty { self.policies.reserveCapacity(reader.countLengthDelimited(tag)) }
                 self.policies.append(try reader.readMessage(Policy.self))
             case (2, .varint):
                 self.isTruncated = try reader.readBool()
@@ -7891,6 +7918,7 @@ public struct TagPolicyRequest: WireMessage {
             case (1, .lengthDelimited):
                 self.policyARN = try reader.readString()
             case (2, .lengthDelimited):
+                if self.tags.isEmpty { self.tags.reserveCapacity(reader.countLengthDelimited(tag)) }
                 self.tags.append(try reader.readMessage(Tag.self))
             case (1, _), (2, _):
                 throw ProtobufReader.wrongWireType(tag)
@@ -8220,6 +8248,7 @@ public struct ListPolicyTagsResponse: WireMessage {
         while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
+                if self.tags.isEmpty { self.tags.reserveCapacity(reader.countLengthDelimited(tag)) }
                 self.tags.append(try reader.readMessage(Tag.self))
             case (2, .varint):
                 self.isTruncated = try reader.readBool()
@@ -8441,10 +8470,13 @@ public struct ListEntitiesForPolicyResponse: WireMessage {
         while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
+                if self.policyGroups.isEmpty { self.policyGroups.reserveCapacity(reader.countLengthDelimited(tag)) }
                 self.policyGroups.append(try reader.readMessage(PolicyGroup.self))
             case (2, .lengthDelimited):
+                if self.policyUsers.isEmpty { self.policyUsers.reserveCapacity(reader.countLengthDelimited(tag)) }
                 self.policyUsers.append(try reader.readMessage(PolicyUser.self))
             case (3, .lengthDelimited):
+                if self.policyRoles.isEmpty { self.policyRoles.reserveCapacity(reader.countLengthDelimited(tag)) }
                 self.policyRoles.append(try reader.readMessage(PolicyRole.self))
             case (4, .varint):
                 self.isTruncated = try reader.readBool()
@@ -8874,6 +8906,7 @@ public struct ListPolicyVersionsResponse: WireMessage {
         while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
+                if self.versions.isEmpty { self.versions.reserveCapacity(reader.countLengthDelimited(tag)) }
                 self.versions.append(try reader.readMessage(PolicyVersion.self))
             case (2, .varint):
                 self.isTruncated = try reader.readBool()
@@ -11214,6 +11247,9 @@ public struct ListAttachedUserPoliciesResponse: WireMessage {
         while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
+                if self.attachedPolicies.isEmpty {
+                    self.attachedPolicies.reserveCapacity(reader.countLengthDelimited(tag))
+                }
                 self.attachedPolicies.append(try reader.readMessage(AttachedPolicy.self))
             case (2, .varint):
                 self.isTruncated = try reader.readBool()
@@ -11628,6 +11664,9 @@ public struct ListAttachedGroupPoliciesResponse: WireMessage {
         while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
+                if self.attachedPolicies.isEmpty {
+                    self.attachedPolicies.reserveCapacity(reader.countLengthDelimited(tag))
+                }
                 self.attachedPolicies.append(try reader.readMessage(AttachedPolicy.self))
             case (2, .varint):
                 self.isTruncated = try reader.readBool()
@@ -12042,6 +12081,9 @@ public struct ListAttachedRolePoliciesResponse: WireMessage {
         while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
+                if self.attachedPolicies.isEmpty {
+                    self.attachedPolicies.reserveCapacity(reader.countLengthDelimited(tag))
+                }
                 self.attachedPolicies.append(try reader.readMessage(AttachedPolicy.self))
             case (2, .varint):
                 self.isTruncated = try reader.readBool()
@@ -12323,6 +12365,9 @@ public struct ListAccessKeysResponse: WireMessage {
         while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
+                if self.accessKeyMetadata.isEmpty {
+                    self.accessKeyMetadata.reserveCapacity(reader.countLengthDelimited(tag))
+                }
                 self.accessKeyMetadata.append(try reader.readMessage(AccessKeyMetadata.self))
             case (2, .varint):
                 self.isTruncated = try reader.readBool()
@@ -12929,6 +12974,9 @@ public struct UserDetail: WireMessage {
             case (3, .lengthDelimited):
                 self.groupList.append(try reader.readString())
             case (4, .lengthDelimited):
+                if self.attachedManagedPolicies.isEmpty {
+                    self.attachedManagedPolicies.reserveCapacity(reader.countLengthDelimited(tag))
+                }
                 self.attachedManagedPolicies.append(try reader.readMessage(AttachedPolicy.self))
             case (1, _), (2, _), (3, _), (4, _):
                 throw ProtobufReader.wrongWireType(tag)
@@ -13035,6 +13083,9 @@ public struct GroupDetail: WireMessage {
                 }
                 self.groupPolicyList[key] = value
             case (3, .lengthDelimited):
+                if self.attachedManagedPolicies.isEmpty {
+                    self.attachedManagedPolicies.reserveCapacity(reader.countLengthDelimited(tag))
+                }
                 self.attachedManagedPolicies.append(try reader.readMessage(AttachedPolicy.self))
             case (1, _), (2, _), (3, _):
                 throw ProtobufReader.wrongWireType(tag)
@@ -13150,8 +13201,14 @@ public struct RoleDetail: WireMessage {
                 }
                 self.rolePolicyList[key] = value
             case (3, .lengthDelimited):
+                if self.attachedManagedPolicies.isEmpty {
+                    self.attachedManagedPolicies.reserveCapacity(reader.countLengthDelimited(tag))
+                }
                 self.attachedManagedPolicies.append(try reader.readMessage(AttachedPolicy.self))
             case (4, .lengthDelimited):
+                if self.instanceProfileList.isEmpty {
+                    self.instanceProfileList.reserveCapacity(reader.countLengthDelimited(tag))
+                }
                 self.instanceProfileList.append(try reader.readMessage(InstanceProfile.self))
             case (1, _), (2, _), (3, _), (4, _):
                 throw ProtobufReader.wrongWireType(tag)
@@ -13219,6 +13276,9 @@ public struct ManagedPolicyDetail: WireMessage {
                 try reader.mergeMessage(into: &value)
                 self.policy = value
             case (2, .lengthDelimited):
+                if self.policyVersionList.isEmpty {
+                    self.policyVersionList.reserveCapacity(reader.countLengthDelimited(tag))
+                }
                 self.policyVersionList.append(try reader.readMessage(PolicyVersion.self))
             case (1, _), (2, _):
                 throw ProtobufReader.wrongWireType(tag)
@@ -13412,12 +13472,18 @@ public struct GetAccountAuthorizationDetailsResponse: WireMessage {
         while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
+                if self.userDetailList.isEmpty { self.userDetailList.reserveCapacity(reader.countLengthDelimited(tag)) }
                 self.userDetailList.append(try reader.readMessage(UserDetail.self))
             case (2, .lengthDelimited):
+                if self.groupDetailList.isEmpty {
+                    self.groupDetailList.reserveCapacity(reader.countLengthDelimited(tag))
+                }
                 self.groupDetailList.append(try reader.readMessage(GroupDetail.self))
             case (3, .lengthDelimited):
+                if self.roleDetailList.isEmpty { self.roleDetailList.reserveCapacity(reader.countLengthDelimited(tag)) }
                 self.roleDetailList.append(try reader.readMessage(RoleDetail.self))
             case (4, .lengthDelimited):
+                if self.policies.isEmpty { self.policies.reserveCapacity(reader.countLengthDelimited(tag)) }
                 self.policies.append(try reader.readMessage(ManagedPolicyDetail.self))
             case (5, .varint):
                 self.isTruncated = try reader.readBool()

@@ -601,6 +601,7 @@ public struct Repeated: WireMessage {
             case (8, .lengthDelimited):
                 self.rBytes.append(try reader.readBytes())
             case (9, .lengthDelimited):
+                if self.rInner.isEmpty { self.rInner.reserveCapacity(reader.countLengthDelimited(tag)) }
                 self.rInner.append(try reader.readMessage(Inner.self))
             case (10, .lengthDelimited):
                 var packed = try reader.readDelimited()
@@ -1160,6 +1161,7 @@ public struct Nested: WireMessage {
                     try reader.mergeMessage(into: &value)
                     self.level2 = value
                 case (2, .lengthDelimited):
+                    if self.items.isEmpty { self.items.reserveCapacity(reader.countLengthDelimited(tag)) }
                     self.items.append(try reader.readMessage(Nested.Level1.Level2.self))
                 case (1, _), (2, _):
                     throw ProtobufReader.wrongWireType(tag)

@@ -659,6 +659,12 @@ struct MessageRenderer {
                 writer.line("    while !packed.isAtEnd { \(property).append(\(codec.read("packed"))) }")
             }
             writer.line("case (\(number), \(codec.wireType)):")
+            if case .message = field.type {
+                // Messages: reserve for all of them at the first (no regrowth and move on the way). Not for
+                // strings: a repeated string is most often one value, for which the count would be pure cost.
+                writer.line(
+                    "    if \(property).isEmpty { \(property).reserveCapacity(reader.countLengthDelimited(tag)) }")
+            }
             writer.line("    \(property).append(\(codec.read("reader")))")
         case .optional, .singular:
             writer.line("case (\(number), \(codec.wireType)):")
