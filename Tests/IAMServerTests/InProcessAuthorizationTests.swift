@@ -289,5 +289,23 @@ import Testing
         #expect(!verdicts.allows(principal, action: "iam:GetUser", resource: "*", peer: here, second: 10))
         #expect(!verdicts.allows(principal, action: "iam:Authorize", resource: "arn:x", peer: here, second: 10))
         #expect(!verdicts.allows(principal, action: "iam:Authorize", resource: "*", peer: here, second: 11))
+        // A second allow of the same second: the last one and the earlier one are both still allowed.
+        verdicts.remember(principal, action: "iam:GetUser", resource: "*", peer: here, second: 10)
+        #expect(verdicts.allows(principal, action: "iam:GetUser", resource: "*", peer: here, second: 10))
+        #expect(verdicts.allows(principal, action: "iam:Authorize", resource: "*", peer: here, second: 10))
+        #expect(verdicts.allows(principal, action: "iam:GetUser", resource: "*", peer: here, second: 10))
+        // Each thread learns for itself: another thread has not seen this second's allows.
+        let elsewhere = await withCheckedContinuation { continuation in
+            Thread {
+                continuation.resume(
+                    returning: verdicts.allows(
+                        principal, action: "iam:Authorize", resource: "*", peer: here, second: 10))
+            }.start()
+        }
+        #expect(!elsewhere)
+        // A new second forgets the old one's, the last one too.
+        verdicts.remember(principal, action: "iam:Authorize", resource: "*", peer: here, second: 12)
+        #expect(!verdicts.allows(principal, action: "iam:GetUser", resource: "*", peer: here, second: 12))
+        #expect(verdicts.allows(principal, action: "iam:Authorize", resource: "*", peer: here, second: 12))
     }
 }

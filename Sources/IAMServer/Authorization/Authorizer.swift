@@ -195,6 +195,11 @@ final class ResolvedCallers: Sendable {
 /// second from one address reuse the first one's verdict instead of evaluating again: the common case of a
 /// backend calling Authorize thousands of times a second. Only allows are kept; a denial builds its message and
 /// audit record every time. The caller's key is still checked on every call, before this.
+///
+/// Each event-loop thread keeps its own table, so the hot path takes no lock and shares no cache line with
+/// the other loops (one shared, locked table had every call of every loop write the same mutex); a thread
+/// learns a verdict once a second for itself. The verdict a thread found last is compared field by field
+/// before the table is hashed: a connection mostly repeats one call.
 final class AllowedVerdicts: Sendable {
     private struct Key: Hashable {
         let principal: ObjectIdentifier
@@ -203,35 +208,55 @@ final class AllowedVerdicts: Sendable {
         let peer: SocketAddress?
     }
 
-    private struct State {
+    /// One thread's verdicts; only that thread ever touches it.
+    private final class State: @unchecked Sendable {
         var second: Int64 = 0
         /// The principal is kept so its identity cannot be reused by another while it is cached.
         var allowed: [Key: SnapshotPrincipal] = [:]
+        /// The key of the allow this thread found last (one of `allowed`'s).
+        var last: Key?
     }
 
-    /// Bounds the memory of one second's verdicts.
+    /// Bounds the memory of one second's verdicts, per thread.
     static let capacity = 4096
 
-    private let state = Locked(State())
+    private let states = ThreadSpecificVariable<State>()
+
+    private var state: State {
+        if let state = self.states.currentValue { return state }
+        let state = State()
+        self.states.currentValue = state
+        return state
+    }
 
     func allows(
         _ principal: SnapshotPrincipal, action: String, resource: String, peer: SocketAddress?, second: Int64
     ) -> Bool {
+        let state = self.state
+        guard state.second == second else { return false }
+        if let last = state.last, last.principal == principal.identity, last.action == action,
+            last.resource == resource, last.peer == peer
+        {
+            return true
+        }
         let key = Key(principal: principal.identity, action: action, resource: resource, peer: peer)
-        return self.state.withLock { state in state.second == second && state.allowed[key] != nil }
+        guard state.allowed[key] != nil else { return false }
+        state.last = key
+        return true
     }
 
     func remember(
         _ principal: SnapshotPrincipal, action: String, resource: String, peer: SocketAddress?, second: Int64
     ) {
-        let key = Key(principal: principal.identity, action: action, resource: resource, peer: peer)
-        self.state.withLock { state in
-            if state.second != second {
-                state.second = second
-                state.allowed.removeAll(keepingCapacity: true)
-            }
-            guard state.allowed.count < Self.capacity else { return }
-            state.allowed[key] = principal
+        let state = self.state
+        if state.second != second {
+            state.second = second
+            state.allowed.removeAll(keepingCapacity: true)
+            state.last = nil
         }
+        guard state.allowed.count < Self.capacity else { return }
+        let key = Key(principal: principal.identity, action: action, resource: resource, peer: peer)
+        state.allowed[key] = principal
+        state.last = key
     }
 }
