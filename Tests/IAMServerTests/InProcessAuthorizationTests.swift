@@ -307,5 +307,7 @@ import Testing
         verdicts.remember(principal, action: "iam:Authorize", resource: "*", peer: here, second: 12)
         #expect(!verdicts.allows(principal, action: "iam:GetUser", resource: "*", peer: here, second: 12))
         #expect(verdicts.allows(principal, action: "iam:Authorize", resource: "*", peer: here, second: 12))
+        // Another instance (another server in the process) on this thread does not see them.
+        #expect(!AllowedVerdicts().allows(principal, action: "iam:Authorize", resource: "*", peer: here, second: 12))
     }
 }

@@ -210,22 +210,29 @@ final class AllowedVerdicts: Sendable {
 
     /// One thread's verdicts; only that thread ever touches it.
     private final class State: @unchecked Sendable {
+        /// Whose verdicts these are (held, so no later instance can take its identity while this is current).
+        let owner: AllowedVerdicts
         var second: Int64 = 0
         /// The principal is kept so its identity cannot be reused by another while it is cached.
         var allowed: [Key: SnapshotPrincipal] = [:]
         /// The key of the allow this thread found last (one of `allowed`'s).
         var last: Key?
+
+        init(owner: AllowedVerdicts) { self.owner = owner }
     }
 
     /// Bounds the memory of one second's verdicts, per thread.
     static let capacity = 4096
 
-    private let states = ThreadSpecificVariable<State>()
+    /// One thread-specific slot for the process, not one per instance: each instance would hold a pthread key
+    /// (a few hundred per process) for as long as any thread kept its value. A thread's state belongs to one
+    /// instance; another instance's call on that thread starts it afresh (a process has one Authorizer).
+    private static let states = ThreadSpecificVariable<State>()
 
     private var state: State {
-        if let state = self.states.currentValue { return state }
-        let state = State()
-        self.states.currentValue = state
+        if let state = Self.states.currentValue, state.owner === self { return state }
+        let state = State(owner: self)
+        Self.states.currentValue = state
         return state
     }
 
