@@ -94,6 +94,26 @@ struct LoadTestSmokeTests {
         #expect(settings["rate"] == nil)
     }
 
+    @Test("--max-calls sends exactly that many measured calls, shared out among the connections, and ends there")
+    func maxCalls() async throws {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let (daemon, endpoint) = try await startDaemon()
+        defer { daemon.signal() }
+        for (pacing, name) in [(["--in-flight", "4"], "closed"), (["--rate", "400", "--in-flight", "4"], "open")] {
+            let output = try await loadtest(
+                ["--scenario", "ping", "--connections", "3", "--duration", "60", "--warmup", "1", "--max-calls", "301"]
+                    + pacing + ["--json", directory.appendingPathComponent("\(name).json").path],
+                endpoint: endpoint)
+            #expect(output.status == 0, "\(output.errorOutput)")
+            let report = try report("\(name).json")
+            #expect(report["calls"] as? Int == 301, "\(name)")
+            #expect((report["errors"] as? [String: Int])?.isEmpty == true, "\(output.output)")
+            // The window closes with the last call, not at the 60 s the duration allows.
+            let seconds = try #require(report["seconds"] as? Double)
+            #expect(seconds > 0 && seconds < 30, "\(name): \(seconds) s")
+        }
+    }
+
     @Test("open loop: Authorize at a fixed rate on a data set it makes and removes; HTML report")
     func openLoopAuthorize() async throws {
         defer { try? FileManager.default.removeItem(at: directory) }

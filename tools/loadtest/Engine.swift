@@ -53,7 +53,10 @@ struct WorkerSample: Sendable {
     var intervalHistogram: Histogram<UInt64>
     var intervalCalls: Int
     var intervalErrors: Int
-    var measuredCalls: Int
+    /// Whether the worker has sent its whole budget of measured calls and every one has completed.
+    var budgetDone: Bool
+    /// When the last measured call completed (uptime ns; 0 before the first).
+    var lastMeasuredCompletion: UInt64
 }
 
 /// The measured window's totals of one connection.
@@ -88,6 +91,8 @@ final class Worker: Sendable {
     let options: CallOptions
     let index: Int
     let stride: Int
+    /// The most calls this worker sends inside the measured window (its share of `--max-calls`).
+    let budget: Int
     private let state: NIOLoopBoundBox<State>
 
     final class State {
@@ -99,7 +104,9 @@ final class Worker: Sendable {
         var intervalHistogram = makeHistogram()
         var intervalCalls = 0
         var intervalErrors = 0
-        var measuredCalls = 0
+        /// Calls sent inside the measured window, errors included (what the budget counts).
+        var measuredSends = 0
+        var lastMeasuredCompletion: UInt64 = 0
         var measureStart: UInt64
         var measureEnd: UInt64
         var running = true
@@ -130,7 +137,7 @@ final class Worker: Sendable {
     ///     the planned end never count, however late the coordinator gets round to stopping.
     init(
         client: RPCClient, operations: [(Operation, weight: Int)], pacing: Pacing, options: CallOptions,
-        index: Int, stride: Int, measureStart: UInt64, measureEnd: UInt64
+        index: Int, stride: Int, measureStart: UInt64, measureEnd: UInt64, budget: Int = .max
     ) {
         self.client = client
         self.operations = operations.map(\.0)
@@ -145,6 +152,7 @@ final class Worker: Sendable {
         self.options = options
         self.index = index
         self.stride = stride
+        self.budget = budget
         self.state = NIOLoopBoundBox.makeBoxSendingValue(
             State(
                 operations: operations.count, measureStart: measureStart, measureEnd: measureEnd,
@@ -172,9 +180,9 @@ final class Worker: Sendable {
     private func sendDue() {
         guard case .open(_, let maxInFlight) = self.pacing else { return }
         let state = self.state.value
-        guard state.running else { return }
+        guard state.running, state.measuredSends < self.budget else { return }
         let now = NIODeadline.now().uptimeNanoseconds
-        while state.nextDue <= now, state.outstanding < maxInFlight, state.running {
+        while state.nextDue <= now, state.outstanding < maxInFlight, state.running, state.measuredSends < self.budget {
             let due = state.nextDue
             state.nextDue += state.spacing
             self.issue(sendTime: due)
@@ -201,6 +209,11 @@ final class Worker: Sendable {
 
     private func issue(sendTime: UInt64) {
         let state = self.state.value
+        if sendTime >= state.measureStart && sendTime < state.measureEnd {
+            // The budget spent, the worker sends nothing more; the coordinator ends the run once all are done.
+            guard state.measuredSends < self.budget else { return }
+            state.measuredSends += 1
+        }
         state.outstanding += 1
         let operationIndex = self.nextOperation(state)
         let sequence = self.index + state.sequence * self.stride
@@ -225,9 +238,9 @@ final class Worker: Sendable {
                 if measured {
                     _ = state.histograms[operationIndex].record(latency)
                     state.calls[operationIndex] += 1
-                    state.measuredCalls += 1
                 }
             }
+            if measured { state.lastMeasuredCompletion = now }
             if state.running {
                 switch self.pacing {
                 // The next call's clock starts when it is sent, after this call's bookkeeping, as a client
@@ -248,7 +261,9 @@ final class Worker: Sendable {
             let state = self.state.value
             let sample = WorkerSample(
                 intervalHistogram: state.intervalHistogram, intervalCalls: state.intervalCalls,
-                intervalErrors: state.intervalErrors, measuredCalls: state.measuredCalls)
+                intervalErrors: state.intervalErrors,
+                budgetDone: state.measuredSends >= self.budget && state.outstanding == 0,
+                lastMeasuredCompletion: state.lastMeasuredCompletion)
             state.intervalHistogram.reset()
             state.intervalCalls = 0
             state.intervalErrors = 0

@@ -64,7 +64,8 @@ struct Run: AsyncParsableCommand {
     var compression = "off"
     @Option(help: "Measured seconds.") var duration = 10
     @Option(help: "Warm-up seconds (not measured).") var warmup = 1
-    @Option(help: "Stop after this many measured calls.") var maxCalls = 50_000_000
+    @Option(help: "Send at most this many measured calls (shared out among the connections), then stop.")
+    var maxCalls = 50_000_000
     @Option(help: "Client event loop threads (default: min(connections, 2)).") var threads: Int?
     @Option(
         help:
@@ -221,7 +222,8 @@ struct Run: AsyncParsableCommand {
             Worker(
                 client: client, operations: operations, pacing: pacing, options: options, index: index,
                 stride: clients.count, measureStart: measureStart,
-                measureEnd: measureStart + UInt64(self.duration) * second)
+                measureEnd: measureStart + UInt64(self.duration) * second,
+                budget: self.maxCalls / clients.count + (index < self.maxCalls % clients.count ? 1 : 0))
         }
         let interrupt = Interrupt()
         let showProgress = self.progress == "on" || (self.progress == "auto" && isatty(STDERR_FILENO) == 1)
@@ -240,13 +242,15 @@ struct Run: AsyncParsableCommand {
             var interval = makeHistogram()
             var calls = 0
             var errors = 0
-            var measured = 0
+            var budgetsDone = true
+            var lastMeasuredCompletion: UInt64 = 0
             for worker in workers {
                 let sample = try await worker.sample()
                 interval.add(sample.intervalHistogram)
                 calls += sample.intervalCalls
                 errors += sample.intervalErrors
-                measured += sample.measuredCalls
+                budgetsDone = budgetsDone && sample.budgetDone
+                lastMeasuredCompletion = max(lastMeasuredCompletion, sample.lastMeasuredCompletion)
             }
             let isWarmup = tick <= self.warmup
             timeline.append(
@@ -266,8 +270,14 @@ struct Run: AsyncParsableCommand {
                         timeline[timeline.count - 1].p50Micros, timeline[timeline.count - 1].p99Micros, errors)
                 FileHandle.standardError.write(Data("\r\u{1B}[2K\(line)".utf8))
             }
-            if interrupt.requested || measured >= self.maxCalls {
+            if interrupt.requested {
                 end = NIODeadline.now().uptimeNanoseconds
+                break
+            }
+            if budgetsDone {
+                // Every measured call was sent and has completed: the window ends with the last of them, not at
+                // this tick, so the idle rest of the second does not dilute calls/s.
+                end = max(lastMeasuredCompletion, measureStart)
                 break
             }
             tick += 1
