@@ -246,7 +246,7 @@ let package = Package(
         ),
         .testTarget(
             name: "IAMWireTests",
-            dependencies: ["IAMWire"],
+            dependencies: ["IAMWire", "IAMTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -295,7 +295,8 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "IAMCodeGenTests", dependencies: ["IAMCodeGen"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "IAMCodeGenTests", dependencies: ["IAMCodeGen", "IAMTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "IAMServerTests",
             dependencies: [

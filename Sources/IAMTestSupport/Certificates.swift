@@ -256,33 +256,20 @@ private struct OpenSSLRunner {
 
     /// Runs openssl in `directory`, bounded to 30 seconds, and throws with its stderr on failure.
     func run(_ arguments: [String], san: String = "DNS:localhost") throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [self.executable] + arguments
-        process.currentDirectoryURL = self.directory
         var environment = ProcessInfo.processInfo.environment
         environment["IAM_SAN"] = san
         environment["OPENSSL_CONF"] = self.directory.appendingPathComponent("openssl.cnf").path
-        process.environment = environment
-        let stderr = Pipe()
-        process.standardError = stderr
-        process.standardOutput = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let deadline = Date().addingTimeInterval(30)
-        while process.isRunning, Date() < deadline {
-            Thread.sleep(forTimeInterval: 0.002)
+        let output: SpawnedProcess.Output
+        do {
+            output = try SpawnedProcess.run(
+                "/usr/bin/env", [self.executable] + arguments, workingDirectory: self.directory.path,
+                environment: environment, timeout: 30)
+        } catch {
+            throw CertificateGenerationError(message: "openssl \(arguments.joined(separator: " ")): \(error)")
         }
-        if process.isRunning {
-            // Never waitUntilExit: it spins a run loop, and concurrent ones hung a test run on 2 cores.
-            kill(process.processIdentifier, SIGKILL)
-            while process.isRunning { Thread.sleep(forTimeInterval: 0.002) }
-            throw CertificateGenerationError(message: "openssl \(arguments.joined(separator: " ")) timed out")
-        }
-        let errorText = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        guard process.terminationStatus == 0 else {
+        guard output.status == 0 else {
             throw CertificateGenerationError(
-                message: "openssl \(arguments.joined(separator: " ")) exited \(process.terminationStatus): \(errorText)"
+                message: "openssl \(arguments.joined(separator: " ")) exited \(output.status): \(output.errorText)"
             )
         }
     }

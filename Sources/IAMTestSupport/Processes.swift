@@ -11,10 +11,11 @@ public struct ProcessOutput: Sendable {
 }
 
 /// A real child process whose output goes to temporary files (so a chatty child can never block on a full
-/// pipe), with every wait bounded in time. Used by end-to-end tests to run `iamd` and `iam`.
+/// pipe), with every wait bounded in time. Used by end-to-end tests to run `iamd` and `iam`. Started with
+/// `posix_spawn` (``SpawnedProcess``), not Foundation's `Process`, whose `run()` crashed test runs.
 public final class ChildProcess: @unchecked Sendable {
-    // Mutable state is only the Process object, which Foundation makes safe to query from any thread.
-    private let process = Process()
+    // Mutable state is only the spawned process's status, which it guards itself.
+    private let process: SpawnedProcess
     private let directory: URL
     private let outURL: URL
     private let errURL: URL
@@ -49,18 +50,13 @@ public final class ChildProcess: @unchecked Sendable {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         outURL = directory.appendingPathComponent("stdout")
         errURL = directory.appendingPathComponent("stderr")
-        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
-        process.executableURL = executable
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        if let workingDirectory { process.currentDirectoryURL = workingDirectory }
         let inURL = directory.appendingPathComponent("stdin")
         try Data(stdin).write(to: inURL)
-        process.standardInput = try FileHandle(forReadingFrom: inURL)
-        process.standardOutput = try FileHandle(forWritingTo: outURL)
-        process.standardError = try FileHandle(forWritingTo: errURL)
-        try process.run()
+        process = try SpawnedProcess(
+            executable: executable.path, arguments: arguments,
+            environment: ProcessInfo.processInfo.environment.merging(environment) { $1 },
+            workingDirectory: workingDirectory?.path, stdin: .file(inURL.path), stdout: outURL.path,
+            stderr: errURL.path)
     }
 
     /// Runs a command to completion (bounded by `timeout`; killed if it overruns) and returns its output.
@@ -78,7 +74,7 @@ public final class ChildProcess: @unchecked Sendable {
     }
 
     /// Whether the child is still running.
-    public var isRunning: Bool { process.isRunning && Self.exitStatus(of: process.processIdentifier) == nil }
+    public var isRunning: Bool { process.isRunning }
 
     /// Standard output so far.
     public var output: String { String(decoding: (try? Data(contentsOf: outURL)) ?? Data(), as: UTF8.self) }
@@ -99,59 +95,39 @@ public final class ChildProcess: @unchecked Sendable {
             try await Task.sleep(for: .milliseconds(20))
         }
         throw ChildProcessError(
-            "no line starting with \"\(prefix)\" (running: \(process.isRunning)); stdout: \(output); stderr: \(errorOutput)"
+            "no line starting with \"\(prefix)\" (running: \(isRunning)); stdout: \(output); stderr: \(errorOutput)"
         )
     }
 
     /// Sends `signal` (SIGTERM by default).
     public func signal(_ number: Int32 = SIGTERM) {
-        if process.isRunning { kill(process.processIdentifier, number) }
+        process.signal(number)
     }
 
     /// Waits for the child to exit, killing it (and failing) if `timeout` passes first.
     public func waitForExit(timeout: Duration = .seconds(60)) async throws -> ProcessOutput {
         let deadline = ContinuousClock.now.advanced(by: timeout)
-        // Polls instead of waitUntilExit, which spins a run loop on a cooperative thread (and hung test runs
-        // when two ran at once on a 2-core machine).
-        while process.isRunning {
-            // Foundation sees the exit only when every copy of the socket it gave the child is closed: a process
-            // the child left running (a daemon it started), or one that another test spawned at the same moment
-            // and that inherited the socket, keeps `isRunning` true long after the child is gone. The kernel
-            // knows better: ask it, without reaping (Foundation still does that).
-            if let status = Self.exitStatus(of: process.processIdentifier) {
+        // Polls: the child is reaped by waitpid, so its exit is seen even when a process it started (a daemon)
+        // still holds its standard files.
+        while true {
+            if let status = process.exitStatus {
                 return ProcessOutput(status: status, output: output, errorOutput: errorOutput)
             }
-            if ContinuousClock.now > deadline {
-                kill(process.processIdentifier, SIGKILL)
-                // Bounded too: Foundation sees the exit only when every copy of the socket it gave the child is
-                // closed, so a daemon the child started and that kept it (tools/scripts/pg-cluster closes them
-                // for that reason) would make an unbounded wait here hang for as long as the daemon runs.
-                let killed = ContinuousClock.now
-                while process.isRunning, ContinuousClock.now - killed < .seconds(10) {
-                    try await Task.sleep(for: .milliseconds(10))
-                }
-                throw ChildProcessError(
-                    "did not exit within \(timeout)\(process.isRunning ? " (nor 10 s after SIGKILL: a process it started may hold its descriptors)" : ""); stderr: \(errorOutput)"
-                )
-            }
+            if ContinuousClock.now > deadline { break }
             try await Task.sleep(for: .milliseconds(10))
         }
-        return ProcessOutput(status: process.terminationStatus, output: output, errorOutput: errorOutput)
-    }
-
-    /// The exit status (or the signal that ended it) of child `pid` if it has exited, leaving it unreaped.
-    private static func exitStatus(of pid: pid_t) -> Int32? {
-        var info = siginfo_t()
-        // `si_pid` stays 0 when the child has not changed state (WNOHANG).
-        guard waitid(P_PID, id_t(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0,
-            info._sifields._sigchld.si_pid == pid
-        else { return nil }
-        return info._sifields._sigchld.si_status
+        process.signal(SIGKILL)
+        let killed = ContinuousClock.now
+        while process.isRunning, ContinuousClock.now - killed < .seconds(10) {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        throw ChildProcessError(
+            "did not exit within \(timeout)\(process.isRunning ? " (nor 10 s after SIGKILL)" : ""); stderr: \(errorOutput)"
+        )
     }
 
     deinit {
-        // Foundation reaps the killed child by itself; blocking here could starve the cooperative pool.
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        // The spawned process kills and reaps a child still running when it goes away.
         try? FileManager.default.removeItem(at: directory)
     }
 }

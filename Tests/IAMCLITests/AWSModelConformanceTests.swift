@@ -40,16 +40,12 @@ struct AWSModelConformanceTests {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent()
         let script = root.appendingPathComponent("tools/scripts/aws-models")
-        let process = Process()
-        process.executableURL = script
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        process.waitUntilExit()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        guard process.terminationStatus == 0, let line = output.split(separator: "\n").last else {
+        // Bounded: the script fetches botocore from PyPI the first time.
+        let run = try SpawnedProcess.run(script.path, [], timeout: 600)
+        let output = String(decoding: run.stdout, as: UTF8.self)
+        guard run.status == 0, let line = output.split(separator: "\n").last else {
             throw ModelError(
-                "IAM_AWS_MODELS is not set and tools/scripts/aws-models failed (status \(process.terminationStatus)); "
+                "IAM_AWS_MODELS is not set and tools/scripts/aws-models failed (status \(run.status)); "
                     + "run it where PyPI is reachable, or set IAM_AWS_MODELS to its folder")
         }
         return URL(fileURLWithPath: String(line))

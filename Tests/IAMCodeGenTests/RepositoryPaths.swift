@@ -1,4 +1,5 @@
 import Foundation
+import IAMTestSupport
 
 /// Locates the repository from this file's path (symlinks resolved, so private dev packages that
 /// link the test folder still find the real tree).
@@ -24,25 +25,8 @@ enum RepositoryPaths {
     private static func runBlocking(_ executable: String, _ arguments: [String], in directory: URL?) throws -> (
         status: Int32, output: String
     ) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [executable] + arguments
-        if let directory { process.currentDirectoryURL = directory }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        // Poll instead of waitUntilExit(): concurrent waitUntilExit() calls can spin forever in
-        // Foundation's run loop on Linux. Bounded: swift format and protoc finish in seconds.
-        let deadline = Date().addingTimeInterval(120)
-        while process.isRunning {
-            guard Date() < deadline else {
-                process.terminate()
-                return (-1, "\(executable) did not finish in 120 s")
-            }
-            usleep(2000)
-        }
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        // Bounded: swift format and protoc finish in seconds.
+        let run = try SpawnedProcess.run("/usr/bin/env", [executable] + arguments, workingDirectory: directory?.path)
+        return (run.status, String(decoding: run.stdout + run.stderr, as: UTF8.self))
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import IAMTestSupport
 
 /// The `openssl` CLI as a child process with stdin from a file and stdout/stderr to files (no pipes
 /// that could fill up or raise SIGPIPE). Every wait is bounded; deinit kills a process still running.
@@ -9,47 +10,36 @@ final class OpenSSLProcess {
         var stderr: String
     }
 
-    private let process = Process()
+    private let process: SpawnedProcess
     private let directory: URL
     private var heldInput: FileHandle?
 
     /// With `holdInputOpen`, stdin is a pipe that stays open (no EOF) until the process exits, for
     /// tools that act on EOF (s_client without -ign_eof quits at once; with it, it ignores commands).
-    init(_ arguments: [String], input: String = "", holdInputOpen: Bool = false) throws {
+    init(_ arguments: [String], input text: String = "", holdInputOpen: Bool = false) throws {
         self.directory = FileManager.default.temporaryDirectory.appendingPathComponent(
             "iam-openssl-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: self.directory, withIntermediateDirectories: true)
         let stdinURL = self.directory.appendingPathComponent("stdin")
-        try Data(input.utf8).write(to: stdinURL)
-        _ = FileManager.default.createFile(atPath: self.stdoutURL.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: self.stderrURL.path, contents: nil)
-        self.process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        self.process.arguments = ["openssl"] + arguments
-        let inputPipe = holdInputOpen ? Pipe() : nil
-        if let inputPipe {
+        try Data(text.utf8).write(to: stdinURL)
+        let stdoutPath = self.directory.appendingPathComponent("stdout").path
+        let stderrPath = self.directory.appendingPathComponent("stderr").path
+        if holdInputOpen {
             // A write to a pipe whose reader died must fail with EPIPE, not kill the test process.
             signal(SIGPIPE, SIG_IGN)
-            self.process.standardInput = inputPipe
-        } else {
-            self.process.standardInput = try FileHandle(forReadingFrom: stdinURL)
         }
-        self.process.standardOutput = try FileHandle(forWritingTo: self.stdoutURL)
-        self.process.standardError = try FileHandle(forWritingTo: self.stderrURL)
-        try self.process.run()
-        if let inputPipe {
-            self.heldInput = inputPipe.fileHandleForWriting
-            try inputPipe.fileHandleForWriting.write(contentsOf: Data(input.utf8))  // small: fits the pipe buffer
+        self.process = try SpawnedProcess(
+            executable: "/usr/bin/env", arguments: ["openssl"] + arguments,
+            stdin: holdInputOpen ? .pipe : .file(stdinURL.path), stdout: stdoutPath, stderr: stderrPath)
+        if holdInputOpen, let input = self.process.input {
+            self.heldInput = input
+            try input.write(contentsOf: Data(text.utf8))  // small: fits the pipe buffer
         }
     }
 
     deinit {
         try? self.heldInput?.close()
-        // No waitUntilExit here (nor anywhere in tests): it spins a run loop on the calling thread, and two
-        // of them at once on the two cooperative threads of a 2-core machine hung the whole test run.
-        // Foundation reaps the child by itself once it is killed.
-        if self.process.isRunning {
-            kill(self.process.processIdentifier, SIGKILL)
-        }
+        // The spawned process kills and reaps a child still running when it goes away.
         try? FileManager.default.removeItem(at: self.directory)
     }
 
@@ -84,17 +74,17 @@ final class OpenSSLProcess {
             try await Task.sleep(for: .milliseconds(5))
         }
         if self.process.isRunning {
-            self.process.terminate()
+            self.process.signal(SIGTERM)
             // Bounded: SIGTERM, then SIGKILL, polling instead of blocking a cooperative thread.
             let killDeadline = ContinuousClock.now + .seconds(5)
             while self.process.isRunning, ContinuousClock.now < killDeadline {
                 try await Task.sleep(for: .milliseconds(5))
             }
-            if self.process.isRunning { kill(self.process.processIdentifier, SIGKILL) }
+            self.process.signal(SIGKILL)
             while self.process.isRunning { try await Task.sleep(for: .milliseconds(5)) }
         }
         try? self.heldInput?.close()
-        return Output(status: self.process.terminationStatus, stdout: self.stdout, stderr: self.stderr)
+        return Output(status: self.process.exitStatus ?? -1, stdout: self.stdout, stderr: self.stderr)
     }
 
     /// Starts `openssl s_server` on 127.0.0.1 port 0 and returns it with the port it printed.

@@ -1,4 +1,5 @@
 import Foundation
+import IAMTestSupport
 import IAMWire
 import NIOCore
 import Testing
@@ -36,39 +37,17 @@ fileprivate enum Protoc {
     }
 
     static func run(_ arguments: [String], input: [UInt8]) throws -> [UInt8] {
-        let process = Process()
-        process.executableURL = try self.executable()
-        process.arguments = ["--proto_path=\(self.root.path)"] + arguments
-        process.currentDirectoryURL = self.root
-        let stdin = Pipe()
-        let stdout = Pipe()
-        let stderr = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        process.standardError = stderr
-        try process.run()
-        // Inputs are small (< 1 KiB), well under a pipe's buffer, so writing first cannot deadlock.
-        stdin.fileHandleForWriting.write(Data(input))
-        try stdin.fileHandleForWriting.close()
-        let output = stdout.fileHandleForReading.readDataToEndOfFile()
-        let errors = stderr.fileHandleForReading.readDataToEndOfFile()
-        // Poll instead of waitUntilExit(): concurrent waitUntilExit() calls can spin forever in
-        // Foundation's run loop on Linux. Bounded: protoc answers in milliseconds.
-        let deadline = Date().addingTimeInterval(60)
-        while process.isRunning {
-            guard Date() < deadline else {
-                process.terminate()
-                throw Failure(description: "protoc \(arguments.joined(separator: " ")) did not finish in 60 s")
-            }
-            usleep(2000)
-        }
-        guard process.terminationStatus == 0 else {
+        // Bounded: protoc answers in milliseconds.
+        let output = try SpawnedProcess.run(
+            try self.executable().path, ["--proto_path=\(self.root.path)"] + arguments, stdin: input,
+            workingDirectory: self.root.path, timeout: 60)
+        guard output.status == 0 else {
             throw Failure(
-                description: "protoc \(arguments.joined(separator: " ")) exited with \(process.terminationStatus): "
-                    + String(decoding: errors, as: UTF8.self)
+                description: "protoc \(arguments.joined(separator: " ")) exited with \(output.status): "
+                    + output.errorText
             )
         }
-        return Array(output)
+        return output.stdout
     }
 
     static func decode(_ type: String, in file: String, _ bytes: ByteBuffer) throws -> String {
