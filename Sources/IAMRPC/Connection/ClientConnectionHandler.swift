@@ -319,10 +319,13 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         case .callEnd:
             do throws(WireError) {
                 let end = try CallEnd(decoding: frame.payload)
-                if !end.requestID.isEmpty, let call = self.state.call(onStream: frame.streamID) {
+                let action = self.state.callEndReceived(streamID: frame.streamID, error: end.error)
+                // The request id goes to the call that this CALL_END completes (looked up in the action rather
+                // than in the table first: that read copied the whole state machine).
+                if !end.requestID.isEmpty, case .completeCall(let call, _, _) = action {
                     call.requestID = end.requestID
                 }
-                self.execute(self.state.callEndReceived(streamID: frame.streamID, error: end.error))
+                self.execute(action)
             } catch {
                 self.execute(self.state.wireErrorReceived(error))
             }

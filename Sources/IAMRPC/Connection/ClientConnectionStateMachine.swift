@@ -57,7 +57,7 @@ package struct ClientConnectionStateMachine<Call> {
 
     package private(set) var phase: Phase = .handshaking
     private var scram: SCRAMClient
-    private var inFlight: [UInt32: CallPhase] = [:]
+    private var inFlight = StreamTable<CallPhase>()
     private var queued = CircularBuffer<Call>()
     private var nextStreamID: UInt32 = 1
     private var prefaceReceived = false
@@ -181,10 +181,10 @@ package struct ClientConnectionStateMachine<Call> {
         case .none:
             return .none  // we already gave up on this call (cancel or deadline)
         case .started(let call):
-            self.inFlight[streamID] = .responded(call, message)
+            self.inFlight.set(streamID, .responded(call, message))
             return .none
         case .responded(let call, _):
-            self.inFlight[streamID] = nil
+            self.inFlight.removeValue(forKey: streamID)
             return .cancel(
                 streamID: streamID,
                 call,
@@ -231,14 +231,9 @@ package struct ClientConnectionStateMachine<Call> {
         return .complete([(call, .failure(error))], next: [])
     }
 
-    /// The in-flight call on `streamID`, if any.
-    package func call(onStream streamID: UInt32) -> Call? {
-        self.inFlight[streamID]?.call
-    }
-
     /// The stream id of the in-flight call `matches` finds.
     package func streamID(where matches: (Call) -> Bool) -> UInt32? {
-        self.inFlight.first { matches($0.value.call) }?.key
+        self.inFlight.entries.first { matches($0.value.call) }?.id
     }
 
     // MARK: Connection frames
@@ -254,9 +249,9 @@ package struct ClientConnectionStateMachine<Call> {
             message: "the server is shutting down (GOAWAY); the call was not run"
         )
         var failed: [(Call, Result<ByteBuffer, RPCError>)] = []
-        for (id, phase) in self.inFlight where id > lastStreamID {
+        for (id, phase) in self.inFlight.entries where id > lastStreamID {
             failed.append((phase.call, .failure(unavailable)))
-            self.inFlight[id] = nil
+            self.inFlight.removeValue(forKey: id)
         }
         while let call = self.queued.popFirst() {
             failed.append((call, .failure(unavailable)))
@@ -337,12 +332,12 @@ package struct ClientConnectionStateMachine<Call> {
         else { return nil }
         let id = self.nextStreamID
         self.nextStreamID += 2
-        self.inFlight[id] = .started(call)
+        self.inFlight.set(id, .started(call))
         return id
     }
 
     private mutating func takeAllCalls() -> [Call] {
-        var calls = self.inFlight.sorted { $0.key < $1.key }.map(\.value.call)
+        var calls = self.inFlight.entries.map(\.value.call)
         calls.append(contentsOf: self.queued)
         self.inFlight.removeAll()
         self.queued.removeAll()

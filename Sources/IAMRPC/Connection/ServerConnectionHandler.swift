@@ -39,7 +39,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     private var decoder: FrameDecoder
     private var encoder = FrameEncoder()
     private var prefaceDone = false
-    private var records: [UInt32: CallRecord] = [:]
+    private var records = StreamTable<CallRecord>()
     /// Calls opened or deferred during this read burst whose timer is armed at its end: most calls are
     /// answered in the read that started them and never need one.
     private var callsNeedingTimers: [UInt32] = []
@@ -100,7 +100,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     func channelInactive(context: ChannelHandlerContext) {
         self.state.channelClosed()
         self.cancelTimers()
-        for (_, record) in self.records {
+        for (_, record) in self.records.entries {
             record.timer?.cancel()
             record.cancel?()
         }
@@ -217,7 +217,6 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
                 record.timer?.cancel()
                 record.cancel?()
             }
-            if self.records.isEmpty { self.records = [:] }
             self.execute(self.state.cancelReceived(streamID: frame.streamID))
         case .ping:
             if frame.flags.contains(.ack) { return }  // we send no pings; an unexpected ACK is ignored
@@ -301,14 +300,16 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             ? nil
             : self.now + .microseconds(Int64(clamping: min(start.timeoutMicroseconds, UInt64(Int64.max / 1000))))
         self.lastMethod = method
-        self.records[streamID] = CallRecord(
-            method: method,
-            requestID: requestID,
-            metadata: start.metadata,
-            deadline: deadline,
-            opened: self.now,
-            timer: nil
-        )
+        self.records.set(
+            streamID,
+            CallRecord(
+                method: method,
+                requestID: requestID,
+                metadata: start.metadata,
+                deadline: deadline,
+                opened: self.now,
+                timer: nil
+            ))
         self.needsTimer(streamID)
     }
 
@@ -321,7 +322,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         if let timer = record.timer {
             // It was waiting for this MESSAGE; from now on only the deadline (if any) applies.
             timer.cancel()
-            self.records[streamID]?.timer = nil
+            self.records.modify(streamID) { $0.timer = nil }
         }
         var request: ByteBuffer
         if compressed {
@@ -383,7 +384,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             self.endCall(streamID, error)
         case .deferred(let future, let cancel):
             self.outbound.moveWriterIndex(to: mark)
-            self.records[streamID]?.cancel = cancel
+            self.records.modify(streamID) { $0.cancel = cancel }
             self.awaitDeferred(streamID, future, deadline: record.deadline, context: context)
         }
     }
@@ -489,16 +490,17 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
                 fireAt = min(fireAt ?? messageDue, messageDue)
             }
             guard let fireAt else { continue }
-            self.records[streamID]?.timer = loop.scheduleTask(deadline: fireAt) {
+            let timer = loop.scheduleTask(deadline: fireAt) {
                 self.callTimerFired(streamID)
             }
+            self.records.modify(streamID) { $0.timer = timer }
         }
         self.callsNeedingTimers.removeAll(keepingCapacity: true)
     }
 
     private func callTimerFired(_ streamID: UInt32) {
         guard let record = self.records[streamID] else { return }
-        self.records[streamID]?.timer = nil
+        self.records.modify(streamID) { $0.timer = nil }
         if self.state.calls[streamID] == .open, record.deadline.map({ self.now < $0 }) ?? true {
             let waited = self.shared.options.requestMessageTimeout
             self.execute(
@@ -529,8 +531,6 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
 
     private func finish(_ streamID: UInt32) {
         if let record = self.records.removeValue(forKey: streamID) { record.timer?.cancel() }
-        // An emptied dictionary keeps its storage (0.4 KiB after one call); an idle connection should not.
-        if self.records.isEmpty { self.records = [:] }
         self.lastCallActivity = .now()
         self.execute(self.state.callFinished(streamID: streamID))
         if self.readsPaused { self.resumeReadingIfPossible() }

@@ -61,7 +61,7 @@ package struct ServerConnectionStateMachine {
     }
 
     package private(set) var phase: Phase = .awaitingPreface
-    package private(set) var calls: [UInt32: CallPhase] = [:]
+    package private(set) var calls = StreamTable<CallPhase>()
     package private(set) var accessKeyID: String?
     private var scram: SCRAMServer
     private var highestStreamID: UInt32 = 0
@@ -215,7 +215,7 @@ package struct ServerConnectionStateMachine {
                     code: .resourceExhausted, message: "too many concurrent calls (max \(self.maxConcurrentCalls))")
             )
         }
-        self.calls[streamID] = .open
+        self.calls.set(streamID, .open)
         return .openCall(streamID: streamID)
     }
 
@@ -235,7 +235,7 @@ package struct ServerConnectionStateMachine {
                 )
             )
         }
-        self.calls[streamID] = .ready
+        self.calls.set(streamID, .ready)
         self.readyCount += 1
         return .serveCall(streamID: streamID)
     }
@@ -290,8 +290,6 @@ package struct ServerConnectionStateMachine {
         if let old = self.calls.removeValue(forKey: streamID), old == .ready {
             self.readyCount -= 1
         }
-        // An emptied dictionary keeps its storage; an idle connection should not (issue 12).
-        if self.calls.isEmpty { self.calls = [:] }
         if case .draining = self.phase, self.calls.isEmpty {
             self.phase = .closed
             return .close
