@@ -11,7 +11,9 @@ public struct ServerCallContext: Sendable {
     /// The method being called.
     public let method: MethodDescriptor
     /// The caller's request id (from CALL_START), or one the server made up when the caller sent none.
-    public let requestID: String
+    public var requestID: String { self.requestIDParts.text }
+    /// The request id as the connection keeps it (an assigned one is spelled out only when read).
+    package let requestIDParts: CallRequestID
     /// Metadata the caller sent with CALL_START.
     public let metadata: Metadata
     /// When the caller stops waiting; the server ends the call with DEADLINE_EXCEEDED after it.
@@ -31,9 +33,24 @@ public struct ServerCallContext: Sendable {
         accessKeyID: String,
         peerAddress: SocketAddress? = nil
     ) {
+        self.init(
+            eventLoop: eventLoop, method: method, requestID: .caller(requestID), metadata: metadata, deadline: deadline,
+            accessKeyID: accessKeyID, peerAddress: peerAddress)
+    }
+
+    /// Creates a context whose request id is kept in its parts (the connection does this).
+    package init(
+        eventLoop: any EventLoop,
+        method: MethodDescriptor,
+        requestID: CallRequestID,
+        metadata: Metadata,
+        deadline: NIODeadline?,
+        accessKeyID: String,
+        peerAddress: SocketAddress?
+    ) {
         self.eventLoop = eventLoop
         self.method = method
-        self.requestID = requestID
+        self.requestIDParts = requestID
         self.metadata = metadata
         self.deadline = deadline
         self.accessKeyID = accessKeyID

@@ -69,6 +69,22 @@ public struct CallEnd: Hashable, Sendable {
         self.encodeRequestID(into: &buffer)
     }
 
+    /// Writes the payload of a successful CALL_END whose request id `writeRequestID` writes straight into the
+    /// buffer: for a server that makes a call's id from parts (WIRE.md §7.1), so that sending it back costs no
+    /// String. What it writes must be printable ASCII of at most ``CallStart/maxRequestIDLength`` bytes; unlike
+    /// ``encode(into:)``, nothing is checked or replaced.
+    public static func encodeSuccess(
+        into buffer: inout ByteBuffer, requestID writeRequestID: (inout ByteBuffer) -> Void
+    ) {
+        buffer.writeInteger(UInt32(StatusCode.ok.rawValue) << 24)
+        let lengthIndex = buffer.writerIndex
+        buffer.writeInteger(UInt8(0))
+        writeRequestID(&buffer)
+        let length = buffer.writerIndex - lengthIndex - 1
+        precondition(length <= CallStart.maxRequestIDLength, "a request id is at most 128 bytes")
+        buffer.setInteger(UInt8(length), at: lengthIndex)
+    }
+
     private func encodeRequestID(into buffer: inout ByteBuffer) {
         let id =
             self.requestID.utf8.count <= CallStart.maxRequestIDLength

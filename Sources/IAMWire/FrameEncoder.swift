@@ -96,6 +96,16 @@ public struct FrameEncoder: Sendable {
         self.writeFrame(type: .callEnd, streamID: streamID, into: &buffer) { end.encode(into: &$0) }
     }
 
+    /// A successful CALL_END on `streamID` whose request id `writeRequestID` writes (``CallEnd/encodeSuccess(into:requestID:)``).
+    @inlinable
+    public func writeSuccessCallEnd(
+        streamID: UInt32, into buffer: inout ByteBuffer, requestID writeRequestID: (inout ByteBuffer) -> Void
+    ) {
+        self.writeFrame(type: .callEnd, streamID: streamID, into: &buffer) {
+            CallEnd.encodeSuccess(into: &$0, requestID: writeRequestID)
+        }
+    }
+
     /// CANCEL on `streamID`.
     @inlinable
     public func writeCancel(streamID: UInt32, into buffer: inout ByteBuffer) {

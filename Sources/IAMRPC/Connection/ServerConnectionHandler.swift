@@ -24,7 +24,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     /// Everything the handler knows about a call between CALL_START and its end.
     private struct CallRecord {
         var method: RPCServerMethod
-        var requestID: String
+        var requestID: CallRequestID
         var metadata: Metadata
         var deadline: NIODeadline?
         /// When CALL_START arrived: the request MESSAGE must follow within `requestMessageTimeout`.
@@ -43,6 +43,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     /// Calls opened or deferred during this read burst whose timer is armed at its end: most calls are
     /// answered in the read that started them and never need one.
     private var callsNeedingTimers: [UInt32] = []
+    /// The client's address, read from the channel at the first call (reading it takes the channel's lock).
+    private var peerAddress: SocketAddress?
     private var outbound = ByteBuffer()
     private var inReadBurst = false
     private var readPending = false
@@ -281,7 +283,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             self.endCall(streamID, RPCError(code: code, message: "bad CALL_START: \(error.message)"))
             return
         }
-        let requestID = start.requestID.isEmpty ? self.assignedRequestID(streamID) : start.requestID
+        let requestID: CallRequestID =
+            start.requestID.isEmpty ? self.assignedRequestID(streamID) : .caller(start.requestID)
         // A connection mostly repeats one method: the path the decoder reused is the same string, and
         // comparing it is cheaper than hashing it for the table.
         guard
@@ -291,7 +294,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             self.endCall(
                 streamID,
                 RPCError(code: .unimplemented, message: "method \(start.method) is not served here"),
-                requestID: requestID
+                requestID: requestID.text
             )
             return
         }
@@ -354,7 +357,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             metadata: record.metadata,
             deadline: record.deadline,
             accessKeyID: self.state.accessKeyID ?? "",
-            peerAddress: context.channel.remoteAddress
+            peerAddress: self.peerAddress(context)
         )
         // Encode the answer straight into the outbound buffer behind a MESSAGE header; roll back if the
         // handler failed or answers later.
@@ -376,8 +379,9 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         }
         switch outcome {
         case .encoded:
-            self.encoder.writeCallEnd(
-                CallEnd(status: .ok, requestID: record.requestID), streamID: streamID, into: &self.outbound)
+            self.encoder.writeSuccessCallEnd(streamID: streamID, into: &self.outbound) {
+                record.requestID.write(into: &$0)
+            }
             self.finish(streamID)
         case .failed(let error):
             self.outbound.moveWriterIndex(to: mark)
@@ -409,11 +413,10 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
                         compressor: self.peerAcceptsZlib ? self.compressorForConnection() : nil,
                         into: &self.outbound
                     )
-                    self.encoder.writeCallEnd(
-                        CallEnd(status: .ok, requestID: self.requestID(streamID)),
-                        streamID: streamID,
-                        into: &self.outbound
-                    )
+                    let requestID = self.records[streamID]?.requestID ?? self.assignedRequestID(streamID)
+                    self.encoder.writeSuccessCallEnd(streamID: streamID, into: &self.outbound) {
+                        requestID.write(into: &$0)
+                    }
                     self.finish(streamID)
                 } catch {
                     self.endCall(streamID, RPCError(sending: error))
@@ -433,38 +436,18 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     /// The request id CALL_END returns (WIRE.md §7.3): the call's, or for a call refused before its
     /// CALL_START was read, the one the server assigns (`<server instance>-<connection>-<stream>`, as for an empty id).
     private func requestID(_ streamID: UInt32) -> String {
-        self.records[streamID]?.requestID ?? self.assignedRequestID(streamID)
+        (self.records[streamID]?.requestID ?? self.assignedRequestID(streamID)).text
     }
 
-    /// `<instance>-<connection>-<stream>`, written into the string's storage in one pass: every call that names
-    /// no request id of its own gets one (interpolation took twice the instructions).
-    private func assignedRequestID(_ streamID: UInt32) -> String {
-        let instance = self.shared.instanceID.utf8
-        return String(unsafeUninitializedCapacity: instance.count + 2 + 20 + 10) { bytes in
-            var end = bytes.initialize(fromContentsOf: instance)
-            bytes[end] = UInt8(ascii: "-")
-            end = Self.writeDecimal(self.connectionID, into: bytes, at: end + 1)
-            bytes[end] = UInt8(ascii: "-")
-            return Self.writeDecimal(UInt64(streamID), into: bytes, at: end + 1)
-        }
+    /// `<instance>-<connection>-<stream>`: the id of every call that names none of its own.
+    private func assignedRequestID(_ streamID: UInt32) -> CallRequestID {
+        .assigned(instance: self.shared.instanceID, connection: self.connectionID, stream: streamID)
     }
 
-    /// Writes `value` in decimal at `index`; returns the index after its last digit.
-    static func writeDecimal(_ value: UInt64, into bytes: UnsafeMutableBufferPointer<UInt8>, at index: Int)
-        -> Int
-    {
-        var digits = 1
-        var rest = value / 10
-        while rest > 0 {
-            digits += 1
-            rest /= 10
-        }
-        var remaining = value
-        for position in stride(from: index + digits - 1, through: index, by: -1) {
-            bytes[position] = UInt8(ascii: "0") + UInt8(remaining % 10)
-            remaining /= 10
-        }
-        return index + digits
+    private func peerAddress(_ context: ChannelHandlerContext) -> SocketAddress? {
+        if let address = self.peerAddress { return address }
+        self.peerAddress = context.channel.remoteAddress
+        return self.peerAddress
     }
 
     /// The loop's clock (an embedded loop's in tests, so deadlines move with its virtual time).
@@ -531,6 +514,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
 
     private func finish(_ streamID: UInt32) {
         if let record = self.records.removeValue(forKey: streamID) { record.timer?.cancel() }
+        // Most calls end in the read that opened them: then no timer is needed at the read's end.
+        if self.callsNeedingTimers.last == streamID { self.callsNeedingTimers.removeLast() }
         self.lastCallActivity = .now()
         self.execute(self.state.callFinished(streamID: streamID))
         if self.readsPaused { self.resumeReadingIfPossible() }
