@@ -49,24 +49,23 @@ public struct CallEnd: Hashable, Sendable {
     /// Writes the payload. Never fails: an over-long message is truncated at a UTF-8 boundary, and the
     /// IAM code and request id are cut to 64 and 128 bytes with non-printable bytes replaced by `?`.
     public func encode(into buffer: inout ByteBuffer) {
-        if self.iamErrorCode == nil, self.message.isEmpty {
-            // The common success end: status, no code, empty message in one store.
-            buffer.writeInteger(UInt32(self.status.rawValue) << 24)
-            self.encodeRequestID(into: &buffer)
-            return
-        }
-        buffer.writeInteger(self.status.rawValue)
+        var code = ""
         if let iamErrorCode, !iamErrorCode.isEmpty {
-            let code =
+            code =
                 iamErrorCode.utf8.count <= Self.maxIAMErrorCodeLength && utf8Bytes(of: iamErrorCode, areIn: 0x20...0x7E)
                 ? iamErrorCode : sanitizedPrintable(iamErrorCode, maxBytes: Self.maxIAMErrorCodeLength)
-            buffer.writeLengthPrefixed(code, lengthBytes: 1)
-        } else {
-            buffer.writeInteger(UInt8(0))
         }
-        let message = truncatedUTF8(self.message, maxBytes: Self.maxMessageLength)
-        buffer.writeLengthPrefixed(message, lengthBytes: 2)
-        self.encodeRequestID(into: &buffer)
+        let message = self.message.isEmpty ? "" : truncatedUTF8(self.message, maxBytes: Self.maxMessageLength)
+        let requestID =
+            self.requestID.utf8.count <= CallStart.maxRequestIDLength
+                && utf8Bytes(of: self.requestID, areIn: 0x20...0x7E)
+            ? self.requestID : sanitizedPrintable(self.requestID, maxBytes: CallStart.maxRequestIDLength)
+        buffer.writeRaw(reserving: 5 + code.utf8.count + message.utf8.count + requestID.utf8.count) { writer in
+            writer.write(self.status.rawValue)
+            writer.writeLengthPrefixed(code, lengthBytes: 1)
+            writer.writeLengthPrefixed(message, lengthBytes: 2)
+            writer.writeLengthPrefixed(requestID, lengthBytes: 1)
+        }
     }
 
     /// Writes the payload of a successful CALL_END whose request id `writeRequestID` writes straight into the
@@ -76,21 +75,16 @@ public struct CallEnd: Hashable, Sendable {
     public static func encodeSuccess(
         into buffer: inout ByteBuffer, requestID writeRequestID: (inout ByteBuffer) -> Void
     ) {
-        buffer.writeInteger(UInt32(StatusCode.ok.rawValue) << 24)
-        let lengthIndex = buffer.writerIndex
-        buffer.writeInteger(UInt8(0))
+        // Status, an empty IAM code, an empty message, and the id's length, patched in once the id is written.
+        buffer.writeRaw(reserving: 5) { writer in
+            writer.write(UInt32(StatusCode.ok.rawValue) << 24)
+            writer.write(UInt8(0))
+        }
+        let lengthIndex = buffer.writerIndex - 1
         writeRequestID(&buffer)
         let length = buffer.writerIndex - lengthIndex - 1
         precondition(length <= CallStart.maxRequestIDLength, "a request id is at most 128 bytes")
-        buffer.setInteger(UInt8(length), at: lengthIndex)
-    }
-
-    private func encodeRequestID(into buffer: inout ByteBuffer) {
-        let id =
-            self.requestID.utf8.count <= CallStart.maxRequestIDLength
-                && utf8Bytes(of: self.requestID, areIn: 0x20...0x7E)
-            ? self.requestID : sanitizedPrintable(self.requestID, maxBytes: CallStart.maxRequestIDLength)
-        buffer.writeLengthPrefixed(id, lengthBytes: 1)
+        buffer.patch(UInt8(length), at: lengthIndex)
     }
 
     /// Reads a CALL_END payload. An unknown status number reads as UNKNOWN.

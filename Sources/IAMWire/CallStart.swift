@@ -72,15 +72,16 @@ public struct CallStart: Hashable, Sendable {
             throw .malformedFrame("request id must be 0...128 bytes of printable ASCII")
         }
         let metadataBytes = try Self.validate(self.metadata)
-        // One capacity check up front instead of one growth per field.
-        buffer.reserveCapacity(minimumWritableBytes: 11 + method.count + requestID.count + metadataBytes)
-        buffer.writeLengthPrefixed(self.method, lengthBytes: 1)
-        buffer.writeInteger(self.timeoutMicroseconds)
-        buffer.writeLengthPrefixed(self.requestID, lengthBytes: 1)
-        buffer.writeInteger(UInt8(self.metadata.count))
-        for (key, value) in self.metadata {
-            buffer.writeLengthPrefixed(key, lengthBytes: 1)
-            buffer.writeLengthPrefixed(value, lengthBytes: 2)
+        // Every field through one reservation (validate's total counts each entry's three length bytes).
+        buffer.writeRaw(reserving: 11 + method.count + requestID.count + metadataBytes) { writer in
+            writer.writeLengthPrefixed(self.method, lengthBytes: 1)
+            writer.write(self.timeoutMicroseconds)
+            writer.writeLengthPrefixed(self.requestID, lengthBytes: 1)
+            writer.write(UInt8(self.metadata.count))
+            for (key, value) in self.metadata {
+                writer.writeLengthPrefixed(key, lengthBytes: 1)
+                writer.writeLengthPrefixed(value, lengthBytes: 2)
+            }
         }
     }
 

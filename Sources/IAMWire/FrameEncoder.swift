@@ -56,7 +56,7 @@ public struct FrameEncoder: Sendable {
             throw error
         }
         let length = buffer.writerIndex - headerIndex - FrameHeader.size
-        buffer.setInteger(UInt32(length), at: headerIndex)
+        buffer.patch(UInt32(length), at: headerIndex)
     }
 
     /// SETTINGS carrying what this side accepts.
@@ -177,9 +177,9 @@ public struct FrameEncoder: Sendable {
             buffer.moveWriterIndex(to: headerIndex)
             throw .frameTooLarge(length: length, limit: self.peerMaxFrameSize)
         }
-        buffer.setInteger(UInt32(length), at: headerIndex)
+        buffer.patch(UInt32(length), at: headerIndex)
         if !flags.isEmpty {
-            buffer.setInteger(flags.rawValue, at: headerIndex + 5)
+            buffer.patch(flags.rawValue, at: headerIndex + 5)
         }
     }
 }

@@ -1,4 +1,4 @@
-import NIOCore
+public import NIOCore
 
 /// Bounded readers and writers shared by the control-payload codecs. Every length is checked against
 /// both its limit and the bytes remaining before anything is read or allocated.
@@ -89,15 +89,62 @@ extension ByteBuffer {
         return self.readString(length: length)!
     }
 
-    /// Writes a length-prefixed field (the caller has validated it). Through `writeString`, which copies a native
-    /// string's bytes in one go rather than byte by byte through its UTF-8 view.
+    /// Writes a length-prefixed field (the caller has validated it).
     mutating func writeLengthPrefixed(_ text: String, lengthBytes: Int) {
-        if lengthBytes == 1 {
-            self.writeInteger(UInt8(text.utf8.count))
-        } else {
-            self.writeInteger(UInt16(text.utf8.count))
+        self.writeRaw(reserving: lengthBytes + text.utf8.count) {
+            $0.writeLengthPrefixed(text, lengthBytes: lengthBytes)
         }
-        self.writeString(text)
+    }
+
+    /// Appends up to `size` bytes that `body` stores through a ``RawPayloadWriter``: one capacity check and one
+    /// writer-index move for a run of small fields. ByteBuffer's `writeInteger` and `writeString` cost about 250
+    /// instructions each, and a CALL_START or CALL_END is a handful of them on every call.
+    mutating func writeRaw(reserving size: Int, _ body: (inout RawPayloadWriter) -> Void) {
+        self.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { bytes in
+            var writer = RawPayloadWriter(UnsafeMutableRawBufferPointer(rebasing: bytes[..<size]))
+            body(&writer)
+            return writer.count
+        }
+    }
+
+    /// Overwrites the big-endian `value` at `index`, in bytes already written (a length patched in afterwards).
+    @inlinable
+    mutating func patch<T: FixedWidthInteger>(_ value: T, at index: Int) {
+        let offset = index - self.readerIndex
+        precondition(
+            offset >= 0 && offset + MemoryLayout<T>.size <= self.readableBytes, "patch outside the bytes written")
+        self.withUnsafeMutableReadableBytes { $0.storeBytes(of: value.bigEndian, toByteOffset: offset, as: T.self) }
+    }
+}
+
+/// Stores big-endian integers and length-prefixed strings into memory reserved in a ByteBuffer. Every store is
+/// checked against the reservation, so a wrong size can crash but never write out of bounds.
+struct RawPayloadWriter {
+    private let bytes: UnsafeMutableRawBufferPointer
+    /// Bytes stored so far.
+    private(set) var count = 0
+
+    init(_ bytes: UnsafeMutableRawBufferPointer) {
+        self.bytes = bytes
+    }
+
+    mutating func write<T: FixedWidthInteger>(_ value: T) {
+        precondition(MemoryLayout<T>.size <= self.bytes.count &- self.count, "payload write past its reservation")
+        self.bytes.storeBytes(of: value.bigEndian, toByteOffset: self.count, as: T.self)
+        self.count &+= MemoryLayout<T>.size
+    }
+
+    /// A u8 or u16 length, then the string's UTF-8 bytes (the caller has checked that the length fits).
+    mutating func writeLengthPrefixed(_ text: String, lengthBytes: Int) {
+        var text = text
+        text.withUTF8 { utf8 in
+            if lengthBytes == 1 { self.write(UInt8(utf8.count)) } else { self.write(UInt16(utf8.count)) }
+            precondition(utf8.count <= self.bytes.count &- self.count, "payload write past its reservation")
+            if let source = utf8.baseAddress, let target = self.bytes.baseAddress {
+                (target + self.count).copyMemory(from: source, byteCount: utf8.count)
+            }
+            self.count &+= utf8.count
+        }
     }
 }
 
