@@ -50,14 +50,6 @@ package struct StreamTable<Value> {
         }
     }
 
-    /// Runs `body` on the entry for `id` in place; nil (and `body` not run) when there is none.
-    @discardableResult
-    package mutating func modify<Result>(_ id: UInt32, _ body: (inout Value) throws -> Result) rethrows -> Result? {
-        if id != 0, id == self.inlineID { return try body(&self.inlineValue!) }
-        guard let index = self.spillIndex(of: id) else { return nil }
-        return try body(&self.spill[index].value)
-    }
-
     /// Removes the entry for `id` and returns it; nil when there was none.
     @discardableResult
     package mutating func removeValue(forKey id: UInt32) -> Value? {
