@@ -130,6 +130,7 @@ public final class RPCClient: Sendable {
     /// future or callback list per call, and `completion` runs on the loop when the call ends.
     ///
     /// - Precondition: called on `eventLoop`.
+    @inlinable
     public func unaryOnEventLoop<Request: WireMessage, Response: WireMessage>(
         _ method: MethodDescriptor,
         _ request: Request,
@@ -137,18 +138,31 @@ public final class RPCClient: Sendable {
         options: CallOptions = CallOptions(),
         completion: @escaping (Result<Response, RPCError>) -> Void
     ) {
-        self.eventLoop.preconditionInEventLoop()
-        let call = PendingClientCall(
-            method: method,
+        // Inlinable so that the caller's module specializes the two closures for its types: compiled generic,
+        // they looked up `Result<Response, RPCError>`'s metadata at run time on every call.
+        self.startOnEventLoop(
+            method,
             options: options,
             encode: { request.encode(into: &$0) },
             complete: { result, requestID in completion(Self.decoded(result, requestID: requestID)) }
         )
-        self.manager.value.start(call)
+    }
+
+    @usableFromInline
+    func startOnEventLoop(
+        _ method: MethodDescriptor,
+        options: CallOptions,
+        encode: @escaping (inout ByteBuffer) -> Void,
+        complete: @escaping (Result<ByteBuffer, RPCError>, _ requestID: String?) -> Void
+    ) {
+        self.eventLoop.preconditionInEventLoop()
+        self.manager.value.start(
+            PendingClientCall(method: method, options: options, encode: encode, complete: complete))
     }
 
     /// A call's outcome with its response bytes decoded; bytes that do not decode are INTERNAL.
-    private static func decoded<Response: WireMessage>(_ result: Result<ByteBuffer, RPCError>, requestID: String?)
+    @inlinable
+    static func decoded<Response: WireMessage>(_ result: Result<ByteBuffer, RPCError>, requestID: String?)
         -> Result<Response, RPCError>
     {
         switch result {
