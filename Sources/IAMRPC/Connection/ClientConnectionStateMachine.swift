@@ -44,15 +44,12 @@ package struct ClientConnectionStateMachine<Call> {
         case close(calls: [Call], error: RPCError)
     }
 
-    private enum CallPhase {
-        case started(Call)
-        case responded(Call, ByteBuffer)
-
-        var call: Call {
-            switch self {
-            case .started(let call), .responded(let call, _): call
-            }
-        }
+    /// A call on the wire, and its response MESSAGE once that arrived. A struct, not an enum of the two
+    /// phases: an enum with a generic payload was destroyed through its run-time value witnesses (a metadata
+    /// lookup each time), three times a call.
+    private struct CallPhase {
+        var call: Call
+        var response: ByteBuffer?
     }
 
     package private(set) var phase: Phase = .handshaking
@@ -177,21 +174,20 @@ package struct ClientConnectionStateMachine<Call> {
     /// Input: a response MESSAGE (already decompressed) on `streamID`.
     package mutating func messageReceived(streamID: UInt32, _ message: ByteBuffer) -> Action {
         guard streamID < self.nextStreamID else { return self.protocolError("MESSAGE on unused stream \(streamID)") }
-        switch self.inFlight[streamID] {
-        case .none:
+        guard let phase = self.inFlight[streamID] else {
             return .none  // we already gave up on this call (cancel or deadline)
-        case .started(let call):
-            self.inFlight.set(streamID, .responded(call, message))
-            return .none
-        case .responded(let call, _):
-            self.inFlight.removeValue(forKey: streamID)
-            return .cancel(
-                streamID: streamID,
-                call,
-                RPCError(code: .internalError, message: "the server sent two response messages for a unary call"),
-                next: self.afterRemoval()
-            )
         }
+        guard phase.response != nil else {
+            self.inFlight.set(streamID, CallPhase(call: phase.call, response: message))
+            return .none
+        }
+        self.inFlight.removeValue(forKey: streamID)
+        return .cancel(
+            streamID: streamID,
+            phase.call,
+            RPCError(code: .internalError, message: "the server sent two response messages for a unary call"),
+            next: self.afterRemoval()
+        )
     }
 
     /// Input: a response MESSAGE that could not be read (too large, corrupt): fail the call, send CANCEL.
@@ -206,12 +202,12 @@ package struct ClientConnectionStateMachine<Call> {
         guard streamID < self.nextStreamID else { return self.protocolError("CALL_END on unused stream \(streamID)") }
         guard let phase = self.inFlight.removeValue(forKey: streamID) else { return .none }
         let result: Result<ByteBuffer, RPCError>
-        switch (phase, error) {
+        switch (phase.response, error) {
         case (_, .some(let error)):
             result = .failure(error)
-        case (.responded(_, let message), .none):
+        case (.some(let message), .none):
             result = .success(message)
-        case (.started, .none):
+        case (.none, .none):
             result = .failure(
                 RPCError(code: .internalError, message: "the server ended the call OK without a response"))
         }
@@ -332,7 +328,7 @@ package struct ClientConnectionStateMachine<Call> {
         else { return nil }
         let id = self.nextStreamID
         self.nextStreamID += 2
-        self.inFlight.set(id, .started(call))
+        self.inFlight.set(id, CallPhase(call: call, response: nil))
         return id
     }
 
