@@ -31,12 +31,14 @@ public struct AuthClientFirst: Hashable, Sendable {
         var payload = payload
         let mechanism: String
         do {
-            mechanism = try payload.readBoundedString(
-                lengthBytes: 1,
-                range: 1...Self.maxMechanismLength,
-                charset: .printableNoSpace,
-                field: "SASL mechanism"
-            )
+            mechanism = try payload.readPayload { (payload) throws(WireError) -> String in
+                try payload.readBoundedString(
+                    lengthBytes: 1,
+                    range: 1...Self.maxMechanismLength,
+                    charset: .printableNoSpace,
+                    field: "SASL mechanism"
+                )
+            }
         } catch {
             throw .authenticationFailed(error.message)
         }
@@ -74,7 +76,9 @@ public enum SCRAM {
             throw .authenticationFailed("SCRAM message is \(length) bytes; allowed 1...1024")
         }
         do {
-            return try payload.readCheckedString(length: length, charset: .utf8, field: "SCRAM message")
+            return try payload.readPayload { (payload) throws(WireError) -> String in
+                try payload.readCheckedString(length: length, charset: .utf8, field: "SCRAM message")
+            }
         } catch {
             throw .authenticationFailed(error.message)
         }

@@ -91,36 +91,38 @@ public struct CallEnd: Hashable, Sendable {
     /// - Throws: `malformedFrame` (a connection error for the client, WIRE.md §7.3).
     public init(decoding payload: ByteBuffer) throws(WireError) {
         var payload = payload
-        guard let status = payload.readInteger(as: UInt8.self) else {
-            throw .malformedFrame("CALL_END payload is empty")
+        self = try payload.readPayload { (payload) throws(WireError) -> CallEnd in
+            guard let status = payload.readInteger(as: UInt8.self) else {
+                throw .malformedFrame("CALL_END payload is empty")
+            }
+            let code = try payload.readBoundedString(
+                lengthBytes: 1,
+                range: 0...Self.maxIAMErrorCodeLength,
+                charset: .printable,
+                field: "IAM error code"
+            )
+            let message = try payload.readBoundedString(
+                lengthBytes: 2,
+                range: 0...Self.maxMessageLength,
+                charset: .utf8,
+                field: "status message"
+            )
+            let requestID = try payload.readBoundedString(
+                lengthBytes: 1,
+                range: 0...CallStart.maxRequestIDLength,
+                charset: .printable,
+                field: "request id"
+            )
+            guard payload.remaining == 0 else {
+                throw .malformedFrame("CALL_END has \(payload.remaining) bytes after the request id")
+            }
+            return CallEnd(
+                status: StatusCode(wireValue: status),
+                message: message,
+                iamErrorCode: code.isEmpty ? nil : code,
+                requestID: requestID
+            )
         }
-        let code = try payload.readBoundedString(
-            lengthBytes: 1,
-            range: 0...Self.maxIAMErrorCodeLength,
-            charset: .printable,
-            field: "IAM error code"
-        )
-        let message = try payload.readBoundedString(
-            lengthBytes: 2,
-            range: 0...Self.maxMessageLength,
-            charset: .utf8,
-            field: "status message"
-        )
-        let requestID = try payload.readBoundedString(
-            lengthBytes: 1,
-            range: 0...CallStart.maxRequestIDLength,
-            charset: .printable,
-            field: "request id"
-        )
-        guard payload.readableBytes == 0 else {
-            throw .malformedFrame("CALL_END has \(payload.readableBytes) bytes after the request id")
-        }
-        self.init(
-            status: StatusCode(wireValue: status),
-            message: message,
-            iamErrorCode: code.isEmpty ? nil : code,
-            requestID: requestID
-        )
     }
 }
 
@@ -154,21 +156,25 @@ public struct GoAway: Hashable, Sendable {
     /// - Throws: `malformedFrame`.
     public init(decoding payload: ByteBuffer) throws(WireError) {
         var payload = payload
-        guard let (lastStreamID, code) = payload.readMultipleIntegers(as: (UInt32, UInt8).self) else {
-            throw .malformedFrame("GOAWAY payload is shorter than 5 bytes")
+        self = try payload.readPayload { (payload) throws(WireError) -> GoAway in
+            guard let lastStreamID = payload.readInteger(as: UInt32.self),
+                let code = payload.readInteger(as: UInt8.self)
+            else {
+                throw .malformedFrame("GOAWAY payload is shorter than 5 bytes")
+            }
+            guard lastStreamID & 0x8000_0000 == 0 else {
+                throw .malformedFrame("GOAWAY last stream id has the reserved bit set")
+            }
+            let message = try payload.readBoundedString(
+                lengthBytes: 2,
+                range: 0...Self.maxMessageLength,
+                charset: .utf8,
+                field: "GOAWAY message"
+            )
+            guard payload.remaining == 0 else {
+                throw .malformedFrame("GOAWAY has \(payload.remaining) bytes after the message")
+            }
+            return GoAway(lastStreamID: lastStreamID, code: GoAwayCode(rawValue: code), message: message)
         }
-        guard lastStreamID & 0x8000_0000 == 0 else {
-            throw .malformedFrame("GOAWAY last stream id has the reserved bit set")
-        }
-        let message = try payload.readBoundedString(
-            lengthBytes: 2,
-            range: 0...Self.maxMessageLength,
-            charset: .utf8,
-            field: "GOAWAY message"
-        )
-        guard payload.readableBytes == 0 else {
-            throw .malformedFrame("GOAWAY has \(payload.readableBytes) bytes after the message")
-        }
-        self.init(lastStreamID: lastStreamID, code: GoAwayCode(rawValue: code), message: message)
     }
 }

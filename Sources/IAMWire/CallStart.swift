@@ -128,6 +128,16 @@ public struct CallStart: Hashable, Sendable {
     /// allocated nor validated again. `expected` must be a method name this decoder accepts.
     public init(decoding payload: ByteBuffer, expectingMethod expected: String?) throws(WireError) {
         var payload = payload
+        let (method, timeout, requestID, metadata) = try payload.readPayload {
+            (reader) throws(WireError) -> (String, UInt64, String, Metadata) in
+            try Self.read(from: &reader, expectingMethod: expected)
+        }
+        self.init(method: method, timeoutMicroseconds: timeout, requestID: requestID, metadata: metadata)
+    }
+
+    private static func read(from payload: inout RawPayloadReader, expectingMethod expected: String?)
+        throws(WireError) -> (String, UInt64, String, Metadata)
+    {
         let method: String
         if let expected, payload.readLengthPrefixed(spelling: expected) {
             method = expected
@@ -161,9 +171,7 @@ public struct CallStart: Hashable, Sendable {
         }
         for _ in 0..<count {
             // An over-long key or value is a size limit (RESOURCE_EXHAUSTED), not malformation (WIRE.md §7.1).
-            if let length = payload.getInteger(at: payload.readerIndex, as: UInt8.self),
-                Int(length) > Self.maxMetadataKeyLength
-            {
+            if let length = payload.peekInteger(as: UInt8.self), Int(length) > Self.maxMetadataKeyLength {
                 throw .limitExceeded("metadata key of \(length) bytes; at most \(Self.maxMetadataKeyLength)")
             }
             let key = try payload.readBoundedString(
@@ -172,9 +180,7 @@ public struct CallStart: Hashable, Sendable {
                 charset: .metadataKey,
                 field: "metadata key"
             )
-            if let length = payload.getInteger(at: payload.readerIndex, as: UInt16.self),
-                Int(length) > Self.maxMetadataValueLength
-            {
+            if let length = payload.peekInteger(as: UInt16.self), Int(length) > Self.maxMetadataValueLength {
                 throw .limitExceeded(
                     "metadata value of \(length) bytes for \"\(key)\"; at most \(Self.maxMetadataValueLength)")
             }
@@ -191,9 +197,9 @@ public struct CallStart: Hashable, Sendable {
             // Keys are already lower case (the charset check enforces it), so skip normalisation.
             metadata.storage.append(.init(key: key, value: value))
         }
-        guard payload.readableBytes == 0 else {
-            throw .malformedFrame("CALL_START has \(payload.readableBytes) bytes after the last metadata entry")
+        guard payload.remaining == 0 else {
+            throw .malformedFrame("CALL_START has \(payload.remaining) bytes after the last metadata entry")
         }
-        self.init(method: method, timeoutMicroseconds: timeout, requestID: requestID, metadata: metadata)
+        return (method, timeout, requestID, metadata)
     }
 }
