@@ -169,14 +169,14 @@ private struct Harness {
         invariant(!self.machine.isAuthenticated || self.credentialGiven, "authenticated without a credential")
         invariant(self.machine.lastStreamID >= self.lastStreamID, "last stream id went down")
         self.lastStreamID = self.machine.lastStreamID
-        for id in self.machine.calls.keys {
+        for (id, _) in self.machine.calls.entries {
             invariant(id & 1 == 1 && id <= self.lastStreamID, "call on stream \(id) never opened")
         }
     }
 
     /// A stream id worth poking: one of the open calls, or whatever the input says.
     func streamID(_ selector: UInt8) -> UInt32 {
-        let open = self.machine.calls.keys.sorted()
+        let open = self.machine.calls.entries.map(\.id)  // in increasing id order
         if !open.isEmpty, selector & 0x80 == 0 { return open[Int(selector) % open.count] }
         return UInt32(selector & 0x7F)
     }
