@@ -5,11 +5,11 @@ import Synchronization
 extension AuthorizationSnapshot {
     /// This snapshot moved forward to `reader`'s revision by the change-log entries after its own: every
     /// touched entity is re-read from `reader`, and only the principals that depend on it are recompiled.
-    public func applying(changesFrom reader: any StoreReader) throws(IAMError) -> AuthorizationSnapshot {
+    public func applying(changesFrom reader: any StoreReader, page: Int) throws(IAMError) -> AuthorizationSnapshot {
         var next = self
         var after = self.revision
         while after < reader.revision {
-            let changes = try reader.changes(after: after, limit: 10_000)
+            let changes = try reader.changes(after: after, limit: page)
             guard let last = changes.last else { break }
             try next.apply(changes, from: reader)
             after = last.revision
@@ -185,7 +185,10 @@ public final class SnapshotPublisher: Sendable {
 
     private func catchUpOnce() async throws(IAMError) -> Revision {
         let base = self.snapshot
-        let next = try await self.store.read { reader throws(IAMError) in try base.applying(changesFrom: reader) }
+        let store = self.store
+        let next = try await store.readChanges(after: base.revision) { reader throws(IAMError) in
+            try base.applying(changesFrom: reader, page: type(of: store).changePage)
+        }
         return self.install(next)
     }
 

@@ -164,6 +164,13 @@ public protocol Store: Sendable {
     /// Runs `body` on a consistent read view.
     func read<T: Sendable>(_ body: @Sendable (any StoreReader) throws(IAMError) -> T) async throws(IAMError) -> T
 
+    /// Runs `body` on a consistent read view, like ``read(_:)``, for a body that starts by asking for the changes
+    /// after `revision` (``StoreReader/changes(after:limit:)`` with a limit of ``changePage``) and then for the
+    /// states of the users they name (``StoreReader/userStates(_:)``), as a snapshot catching up does. A store whose
+    /// every statement is a round trip may fetch those with the view's first one; the answers are the same.
+    func readChanges<T: Sendable>(after revision: Revision, _ body: @Sendable (any StoreReader) throws(IAMError) -> T)
+        async throws(IAMError) -> T
+
     /// Runs `body` in one write transaction; see the protocol's rules.
     func write<T: Sendable>(_ body: @escaping @Sendable (any StoreWriter) throws(IAMError) -> T) async throws(IAMError)
         -> Committed<T>
@@ -173,6 +180,16 @@ public protocol Store: Sendable {
 }
 
 extension Store {
+    /// How many change-log entries a catch-up reads at a time.
+    public static var changePage: Int { 10_000 }
+
+    /// Runs ``read(_:)``: stores that answer in process need nothing fetched ahead.
+    public func readChanges<T: Sendable>(
+        after revision: Revision, _ body: @Sendable (any StoreReader) throws(IAMError) -> T
+    ) async throws(IAMError) -> T {
+        try await self.read(body)
+    }
+
     /// The current revision.
     public func revision() async throws(IAMError) -> Revision {
         try await self.read { reader throws(IAMError) in reader.revision }

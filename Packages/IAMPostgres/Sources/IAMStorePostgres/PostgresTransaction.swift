@@ -39,15 +39,45 @@ final class PostgresSession {
     /// Statements sent without waiting for their answers, oldest first; the next ``run(_:_:)`` reports their
     /// failures.
     private var unanswered: [EventLoopFuture<PostgresQueryResult>] = []
+    /// Statements sent but not yet handed to the connection: ``run(_:_:)`` hands them over with its own, and
+    /// ``flush()`` without one, in one task on the connection's event loop. Each call into postgres-nio from
+    /// this thread is a hop to the event loop (and a wake-up of it when idle), so a catch-up that sends four
+    /// statements and waits for the last costs one hop, not four.
+    private var queued: [(query: PostgresQuery, answer: EventLoopPromise<PostgresQueryResult>)] = []
 
     /// Sends `sql` without waiting for its answer: one thread hand-off and wake-up less than ``run(_:_:)``, for a
-    /// statement whose result is not needed (BEGIN, the change-log rows of a write). postgres-nio runs a
-    /// connection's statements in order, so it is answered before the next statement is; the next `run` throws
-    /// its error, if it had one, after its own answer came. That matters: a transaction with a failed statement
-    /// is aborted, and PostgreSQL answers its COMMIT with a rollback, not an error.
-    func send(_ sql: String, _ values: [SQLValue] = []) throws(IAMError) {
+    /// statement whose result is not needed yet or at all (BEGIN, the change-log rows of a write, a read's
+    /// COMMIT). postgres-nio runs a connection's statements in order, so it is answered before the next statement
+    /// is; the next `run` throws its error, if it had one, after its own answer came. That matters: a transaction
+    /// with a failed statement is aborted, and PostgreSQL answers its COMMIT with a rollback, not an error.
+    /// Returns the answer, complete once a later `run` has returned.
+    @discardableResult
+    func send(_ sql: String, _ values: [SQLValue] = []) throws(IAMError) -> EventLoopFuture<PostgresQueryResult> {
         let query = PostgresQuery(unsafeSQL: sql, binds: try Self.bind(values))
-        self.unanswered.append(self.connection.query(query, logger: self.logger))
+        let answer = self.connection.eventLoop.makePromise(of: PostgresQueryResult.self)
+        self.queued.append((query, answer))
+        self.unanswered.append(answer.futureResult)
+        return answer.futureResult
+    }
+
+    /// Hands the sent statements to the connection without waiting for them; the session's owner calls it when
+    /// the body is done, so a last `send` (a read's COMMIT) goes out.
+    func flush() {
+        guard !self.queued.isEmpty else { return }
+        let (connection, logger, queued) = (self.connection, self.logger, self.queued)
+        self.queued = []
+        connection.eventLoop.execute {
+            for (query, answer) in queued { connection.query(query, logger: logger).cascade(to: answer) }
+        }
+    }
+
+    /// Drops the statements sent but not handed over (the body failed before a `run` took them), failing their
+    /// answers: a BEGIN handed over after its transaction's body gave up would leave the connection inside it.
+    func discard() {
+        let queued = self.queued
+        self.queued = []
+        self.unanswered = []
+        for (_, answer) in queued { answer.fail(StatementDiscarded()) }
     }
 
     private static func bind(_ values: [SQLValue]) throws(IAMError) -> PostgresBindings {
@@ -76,16 +106,21 @@ final class PostgresSession {
             // Bounded: after PostgreSQL restarted under writes, a statement's answer sometimes never came (its
             // worker blocked in wait() with no error, and every later write queued behind it). Past the bound the
             // connection is closed and the statement fails as a lost connection, so the next transaction
-            // reconnects.
-            let answer = self.connection.eventLoop.makePromise(of: PostgresQueryResult.self)
-            self.connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: self.logger)
-                .cascade(to: answer)
-            let connection = self.connection
-            let bound = connection.eventLoop.scheduleTask(in: Self.statementTimeout) {
-                answer.fail(StatementTimedOut(seconds: Self.statementTimeout.nanoseconds / 1_000_000_000))
-                connection.close().whenComplete { _ in withExtendedLifetime(connection) {} }
+            // reconnects. The statements sent before it, the statement and its bound go to the event loop in one
+            // task, and the bound is cancelled there when the answer comes.
+            let (connection, logger, queued) = (self.connection, self.logger, self.queued)
+            self.queued = []
+            let query = PostgresQuery(unsafeSQL: sql, binds: bindings)
+            let answer = connection.eventLoop.makePromise(of: PostgresQueryResult.self)
+            connection.eventLoop.execute {
+                for (query, earlier) in queued { connection.query(query, logger: logger).cascade(to: earlier) }
+                connection.query(query, logger: logger).cascade(to: answer)
+                let bound = connection.eventLoop.scheduleTask(in: Self.statementTimeout) {
+                    answer.fail(StatementTimedOut(seconds: Self.statementTimeout.nanoseconds / 1_000_000_000))
+                    connection.close().whenComplete { _ in withExtendedLifetime(connection) {} }
+                }
+                answer.futureResult.whenComplete { _ in bound.cancel() }
             }
-            defer { bound.cancel() }
             let result = Result { try answer.futureResult.wait() }
             // Answered in order: the statements sent before this one have their answers by now, and a failure of
             // theirs is the cause of any of this one's, so it is reported first.
@@ -104,6 +139,57 @@ final class PostgresSession {
     func affected(_ sql: String, _ values: [SQLValue] = []) throws(IAMError) -> Int {
         try self.run(sql, values).metadata.rows ?? 0
     }
+}
+
+/// The first page of changes after a revision and the rows of the users it names, read with a catch-up's first
+/// statements (``PostgresStore/readChanges(after:_:)``); ``PostgresTransaction`` answers
+/// ``PostgresTransaction/changes(after:limit:)`` and ``PostgresTransaction/userStates(_:)`` from them when asked
+/// for the same.
+struct ChangePrefetch {
+    let after: Revision
+    let limit: Int
+    let changes: PostgresQueryResult
+    let users: PostgresQueryResult
+
+    /// The two statements, sent but not waited for.
+    struct Sent {
+        let after: Revision
+        let limit: Int
+        let changes: EventLoopFuture<PostgresQueryResult>
+        let users: EventLoopFuture<PostgresQueryResult>
+
+        init(_ session: PostgresSession, after: Revision, limit: Int) throws(IAMError) {
+            let page: [SQLValue] = [.int(Int64(after.rawValue)), .int(Int64(max(0, limit)))]
+            self.after = after
+            self.limit = limit
+            self.changes = try session.send(PostgresTransaction.changesSQL, page)
+            // The same page's users, found in the same snapshot by the same ordering and limit.
+            self.users = try session.send(
+                """
+                WITH changed AS (
+                    SELECT DISTINCT entity_id AS id FROM (
+                        SELECT entity_kind, entity_id FROM change_log WHERE revision > $2 ORDER BY revision, seq LIMIT $3
+                    ) AS page WHERE entity_kind = $1)
+                """ + PostgresTransaction.userStatesSQL("IN (SELECT id FROM changed)"),
+                [.text(EntityKind.user.rawValue)] + page)
+        }
+
+        /// The answers, once a later ``PostgresSession/run(_:_:)`` returned (they came before its own).
+        func received() throws(IAMError) -> ChangePrefetch {
+            do {
+                return ChangePrefetch(
+                    after: self.after, limit: self.limit, changes: try self.changes.wait(), users: try self.users.wait()
+                )
+            } catch {
+                throw PostgresStore.map(error)
+            }
+        }
+    }
+}
+
+/// A statement sent in a transaction whose body failed before it went out.
+struct StatementDiscarded: Error, CustomStringConvertible {
+    var description: String { "the statement was not sent: its transaction failed first" }
 }
 
 /// A statement that got no answer within ``PostgresSession/statementTimeout``; its connection is closed, and the
@@ -146,11 +232,20 @@ final class PostgresTransaction: StoreWriter {
     /// with it); nil reads it when ``changes(after:limit:)`` needs it.
     let compactedThrough: UInt64?
     var pending: [(kind: Change.Kind, entity: ChangedEntity)] = []
+    /// What a catch-up's first round trip brought (``PostgresStore/readChanges(after:_:)``).
+    private let prefetched: ChangePrefetch?
+    /// The users the prefetched changes name, once ``changes(after:limit:)`` answered from them: a
+    /// ``userStates(_:)`` for some of them is answered from the prefetched rows.
+    private var prefetchedUsers: Set<UniqueID>?
 
-    init(_ session: PostgresSession, revision: Revision, compactedThrough: UInt64? = nil) {
+    init(
+        _ session: PostgresSession, revision: Revision, compactedThrough: UInt64? = nil,
+        prefetched: ChangePrefetch? = nil
+    ) {
         self.session = session
         self.revision = revision
         self.compactedThrough = compactedThrough
+        self.prefetched = prefetched
     }
 
     private func record(_ kind: Change.Kind, _ entity: ChangedEntity) {
@@ -298,22 +393,21 @@ final class PostgresTransaction: StoreWriter {
     func userStates(_ ids: [UniqueID]) throws(IAMError) -> [UniqueID: UserState] {
         var out: [UniqueID: UserState] = [:]
         for id in ids { out[id] = UserState(user: nil, inlinePolicies: [], attachedPolicies: [], groups: []) }
-        let rows = try self.session.run(
-            """
-            SELECT 0 AS tag, id AS owner, NULL::text AS a, NULL::text AS b, body, 0::int8 AS ord
-                FROM entity WHERE kind = $1 AND id = ANY($2)
-            UNION ALL SELECT 1, owner_id, name, document, NULL, 0 FROM inline_policy WHERE owner_id = ANY($2)
-            UNION ALL SELECT 2, owner_id, policy_arn, NULL, NULL, seq FROM attachment WHERE owner_id = ANY($2)
-            UNION ALL SELECT 3, user_id, group_id, NULL, NULL, 0 FROM membership WHERE user_id = ANY($2)
-            ORDER BY tag, owner, ord, a
-            """,
-            [.text(EntityKind.user.rawValue), .texts(ids.map(\.rawValue))])
-        // Users come first (tag 0): a relation's row counts only for a user that exists in this snapshot.
+        let rows: PostgresQueryResult
+        if let prefetched = self.prefetched, let covered = self.prefetchedUsers, ids.allSatisfy(covered.contains) {
+            rows = prefetched.users
+        } else {
+            rows = try self.session.run(
+                Self.userStatesSQL("= ANY($2)"), [.text(EntityKind.user.rawValue), .texts(ids.map(\.rawValue))])
+        }
+        // Users come first (tag 0): a relation's row counts only for a user that exists in this snapshot and was
+        // asked for (prefetched rows may hold more users).
         var present = Set<UniqueID>()
         for row in rows {
             let (tag, owner, a, b, body, _) = try decodeRow(row, (Int32, String, String?, String?, Data?, Int64).self)
             let id = try self.id(owner)
             if tag == 0 {
+                guard out[id] != nil else { continue }
                 guard let body else { throw .serviceFailure("corrupt row: user \(owner) without a body") }
                 let user = try self.decode(User.self, body)
                 out[user.id]?.user = user
@@ -396,12 +490,13 @@ final class PostgresTransaction: StoreWriter {
         if revision.rawValue < compacted, revision < self.revision {
             throw PostgresStore.compactedError(after: revision, compactedThrough: Revision(compacted))
         }
-        let rows = try self.session.run(
-            """
-            SELECT revision, kind, entity_kind, entity_id FROM change_log
-            WHERE revision > $1 ORDER BY revision, seq LIMIT $2
-            """,
-            [.int(Int64(revision.rawValue)), .int(Int64(max(0, limit)))])
+        let rows: PostgresQueryResult
+        let fromPrefetch = self.prefetched.map { $0.after == revision && $0.limit == limit } ?? false
+        if fromPrefetch, let prefetched = self.prefetched {
+            rows = prefetched.changes
+        } else {
+            rows = try self.session.run(Self.changesSQL, [.int(Int64(revision.rawValue)), .int(Int64(max(0, limit)))])
+        }
         var out: [Change] = []
         out.reserveCapacity(rows.count)
         for row in rows {
@@ -411,7 +506,29 @@ final class PostgresTransaction: StoreWriter {
             else { throw .serviceFailure("corrupt change_log row") }
             out.append(Change(revision: Revision(UInt64(number)), kind: kind, entity: entity))
         }
+        if fromPrefetch {
+            self.prefetchedUsers = Set(out.lazy.compactMap { if case .user(let id) = $0.entity { id } else { nil } })
+        }
         return out
+    }
+
+    /// A page of the change log: `$1` the revision after which, `$2` the most entries.
+    static let changesSQL = """
+        SELECT revision, kind, entity_kind, entity_id FROM change_log
+        WHERE revision > $1 ORDER BY revision, seq LIMIT $2
+        """
+
+    /// The rows of ``userStates(_:)`` for the users whose ids are `ids` (an SQL condition on an id column), `$1`
+    /// being the user kind: the user, then its inline policies, attachments and groups, with a tag saying which.
+    static func userStatesSQL(_ ids: String) -> String {
+        """
+        SELECT 0 AS tag, id AS owner, NULL::text AS a, NULL::text AS b, body, 0::int8 AS ord
+            FROM entity WHERE kind = $1 AND id \(ids)
+        UNION ALL SELECT 1, owner_id, name, document, NULL, 0 FROM inline_policy WHERE owner_id \(ids)
+        UNION ALL SELECT 2, owner_id, policy_arn, NULL, NULL, seq FROM attachment WHERE owner_id \(ids)
+        UNION ALL SELECT 3, user_id, group_id, NULL, NULL, 0 FROM membership WHERE user_id \(ids)
+        ORDER BY tag, owner, ord, a
+        """
     }
 
     func meta(_ key: String) throws(IAMError) -> UInt64 {

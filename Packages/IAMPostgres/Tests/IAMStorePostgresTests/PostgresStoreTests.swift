@@ -135,6 +135,86 @@ func openStore(_ database: TestPostgres.Database) async throws -> PostgresStore 
         try await second.close()
     }
 
+    /// A catch-up's read (`readChanges`) fetches the page of changes and the states of the users it names with
+    /// its first statements; what the body reads must be what a plain read gives, for the page it prefetched,
+    /// for another page size (not prefetched) and for users the page does not name.
+    @Test func readChangesAnswersAsAPlainReadDoes() async throws {
+        let (store, _) = try await makeStore("prefetch")
+        let dir = IAMDirectory(store: store, account: account)
+        let outsider = try await dir.createUser(name: name("outsider"))
+        let base = outsider.revision
+        let policy = try await dir.createPolicy(
+            name: name("Reader", .policy),
+            document: #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:Get*","Resource":"*"}]}"#)
+        _ = try await dir.createGroup(name: name("team", .group))
+        for index in 0..<3 {
+            let user = name("user\(index)")
+            _ = try await dir.createUser(name: user, tags: [Tag(key: "n", value: "\(index)")])
+            _ = try await dir.putInlinePolicy(
+                name("inline\(index)", .inlinePolicy),
+                document: #"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}"#,
+                on: .user, named: user)
+            _ = try await dir.attachPolicy(policy.value.arn, to: .user, named: user)
+            _ = try await dir.addUser(user, toGroup: name("team", .group))
+        }
+        _ = try await dir.deleteInlinePolicy(name("inline2", .inlinePolicy), on: .user, named: name("user2"))
+        _ = try await dir.detachPolicy(policy.value.arn, from: .user, named: name("user2"))
+        _ = try await dir.removeUser(name("user2"), fromGroup: name("team", .group))
+        _ = try await dir.deleteUser(named: name("user2"))
+
+        /// What a catch-up reads: a page of changes, then its users' states, and one user it does not name.
+        @Sendable func catchUpView(_ reader: any StoreReader, limit: Int) throws(IAMError) -> String {
+            let changes = try reader.changes(after: base, limit: limit)
+            let ids = Array(Set(changes.compactMap { if case .user(let id) = $0.entity { id } else { nil } }))
+            let states = try reader.userStates(ids)
+            let other = try reader.userStates([outsider.value.id])
+            func line(_ id: UniqueID, _ state: UserState?) -> String {
+                guard let state else { return "\(id): missing" }
+                return "\(id): \(state.user.map { "\($0.name) \($0.tags)" } ?? "deleted") "
+                    + "inline \(state.inlinePolicies.map { "\($0.name)=\($0.document)" }) "
+                    + "attached \(state.attachedPolicies) groups \(state.groups)"
+            }
+            return "revision \(reader.revision)\n"
+                + changes.map { "\($0.revision) \($0.kind) \($0.entity)" }.joined(separator: "\n")
+                + "\n" + ids.sorted { $0.rawValue < $1.rawValue }.map { line($0, states[$0]) }.joined(separator: "\n")
+                + "\n" + line(outsider.value.id, other[outsider.value.id])
+        }
+        let page = PostgresStore.changePage
+        let plain = try await store.read { reader throws(IAMError) in try catchUpView(reader, limit: page) }
+        let prefetched = try await store.readChanges(after: base) { reader throws(IAMError) in
+            try catchUpView(reader, limit: page)
+        }
+        #expect(prefetched == plain)
+        #expect(plain.contains("deleted"), "user2's deletion is part of the page")
+        #expect(plain.contains("inline0="), "user0's inline policy is part of its state")
+        #expect(plain.contains("\(outsider.value.id): outsider"))
+        // Another page size than the prefetched one is read by itself, and pages on as a catch-up would.
+        let small = try await store.readChanges(after: base) { reader throws(IAMError) in
+            try catchUpView(reader, limit: 5)
+        }
+        #expect(small == (try await store.read { reader throws(IAMError) in try catchUpView(reader, limit: 5) }))
+        // A snapshot moved forward through readChanges matches one built from everything.
+        let old = AuthorizationSnapshot(
+            contents: StoreContents(revision: .zero), account: account)
+        let caughtUp = try await store.readChanges(after: .zero) { reader throws(IAMError) in
+            try old.applying(changesFrom: reader, page: PostgresStore.changePage)
+        }
+        let loaded = AuthorizationSnapshot(contents: try await store.loadAll(), account: account)
+        #expect(caughtUp.revision == loaded.revision)
+        func summary(_ principal: SnapshotPrincipal?) -> String? {
+            principal.map { "\($0.arn) \($0.userID) \($0.tags) policies \($0.compiled.policies.count)" }
+        }
+        for user in ["outsider", "user0", "user1"] {
+            let arn = "arn:aws:iam::123456789012:user/\(user)"
+            #expect(caughtUp.principal(arn: arn) != nil)
+            #expect(summary(caughtUp.principal(arn: arn)) == summary(loaded.principal(arn: arn)))
+        }
+        #expect(
+            summary(caughtUp.principal(arn: "arn:aws:iam::123456789012:user/user0"))?.hasSuffix("policies 2") == true)
+        #expect(caughtUp.principal(arn: "arn:aws:iam::123456789012:user/user2") == nil)
+        try await store.close()
+    }
+
     @Test func concurrentWritersGetDistinctMonotonicRevisions() async throws {
         let (store, _) = try await makeStore("concurrent")
         let dir = IAMDirectory(store: store, account: account)
@@ -264,6 +344,40 @@ func openStore(_ database: TestPostgres.Database) async throws -> PostgresStore 
         let deleted = try await dir.deleteUser(named: name("alice"))
         try await wait(publisher, reaches: deleted.revision)
         #expect(publisher.snapshot.principal(arn: alice.value.arn.description) == nil)
+        #expect(follower.lag == 0)
+        task.cancel()
+        await task.value
+        try await writer.close()
+        try await reader.close()
+    }
+
+    /// A burst of writes from many writers sends one notification each; the follower wakes its catch-up only
+    /// when none is pending, and must still end at the last revision with no poll to rescue a lost wake-up.
+    @Test func aBurstOfWritesReachesTheFollowerWithoutAPoll() async throws {
+        let (writer, database) = try await makeStore("burst")
+        let reader = try await openStore(database)
+        let publisher = try await SnapshotPublisher(store: reader, account: account)
+        let follower = PostgresChangeFollower(
+            store: reader, publisher: publisher, logger: Logger(label: "follower"), pollInterval: .seconds(3600),
+            compactionInterval: nil, catchUpSpacing: .milliseconds(5))
+        let task = Task { await follower.run() }
+        let deadline = ContinuousClock.now.advanced(by: .seconds(60))
+        while !follower.isListening, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        let dir = IAMDirectory(store: writer, account: account)
+        for round in 0..<4 {
+            let last = try await withThrowingTaskGroup(of: Revision.self) { group in
+                for index in 0..<16 {
+                    group.addTask {
+                        try await dir.createUser(name: self.name("burst\(round)-\(index)")).revision
+                    }
+                }
+                var last = Revision.zero
+                for try await revision in group { last = max(last, revision) }
+                return last
+            }
+            try await wait(publisher, reaches: last)
+            #expect(publisher.snapshot.principal(arn: "arn:aws:iam::123456789012:user/burst\(round)-15") != nil)
+        }
         #expect(follower.lag == 0)
         task.cancel()
         await task.value
