@@ -326,17 +326,26 @@ func openStore(_ database: TestPostgres.Database) async throws -> PostgresStore 
 
     /// Another replica's writes reach this replica's snapshot with nobody asking: the notification wakes it,
     /// and the lag it reports goes back to 0.
-    @Test func followsWritesOfAnotherReplica() async throws {
-        let (writer, database) = try await makeStore("follow")
+    /// A writer store and a reader store on one new database, the reader's snapshot followed by a listening
+    /// follower whose poll is far slower than any test's bound: LISTEN/NOTIFY wake-ups have to do the work.
+    func listeningFollower(_ label: String, catchUpSpacing: Duration = .milliseconds(10)) async throws -> (
+        writer: PostgresStore, reader: PostgresStore, publisher: SnapshotPublisher, follower: PostgresChangeFollower,
+        task: Task<Void, Never>
+    ) {
+        let (writer, database) = try await makeStore(label)
         let reader = try await openStore(database)
         let publisher = try await SnapshotPublisher(store: reader, account: account)
-        // A poll far slower than the test's bound: the LISTEN/NOTIFY wake-up has to do the work.
         let follower = PostgresChangeFollower(
             store: reader, publisher: publisher, logger: Logger(label: "follower"), pollInterval: .seconds(3600),
-            compactionInterval: nil)
+            compactionInterval: nil, catchUpSpacing: catchUpSpacing)
         let task = Task { await follower.run() }
         let deadline = ContinuousClock.now.advanced(by: .seconds(60))
         while !follower.isListening, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        return (writer, reader, publisher, follower, task)
+    }
+
+    @Test func followsWritesOfAnotherReplica() async throws {
+        let (writer, reader, publisher, follower, task) = try await listeningFollower("follow")
         let dir = IAMDirectory(store: writer, account: account)
         let alice = try await dir.createUser(name: name("alice"))
         try await wait(publisher, reaches: alice.revision)
@@ -354,15 +363,8 @@ func openStore(_ database: TestPostgres.Database) async throws -> PostgresStore 
     /// A burst of writes from many writers sends one notification each; the follower wakes its catch-up only
     /// when none is pending, and must still end at the last revision with no poll to rescue a lost wake-up.
     @Test func aBurstOfWritesReachesTheFollowerWithoutAPoll() async throws {
-        let (writer, database) = try await makeStore("burst")
-        let reader = try await openStore(database)
-        let publisher = try await SnapshotPublisher(store: reader, account: account)
-        let follower = PostgresChangeFollower(
-            store: reader, publisher: publisher, logger: Logger(label: "follower"), pollInterval: .seconds(3600),
-            compactionInterval: nil, catchUpSpacing: .milliseconds(5))
-        let task = Task { await follower.run() }
-        let deadline = ContinuousClock.now.advanced(by: .seconds(60))
-        while !follower.isListening, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        let (writer, reader, publisher, follower, task) = try await listeningFollower(
+            "burst", catchUpSpacing: .milliseconds(5))
         let dir = IAMDirectory(store: writer, account: account)
         for round in 0..<4 {
             let last = try await withThrowingTaskGroup(of: Revision.self) { group in
