@@ -224,9 +224,20 @@ public final class RPCClient: Sendable {
 
     /// Sends GOAWAY, lets in-flight calls finish, then closes; later calls fail with UNAVAILABLE.
     public func close() async {
+        try? await self.beginClose().get()
+    }
+
+    /// Starts ``close()`` without waiting for it: at once when called on `eventLoop`, so a caller there orders it
+    /// exactly against the calls it starts. Completes once every connection is gone.
+    package func beginClose() -> EventLoopFuture<Void> {
         let promise = self.eventLoop.makePromise(of: Void.self)
-        self.eventLoop.execute { self.manager.value.close(promise) }
-        try? await promise.futureResult.get()
+        if self.eventLoop.inEventLoop {
+            self.manager.value.close(promise)
+        } else {
+            let manager = self.manager
+            self.eventLoop.execute { manager.value.close(promise) }
+        }
+        return promise.futureResult
     }
 }
 
