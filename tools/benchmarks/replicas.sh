@@ -24,7 +24,9 @@
 #                                                 Authorize client on CPU 0, PostgreSQL, replica A and the
 #                                                 writers on CPU 1, so the Authorize comparison measures what
 #                                                 following the writes costs B rather than A's and PostgreSQL's
-#                                                 share of the same two cores)
+#                                                 share of the same two cores; it then also measures B with
+#                                                 no writes while a busy loop keeps CPU 1 as busy as the
+#                                                 writes do, because a busy CPU 1 alone slows CPU 0 here)
 #
 # Builds release binaries first unless BIN (iam-loadtest, iam-replica-bench) and PG_BIN (iamd-pg, from
 # Packages/IAMPostgres, scratch path .build-pg) are set. Every loop is bounded (timeout, --duration).
@@ -137,6 +139,18 @@ for run in $(seq "$RUNS"); do
   line=$(timeout $((SECS + 60)) "${ON_B[@]}" "$BIN/iam-loadtest" run --workload authorize --connections 1 --in-flight 64 \
     "${CHECK[@]}" | tr '\n' ' ')
   echo "authorize-quiet run=$run $line" | tee -a "$out" >&2
+  if [[ ${PIN:-0} == 1 ]]; then
+    # The same with nothing written but CPU 1 kept busy, as PostgreSQL, A and the writer keep it (97-98% busy
+    # at 500 writes/s): on this VM a busy CPU 1 alone slows CPU 0, so this, not the idle run, is what the
+    # writes run differs from only by B following them.
+    timeout $((SECS + 10)) sh -c 'while :; do :; done' &
+    hog=$!
+    line=$(timeout $((SECS + 60)) "${ON_B[@]}" "$BIN/iam-loadtest" run --workload authorize --connections 1 \
+      --in-flight 64 "${CHECK[@]}" | tr '\n' ' ')
+    kill "$hog" 2>/dev/null || true
+    wait "$hog" 2>/dev/null || true
+    echo "authorize-neighbour run=$run $line" | tee -a "$out" >&2
+  fi
   bench write-load --endpoint "127.0.0.1:$A_PORT" --rate 500 --duration $((SECS + 3)) --prefix "w$run" \
     > "$work/write-load.$run" &
   writer=$!
@@ -172,6 +186,15 @@ for run in $(seq "$RUNS_CATCHUP"); do
 done
 
 med() { grep "^$1 " "$out" | field "$2" | median; }
+# The median over runs of one run's calls/s with writes divided by its calls/s in run kind $1: each run's pair is
+# measured minutes apart, where this shared machine drifts by a fifth between runs.
+paired() {
+  for run in $(seq "$RUNS"); do
+    a=$(grep "^authorize-writes run=$run " "$out" | field calls_per_s)
+    b=$(grep "^$1 run=$run " "$out" | field calls_per_s)
+    awk -v a="$a" -v b="$b" 'BEGIN {if (b > 0) printf "%.3f\n", a / b}'
+  done | median
+}
 echo
 echo "## iamd replicas over PostgreSQL 15 (one machine, fsync on): medians of $RUNS runs of ${SECS} s"
 echo
@@ -188,6 +211,12 @@ quiet=$(med authorize-quiet calls_per_s)
 loaded=$(med authorize-writes calls_per_s)
 echo "| Authorize calls/s on B, no writes | $quiet |"
 echo "| Authorize calls/s on B, A taking 500 writes/s (achieved: $(med authorize-writes writes_per_s)/s) | $loaded ($(awk -v a="$loaded" -v b="$quiet" 'BEGIN {if (b > 0) printf "%.0f%%", 100 * a / b}')) |"
+echo "| the same, median of each run's ratio | $(paired authorize-quiet) |"
+if [[ ${PIN:-0} == 1 ]]; then
+  busy=$(med authorize-neighbour calls_per_s)
+  echo "| Authorize calls/s on B, no writes, CPU 1 kept busy | $busy ($(awk -v a="$busy" -v b="$quiet" 'BEGIN {if (b > 0) printf "%.0f%%", 100 * a / b}') of no writes) |"
+  echo "| Authorize with writes against no writes with CPU 1 kept busy | $(awk -v a="$loaded" -v b="$busy" 'BEGIN {if (b > 0) printf "%.0f%%", 100 * a / b}') (median of each run's ratio $(paired authorize-neighbour)) |"
+fi
 echo "| new replica after $target changes: start to listening, ms | $(med catchup listening_ms) |"
 echo "| new replica after $target changes: start to Health at the revision, ms | $(med catchup caught_up_ms) |"
 echo "errors: $(grep -o 'errors=[0-9]*' "$out" | cut -d= -f2 | awk '{s += $1} END {print s + 0}')"
