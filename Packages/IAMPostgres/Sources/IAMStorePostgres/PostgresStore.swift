@@ -5,6 +5,7 @@ import Dispatch
 import NIOCore
 import PostgresNIO
 import IAMSync
+import Synchronization
 
 /// Where the PostgreSQL store connects: parsed from `postgres://user@host:port/database`.
 public struct PostgresStoreConfiguration: Sendable {
@@ -153,13 +154,47 @@ public final class PostgresStore: Store {
         try await self.read(prefetchingChangesAfter: nil, body)
     }
 
-    /// Runs `body` like ``read(_:)``, with the page of changes after `revision` and the states of the users they
-    /// name sent along with the snapshot's first statements: a follower's catch-up then waits for one answer
-    /// instead of four (the revision, the changes, the users, COMMIT), each a hand-off to the event loop and back.
+    /// Runs `body` like ``read(_:)`` for a catch-up from `revision`. First without a transaction: one statement
+    /// reads the page of changes after `revision`, the rows of the users it names, the revision and
+    /// `compacted_through` (``ChangePrefetch/oneStatementSQL``), and `body` runs on that alone, which is all a
+    /// catch-up over users' changes needs. When `body` asks for anything else (a group, a role, a policy, a key, a
+    /// session, or a second page) it is run again in a REPEATABLE READ transaction that sends the same page and
+    /// users with its first statements.
     public func readChanges<T: Sendable>(
         after revision: Revision, _ body: @Sendable (any StoreReader) throws(IAMError) -> T
     ) async throws(IAMError) -> T {
-        try await self.read(prefetchingChangesAfter: revision, body)
+        if let value = try await self.readChangesInOneStatement(after: revision, body) { return value }
+        return try await self.read(prefetchingChangesAfter: revision, body)
+    }
+
+    /// How many ``readChanges(after:_:)`` were answered by their one statement.
+    package var oneStatementReads: Int { self.oneStatementCount.load(ordering: .relaxed) }
+    private let oneStatementCount = Atomic<Int>(0)
+
+    /// `body`'s value read from ``ChangePrefetch/oneStatementSQL`` alone; nil when it needs more, or when the
+    /// statement failed (the transaction that follows reconnects and reports).
+    private func readChangesInOneStatement<T: Sendable>(
+        after revision: Revision, _ body: @Sendable (any StoreReader) throws(IAMError) -> T
+    ) async throws(IAMError) -> T? {
+        let outcome: Result<T, IAMError>? = try await self.withSession { session throws(IAMError) in
+            guard let read = try? ChangePrefetch.oneStatement(session, after: revision, limit: Self.changePage) else {
+                return nil
+            }
+            session.refusesStatements = true
+            defer { session.refusesStatements = false }
+            do throws(IAMError) {
+                return .success(
+                    try body(
+                        PostgresTransaction(
+                            session, revision: read.revision, compactedThrough: read.compactedThrough,
+                            prefetched: read.prefetch)))
+            } catch {
+                return session.refusedStatement ? nil : .failure(error)
+            }
+        }
+        guard let outcome else { return nil }
+        if case .success = outcome { self.oneStatementCount.add(1, ordering: .relaxed) }
+        return try outcome.get()
     }
 
     private func read<T: Sendable>(

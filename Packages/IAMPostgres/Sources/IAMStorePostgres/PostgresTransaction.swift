@@ -44,6 +44,18 @@ final class PostgresSession {
     /// this thread is a hop to the event loop (and a wake-up of it when idle), so a catch-up that sends four
     /// statements and waits for the last costs one hop, not four.
     private var queued: [(query: PostgresQuery, answer: EventLoopPromise<PostgresQueryResult>)] = []
+    /// Set while the body of a read without a transaction runs (``PostgresStore/readChanges(after:_:)``): a
+    /// statement of its own would see another snapshot than the one statement it was given, so ``send(_:_:)``
+    /// and ``run(_:_:)`` refuse it and note that they did, and the read is done again in a transaction.
+    var refusesStatements = false
+    /// Whether a statement was refused while ``refusesStatements`` was set.
+    private(set) var refusedStatement = false
+
+    private func refuseIfAsked() throws(IAMError) {
+        guard self.refusesStatements else { return }
+        self.refusedStatement = true
+        throw .serviceFailure("this read needs a transaction")
+    }
 
     /// Sends `sql` without waiting for its answer: one thread hand-off and wake-up less than ``run(_:_:)``, for a
     /// statement whose result is not needed yet or at all (BEGIN, the change-log rows of a write, a read's
@@ -53,6 +65,7 @@ final class PostgresSession {
     /// Returns the answer, complete once a later `run` has returned.
     @discardableResult
     func send(_ sql: String, _ values: [SQLValue] = []) throws(IAMError) -> EventLoopFuture<PostgresQueryResult> {
+        try self.refuseIfAsked()
         let query = PostgresQuery(unsafeSQL: sql, binds: try Self.bind(values))
         let answer = self.connection.eventLoop.makePromise(of: PostgresQueryResult.self)
         self.queued.append((query, answer))
@@ -101,6 +114,7 @@ final class PostgresSession {
     /// Runs `sql` with `values` bound to `$1...` and returns every row and the command's row count.
     @discardableResult
     func run(_ sql: String, _ values: [SQLValue] = []) throws(IAMError) -> PostgresQueryResult {
+        try self.refuseIfAsked()
         let bindings = try Self.bind(values)
         do {
             // Bounded: after PostgreSQL restarted under writes, a statement's answer sometimes never came (its
@@ -142,16 +156,70 @@ final class PostgresSession {
 }
 
 /// The first page of changes after a revision and the rows of the users it names, read with a catch-up's first
-/// statements (``PostgresStore/readChanges(after:_:)``); ``PostgresTransaction`` answers
+/// statement (``PostgresStore/readChanges(after:_:)``); ``PostgresTransaction`` answers
 /// ``PostgresTransaction/changes(after:limit:)`` and ``PostgresTransaction/userStates(_:)`` from them when asked
 /// for the same.
 struct ChangePrefetch {
     let after: Revision
     let limit: Int
-    let changes: PostgresQueryResult
+    let changes: [Change]
+    /// Rows in the shape of ``PostgresTransaction/userStatesSQL(_:ordered:)``; rows with a negative tag are
+    /// not a user's (the one-statement read carries its changes and revision in them) and are skipped.
     let users: PostgresQueryResult
 
-    /// The two statements, sent but not waited for.
+    /// The changes after `after` (at most `limit`), the rows of the users they name, the revision and
+    /// `compacted_through`, in one statement and so one snapshot, without a transaction. postgres-nio runs a
+    /// connection's statements one after another, each waiting for the last one's answer, so BEGIN, the page,
+    /// its users, the revision and COMMIT were five round trips between a replica and PostgreSQL per catch-up
+    /// (five wake-ups of each side) even when sent together. Change rows have tag -1 (`owner` the entity id, `a`
+    /// the change kind, `b` the entity kind, `ord` the revision), the two meta rows tag -2 (`owner` the key,
+    /// `ord` the value). `$1` is the user kind, `$2` the revision after which, `$3` the most changes. Their text
+    /// columns take the entity tables' collation, "C": a union of two collations cannot be ordered.
+    static let oneStatementSQL = """
+        WITH page AS (
+            SELECT revision, seq, kind, entity_kind, entity_id FROM change_log
+            WHERE revision > $2 ORDER BY revision, seq LIMIT $3),
+        changed AS (SELECT DISTINCT entity_id AS id FROM page WHERE entity_kind = $1)
+        SELECT tag, owner, a, b, body, ord FROM (
+        """ + PostgresTransaction.userStatesSQL("IN (SELECT id FROM changed)", ordered: false) + """
+
+                UNION ALL SELECT -1, entity_id COLLATE "C", kind COLLATE "C", entity_kind COLLATE "C", NULL,
+                    revision, seq FROM page
+                UNION ALL SELECT -2, key COLLATE "C", NULL, NULL, NULL, value, 0
+                    FROM meta WHERE key IN ('revision', 'compacted_through')
+            ) AS answer ORDER BY tag, ord, seq, owner, a
+            """
+
+    /// Reads ``oneStatementSQL``: the prefetch, the snapshot's revision and `compacted_through`. Ordered by
+    /// `ord` before `owner`, a user's attachments still come in their `seq` order, and the changes in the change
+    /// log's (revision, then `seq`).
+    static func oneStatement(_ session: PostgresSession, after: Revision, limit: Int) throws(IAMError)
+        -> (prefetch: ChangePrefetch, revision: Revision, compactedThrough: UInt64)
+    {
+        let rows = try session.run(
+            Self.oneStatementSQL,
+            [.text(EntityKind.user.rawValue), .int(Int64(after.rawValue)), .int(Int64(max(0, limit)))])
+        var revision: Int64?
+        var compacted: Int64 = 0
+        var changes: [Change] = []
+        for row in rows {
+            let (tag, owner, a, b, _, ord) = try decodeRow(row, (Int32, String, String?, String?, Data?, Int64).self)
+            if tag == -2 {
+                if owner == "revision" { revision = ord } else if owner == "compacted_through" { compacted = ord }
+            } else if tag == -1 {
+                changes.append(try PostgresTransaction.change(revision: ord, kind: a, entityKind: b, entityID: owner))
+            } else if tag >= 0 {
+                break
+            }
+        }
+        guard let revision else { throw .serviceFailure("database has no revision row") }
+        return (
+            ChangePrefetch(after: after, limit: limit, changes: changes, users: rows),
+            Revision(UInt64(max(0, revision))), UInt64(max(0, compacted))
+        )
+    }
+
+    /// The two statements of a transaction's prefetch, sent but not waited for.
     struct Sent {
         let after: Revision
         let limit: Int
@@ -176,13 +244,15 @@ struct ChangePrefetch {
 
         /// The answers, once a later ``PostgresSession/run(_:_:)`` returned (they came before its own).
         func received() throws(IAMError) -> ChangePrefetch {
+            let changes: PostgresQueryResult
+            let users: PostgresQueryResult
             do {
-                return ChangePrefetch(
-                    after: self.after, limit: self.limit, changes: try self.changes.wait(), users: try self.users.wait()
-                )
+                (changes, users) = (try self.changes.wait(), try self.users.wait())
             } catch {
                 throw PostgresStore.map(error)
             }
+            return ChangePrefetch(
+                after: self.after, limit: self.limit, changes: try PostgresTransaction.changes(changes), users: users)
         }
     }
 }
@@ -405,6 +475,7 @@ final class PostgresTransaction: StoreWriter {
         var present = Set<UniqueID>()
         for row in rows {
             let (tag, owner, a, b, body, _) = try decodeRow(row, (Int32, String, String?, String?, Data?, Int64).self)
+            if tag < 0 { continue }
             let id = try self.id(owner)
             if tag == 0 {
                 guard out[id] != nil else { continue }
@@ -491,26 +562,39 @@ final class PostgresTransaction: StoreWriter {
         if revision.rawValue < compacted, revision < self.revision {
             throw PostgresStore.compactedError(after: revision, compactedThrough: Revision(compacted))
         }
-        let rows: PostgresQueryResult
+        let out: [Change]
         let fromPrefetch = self.prefetched.map { $0.after == revision && $0.limit == limit } ?? false
         if fromPrefetch, let prefetched = self.prefetched {
-            rows = prefetched.changes
+            out = prefetched.changes
         } else {
-            rows = try self.session.run(Self.changesSQL, [.int(Int64(revision.rawValue)), .int(Int64(max(0, limit)))])
-        }
-        var out: [Change] = []
-        out.reserveCapacity(rows.count)
-        for row in rows {
-            let (number, kindText, entityKind, entityID) = try decodeRow(row, (Int64, String, String, String).self)
-            guard let kind = Change.Kind(rawValue: kindText),
-                let entity = ChangedEntity(kind: entityKind, id: entityID)
-            else { throw .serviceFailure("corrupt change_log row") }
-            out.append(Change(revision: Revision(UInt64(number)), kind: kind, entity: entity))
+            out = try Self.changes(
+                try self.session.run(Self.changesSQL, [.int(Int64(revision.rawValue)), .int(Int64(max(0, limit)))]))
         }
         if fromPrefetch {
             self.prefetchedUsers = Set(out.lazy.compactMap { if case .user(let id) = $0.entity { id } else { nil } })
         }
         return out
+    }
+
+    /// The changes in rows of ``changesSQL``.
+    static func changes(_ rows: PostgresQueryResult) throws(IAMError) -> [Change] {
+        var out: [Change] = []
+        out.reserveCapacity(rows.count)
+        for row in rows {
+            let (number, kind, entityKind, entityID) = try decodeRow(row, (Int64, String, String, String).self)
+            out.append(try Self.change(revision: number, kind: kind, entityKind: entityKind, entityID: entityID))
+        }
+        return out
+    }
+
+    /// One change-log row's change.
+    static func change(revision: Int64, kind: String?, entityKind: String?, entityID: String) throws(IAMError)
+        -> Change
+    {
+        guard let kind = kind.flatMap(Change.Kind.init(rawValue:)),
+            let entity = entityKind.flatMap({ ChangedEntity(kind: $0, id: entityID) })
+        else { throw .serviceFailure("corrupt change_log row") }
+        return Change(revision: Revision(UInt64(max(0, revision))), kind: kind, entity: entity)
     }
 
     /// A page of the change log: `$1` the revision after which, `$2` the most entries.
@@ -521,15 +605,17 @@ final class PostgresTransaction: StoreWriter {
 
     /// The rows of ``userStates(_:)`` for the users whose ids are `ids` (an SQL condition on an id column), `$1`
     /// being the user kind: the user, then its inline policies, attachments and groups, with a tag saying which.
-    static func userStatesSQL(_ ids: String) -> String {
-        """
-        SELECT 0 AS tag, id AS owner, NULL::text AS a, NULL::text AS b, body, 0::int8 AS ord
-            FROM entity WHERE kind = $1 AND id \(ids)
-        UNION ALL SELECT 1, owner_id, name, document, NULL, 0 FROM inline_policy WHERE owner_id \(ids)
-        UNION ALL SELECT 2, owner_id, policy_arn, NULL, NULL, seq FROM attachment WHERE owner_id \(ids)
-        UNION ALL SELECT 3, user_id, group_id, NULL, NULL, 0 FROM membership WHERE user_id \(ids)
-        ORDER BY tag, owner, ord, a
-        """
+    /// Unordered (`ordered: false`), with a seventh column `seq` (0), for a statement that adds rows of its own
+    /// and orders them all.
+    static func userStatesSQL(_ ids: String, ordered: Bool = true) -> String {
+        let (seqColumn, seq) = ordered ? ("", "") : (", 0 AS seq", ", 0")
+        return """
+            SELECT 0 AS tag, id AS owner, NULL::text AS a, NULL::text AS b, body, 0::int8 AS ord\(seqColumn)
+                FROM entity WHERE kind = $1 AND id \(ids)
+            UNION ALL SELECT 1, owner_id, name, document, NULL, 0\(seq) FROM inline_policy WHERE owner_id \(ids)
+            UNION ALL SELECT 2, owner_id, policy_arn, NULL, NULL, seq\(seq) FROM attachment WHERE owner_id \(ids)
+            UNION ALL SELECT 3, user_id, group_id, NULL, NULL, 0\(seq) FROM membership WHERE user_id \(ids)
+            """ + (ordered ? "\nORDER BY tag, owner, ord, a" : "")
     }
 
     func meta(_ key: String) throws(IAMError) -> UInt64 {

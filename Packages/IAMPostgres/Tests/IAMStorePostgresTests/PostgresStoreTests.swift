@@ -163,11 +163,13 @@ func openStore(_ database: TestPostgres.Database) async throws -> PostgresStore 
         _ = try await dir.deleteUser(named: name("user2"))
 
         /// What a catch-up reads: a page of changes, then its users' states, and one user it does not name.
-        @Sendable func catchUpView(_ reader: any StoreReader, limit: Int) throws(IAMError) -> String {
+        @Sendable func catchUpView(_ reader: any StoreReader, limit: Int, outsider asksOutsider: Bool = true)
+            throws(IAMError) -> String
+        {
             let changes = try reader.changes(after: base, limit: limit)
             let ids = Array(Set(changes.compactMap { if case .user(let id) = $0.entity { id } else { nil } }))
             let states = try reader.userStates(ids)
-            let other = try reader.userStates([outsider.value.id])
+            let other = asksOutsider ? try reader.userStates([outsider.value.id]) : [:]
             func line(_ id: UniqueID, _ state: UserState?) -> String {
                 guard let state else { return "\(id): missing" }
                 return "\(id): \(state.user.map { "\($0.name) \($0.tags)" } ?? "deleted") "
@@ -181,10 +183,21 @@ func openStore(_ database: TestPostgres.Database) async throws -> PostgresStore 
         }
         let page = PostgresStore.changePage
         let plain = try await store.read { reader throws(IAMError) in try catchUpView(reader, limit: page) }
+        let oneStatement = store.oneStatementReads
         let prefetched = try await store.readChanges(after: base) { reader throws(IAMError) in
             try catchUpView(reader, limit: page)
         }
         #expect(prefetched == plain)
+        #expect(store.oneStatementReads == oneStatement, "a user outside the page was read in a transaction")
+        let pageOnly = try await store.readChanges(after: base) { reader throws(IAMError) in
+            try catchUpView(reader, limit: page, outsider: false)
+        }
+        #expect(store.oneStatementReads == oneStatement + 1, "the page and its users come from one statement")
+        #expect(
+            pageOnly
+                == (try await store.read { reader throws(IAMError) in
+                    try catchUpView(reader, limit: page, outsider: false)
+                }))
         #expect(plain.contains("deleted"), "user2's deletion is part of the page")
         #expect(plain.contains("inline0="), "user0's inline policy is part of its state")
         #expect(plain.contains("\(outsider.value.id): outsider"))
@@ -193,6 +206,7 @@ func openStore(_ database: TestPostgres.Database) async throws -> PostgresStore 
             try catchUpView(reader, limit: 5)
         }
         #expect(small == (try await store.read { reader throws(IAMError) in try catchUpView(reader, limit: 5) }))
+        #expect(store.oneStatementReads == oneStatement + 1, "another page size was read in a transaction")
         // A snapshot moved forward through readChanges matches one built from everything.
         let old = AuthorizationSnapshot(
             contents: StoreContents(revision: .zero), account: account)
@@ -212,6 +226,69 @@ func openStore(_ database: TestPostgres.Database) async throws -> PostgresStore 
         #expect(
             summary(caughtUp.principal(arn: "arn:aws:iam::123456789012:user/user0"))?.hasSuffix("policies 2") == true)
         #expect(caughtUp.principal(arn: "arn:aws:iam::123456789012:user/user2") == nil)
+        #expect(store.oneStatementReads == oneStatement + 1, "a group's and a policy's changes need a transaction")
+        try await store.close()
+    }
+
+    /// A follower's catch-up over users' changes only (tags, inline policies, users made and deleted) is one
+    /// statement without a transaction; a change to anything else makes the catch-up read again in a transaction. Either way the snapshot it moves forward
+    /// matches one loaded from the tables.
+    @Test func aCatchUpOverUsersChangesIsOneStatementAndMatchesALoad() async throws {
+        let (store, _) = try await makeStore("one-statement")
+        let dir = IAMDirectory(store: store, account: account)
+        let policy = try await dir.createPolicy(
+            name: name("Reader", .policy),
+            document: #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:Get*","Resource":"*"}]}"#)
+        _ = try await dir.createGroup(name: name("team", .group))
+        for index in 0..<3 {
+            _ = try await dir.createUser(name: name("user\(index)"), tags: [Tag(key: "n", value: "\(index)")])
+        }
+        for index in 0..<2 {
+            _ = try await dir.attachPolicy(policy.value.arn, to: .user, named: name("user\(index)"))
+            _ = try await dir.addUser(name("user\(index)"), toGroup: name("team", .group))
+        }
+        let start = AuthorizationSnapshot(contents: try await store.loadAll(), account: account)
+        _ = try await dir.tag(User.self, named: name("user0"), tags: [Tag(key: "team", value: "blue")])
+        _ = try await dir.putInlinePolicy(
+            name("deny", .inlinePolicy),
+            document: #"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}"#,
+            on: .user, named: name("user1"))
+        _ = try await dir.createUser(name: name("user3"), tags: [Tag(key: "n", value: "3")])
+        _ = try await dir.deleteUser(named: name("user2"))
+
+        func summary(_ snapshot: AuthorizationSnapshot, _ user: String) -> String {
+            guard let principal = snapshot.principal(arn: "arn:aws:iam::123456789012:user/\(user)") else {
+                return "\(user): none"
+            }
+            return "\(user): \(principal.tags) policies \(principal.compiled.policies.count)"
+        }
+        func moved(from snapshot: AuthorizationSnapshot) async throws -> AuthorizationSnapshot {
+            try await store.readChanges(after: snapshot.revision) { reader throws(IAMError) in
+                try snapshot.applying(changesFrom: reader, page: PostgresStore.changePage)
+            }
+        }
+        let users = ["user0", "user1", "user2", "user3"]
+        let before = store.oneStatementReads
+        let next = try await moved(from: start)
+        #expect(store.oneStatementReads == before + 1)
+        let loaded = AuthorizationSnapshot(contents: try await store.loadAll(), account: account)
+        #expect(next.revision == loaded.revision)
+        #expect(users.map { summary(next, $0) } == users.map { summary(loaded, $0) })
+        #expect(summary(next, "user0").contains("blue"))
+        #expect(summary(next, "user2") == "user2: none")
+        #expect(summary(next, "user3") != "user3: none")
+
+        // A group's and a policy's changes (a membership is recorded on both ends, an attachment on the owner and
+        // the policy): the one statement is not enough, and the transaction gives the same outcome.
+        _ = try await dir.removeUser(name("user0"), fromGroup: name("team", .group))
+        _ = try await dir.detachPolicy(policy.value.arn, from: .user, named: name("user1"))
+        _ = try await dir.tag(User.self, named: name("user1"), tags: [Tag(key: "team", value: "red")])
+        let last = try await moved(from: next)
+        #expect(store.oneStatementReads == before + 1)
+        let reloaded = AuthorizationSnapshot(contents: try await store.loadAll(), account: account)
+        #expect(last.revision == reloaded.revision)
+        #expect(users.map { summary(last, $0) } == users.map { summary(reloaded, $0) })
+        #expect(summary(last, "user1").contains("red"))
         try await store.close()
     }
 
