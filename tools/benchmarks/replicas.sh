@@ -211,7 +211,7 @@ quiet=$(med authorize-quiet calls_per_s)
 loaded=$(med authorize-writes calls_per_s)
 echo "| Authorize calls/s on B, no writes | $quiet |"
 echo "| Authorize calls/s on B, A taking 500 writes/s (achieved: $(med authorize-writes writes_per_s)/s) | $loaded ($(awk -v a="$loaded" -v b="$quiet" 'BEGIN {if (b > 0) printf "%.0f%%", 100 * a / b}')) |"
-echo "| the same, median of each run's ratio | $(paired authorize-quiet) |"
+echo "| the same, median of each run's own ratio to its run with no writes (the comparison to read) | $(paired authorize-quiet) |"
 if [[ ${PIN:-0} == 1 ]]; then
   busy=$(med authorize-neighbour calls_per_s)
   echo "| Authorize calls/s on B, no writes, CPU 1 kept busy | $busy ($(awk -v a="$busy" -v b="$quiet" 'BEGIN {if (b > 0) printf "%.0f%%", 100 * a / b}') of no writes) |"
