@@ -158,8 +158,8 @@ public final class PostgresStore: Store {
     /// reads the page of changes after `revision`, the rows of the users it names, the revision and
     /// `compacted_through` (``ChangePrefetch/oneStatementSQL``), and `body` runs on that alone, which is all a
     /// catch-up over users' changes needs. When `body` asks for anything else (a group, a role, a policy, a key, a
-    /// session, or a second page) it is run again in a REPEATABLE READ transaction that sends the same page and
-    /// users with its first statements.
+    /// session, or a second page) it is run again in a REPEATABLE READ transaction whose first statement is the
+    /// same one.
     public func readChanges<T: Sendable>(
         after revision: Revision, _ body: @Sendable (any StoreReader) throws(IAMError) -> T
     ) async throws(IAMError) -> T {
@@ -177,17 +177,11 @@ public final class PostgresStore: Store {
         after revision: Revision, _ body: @Sendable (any StoreReader) throws(IAMError) -> T
     ) async throws(IAMError) -> T? {
         let outcome: Result<T, IAMError>? = try await self.withSession { session throws(IAMError) in
-            guard let read = try? ChangePrefetch.oneStatement(session, after: revision, limit: Self.changePage) else {
-                return nil
-            }
+            guard let reader = try? Self.reader(session, changesAfter: revision) else { return nil }
             session.refusesStatements = true
             defer { session.refusesStatements = false }
             do throws(IAMError) {
-                return .success(
-                    try body(
-                        PostgresTransaction(
-                            session, revision: read.revision, compactedThrough: read.compactedThrough,
-                            prefetched: read.prefetch)))
+                return .success(try body(reader))
             } catch {
                 return session.refusedStatement ? nil : .failure(error)
             }
@@ -206,19 +200,11 @@ public final class PostgresStore: Store {
             let outcome: (result: Result<T, IAMError>, lost: Bool) = try await self.withSession {
                 session throws(IAMError) in
                 let result = Result { () throws(IAMError) -> T in
-                    // BEGIN and the prefetch are not waited for: the revision's answer comes after theirs (see
-                    // PostgresSession.send). The snapshot is taken by the first statement after BEGIN, so all of
-                    // them read the same one.
+                    // BEGIN is not waited for: the next statement's answer comes after its own (see
+                    // PostgresSession.send). That statement takes the snapshot every later one reads.
                     try session.send("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                     do throws(IAMError) {
-                        let prefetch = try after.map { after throws(IAMError) in
-                            try ChangePrefetch.Sent(session, after: after, limit: Self.changePage)
-                        }
-                        let (revision, compacted) = try Self.readRevisionAndCompaction(session)
-                        let value = try body(
-                            PostgresTransaction(
-                                session, revision: revision, compactedThrough: compacted,
-                                prefetched: try prefetch?.received()))
+                        let value = try body(try Self.reader(session, changesAfter: after))
                         // Not waited for: the rows are read, a read-only COMMIT has nothing left to refuse, and the
                         // connection's next statement queues behind it.
                         try session.send("COMMIT")
@@ -354,6 +340,21 @@ public final class PostgresStore: Store {
 
     /// The revision and `compacted_through` in one statement: a follower's catch-up needs both, and each
     /// statement is a round trip.
+    /// A reader of the snapshot `session`'s next statement takes. That statement reads the revision and
+    /// `compacted_through`, and with `after` also the page of changes after it and the rows of the users they
+    /// name (``ChangePrefetch/oneStatement(_:after:limit:)``), which the reader answers from.
+    static func reader(_ session: PostgresSession, changesAfter after: Revision?) throws(IAMError)
+        -> PostgresTransaction
+    {
+        guard let after else {
+            let (revision, compacted) = try Self.readRevisionAndCompaction(session)
+            return PostgresTransaction(session, revision: revision, compactedThrough: compacted)
+        }
+        let read = try ChangePrefetch.oneStatement(session, after: after, limit: Self.changePage)
+        return PostgresTransaction(
+            session, revision: read.revision, compactedThrough: read.compactedThrough, prefetched: read.prefetch)
+    }
+
     static func readRevisionAndCompaction(_ session: PostgresSession) throws(IAMError) -> (Revision, UInt64) {
         var revision: Int64?
         var compacted: Int64 = 0
