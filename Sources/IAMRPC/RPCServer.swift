@@ -30,6 +30,8 @@ public struct RPCServerConfiguration: Sendable {
     /// accepted and closed at once. Bounds what a flood of connections that never finish opening
     /// (a slowloris) holds, while ``ConnectionOptions/handshakeTimeout`` bounds how long each one stays.
     public var maxHandshakingConnections: Int
+    /// Heavy calls that may run on another event loop of the group than their connection's (none by default).
+    public var offload: CallOffload
 
     /// Creates a server configuration.
     public init(
@@ -41,7 +43,8 @@ public struct RPCServerConfiguration: Sendable {
         logger: Logger = Logger(label: "iam.rpc.server", factory: { _ in SwiftLogNoOpLogHandler() }),
         interceptors: [any ServerInterceptor] = [],
         maxConnections: Int = RPCServerConfiguration.defaultMaxConnections,
-        maxHandshakingConnections: Int = RPCServerConfiguration.defaultMaxHandshakingConnections
+        maxHandshakingConnections: Int = RPCServerConfiguration.defaultMaxHandshakingConnections,
+        offload: CallOffload = .none
     ) {
         self.host = host
         self.port = port
@@ -52,6 +55,7 @@ public struct RPCServerConfiguration: Sendable {
         self.interceptors = interceptors
         self.maxConnections = maxConnections
         self.maxHandshakingConnections = maxHandshakingConnections
+        self.offload = offload
     }
 
     /// 16,384: 10,000 pooled clients plus room for reconnects and operators.
@@ -74,11 +78,15 @@ final class ServerShared: Sendable {
     /// Random per server start, so the request ids the server assigns (`<instance>-<connection>-<stream>`)
     /// do not repeat after a restart.
     let instanceID = String(UInt32.random(in: 0x1000_0000...UInt32.max), radix: 16)
+    /// Where heavy calls may move (nil: every call stays on its connection's loop).
+    let offloader: CallOffloader?
 
     init(
-        methods: [String: RPCServerMethod], configuration: RPCServerConfiguration, registry: ConnectionRegistry? = nil
+        methods: [String: RPCServerMethod], configuration: RPCServerConfiguration, registry: ConnectionRegistry? = nil,
+        group: (any EventLoopGroup)? = nil
     ) {
         self.registry = registry
+        self.offloader = group.flatMap { CallOffloader(configuration.offload, group: $0) }
         self.methods = methods
         self.options = configuration.connection
         self.settings = configuration.connection.settings(isServer: true)
@@ -91,7 +99,7 @@ final class ServerShared: Sendable {
 /// A TLS server hosting `RPCService`s on one port.
 ///
 /// Each accepted connection gets a TLS handler and a connection handler on one event loop of the group;
-/// every call of that connection runs on that loop. `shutdown` stops accepting, drains every connection
+/// every call of that connection runs on that loop (heavy ones may move, see ``CallOffload``). `shutdown` stops accepting, drains every connection
 /// (GOAWAY NO_ERROR, in-flight calls finish, new ones are refused) and closes.
 public final class RPCServer: Sendable {
     /// The bound address.
@@ -136,7 +144,7 @@ public final class RPCServer: Sendable {
             maxHandshaking: configuration.maxHandshakingConnections,
             logger: configuration.logger
         )
-        let shared = ServerShared(methods: methods, configuration: configuration, registry: registry)
+        let shared = ServerShared(methods: methods, configuration: configuration, registry: registry, group: group)
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)

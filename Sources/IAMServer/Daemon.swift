@@ -180,7 +180,8 @@ public final class Daemon: Service, Sendable {
                 logger: logger,
                 interceptors: assembly.interceptors,
                 maxConnections: configuration.maxConnections,
-                maxHandshakingConnections: configuration.maxHandshakingConnections
+                maxHandshakingConnections: configuration.maxHandshakingConnections,
+                offload: ServerAssembly.heavyCalls
             ),
             services: assembly.services,
             group: MultiThreadedEventLoopGroup.singleton

@@ -1,6 +1,7 @@
 import Foundation
 public import IAMDomain
 public import IAMRPC
+import IAMWire
 
 /// Everything a server over one store serves, assembled in one place: the services, the interceptor that
 /// authorizes every call, and the credential lookup. The TLS listener (``Daemon``) and the in-process test
@@ -18,6 +19,17 @@ public struct ServerAssembly: Sendable {
     public let store: any Store
     /// SigV4's secret lookup (the AWS front door's): sealed secrets from the snapshot and the root keys.
     public let signingSecrets: SigningSecrets
+
+    /// The calls that may run on another event loop than their connection's (``IAMRPC/CallOffload``): a batch
+    /// of checks (100 cost about 250 µs of one core) and the simulations, once their request is 2 KiB or more
+    /// (an AuthorizeBatch of about ten checks).
+    public static let heavyCalls = CallOffload(
+        methods: [
+            IAMMethods.Authorization.authorizeBatch.fullName,
+            IAMMethods.Authorization.simulatePrincipalPolicy.fullName,
+            IAMMethods.Authorization.simulateCustomPolicy.fullName,
+        ],
+        minimumRequestBytes: 2048)
 
     /// Loads `store` into a first snapshot and assembles the services for `account`.
     ///

@@ -36,6 +36,7 @@ public final class LoopbackRPCServer: Sendable {
     private let options: ConnectionOptions
     private let interceptors: [any ServerInterceptor]
     private let limits: (connections: Int, handshaking: Int)
+    private let offload: CallOffload
 
     /// The bound port.
     public var port: Int { self.server.port }
@@ -47,9 +48,11 @@ public final class LoopbackRPCServer: Sendable {
         services: [any RPCService],
         options: ConnectionOptions,
         interceptors: [any ServerInterceptor],
-        limits: (connections: Int, handshaking: Int)
+        limits: (connections: Int, handshaking: Int),
+        offload: CallOffload
     ) {
         self.limits = limits
+        self.offload = offload
         self.group = group
         self.server = server
         self.certificates = certificates
@@ -67,7 +70,8 @@ public final class LoopbackRPCServer: Sendable {
         port: Int = 0,
         group: MultiThreadedEventLoopGroup? = nil,
         maxConnections: Int = RPCServerConfiguration.defaultMaxConnections,
-        maxHandshakingConnections: Int = RPCServerConfiguration.defaultMaxHandshakingConnections
+        maxHandshakingConnections: Int = RPCServerConfiguration.defaultMaxHandshakingConnections,
+        offload: CallOffload = .none
     ) async throws -> LoopbackRPCServer {
         let certificates = try await TestCertificateChain.loadShared()
         let group = group ?? MultiThreadedEventLoopGroup(numberOfThreads: 1)
@@ -79,7 +83,8 @@ public final class LoopbackRPCServer: Sendable {
             connection: connection,
             interceptors: interceptors,
             maxConnections: maxConnections,
-            maxHandshakingConnections: maxHandshakingConnections
+            maxHandshakingConnections: maxHandshakingConnections,
+            offload: offload
         )
         let server = try await RPCServer.start(configuration: configuration, services: services, group: group)
         return LoopbackRPCServer(
@@ -89,7 +94,8 @@ public final class LoopbackRPCServer: Sendable {
             services: services,
             options: connection,
             interceptors: interceptors,
-            limits: (maxConnections, maxHandshakingConnections)
+            limits: (maxConnections, maxHandshakingConnections),
+            offload: offload
         )
     }
 
@@ -102,7 +108,8 @@ public final class LoopbackRPCServer: Sendable {
             port: self.port,
             group: self.group,
             maxConnections: self.limits.connections,
-            maxHandshakingConnections: self.limits.handshaking
+            maxHandshakingConnections: self.limits.handshaking,
+            offload: self.offload
         )
     }
 

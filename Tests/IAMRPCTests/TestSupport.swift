@@ -24,6 +24,9 @@ struct TestService: RPCService {
     /// Answers through `ServerResponse.async` only when its Task is cancelled, and then records the `tag`
     /// (metadata) in ``cancelledHangs``: shows the server stops a handler whose call ended early.
     static let hang = MethodDescriptor(service: "test.v1.Test", method: "Hang")
+    /// Answers `<loop> <bytes>`: which event loop served the call (an id, equal for equal loops) and how many
+    /// payload bytes it got.
+    static let loop = MethodDescriptor(service: "test.v1.Test", method: "Loop")
     /// The tags of Hang calls whose handler saw its Task cancelled.
     static let cancelledHangs = Mutex<Set<String>>([])
 
@@ -72,6 +75,10 @@ struct TestService: RPCService {
                     }
                     return PingResponse()
                 }
+            },
+            .unary(Self.loop) { (request: PingRequest, context) -> ServerResponse<PingResponse> in
+                let loop = UInt(bitPattern: ObjectIdentifier(context.eventLoop).hashValue)
+                return .ok(PingResponse(payload: ByteBuffer(string: "\(loop) \(request.payload.readableBytes)")))
             },
             .unary(Self.whoAmI) { (_: PingRequest, context) -> ServerResponse<PingResponse> in
                 .ok(PingResponse(payload: ByteBuffer(string: "\(context.accessKeyID) \(context.requestID)")))
@@ -146,11 +153,21 @@ struct RawSession {
     }
 
     /// Sends preface + SETTINGS + AUTH_CLIENT_FIRST, answers AUTH_SERVER_FIRST, waits for AUTH_SERVER_FINAL.
+    /// The connection runs on the server's group unless `clientGroup` is given.
     static func authenticated(
         _ server: LoopbackRPCServer,
-        settings: ConnectionSettings = ConnectionSettings(maxConcurrentCalls: 0, compression: .zlib)
+        settings: ConnectionSettings = ConnectionSettings(maxConcurrentCalls: 0, compression: .zlib),
+        clientGroup: (any EventLoopGroup)? = nil
     ) async throws -> RawSession {
-        let session = RawSession(connection: try await server.rawTLSConnection())
+        let connection =
+            if let clientGroup {
+                try await RawConnection.connect(
+                    host: "127.0.0.1", port: server.port,
+                    tls: server.certificates.clientConfiguration(serverName: "127.0.0.1"), group: clientGroup)
+            } else {
+                try await server.rawTLSConnection()
+            }
+        let session = RawSession(connection: connection)
         var scram = SCRAMClient(accessKeyID: TestCredentials.accessKeyID, secret: TestCredentials.secretAccessKey)
         var out = ByteBuffer()
         session.encoder.writePreface(.client, into: &out)

@@ -195,6 +195,58 @@ struct DaemonAuthorizationTests {
         await fixture.stop()
     }
 
+    /// iamd serves a large AuthorizeBatch on another event loop when its connection has more work
+    /// (``ServerAssembly/heavyCalls``): batches in flight together on one connection, with an invalid one among
+    /// them, answer exactly as the same batches one at a time.
+    @Test func batchesInFlightTogetherAnswerAsOneAtATime() async throws {
+        let fixture = try await Self.start()
+        let client = try fixture.client(fixture.keys["alice"]!)
+        let authorization = AuthorizationServiceClient(client: client)
+        let alice = "arn:aws:iam::123456789012:user/alice"
+        let bob = "arn:aws:iam::123456789012:user/bob"
+        // About 2.7 KiB each, over the 2 KiB from which a batch may move.
+        func batch(_ variant: Int) -> AuthorizeBatchRequest {
+            var batch = AuthorizeBatchRequest()
+            for index in 0..<24 {
+                let principal = (index + variant) % 3 == 0 ? bob : alice
+                let action = (index + variant) % 2 == 0 ? "execute-api:Invoke" : "apigateway:DELETE"
+                batch.requests.append(Self.check(principal, action, Self.pets))
+            }
+            return batch
+        }
+        var batches = (0..<8).map(batch)
+        // One batch names a principal that does not exist: only that call fails, with NoSuchEntity.
+        batches[5].requests[17].principalARN = "arn:aws:iam::123456789012:user/nobody"
+        func answers(_ batch: AuthorizeBatchRequest) async -> Result<[AuthorizeResponse], RPCError> {
+            do { return .success(try await authorization.authorizeBatch(batch).results) } catch {
+                return .failure(error)
+            }
+        }
+        var oneAtATime: [Result<[AuthorizeResponse], RPCError>] = []
+        for batch in batches { oneAtATime.append(await answers(batch)) }
+        for round in 0..<3 {
+            let together = await withTaskGroup(of: (Int, Result<[AuthorizeResponse], RPCError>).self) { group in
+                for (index, batch) in batches.enumerated() { group.addTask { (index, await answers(batch)) } }
+                var answered = [Result<[AuthorizeResponse], RPCError>?](repeating: nil, count: batches.count)
+                for await (index, answer) in group { answered[index] = answer }
+                return answered.map { $0! }
+            }
+            for (index, (expected, got)) in zip(oneAtATime, together).enumerated() {
+                switch (expected, got) {
+                case (.success(let expected), .success(let got)):
+                    #expect(got == expected, "round \(round), batch \(index)")
+                case (.failure(let expected), .failure(let got)):
+                    #expect(got.iamErrorCode == "NoSuchEntity" && got.iamErrorCode == expected.iamErrorCode)
+                default:
+                    Issue.record("round \(round), batch \(index): \(expected) one at a time, \(got) together")
+                }
+            }
+        }
+        #expect(oneAtATime.filter { if case .failure = $0 { true } else { false } }.count == 1)
+        await client.close()
+        await fixture.stop()
+    }
+
     @Test func everyCallIsAuthorized() async throws {
         let fixture = try await Self.start()
         let bob = try fixture.client(fixture.keys["bob"]!)

@@ -361,6 +361,15 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             }
             request = payload
         }
+        if let offloader = self.shared.offloader, request.readableBytes >= offloader.minimumRequestBytes,
+            offloader.methods.contains(record.method.descriptor.fullName),
+            // Worth a hop only when this loop has more of the connection's work: another call, or unread frames.
+            self.state.calls.count > 1 || self.decoder.bufferedBytes > 0,
+            let loop = offloader.acquire(besides: context.eventLoop)
+        {
+            self.offload(streamID, record: record, request: request, to: loop, offloader: offloader, context: context)
+            return
+        }
         let callContext = ServerCallContext(
             eventLoop: context.eventLoop,
             method: record.method.descriptor,
@@ -402,6 +411,40 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             record.cancel = cancel
             self.awaitDeferred(streamID, future, deadline: record.deadline, context: context)
         }
+    }
+
+    /// Serves the call on `loop` (decode, interceptors, handler, encode) and writes its answer here when it is
+    /// back, as a deferred answer's (``CallOffload``).
+    private func offload(
+        _ streamID: UInt32, record: CallRecord, request: ByteBuffer, to loop: any EventLoop,
+        offloader: CallOffloader, context: ChannelHandlerContext
+    ) {
+        let callContext = ServerCallContext(
+            eventLoop: loop,
+            method: record.method.descriptor,
+            requestID: record.requestID,
+            metadata: record.metadata,
+            deadline: record.deadline,
+            accessKeyID: self.state.accessKeyID ?? "",
+            peerAddress: self.peerAddress(context)
+        )
+        let method = record.method
+        let allocator = context.channel.allocator
+        let cancel = OffloadedCancel()
+        record.cancel = { cancel.callEnded() }
+        let answer = loop.flatSubmit { () -> EventLoopFuture<ByteBuffer> in
+            defer { offloader.finished() }
+            var request = request
+            var response = allocator.buffer(capacity: 0)
+            switch method.invoke(&request, callContext, &response) {
+            case .encoded: return loop.makeSucceededFuture(response)
+            case .failed(let error): return loop.makeFailedFuture(error)
+            case .deferred(let later, let handlerCancel):
+                cancel.handlerAnswersLater(cancel: handlerCancel)
+                return later
+            }
+        }
+        self.awaitDeferred(streamID, answer, deadline: record.deadline, context: context)
     }
 
     private func awaitDeferred(
