@@ -361,15 +361,22 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             }
             request = payload
         }
-        if let offloader = self.shared.offloader, request.readableBytes >= offloader.minimumRequestBytes,
-            offloader.methods.contains(record.method.descriptor.fullName),
-            // Worth a hop only when this loop has more of the connection's work: another call, or unread frames.
-            self.state.calls.count > 1 || self.decoder.bufferedBytes > 0,
-            let loop = offloader.acquire(besides: context.eventLoop)
+        // A heavy call moves when this loop has more of the connection's work (another call, or unread frames)
+        // and another loop is free of heavy calls; one served here marks this loop busy meanwhile.
+        var servingHeavy: CallOffloader.Slot?
+        if let offloader = self.shared.offloader,
+            offloader.isHeavy(record.method.descriptor, bytes: request.readableBytes)
         {
-            self.offload(streamID, record: record, request: request, to: loop, offloader: offloader, context: context)
-            return
+            if self.state.calls.count > 1 || self.decoder.bufferedBytes > 0,
+                let slot = offloader.claim(besides: context.eventLoop)
+            {
+                self.offload(
+                    streamID, record: record, request: request, to: slot, offloader: offloader, context: context)
+                return
+            }
+            servingHeavy = offloader.serving(on: context.eventLoop)
         }
+        defer { if let servingHeavy { self.shared.offloader?.finished(servingHeavy) } }
         let callContext = ServerCallContext(
             eventLoop: context.eventLoop,
             method: record.method.descriptor,
@@ -416,9 +423,10 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     /// Serves the call on `loop` (decode, interceptors, handler, encode) and writes its answer here when it is
     /// back, as a deferred answer's (``CallOffload``).
     private func offload(
-        _ streamID: UInt32, record: CallRecord, request: ByteBuffer, to loop: any EventLoop,
+        _ streamID: UInt32, record: CallRecord, request: ByteBuffer, to slot: CallOffloader.Slot,
         offloader: CallOffloader, context: ChannelHandlerContext
     ) {
+        let loop = slot.loop
         let callContext = ServerCallContext(
             eventLoop: loop,
             method: record.method.descriptor,
@@ -433,7 +441,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         let cancel = OffloadedCancel()
         record.cancel = { cancel.callEnded() }
         let answer = loop.flatSubmit { () -> EventLoopFuture<ByteBuffer> in
-            defer { offloader.finished() }
+            defer { offloader.finished(slot) }
             var request = request
             var response = allocator.buffer(capacity: 0)
             switch method.invoke(&request, callContext, &response) {

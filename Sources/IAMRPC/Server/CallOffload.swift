@@ -1,4 +1,5 @@
 public import NIOCore
+import IAMWire
 import Synchronization
 
 /// Which calls may be served on another event loop than their connection's.
@@ -7,9 +8,9 @@ import Synchronization
 /// checks, a simulation) then holds that loop for hundreds of microseconds while the group's other loops may
 /// be idle, and one connection with several such calls in flight gets one core. A call of a listed method
 /// whose request has at least ``minimumRequestBytes`` is served (decoded, intercepted, handled, encoded) on
-/// another loop of the group when three things hold: the connection has more work waiting behind it (another
-/// call open, or more bytes read), fewer offloaded calls are running in the whole server than the group has
-/// other loops, and the group has another loop. Otherwise it runs where it always did. The answer goes back
+/// another loop of the group when the connection has more work waiting behind it (another call open, or more
+/// bytes read) and another loop of the group runs no heavy call (neither its own connections' nor a moved one).
+/// Otherwise it runs where it always did. The answer goes back
 /// to the connection's loop, which writes it; a call that ended meanwhile (cancelled, past its deadline, its
 /// connection closed) drops it as it drops any late answer.
 public struct CallOffload: Sendable {
@@ -29,47 +30,63 @@ public struct CallOffload: Sendable {
     }
 }
 
-/// The loops offloaded calls may run on, and how many run now (one per server, shared by its connections).
+/// The loops offloaded calls may run on, and which of them run a heavy call now (one per server, shared by its
+/// connections).
 final class CallOffloader: Sendable {
+    /// One loop of the group and how many heavy calls it runs now: its own connections' and moved ones.
+    final class Slot: Sendable {
+        let loop: any EventLoop
+        let heavyCalls = Atomic<Int>(0)
+
+        init(_ loop: any EventLoop) { self.loop = loop }
+    }
+
     let methods: Set<String>
     let minimumRequestBytes: Int
-    private let loops: [any EventLoop]
-    /// Offloaded calls whose work has started and not finished, across the server.
-    private let running = Atomic<Int>(0)
-    /// Where the next pick starts, so offloads spread over the loops.
+    private let slots: [Slot]
+    /// Where the next pick starts, so moved calls spread over the loops.
     private let next = Atomic<Int>(0)
 
     /// Nil when nothing would ever move: no methods, or a group of one loop.
     init?(_ offload: CallOffload, group: any EventLoopGroup) {
         guard !offload.methods.isEmpty else { return nil }
-        var loops: [any EventLoop] = []
-        for loop in group.makeIterator() { loops.append(loop) }
-        guard loops.count > 1 else { return nil }
+        var slots: [Slot] = []
+        for loop in group.makeIterator() { slots.append(Slot(loop)) }
+        guard slots.count > 1 else { return nil }
         self.methods = offload.methods
         self.minimumRequestBytes = offload.minimumRequestBytes
-        self.loops = loops
+        self.slots = slots
     }
 
-    /// Another loop than `current` for one offloaded call, or nil when as many offloaded calls run as there
-    /// are other loops. A loop returned must be given back with ``finished()`` when the call's work is done.
-    func acquire(besides current: any EventLoop) -> (any EventLoop)? {
-        let limit = self.loops.count - 1
-        guard self.running.add(1, ordering: .relaxed).newValue <= limit else {
-            self.running.subtract(1, ordering: .relaxed)
-            return nil
-        }
+    /// Whether a call of `method` with a request of `bytes` is heavy.
+    func isHeavy(_ method: MethodDescriptor, bytes: Int) -> Bool {
+        bytes >= self.minimumRequestBytes && self.methods.contains(method.fullName)
+    }
+
+    /// A loop other than `current` that runs no heavy call, claimed for one moved call (give it back with
+    /// ``finished(_:)`` when the call's work is done), or nil when every other loop has one: moving a call to a
+    /// loop that is busy with its own would only add the hop. So a loop runs at most one moved call at a time.
+    func claim(besides current: any EventLoop) -> Slot? {
         let start = self.next.add(1, ordering: .relaxed).newValue
-        for offset in 0..<self.loops.count {
-            let loop = self.loops[(start &+ offset) % self.loops.count]
-            if loop !== current { return loop }
+        for offset in 0..<self.slots.count {
+            let slot = self.slots[(start &+ offset) % self.slots.count]
+            guard slot.loop !== current else { continue }
+            if slot.heavyCalls.compareExchange(expected: 0, desired: 1, ordering: .relaxed).exchanged { return slot }
         }
-        self.running.subtract(1, ordering: .relaxed)
         return nil
     }
 
-    /// One offloaded call's work is done.
-    func finished() {
-        self.running.subtract(1, ordering: .relaxed)
+    /// The slot of `loop` (a loop of the group), marked as running one more heavy call: the connection's loop
+    /// serving one itself, so that no call moves to it meanwhile. Give it back with ``finished(_:)``.
+    func serving(on loop: any EventLoop) -> Slot? {
+        guard let slot = self.slots.first(where: { $0.loop === loop }) else { return nil }
+        slot.heavyCalls.add(1, ordering: .relaxed)
+        return slot
+    }
+
+    /// A heavy call's work on `slot`'s loop is done.
+    func finished(_ slot: Slot) {
+        slot.heavyCalls.subtract(1, ordering: .relaxed)
     }
 }
 
