@@ -99,8 +99,9 @@ final class ServerShared: Sendable {
 /// A TLS server hosting `RPCService`s on one port.
 ///
 /// Each accepted connection gets a TLS handler and a connection handler on one event loop of the group;
-/// every call of that connection runs on that loop (heavy ones may move, see ``CallOffload``). `shutdown` stops accepting, drains every connection
-/// (GOAWAY NO_ERROR, in-flight calls finish, new ones are refused) and closes.
+/// every call of that connection runs on that loop (heavy ones may move, see ``CallOffload``). `shutdown`
+/// stops accepting, drains every connection (GOAWAY NO_ERROR, in-flight calls finish, new ones are refused)
+/// and closes.
 public final class RPCServer: Sendable {
     /// The bound address.
     public let localAddress: SocketAddress

@@ -12,25 +12,21 @@ import Testing
 /// hold the client too.
 @Suite("Call offload")
 struct CallOffloadTests {
-    /// A server on a group of two loops whose Loop, Echo and Stall calls of 256 bytes or more may move.
-    static func withOffloadingServer(_ body: (LoopbackRPCServer) async throws -> Void) async throws {
-        var connection = ConnectionOptions()
-        connection.handshakeTimeout = .seconds(600)
-        let server = try await LoopbackRPCServer.start(
-            services: [HealthService(), TestService()], connection: connection,
-            group: MultiThreadedEventLoopGroup(numberOfThreads: 2),
-            offload: CallOffload(
-                methods: [
-                    TestService.loop.fullName, TestService.echo.fullName, TestService.stall.fullName,
-                    TestService.hang.fullName,
-                ],
-                minimumRequestBytes: 256))
-        do {
-            try await body(server)
-            await server.shutdown()
-        } catch {
-            await server.shutdown()
-            throw error
+    /// A request over the 256 bytes from which the test server's calls may move.
+    static let heavy = String(repeating: "h", count: 300)
+
+    /// An authenticated raw session on a server with a group of two loops whose Loop, Echo, Stall and Hang
+    /// calls of 256 bytes or more may move. The session's connection runs on another group.
+    static func withOffloadingSession(_ body: (RawSession) async throws -> Void) async throws {
+        let offload = CallOffload(
+            methods: [
+                TestService.loop.fullName, TestService.echo.fullName, TestService.stall.fullName,
+                TestService.hang.fullName,
+            ],
+            minimumRequestBytes: 256)
+        try await withServer(group: MultiThreadedEventLoopGroup(numberOfThreads: 2), offload: offload) { server in
+            try await body(
+                try await RawSession.authenticated(server, clientGroup: MultiThreadedEventLoopGroup.singleton))
         }
     }
 
@@ -69,9 +65,8 @@ struct CallOffloadTests {
 
     @Test("a heavy call moves only while its connection has more work, and the rest stay on the connection's loop")
     func heavyCallsMoveOnlyWithWorkBehindThem() async throws {
-        try await Self.withOffloadingServer { server in
-            let session = try await RawSession.authenticated(server, clientGroup: MultiThreadedEventLoopGroup.singleton)
-            let heavy = String(repeating: "h", count: 300)
+        try await Self.withOffloadingSession { session in
+            let heavy = Self.heavy
 
             // A heavy call alone: nothing else for the connection's loop to do, so it stays.
             try await Self.send([(1, TestService.loop, heavy, Metadata())], on: session)
@@ -100,9 +95,8 @@ struct CallOffloadTests {
 
     @Test("no call moves to a loop that runs a heavy call: then the next heavy call stays")
     func noCallMovesToABusyLoop() async throws {
-        try await Self.withOffloadingServer { server in
-            let session = try await RawSession.authenticated(server, clientGroup: MultiThreadedEventLoopGroup.singleton)
-            let heavy = String(repeating: "h", count: 300)
+        try await Self.withOffloadingSession { session in
+            let heavy = Self.heavy
             try await Self.send([(1, TestService.loop, "small", Metadata())], on: session)
             let home = Self.loop(try await Self.answer(1, on: session))
 
@@ -129,9 +123,8 @@ struct CallOffloadTests {
 
     @Test("a moved call that fails, or whose client cancels it, ends as it would on the connection's loop")
     func movedCallsFailAndCancelAsUsual() async throws {
-        try await Self.withOffloadingServer { server in
-            let session = try await RawSession.authenticated(server, clientGroup: MultiThreadedEventLoopGroup.singleton)
-            let heavy = String(repeating: "h", count: 300)
+        try await Self.withOffloadingSession { session in
+            let heavy = Self.heavy
             // A request that does not decode fails the moved call alone.
             var out = ByteBuffer()
             try session.encoder.writeCallStart(CallStart(method: TestService.echo.fullName), streamID: 1, into: &out)

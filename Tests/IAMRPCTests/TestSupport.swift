@@ -4,6 +4,7 @@ import IAMServer
 import IAMTestSupport
 import IAMWire
 import NIOCore
+import NIOPosix
 import Synchronization
 import Testing
 
@@ -102,13 +103,16 @@ extension PingRequest {
 /// timeout's own test) keeps it.
 func withServer<T>(
     connection: ConnectionOptions = ConnectionOptions(),
+    group: MultiThreadedEventLoopGroup? = nil,
+    offload: CallOffload = .none,
     _ body: (LoopbackRPCServer) async throws -> T
 ) async throws -> T {
     var connection = connection
     if connection.handshakeTimeout == ConnectionOptions().handshakeTimeout {
         connection.handshakeTimeout = .seconds(600)
     }
-    let server = try await LoopbackRPCServer.start(services: [HealthService(), TestService()], connection: connection)
+    let server = try await LoopbackRPCServer.start(
+        services: [HealthService(), TestService()], connection: connection, group: group, offload: offload)
     do {
         let result = try await body(server)
         await server.shutdown()

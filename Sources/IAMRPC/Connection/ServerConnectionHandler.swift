@@ -377,15 +377,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             servingHeavy = offloader.serving(on: context.eventLoop)
         }
         defer { if let servingHeavy { self.shared.offloader?.finished(servingHeavy) } }
-        let callContext = ServerCallContext(
-            eventLoop: context.eventLoop,
-            method: record.method.descriptor,
-            requestID: record.requestID,
-            metadata: record.metadata,
-            deadline: record.deadline,
-            accessKeyID: self.state.accessKeyID ?? "",
-            peerAddress: self.peerAddress(context)
-        )
+        let callContext = self.callContext(record, on: context.eventLoop, context: context)
         // Encode the answer straight into the outbound buffer behind a MESSAGE header; roll back if the
         // handler failed or answers later.
         let mark = self.outbound.writerIndex
@@ -420,14 +412,11 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         }
     }
 
-    /// Serves the call on `loop` (decode, interceptors, handler, encode) and writes its answer here when it is
-    /// back, as a deferred answer's (``CallOffload``).
-    private func offload(
-        _ streamID: UInt32, record: CallRecord, request: ByteBuffer, to slot: CallOffloader.Slot,
-        offloader: CallOffloader, context: ChannelHandlerContext
-    ) {
-        let loop = slot.loop
-        let callContext = ServerCallContext(
+    /// What the call's interceptors and handler see of it, running on `loop`.
+    private func callContext(
+        _ record: CallRecord, on loop: any EventLoop, context: ChannelHandlerContext
+    ) -> ServerCallContext {
+        ServerCallContext(
             eventLoop: loop,
             method: record.method.descriptor,
             requestID: record.requestID,
@@ -436,6 +425,16 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             accessKeyID: self.state.accessKeyID ?? "",
             peerAddress: self.peerAddress(context)
         )
+    }
+
+    /// Serves the call on `loop` (decode, interceptors, handler, encode) and writes its answer here when it is
+    /// back, as a deferred answer's (``CallOffload``).
+    private func offload(
+        _ streamID: UInt32, record: CallRecord, request: ByteBuffer, to slot: CallOffloader.Slot,
+        offloader: CallOffloader, context: ChannelHandlerContext
+    ) {
+        let loop = slot.loop
+        let callContext = self.callContext(record, on: loop, context: context)
         let method = record.method
         let allocator = context.channel.allocator
         let cancel = OffloadedCancel()
@@ -443,7 +442,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         let answer = loop.flatSubmit { () -> EventLoopFuture<ByteBuffer> in
             defer { offloader.finished(slot) }
             var request = request
-            var response = allocator.buffer(capacity: 0)
+            // Room for a batch's answer without regrowing it from nothing.
+            var response = allocator.buffer(capacity: 4096)
             switch method.invoke(&request, callContext, &response) {
             case .encoded: return loop.makeSucceededFuture(response)
             case .failed(let error): return loop.makeFailedFuture(error)

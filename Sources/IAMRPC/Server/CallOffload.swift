@@ -1,4 +1,4 @@
-public import NIOCore
+import NIOCore
 import IAMWire
 import Synchronization
 
@@ -9,12 +9,12 @@ import Synchronization
 /// be idle, and one connection with several such calls in flight gets one core. A call of a listed method
 /// whose request has at least ``minimumRequestBytes`` is served (decoded, intercepted, handled, encoded) on
 /// another loop of the group when the connection has more work waiting behind it (another call open, or more
-/// bytes read) and another loop of the group runs no heavy call (neither its own connections' nor a moved one).
-/// Otherwise it runs where it always did. The answer goes back
-/// to the connection's loop, which writes it; a call that ended meanwhile (cancelled, past its deadline, its
-/// connection closed) drops it as it drops any late answer.
+/// bytes read) and another loop runs no heavy call (neither one of its own connections' nor a moved one).
+/// Otherwise it runs where it always did. The answer goes back to the connection's loop, which writes it; a
+/// call that ended meanwhile (cancelled, past its deadline, its connection closed) drops it as it drops any late
+/// answer, and the handler's own cancel hook (``ServerResponse/cancellable(_:cancel:)``) still runs.
 public struct CallOffload: Sendable {
-    /// Full method names (`/iam.v1.AuthorizationService/AuthorizeBatch`) whose calls may move.
+    /// Full method names (`/iam.v1.Authorization/AuthorizeBatch`) whose calls may move.
     public var methods: Set<String>
     /// Requests smaller than this stay on the connection's loop: the hop (two wake-ups, 10-25 µs here)
     /// would cost more than the work it spreads.
