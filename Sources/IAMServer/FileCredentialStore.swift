@@ -67,7 +67,7 @@ public struct FileCredentialStore: CredentialStore {
         }
         if changed {
             let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             try writePrivate(encoder.encode(file), to: url)
         }
         return try FileCredentialStore(contentsOf: url)
@@ -114,7 +114,9 @@ public struct FileCredentialStore: CredentialStore {
             )
         ])
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        // Slashes as they are: an operator copies the secret out of the file by hand, and a `\/` in it (JSON's
+        // escape, which a secret's `/` would get) is not part of the secret.
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         let root = RootCredentials(accessKeyId: key.accessKeyID, secretAccessKey: key.secretAccessKey)
         try writePrivate(encoder.encode(root), to: directory.appendingPathComponent("root-credentials.json"))
         // The verifier file last: its presence is what marks the bootstrap as done.

@@ -179,6 +179,24 @@ struct FileCredentialStoreTests {
         #expect(try await again.credential(forAccessKeyID: "AKIAUNKNOWNUNKNOWN00") == nil)
     }
 
+    @Test("root-credentials.json holds the secret as it is, so copying it by hand works: no JSON `\\/` for a `/`")
+    func rootSecretIsWrittenVerbatim() throws {
+        // About half of all secrets contain a `/`; bootstrap until one does (each try is a fresh folder).
+        for _ in 0..<60 {
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("iam-store-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: dir) }
+            let (_, created) = try FileCredentialStore.bootstrap(in: dir)
+            let key = try #require(created)
+            guard key.secretAccessKey.contains("/") else { continue }
+            let text = try String(contentsOf: dir.appendingPathComponent("root-credentials.json"), encoding: .utf8)
+            #expect(text.contains(key.secretAccessKey))
+            #expect(!text.contains("\\/"))
+            return
+        }
+        Issue.record("no secret with a / in 60 bootstraps")
+    }
+
     @Test("access keys have AWS's shapes and differ every time")
     func keyShapes() {
         let keys = (0..<50).map { _ in FileCredentialStore.makeAccessKey() }

@@ -140,7 +140,9 @@ struct Seed: AsyncParsableCommand {
         let credentials: [String: String] = [
             "accessKeyId": keyID.rawValue, "secretAccessKey": secret, "principalArn": checker.arn.description,
         ]
-        let json = try JSONSerialization.data(withJSONObject: credentials, options: [.sortedKeys])
+        // Slashes as they are: a secret copied out of the file by hand must not carry JSON's `\/`.
+        let json = try JSONSerialization.data(
+            withJSONObject: credentials, options: [.sortedKeys, .withoutEscapingSlashes])
         FileHandle.standardOutput.write(json + Data("\n".utf8))
 
         if createWriters > 0 { try await self.measureCreateUser(directory) }
