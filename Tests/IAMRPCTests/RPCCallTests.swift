@@ -203,18 +203,21 @@ struct RPCCallTests {
             let task = Task {
                 await rpcError {
                     _ = try await client.unary(
-                        TestService.slow,
+                        TestService.hang,
                         PingRequest("x"),
                         as: PingResponse.self,
-                        options: CallOptions(metadata: ["delay-ms": "3000"])
+                        // The deadline only bounds the test should the cancellation ever be lost.
+                        options: CallOptions(
+                            timeout: .seconds(120), metadata: ["tag": "client-cancel-\(UUID().uuidString)"])
                     )
                 }
             }
             try await Task.sleep(for: .milliseconds(50))
             task.cancel()
             let error = await task.value
-            // CANCELLED (not the Slow handler's answer, due 3 s later) shows the client gave up on its own;
-            // no wall-clock bound, which a loaded machine can break with the code right (issue 6).
+            // Hang never answers, so only the client's own cancellation can end the call, however late this test's
+            // Tasks run. (It called Slow, answering after 3 s: at a load average of 7 the sleep above once took
+            // longer than that, the answer arrived first, and the test failed with the code right; issue 6.)
             #expect(error?.code == .cancelled)
             let response = try await client.unary(TestService.echo, PingRequest("still"), as: PingResponse.self)
             #expect(String(buffer: response.payload) == "still")
