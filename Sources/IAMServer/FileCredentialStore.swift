@@ -66,9 +66,7 @@ public struct FileCredentialStore: CredentialStore {
             changed = true
         }
         if changed {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            try writePrivate(encoder.encode(file), to: url)
+            try writePrivate(Self.fileEncoder().encode(file), to: url)
         }
         return try FileCredentialStore(contentsOf: url)
     }
@@ -81,6 +79,14 @@ public struct FileCredentialStore: CredentialStore {
     /// The verifier of `accessKeyID` without suspending: the file was read at start.
     public func immediateCredential(forAccessKeyID accessKeyID: String) -> ImmediateCredentialLookup {
         credentials[accessKeyID].map { .found($0) } ?? .notFound
+    }
+
+    /// How the credential files are written: readable, stable, and with slashes as they are (an operator copies
+    /// the root secret out of `root-credentials.json` by hand, and JSON's `\/` for a secret's `/` is not part of it).
+    private static func fileEncoder() -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return encoder
     }
 
     /// A new access key pair in AWS's shapes: a 20-character id `AKIA` + 16 characters of
@@ -113,10 +119,7 @@ public struct FileCredentialStore: CredentialStore {
                 serverKey: Data(credential.serverKey).base64EncodedString()
             )
         ])
-        let encoder = JSONEncoder()
-        // Slashes as they are: an operator copies the secret out of the file by hand, and a `\/` in it (JSON's
-        // escape, which a secret's `/` would get) is not part of the secret.
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let encoder = Self.fileEncoder()
         let root = RootCredentials(accessKeyId: key.accessKeyID, secretAccessKey: key.secretAccessKey)
         try writePrivate(encoder.encode(root), to: directory.appendingPathComponent("root-credentials.json"))
         // The verifier file last: its presence is what marks the bootstrap as done.

@@ -37,10 +37,8 @@ struct CallOffloadTests {
     ) async throws {
         var out = ByteBuffer()
         for call in calls {
-            try session.encoder.writeCallStart(
-                CallStart(method: call.method.fullName, metadata: call.metadata), streamID: call.stream, into: &out)
-            try session.encoder.writeMessage(
-                PingRequest(call.payload).encodedBuffer, streamID: call.stream, endStream: true, into: &out)
+            try session.encodeCall(
+                call.method, PingRequest(call.payload), streamID: call.stream, metadata: call.metadata, into: &out)
         }
         try await session.connection.write(out)
     }
@@ -132,9 +130,7 @@ struct CallOffloadTests {
             bad.writeBytes([0x0A, 0xFF, 0xFF, 0xFF, 0x0F])  // field 1, a length far past the end
             bad.writeRepeatingByte(0, count: 300)
             try session.encoder.writeMessage(bad, streamID: 1, endStream: true, into: &out)
-            try session.encoder.writeCallStart(CallStart(method: TestService.loop.fullName), streamID: 3, into: &out)
-            try session.encoder.writeMessage(
-                PingRequest("small").encodedBuffer, streamID: 3, endStream: true, into: &out)
+            try session.encodeCall(TestService.loop, PingRequest("small"), streamID: 3, into: &out)
             try await session.connection.write(out)
             let failed = try await session.waitForFrame { $0.type == .callEnd && $0.streamID == 1 }
             #expect(failed.callEnd?.status == .invalidArgument)

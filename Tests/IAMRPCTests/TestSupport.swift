@@ -235,13 +235,26 @@ struct RawSession {
         metadata: Metadata = Metadata()
     ) async throws {
         var out = ByteBuffer()
+        try self.encodeCall(method, request, streamID: streamID, timeout: timeout, metadata: metadata, into: &out)
+        try await self.connection.write(out)
+    }
+
+    /// Appends CALL_START + MESSAGE(END_STREAM) for `method` on `streamID` to `out` (several calls in one write
+    /// reach the server in one read).
+    func encodeCall(
+        _ method: MethodDescriptor,
+        _ request: PingRequest,
+        streamID: UInt32,
+        timeout: Duration? = nil,
+        metadata: Metadata = Metadata(),
+        into out: inout ByteBuffer
+    ) throws {
         try self.encoder.writeCallStart(
             CallStart(method: method.fullName, timeout: timeout, metadata: metadata),
             streamID: streamID,
             into: &out
         )
         try self.encoder.writeMessage(request.encodedBuffer, streamID: streamID, endStream: true, into: &out)
-        try await self.connection.write(out)
     }
 }
 

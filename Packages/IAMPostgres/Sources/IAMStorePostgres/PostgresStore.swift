@@ -338,8 +338,6 @@ public final class PostgresStore: Store {
         return Revision(UInt64(max(0, try decodeRow(row, Int64.self))))
     }
 
-    /// The revision and `compacted_through` in one statement: a follower's catch-up needs both, and each
-    /// statement is a round trip.
     /// A reader of the snapshot `session`'s next statement takes. That statement reads the revision and
     /// `compacted_through`, and with `after` also the page of changes after it and the rows of the users they
     /// name (``ChangePrefetch/oneStatement(_:after:limit:)``), which the reader answers from.
@@ -355,6 +353,8 @@ public final class PostgresStore: Store {
             session, revision: read.revision, compactedThrough: read.compactedThrough, prefetched: read.prefetch)
     }
 
+    /// The revision and `compacted_through` in one statement: a follower's catch-up needs both, and each
+    /// statement is a round trip.
     static func readRevisionAndCompaction(_ session: PostgresSession) throws(IAMError) -> (Revision, UInt64) {
         var revision: Int64?
         var compacted: Int64 = 0
