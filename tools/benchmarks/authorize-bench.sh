@@ -9,7 +9,7 @@
 #
 # small = 10 users, 4 groups, 8 policies; large = 100,000 users, 20,000 groups, 10,000 policies
 # (each user in 3 groups with 2 policies each, plus 1 direct policy). Every load loop is bounded in time
-# (--duration, plus `timeout`) and in calls (--max-calls). Builds release binaries first unless BIN is set.
+# (--duration, plus `timeout`) and in calls (--max-calls). Builds them with tools/scripts/build-release first unless BIN is set.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 RUNS=${1:-3}
@@ -17,10 +17,7 @@ SECONDS_PER_RUN=${2:-5}
 SIZES=${3:-small large}
 BATCH=${BATCH:-100}
 BIN=${BIN:-}
-if [[ -z $BIN ]]; then
-  for product in iamd iam-loadtest iam-seed; do swift build -c release --product "$product" >&2; done
-  BIN=$(swift build -c release --show-bin-path)
-fi
+[[ -n $BIN ]] || BIN=$(tools/scripts/build-release iamd iam-loadtest iam-seed)
 median() { sort -g | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]; else print "-"}'; }
 field() { grep -o "$1=[0-9.]*" | cut -d= -f2; }   # field NAME < runs: one value per run line
 

@@ -42,12 +42,9 @@ RUNS=${1:-3}
 SECS=${2:-10}
 BIN=${BIN:-}
 PG_BIN=${PG_BIN:-}
-if [[ -z $BIN ]]; then
-  for product in iam-loadtest iam-replica-bench; do swift build -c release --product "$product" >&2; done
-  BIN=$(swift build -c release --show-bin-path)
-fi
+[[ -n $BIN ]] || BIN=$(tools/scripts/build-release iam-loadtest iam-replica-bench)
 if [[ -z $PG_BIN ]]; then
-  pg=(--package-path Packages/IAMPostgres --scratch-path "$PWD/.build-pg" -c release)
+  pg=(--package-path Packages/IAMPostgres --scratch-path "$PWD/.build-pg" -c release -Xswiftc -enforce-exclusivity=unchecked)
   swift build "${pg[@]}" --product iamd-pg >&2
   PG_BIN=$(swift build "${pg[@]}" --show-bin-path)
 fi
