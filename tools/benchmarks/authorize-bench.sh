@@ -9,7 +9,8 @@
 #
 # small = 10 users, 4 groups, 8 policies; large = 100,000 users, 20,000 groups, 10,000 policies
 # (each user in 3 groups with 2 policies each, plus 1 direct policy). Every load loop is bounded in time
-# (--duration, plus `timeout`) and in calls (--max-calls). Builds them with tools/scripts/build-release first unless BIN is set.
+# (--duration, plus `timeout`) and in calls (--max-calls). Unless BIN is set, builds the binaries first with
+# tools/scripts/build-release.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 RUNS=${1:-3}
