@@ -43,11 +43,7 @@ SECS=${2:-10}
 BIN=${BIN:-}
 PG_BIN=${PG_BIN:-}
 [[ -n $BIN ]] || BIN=$(tools/scripts/build-release iam-loadtest iam-replica-bench)
-if [[ -z $PG_BIN ]]; then
-  pg=(--package-path Packages/IAMPostgres --scratch-path "$PWD/.build-pg" -c release -Xswiftc -enforce-exclusivity=unchecked)
-  swift build "${pg[@]}" --product iamd-pg >&2
-  PG_BIN=$(swift build "${pg[@]}" --show-bin-path)
-fi
+[[ -n $PG_BIN ]] || PG_BIN=$(SCRATCH="$PWD/.build-pg" tools/scripts/build-release iamd-pg -- --package-path Packages/IAMPostgres)
 median() { sort -g | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]; else print "-"}'; }
 field() { grep -o "$1=[0-9.]*" | cut -d= -f2; }
 
