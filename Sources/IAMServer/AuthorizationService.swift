@@ -20,10 +20,19 @@ public struct AuthorizationService: AuthorizationServiceProtocol {
     /// The stored principals' authorization snapshot; nil serves only the stateless calls.
     public var publisher: SnapshotPublisher?
 
+    /// Where a key an Authorize names is noted as used (GetAccessKeyLastUsed); nil notes nothing.
+    var keyUses: AccessKeyUses?
+
     /// Creates the service for `accountID`, answering principal-based calls from `publisher`'s snapshot.
     public init(accountID: String, publisher: SnapshotPublisher? = nil) {
         self.accountID = accountID
         self.publisher = publisher
+    }
+
+    /// Creates the service, noting the keys Authorize names in `keyUses`.
+    init(accountID: String, publisher: SnapshotPublisher, keyUses: AccessKeyUses) {
+        self.init(accountID: accountID, publisher: publisher)
+        self.keyUses = keyUses
     }
 
     /// Decides one request against the current snapshot, with the statements that decided it.

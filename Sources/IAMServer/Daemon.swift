@@ -233,6 +233,8 @@ public final class Daemon: Service, Sendable {
     /// caller saw acknowledged is committed before the process exits.
     public func shutdown() async {
         await server.shutdown()
+        // The key uses the last calls noted, before the store closes.
+        await assembly.keyUses.flush()
         do {
             try await store.close()
         } catch {

@@ -19,6 +19,8 @@ public struct ServerAssembly: Sendable {
     public let store: any Store
     /// SigV4's secret lookup (the AWS front door's): sealed secrets from the snapshot and the root keys.
     public let signingSecrets: SigningSecrets
+    /// Where the calls note the user keys they were made with (GetAccessKeyLastUsed).
+    let keyUses: AccessKeyUses
 
     /// The calls that may run on another event loop than their connection's (``IAMRPC/CallOffload``): a batch
     /// of checks (100 cost about 250 µs of one core) and the simulations, once their request is 2 KiB or more
@@ -46,10 +48,11 @@ public struct ServerAssembly: Sendable {
         let publisher = try await SnapshotPublisher(store: store, account: account, catalog: AWSManagedPolicies.all)
         let audit = try auditLogPath.map { try AuditLog(path: $0) }
         let rootKeys = RootKeys(ids: rootKeyIDs)
+        let keyUses = AccessKeyUses(store: store)
         let services: [any RPCService] =
             [
                 HealthService(publisher: publisher, databaseRevision: databaseRevision),
-                AuthorizationService(accountID: account.rawValue, publisher: publisher),
+                AuthorizationService(accountID: account.rawValue, publisher: publisher, keyUses: keyUses),
                 STSService(
                     store: store, publisher: publisher, account: account, rootKeys: rootKeys, audit: audit,
                     sealer: sealer),
@@ -58,11 +61,15 @@ public struct ServerAssembly: Sendable {
                 store: store, publisher: publisher, account: account, rootKeys: rootKeys, audit: audit, sealer: sealer)
         return ServerAssembly(
             services: services,
-            interceptors: [Authorizer(publisher: publisher, account: account, rootKeys: rootKeys, audit: audit)],
+            interceptors: [
+                Authorizer(
+                    publisher: publisher, account: account, rootKeys: rootKeys, audit: audit, keyUses: keyUses)
+            ],
             credentialStore: SnapshotCredentialStore(root: root, publisher: publisher),
             publisher: publisher,
             store: store,
-            signingSecrets: SigningSecrets(sealer: sealer, rootSealed: rootSealedSecrets, publisher: publisher))
+            signingSecrets: SigningSecrets(sealer: sealer, rootSealed: rootSealedSecrets, publisher: publisher),
+            keyUses: keyUses)
     }
 
     /// The IAM management service over `store`; every committed write updates the snapshot before the

@@ -540,6 +540,21 @@ final class SQLiteTransaction: StoreWriter {
         return true
     }
 
+    /// Rewrites the key's row without a change-log entry; the store's write commits it at the same revision.
+    @discardableResult
+    func noteAccessKeyUse(id: AccessKeyID, date: Date, service: String) throws(IAMError) -> Bool {
+        guard var key = try self.accessKey(id: id) else { return false }
+        if let last = key.lastUsedDate, last >= date { return true }
+        key.lastUsedDate = date
+        key.lastUsedService = service
+        let body = try self.encode(key)
+        try self.sql {
+            try self.db.cachedStatement(sql: "UPDATE access_key SET body = ? WHERE id = ?")
+                .execute(arguments: [body, id.rawValue])
+        }
+        return true
+    }
+
     func insertSession(_ session: SessionCredentials) throws(IAMError) {
         let body = try self.encode(session)
         do {

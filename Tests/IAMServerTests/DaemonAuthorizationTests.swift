@@ -247,6 +247,51 @@ struct DaemonAuthorizationTests {
         await fixture.stop()
     }
 
+    /// GetAccessKeyLastUsed: a user key that authenticates a call is noted with the call's service, and a key a
+    /// backend's Authorize names with the checked action's; neither moves the revision checks answer with.
+    @Test func keysUsedAreNotedWithoutANewRevision() async throws {
+        let fixture = try await Self.start()
+        let root = IAMServiceClient(client: try fixture.client(fixture.root))
+        func lastUsed(_ user: String) async throws -> AccessKeyLastUsed? {
+            try await root.getAccessKeyLastUsed(
+                GetAccessKeyLastUsedRequest(accessKeyID: fixture.keys[user]!.id)
+            ).accessKeyLastUsed
+        }
+        #expect(try await lastUsed("bob")?.serviceName == "N/A")
+        #expect(try await lastUsed("bob")?.lastUsedDate == nil)
+
+        let started = Date()
+        let alice = try fixture.client(fixture.keys["alice"]!)
+        let authorization = AuthorizationServiceClient(client: alice)
+        var byKey = Self.check("", "execute-api:Invoke", Self.pets)
+        byKey.accessKeyID = fixture.keys["bob"]!.id
+        let first = try await authorization.authorize(byKey)
+        #expect(first.decision == .implicitDeny)
+
+        // Written by a task after the call: wait for it, bounded.
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline {
+            let aliceDate = try await lastUsed("alice")?.lastUsedDate
+            let bobDate = try await lastUsed("bob")?.lastUsedDate
+            if aliceDate != nil && bobDate != nil { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let aliceUse = try #require(try await lastUsed("alice"))
+        let bobUse = try #require(try await lastUsed("bob"))
+        #expect(aliceUse.serviceName == "iam")
+        #expect(bobUse.serviceName == "execute-api")
+        #expect(bobUse.region == "us-east-1")
+        for use in [aliceUse, bobUse] {
+            let date = Date(timeIntervalSince1970: Double(try #require(use.lastUsedDate)) / 1000)
+            #expect(date >= started.addingTimeInterval(-1) && date <= Date().addingTimeInterval(1))
+        }
+        // The same revision answers: noting a use is not a change.
+        #expect(try await authorization.authorize(byKey).revision == first.revision)
+        await alice.close()
+        await root.client.close()
+        await fixture.stop()
+    }
+
     @Test func everyCallIsAuthorized() async throws {
         let fixture = try await Self.start()
         let bob = try fixture.client(fixture.keys["bob"]!)

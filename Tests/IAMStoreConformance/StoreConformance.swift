@@ -616,7 +616,8 @@ public enum StoreConformance {
         let created = try await dir.createAccessKey(userName: name("alice"), id: first, verifier: verifier())
         #expect(created.value.status == .active)
         #expect(created.changes.map(\.entity) == [.accessKey(first)])
-        _ = try await dir.createAccessKey(userName: name("alice"), id: .generate(), verifier: verifier())
+        let second = AccessKeyID.generate()
+        _ = try await dir.createAccessKey(userName: name("alice"), id: second, verifier: verifier())
         do {
             _ = try await dir.createAccessKey(userName: name("alice"), id: .generate(), verifier: verifier())
             Issue.record("third key accepted")
@@ -629,14 +630,47 @@ public enum StoreConformance {
         #expect(stored?.verifier == verifier())
         #expect(stored?.userID == user.id)
         await expectCode(.noSuchEntity) { _ = try await dir.deleteAccessKey(userName: name("bob"), id: first) }
+        #expect(try await dir.accessKeyLastUsed(first).key.lastUsedDate == nil)
+        // A key's use is kept without a new revision or change-log entry: the checks it made keep their revision.
+        let before = try await store.revision()
         let used = Date(timeIntervalSince1970: 1_800_000_000)
-        _ = try await dir.recordAccessKeyUse(first, service: "iam", now: used)
+        #expect(try await dir.recordAccessKeyUse(first, service: "iam", now: used))
+        #expect(try await store.revision() == before)
+        #expect(try await store.changes(after: before).isEmpty)
         let lastUsed = try await dir.accessKeyLastUsed(first)
         #expect(lastUsed.key.lastUsedDate == used)
         #expect(lastUsed.key.lastUsedService == "iam")
+        #expect(lastUsed.key.status == .inactive)
+        #expect(lastUsed.key.verifier == verifier())
         #expect(lastUsed.userName == name("alice"))
+        // An earlier use (a late writer's) does not replace it.
+        #expect(try await dir.recordAccessKeyUse(first, service: "sts", now: used.addingTimeInterval(-60)))
+        #expect(try await dir.accessKeyLastUsed(first).key.lastUsedService == "iam")
+        // A later use replaces it; a status change after it keeps it.
+        #expect(try await dir.recordAccessKeyUse(first, service: "sts", now: used.addingTimeInterval(60)))
+        _ = try await dir.updateAccessKey(userName: name("alice"), id: first, status: .active)
+        let later = try await dir.accessKeyLastUsed(first).key
+        #expect(later.lastUsedDate == used.addingTimeInterval(60))
+        #expect(later.lastUsedService == "sts")
+        #expect(later.status == .active)
+        let afterStatus = try await store.revision()
+        // Noted in a write that also changes something: that write's one revision, and the use kept.
+        let mixed = try await store.write { tx throws(IAMError) in
+            _ = try tx.noteAccessKeyUse(id: first, date: used.addingTimeInterval(120), service: "iam")
+            guard var other = try tx.accessKey(id: second) else { return false }
+            other.status = .inactive
+            try tx.updateAccessKey(other)
+            return true
+        }
+        #expect(mixed.value)
+        #expect(mixed.revision == afterStatus.next)
+        #expect(mixed.changes.map(\.entity) == [.accessKey(second)])
+        #expect(try await dir.accessKeyLastUsed(first).key.lastUsedDate == used.addingTimeInterval(120))
         _ = try await dir.deleteAccessKey(userName: name("alice"), id: first)
         await expectCode(.noSuchEntity) { _ = try await dir.accessKeyLastUsed(first) }
+        let afterDelete = try await store.revision()
+        #expect(try await dir.recordAccessKeyUse(first, service: "iam") == false)
+        #expect(try await store.revision() == afterDelete)
         #expect(try await store.read { tx throws(IAMError) in try tx.accessKeys(ofUser: user.id) }.count == 1)
     }
 

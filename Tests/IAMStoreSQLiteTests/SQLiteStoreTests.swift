@@ -50,10 +50,14 @@ struct TemporaryFolder: ~Copyable {
                 name: name("p", .policy),
                 document: #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#)
             _ = try await dir.attachPolicy(policy.value.arn, to: .group, named: name("devs", .group))
+            let key = AccessKeyID.generate()
             _ = try await dir.createAccessKey(
-                userName: name("alice"), id: .generate(),
+                userName: name("alice"), id: key,
                 verifier: SCRAMVerifier(salt: [1, 2, 3], iterations: 4096, storedKey: [4], serverKey: [5]))
+            // A key's use moves no revision but is as durable as any write.
+            #expect(try await dir.recordAccessKeyUse(key, service: "iam", now: Date(timeIntervalSince1970: 1e9)))
             before = try await store.loadAll()
+            #expect(before.accessKeys.first?.lastUsedDate == Date(timeIntervalSince1970: 1e9))
             try await store.close()
         }
         let reopened = try SQLiteStore(path: folder.databasePath)

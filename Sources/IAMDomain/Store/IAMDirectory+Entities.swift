@@ -116,17 +116,16 @@ extension IAMDirectory {
         }
     }
 
-    /// Records that a key authenticated a call (GetAccessKeyLastUsed). A write: callers should throttle it
-    /// (e.g. once per key per connection or per minute), not run it per check.
+    /// Records that a key authenticated a call (GetAccessKeyLastUsed); false when the key is gone. A durable write
+    /// outside the revisions (``StoreWriter/noteAccessKeyUse(id:date:service:)``): callers throttle it (once per key
+    /// in a few minutes), not run it per check.
+    @discardableResult
     public func recordAccessKeyUse(_ id: AccessKeyID, service: String, now: Date = Date()) async throws(IAMError)
-        -> Committed<Void>
+        -> Bool
     {
         try await store.write { tx throws(IAMError) in
-            guard var key = try tx.accessKey(id: id) else { throw .noSuchAccessKey(id) }
-            key.lastUsedDate = now
-            key.lastUsedService = service
-            try tx.updateAccessKey(key)
-        }
+            try tx.noteAccessKeyUse(id: id, date: now, service: service)
+        }.value
     }
 
     /// Stores an AssumeRole session after the caller checked the trust policy and the duration; the role

@@ -1,3 +1,4 @@
+import Foundation
 import IAMSync
 
 /// The ``Store`` in memory: the same semantics as the SQLite store without durability, for tests and for
@@ -34,6 +35,8 @@ public final class InMemoryStore: Store {
             let transaction = InMemoryTransaction(state)
             let value = try body(transaction)
             guard !transaction.pending.isEmpty else {
+                // Only noted key uses (if anything): kept, at the same revision.
+                if transaction.notedUse { state = transaction.state }
                 return Committed(value: value, revision: state.revision, changes: [])
             }
             var next = transaction.state
@@ -80,6 +83,8 @@ struct State: Sendable {
 final class InMemoryTransaction: StoreWriter {
     var state: State
     var pending: [(kind: Change.Kind, entity: ChangedEntity)] = []
+    /// Whether the body noted a key's use, the one write that is kept without a change.
+    var notedUse = false
 
     init(_ state: State) {
         self.state = state
@@ -362,6 +367,17 @@ final class InMemoryTransaction: StoreWriter {
     func deleteAccessKey(id: AccessKeyID) throws(IAMError) -> Bool {
         guard self.state.accessKeys.removeValue(forKey: id) != nil else { return false }
         self.record(.deleted, .accessKey(id))
+        return true
+    }
+
+    @discardableResult
+    func noteAccessKeyUse(id: AccessKeyID, date: Date, service: String) throws(IAMError) -> Bool {
+        guard var key = self.state.accessKeys[id] else { return false }
+        if let last = key.lastUsedDate, last >= date { return true }
+        key.lastUsedDate = date
+        key.lastUsedService = service
+        self.state.accessKeys[id] = key
+        self.notedUse = true
         return true
     }
 

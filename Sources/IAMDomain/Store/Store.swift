@@ -1,3 +1,5 @@
+public import Foundation
+
 /// A position in the store's history: every committed mutation bumps it by one, across the whole store.
 ///
 /// A write returns the revision it produced; a snapshot says which revision it reflects, so a check can
@@ -155,6 +157,7 @@ public struct Committed<Value: Sendable>: Sendable {
 /// - `write` runs its body in one serializable transaction. If the body throws, nothing of it is kept.
 ///   If it changed anything, the store's revision goes up by exactly one and every change is appended to
 ///   the change log under that revision; then the call returns. When `write` returns, the write is durable.
+///   The one write outside the revisions is ``StoreWriter/noteAccessKeyUse(id:date:service:)``'s.
 /// - Names of users, groups, roles, customer managed policies and instance profiles are unique per kind,
 ///   case-insensitively
 ///   (two racing creators of `Alice` and `alice` leave exactly one, the other gets `EntityAlreadyExists`).
@@ -365,6 +368,12 @@ public protocol StoreWriter: StoreReader {
     /// Deletes a key; returns whether it existed.
     @discardableResult
     func deleteAccessKey(id: AccessKeyID) throws(IAMError) -> Bool
+    /// Notes that key `id` authenticated a call at `date` to `service` (GetAccessKeyLastUsed), unless it holds a
+    /// later use already (a last use never goes back); returns whether the key exists. Not a change a snapshot follows: it appends nothing to the change log and moves no revision, so
+    /// a key's use never changes the revision the checks it made answer with. It is kept all the same when the
+    /// write commits (a write whose only work is this commits without a new revision).
+    @discardableResult
+    func noteAccessKeyUse(id: AccessKeyID, date: Date, service: String) throws(IAMError) -> Bool
     /// Inserts an STS session.
     func insertSession(_ session: SessionCredentials) throws(IAMError)
     /// Deletes a session; returns whether it existed.

@@ -21,6 +21,8 @@ struct Authorizer: ServerInterceptor {
     let account: AccountID
     let rootKeys: RootKeys
     let audit: AuditLog?
+    /// Where a user's key is noted as used (GetAccessKeyLastUsed); nil notes nothing.
+    var keyUses: AccessKeyUses? = nil
     let verdicts = AllowedVerdicts()
 
     func intercept<Request: WireMessage>(_ request: Request, context: ServerCallContext) -> ServerInterceptorVerdict {
@@ -41,6 +43,13 @@ struct Authorizer: ServerInterceptor {
                 self.audit?.record(context: context, caller: nil, resource: nil, error: error)
                 return .reject(error)
             }
+        }
+        if caller.expiration == nil, case .principal = caller.kind {
+            // A user's long-term key (root keys are not in the store, sessions have no last use), noted before
+            // the permission check: a denied call used the key all the same.
+            self.keyUses?.note(
+                context.accessKeyID, action: context.method.action,
+                service: context.method.service.split(separator: ".").last.map { $0.lowercased() } ?? "iam", at: now)
         }
         guard let action = context.method.action,
             action != "sts:GetCallerIdentity", action != "sts:AssumeRole"

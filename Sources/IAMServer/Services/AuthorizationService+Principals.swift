@@ -129,6 +129,8 @@ extension AuthorizationService {
                 response.decision = .implicitDeny
                 return response
             }
+            // The backend authenticated a call signed with this key: a use, for the checked action's service.
+            if credential.expiration == nil { self.keyUses?.note(request.accessKeyID, action: request.action, at: now) }
             (compiled, principalContext) = principal.evaluation
             principalIdentity = principal.identity
         } else if let principal = snapshot.principal(arn: request.principalARN) {

@@ -239,7 +239,8 @@ public final class PostgresStore: Store {
                     throw error
                 }
                 guard !transaction.pending.isEmpty else {
-                    try session.run("ROLLBACK")
+                    // Only noted key uses (if anything): kept, at the same revision and without a notification.
+                    try session.run(transaction.notedUse ? "COMMIT" : "ROLLBACK")
                     return Committed(value: value, revision: revision, changes: [])
                 }
                 let next = revision.next

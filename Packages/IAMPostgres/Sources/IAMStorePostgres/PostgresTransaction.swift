@@ -265,6 +265,8 @@ final class PostgresTransaction: StoreWriter {
     /// with it); nil reads it when ``changes(after:limit:)`` needs it.
     let compactedThrough: UInt64?
     var pending: [(kind: Change.Kind, entity: ChangedEntity)] = []
+    /// Whether the body noted a key's use, the one write that commits without a change.
+    var notedUse = false
     /// What a catch-up's first round trip brought (``PostgresStore/readChanges(after:_:)``).
     private let prefetched: ChangePrefetch?
     /// The users the prefetched changes name, once ``changes(after:limit:)`` answered from them: a
@@ -801,6 +803,22 @@ final class PostgresTransaction: StoreWriter {
             return false
         }
         self.record(.deleted, .accessKey(id))
+        return true
+    }
+
+    /// Rewrites the key's row without a change-log entry; the store's write commits it at the same revision.
+    @discardableResult
+    func noteAccessKeyUse(id: AccessKeyID, date: Date, service: String) throws(IAMError) -> Bool {
+        guard var key = try self.accessKey(id: id) else { return false }
+        if let last = key.lastUsedDate, last >= date { return true }
+        key.lastUsedDate = date
+        key.lastUsedService = service
+        let body = try self.encode(key)
+        guard
+            try self.session.affected(
+                "UPDATE access_key SET body = $1 WHERE id = $2", [.bytes(body), .text(id.rawValue)]) > 0
+        else { return false }
+        self.notedUse = true
         return true
     }
 
