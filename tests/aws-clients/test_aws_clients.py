@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """boto3 and the AWS CLI v1 against iamd's AWS Query front door (see ./run). Prints each check and
 `N passed, M failed`; exits 1 on any failure."""
-import argparse, datetime, json, os, shlex, subprocess, sys, traceback, urllib.parse
+import argparse, datetime, json, os, shlex, subprocess, sys, time, traceback, urllib.parse
 from unittest import mock
 
 import boto3, botocore, urllib3
@@ -186,7 +186,16 @@ def keys_and_sts():
     who = client("sts", alice).get_caller_identity()
     assert who["Arn"] == f"arn:aws:iam::{ACCOUNT}:user/team/alice" and who["Account"] == ACCOUNT, who
     expect_error("AccessDenied", lambda: client("iam", alice).list_users(), 403)
-    assert iam.get_access_key_last_used(AccessKeyId=k["AccessKeyId"])["UserName"] == "alice"
+    # The key's first use this minute (GetCallerIdentity, an STS call) is written a moment later.
+    for _ in range(200):
+        used = iam.get_access_key_last_used(AccessKeyId=k["AccessKeyId"])
+        if "LastUsedDate" in used["AccessKeyLastUsed"]:
+            break
+        time.sleep(0.025)
+    assert used["UserName"] == "alice", used
+    last = used["AccessKeyLastUsed"]
+    assert isinstance(last.get("LastUsedDate"), datetime.datetime), used
+    assert last["ServiceName"] == "sts" and last["Region"] == "us-east-1", used
     iam.update_access_key(UserName="alice", AccessKeyId=k["AccessKeyId"], Status="Inactive")
     expect_error("InvalidClientTokenId", lambda: client("sts", alice).get_caller_identity(), 403)
     iam.update_access_key(UserName="alice", AccessKeyId=k["AccessKeyId"], Status="Active")
