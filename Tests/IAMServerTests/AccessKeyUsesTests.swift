@@ -1,5 +1,6 @@
 import Foundation
 import IAMDomain
+import IAMWire
 import Testing
 
 @testable import IAMServer
@@ -38,7 +39,7 @@ import Testing
         #expect(try await lastUse() == (start.addingTimeInterval(61), "execute-api"))
 
         // A call that needs authentication only is noted under the service it names.
-        uses.note(id.rawValue, action: nil, service: "health", at: start.addingTimeInterval(125))
+        uses.note(id.rawValue, method: IAMMethods.Health.ping, at: start.addingTimeInterval(125))
         // A key that is not (or no longer) in the store is noted without harm.
         uses.note("AKIAAAAAAAAAAAAAAAAA", action: "iam:GetUser", at: start.addingTimeInterval(125))
         uses.note("not a key", action: "iam:GetUser", at: start.addingTimeInterval(125))

@@ -44,14 +44,13 @@ struct Authorizer: ServerInterceptor {
                 return .reject(error)
             }
         }
+        let method = context.method
         if caller.expiration == nil, case .principal = caller.kind {
             // A user's long-term key (root keys are not in the store, sessions have no last use), noted before
             // the permission check: a denied call used the key all the same.
-            self.keyUses?.note(
-                context.accessKeyID, action: context.method.action,
-                service: context.method.service.split(separator: ".").last.map { $0.lowercased() } ?? "iam", at: now)
+            self.keyUses?.note(context.accessKeyID, method: method, at: now)
         }
-        guard let action = context.method.action,
+        guard let action = method.action,
             action != "sts:GetCallerIdentity", action != "sts:AssumeRole"
         else { return .proceed }
         guard case .principal(let principal) = caller.kind else { return .proceed }  // the root key

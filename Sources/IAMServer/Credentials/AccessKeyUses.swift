@@ -1,6 +1,7 @@
 import Foundation
 import IAMDomain
 import IAMSync
+import IAMWire
 import NIOPosix
 
 /// What GetAccessKeyLastUsed answers from: when each long-term access key last authenticated a call, and to
@@ -60,9 +61,18 @@ final class AccessKeyUses: Sendable {
         self.store = store
     }
 
-    /// Notes that the long-term key `accessKeyID` authenticated a call of `action` (`service:Name`; nil for the
-    /// calls that need authentication only, noted as `service`) at `now`.
-    func note(_ accessKeyID: String, action: String?, service: @autoclosure () -> String = "iam", at now: Date) {
+    /// Notes that the long-term key `accessKeyID` authenticated a call of `method` at `now`: under its action's
+    /// service (`iam`, `sts`), or for a call that needs authentication only, its service's (`health`).
+    func note(_ accessKeyID: String, method: MethodDescriptor, at now: Date) {
+        self.note(accessKeyID, action: method.action, method: method, at: now)
+    }
+
+    /// Notes that the long-term key `accessKeyID` was used for `action` (`service:Name`) at `now`.
+    func note(_ accessKeyID: String, action: String, at now: Date) {
+        self.note(accessKeyID, action: action, method: nil, at: now)
+    }
+
+    private func note(_ accessKeyID: String, action: String?, method: MethodDescriptor?, at now: Date) {
         let minute = Int64(now.timeIntervalSince1970.rounded(.down)) / Self.interval
         let notes: ThreadNotes
         if let current = Self.threads.currentValue, current.owner === self {
@@ -85,7 +95,10 @@ final class AccessKeyUses: Sendable {
         notes.keys.insert(accessKeyID)
         notes.last = accessKeyID
         guard let id = try? AccessKeyID(accessKeyID) else { return }
-        let serviceName = action.map { action in String(action.prefix { $0 != ":" }) } ?? service()
+        let serviceName =
+            if let action { String(action.prefix { $0 != ":" }) } else {
+                method.flatMap { $0.service.split(separator: ".").last?.lowercased() } ?? "iam"
+            }
         let startWriter = self.shared.withLock { shared -> Bool in
             if minute > shared.minute {
                 shared.minute = minute
