@@ -57,6 +57,9 @@ for iamd in "${binaries[@]}"; do
   served=$(timeout 600 "$BIN/iam-loadtest" run --workload "$workload" --batch 100 --connections 1 --in-flight 1 \
     "${principals[@]}" --port "$port" --trust "$work/data/tls/ca.pem" --credentials-file "$work/checker.json" \
     --duration 300 --warmup 0 --max-calls "$calls" | grep -o 'calls=[0-9]*' | head -1 | cut -d= -f2)
+  # Counting stops before the shutdown, whose one-off work (flushing noted key uses, closing the store) would
+  # otherwise land in one run's count and not another's.
+  callgrind_control -i off "$pid" > /dev/null 2>&1
   kill "$pid"; wait "$pid" 2> /dev/null || true
   pid=
   [[ -z ${CALLGRIND_KEEP:-} ]] || cp "$work/cg.out" "$CALLGRIND_KEEP/callgrind.$workload.$(basename "$iamd").out"
