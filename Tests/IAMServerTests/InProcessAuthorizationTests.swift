@@ -252,6 +252,59 @@ import Testing
         }
     }
 
+    @Test func authorizeCallsThatShareContextsAnswerEachByItsOwn() async throws {
+        // Consecutive Authorize calls on a thread share their caller context and each principal's layered context
+        // and condition memo while they repeat their entries: a call with other entries, about another principal,
+        // or after a write that changed the principal must still get its own answer.
+        let store = InMemoryStore()
+        let checker = try await Self.userWithKey("checker", policy: Self.mayAuthorize, in: store)
+        let conditional =
+            #"{"Version":"2012-10-17","Statement":[{"Sid":"Office","Effect":"Allow","Action":"s3:GetObject","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"203.0.113.0/24"}}},{"Sid":"Region","Effect":"Deny","Action":"s3:*","Resource":"*","Condition":{"StringNotEquals":{"aws:RequestedRegion":"us-east-1"}}}]}"#
+        _ = try await Self.userWithKey("ann", policy: conditional, in: store)
+        _ = try await Self.userWithKey("ben", policy: nil, in: store)
+        let (server, assembly) = try await Self.server(store)
+
+        func entry(_ key: String, _ value: String, _ type: ContextKeyType) -> ContextEntry {
+            ContextEntry(contextKeyName: key, contextKeyValues: [value], contextKeyType: type)
+        }
+        let office = [entry("aws:SourceIp", "203.0.113.7", .ip), entry("aws:RequestedRegion", "us-east-1", .string)]
+        let home = [entry("aws:SourceIp", "198.51.100.7", .ip), entry("aws:RequestedRegion", "us-east-1", .string)]
+        let abroad = [entry("aws:SourceIp", "203.0.113.7", .ip), entry("aws:RequestedRegion", "eu-west-1", .string)]
+        func decide(_ user: String, _ entries: [ContextEntry]) async throws -> (PolicyEvaluationDecisionType, [String])
+        {
+            var check = Self.check("arn:aws:iam::123456789012:user/\(user)")
+            check.contextEntries = entries
+            let answer: AuthorizeResponse = try await server.call(
+                IAMMethods.Authorization.authorize, check, as: checker)
+            return (answer.decision, answer.matchedStatements.map(\.sid))
+        }
+        let expected: [(String, [ContextEntry], PolicyEvaluationDecisionType, [String])] = [
+            ("ann", office, .allowed, ["Office"]), ("ann", office, .allowed, ["Office"]),
+            ("ben", office, .implicitDeny, []), ("ann", office, .allowed, ["Office"]),
+            ("ann", home, .implicitDeny, []), ("ann", home, .implicitDeny, []),
+            ("ann", abroad, .explicitDeny, ["Region"]), ("ann", office, .allowed, ["Office"]),
+            ("ben", office, .implicitDeny, []), ("ann", office, .allowed, ["Office"]),
+        ]
+        for (user, entries, decision, sids) in expected {
+            let answer = try await decide(user, entries)
+            #expect(answer.0 == decision, "\(user) \(entries.map(\.contextKeyValues))")
+            #expect(answer.1 == sids, "\(user) \(entries.map(\.contextKeyValues))")
+        }
+
+        // A write that changes ann's policies makes her a new principal: the next call, with the same entries and
+        // most likely within the same second, is answered by her new policies.
+        let directory = IAMDirectory(store: store, account: Self.account)
+        let written = try await directory.putInlinePolicy(
+            EntityName("no-reads", kind: .inlinePolicy),
+            document:
+                #"{"Version":"2012-10-17","Statement":[{"Sid":"NoReads","Effect":"Deny","Action":"s3:GetObject","Resource":"*"}]}"#,
+            on: .user, named: EntityName("ann", kind: .user))
+        try await assembly.publisher.catchUp(atLeast: written.revision)
+        let after = try await decide("ann", office)
+        #expect(after.0 == .explicitDeny)
+        #expect(after.1.contains("NoReads"))
+    }
+
     @Test func aDetachedPolicyStopsTheNextCallEvenWithinTheSameSecond() async throws {
         // The Authorizer reuses a principal's allow within one second; a write that changes the principal's
         // policies must end that at once.

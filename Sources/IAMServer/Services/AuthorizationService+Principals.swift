@@ -4,6 +4,7 @@ import IAMPolicy
 import IAMRPC
 import IAMWire
 import NIOCore
+import NIOPosix
 
 /// The checks against stored principals: `Authorize` and `AuthorizeBatch` read the current authorization
 /// snapshot on the connection's event loop (no thread hop, no lock beyond one retain); only a request that
@@ -47,7 +48,7 @@ extension AuthorizationService {
             // One snapshot and one instant for the whole batch: every answer is of one revision. Checks that carry
             // the caller's keys of the check before them share its context.
             let now = Date()
-            var contexts = CheckContexts(now: now, sharing: true)
+            var contexts = CheckContexts(now: now)
             for check in request.requests {
                 results.append(try self.decide(check, snapshot: snapshot, contexts: &contexts))
             }
@@ -90,12 +91,18 @@ extension AuthorizationService {
         return promise.futureResult
     }
 
-    /// One check, with its diagnostics, against `snapshot`.
+    /// One check, with its diagnostics, against `snapshot`. The Authorize calls one thread answers within one second
+    /// share their contexts as the checks of one batch do (``CheckContexts``): a call that carries the same context
+    /// entries as the call before it on the thread reuses its caller context, and each principal's layered context
+    /// and condition memo. A backend asking about its callers mostly repeats its entries (the source address, the
+    /// region) and its principals; a call with other entries starts afresh, at the cost of one comparison.
     func decide(_ request: AuthorizeRequest, snapshot: AuthorizationSnapshot)
         throws(RPCError) -> AuthorizeResponse
     {
-        var contexts = CheckContexts(now: Date(), sharing: false)
-        return try self.decide(request, snapshot: snapshot, contexts: &contexts)
+        let now = Date()
+        let shared = SharedCheckContexts.current(at: now)
+        shared.contexts.now = now
+        return try self.decide(request, snapshot: snapshot, contexts: &shared.contexts)
     }
 
     /// One check against `snapshot`, its context built from (or shared through) `contexts`.
@@ -119,7 +126,7 @@ extension AuthorizationService {
         let callerContext = try contexts.caller(request.contextEntries)
         let compiled: CompiledPrincipal
         let principalContext: RequestContext
-        var principalIdentity: ObjectIdentifier?
+        var snapshotPrincipal: SnapshotPrincipal?
         if !request.accessKeyID.isEmpty {
             guard let id = try? AccessKeyID(request.accessKeyID), let credential = snapshot.credential(accessKeyID: id),
                 credential.isUsable(at: now),
@@ -132,14 +139,14 @@ extension AuthorizationService {
             // The backend authenticated a call signed with this key: a use, for the checked action's service.
             if credential.expiration == nil { self.keyUses?.note(request.accessKeyID, action: request.action, at: now) }
             (compiled, principalContext) = principal.evaluation
-            principalIdentity = principal.identity
+            snapshotPrincipal = principal
         } else if let principal = snapshot.principal(arn: request.principalARN) {
             if let expiration = principal.expiration, expiration <= now {
                 response.decision = .implicitDeny
                 return response
             }
             (compiled, principalContext) = principal.evaluation
-            principalIdentity = principal.identity
+            snapshotPrincipal = principal
         } else if Self.isServicePrincipal(request.principalARN) {
             compiled = CompiledPrincipal(
                 principal: Principal(arn: request.principalARN, kind: .service, name: request.principalARN),
@@ -151,7 +158,7 @@ extension AuthorizationService {
                 iamErrorCode: "NoSuchEntity")
         }
         let (context, memo) = contexts.context(
-            callerContext, principal: principalIdentity, principalContext: principalContext, compiled: compiled)
+            callerContext, principal: snapshotPrincipal, principalContext: principalContext, compiled: compiled)
 
         let action = contexts.action(request.action)
         var extra: PolicyInput?
@@ -176,45 +183,53 @@ extension AuthorizationService {
         return response
     }
 
-    /// The request contexts of one call's checks. A check's context is in layers: the caller's keys, then the
-    /// principal's (built once per principal, and winning over any caller key of the same name in any case),
-    /// then the clock's (built once a second). The caller's aws:SourceIp stands: it says where the caller's own
-    /// caller came from.
+    /// The request contexts of checks that share them: one batch's, or the Authorize calls of one thread in one
+    /// second. A check's context is in layers: the caller's keys, then the principal's (built once per principal,
+    /// and winning over any caller key of the same name in any case), then the clock's (built once a second). The
+    /// caller's aws:SourceIp stands: it says where the caller's own caller came from.
     ///
-    /// When `sharing` (a batch), checks that carry the same entries as the check before them share one caller
-    /// context, its values parsed once in every form; each principal's three layers are joined once for it, and
-    /// from its second check on, a memo keeps what its statements' conditions came to in that context.
+    /// Checks that carry the same entries as the check before them share one caller context; each principal's three
+    /// layers are joined once for it, and from its second check on, a memo keeps what its statements' conditions
+    /// came to in that context.
     struct CheckContexts {
         /// The instant every check of the call is decided at.
-        let now: Date
-        let sharing: Bool
+        var now: Date
         private let clock: RequestContext
         private var callerEntries: [ContextEntry] = []
         private var caller: RequestContext?
-        /// Principal identity → its layered context under `caller` and, once it is asked about again, its memo
-        /// (a batch has at most ``maxBatch`` principals).
-        private var layered: [ObjectIdentifier: (context: RequestContext, memo: ConditionMemo?)] = [:]
+        /// Principal identity → the principal (held, so its identity cannot be reused while it is here), its layered
+        /// context under `caller` and, once it is asked about again, its memo. At most ``maxLayered``: a batch has at
+        /// most ``maxBatch`` principals, and the contexts a thread shares start afresh past it.
+        private var layered:
+            [ObjectIdentifier: (principal: SnapshotPrincipal, context: RequestContext, memo: ConditionMemo?)] = [:]
         private var lastAction: PreparedAction?
 
-        init(now: Date, sharing: Bool) {
+        static var maxLayered: Int { AuthorizationService.maxBatch }
+
+        /// Whether a caller context parses its values in every form as it is built (a batch's, which its checks
+        /// share for sure) or as conditions first need them (calls', which the next call shares only if it repeats
+        /// the entries).
+        private let parsingValuesOnce: Bool
+
+        init(now: Date, parsingValuesOnce: Bool = true) {
             self.now = now
-            self.sharing = sharing
+            self.parsingValuesOnce = parsingValuesOnce
             self.clock = Caller.clockContext(at: now)
         }
 
         /// The check's action, prepared once for consecutive checks that ask about the same one.
         mutating func action(_ text: String) -> PreparedAction {
-            if self.sharing, let last = self.lastAction, last.text == text { return last }
+            if let last = self.lastAction, last.text == text { return last }
             let prepared = PreparedAction(text)
-            if self.sharing { self.lastAction = prepared }
+            self.lastAction = prepared
             return prepared
         }
 
         /// The caller's keys of a check, validated.
         mutating func caller(_ entries: [ContextEntry]) throws(RPCError) -> RequestContext {
-            guard self.sharing else { return RequestContext(pairs: try AuthorizationService.contextPairs(entries)) }
             if let shared = self.caller, entries == self.callerEntries { return shared }
-            let caller = RequestContext(pairs: try AuthorizationService.contextPairs(entries), parsingValuesOnce: true)
+            let caller = RequestContext(
+                pairs: try AuthorizationService.contextPairs(entries), parsingValuesOnce: self.parsingValuesOnce)
             self.caller = caller
             self.callerEntries = entries
             self.layered.removeAll(keepingCapacity: true)
@@ -222,22 +237,24 @@ extension AuthorizationService {
         }
 
         /// The check's whole context: `caller` (from ``caller(_:)``) under the principal's keys and the clock's,
-        /// with a memo of `compiled`'s conditions in it when the batch has asked about this principal before.
+        /// with a memo of `compiled`'s conditions in it when this principal was asked about before.
         mutating func context(
-            _ caller: RequestContext, principal: ObjectIdentifier?, principalContext: RequestContext,
+            _ caller: RequestContext, principal: SnapshotPrincipal?, principalContext: RequestContext,
             compiled: CompiledPrincipal
         ) -> (context: RequestContext, memo: ConditionMemo?) {
-            guard self.sharing, let principal else {
+            guard let principal else {
                 return (RequestContext(layers: [caller, principalContext, self.clock]), nil)
             }
-            if let joined = self.layered[principal] {
+            let identity = principal.identity
+            if let joined = self.layered[identity] {
                 if let memo = joined.memo { return (joined.context, memo) }
                 let memo = compiled.memo(for: joined.context)
-                self.layered[principal] = (joined.context, memo)
+                self.layered[identity] = (principal, joined.context, memo)
                 return (joined.context, memo)
             }
+            if self.layered.count >= Self.maxLayered { self.layered.removeAll(keepingCapacity: true) }
             let context = RequestContext(layers: [caller, principalContext, self.clock])
-            self.layered[principal] = (context, nil)
+            self.layered[identity] = (principal, context, nil)
             return (context, nil)
         }
     }
@@ -372,5 +389,31 @@ extension AuthorizationService {
             case .session: .input
             }
         return statement
+    }
+}
+
+/// The ``AuthorizationService/CheckContexts`` the Authorize calls of one thread share within one second. Per thread
+/// (only its thread touches it, hence unchecked): event loops on different cores neither lock nor share its lines.
+/// Replaced at a thread's first call in a new second, so the clock's keys are that second's; until then it holds the
+/// principals it layered (at most ``AuthorizationService/CheckContexts/maxLayered``), as of the snapshots they came
+/// from.
+final class SharedCheckContexts: @unchecked Sendable {
+    let second: Int64
+    var contexts: AuthorizationService.CheckContexts
+
+    private init(second: Int64, now: Date) {
+        self.second = second
+        self.contexts = AuthorizationService.CheckContexts(now: now, parsingValuesOnce: false)
+    }
+
+    private static let current = ThreadSpecificVariable<SharedCheckContexts>()
+
+    /// This thread's contexts for the second of `now`.
+    static func current(at now: Date) -> SharedCheckContexts {
+        let second = Int64(now.timeIntervalSince1970.rounded(.down))
+        if let shared = Self.current.currentValue, shared.second == second { return shared }
+        let shared = SharedCheckContexts(second: second, now: now)
+        Self.current.currentValue = shared
+        return shared
     }
 }
