@@ -2,7 +2,6 @@ import Foundation
 import IAMClient
 import IAMDomain
 import IAMRPC
-import IAMServer
 import IAMStoreSQLite
 import IAMTLS
 import IAMTestSupport
@@ -10,6 +9,8 @@ import IAMWire
 import Logging
 import NIOPosix
 import Testing
+
+@testable import IAMServer
 
 /// The daemon in-process over real TLS and a real SQLite file: who may call, Authorize against stored
 /// principals, and STS sessions that connect.
@@ -385,10 +386,61 @@ struct DaemonAuthorizationTests {
             Issue.record("7200 s exceeds the role's MaxSessionDuration of 3600")
         } catch {
             #expect(error.iamErrorCode == "ValidationError")
+            #expect(error.message == "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
+        }
+
+        // Managed session policies: the session may do only what both the role's and one of them allow.
+        func scopedSession(policies: [String]) async throws -> String {
+            var scoped = request
+            scoped.roleSessionName = "scoped"
+            scoped.policyARNs = policies.map { PolicyDescriptorType(arn: "arn:aws:iam::123456789012:policy/\($0)") }
+            let answer = try await STSServiceClient(client: alice).assumeRole(scoped)
+            #expect(answer.packedPolicySize > 0)
+            return try #require(answer.assumedRoleUser).arn
+        }
+        for (policies, decision) in [
+            (["logs"], PolicyEvaluationDecisionType.allowed), (["api"], .implicitDeny), (["api", "logs"], .allowed),
+            (["no-such-policy"], .implicitDeny),
+        ] {
+            let scoped = try await scopedSession(policies: policies)
+            let check = try await authorization.authorize(Self.check(scoped, "logs:PutLogEvents", "*"))
+            #expect(check.decision == decision, "\(policies)")
+        }
+        var tooMany = request
+        tooMany.policyARNs = (0...10).map { PolicyDescriptorType(arn: "arn:aws:iam::123456789012:policy/p\($0)") }
+        do {
+            _ = try await STSServiceClient(client: alice).assumeRole(tooMany)
+            Issue.record("AWS takes at most 10 managed session policies")
+        } catch {
+            #expect(error.iamErrorCode == "ValidationError")
         }
         await session.close()
         await bob.close()
         await alice.close()
         await fixture.stop()
+    }
+
+    /// AssumeRole's duration rules: AWS's range, the role's maximum, and an hour for role chaining.
+    @Test func sessionDurationsFollowAWSRules() throws {
+        func message(_ duration: Int, maximum: Int = 3600, chained: Bool = false) -> String? {
+            do {
+                try STSService.checkDuration(duration, maximum: maximum, chained: chained)
+                return nil
+            } catch {
+                #expect(error.iamErrorCode == "ValidationError")
+                return error.message
+            }
+        }
+        #expect(message(900) == nil)
+        #expect(message(3600) == nil)
+        #expect(message(43_200, maximum: 43_200) == nil)
+        #expect(message(899)?.hasSuffix("Member must have value greater than or equal to 900") == true)
+        #expect(
+            message(43_201, maximum: 43_200)?.hasSuffix("Member must have value less than or equal to 43200") == true)
+        #expect(message(7200) == "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
+        #expect(message(3600, maximum: 43_200, chained: true) == nil)
+        #expect(
+            message(3601, maximum: 43_200, chained: true)
+                == "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.")
     }
 }

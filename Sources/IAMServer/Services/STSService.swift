@@ -37,6 +37,39 @@ public struct STSService: STSServiceProtocol {
     static let minimumDuration = 900
     /// The session policy limit (AWS: the packed size of the inline policy and tags; plain characters here).
     static let maxSessionPolicyLength = 2048
+    /// The most managed session policies one AssumeRole may pass (AWS: 10).
+    static let maxSessionPolicyARNs = 10
+    /// The longest session AWS allows, in seconds (a role's MaxSessionDuration is at most this).
+    static let maximumDuration = 43_200
+    /// The longest session a role session may start by assuming another role (role chaining), in seconds.
+    static let chainedDuration = 3_600
+
+    /// Refuses a session duration as AWS does: out of its range, longer than the role allows, or longer than an
+    /// hour when a role session assumes a role.
+    static func checkDuration(_ duration: Int, maximum: Int, chained: Bool) throws(RPCError) {
+        if duration < Self.minimumDuration || duration > Self.maximumDuration {
+            let bound =
+                duration < Self.minimumDuration
+                ? "greater than or equal to \(Self.minimumDuration)" : "less than or equal to \(Self.maximumDuration)"
+            throw IAMError.validation(
+                field: "durationSeconds", value: String(duration), constraint: "have value \(bound)"
+            )
+            .rpcError
+        }
+        if chained && duration > Self.chainedDuration {
+            throw IAMError(
+                code: .validationError,
+                message:
+                    "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining."
+            ).rpcError
+        }
+        if duration > maximum {
+            throw IAMError(
+                code: .validationError,
+                message: "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
+            ).rpcError
+        }
+    }
 
     /// Assumes a role; see the type's documentation.
     public func assumeRole(_ request: AssumeRoleRequest, context: ServerCallContext) async throws -> AssumeRoleResponse
@@ -63,11 +96,17 @@ public struct STSService: STSServiceProtocol {
             throw denied
         }
         let duration = Int(request.durationSeconds ?? 3600)
-        guard (Self.minimumDuration...role.maxSessionDuration).contains(duration) else {
+        try Self.checkDuration(duration, maximum: role.maxSessionDuration, chained: caller.expiration != nil)
+        guard request.policyARNs.count <= Self.maxSessionPolicyARNs else {
             throw IAMError.validation(
-                field: "durationSeconds", value: String(duration),
-                constraint: "have value between \(Self.minimumDuration) and \(role.maxSessionDuration)"
+                field: "policyArns", value: "[\(request.policyARNs.map(\.arn).joined(separator: ", "))]",
+                constraint: "have length less than or equal to \(Self.maxSessionPolicyARNs)"
             ).rpcError
+        }
+        var sessionPolicyARNs: [ARN] = []
+        for descriptor in request.policyARNs {
+            // A policy that does not exist allows nothing: the session then has no permissions.
+            sessionPolicyARNs.append(try ARN(parsing: descriptor.arn, field: "policyArns.member.arn"))
         }
         var sessionPolicy: PolicyDocument?
         if let text = request.policy {
@@ -108,7 +147,8 @@ public struct STSService: STSServiceProtocol {
             expiration: now.addingTimeInterval(TimeInterval(duration)), roleID: role.id, roleARN: role.arn,
             sessionName: sessionName,
             assumedRoleARN: ARN.assumedRole(account: self.account, roleName: role.name, sessionName: sessionName),
-            sessionPolicy: sessionPolicy == nil ? nil : request.policy, sourceIdentity: request.sourceIdentity)
+            sessionPolicy: sessionPolicy == nil ? nil : request.policy, sessionPolicyARNs: sessionPolicyARNs,
+            sourceIdentity: request.sourceIdentity)
         session.sealedSecret = self.sealer?.seal(secret, accessKeyID: keyID.rawValue, purpose: .session)
         let committed: Committed<SessionCredentials>
         do {
@@ -128,7 +168,12 @@ public struct STSService: STSServiceProtocol {
             expiration: Int64(session.expiration.timeIntervalSince1970 * 1000))
         response.assumedRoleUser = AssumedRoleUser(
             assumedRoleID: "\(role.id.rawValue):\(sessionName.rawValue)", arn: session.assumedRoleARN.description)
-        response.packedPolicySize = Int32((request.policy?.utf8.count ?? 0) * 100 / Self.maxSessionPolicyLength)
+        // AWS reports it only when the request passed session policies (or tags): a percentage of the limit.
+        if request.policy != nil || !sessionPolicyARNs.isEmpty {
+            let packed =
+                (request.policy?.utf8.count ?? 0) + sessionPolicyARNs.reduce(0) { $0 + $1.description.utf8.count }
+            response.packedPolicySize = Int32(min(100, packed * 100 / Self.maxSessionPolicyLength))
+        }
         response.sourceIdentity = request.sourceIdentity ?? ""
         return response
     }
