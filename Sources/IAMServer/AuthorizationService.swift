@@ -88,7 +88,7 @@ public struct AuthorizationService: AuthorizationServiceProtocol {
         .immediate(
             Result { () throws(RPCError) in
                 guard !request.policyInputList.isEmpty else {
-                    throw Self.invalidInput("policy_input_list must name at least one policy")
+                    throw Self.invalidInput("PolicyInputList must name at least one policy")
                 }
                 var seen = Set<String>()
                 var keys: [String] = []
@@ -105,16 +105,16 @@ public struct AuthorizationService: AuthorizationServiceProtocol {
 
     func simulate(_ request: SimulateCustomPolicyRequest) throws(RPCError) -> SimulatePolicyResponse {
         guard !request.policyInputList.isEmpty else {
-            throw Self.invalidInput("policy_input_list must name at least one policy")
+            throw Self.invalidInput("PolicyInputList must name at least one policy")
         }
         guard !request.actionNames.isEmpty else {
-            throw Self.invalidInput("action_names must name at least one action")
+            throw Self.invalidInput("ActionNames must name at least one action")
         }
         guard request.permissionsBoundaryPolicyInputList.count <= 1 else {
-            throw Self.invalidInput("permissions_boundary_policy_input_list takes at most one policy")
+            throw Self.invalidInput("PermissionsBoundaryPolicyInputList takes at most one policy")
         }
         if !request.resourcePolicy.isEmpty && request.callerARN.isEmpty {
-            throw Self.invalidInput("caller_arn is required when resource_policy is given")
+            throw Self.invalidInput("CallerArn is required when ResourcePolicy is given")
         }
         var policies: [PolicyInput] = []
         for (index, text) in request.policyInputList.enumerated() {
@@ -149,6 +149,11 @@ public struct AuthorizationService: AuthorizationServiceProtocol {
         // AWS's API limits; they also bound the glob matching, whose cost grows with pattern x resource length.
         for action in actions where !(3...128).contains(action.utf8.count) {
             throw Self.invalidInput("action name \"\(action.prefix(64))\" must be 3 to 128 characters")
+        }
+        // A simulation asks about actions, not patterns (AWS refuses wildcards in ActionNames).
+        for action in actions where action.utf8.contains(where: { $0 == UInt8(ascii: "*") || $0 == UInt8(ascii: "?") })
+        {
+            throw Self.invalidInput("action name \"\(action.prefix(64))\" may not contain wildcards")
         }
         for resource in resources where !(1...2048).contains(resource.utf8.count) {
             throw Self.invalidInput("resource ARNs must be 1 to 2048 characters")

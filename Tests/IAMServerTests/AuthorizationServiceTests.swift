@@ -80,10 +80,10 @@ struct AuthorizationServiceTests {
     func invalidInput() {
         expectError(
             request([], actions: ["s3:GetObject"]), code: .invalidArgument, iam: "InvalidInput",
-            containing: "policy_input_list")
+            containing: "PolicyInputList")
         expectError(
             request([Self.readPhotos], actions: []), code: .invalidArgument, iam: "InvalidInput",
-            containing: "action_names")
+            containing: "ActionNames")
         expectError(
             request([Self.readPhotos], actions: ["s3:GetObject"], resources: [String(repeating: "a", count: 2049)]),
             code: .invalidArgument, iam: "InvalidInput", containing: "2048"
@@ -92,6 +92,11 @@ struct AuthorizationServiceTests {
             request([Self.readPhotos], actions: [String(repeating: "s", count: 129)]),
             code: .invalidArgument, iam: "InvalidInput", containing: "3 to 128"
         )
+        for pattern in ["s3:Get*", "s3:GetObjec?", "s3:*"] {
+            expectError(
+                request([Self.readPhotos], actions: [pattern]), code: .invalidArgument, iam: "InvalidInput",
+                containing: "may not contain wildcards")
+        }
         expectError(
             request(
                 [Self.readPhotos], actions: (0..<40).map { "s3:A\($0)" },
@@ -108,7 +113,7 @@ struct AuthorizationServiceTests {
         var withResourcePolicy = request([Self.readPhotos], actions: ["s3:GetObject"])
         withResourcePolicy.resourcePolicy =
             #"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":"*","Action":"s3:*","Resource":"*"}}"#
-        expectError(withResourcePolicy, code: .invalidArgument, iam: "InvalidInput", containing: "caller_arn")
+        expectError(withResourcePolicy, code: .invalidArgument, iam: "InvalidInput", containing: "CallerArn")
         var twoValues = request([Self.readPhotos], actions: ["s3:GetObject"])
         twoValues.contextEntries = [
             ContextEntry(contextKeyName: "aws:SourceIp", contextKeyValues: ["1.2.3.4", "5.6.7.8"], contextKeyType: .ip)

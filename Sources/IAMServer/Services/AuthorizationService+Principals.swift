@@ -322,10 +322,10 @@ extension AuthorizationService {
     {
         let principal = try self.sourcePrincipal(request.policySourceARN, snapshot: snapshot)
         guard !request.actionNames.isEmpty else {
-            throw Self.invalidInput("action_names must name at least one action")
+            throw Self.invalidInput("ActionNames must name at least one action")
         }
         guard request.permissionsBoundaryPolicyInputList.count <= 1 else {
-            throw Self.invalidInput("permissions_boundary_policy_input_list takes at most one policy")
+            throw Self.invalidInput("PermissionsBoundaryPolicyInputList takes at most one policy")
         }
         var policies = principal.policies
         for (index, text) in request.policyInputList.enumerated() {
