@@ -63,7 +63,8 @@ for iamd in "${binaries[@]}"; do
   kill "$pid"; wait "$pid" 2> /dev/null || true
   pid=
   [[ -z ${CALLGRIND_KEEP:-} ]] || cp "$work/cg.out" "$CALLGRIND_KEEP/callgrind.$workload.$(basename "$iamd").out"
-  total=$(grep -a '^totals:\|^summary:' "$work/cg.out" | head -1 | awk '{print $2}')
+  # The last part's totals (counting switched off before the shutdown leaves a `summary: 0` before them).
+  total=$(awk '/^totals:/ {t = $2} END {print t + 0}' "$work/cg.out")
   awk -v t="$total" -v c="$served" -v k="$per_call" -v b="$iamd" -v w="$workload" 'BEGIN {
     printf "%s %s: %d calls, %.0f instructions per call, %.0f per check\n", b, w, c, t / c, t / c / k }'
 done
