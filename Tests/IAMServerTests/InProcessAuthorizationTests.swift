@@ -131,6 +131,122 @@ import Testing
         return id
     }
 
+    @Test func accessDeniedNamesThePolicyKindWhoseAllowIsMissing() async throws {
+        let store = InMemoryStore()
+        let directory = IAMDirectory(store: store, account: Self.account)
+        let reads =
+            #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#
+        let nobody = try await Self.userWithKey("nobody", policy: nil, in: store)
+        let bounded = try await Self.userWithKey("bounded", policy: Self.mayAuthorize, in: store)
+        let boundary = try await directory.createPolicy(name: EntityName("reads", kind: .policy), document: reads)
+        _ = try await directory.setPermissionsBoundary(
+            User.self, named: EntityName("bounded", kind: .user), to: boundary.value.arn)
+        // A session of a role that may call Authorize, whose session policy allows only reads.
+        let trust =
+            #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"}]}"#
+        let role = try await directory.createRole(name: EntityName("r", kind: .role), assumeRolePolicyDocument: trust)
+            .value
+        _ = try await directory.putInlinePolicy(
+            EntityName("checks", kind: .inlinePolicy), document: Self.mayAuthorize, on: .role,
+            named: EntityName("r", kind: .role))
+        let credential = SCRAMCredential.derive(secret: "session-secret")
+        let sessionKey = AccessKeyID.generate(temporary: true)
+        let name = try EntityName("s", kind: .user)
+        _ = try await directory.createSession(
+            SessionCredentials(
+                accessKeyID: sessionKey,
+                verifier: SCRAMVerifier(
+                    salt: credential.salt, iterations: credential.iterations, storedKey: credential.storedKey,
+                    serverKey: credential.serverKey),
+                sessionTokenHash: [], createDate: Date(), expiration: Date().addingTimeInterval(900),
+                roleID: role.id, roleARN: role.arn, sessionName: name,
+                assumedRoleARN: ARN.assumedRole(account: Self.account, roleName: role.name, sessionName: name),
+                sessionPolicy: reads))
+        let (server, _) = try await Self.server(store)
+
+        for (key, caller, reason) in [
+            (nobody, "arn:aws:iam::123456789012:user/nobody", "no identity-based policy"),
+            (bounded, "arn:aws:iam::123456789012:user/bounded", "no permissions boundary"),
+            (sessionKey.rawValue, "arn:aws:sts::123456789012:assumed-role/r/s", "no session policy"),
+        ] {
+            do {
+                let _: AuthorizeResponse = try await server.call(
+                    IAMMethods.Authorization.authorize, Self.check("arn:aws:iam::123456789012:user/nobody"), as: key)
+                Issue.record("\(caller) may not call Authorize")
+            } catch {
+                #expect(error.iamErrorCode == "AccessDenied")
+                #expect(
+                    error.message
+                        == "User: \(caller) is not authorized to perform: iam:Authorize on resource: * because \(reason) allows the iam:Authorize action"
+                )
+            }
+        }
+    }
+
+    @Test func callsFillTheirOwnConditionKeys() async throws {
+        // A management call's context carries the tags it sets (aws:RequestTag, aws:TagKeys), the policy it attaches
+        // (iam:PolicyARN), its resource's tags (aws:ResourceTag, iam:ResourceTag) and the region (us-east-1).
+        let store = InMemoryStore()
+        let policy = #"""
+            {"Version":"2012-10-17","Statement":[
+              {"Effect":"Allow","Action":["iam:CreateUser","iam:TagUser"],"Resource":"*",
+               "Condition":{"StringEquals":{"aws:RequestTag/team":"eng"},"ForAllValues:StringEquals":{"aws:TagKeys":["team"]}}},
+              {"Effect":"Allow","Action":"iam:GetUser","Resource":"*","Condition":{"StringEquals":{"aws:ResourceTag/team":"eng"}}},
+              {"Effect":"Allow","Action":"iam:ListUserTags","Resource":"*","Condition":{"StringEquals":{"iam:ResourceTag/team":"eng"}}},
+              {"Effect":"Allow","Action":"iam:AttachUserPolicy","Resource":"*",
+               "Condition":{"ArnEquals":{"iam:PolicyARN":"arn:aws:iam::aws:policy/ReadOnlyAccess"}}},
+              {"Effect":"Allow","Action":"iam:ListGroups","Resource":"*","Condition":{"StringEquals":{"aws:RequestedRegion":"us-east-1"}}}]}
+            """#
+        let key = try await Self.userWithKey("tagger", policy: policy, in: store)
+        let (server, _) = try await Self.server(store)
+        func allowed<Request: WireMessage, Response: WireMessage>(
+            _ method: MethodDescriptor, _ request: Request, _ response: Response.Type, as caller: String? = nil
+        ) async -> Bool {
+            do {
+                _ = try await server.call(method, request, as: caller ?? key, responseType: response)
+                return true
+            } catch {
+                #expect(error.iamErrorCode == "AccessDenied", "\(error)")
+                return false
+            }
+        }
+        let eng = [IAMWire.Tag(key: "team", value: "eng")]
+        #expect(
+            await allowed(
+                IAMMethods.IAM.createUser, CreateUserRequest(userName: "bob", tags: eng), CreateUserResponse.self))
+        #expect(
+            !(await allowed(IAMMethods.IAM.createUser, CreateUserRequest(userName: "carl"), CreateUserResponse.self)))
+        #expect(
+            !(await allowed(
+                IAMMethods.IAM.createUser,
+                CreateUserRequest(userName: "carl", tags: eng + [IAMWire.Tag(key: "cost", value: "1")]),
+                CreateUserResponse.self)))
+        #expect(
+            !(await allowed(
+                IAMMethods.IAM.tagUser, TagUserRequest(userName: "bob", tags: [IAMWire.Tag(key: "team", value: "ops")]),
+                TagUserResponse.self)))
+        #expect(await allowed(IAMMethods.IAM.getUser, GetUserRequest(userName: "bob"), GetUserResponse.self))
+        #expect(
+            await allowed(IAMMethods.IAM.listUserTags, ListUserTagsRequest(userName: "bob"), ListUserTagsResponse.self))
+        // Untagged by the root: the next call, within the same second, no longer matches.
+        #expect(
+            await allowed(
+                IAMMethods.IAM.untagUser, UntagUserRequest(userName: "bob", tagKeys: ["team"]), UntagUserResponse.self,
+                as: Self.rootKey))
+        #expect(!(await allowed(IAMMethods.IAM.getUser, GetUserRequest(userName: "bob"), GetUserResponse.self)))
+        #expect(
+            await allowed(
+                IAMMethods.IAM.attachUserPolicy,
+                AttachUserPolicyRequest(userName: "bob", policyARN: "arn:aws:iam::aws:policy/ReadOnlyAccess"),
+                AttachUserPolicyResponse.self))
+        #expect(
+            !(await allowed(
+                IAMMethods.IAM.attachUserPolicy,
+                AttachUserPolicyRequest(userName: "bob", policyARN: "arn:aws:iam::aws:policy/AdministratorAccess"),
+                AttachUserPolicyResponse.self)))
+        #expect(await allowed(IAMMethods.IAM.listGroups, ListGroupsRequest(), ListGroupsResponse.self))
+    }
+
     @Test func expiredSessionIsRefused() async throws {
         let store = InMemoryStore()
         let id = try await Self.session("old", expiring: Date().addingTimeInterval(-1), in: store)

@@ -326,6 +326,10 @@ extension AuthorizationSnapshot {
         }
         context["aws:userid"] = .string(session.userID)
         context["aws:PrincipalType"] = .string("AssumedRole")
+        // Present for temporary credentials only (absent for long-term keys): when they were issued, and that no
+        // MFA stood behind them (AssumeRole here takes no MFA).
+        context["aws:TokenIssueTime"] = .string(session.createDate.formatted(.iso8601))
+        context["aws:MultiFactorAuthPresent"] = .string("false")
         let principal = Principal(
             arn: session.assumedRoleARN.description, kind: .assumedRole, name: session.sessionName.rawValue,
             id: session.userID, account: self.account.rawValue, roleARN: role.arn.description,

@@ -67,8 +67,9 @@ struct Authorizer: ServerInterceptor {
         let namingContext = ResourceNamingContext(
             account: self.account.rawValue, callerARN: callerARN, directory: SnapshotDirectory(published))
         let resource = naming.resource(in: namingContext)
+        let keys = Self.conditionKeys(of: naming, resource: resource, in: published.snapshot)
         if let error = self.check(
-            principal, caller: caller, action: action, resource: resource, context: context, now: now)
+            principal, caller: caller, action: action, resource: resource, keys: keys, context: context, now: now)
         {
             return .reject(error)
         }
@@ -84,23 +85,46 @@ struct Authorizer: ServerInterceptor {
         return .proceed
     }
 
-    /// Nil when `principal` may do `action` on `resource`; otherwise AWS's AccessDenied, audited.
+    /// The request's own condition keys (``IAMResourceNaming/requestConditionKeys``) and, when the resource is a
+    /// user or a role, its tags as `aws:ResourceTag/<key>` and `iam:ResourceTag/<key>`.
+    static func conditionKeys(
+        of naming: any IAMResourceNaming, resource: String, in snapshot: AuthorizationSnapshot
+    ) -> [(key: String, value: ContextValue)] {
+        var keys = naming.requestConditionKeys
+        if let target = snapshot.principal(arn: resource), target.kind != .session {
+            for tag in target.tags {
+                keys.append(("aws:ResourceTag/\(tag.key)", .string(tag.value)))
+                keys.append(("iam:ResourceTag/\(tag.key)", .string(tag.value)))
+            }
+        }
+        return keys
+    }
+
+    /// Nil when `principal` may do `action` on `resource`, with the request's own condition `keys`; otherwise AWS's
+    /// AccessDenied, audited.
     private func check(
         _ principal: SnapshotPrincipal, caller: Caller, action: String, resource: String,
-        context: ServerCallContext, now: Date
+        keys: [(key: String, value: ContextValue)] = [], context: ServerCallContext, now: Date
     ) -> RPCError? {
+        // A verdict is kept only for calls whose answer depends on nothing but principal, action, resource, peer and
+        // second: not for a call with keys of its own (its tags, the policy it names, its resource's tags).
+        let keepsVerdicts = keys.isEmpty
         let second = Int64(now.timeIntervalSince1970.rounded(.down))
-        if self.verdicts.allows(
-            principal, action: action, resource: resource, peer: context.peerAddress, second: second)
+        if keepsVerdicts
+            && self.verdicts.allows(
+                principal, action: action, resource: resource, peer: context.peerAddress, second: second)
         {
             return nil
         }
         let check = AuthorizationRequest(
-            action: action, resource: resource, context: caller.requestContext(for: context, now: now))
+            action: action, resource: resource,
+            context: caller.requestContext(for: context, now: now, requestKeys: keys))
         switch principal.evaluation.compiled.decide(check) {
         case .allowed:
-            self.verdicts.remember(
-                principal, action: action, resource: resource, peer: context.peerAddress, second: second)
+            if keepsVerdicts {
+                self.verdicts.remember(
+                    principal, action: action, resource: resource, peer: context.peerAddress, second: second)
+            }
             return nil
         case let decision:
             let error = Self.accessDenied(
@@ -126,11 +150,20 @@ struct Authorizer: ServerInterceptor {
             } else {
                 reason = "with an explicit deny in an identity-based policy"
             }
-        } else if result.matched.contains(where: { sources[$0.policyID]?.kind != .boundary }) {
-            // Something allowed it, so what is missing is the boundary's (or session policy's) allow.
-            reason = "because no permissions boundary allows the \(action) action"
         } else {
-            reason = "because no identity-based policy allows the \(action) action"
+            // An implicit deny: name the kind of policy whose allow is missing. An identity-based allow comes first;
+            // with one, what is missing is the boundary's or, for a session, the session policy's.
+            let allowedBy = Set(result.matched.compactMap { sources[$0.policyID]?.kind })
+            let has = Set(sources.values.map(\.kind))
+            if !allowedBy.contains(where: { $0 != .boundary && $0 != .session }) {
+                reason = "because no identity-based policy allows the \(action) action"
+            } else if has.contains(.boundary) && !allowedBy.contains(.boundary) {
+                reason = "because no permissions boundary allows the \(action) action"
+            } else if has.contains(.session) && !allowedBy.contains(.session) {
+                reason = "because no session policy allows the \(action) action"
+            } else {
+                reason = "because no identity-based policy allows the \(action) action"
+            }
         }
         return RPCError(
             code: .permissionDenied,

@@ -1,3 +1,4 @@
+public import IAMPolicy
 import IAMWire
 
 /// A request of a management rpc (services `IAM` and `STS`) that names the resource its call touches,
@@ -17,11 +18,20 @@ public protocol IAMResourceNaming: Sendable {
     /// in this order, as AWS requires some calls to be allowed a second action (AddRoleToInstanceProfile:
     /// `iam:PassRole` on the role). Empty for almost every call, which the default implementation says.
     func additionalPermissions(in context: ResourceNamingContext) -> [RequiredPermission]
+
+    /// The condition keys the request itself sets, as AWS's Service Authorization Reference for IAM lists them: the
+    /// tags a call adds (`aws:RequestTag/<key>`, `aws:TagKeys`), the keys it removes (`aws:TagKeys`), the managed
+    /// policy it attaches or detaches (`iam:PolicyARN`) and the boundary it sets (`iam:PermissionsBoundary`).
+    /// Empty for almost every call, which the default implementation says.
+    var requestConditionKeys: [(key: String, value: ContextValue)] { get }
 }
 
 extension IAMResourceNaming {
     /// None: the call's own action on its resource is all it needs.
     public func additionalPermissions(in context: ResourceNamingContext) -> [RequiredPermission] { [] }
+
+    /// None.
+    public var requestConditionKeys: [(key: String, value: ContextValue)] { [] }
 
     /// `request` as this type, when it is one: a cast between concrete types, no conformance search.
     fileprivate static func naming(_ request: some WireMessage) -> (any IAMResourceNaming)? { request as? Self }
@@ -140,5 +150,31 @@ public struct ResourceNamingContext: Sendable {
     /// AWS authorizes unfiltered listings on no resource type.
     func listing(_ resourceType: String, pathPrefix: String) -> String {
         pathPrefix.isEmpty ? "*" : self.iam("\(resourceType)\(pathPrefix)*")
+    }
+}
+
+/// The condition keys of requests that add tags, remove them, or name a policy (``IAMResourceNaming``).
+enum RequestConditionKeys {
+    /// `aws:RequestTag/<key>` for each tag and `aws:TagKeys` for all of them; nothing for no tags.
+    static func tags(_ tags: [IAMWire.Tag]) -> [(key: String, value: ContextValue)] {
+        guard !tags.isEmpty else { return [] }
+        var keys: [(key: String, value: ContextValue)] = tags.map { ("aws:RequestTag/\($0.key)", .string($0.value)) }
+        keys.append(("aws:TagKeys", .list(tags.map(\.key))))
+        return keys
+    }
+
+    /// `aws:TagKeys` for the keys a call removes.
+    static func tagKeys(_ keys: [String]) -> [(key: String, value: ContextValue)] {
+        keys.isEmpty ? [] : [("aws:TagKeys", .list(keys))]
+    }
+
+    /// `iam:PolicyARN`.
+    static func policy(_ arn: String) -> [(key: String, value: ContextValue)] {
+        arn.isEmpty ? [] : [("iam:PolicyARN", .string(arn))]
+    }
+
+    /// `iam:PermissionsBoundary`.
+    static func boundary(_ arn: String) -> [(key: String, value: ContextValue)] {
+        arn.isEmpty ? [] : [("iam:PermissionsBoundary", .string(arn))]
     }
 }

@@ -1,3 +1,4 @@
+public import IAMPolicy
 public import IAMWire
 
 // The resource each `iam.v1.IAM` call is authorized on, after AWS's Service Authorization Reference
@@ -472,4 +473,134 @@ extension GetAccountSummaryRequest {
 extension GetAccountAuthorizationDetailsRequest {
     /// "*": AWS authorizes it on no resource type.
     public func resource(in context: ResourceNamingContext) -> String { "*" }
+}
+
+// MARK: Request condition keys
+
+extension CreateUserRequest {
+    /// The tags and the boundary it sets.
+    public var requestConditionKeys: [(key: String, value: ContextValue)] {
+        RequestConditionKeys.tags(self.tags) + RequestConditionKeys.boundary(self.permissionsBoundary)
+    }
+}
+
+extension CreateRoleRequest {
+    /// The tags and the boundary it sets.
+    public var requestConditionKeys: [(key: String, value: ContextValue)] {
+        RequestConditionKeys.tags(self.tags) + RequestConditionKeys.boundary(self.permissionsBoundary)
+    }
+}
+
+extension CreatePolicyRequest {
+    /// The tags it sets.
+    public var requestConditionKeys: [(key: String, value: ContextValue)] { RequestConditionKeys.tags(self.tags) }
+}
+
+extension CreateInstanceProfileRequest {
+    /// The tags it sets.
+    public var requestConditionKeys: [(key: String, value: ContextValue)] { RequestConditionKeys.tags(self.tags) }
+}
+
+extension TagUserRequest {
+    /// The tags it adds.
+    public var requestConditionKeys: [(key: String, value: ContextValue)] { RequestConditionKeys.tags(self.tags) }
+}
+
+extension TagRoleRequest {
+    /// The tags it adds.
+    public var requestConditionKeys: [(key: String, value: ContextValue)] { RequestConditionKeys.tags(self.tags) }
+}
+
+extension TagPolicyRequest {
+    /// The tags it adds.
+    public var requestConditionKeys: [(key: String, value: ContextValue)] { RequestConditionKeys.tags(self.tags) }
+}
+
+extension TagInstanceProfileRequest {
+    /// The tags it adds.
+    public var requestConditionKeys: [(key: String, value: ContextValue)] { RequestConditionKeys.tags(self.tags) }
+}
+
+extension UntagUserRequest {
+    /// The keys it removes.
+    public var requestConditionKeys: [(key: String, value: ContextValue)] {
+        RequestConditionKeys.tagKeys(self.tagKeys)
+    }
+}
+
+extension UntagRoleRequest {
+    /// The keys it removes.
+    public var requestConditionKeys: [(key: String, value: ContextValue)] {
+        RequestConditionKeys.tagKeys(self.tagKeys)
+    }
+}
+
+extension UntagPolicyRequest {
+    /// The keys it removes.
+    public var requestConditionKeys: [(key: String, value: ContextValue)] {
+        RequestConditionKeys.tagKeys(self.tagKeys)
+    }
+}
+
+extension UntagInstanceProfileRequest {
+    /// The keys it removes.
+    public var requestConditionKeys: [(key: String, value: ContextValue)] {
+        RequestConditionKeys.tagKeys(self.tagKeys)
+    }
+}
+
+extension AttachUserPolicyRequest {
+    /// The policy.
+    public var requestConditionKeys: [(key: String, value: ContextValue)] {
+        RequestConditionKeys.policy(self.policyARN)
+    }
+}
+
+extension DetachUserPolicyRequest {
+    /// The policy.
+    public var requestConditionKeys: [(key: String, value: ContextValue)] {
+        RequestConditionKeys.policy(self.policyARN)
+    }
+}
+
+extension AttachGroupPolicyRequest {
+    /// The policy.
+    public var requestConditionKeys: [(key: String, value: ContextValue)] {
+        RequestConditionKeys.policy(self.policyARN)
+    }
+}
+
+extension DetachGroupPolicyRequest {
+    /// The policy.
+    public var requestConditionKeys: [(key: String, value: ContextValue)] {
+        RequestConditionKeys.policy(self.policyARN)
+    }
+}
+
+extension AttachRolePolicyRequest {
+    /// The policy.
+    public var requestConditionKeys: [(key: String, value: ContextValue)] {
+        RequestConditionKeys.policy(self.policyARN)
+    }
+}
+
+extension DetachRolePolicyRequest {
+    /// The policy.
+    public var requestConditionKeys: [(key: String, value: ContextValue)] {
+        RequestConditionKeys.policy(self.policyARN)
+    }
+}
+
+extension PutUserPermissionsBoundaryRequest {
+    /// The boundary.
+    public var requestConditionKeys: [(key: String, value: ContextValue)] {
+        RequestConditionKeys.boundary(self.permissionsBoundary)
+    }
+}
+
+extension PutRolePermissionsBoundaryRequest {
+    /// The boundary.
+    public var requestConditionKeys: [(key: String, value: ContextValue)] {
+        RequestConditionKeys.boundary(self.permissionsBoundary)
+    }
 }

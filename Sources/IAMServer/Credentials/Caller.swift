@@ -109,17 +109,25 @@ struct Caller: Sendable {
     private static let clock = ThreadSpecificVariable<ClockContext>()
 
     /// The context of a call authorized by ``Authorizer``: the principal's keys (built once per principal),
-    /// the clock's (once a second) and the connection's source address.
-    func requestContext(for call: ServerCallContext, now: Date = Date()) -> RequestContext {
+    /// the clock's (once a second), the connection's source address, the region every IAM call is made in, and
+    /// the request's own keys (its tags, the policy it names, its resource's tags).
+    func requestContext(
+        for call: ServerCallContext, now: Date = Date(), requestKeys: [(key: String, value: ContextValue)] = []
+    ) -> RequestContext {
         var layers: [RequestContext] = []
-        layers.reserveCapacity(3)
+        layers.reserveCapacity(5)
         if case .principal(let principal) = self.kind { layers.append(principal.evaluation.context) }
         layers.append(Self.clockContext(at: now))
         if let ip = call.peerAddress?.ipAddress {
             layers.append(RequestContext(pairs: [("aws:SourceIp", .string(ip))]))
         }
+        layers.append(Self.iamCallKeys)
+        if !requestKeys.isEmpty { layers.append(RequestContext(pairs: requestKeys)) }
         return RequestContext(layers: layers)
     }
+
+    /// `aws:RequestedRegion`: IAM and STS are global, and AWS fills `us-east-1` for their calls.
+    static let iamCallKeys = RequestContext(["aws:RequestedRegion": .string("us-east-1")])
 }
 
 /// Names in requests resolved against the snapshot, for ``IAMResourceNaming``.
