@@ -247,6 +247,67 @@ import Testing
         #expect(await allowed(IAMMethods.IAM.listGroups, ListGroupsRequest(), ListGroupsResponse.self))
     }
 
+    @Test func sessionTagsNeedTagSessionAndWinOverTheRolesTags() async throws {
+        let store = InMemoryStore()
+        let alice = try await Self.userWithKey("alice", policy: nil, in: store)
+        let directory = IAMDirectory(store: store, account: Self.account)
+        func role(_ name: String, actions: String) async throws {
+            let trust =
+                #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:user/alice"},"Action":\#(actions)}]}"#
+            _ = try await directory.createRole(
+                name: EntityName(name, kind: .role), assumeRolePolicyDocument: trust,
+                tags: [try IAMDomain.Tag(key: "proj", value: "green")])
+            _ = try await directory.putInlinePolicy(
+                EntityName("blue", kind: .inlinePolicy),
+                document:
+                    #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:ListGroups","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalTag/proj":"blue"}}}]}"#,
+                on: .role, named: EntityName(name, kind: .role))
+        }
+        try await role("tagging", actions: #"["sts:AssumeRole","sts:TagSession"]"#)
+        try await role("plain", actions: #""sts:AssumeRole""#)
+        let (server, _) = try await Self.server(store)
+        func assume(_ role: String, tags: [IAMWire.Tag]) async throws(RPCError) -> String {
+            var request = AssumeRoleRequest()
+            request.roleARN = "arn:aws:iam::123456789012:role/\(role)"
+            request.roleSessionName = "s1"
+            request.tags = tags
+            let answer: AssumeRoleResponse = try await server.call(IAMMethods.STS.assumeRole, request, as: alice)
+            return answer.credentials?.accessKeyID ?? ""
+        }
+        func mayListGroups(_ key: String) async -> Bool {
+            do {
+                let _: ListGroupsResponse = try await server.call(
+                    IAMMethods.IAM.listGroups, ListGroupsRequest(), as: key)
+                return true
+            } catch {
+                return false
+            }
+        }
+        let blue = [IAMWire.Tag(key: "Proj", value: "blue")]
+        // The session tag (keys compare case-insensitively) replaces the role's proj=green.
+        let tagged = try await assume("tagging", tags: blue)
+        #expect(await mayListGroups(tagged))
+        // Without session tags the session has the role's tags.
+        #expect(!(await mayListGroups(try await assume("tagging", tags: []))))
+        // A trust policy without sts:TagSession refuses tags, and only tags.
+        do {
+            _ = try await assume("plain", tags: blue)
+            Issue.record("tags need sts:TagSession")
+        } catch {
+            #expect(error.iamErrorCode == "AccessDenied")
+            #expect(error.message.contains("sts:TagSession on resource: arn:aws:iam::123456789012:role/plain"))
+        }
+        _ = try await assume("plain", tags: [])
+        // Tags are validated as IAM tags are.
+        for bad in [
+            [IAMWire.Tag(key: "aws:x", value: "1")],
+            [IAMWire.Tag(key: "a", value: "1"), IAMWire.Tag(key: "A", value: "2")],
+            (0...50).map { IAMWire.Tag(key: "k\($0)", value: "v") },
+        ] {
+            await #expect(throws: RPCError.self) { _ = try await assume("tagging", tags: bad) }
+        }
+    }
+
     @Test func expiredSessionIsRefused() async throws {
         let store = InMemoryStore()
         let id = try await Self.session("old", expiring: Date().addingTimeInterval(-1), in: store)

@@ -93,6 +93,9 @@ public struct SessionCredentials: Codable, Sendable, Hashable {
     public var sessionPolicyARNs: [ARN]
     /// Who assumed the role (for audit).
     public var sourceIdentity: String?
+    /// Session tags (AssumeRole `Tags`): the session's `aws:PrincipalTag/<key>`, over the role's tag of the same
+    /// key. Nil in records written before sessions had tags.
+    public var tags: [Tag]?
     /// The session's secret sealed under the server's key-encryption key, for SigV4 (see ``AccessKey``).
     public var sealedSecret: [UInt8]?
 
@@ -100,7 +103,8 @@ public struct SessionCredentials: Codable, Sendable, Hashable {
     public init(
         accessKeyID: AccessKeyID, verifier: SCRAMVerifier, sessionTokenHash: [UInt8], createDate: Date,
         expiration: Date, roleID: UniqueID, roleARN: ARN, sessionName: EntityName, assumedRoleARN: ARN,
-        sessionPolicy: String? = nil, sessionPolicyARNs: [ARN] = [], sourceIdentity: String? = nil
+        sessionPolicy: String? = nil, sessionPolicyARNs: [ARN] = [], sourceIdentity: String? = nil,
+        tags: [Tag]? = nil
     ) {
         self.accessKeyID = accessKeyID
         self.verifier = verifier
@@ -114,6 +118,7 @@ public struct SessionCredentials: Codable, Sendable, Hashable {
         self.sessionPolicy = sessionPolicy
         self.sessionPolicyARNs = sessionPolicyARNs
         self.sourceIdentity = sourceIdentity
+        self.tags = tags
     }
 
     /// The role session's `aws:userid`: `AROA...:<session name>`.

@@ -324,6 +324,16 @@ extension AuthorizationSnapshot {
                         kind: .session, name: self.model.policies[arn]?.name.rawValue ?? "", arn: arn)),
                 to: &slots)
         }
+        // Session tags win over the role's tags of the same key (compared case-insensitively, as IAM tag keys are).
+        var tags = Self.tagMap(role.tags)
+        for tag in session.tags ?? [] {
+            for (key, _) in tags where key.lowercased() == tag.key.lowercased() {
+                tags[key] = nil
+                context["aws:PrincipalTag/\(key)"] = nil
+            }
+            tags[tag.key] = tag.value
+            context["aws:PrincipalTag/\(tag.key)"] = .string(tag.value)
+        }
         context["aws:userid"] = .string(session.userID)
         context["aws:PrincipalType"] = .string("AssumedRole")
         // Present for temporary credentials only (absent for long-term keys): when they were issued, and that no
@@ -332,8 +342,7 @@ extension AuthorizationSnapshot {
         context["aws:MultiFactorAuthPresent"] = .string("false")
         let principal = Principal(
             arn: session.assumedRoleARN.description, kind: .assumedRole, name: session.sessionName.rawValue,
-            id: session.userID, account: self.account.rawValue, roleARN: role.arn.description,
-            tags: Self.tagMap(role.tags))
+            id: session.userID, account: self.account.rawValue, roleARN: role.arn.description, tags: tags)
         return SnapshotPrincipal(
             kind: .session, arn: session.assumedRoleARN, userID: session.userID, name: role.name, roleARN: role.arn,
             tags: role.tags, expiration: session.expiration, sessionKeyID: session.accessKeyID,

@@ -44,6 +44,33 @@ public struct STSService: STSServiceProtocol {
     /// The longest session a role session may start by assuming another role (role chaining), in seconds.
     static let chainedDuration = 3_600
 
+    /// The most session tags one AssumeRole may pass (AWS: 50).
+    static let maxSessionTags = 50
+
+    /// AssumeRole's `Tags`, validated as IAM tags are (keys unique, case-insensitively).
+    static func sessionTags(_ tags: [IAMWire.Tag]) throws(RPCError) -> [IAMDomain.Tag] {
+        guard tags.count <= Self.maxSessionTags else {
+            throw IAMError.validation(
+                field: "tags", value: "\(tags.count) tags",
+                constraint: "have length less than or equal to \(Self.maxSessionTags)"
+            ).rpcError
+        }
+        var out: [IAMDomain.Tag] = []
+        var keys: Set<String> = []
+        for tag in tags {
+            do {
+                out.append(try IAMDomain.Tag(key: tag.key, value: tag.value))
+            } catch {
+                throw error.rpcError
+            }
+            guard keys.insert(tag.key.lowercased()).inserted else {
+                throw IAMError.invalidInput("Duplicate tag keys found. Please note that Tag keys are case insensitive.")
+                    .rpcError
+            }
+        }
+        return out
+    }
+
     /// Refuses a session duration as AWS does: out of its range, longer than the role allows, or longer than an
     /// hour when a role session assumes a role.
     static func checkDuration(_ duration: Int, maximum: Int, chained: Bool) throws(RPCError) {
@@ -119,10 +146,16 @@ public struct STSService: STSServiceProtocol {
             sessionPolicy = try AuthorizationService.parse(text, kind: .inlineRole, field: "policy")
         }
 
+        let sessionTags = try Self.sessionTags(request.tags)
+
         var stsKeys: [(key: String, value: ContextValue)] = [("sts:RoleSessionName", .string(sessionName.rawValue))]
         if let externalID = request.externalID { stsKeys.append(("sts:ExternalId", .string(externalID))) }
         if let source = request.sourceIdentity { stsKeys.append(("sts:SourceIdentity", .string(source))) }
-        let values = RequestContext(layers: [caller.requestContext(for: context), RequestContext(pairs: stsKeys)])
+        let values = RequestContext(
+            layers: [
+                caller.requestContext(for: context, requestKeys: RequestConditionKeys.tags(request.tags)),
+                RequestContext(pairs: stsKeys),
+            ])
         let evaluator = CompiledPrincipal(
             principal: principal.policyPrincipal,
             policies: principal.policies + [PolicyInput(id: "TrustPolicy", role: .resource, document: trust)])
@@ -131,6 +164,20 @@ public struct STSService: STSServiceProtocol {
         guard evaluator.decide(check) == .allowed else {
             self.audit?.record(context: context, caller: caller, resource: request.roleARN, error: denied)
             throw denied
+        }
+        // Passing session tags needs sts:TagSession too, from the trust policy (and the caller's policies).
+        if !sessionTags.isEmpty {
+            let tagging = AuthorizationRequest(
+                action: "sts:TagSession", resource: roleARN.description, context: values)
+            guard evaluator.decide(tagging) == .allowed else {
+                let error = RPCError(
+                    code: .permissionDenied,
+                    message:
+                        "User: \(caller.arn) is not authorized to perform: sts:TagSession on resource: \(request.roleARN)",
+                    iamErrorCode: "AccessDenied")
+                self.audit?.record(context: context, caller: caller, resource: request.roleARN, error: error)
+                throw error
+            }
         }
 
         let secret = Self.randomSecret()
@@ -148,7 +195,7 @@ public struct STSService: STSServiceProtocol {
             sessionName: sessionName,
             assumedRoleARN: ARN.assumedRole(account: self.account, roleName: role.name, sessionName: sessionName),
             sessionPolicy: sessionPolicy == nil ? nil : request.policy, sessionPolicyARNs: sessionPolicyARNs,
-            sourceIdentity: request.sourceIdentity)
+            sourceIdentity: request.sourceIdentity, tags: sessionTags.isEmpty ? nil : sessionTags)
         session.sealedSecret = self.sealer?.seal(secret, accessKeyID: keyID.rawValue, purpose: .session)
         let committed: Committed<SessionCredentials>
         do {
@@ -169,9 +216,10 @@ public struct STSService: STSServiceProtocol {
         response.assumedRoleUser = AssumedRoleUser(
             assumedRoleID: "\(role.id.rawValue):\(sessionName.rawValue)", arn: session.assumedRoleARN.description)
         // AWS reports it only when the request passed session policies (or tags): a percentage of the limit.
-        if request.policy != nil || !sessionPolicyARNs.isEmpty {
+        if request.policy != nil || !sessionPolicyARNs.isEmpty || !sessionTags.isEmpty {
             let packed =
                 (request.policy?.utf8.count ?? 0) + sessionPolicyARNs.reduce(0) { $0 + $1.description.utf8.count }
+                + sessionTags.reduce(0) { $0 + $1.key.utf8.count + $1.value.utf8.count }
             response.packedPolicySize = Int32(min(100, packed * 100 / Self.maxSessionPolicyLength))
         }
         response.sourceIdentity = request.sourceIdentity ?? ""
