@@ -143,7 +143,9 @@ public final class QueryFrontDoor: Sendable {
         }
         var requestBytes: ByteBuffer
         do throws(QueryInputError) {
-            requestBytes = try operation.decode(QueryForm(parameters: parameters))
+            let form = QueryForm(parameters: parameters)
+            try form.checkTopLevelMinimums()
+            requestBytes = try operation.decode(form)
         } catch {
             return loop.makeSucceededFuture(
                 Self.error(code: error.code, status: error.status, error.message, requestID))

@@ -178,6 +178,31 @@ struct FrontDoorTests {
         let invalid = try await harness.call("Action=ListUsers&Version=2010-05-08&MaxItems=ten")
         #expect(invalid.status == 400)
         #expect(invalid.value("Code") == "ValidationError")
+        // Values the RPC messages cannot tell from absence are refused at the door, as AWS's model says.
+        for (query, message) in [
+            (
+                "Action=ListUsers&Version=2010-05-08&MaxItems=0",
+                "1 validation error detected: Value '0' at 'maxItems' failed to satisfy constraint: Member must have value greater than or equal to 1"
+            ),
+            (
+                "Action=ListUsers&Version=2010-05-08&PathPrefix=",
+                "1 validation error detected: Value '' at 'pathPrefix' failed to satisfy constraint: Member must have length greater than or equal to 1"
+            ),
+            (
+                "Action=GetUser&Version=2010-05-08&UserName=",
+                "1 validation error detected: Value '' at 'userName' failed to satisfy constraint: Member must have length greater than or equal to 1"
+            ),
+            (
+                "Action=CreateUser&Version=2010-05-08&UserName=x&Path=",
+                "1 validation error detected: Value '' at 'path' failed to satisfy constraint: Member must have length greater than or equal to 1"
+            ),
+        ] {
+            let refused = try await harness.call(query)
+            #expect(refused.status == 400, "\(query)")
+            #expect(refused.value("Code") == "ValidationError", "\(query)")
+            #expect(refused.value("Message") == message, "\(query)")
+        }
+        #expect(try await harness.call("Action=ListUsers&Version=2010-05-08&MaxItems=1").status == 200)
     }
 
     @Test("AssumeRole's temporary credentials sign requests; a foreign token is refused")

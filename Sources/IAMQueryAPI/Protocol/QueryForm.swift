@@ -159,6 +159,28 @@ public struct QueryForm: Sendable {
         }
     }
 
+    /// The top-level members whose smallest value AWS's model sets above what the wire protocol can tell from
+    /// absence: an empty name or path, a MaxItems of 0. The RPC messages carry these as proto3 defaults (empty,
+    /// zero), which mean "not given", so the front door refuses them here with AWS's ValidationError, in AWS's
+    /// lower-camel member spelling.
+    static let minimumLengths: [(member: String, field: String)] = [
+        ("Path", "path"), ("PathPrefix", "pathPrefix"), ("UserName", "userName"), ("GroupName", "groupName"),
+        ("RoleName", "roleName"), ("PolicyName", "policyName"), ("InstanceProfileName", "instanceProfileName"),
+        ("Marker", "marker"),
+    ]
+
+    /// Refuses an empty top-level name, path or marker, and a MaxItems below 1, as AWS does.
+    func checkTopLevelMinimums() throws(QueryInputError) {
+        for (member, field) in Self.minimumLengths where self.parameters[member]?.isEmpty == true {
+            throw .validation(field, "", "Member must have length greater than or equal to 1")
+        }
+        if let text = self.parameters["MaxItems"], let value = Int(text.trimmingCharacters(in: .whitespaces)),
+            value < 1
+        {
+            throw .validation("maxItems", text, "Member must have value greater than or equal to 1")
+        }
+    }
+
     // MARK: Reading members (used by the generated decoders)
 
     /// The member's text, if given.
