@@ -606,6 +606,17 @@ public enum StoreConformance {
         await expectCode(.noSuchEntity) {
             _ = try await dir.deleteInlinePolicy(name("two", .inlinePolicy), on: .user, named: name("alice"))
         }
+        // One document over the limit on its own: the same message, naming the user.
+        let huge =
+            #"{"Version":"2012-10-17","Statement":[{"Sid":"\#(padding)\#(padding)\#(padding)","Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#
+        do {
+            _ = try await dir.putInlinePolicy(
+                name("three", .inlinePolicy), document: huge, on: .user, named: name("alice"))
+            Issue.record("an inline policy over the limit accepted")
+        } catch {
+            #expect(error.code == .limitExceeded)
+            #expect(error.message == "Maximum policy size of 2048 bytes exceeded for user alice")
+        }
     }
 
     static func accessKeysRules(_ store: any Store) async throws {

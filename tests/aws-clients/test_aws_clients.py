@@ -207,6 +207,8 @@ def keys_and_sts():
     c = a["Credentials"]
     assert c["AccessKeyId"].startswith("ASIA") and isinstance(c["Expiration"], datetime.datetime), a
     assert a["AssumedRoleUser"]["Arn"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/api/a+b1", a
+    last = iam.get_role(RoleName="api")["Role"]["RoleLastUsed"]
+    assert isinstance(last.get("LastUsedDate"), datetime.datetime) and last.get("Region") == "us-east-1", last
     temp = client("sts", (c["AccessKeyId"], c["SecretAccessKey"]), token=c["SessionToken"], region="eu-west-1")
     assert temp.get_caller_identity()["Arn"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/api/a+b1"
     foreign = client("sts", (c["AccessKeyId"], c["SecretAccessKey"]), token="Zm9yZWlnbg==")

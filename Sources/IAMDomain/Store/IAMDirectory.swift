@@ -321,8 +321,12 @@ public struct IAMDirectory: Sendable {
             case .role: .inlineRole
             default: .inlineUser
             }
-        _ = try Self.parse(document, kind: documentKind)
         let limit = quotas.inlinePolicySize(for: kind)
+        // One document over the limit is refused as the aggregate is, naming the entity (AWS's message).
+        guard PolicyDocument.awsCharacterCount(document) <= limit else {
+            throw .inlinePolicySizeExceeded(kind, name: name.rawValue, limit: limit)
+        }
+        _ = try Self.parse(document, kind: documentKind)
         return try await store.write { tx throws(IAMError) in
             let owner = try Self.owner(kind, name, tx)
             let others = try tx.inlinePolicies(of: owner).filter { $0.name != policyName }

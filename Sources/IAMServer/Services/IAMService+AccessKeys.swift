@@ -49,7 +49,7 @@ extension IAMService {
         case .unspecified: throw Input.missing("status")
         default:
             throw IAMError.validation(
-                field: "status", value: request.status.protoName,
+                field: "status", value: request.status == .expired ? "Expired" : request.status.protoName,
                 constraint: "satisfy enum value set: [Active, Inactive]")
         }
         let name = try await userName(request.userName, context)

@@ -143,7 +143,12 @@ public struct STSService: STSServiceProtocol {
                     message: "Packed policy consumes more than \(Self.maxSessionPolicyLength) characters",
                     iamErrorCode: "PackedPolicyTooLarge")
             }
-            sessionPolicy = try AuthorizationService.parse(text, kind: .inlineRole, field: "policy")
+            do {
+                sessionPolicy = try PolicyDocument.parse(text, kind: .inlineRole)
+            } catch {
+                // AWS's message as it is, without the field name a simulation's inputs need.
+                throw RPCError(code: .invalidArgument, message: error.message, iamErrorCode: error.code)
+            }
         }
 
         let sessionTags = try Self.sessionTags(request.tags)

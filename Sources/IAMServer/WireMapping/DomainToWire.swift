@@ -73,6 +73,8 @@ extension IAMWire.Role {
         self.tags = role.tags.map(IAMWire.Tag.init)
         var lastUsed = RoleLastUsed()
         lastUsed.lastUsedDate = role.lastUsedDate?.epochMilliseconds
+        // IAM is global: a role is assumed through STS's us-east-1 here.
+        if role.lastUsedDate != nil { lastUsed.region = "us-east-1" }
         self.roleLastUsed = lastUsed
     }
 }
