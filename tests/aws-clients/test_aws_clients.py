@@ -76,7 +76,11 @@ def users():
     assert u["Tags"] == [{"Key": "dept", "Value": "eng"}], u
     g = iam.get_user(UserName="alice")["User"]
     assert g["UserId"] == u["UserId"] and g["CreateDate"] == u["CreateDate"]
-    assert [x["UserName"] for x in iam.list_users(PathPrefix="/team/")["Users"]] == ["alice"]
+    listed = iam.list_users(PathPrefix="/team/")["Users"]
+    assert [x["UserName"] for x in listed] == ["alice"]
+    # AWS's listings return a subset of the attributes: no Tags or PermissionsBoundary (GetUser has them).
+    assert "Tags" not in listed[0] and "PermissionsBoundary" not in listed[0], listed
+    assert g["Tags"] == [{"Key": "dept", "Value": "eng"}], g
     iam.create_user(UserName="tmp")
     iam.update_user(UserName="tmp", NewUserName="tmp2", NewPath="/x/")
     assert iam.get_user(UserName="tmp2")["User"]["Path"] == "/x/"
@@ -150,7 +154,8 @@ def roles():
     assert r["AssumeRolePolicyDocument"] == json.loads(TRUST), r["AssumeRolePolicyDocument"]
     g = iam.get_role(RoleName="api")["Role"]
     assert g["MaxSessionDuration"] == 7200 and g["Description"] == "gw", g
-    assert "api" in [x["RoleName"] for x in iam.list_roles()["Roles"]]
+    listed = [x for x in iam.list_roles()["Roles"] if x["RoleName"] == "api"]
+    assert len(listed) == 1 and not {"Tags", "RoleLastUsed", "PermissionsBoundary"} & listed[0].keys(), listed
     iam.update_role(RoleName="api", Description="gw2", MaxSessionDuration=3600)
     assert iam.update_role_description(RoleName="api", Description="gw3")["Role"]["Description"] == "gw3"
     iam.update_assume_role_policy(RoleName="api", PolicyDocument=TRUST)

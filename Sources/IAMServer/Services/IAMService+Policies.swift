@@ -46,7 +46,12 @@ extension IAMService {
             usage: try Self.usageFilter(request.policyUsageFilter),
             page: try Input.page(marker: request.marker, maxItems: request.maxItems))
         return ListPoliciesResponse(
-            policies: page.items.map { IAMWire.Policy($0, withDescription: false) }, isTruncated: page.isTruncated,
+            policies: page.items.map { policy in
+                // AWS's listings return a subset: no Description or Tags (GetPolicy has them).
+                var listed = IAMWire.Policy(policy, withDescription: false)
+                listed.tags = []
+                return listed
+            }, isTruncated: page.isTruncated,
             marker: page.marker?.rawValue ?? "")
     }
 

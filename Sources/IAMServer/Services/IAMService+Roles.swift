@@ -35,9 +35,15 @@ extension IAMService {
         let page = try await directory.listRoles(
             pathPrefix: try Input.pathPrefix(request.pathPrefix),
             page: try Input.page(marker: request.marker, maxItems: request.maxItems))
-        return ListRolesResponse(
-            roles: page.items.map(IAMWire.Role.init), isTruncated: page.isTruncated,
-            marker: page.marker?.rawValue ?? "")
+        // AWS's listings return a subset: no PermissionsBoundary, RoleLastUsed or Tags (GetRole has them).
+        let roles = page.items.map { role in
+            var listed = IAMWire.Role(role)
+            listed.permissionsBoundary = nil
+            listed.roleLastUsed = nil
+            listed.tags = []
+            return listed
+        }
+        return ListRolesResponse(roles: roles, isTruncated: page.isTruncated, marker: page.marker?.rawValue ?? "")
     }
 
     /// UpdateRole: description and/or MaxSessionDuration.

@@ -36,9 +36,14 @@ extension IAMService {
         let page = try await directory.listUsers(
             pathPrefix: try Input.pathPrefix(request.pathPrefix),
             page: try Input.page(marker: request.marker, maxItems: request.maxItems))
-        return ListUsersResponse(
-            users: page.items.map(IAMWire.User.init), isTruncated: page.isTruncated,
-            marker: page.marker?.rawValue ?? "")
+        // AWS's listings return a subset: no PermissionsBoundary or Tags (GetUser has them).
+        let users = page.items.map { user in
+            var listed = IAMWire.User(user)
+            listed.permissionsBoundary = nil
+            listed.tags = []
+            return listed
+        }
+        return ListUsersResponse(users: users, isTruncated: page.isTruncated, marker: page.marker?.rawValue ?? "")
     }
 
     /// UpdateUser.
