@@ -544,9 +544,7 @@ final class SQLiteTransaction: StoreWriter {
     @discardableResult
     func noteAccessKeyUse(id: AccessKeyID, date: Date, service: String) throws(IAMError) -> Bool {
         guard var key = try self.accessKey(id: id) else { return false }
-        if let last = key.lastUsedDate, last >= date { return true }
-        key.lastUsedDate = date
-        key.lastUsedService = service
+        guard key.noteUse(at: date, service: service) else { return true }
         let body = try self.encode(key)
         try self.sql {
             try self.db.cachedStatement(sql: "UPDATE access_key SET body = ? WHERE id = ?")

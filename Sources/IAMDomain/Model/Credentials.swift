@@ -64,6 +64,15 @@ public struct AccessKey: Codable, Sendable, Hashable {
         self.lastUsedDate = lastUsedDate
         self.lastUsedService = lastUsedService
     }
+
+    /// Notes a use at `date` to `service` (GetAccessKeyLastUsed); false, and the key unchanged, when it holds a
+    /// later use already: a last use never goes back.
+    public mutating func noteUse(at date: Date, service: String) -> Bool {
+        if let last = self.lastUsedDate, last >= date { return false }
+        self.lastUsedDate = date
+        self.lastUsedService = service
+        return true
+    }
 }
 
 /// Temporary credentials from STS AssumeRole: an `ASIA` key whose principal is the role session

@@ -373,9 +373,7 @@ final class InMemoryTransaction: StoreWriter {
     @discardableResult
     func noteAccessKeyUse(id: AccessKeyID, date: Date, service: String) throws(IAMError) -> Bool {
         guard var key = self.state.accessKeys[id] else { return false }
-        if let last = key.lastUsedDate, last >= date { return true }
-        key.lastUsedDate = date
-        key.lastUsedService = service
+        guard key.noteUse(at: date, service: service) else { return true }
         self.state.accessKeys[id] = key
         self.notedUse = true
         return true

@@ -810,9 +810,7 @@ final class PostgresTransaction: StoreWriter {
     @discardableResult
     func noteAccessKeyUse(id: AccessKeyID, date: Date, service: String) throws(IAMError) -> Bool {
         guard var key = try self.accessKey(id: id) else { return false }
-        if let last = key.lastUsedDate, last >= date { return true }
-        key.lastUsedDate = date
-        key.lastUsedService = service
+        guard key.noteUse(at: date, service: service) else { return true }
         let body = try self.encode(key)
         guard
             try self.session.affected(
