@@ -308,6 +308,59 @@ import Testing
         }
     }
 
+    @Test func authorizeTakesTheCallersTimeAndTransportButNotItsIdentity() async throws {
+        // The clock's and transport keys are defaults a backend's own values replace; the principal's keys are not.
+        let store = InMemoryStore()
+        let checker = try await Self.userWithKey("checker", policy: Self.mayAuthorize, in: store)
+        let policy = #"""
+            {"Version":"2012-10-17","Statement":[
+              {"Sid":"Read","Effect":"Allow","Action":"s3:GetObject","Resource":"*"},
+              {"Sid":"Plain","Effect":"Deny","Action":"*","Resource":"*","Condition":{"Bool":{"aws:SecureTransport":"false"}}},
+              {"Sid":"Late","Effect":"Deny","Action":"*","Resource":"*","Condition":{"DateGreaterThan":{"aws:CurrentTime":"2030-01-01T00:00:00Z"}}},
+              {"Sid":"Me","Effect":"Deny","Action":"*","Resource":"*","Condition":{"StringNotEquals":{"aws:username":"erin"}}},
+              {"Sid":"Human","Effect":"Deny","Action":"*","Resource":"*","Condition":{"Bool":{"aws:PrincipalIsAWSService":"true"}}},
+              {"Sid":"Direct","Effect":"Deny","Action":"*","Resource":"*","Condition":{"Null":{"aws:ViaAWSService":"true"}}}]}
+            """#
+        _ = try await Self.userWithKey("erin", policy: policy, in: store)
+        let (server, _) = try await Self.server(store)
+        func answer(_ entries: [(String, String, ContextKeyType)], action: String = "s3:GetObject")
+            async throws(RPCError)
+            -> AuthorizeResponse
+        {
+            var check = Self.check("arn:aws:iam::123456789012:user/erin")
+            check.action = action
+            check.contextEntries = entries.map {
+                ContextEntry(contextKeyName: $0.0, contextKeyValues: [$0.1], contextKeyType: $0.2)
+            }
+            return try await server.call(IAMMethods.Authorization.authorize, check, as: checker)
+        }
+        #expect(try await answer([]).decision == .allowed)
+        let plain = try await answer([("aws:SecureTransport", "false", .boolean)])
+        #expect(plain.decision == .explicitDeny)
+        #expect(plain.matchedStatements.map(\.sid).contains("Plain"))
+        let late = try await answer([("aws:CurrentTime", "2031-01-01T00:00:00Z", .date)])
+        #expect(late.decision == .explicitDeny)
+        #expect(late.matchedStatements.map(\.sid).contains("Late"))
+        #expect(try await answer([("aws:username", "mallory", .string)]).decision == .allowed)
+        #expect(try await answer([("aws:PrincipalIsAWSService", "true", .boolean)]).decision == .allowed)
+        // A check asks about an action, not a pattern.
+        for pattern in ["s3:*", "s3:Get?bject"] {
+            do {
+                _ = try await answer([], action: pattern)
+                Issue.record("\(pattern) is a pattern")
+            } catch {
+                #expect(error.iamErrorCode == "InvalidInput")
+            }
+        }
+        // A service principal is an AWS service.
+        var service = Self.check("apigateway.amazonaws.com")
+        service.resourcePolicy =
+            #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"apigateway.amazonaws.com"},"Action":"s3:GetObject","Resource":"*","Condition":{"Bool":{"aws:PrincipalIsAWSService":"true"}}}]}"#
+        let byService: AuthorizeResponse = try await server.call(
+            IAMMethods.Authorization.authorize, service, as: checker)
+        #expect(byService.decision == .allowed)
+    }
+
     @Test func expiredSessionIsRefused() async throws {
         let store = InMemoryStore()
         let id = try await Self.session("old", expiring: Date().addingTimeInterval(-1), in: store)

@@ -274,6 +274,7 @@ extension AuthorizationSnapshot {
             "aws:PrincipalArn": .string(arn), "aws:PrincipalType": .string("User"),
             "aws:PrincipalAccount": .string(self.account.rawValue),
         ]
+        Self.addSignedRequestKeys(to: &context)
         for tag in user.tags { context["aws:PrincipalTag/\(tag.key)"] = .string(tag.value) }
         return SnapshotPrincipal(
             kind: .user, arn: user.arn, userID: user.id.rawValue, name: user.name, roleARN: nil, tags: user.tags,
@@ -291,6 +292,7 @@ extension AuthorizationSnapshot {
             "aws:PrincipalArn": .string(role.arn.description),
             "aws:PrincipalAccount": .string(self.account.rawValue),
         ]
+        Self.addSignedRequestKeys(to: &context)
         for tag in role.tags { context["aws:PrincipalTag/\(tag.key)"] = .string(tag.value) }
         guard let session else {
             context["aws:userid"] = .string(role.id.rawValue)
@@ -348,6 +350,13 @@ extension AuthorizationSnapshot {
             tags: role.tags, expiration: session.expiration, sessionKeyID: session.accessKeyID,
             box: LazyCompiledPrincipal(principal: principal, parts: [slots], context: context),
             context: context)
+    }
+
+    /// The keys AWS puts in every request an IAM principal signs: the principal is not an AWS service
+    /// (`aws:PrincipalIsAWSService`) and the call was not made by a service on its behalf (`aws:ViaAWSService`).
+    private static func addSignedRequestKeys(to context: inout [String: ContextValue]) {
+        context["aws:PrincipalIsAWSService"] = .string("false")
+        context["aws:ViaAWSService"] = .string("false")
     }
 
     private static func tagMap(_ tags: [Tag]) -> [String: String] {

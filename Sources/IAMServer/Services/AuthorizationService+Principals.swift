@@ -115,6 +115,10 @@ extension AuthorizationService {
             throw Self.invalidInput(
                 "action \"\(request.action.prefix(64))\" must be service:Action, 3 to 128 characters")
         }
+        // A check asks about one action, not a pattern (as a simulation does).
+        guard !request.action.utf8.contains(where: { $0 == UInt8(ascii: "*") || $0 == UInt8(ascii: "?") }) else {
+            throw Self.invalidInput("action \"\(request.action.prefix(64))\" may not contain wildcards")
+        }
         let resource = request.resource.isEmpty ? "*" : request.resource
         guard resource.utf8.count <= 2048 else { throw Self.invalidInput("resource ARNs must be 1 to 2048 characters") }
         guard request.principalARN.isEmpty != request.accessKeyID.isEmpty else {
@@ -151,7 +155,7 @@ extension AuthorizationService {
             compiled = CompiledPrincipal(
                 principal: Principal(arn: request.principalARN, kind: .service, name: request.principalARN),
                 policies: [])
-            principalContext = RequestContext()
+            principalContext = Self.servicePrincipalContext
         } else {
             throw RPCError(
                 code: .notFound, message: "The principal \(request.principalARN) cannot be found.",
@@ -183,10 +187,14 @@ extension AuthorizationService {
         return response
     }
 
+    /// A service principal's keys: it is an AWS service.
+    static let servicePrincipalContext = RequestContext(["aws:PrincipalIsAWSService": .string("true")])
+
     /// The request contexts of checks that share them: one batch's, or the Authorize calls of one thread in one
-    /// second. A check's context is in layers: the caller's keys, then the principal's (built once per principal,
-    /// and winning over any caller key of the same name in any case), then the clock's (built once a second). The
-    /// caller's aws:SourceIp stands: it says where the caller's own caller came from.
+    /// second. A check's context is in layers, each winning over the one before for a key of the same name (in any
+    /// case): the clock's (`aws:CurrentTime`, `aws:EpochTime`, `aws:SecureTransport`; built once a second), the
+    /// caller's keys, the principal's (built once per principal). So a caller may say when, and over what
+    /// transport, its own caller made the request, as it says from where (`aws:SourceIp`); it may not say who.
     ///
     /// Checks that carry the same entries as the check before them share one caller context; each principal's three
     /// layers are joined once for it, and from its second check on, a memo keeps what its statements' conditions
@@ -243,7 +251,7 @@ extension AuthorizationService {
             compiled: CompiledPrincipal
         ) -> (context: RequestContext, memo: ConditionMemo?) {
             guard let principal else {
-                return (RequestContext(layers: [caller, principalContext, self.clock]), nil)
+                return (RequestContext(layers: [self.clock, caller, principalContext]), nil)
             }
             let identity = principal.identity
             if let joined = self.layered[identity] {
@@ -253,7 +261,7 @@ extension AuthorizationService {
                 return (joined.context, memo)
             }
             if self.layered.count >= Self.maxLayered { self.layered.removeAll(keepingCapacity: true) }
-            let context = RequestContext(layers: [caller, principalContext, self.clock])
+            let context = RequestContext(layers: [self.clock, caller, principalContext])
             self.layered[identity] = (principal, context, nil)
             return (context, nil)
         }

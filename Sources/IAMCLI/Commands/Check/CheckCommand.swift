@@ -117,7 +117,14 @@ struct CheckCommand: IAMLeafCommand {
         var lines = [decision]
         for statement in response.matchedStatements {
             let sid = statement.sid.isEmpty ? "" : " (Sid \(statement.sid))"
-            let verb = response.decision == .allowed ? "allowed by" : "denied by"
+            // An implicit deny's matched statements are allows that did not suffice (a boundary's or a session
+            // policy's allow was missing), not denials.
+            let verb =
+                switch response.decision {
+                case .allowed: "allowed by"
+                case .explicitDeny: "denied by"
+                default: "allows, not enough alone:"
+                }
             lines.append("  \(verb) \(statement.sourcePolicyID) statement \(statement.statementIndex)\(sid)")
         }
         if response.matchedStatements.isEmpty && response.decision != .allowed {
