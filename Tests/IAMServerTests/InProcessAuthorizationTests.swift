@@ -352,6 +352,25 @@ import Testing
                 #expect(error.iamErrorCode == "InvalidInput")
             }
         }
+        // A check on a tagged IAM user carries its tags, as the IAM API's calls do.
+        let directory = IAMDirectory(store: store, account: Self.account)
+        _ = try await directory.createUser(
+            name: EntityName("target", kind: .user), tags: [try IAMDomain.Tag(key: "team", value: "eng")])
+        _ = try await Self.userWithKey(
+            "reader",
+            policy:
+                #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:GetUser","Resource":"*","Condition":{"StringEquals":{"aws:ResourceTag/team":"eng"}}}]}"#,
+            in: store)
+        let (tagServer, _) = try await Self.server(store)
+        for (user, decision) in [("target", PolicyEvaluationDecisionType.allowed), ("erin", .implicitDeny)] {
+            var onUser = Self.check("arn:aws:iam::123456789012:user/reader")
+            onUser.action = "iam:GetUser"
+            onUser.resource = "arn:aws:iam::123456789012:user/\(user)"
+            let answer: AuthorizeResponse = try await tagServer.call(
+                IAMMethods.Authorization.authorize, onUser, as: checker)
+            #expect(answer.decision == decision, "\(user)")
+        }
+
         // A service principal is an AWS service.
         var service = Self.check("apigateway.amazonaws.com")
         service.resourcePolicy =
