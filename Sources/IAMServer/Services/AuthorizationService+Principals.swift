@@ -164,7 +164,7 @@ extension AuthorizationService {
         var (context, memo) = contexts.context(
             callerContext, principal: snapshotPrincipal, principalContext: principalContext, compiled: compiled)
         // A check on an IAM user or role has its tags, as the IAM API's own calls do; its context is then its own.
-        if resource.utf8.starts(with: Self.iamARNPrefix.utf8), let target = snapshot.principal(arn: resource),
+        if resource.hasPrefix("arn:aws:iam::"), let target = snapshot.principal(arn: resource),
             target.kind != .session, !target.tags.isEmpty
         {
             var pairs: [(key: String, value: ContextValue)] = []
@@ -198,9 +198,6 @@ extension AuthorizationService {
         response.missingContextValues = result.missingContextKeys
         return response
     }
-
-    /// The ARNs of IAM's own resources (users, roles, ...), whose tags a check on them carries.
-    static let iamARNPrefix = "arn:aws:iam::"
 
     /// A service principal's keys: it is an AWS service.
     static let servicePrincipalContext = RequestContext(["aws:PrincipalIsAWSService": .string("true")])
