@@ -10,15 +10,21 @@ import Testing
 @Suite struct AccessKeyUsesTests {
     static let account = try! AccountID("123456789012")
 
+    /// Creates user `name` with one access key in `directory`; returns the key's id.
+    static func userWithKey(_ name: String, in directory: IAMDirectory) async throws -> AccessKeyID {
+        let user = try EntityName(name, kind: .user)
+        _ = try await directory.createUser(name: user)
+        let id = AccessKeyID.generate()
+        _ = try await directory.createAccessKey(
+            userName: user, id: id, verifier: SCRAMVerifier(salt: [1], iterations: 4096, storedKey: [2], serverKey: [3])
+        )
+        return id
+    }
+
     @Test func aKeysFirstUseEachMinuteIsWritten() async throws {
         let store = InMemoryStore()
         let directory = IAMDirectory(store: store, account: Self.account)
-        let alice = try EntityName("alice", kind: .user)
-        _ = try await directory.createUser(name: alice)
-        let id = AccessKeyID.generate()
-        _ = try await directory.createAccessKey(
-            userName: alice, id: id,
-            verifier: SCRAMVerifier(salt: [1], iterations: 4096, storedKey: [2], serverKey: [3]))
+        let id = try await Self.userWithKey("alice", in: directory)
         let revision = try await store.revision()
         let uses = AccessKeyUses(store: store)
         func lastUse() async throws -> (date: Date?, service: String?) {
@@ -54,15 +60,7 @@ import Testing
         let store = InMemoryStore()
         let directory = IAMDirectory(store: store, account: Self.account)
         var ids: [AccessKeyID] = []
-        for index in 0..<40 {
-            let name = try EntityName("user\(index)", kind: .user)
-            _ = try await directory.createUser(name: name)
-            let id = AccessKeyID.generate()
-            _ = try await directory.createAccessKey(
-                userName: name, id: id,
-                verifier: SCRAMVerifier(salt: [1], iterations: 4096, storedKey: [2], serverKey: [3]))
-            ids.append(id)
-        }
+        for index in 0..<40 { ids.append(try await Self.userWithKey("user\(index)", in: directory)) }
         let uses = AccessKeyUses(store: store)
         let now = Date()
         // From several threads at once, as event loops note them.

@@ -46,6 +46,14 @@ import Testing
     static let mayAuthorize =
         #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:Authorize","Resource":"*"}]}"#
 
+    /// A caller's context entry with one value.
+    static func entry(_ key: String, _ value: String, _ type: ContextKeyType) -> ContextEntry {
+        ContextEntry(contextKeyName: key, contextKeyValues: [value], contextKeyType: type)
+    }
+
+    /// A backend's caller in the office network, in us-east-1.
+    static let office = [entry("aws:SourceIp", "203.0.113.7", .ip), entry("aws:RequestedRegion", "us-east-1", .string)]
+
     static func check(_ principal: String) -> AuthorizeRequest {
         var request = AuthorizeRequest()
         request.principalARN = principal
@@ -447,11 +455,10 @@ import Testing
         _ = try await Self.userWithKey("ben", policy: conditional, in: store)
         let (server, _) = try await Self.server(store)
 
-        func entry(_ key: String, _ value: String, _ type: ContextKeyType) -> ContextEntry {
-            ContextEntry(contextKeyName: key, contextKeyValues: [value], contextKeyType: type)
-        }
-        let office = [entry("aws:SourceIp", "203.0.113.7", .ip), entry("aws:RequestedRegion", "us-east-1", .string)]
-        let away = [entry("AWS:SOURCEIP", "198.51.100.7", .ip), entry("aws:RequestedRegion", "eu-west-1", .string)]
+        let office = Self.office
+        let away = [
+            Self.entry("AWS:SOURCEIP", "198.51.100.7", .ip), Self.entry("aws:RequestedRegion", "eu-west-1", .string),
+        ]
         var checks: [AuthorizeRequest] = []
         for context in [office, office, away, [], office] {
             for user in ["ann", "ben", "ann"] {
@@ -513,12 +520,13 @@ import Testing
         _ = try await Self.userWithKey("ben", policy: nil, in: store)
         let (server, assembly) = try await Self.server(store)
 
-        func entry(_ key: String, _ value: String, _ type: ContextKeyType) -> ContextEntry {
-            ContextEntry(contextKeyName: key, contextKeyValues: [value], contextKeyType: type)
-        }
-        let office = [entry("aws:SourceIp", "203.0.113.7", .ip), entry("aws:RequestedRegion", "us-east-1", .string)]
-        let home = [entry("aws:SourceIp", "198.51.100.7", .ip), entry("aws:RequestedRegion", "us-east-1", .string)]
-        let abroad = [entry("aws:SourceIp", "203.0.113.7", .ip), entry("aws:RequestedRegion", "eu-west-1", .string)]
+        let office = Self.office
+        let home = [
+            Self.entry("aws:SourceIp", "198.51.100.7", .ip), Self.entry("aws:RequestedRegion", "us-east-1", .string),
+        ]
+        let abroad = [
+            Self.entry("aws:SourceIp", "203.0.113.7", .ip), Self.entry("aws:RequestedRegion", "eu-west-1", .string),
+        ]
         func decide(_ user: String, _ entries: [ContextEntry]) async throws -> (PolicyEvaluationDecisionType, [String])
         {
             var check = Self.check("arn:aws:iam::123456789012:user/\(user)")

@@ -90,14 +90,7 @@ struct Authorizer: ServerInterceptor {
     static func conditionKeys(
         of naming: any IAMResourceNaming, resource: String, in snapshot: AuthorizationSnapshot
     ) -> [(key: String, value: ContextValue)] {
-        var keys = naming.requestConditionKeys
-        if let target = snapshot.principal(arn: resource), target.kind != .session {
-            for tag in target.tags {
-                keys.append(("aws:ResourceTag/\(tag.key)", .string(tag.value)))
-                keys.append(("iam:ResourceTag/\(tag.key)", .string(tag.value)))
-            }
-        }
-        return keys
+        naming.requestConditionKeys + RequestConditionKeys.resourceTags(of: resource, in: snapshot)
     }
 
     /// Nil when `principal` may do `action` on `resource`, with the request's own condition `keys`; otherwise AWS's

@@ -1,5 +1,6 @@
 public import IAMPolicy
 import IAMWire
+import IAMDomain
 
 /// A request of a management rpc (services `IAM` and `STS`) that names the resource its call touches,
 /// so the authorizer can evaluate `<service>:<Rpc>` on it as AWS does.
@@ -166,6 +167,22 @@ enum RequestConditionKeys {
     /// `aws:TagKeys` for the keys a call removes.
     static func tagKeys(_ keys: [String]) -> [(key: String, value: ContextValue)] {
         keys.isEmpty ? [] : [("aws:TagKeys", .list(keys))]
+    }
+
+    /// The tags of `resource` when it is an IAM user or role of `snapshot`, as `aws:ResourceTag/<key>` and
+    /// `iam:ResourceTag/<key>`; nothing for any other resource (a test of the ARN's prefix, then one lookup).
+    static func resourceTags(of resource: String, in snapshot: AuthorizationSnapshot)
+        -> [(key: String, value: ContextValue)]
+    {
+        guard resource.hasPrefix("arn:aws:iam::"), let target = snapshot.principal(arn: resource),
+            target.kind != .session
+        else { return [] }
+        var keys: [(key: String, value: ContextValue)] = []
+        for tag in target.tags {
+            keys.append(("aws:ResourceTag/\(tag.key)", .string(tag.value)))
+            keys.append(("iam:ResourceTag/\(tag.key)", .string(tag.value)))
+        }
+        return keys
     }
 
     /// `iam:PolicyARN`.

@@ -164,15 +164,9 @@ extension AuthorizationService {
         var (context, memo) = contexts.context(
             callerContext, principal: snapshotPrincipal, principalContext: principalContext, compiled: compiled)
         // A check on an IAM user or role has its tags, as the IAM API's own calls do; its context is then its own.
-        if resource.hasPrefix("arn:aws:iam::"), let target = snapshot.principal(arn: resource),
-            target.kind != .session, !target.tags.isEmpty
-        {
-            var pairs: [(key: String, value: ContextValue)] = []
-            for tag in target.tags {
-                pairs.append(("aws:ResourceTag/\(tag.key)", .string(tag.value)))
-                pairs.append(("iam:ResourceTag/\(tag.key)", .string(tag.value)))
-            }
-            context = RequestContext(layers: [context, RequestContext(pairs: pairs)])
+        let resourceTags = RequestConditionKeys.resourceTags(of: resource, in: snapshot)
+        if !resourceTags.isEmpty {
+            context = RequestContext(layers: [context, RequestContext(pairs: resourceTags)])
             memo = nil
         }
 
