@@ -44,33 +44,6 @@ public struct STSService: STSServiceProtocol {
     /// The longest session a role session may start by assuming another role (role chaining), in seconds.
     static let chainedDuration = 3_600
 
-    /// The most session tags one AssumeRole may pass (AWS: 50).
-    static let maxSessionTags = 50
-
-    /// AssumeRole's `Tags`, validated as IAM tags are (keys unique, case-insensitively).
-    static func sessionTags(_ tags: [IAMWire.Tag]) throws(RPCError) -> [IAMDomain.Tag] {
-        guard tags.count <= Self.maxSessionTags else {
-            throw IAMError.validation(
-                field: "tags", value: "\(tags.count) tags",
-                constraint: "have length less than or equal to \(Self.maxSessionTags)"
-            ).rpcError
-        }
-        var out: [IAMDomain.Tag] = []
-        var keys: Set<String> = []
-        for tag in tags {
-            do {
-                out.append(try IAMDomain.Tag(key: tag.key, value: tag.value))
-            } catch {
-                throw error.rpcError
-            }
-            guard keys.insert(tag.key.lowercased()).inserted else {
-                throw IAMError.invalidInput("Duplicate tag keys found. Please note that Tag keys are case insensitive.")
-                    .rpcError
-            }
-        }
-        return out
-    }
-
     /// Refuses a session duration as AWS does: out of its range, longer than the role allows, or longer than an
     /// hour when a role session assumes a role.
     static func checkDuration(_ duration: Int, maximum: Int, chained: Bool) throws(RPCError) {
@@ -151,7 +124,14 @@ public struct STSService: STSServiceProtocol {
             }
         }
 
-        let sessionTags = try Self.sessionTags(request.tags)
+        // Validated as IAM tags are: at most 50, keys unique case-insensitively.
+        let sessionTags: [IAMDomain.Tag]
+        do {
+            sessionTags = try Tags.merge(
+                try Input.tags(request.tags), into: [], caseInsensitiveKeys: true, limit: Input.maxTagsPerRequest)
+        } catch {
+            throw error.rpcError
+        }
 
         var stsKeys: [(key: String, value: ContextValue)] = [("sts:RoleSessionName", .string(sessionName.rawValue))]
         if let externalID = request.externalID { stsKeys.append(("sts:ExternalId", .string(externalID))) }
