@@ -294,7 +294,9 @@ extension ByteBuffer {
         // The reader slices `bytes` fields out of this copy (zero-copy); nothing mutates it meanwhile.
         let base = self
         let failure: WireError? = base.withUnsafeReadableBytes { bytes in
-            var reader = ProtobufReader(bytes: bytes, base: base, baseOffset: base.readerIndex)
+            // The thread's interner: a decode runs on one thread, start to end.
+            var reader = ProtobufReader(
+                bytes: bytes, base: base, baseOffset: base.readerIndex, interner: StringInterner.current)
             do throws(WireError) {
                 try message.merge(from: &reader)
                 return nil
@@ -462,15 +464,20 @@ public struct ProtobufReader {
     @usableFromInline let end: Int
     @usableFromInline let base: ByteBuffer
     @usableFromInline let baseOffset: Int
+    /// Where strings it met before come from; unowned, as the thread's interner outlives every decode on it.
+    @usableFromInline unowned(unsafe) let interner: StringInterner?
 
-    /// A reader over `bytes`, which are the readable bytes of `base` starting at `baseOffset`.
+    /// A reader over `bytes`, which are the readable bytes of `base` starting at `baseOffset`; strings of
+    /// ``StringInterner/minimumLength`` to ``StringInterner/maximumLength`` bytes come from `interner`, which must
+    /// outlive the reader.
     @inlinable
-    public init(bytes: UnsafeRawBufferPointer, base: ByteBuffer, baseOffset: Int) {
+    public init(bytes: UnsafeRawBufferPointer, base: ByteBuffer, baseOffset: Int, interner: StringInterner? = nil) {
         self.bytes = bytes
         self.index = 0
         self.end = bytes.count
         self.base = base
         self.baseOffset = baseOffset
+        self.interner = interner
     }
 
     @inlinable
@@ -480,6 +487,7 @@ public struct ProtobufReader {
         self.end = end
         self.base = parent.base
         self.baseOffset = parent.baseOffset
+        self.interner = parent.interner
     }
 
     /// Bytes left before the end of this (sub-)message.
@@ -600,7 +608,13 @@ public struct ProtobufReader {
         if length == 0 { return "" }
         let start = self.index
         let string = self.bytes.withMemoryRebound(to: UInt8.self) { codeUnits in
-            Protobuf.validatedString(UnsafeBufferPointer(rebasing: codeUnits[start..<(start &+ length)]))
+            let utf8 = UnsafeBufferPointer(rebasing: codeUnits[start..<(start &+ length)])
+            if let interner = self.interner, length >= StringInterner.minimumLength,
+                length <= StringInterner.maximumLength
+            {
+                return interner.string(utf8)
+            }
+            return Protobuf.validatedString(utf8)
         }
         guard let string else {
             throw WireError.malformedMessage("protobuf string field is not valid UTF-8")

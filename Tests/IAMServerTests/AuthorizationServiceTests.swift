@@ -184,6 +184,19 @@ struct FileCredentialStoreTests {
         #expect(try await again.credential(forAccessKeyID: "AKIAUNKNOWNUNKNOWN00") == nil)
     }
 
+    @Test("an Authorize action is service:Action of 3 to 128 bytes without wildcards")
+    func authorizeActionShape() {
+        for valid in ["s3:GetObject", "a:b", "execute-api:Invoke", "s3:" + String(repeating: "A", count: 125)] {
+            #expect(AuthorizationService.actionShape(valid) == .valid, "\(valid)")
+        }
+        for malformed in ["", "s3", "s:", "GetObject", "s3*", "s3:" + String(repeating: "A", count: 126)] {
+            #expect(AuthorizationService.actionShape(malformed) == .malformed, "\(malformed)")
+        }
+        for pattern in ["s3:*", "s3:Get*", "s3:GetObjec?", "*:GetObject", "?3:GetObject"] {
+            #expect(AuthorizationService.actionShape(pattern) == .pattern, "\(pattern)")
+        }
+    }
+
     @Test("root-credentials.json holds the secret as it is, so copying it by hand works: no JSON `\\/` for a `/`")
     func rootSecretIsWrittenVerbatim() throws {
         // About half of all secrets contain a `/`; bootstrap until one does (each try is a fresh folder).

@@ -1,0 +1,100 @@
+import NIOCore
+import Testing
+
+@testable import IAMWire
+
+/// Decoding reuses the strings it made before on the thread (``StringInterner``): the same bytes give the same
+/// string storage, and never a string other than the bytes spell.
+@Suite("String interning while decoding")
+struct StringInternerTests {
+    /// Where a string's UTF-8 lives: the same address for two strings means one storage.
+    static func storage(_ string: String) -> UnsafeRawPointer? {
+        string.utf8.withContiguousStorageIfAvailable { UnsafeRawPointer($0.baseAddress) } ?? nil
+    }
+
+    static func decoded(_ request: AuthorizeRequest) throws -> AuthorizeRequest {
+        var buffer = ByteBuffer()
+        request.encode(into: &buffer)
+        return try AuthorizeRequest(decoding: &buffer)
+    }
+
+    @Test("a string decoded again is the one decoded before; short ones and long ones are made afresh")
+    func repeatedStringsShareStorage() throws {
+        var request = AuthorizeRequest()
+        request.principalARN = "arn:aws:iam::123456789012:user/dept-3/user-000003"
+        request.resource = "arn:aws:s3:::company-reports/" + String(repeating: "r", count: 300)
+        request.action = "s3:GetObject"
+        request.contextEntries = [
+            ContextEntry(
+                contextKeyName: "aws:RequestedRegion", contextKeyValues: ["us-east-1"], contextKeyType: .string)
+        ]
+        let first = try Self.decoded(request)
+        let second = try Self.decoded(request)
+        #expect(first == request)
+        #expect(second == request)
+        #expect(Self.storage(first.principalARN) == Self.storage(second.principalARN))
+        #expect(
+            Self.storage(first.contextEntries[0].contextKeyName)
+                == Self.storage(second.contextEntries[0].contextKeyName)
+        )
+        // Over 256 bytes: not held.
+        #expect(Self.storage(first.resource) != Self.storage(second.resource))
+    }
+
+    @Test("only equal bytes give a held string: thousands of distinct strings, each decoded twice, come back as sent")
+    func collisionsNeverMixStrings() throws {
+        let names = (0..<3000).map { "arn:aws:iam::123456789012:user/team-\($0 % 7)/user-\($0)" }
+        var generator = SystemRandomNumberGenerator()
+        for name in (names + names).shuffled(using: &generator) {
+            var request = AuthorizeRequest()
+            request.principalARN = name
+            #expect(try Self.decoded(request).principalARN == name)
+        }
+        // Lengths on both sides of the limits.
+        for length in [15, 16, 17, 255, 256, 257] {
+            var request = AuthorizeRequest()
+            request.principalARN = String(repeating: "x", count: length - 1) + "é".prefix(1)
+            #expect(try Self.decoded(request).principalARN == request.principalARN)
+            #expect(try Self.decoded(request).principalARN == request.principalARN)
+        }
+    }
+
+    @Test("two strings of one set, met in turn, both stay held; a third takes the place of the one met longest ago")
+    func aSetHoldsTwo() {
+        let interner = StringInterner()
+        let same = [
+            "arn:aws:iam::123456789012:user/dept-3/user-000003", "arn:aws:iam::123456789012:user/dept-18/user-000038",
+            "arn:aws:iam::123456789012:user/dept-5/user-000145",
+        ]
+        // Found by search: if the hash changes, this fails rather than the test passing without proving anything.
+        let sets = same.map { text in Array(text.utf8).withUnsafeBufferPointer { StringInterner.set($0) } }
+        #expect(Set(sets).count == 1)
+        func intern(_ text: String) -> String { Array(text.utf8).withUnsafeBufferPointer { interner.string($0)! } }
+        let held = same.prefix(2).map(intern)
+        for _ in 0..<3 {
+            for index in 0..<2 { #expect(Self.storage(intern(same[index])) == Self.storage(held[index])) }
+        }
+        // same[1] was met last: same[2] takes same[0]'s place.
+        let third = intern(same[2])
+        #expect(Self.storage(intern(same[1])) == Self.storage(held[1]))
+        #expect(Self.storage(intern(same[2])) == Self.storage(third))
+        #expect(Self.storage(intern(same[0])) != Self.storage(held[0]))
+    }
+
+    @Test("bytes that are not UTF-8 are refused even when a held string has their length and slot")
+    func invalidUTF8IsRefused() {
+        let interner = StringInterner()
+        var valid = Array("arn:aws:iam::123456789012:user/a".utf8)
+        let held = valid.withUnsafeBufferPointer { interner.string($0) }
+        #expect(held == "arn:aws:iam::123456789012:user/a")
+        // Same first, middle and last bytes (so the same slot), one invalid byte between them.
+        valid[10] = 0xFF
+        #expect(valid.withUnsafeBufferPointer { interner.string($0) } == nil)
+        valid[10] = UInt8(ascii: "9")
+        #expect(valid.withUnsafeBufferPointer { interner.string($0) } == "arn:aws:ia9::123456789012:user/a")
+
+        var buffer = ByteBuffer(bytes: [0x0A, 20] + Array("arn:aws:iam::1234567".utf8))
+        buffer.setInteger(UInt8(0xC3), at: 12)  // a lead byte with no continuation
+        #expect(throws: WireError.self) { try AuthorizeRequest(decoding: &buffer) }
+    }
+}
