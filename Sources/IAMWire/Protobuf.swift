@@ -23,9 +23,15 @@ public protocol WireMessage: Sendable, Hashable {
     /// Merges fields from `reader` until it is at its end (what `merge(from:)` of generated messages
     /// does after borrowing the buffer's bytes once).
     mutating func merge(from reader: inout ProtobufReader) throws(WireError)
+    /// Whether a decoded value may be held by the thread's ``Interner`` and given again for the same bytes: true
+    /// for generated messages with no `bytes` field at any depth (a held slice would keep its frame alive).
+    static var isInternable: Bool { get }
 }
 
 extension WireMessage {
+    /// Hand-written conformances are not held.
+    public static var isInternable: Bool { false }
+
     /// Fallback for hand-written conformances: encodes into a scratch buffer to learn the size.
     public var encodedSize: Int {
         var scratch = ByteBufferAllocator().buffer(capacity: 64)
@@ -296,7 +302,7 @@ extension ByteBuffer {
         let failure: WireError? = base.withUnsafeReadableBytes { bytes in
             // The thread's interner: a decode runs on one thread, start to end.
             var reader = ProtobufReader(
-                bytes: bytes, base: base, baseOffset: base.readerIndex, interner: StringInterner.current)
+                bytes: bytes, base: base, baseOffset: base.readerIndex, interner: Interner.current)
             do throws(WireError) {
                 try message.merge(from: &reader)
                 return nil
@@ -465,13 +471,13 @@ public struct ProtobufReader {
     @usableFromInline let base: ByteBuffer
     @usableFromInline let baseOffset: Int
     /// Where strings it met before come from; unowned, as the thread's interner outlives every decode on it.
-    @usableFromInline unowned(unsafe) let interner: StringInterner?
+    @usableFromInline unowned(unsafe) let interner: Interner?
 
     /// A reader over `bytes`, which are the readable bytes of `base` starting at `baseOffset`; strings of
-    /// ``StringInterner/minimumLength`` to ``StringInterner/maximumLength`` bytes come from `interner`, which must
+    /// ``Interner/minimumLength`` to ``Interner/maximumLength`` bytes come from `interner`, which must
     /// outlive the reader.
     @inlinable
-    public init(bytes: UnsafeRawBufferPointer, base: ByteBuffer, baseOffset: Int, interner: StringInterner? = nil) {
+    public init(bytes: UnsafeRawBufferPointer, base: ByteBuffer, baseOffset: Int, interner: Interner? = nil) {
         self.bytes = bytes
         self.index = 0
         self.end = bytes.count
@@ -609,8 +615,8 @@ public struct ProtobufReader {
         let start = self.index
         let string = self.bytes.withMemoryRebound(to: UInt8.self) { codeUnits in
             let utf8 = UnsafeBufferPointer(rebasing: codeUnits[start..<(start &+ length)])
-            if let interner = self.interner, length >= StringInterner.minimumLength,
-                length <= StringInterner.maximumLength
+            if let interner = self.interner, length >= Interner.minimumLength,
+                length <= Interner.maximumLength
             {
                 return interner.string(utf8)
             }
@@ -701,6 +707,28 @@ public struct ProtobufReader {
     /// Reads an embedded message.
     @inlinable
     public mutating func readMessage<M: WireMessage>(_: M.Type = M.self) throws(WireError) -> M {
+        if M.isInternable, let interner = self.interner {
+            let length = try self.readLength()
+            let start = self.index
+            let end = start &+ length
+            guard length <= Interner.maximumLength else {
+                var nested = ProtobufReader(parent: self, end: end)
+                self.index = end
+                var message = M()
+                try message.merge(from: &nested)
+                return message
+            }
+            let encoded = UnsafeBufferPointer(
+                rebasing: self.bytes.assumingMemoryBound(to: UInt8.self)[start..<end])
+            self.index = end
+            if let held = interner.message(M.self, encoded) { return held }
+            var nested = ProtobufReader(parent: self, end: end)
+            nested.index = start
+            var message = M()
+            try message.merge(from: &nested)
+            interner.hold(message, decodedFrom: encoded)
+            return message
+        }
         var message = M()
         try self.mergeMessage(into: &message)
         return message

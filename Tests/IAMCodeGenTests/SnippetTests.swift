@@ -75,6 +75,9 @@ struct SnippetTests {
                         self.mode = mode
                     }
 
+                    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+                    public static var isInternable: Bool { true }
+
                     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
                     public func encode(into buffer: inout ByteBuffer) {
                         buffer.writeProtobufEncoding(of: self)
@@ -128,6 +131,26 @@ struct SnippetTests {
 
                 """
         )
+    }
+
+    @Test("messages that reach a bytes field, through messages, lists or maps, are not internable; the rest are")
+    func internable() throws {
+        let source = """
+            syntax = "proto3";
+            package t;
+            message Blob { bytes data = 1; }
+            message HoldsBlob { repeated Blob blobs = 1; }
+            message MapsBlob { map<string, HoldsBlob> holders = 1; }
+            message Plain { string name = 1; repeated int32 numbers = 2; map<string, string> labels = 3; }
+            message HoldsPlain { Plain plain = 1; repeated Plain more = 2; }
+            message Deep { HoldsPlain inner = 1; MapsBlob outer = 2; }
+            message Empty {}
+
+            """
+        let file = try Resolver.resolve(try Parser.parse(source: source, fileName: "t.proto"))
+        #expect(
+            MessageRenderer.bytesHolders(file.allMessages)
+                == ["t.Blob", "t.HoldsBlob", "t.MapsBlob", "t.Deep"])
     }
 
     @Test("an enum with an unrecognized case")

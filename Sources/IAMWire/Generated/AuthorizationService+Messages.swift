@@ -297,6 +297,9 @@ public struct ContextEntry: WireMessage {
         self.contextKeyType = contextKeyType
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -370,6 +373,9 @@ public struct Position: WireMessage {
         self.line = line
         self.column = column
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -456,6 +462,9 @@ public struct EvaluatedStatement: WireMessage {
         self.statementIndex = statementIndex
         self.sid = sid
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -561,6 +570,9 @@ public struct PermissionsBoundaryDecisionDetail: WireMessage {
         self.allowedByPermissionsBoundary = allowedByPermissionsBoundary
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -637,6 +649,9 @@ public struct ResourceSpecificResult: WireMessage {
         self.evalDecisionDetails = evalDecisionDetails
         self.permissionsBoundaryDecisionDetail = permissionsBoundaryDecisionDetail
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -791,6 +806,9 @@ public struct SimulationResult: WireMessage {
         self.resourceSpecificResults = resourceSpecificResults
         self.permissionsBoundaryDecisionDetail = permissionsBoundaryDecisionDetail
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -965,6 +983,9 @@ public struct AuthorizeRequest: WireMessage {
         self.resourcePolicy = resourcePolicy
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -1087,6 +1108,9 @@ public struct AuthorizeResponse: WireMessage {
         self.revision = revision
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -1169,6 +1193,9 @@ public struct AuthorizeBatchRequest: WireMessage {
         self.requests = requests
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -1222,6 +1249,9 @@ public struct AuthorizeBatchResponse: WireMessage {
     public init(results: [AuthorizeResponse] = []) {
         self.results = results
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -1322,6 +1352,9 @@ public struct SimulatePrincipalPolicyRequest: WireMessage {
         self.maxItems = maxItems
         self.marker = marker
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -1512,6 +1545,9 @@ public struct SimulateCustomPolicyRequest: WireMessage {
         self.marker = marker
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -1656,6 +1692,9 @@ public struct SimulatePolicyResponse: WireMessage {
         self.marker = marker
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -1733,6 +1772,9 @@ public struct GetContextKeysForPrincipalPolicyRequest: WireMessage {
         self.policyInputList = policyInputList
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -1795,6 +1837,9 @@ public struct GetContextKeysForCustomPolicyRequest: WireMessage {
         self.policyInputList = policyInputList
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -1847,6 +1892,9 @@ public struct GetContextKeysForPolicyResponse: WireMessage {
     public init(contextKeyNames: [String] = []) {
         self.contextKeyNames = contextKeyNames
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {

@@ -349,6 +349,9 @@ public struct AttachedPermissionsBoundary: WireMessage {
         self.permissionsBoundaryARN = permissionsBoundaryARN
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -443,6 +446,9 @@ public struct User: WireMessage {
         self.permissionsBoundary = permissionsBoundary
         self.tags = tags
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -581,6 +587,9 @@ public struct Group: WireMessage {
         self.createDate = createDate
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -674,6 +683,9 @@ public struct RoleLastUsed: WireMessage {
         self.lastUsedDate = lastUsedDate
         self.region = region
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -780,6 +792,9 @@ public struct Role: WireMessage {
         self.tags = tags
         self.roleLastUsed = roleLastUsed
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -955,6 +970,9 @@ public struct InstanceProfile: WireMessage {
         self.tags = tags
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -1107,6 +1125,9 @@ public struct Policy: WireMessage {
         self.updateDate = updateDate
         self.tags = tags
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -1270,6 +1291,9 @@ public struct PolicyVersion: WireMessage {
         self.createDate = createDate
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -1355,6 +1379,9 @@ public struct AttachedPolicy: WireMessage {
         self.policyARN = policyARN
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -1421,6 +1448,9 @@ public struct PolicyGroup: WireMessage {
         self.groupName = groupName
         self.groupID = groupID
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -1489,6 +1519,9 @@ public struct PolicyUser: WireMessage {
         self.userID = userID
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -1555,6 +1588,9 @@ public struct PolicyRole: WireMessage {
         self.roleName = roleName
         self.roleID = roleID
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -1637,6 +1673,9 @@ public struct AccessKey: WireMessage {
         self.secretAccessKey = secretAccessKey
         self.createDate = createDate
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -1743,6 +1782,9 @@ public struct AccessKeyMetadata: WireMessage {
         self.createDate = createDate
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -1831,6 +1873,9 @@ public struct AccessKeyLastUsed: WireMessage {
         self.region = region
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -1912,6 +1957,9 @@ public struct CreateUserRequest: WireMessage {
         self.permissionsBoundary = permissionsBoundary
         self.tags = tags
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -1998,6 +2046,9 @@ public struct CreateUserResponse: WireMessage {
         self.revision = revision
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -2064,6 +2115,9 @@ public struct GetUserRequest: WireMessage {
         self.userName = userName
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -2118,6 +2172,9 @@ public struct GetUserResponse: WireMessage {
     public init(user: User? = nil) {
         self.user = user
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -2181,6 +2238,9 @@ public struct ListUsersRequest: WireMessage {
         self.marker = marker
         self.maxItems = maxItems
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -2261,6 +2321,9 @@ public struct ListUsersResponse: WireMessage {
         self.marker = marker
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -2339,6 +2402,9 @@ public struct UpdateUserRequest: WireMessage {
         self.newUserName = newUserName
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -2413,6 +2479,9 @@ public struct UpdateUserResponse: WireMessage {
         self.revision = revision
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -2467,6 +2536,9 @@ public struct DeleteUserRequest: WireMessage {
     public init(userName: String = "") {
         self.userName = userName
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -2523,6 +2595,9 @@ public struct DeleteUserResponse: WireMessage {
     public init(revision: UInt64 = 0) {
         self.revision = revision
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -2581,6 +2656,9 @@ public struct TagUserRequest: WireMessage {
         self.userName = userName
         self.tags = tags
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -2646,6 +2724,9 @@ public struct TagUserResponse: WireMessage {
         self.revision = revision
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -2703,6 +2784,9 @@ public struct UntagUserRequest: WireMessage {
         self.userName = userName
         self.tagKeys = tagKeys
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -2767,6 +2851,9 @@ public struct UntagUserResponse: WireMessage {
         self.revision = revision
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -2827,6 +2914,9 @@ public struct ListUserTagsRequest: WireMessage {
         self.marker = marker
         self.maxItems = maxItems
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -2907,6 +2997,9 @@ public struct ListUserTagsResponse: WireMessage {
         self.marker = marker
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -2982,6 +3075,9 @@ public struct PutUserPermissionsBoundaryRequest: WireMessage {
         self.permissionsBoundary = permissionsBoundary
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -3047,6 +3143,9 @@ public struct PutUserPermissionsBoundaryResponse: WireMessage {
         self.revision = revision
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -3101,6 +3200,9 @@ public struct DeleteUserPermissionsBoundaryRequest: WireMessage {
     public init(userName: String = "") {
         self.userName = userName
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -3157,6 +3259,9 @@ public struct DeleteUserPermissionsBoundaryResponse: WireMessage {
     public init(revision: UInt64 = 0) {
         self.revision = revision
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -3215,6 +3320,9 @@ public struct CreateGroupRequest: WireMessage {
         self.path = path
         self.groupName = groupName
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -3283,6 +3391,9 @@ public struct CreateGroupResponse: WireMessage {
         self.group = group
         self.revision = revision
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -3355,6 +3466,9 @@ public struct GetGroupRequest: WireMessage {
         self.marker = marker
         self.maxItems = maxItems
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -3437,6 +3551,9 @@ public struct GetGroupResponse: WireMessage {
         self.isTruncated = isTruncated
         self.marker = marker
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -3527,6 +3644,9 @@ public struct ListGroupsRequest: WireMessage {
         self.maxItems = maxItems
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -3606,6 +3726,9 @@ public struct ListGroupsResponse: WireMessage {
         self.marker = marker
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -3684,6 +3807,9 @@ public struct UpdateGroupRequest: WireMessage {
         self.newGroupName = newGroupName
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -3758,6 +3884,9 @@ public struct UpdateGroupResponse: WireMessage {
         self.revision = revision
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -3812,6 +3941,9 @@ public struct DeleteGroupRequest: WireMessage {
     public init(groupName: String = "") {
         self.groupName = groupName
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -3868,6 +4000,9 @@ public struct DeleteGroupResponse: WireMessage {
     public init(revision: UInt64 = 0) {
         self.revision = revision
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -3926,6 +4061,9 @@ public struct AddUserToGroupRequest: WireMessage {
         self.groupName = groupName
         self.userName = userName
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -3992,6 +4130,9 @@ public struct AddUserToGroupResponse: WireMessage {
         self.revision = revision
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -4049,6 +4190,9 @@ public struct RemoveUserFromGroupRequest: WireMessage {
         self.groupName = groupName
         self.userName = userName
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -4115,6 +4259,9 @@ public struct RemoveUserFromGroupResponse: WireMessage {
         self.revision = revision
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -4175,6 +4322,9 @@ public struct ListGroupsForUserRequest: WireMessage {
         self.marker = marker
         self.maxItems = maxItems
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -4254,6 +4404,9 @@ public struct ListGroupsForUserResponse: WireMessage {
         self.isTruncated = isTruncated
         self.marker = marker
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -4352,6 +4505,9 @@ public struct CreateRoleRequest: WireMessage {
         self.permissionsBoundary = permissionsBoundary
         self.tags = tags
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -4465,6 +4621,9 @@ public struct CreateRoleResponse: WireMessage {
         self.revision = revision
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -4531,6 +4690,9 @@ public struct GetRoleRequest: WireMessage {
         self.roleName = roleName
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -4585,6 +4747,9 @@ public struct GetRoleResponse: WireMessage {
     public init(role: Role? = nil) {
         self.role = role
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -4648,6 +4813,9 @@ public struct ListRolesRequest: WireMessage {
         self.marker = marker
         self.maxItems = maxItems
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -4728,6 +4896,9 @@ public struct ListRolesResponse: WireMessage {
         self.marker = marker
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -4806,6 +4977,9 @@ public struct UpdateRoleRequest: WireMessage {
         self.maxSessionDuration = maxSessionDuration
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -4880,6 +5054,9 @@ public struct UpdateRoleResponse: WireMessage {
         self.revision = revision
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -4937,6 +5114,9 @@ public struct UpdateRoleDescriptionRequest: WireMessage {
         self.roleName = roleName
         self.description = description
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -5005,6 +5185,9 @@ public struct UpdateRoleDescriptionResponse: WireMessage {
         self.role = role
         self.revision = revision
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -5075,6 +5258,9 @@ public struct UpdateAssumeRolePolicyRequest: WireMessage {
         self.policyDocument = policyDocument
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -5140,6 +5326,9 @@ public struct UpdateAssumeRolePolicyResponse: WireMessage {
         self.revision = revision
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -5194,6 +5383,9 @@ public struct DeleteRoleRequest: WireMessage {
     public init(roleName: String = "") {
         self.roleName = roleName
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -5250,6 +5442,9 @@ public struct DeleteRoleResponse: WireMessage {
     public init(revision: UInt64 = 0) {
         self.revision = revision
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -5308,6 +5503,9 @@ public struct TagRoleRequest: WireMessage {
         self.roleName = roleName
         self.tags = tags
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -5373,6 +5571,9 @@ public struct TagRoleResponse: WireMessage {
         self.revision = revision
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -5430,6 +5631,9 @@ public struct UntagRoleRequest: WireMessage {
         self.roleName = roleName
         self.tagKeys = tagKeys
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -5494,6 +5698,9 @@ public struct UntagRoleResponse: WireMessage {
         self.revision = revision
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -5554,6 +5761,9 @@ public struct ListRoleTagsRequest: WireMessage {
         self.marker = marker
         self.maxItems = maxItems
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -5634,6 +5844,9 @@ public struct ListRoleTagsResponse: WireMessage {
         self.marker = marker
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -5709,6 +5922,9 @@ public struct PutRolePermissionsBoundaryRequest: WireMessage {
         self.permissionsBoundary = permissionsBoundary
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -5774,6 +5990,9 @@ public struct PutRolePermissionsBoundaryResponse: WireMessage {
         self.revision = revision
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -5828,6 +6047,9 @@ public struct DeleteRolePermissionsBoundaryRequest: WireMessage {
     public init(roleName: String = "") {
         self.roleName = roleName
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -5884,6 +6106,9 @@ public struct DeleteRolePermissionsBoundaryResponse: WireMessage {
     public init(revision: UInt64 = 0) {
         self.revision = revision
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -5945,6 +6170,9 @@ public struct CreateInstanceProfileRequest: WireMessage {
         self.path = path
         self.tags = tags
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -6022,6 +6250,9 @@ public struct CreateInstanceProfileResponse: WireMessage {
         self.revision = revision
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -6088,6 +6319,9 @@ public struct GetInstanceProfileRequest: WireMessage {
         self.instanceProfileName = instanceProfileName
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -6142,6 +6376,9 @@ public struct GetInstanceProfileResponse: WireMessage {
     public init(instanceProfile: InstanceProfile? = nil) {
         self.instanceProfile = instanceProfile
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -6200,6 +6437,9 @@ public struct DeleteInstanceProfileRequest: WireMessage {
         self.instanceProfileName = instanceProfileName
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -6255,6 +6495,9 @@ public struct DeleteInstanceProfileResponse: WireMessage {
     public init(revision: UInt64 = 0) {
         self.revision = revision
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -6316,6 +6559,9 @@ public struct ListInstanceProfilesRequest: WireMessage {
         self.marker = marker
         self.maxItems = maxItems
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -6396,6 +6642,9 @@ public struct ListInstanceProfilesResponse: WireMessage {
         self.marker = marker
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -6473,6 +6722,9 @@ public struct AddRoleToInstanceProfileRequest: WireMessage {
         self.roleName = roleName
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -6538,6 +6790,9 @@ public struct AddRoleToInstanceProfileResponse: WireMessage {
         self.revision = revision
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -6595,6 +6850,9 @@ public struct RemoveRoleFromInstanceProfileRequest: WireMessage {
         self.instanceProfileName = instanceProfileName
         self.roleName = roleName
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -6661,6 +6919,9 @@ public struct RemoveRoleFromInstanceProfileResponse: WireMessage {
         self.revision = revision
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -6721,6 +6982,9 @@ public struct ListInstanceProfilesForRoleRequest: WireMessage {
         self.marker = marker
         self.maxItems = maxItems
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -6801,6 +7065,9 @@ public struct ListInstanceProfilesForRoleResponse: WireMessage {
         self.marker = marker
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -6878,6 +7145,9 @@ public struct TagInstanceProfileRequest: WireMessage {
         self.tags = tags
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -6942,6 +7212,9 @@ public struct TagInstanceProfileResponse: WireMessage {
         self.revision = revision
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -6999,6 +7272,9 @@ public struct UntagInstanceProfileRequest: WireMessage {
         self.instanceProfileName = instanceProfileName
         self.tagKeys = tagKeys
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -7063,6 +7339,9 @@ public struct UntagInstanceProfileResponse: WireMessage {
         self.revision = revision
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -7123,6 +7402,9 @@ public struct ListInstanceProfileTagsRequest: WireMessage {
         self.marker = marker
         self.maxItems = maxItems
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -7202,6 +7484,9 @@ public struct ListInstanceProfileTagsResponse: WireMessage {
         self.isTruncated = isTruncated
         self.marker = marker
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -7292,6 +7577,9 @@ public struct CreatePolicyRequest: WireMessage {
         self.description = description
         self.tags = tags
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -7387,6 +7675,9 @@ public struct CreatePolicyResponse: WireMessage {
         self.revision = revision
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -7453,6 +7744,9 @@ public struct GetPolicyRequest: WireMessage {
         self.policyARN = policyARN
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -7507,6 +7801,9 @@ public struct GetPolicyResponse: WireMessage {
     public init(policy: Policy? = nil) {
         self.policy = policy
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -7586,6 +7883,9 @@ public struct ListPoliciesRequest: WireMessage {
         self.marker = marker
         self.maxItems = maxItems
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -7693,6 +7993,9 @@ public struct ListPoliciesResponse: WireMessage {
         self.marker = marker
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -7765,6 +8068,9 @@ public struct DeletePolicyRequest: WireMessage {
         self.policyARN = policyARN
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -7820,6 +8126,9 @@ public struct DeletePolicyResponse: WireMessage {
     public init(revision: UInt64 = 0) {
         self.revision = revision
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -7878,6 +8187,9 @@ public struct TagPolicyRequest: WireMessage {
         self.policyARN = policyARN
         self.tags = tags
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -7943,6 +8255,9 @@ public struct TagPolicyResponse: WireMessage {
         self.revision = revision
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -8000,6 +8315,9 @@ public struct UntagPolicyRequest: WireMessage {
         self.policyARN = policyARN
         self.tagKeys = tagKeys
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -8064,6 +8382,9 @@ public struct UntagPolicyResponse: WireMessage {
         self.revision = revision
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -8124,6 +8445,9 @@ public struct ListPolicyTagsRequest: WireMessage {
         self.marker = marker
         self.maxItems = maxItems
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -8203,6 +8527,9 @@ public struct ListPolicyTagsResponse: WireMessage {
         self.isTruncated = isTruncated
         self.marker = marker
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -8297,6 +8624,9 @@ public struct ListEntitiesForPolicyRequest: WireMessage {
         self.marker = marker
         self.maxItems = maxItems
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -8416,6 +8746,9 @@ public struct ListEntitiesForPolicyResponse: WireMessage {
         self.marker = marker
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -8510,6 +8843,9 @@ public struct CreatePolicyVersionRequest: WireMessage {
         self.setAsDefault = setAsDefault
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -8587,6 +8923,9 @@ public struct CreatePolicyVersionResponse: WireMessage {
         self.revision = revision
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -8656,6 +8995,9 @@ public struct GetPolicyVersionRequest: WireMessage {
         self.versionID = versionID
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -8720,6 +9062,9 @@ public struct GetPolicyVersionResponse: WireMessage {
         self.policyVersion = policyVersion
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -8782,6 +9127,9 @@ public struct ListPolicyVersionsRequest: WireMessage {
         self.marker = marker
         self.maxItems = maxItems
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -8862,6 +9210,9 @@ public struct ListPolicyVersionsResponse: WireMessage {
         self.marker = marker
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -8937,6 +9288,9 @@ public struct DeletePolicyVersionRequest: WireMessage {
         self.versionID = versionID
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -9002,6 +9356,9 @@ public struct DeletePolicyVersionResponse: WireMessage {
         self.revision = revision
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -9059,6 +9416,9 @@ public struct SetDefaultPolicyVersionRequest: WireMessage {
         self.policyARN = policyARN
         self.versionID = versionID
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -9125,6 +9485,9 @@ public struct SetDefaultPolicyVersionResponse: WireMessage {
         self.revision = revision
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -9185,6 +9548,9 @@ public struct PutUserPolicyRequest: WireMessage {
         self.policyName = policyName
         self.policyDocument = policyDocument
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -9260,6 +9626,9 @@ public struct PutUserPolicyResponse: WireMessage {
         self.revision = revision
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -9317,6 +9686,9 @@ public struct GetUserPolicyRequest: WireMessage {
         self.userName = userName
         self.policyName = policyName
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -9387,6 +9759,9 @@ public struct GetUserPolicyResponse: WireMessage {
         self.policyName = policyName
         self.policyDocument = policyDocument
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -9467,6 +9842,9 @@ public struct ListUserPoliciesRequest: WireMessage {
         self.maxItems = maxItems
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -9546,6 +9924,9 @@ public struct ListUserPoliciesResponse: WireMessage {
         self.marker = marker
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -9620,6 +10001,9 @@ public struct DeleteUserPolicyRequest: WireMessage {
         self.policyName = policyName
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -9685,6 +10069,9 @@ public struct DeleteUserPolicyResponse: WireMessage {
         self.revision = revision
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -9745,6 +10132,9 @@ public struct PutGroupPolicyRequest: WireMessage {
         self.policyName = policyName
         self.policyDocument = policyDocument
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -9820,6 +10210,9 @@ public struct PutGroupPolicyResponse: WireMessage {
         self.revision = revision
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -9877,6 +10270,9 @@ public struct GetGroupPolicyRequest: WireMessage {
         self.groupName = groupName
         self.policyName = policyName
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -9947,6 +10343,9 @@ public struct GetGroupPolicyResponse: WireMessage {
         self.policyName = policyName
         self.policyDocument = policyDocument
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -10027,6 +10426,9 @@ public struct ListGroupPoliciesRequest: WireMessage {
         self.maxItems = maxItems
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -10106,6 +10508,9 @@ public struct ListGroupPoliciesResponse: WireMessage {
         self.marker = marker
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -10180,6 +10585,9 @@ public struct DeleteGroupPolicyRequest: WireMessage {
         self.policyName = policyName
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -10245,6 +10653,9 @@ public struct DeleteGroupPolicyResponse: WireMessage {
         self.revision = revision
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -10305,6 +10716,9 @@ public struct PutRolePolicyRequest: WireMessage {
         self.policyName = policyName
         self.policyDocument = policyDocument
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -10380,6 +10794,9 @@ public struct PutRolePolicyResponse: WireMessage {
         self.revision = revision
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -10437,6 +10854,9 @@ public struct GetRolePolicyRequest: WireMessage {
         self.roleName = roleName
         self.policyName = policyName
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -10507,6 +10927,9 @@ public struct GetRolePolicyResponse: WireMessage {
         self.policyName = policyName
         self.policyDocument = policyDocument
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -10587,6 +11010,9 @@ public struct ListRolePoliciesRequest: WireMessage {
         self.maxItems = maxItems
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -10666,6 +11092,9 @@ public struct ListRolePoliciesResponse: WireMessage {
         self.marker = marker
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -10740,6 +11169,9 @@ public struct DeleteRolePolicyRequest: WireMessage {
         self.policyName = policyName
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -10805,6 +11237,9 @@ public struct DeleteRolePolicyResponse: WireMessage {
         self.revision = revision
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -10862,6 +11297,9 @@ public struct AttachUserPolicyRequest: WireMessage {
         self.userName = userName
         self.policyARN = policyARN
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -10928,6 +11366,9 @@ public struct AttachUserPolicyResponse: WireMessage {
         self.revision = revision
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -10985,6 +11426,9 @@ public struct DetachUserPolicyRequest: WireMessage {
         self.userName = userName
         self.policyARN = policyARN
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -11051,6 +11495,9 @@ public struct DetachUserPolicyResponse: WireMessage {
         self.revision = revision
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -11114,6 +11561,9 @@ public struct ListAttachedUserPoliciesRequest: WireMessage {
         self.marker = marker
         self.maxItems = maxItems
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -11203,6 +11653,9 @@ public struct ListAttachedUserPoliciesResponse: WireMessage {
         self.marker = marker
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -11280,6 +11733,9 @@ public struct AttachGroupPolicyRequest: WireMessage {
         self.policyARN = policyARN
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -11345,6 +11801,9 @@ public struct AttachGroupPolicyResponse: WireMessage {
         self.revision = revision
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -11402,6 +11861,9 @@ public struct DetachGroupPolicyRequest: WireMessage {
         self.groupName = groupName
         self.policyARN = policyARN
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -11468,6 +11930,9 @@ public struct DetachGroupPolicyResponse: WireMessage {
         self.revision = revision
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -11531,6 +11996,9 @@ public struct ListAttachedGroupPoliciesRequest: WireMessage {
         self.marker = marker
         self.maxItems = maxItems
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -11620,6 +12088,9 @@ public struct ListAttachedGroupPoliciesResponse: WireMessage {
         self.marker = marker
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -11697,6 +12168,9 @@ public struct AttachRolePolicyRequest: WireMessage {
         self.policyARN = policyARN
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -11762,6 +12236,9 @@ public struct AttachRolePolicyResponse: WireMessage {
         self.revision = revision
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -11819,6 +12296,9 @@ public struct DetachRolePolicyRequest: WireMessage {
         self.roleName = roleName
         self.policyARN = policyARN
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -11885,6 +12365,9 @@ public struct DetachRolePolicyResponse: WireMessage {
         self.revision = revision
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -11948,6 +12431,9 @@ public struct ListAttachedRolePoliciesRequest: WireMessage {
         self.marker = marker
         self.maxItems = maxItems
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -12037,6 +12523,9 @@ public struct ListAttachedRolePoliciesResponse: WireMessage {
         self.marker = marker
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -12111,6 +12600,9 @@ public struct CreateAccessKeyRequest: WireMessage {
         self.userName = userName
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -12169,6 +12661,9 @@ public struct CreateAccessKeyResponse: WireMessage {
         self.accessKey = accessKey
         self.revision = revision
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -12241,6 +12736,9 @@ public struct ListAccessKeysRequest: WireMessage {
         self.marker = marker
         self.maxItems = maxItems
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -12320,6 +12818,9 @@ public struct ListAccessKeysResponse: WireMessage {
         self.isTruncated = isTruncated
         self.marker = marker
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -12401,6 +12902,9 @@ public struct UpdateAccessKeyRequest: WireMessage {
         self.status = status
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -12475,6 +12979,9 @@ public struct UpdateAccessKeyResponse: WireMessage {
         self.revision = revision
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -12532,6 +13039,9 @@ public struct DeleteAccessKeyRequest: WireMessage {
         self.userName = userName
         self.accessKeyID = accessKeyID
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -12598,6 +13108,9 @@ public struct DeleteAccessKeyResponse: WireMessage {
         self.revision = revision
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -12652,6 +13165,9 @@ public struct GetAccessKeyLastUsedRequest: WireMessage {
     public init(accessKeyID: String = "") {
         self.accessKeyID = accessKeyID
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -12711,6 +13227,9 @@ public struct GetAccessKeyLastUsedResponse: WireMessage {
         self.accessKeyLastUsed = accessKeyLastUsed
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -12769,6 +13288,9 @@ public struct GetAccountSummaryRequest: WireMessage {
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {}
 
@@ -12803,6 +13325,9 @@ public struct GetAccountSummaryResponse: WireMessage {
     public init(summaryMap: [String: Int32] = [:]) {
         self.summaryMap = summaryMap
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -12893,6 +13418,9 @@ public struct UserDetail: WireMessage {
         self.groupList = groupList
         self.attachedManagedPolicies = attachedManagedPolicies
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -13010,6 +13538,9 @@ public struct GroupDetail: WireMessage {
         self.attachedManagedPolicies = attachedManagedPolicies
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -13123,6 +13654,9 @@ public struct RoleDetail: WireMessage {
         self.instanceProfileList = instanceProfileList
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -13235,6 +13769,9 @@ public struct ManagedPolicyDetail: WireMessage {
         self.policyVersionList = policyVersionList
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -13307,6 +13844,9 @@ public struct GetAccountAuthorizationDetailsRequest: WireMessage {
         self.marker = marker
         self.maxItems = maxItems
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -13412,6 +13952,9 @@ public struct GetAccountAuthorizationDetailsResponse: WireMessage {
         self.isTruncated = isTruncated
         self.marker = marker
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {

@@ -16,6 +16,9 @@ public struct PolicyDescriptorType: WireMessage {
         self.arn = arn
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -112,6 +115,9 @@ public struct AssumeRoleRequest: WireMessage {
         self.tokenCode = tokenCode
         self.sourceIdentity = sourceIdentity
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -268,6 +274,9 @@ public struct Credentials: WireMessage {
         self.expiration = expiration
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -353,6 +362,9 @@ public struct AssumedRoleUser: WireMessage {
         self.arn = arn
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -430,6 +442,9 @@ public struct AssumeRoleResponse: WireMessage {
         self.packedPolicySize = packedPolicySize
         self.sourceIdentity = sourceIdentity
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -509,6 +524,9 @@ public struct GetCallerIdentityRequest: WireMessage {
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {}
 
@@ -549,6 +567,9 @@ public struct GetCallerIdentityResponse: WireMessage {
         self.account = account
         self.arn = arn
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {

@@ -19,6 +19,9 @@ public struct Tag: WireMessage {
         self.value = value
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)

@@ -87,6 +87,9 @@ public struct Inner: WireMessage {
         self.value = value
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -901,6 +904,9 @@ public struct Optionals: WireMessage {
         self.oDouble = oDouble
     }
 
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -1064,6 +1070,9 @@ public struct Nested: WireMessage {
                 self.leaf = leaf
             }
 
+            /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+            public static var isInternable: Bool { true }
+
             /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
             public func encode(into buffer: inout ByteBuffer) {
                 buffer.writeProtobufEncoding(of: self)
@@ -1119,6 +1128,9 @@ public struct Nested: WireMessage {
             self.level2 = level2
             self.items = items
         }
+
+        /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+        public static var isInternable: Bool { true }
 
         /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
         public func encode(into buffer: inout ByteBuffer) {
@@ -1185,6 +1197,9 @@ public struct Nested: WireMessage {
         self.level1 = level1
         self.mode = mode
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -1257,6 +1272,9 @@ public struct BigTags: WireMessage {
         self.threeBytes = threeBytes
         self.maxNumber = maxNumber
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -1360,6 +1378,9 @@ public struct InnerSuperset: WireMessage {
         self.extraMessage = extraMessage
         self.extraPacked = extraPacked
     }
+
+    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {

@@ -3,6 +3,9 @@ struct MessageRenderer {
     let file: ProtoFile
     /// Full proto name -> Swift type name (nested types as `Outer.Inner`).
     let swiftTypeNames: [String: String]
+    /// Full names of the messages that hold a `bytes` value at some depth (or a message of another file): their
+    /// decoded values are slices of a received frame, so decoders must not keep them (`isInternable`).
+    let bytesHolders: Set<String>
 
     init(file: ProtoFile) {
         self.file = file
@@ -15,6 +18,37 @@ struct MessageRenderer {
             names[decl.fullName] = String(decl.fullName.dropFirst(prefix.count))
         }
         self.swiftTypeNames = names
+        self.bytesHolders = Self.bytesHolders(file.allMessages)
+    }
+
+    /// The messages among `messages` that reach a `bytes` value through their fields at any depth, found to a
+    /// fixed point (in any declaration order).
+    static func bytesHolders(_ messages: [MessageDecl]) -> Set<String> {
+        let known = Set(messages.map(\.fullName))
+        func value(_ type: FieldType) -> FieldType {
+            if case .map(_, let value) = type { return value }
+            return type
+        }
+        var holders = Set<String>()
+        var changed = true
+        while changed {
+            changed = false
+            for message in messages where !holders.contains(message.fullName) {
+                let holds = message.fields.contains { field in
+                    switch value(field.type) {
+                    case .scalar(let scalar): scalar == .bytes
+                    case .message(let name): holders.contains(name) || !known.contains(name)
+                    case .enumeration: false
+                    case .unresolved, .map: true
+                    }
+                }
+                if holds {
+                    holders.insert(message.fullName)
+                    changed = true
+                }
+            }
+        }
+        return holders
     }
 
     // MARK: Value codecs
@@ -366,6 +400,12 @@ struct MessageRenderer {
             self.renderProperties(message, names: names, into: &writer)
             self.renderInitializers(message, names: names, into: &writer)
             writer.line()
+            if !self.bytesHolders.contains(message.fullName) {
+                writer.line(
+                    "/// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.")
+                writer.line("public static var isInternable: Bool { true }")
+                writer.line()
+            }
             self.renderEncode(message, names: names, into: &writer)
             writer.line()
             self.renderSize(message, names: names, into: &writer)

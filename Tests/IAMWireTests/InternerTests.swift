@@ -3,10 +3,10 @@ import Testing
 
 @testable import IAMWire
 
-/// Decoding reuses the strings it made before on the thread (``StringInterner``): the same bytes give the same
-/// string storage, and never a string other than the bytes spell.
-@Suite("String interning while decoding")
-struct StringInternerTests {
+/// Decoding reuses the strings and small messages it made before on the thread (``Interner``): the same bytes give
+/// the same storage, and never a value other than the bytes spell.
+@Suite("Interning while decoding")
+struct InternerTests {
     /// Where a string's UTF-8 lives: the same address for two strings means one storage.
     static func storage(_ string: String) -> UnsafeRawPointer? {
         string.utf8.withContiguousStorageIfAvailable { UnsafeRawPointer($0.baseAddress) } ?? nil
@@ -61,13 +61,13 @@ struct StringInternerTests {
 
     @Test("two strings of one set, met in turn, both stay held; a third takes the place of the one met longest ago")
     func aSetHoldsTwo() {
-        let interner = StringInterner()
+        let interner = Interner()
         let same = [
             "arn:aws:iam::123456789012:user/dept-3/user-000003", "arn:aws:iam::123456789012:user/dept-18/user-000038",
             "arn:aws:iam::123456789012:user/dept-5/user-000145",
         ]
         // Found by search: if the hash changes, this fails rather than the test passing without proving anything.
-        let sets = same.map { text in Array(text.utf8).withUnsafeBufferPointer { StringInterner.set($0) } }
+        let sets = same.map { text in Array(text.utf8).withUnsafeBufferPointer { Interner.set($0) } }
         #expect(Set(sets).count == 1)
         func intern(_ text: String) -> String { Array(text.utf8).withUnsafeBufferPointer { interner.string($0)! } }
         let held = same.prefix(2).map(intern)
@@ -83,7 +83,7 @@ struct StringInternerTests {
 
     @Test("bytes that are not UTF-8 are refused even when a held string has their length and slot")
     func invalidUTF8IsRefused() {
-        let interner = StringInterner()
+        let interner = Interner()
         var valid = Array("arn:aws:iam::123456789012:user/a".utf8)
         let held = valid.withUnsafeBufferPointer { interner.string($0) }
         #expect(held == "arn:aws:iam::123456789012:user/a")
@@ -96,5 +96,59 @@ struct StringInternerTests {
         var buffer = ByteBuffer(bytes: [0x0A, 20] + Array("arn:aws:iam::1234567".utf8))
         buffer.setInteger(UInt8(0xC3), at: 12)  // a lead byte with no continuation
         #expect(throws: WireError.self) { try AuthorizeRequest(decoding: &buffer) }
+    }
+
+    @Test("a small message without bytes decoded again is the one decoded before")
+    func repeatedMessagesShareStorage() throws {
+        #expect(ContextEntry.isInternable)
+        #expect(Tag.isInternable)
+        #expect(!PingRequest.isInternable)  // a bytes field: a slice of the frame
+        var request = AuthorizeRequest()
+        request.principalARN = "arn:aws:iam::123456789012:user/alice"
+        request.contextEntries = [
+            ContextEntry(contextKeyName: "aws:SourceIp", contextKeyValues: ["203.0.113.9"], contextKeyType: .ip),
+            ContextEntry(
+                contextKeyName: "aws:TagKeys", contextKeyValues: ["team", "cost-center"], contextKeyType: .stringList),
+            ContextEntry(
+                contextKeyName: "big", contextKeyValues: [String(repeating: "v", count: 300)], contextKeyType: .string),
+        ]
+        let first = try Self.decoded(request)
+        let second = try Self.decoded(request)
+        #expect(first == request)
+        #expect(second == request)
+        func values(_ entry: ContextEntry) -> UnsafeRawPointer? {
+            entry.contextKeyValues.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) }
+        }
+        for index in 0..<2 {
+            #expect(values(first.contextEntries[index]) == values(second.contextEntries[index]), "entry \(index)")
+        }
+        // Over 256 bytes encoded: made afresh.
+        #expect(values(first.contextEntries[2]) != values(second.contextEntries[2]))
+    }
+
+    @Test("a held message is given only for its own type and bytes")
+    func messagesAreHeldByTypeAndBytes() {
+        let interner = Interner()
+        let tag = Tag(key: "team", value: "eng")
+        var encoded = ByteBuffer()
+        tag.encode(into: &encoded)
+        let bytes = Array(encoded.readableBytesView)
+        bytes.withUnsafeBufferPointer { interner.hold(tag, decodedFrom: $0) }
+        #expect(bytes.withUnsafeBufferPointer { interner.message(Tag.self, $0) } == tag)
+        // The same bytes read as another type: not held (a context entry with this key and no values).
+        #expect(bytes.withUnsafeBufferPointer { interner.message(ContextEntry.self, $0) } == nil)
+        var other = bytes
+        other[other.count - 1] = UInt8(ascii: "x")
+        #expect(other.withUnsafeBufferPointer { interner.message(Tag.self, $0) } == nil)
+    }
+
+    @Test("a nested message that does not decode is refused every time, not held")
+    func malformedMessagesAreNotHeld() {
+        // AuthorizeRequest field 4 (context entry) holding field 1 (key) with a length past its end.
+        let bytes: [UInt8] = [0x22, 0x03, 0x0A, 0x05, 0x61]
+        for _ in 0..<2 {
+            var buffer = ByteBuffer(bytes: bytes)
+            #expect(throws: WireError.self) { try AuthorizeRequest(decoding: &buffer) }
+        }
     }
 }

@@ -1,0 +1,218 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// What decoding on one thread made lately, so that what it meets again is the value made before: strings of 16 to
+/// 256 bytes (a principal's ARN, a resource, a context key) and small messages that hold no `bytes` field (a context
+/// entry): what a backend's checks repeat call after call, and a batch check after check. A value met again costs
+/// no allocation, no UTF-8 validation, no copy, and no free when the message goes. Shorter strings are stored
+/// inline in `String` and cost nothing to make; longer strings and messages are rarely repeated whole. Messages
+/// with a `bytes` field are never held, as their slices would keep a whole received frame alive.
+///
+/// Each is a table of sets of two, the one met last first: a value whose bytes hash to a set is returned only when
+/// the bytes it was decoded from equal the input's byte for byte (and, for a message, it is of the type asked for),
+/// so a collision costs a miss, never a wrong value; two values that a caller alternates between stay even when
+/// they share a set. One per thread (``current``), touched only by its thread; it holds at most 256 strings and 128
+/// messages, each of at most 256 bytes.
+public final class Interner {
+    /// Strings shorter than this are inline in `String` (15 UTF-8 bytes on 64-bit platforms) or nearly.
+    public static let minimumLength = 16
+    /// Longer strings (policy documents) and messages are seldom repeated whole, and would make the tables' memory
+    /// grow.
+    public static let maximumLength = 256
+    @usableFromInline static let setBits = 7
+    @usableFromInline static let slotCount = 2 << setBits
+    @usableFromInline static let messageSetBits = 6
+    @usableFromInline static let messageSlotCount = 2 << messageSetBits
+
+    /// A held string and where its bytes are (a native string's storage does not move while it is held), so that
+    /// looking it up compares bytes without going through `String`.
+    @usableFromInline struct Slot {
+        @usableFromInline var string: String
+        @usableFromInline var bytes: UnsafeRawPointer?
+        @usableFromInline var count: Int
+
+        /// An empty slot: it holds nothing that a lookup (of 16 bytes or more) could match.
+        @inlinable static var empty: Slot { Slot(string: "", bytes: nil, count: 0) }
+
+        @inlinable
+        init(string: String, bytes: UnsafeRawPointer?, count: Int) {
+            self.string = string
+            self.bytes = bytes
+            self.count = count
+        }
+
+        /// Holds `string`, a native string of ``Interner/minimumLength`` bytes or more: its storage is on
+        /// the heap, where it stays while the string is held. (A short string's bytes are inline, and a pointer to
+        /// them would not outlive the call.)
+        @inlinable
+        init(_ string: String) {
+            var string = string
+            self.count = string.utf8.count
+            self.bytes = string.withUTF8 { UnsafeRawPointer($0.baseAddress) }
+            self.string = string
+        }
+
+        @inlinable
+        func holds(_ utf8: UnsafeBufferPointer<UInt8>) -> Bool {
+            guard self.count == utf8.count, let bytes = self.bytes else { return false }
+            return Protobuf.bytesEqual(
+                UnsafeBufferPointer(start: bytes.assumingMemoryBound(to: UInt8.self), count: self.count), utf8)
+        }
+    }
+
+    /// A held message, and the bytes it was decoded from (which its lookups compare).
+    @usableFromInline class HeldMessage {
+        @usableFromInline let type: ObjectIdentifier
+        @usableFromInline let bytes: UnsafeMutableRawBufferPointer
+
+        @inlinable
+        init(type: ObjectIdentifier, bytes: UnsafeRawBufferPointer) {
+            self.type = type
+            self.bytes = .allocate(byteCount: bytes.count, alignment: 8)
+            self.bytes.copyMemory(from: bytes)
+        }
+
+        deinit { self.bytes.deallocate() }
+
+        @inlinable
+        final func holds(_ type: ObjectIdentifier, _ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+            self.type == type && self.bytes.count == bytes.count
+                && Protobuf.bytesEqual(UnsafeBufferPointer(self.bytes.assumingMemoryBound(to: UInt8.self)), bytes)
+        }
+    }
+
+    @usableFromInline final class Held<M: WireMessage>: HeldMessage {
+        @usableFromInline let value: M
+
+        @inlinable
+        init(_ value: M, bytes: UnsafeRawBufferPointer) {
+            self.value = value
+            super.init(type: ObjectIdentifier(M.self), bytes: bytes)
+        }
+    }
+
+    /// Set i is slots 2i (met last) and 2i + 1.
+    @usableFromInline let slots: UnsafeMutablePointer<Slot>
+    /// Likewise for messages.
+    @usableFromInline let messages: UnsafeMutablePointer<HeldMessage?>
+
+    /// Empty tables.
+    public init() {
+        self.slots = .allocate(capacity: Self.slotCount)
+        self.slots.initialize(repeating: .empty, count: Self.slotCount)
+        self.messages = .allocate(capacity: Self.messageSlotCount)
+        self.messages.initialize(repeating: nil, count: Self.messageSlotCount)
+    }
+
+    deinit {
+        self.slots.deinitialize(count: Self.slotCount)
+        self.slots.deallocate()
+        self.messages.deinitialize(count: Self.messageSlotCount)
+        self.messages.deallocate()
+    }
+
+    /// The string spelled by `utf8` (16 to 256 bytes), or nil when it is not valid UTF-8: the one made before if
+    /// its set holds it, else a new one, which the set then holds first (and its other string goes).
+    @inlinable
+    public func string(_ utf8: UnsafeBufferPointer<UInt8>) -> String? {
+        let set = self.slots + 2 &* Self.set(utf8)
+        if set.pointee.holds(utf8) { return set.pointee.string }
+        if (set + 1).pointee.holds(utf8) {
+            swap(&set.pointee, &(set + 1).pointee)
+            return set.pointee.string
+        }
+        guard let string = Protobuf.validatedString(utf8) else { return nil }
+        (set + 1).pointee = set.pointee
+        set.pointee = Slot(string)
+        return string
+    }
+
+    /// The message of type `M` encoded as `bytes` (at most 256), if a set holds it.
+    @inlinable
+    public func message<M: WireMessage>(_: M.Type, _ bytes: UnsafeBufferPointer<UInt8>) -> M? {
+        let type = ObjectIdentifier(M.self)
+        let set = self.messages + 2 &* Self.messageSet(type, bytes)
+        if let held = set.pointee, held.holds(type, bytes) { return unsafeDowncast(held, to: Held<M>.self).value }
+        if let held = (set + 1).pointee, held.holds(type, bytes) {
+            swap(&set.pointee, &(set + 1).pointee)
+            return unsafeDowncast(held, to: Held<M>.self).value
+        }
+        return nil
+    }
+
+    /// Holds `message`, decoded from `bytes` (at most 256), first in its set (the set's other message goes).
+    @inlinable
+    public func hold<M: WireMessage>(_ message: M, decodedFrom bytes: UnsafeBufferPointer<UInt8>) {
+        let set = self.messages + 2 &* Self.messageSet(ObjectIdentifier(M.self), bytes)
+        (set + 1).pointee = set.pointee
+        set.pointee = Held(message, bytes: UnsafeRawBufferPointer(bytes))
+    }
+
+    /// The set of `utf8` (at least 16 bytes) among the strings.
+    @inlinable
+    static func set(_ utf8: UnsafeBufferPointer<UInt8>) -> Int {
+        Int(truncatingIfNeeded: Self.hash(utf8, seed: 0) >> UInt64(64 - Self.setBits))
+    }
+
+    /// The set of a message of `type` encoded as `bytes`, among the messages.
+    @inlinable
+    static func messageSet(_ type: ObjectIdentifier, _ bytes: UnsafeBufferPointer<UInt8>) -> Int {
+        let seed = UInt64(UInt(bitPattern: type))
+        return Int(truncatingIfNeeded: Self.hash(bytes, seed: seed) >> UInt64(64 - Self.messageSetBits))
+    }
+
+    /// `bytes`' length and first, middle and last eight bytes (all of them, when fewer than 16), mixed. ARNs share
+    /// their first bytes and often their last; the middle tells most of them apart.
+    @inlinable
+    static func hash(_ bytes: UnsafeBufferPointer<UInt8>, seed: UInt64) -> UInt64 {
+        let count = bytes.count
+        var first: UInt64 = 0
+        var middle: UInt64 = 0
+        var last: UInt64 = 0
+        if count >= 8 {
+            let raw = UnsafeRawPointer(bytes.baseAddress!)
+            first = raw.loadUnaligned(as: UInt64.self)
+            middle = raw.loadUnaligned(fromByteOffset: (count &- 8) / 2, as: UInt64.self)
+            last = raw.loadUnaligned(fromByteOffset: count &- 8, as: UInt64.self)
+        } else {
+            for index in 0..<count { first |= UInt64(bytes[index]) << UInt64(index &* 8) }
+        }
+        var hash = first ^ UInt64(truncatingIfNeeded: count) ^ seed
+        hash = (hash ^ middle) &* 0x9E37_79B9_7F4A_7C15
+        hash = (hash ^ last) &* 0xC2B2_AE3D_27D4_EB4F
+        return hash
+    }
+
+    /// This thread's interner, made at its first use and freed with the thread.
+    public static var current: Interner {
+        if let existing = pthread_getspecific(internerKey) {
+            return Unmanaged<Interner>.fromOpaque(existing).takeUnretainedValue()
+        }
+        return makeCurrent()
+    }
+
+    static func makeCurrent() -> Interner {
+        let interner = Interner()
+        pthread_setspecific(internerKey, Unmanaged.passRetained(interner).toOpaque())
+        return interner
+    }
+}
+
+/// The key of each thread's ``Interner``; a thread's exit releases its interner.
+let internerKey: pthread_key_t = {
+    var key = pthread_key_t()
+    let created = pthread_key_create(&key) { pointer in
+        #if canImport(Darwin)
+            Unmanaged<Interner>.fromOpaque(pointer).release()
+        #else
+            if let pointer { Unmanaged<Interner>.fromOpaque(pointer).release() }
+        #endif
+    }
+    precondition(created == 0, "pthread_key_create failed: \(created)")
+    return key
+}()
