@@ -562,6 +562,40 @@ import Testing
         #expect(after.1.contains("NoReads"))
     }
 
+    @Test func authorizeSeesAWriteToThePrincipalItAskedAboutAtOnce() async throws {
+        // Authorize calls of one thread share the principals they looked up lately; a write that changes or removes
+        // one must show in the next call, within the same second.
+        let store = InMemoryStore()
+        let checker = try await Self.userWithKey("checker", policy: Self.mayAuthorize, in: store)
+        let erinsKey = try await Self.userWithKey(
+            "erin",
+            policy:
+                #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#,
+            in: store)
+        let (server, assembly) = try await Self.server(store)
+        let erin = Self.check("arn:aws:iam::123456789012:user/erin")
+        func decision() async throws(RPCError) -> PolicyEvaluationDecisionType {
+            let answer: AuthorizeResponse = try await server.call(IAMMethods.Authorization.authorize, erin, as: checker)
+            return answer.decision
+        }
+        for _ in 0..<3 { #expect(try await decision() == .allowed) }
+        let directory = IAMDirectory(store: store, account: Self.account)
+        let detached = try await directory.detachPolicy(
+            try ARN(parsing: "arn:aws:iam::123456789012:policy/erin-policy"), from: .user,
+            named: EntityName("erin", kind: .user))
+        try await assembly.publisher.catchUp(atLeast: detached.revision)
+        #expect(try await decision() == .implicitDeny)
+        _ = try await directory.deleteAccessKey(userName: EntityName("erin", kind: .user), id: AccessKeyID(erinsKey))
+        let deleted = try await directory.deleteUser(named: EntityName("erin", kind: .user))
+        try await assembly.publisher.catchUp(atLeast: deleted.revision)
+        do {
+            _ = try await decision()
+            Issue.record("a deleted principal was still found")
+        } catch {
+            #expect(error.iamErrorCode == "NoSuchEntity")
+        }
+    }
+
     @Test func aDetachedPolicyStopsTheNextCallEvenWithinTheSameSecond() async throws {
         // The Authorizer reuses a principal's allow within one second; a write that changes the principal's
         // policies must end that at once.
