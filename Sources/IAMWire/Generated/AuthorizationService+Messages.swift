@@ -297,7 +297,7 @@ public struct ContextEntry: WireMessage {
         self.contextKeyType = contextKeyType
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -374,7 +374,7 @@ public struct Position: WireMessage {
         self.column = column
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -462,9 +462,6 @@ public struct EvaluatedStatement: WireMessage {
         self.statementIndex = statementIndex
         self.sid = sid
     }
-
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
-    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -570,7 +567,7 @@ public struct PermissionsBoundaryDecisionDetail: WireMessage {
         self.allowedByPermissionsBoundary = allowedByPermissionsBoundary
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -649,9 +646,6 @@ public struct ResourceSpecificResult: WireMessage {
         self.evalDecisionDetails = evalDecisionDetails
         self.permissionsBoundaryDecisionDetail = permissionsBoundaryDecisionDetail
     }
-
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
-    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -806,9 +800,6 @@ public struct SimulationResult: WireMessage {
         self.resourceSpecificResults = resourceSpecificResults
         self.permissionsBoundaryDecisionDetail = permissionsBoundaryDecisionDetail
     }
-
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
-    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -983,9 +974,6 @@ public struct AuthorizeRequest: WireMessage {
         self.resourcePolicy = resourcePolicy
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
-    public static var isInternable: Bool { true }
-
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -1108,9 +1096,6 @@ public struct AuthorizeResponse: WireMessage {
         self.revision = revision
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
-    public static var isInternable: Bool { true }
-
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -1193,9 +1178,6 @@ public struct AuthorizeBatchRequest: WireMessage {
         self.requests = requests
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
-    public static var isInternable: Bool { true }
-
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -1249,9 +1231,6 @@ public struct AuthorizeBatchResponse: WireMessage {
     public init(results: [AuthorizeResponse] = []) {
         self.results = results
     }
-
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
-    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -1352,9 +1331,6 @@ public struct SimulatePrincipalPolicyRequest: WireMessage {
         self.maxItems = maxItems
         self.marker = marker
     }
-
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
-    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -1545,9 +1521,6 @@ public struct SimulateCustomPolicyRequest: WireMessage {
         self.marker = marker
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
-    public static var isInternable: Bool { true }
-
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -1692,9 +1665,6 @@ public struct SimulatePolicyResponse: WireMessage {
         self.marker = marker
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
-    public static var isInternable: Bool { true }
-
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -1772,7 +1742,7 @@ public struct GetContextKeysForPrincipalPolicyRequest: WireMessage {
         self.policyInputList = policyInputList
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -1837,7 +1807,7 @@ public struct GetContextKeysForCustomPolicyRequest: WireMessage {
         self.policyInputList = policyInputList
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -1893,7 +1863,7 @@ public struct GetContextKeysForPolicyResponse: WireMessage {
         self.contextKeyNames = contextKeyNames
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.

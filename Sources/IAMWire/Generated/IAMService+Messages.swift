@@ -349,7 +349,7 @@ public struct AttachedPermissionsBoundary: WireMessage {
         self.permissionsBoundaryARN = permissionsBoundaryARN
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -446,9 +446,6 @@ public struct User: WireMessage {
         self.permissionsBoundary = permissionsBoundary
         self.tags = tags
     }
-
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
-    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -587,7 +584,7 @@ public struct Group: WireMessage {
         self.createDate = createDate
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -684,7 +681,7 @@ public struct RoleLastUsed: WireMessage {
         self.region = region
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -792,9 +789,6 @@ public struct Role: WireMessage {
         self.tags = tags
         self.roleLastUsed = roleLastUsed
     }
-
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
-    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -970,9 +964,6 @@ public struct InstanceProfile: WireMessage {
         self.tags = tags
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
-    public static var isInternable: Bool { true }
-
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -1125,9 +1116,6 @@ public struct Policy: WireMessage {
         self.updateDate = updateDate
         self.tags = tags
     }
-
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
-    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -1291,7 +1279,7 @@ public struct PolicyVersion: WireMessage {
         self.createDate = createDate
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -1379,7 +1367,7 @@ public struct AttachedPolicy: WireMessage {
         self.policyARN = policyARN
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -1449,7 +1437,7 @@ public struct PolicyGroup: WireMessage {
         self.groupID = groupID
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -1519,7 +1507,7 @@ public struct PolicyUser: WireMessage {
         self.userID = userID
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -1589,7 +1577,7 @@ public struct PolicyRole: WireMessage {
         self.roleID = roleID
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -1674,7 +1662,7 @@ public struct AccessKey: WireMessage {
         self.createDate = createDate
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -1782,7 +1770,7 @@ public struct AccessKeyMetadata: WireMessage {
         self.createDate = createDate
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -1873,7 +1861,7 @@ public struct AccessKeyLastUsed: WireMessage {
         self.region = region
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -1957,9 +1945,6 @@ public struct CreateUserRequest: WireMessage {
         self.permissionsBoundary = permissionsBoundary
         self.tags = tags
     }
-
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
-    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -2046,9 +2031,6 @@ public struct CreateUserResponse: WireMessage {
         self.revision = revision
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
-    public static var isInternable: Bool { true }
-
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -2115,7 +2097,7 @@ public struct GetUserRequest: WireMessage {
         self.userName = userName
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -2172,9 +2154,6 @@ public struct GetUserResponse: WireMessage {
     public init(user: User? = nil) {
         self.user = user
     }
-
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
-    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -2239,7 +2218,7 @@ public struct ListUsersRequest: WireMessage {
         self.maxItems = maxItems
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -2321,9 +2300,6 @@ public struct ListUsersResponse: WireMessage {
         self.marker = marker
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
-    public static var isInternable: Bool { true }
-
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -2402,7 +2378,7 @@ public struct UpdateUserRequest: WireMessage {
         self.newUserName = newUserName
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -2479,7 +2455,7 @@ public struct UpdateUserResponse: WireMessage {
         self.revision = revision
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -2537,7 +2513,7 @@ public struct DeleteUserRequest: WireMessage {
         self.userName = userName
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -2596,7 +2572,7 @@ public struct DeleteUserResponse: WireMessage {
         self.revision = revision
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -2656,9 +2632,6 @@ public struct TagUserRequest: WireMessage {
         self.userName = userName
         self.tags = tags
     }
-
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
-    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -2724,7 +2697,7 @@ public struct TagUserResponse: WireMessage {
         self.revision = revision
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -2785,7 +2758,7 @@ public struct UntagUserRequest: WireMessage {
         self.tagKeys = tagKeys
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -2851,7 +2824,7 @@ public struct UntagUserResponse: WireMessage {
         self.revision = revision
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -2915,7 +2888,7 @@ public struct ListUserTagsRequest: WireMessage {
         self.maxItems = maxItems
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -2997,9 +2970,6 @@ public struct ListUserTagsResponse: WireMessage {
         self.marker = marker
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
-    public static var isInternable: Bool { true }
-
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -3075,7 +3045,7 @@ public struct PutUserPermissionsBoundaryRequest: WireMessage {
         self.permissionsBoundary = permissionsBoundary
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -3143,7 +3113,7 @@ public struct PutUserPermissionsBoundaryResponse: WireMessage {
         self.revision = revision
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -3201,7 +3171,7 @@ public struct DeleteUserPermissionsBoundaryRequest: WireMessage {
         self.userName = userName
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -3260,7 +3230,7 @@ public struct DeleteUserPermissionsBoundaryResponse: WireMessage {
         self.revision = revision
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -3321,7 +3291,7 @@ public struct CreateGroupRequest: WireMessage {
         self.groupName = groupName
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -3391,9 +3361,6 @@ public struct CreateGroupResponse: WireMessage {
         self.group = group
         self.revision = revision
     }
-
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
-    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -3467,7 +3434,7 @@ public struct GetGroupRequest: WireMessage {
         self.maxItems = maxItems
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -3551,9 +3518,6 @@ public struct GetGroupResponse: WireMessage {
         self.isTruncated = isTruncated
         self.marker = marker
     }
-
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
-    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -3644,7 +3608,7 @@ public struct ListGroupsRequest: WireMessage {
         self.maxItems = maxItems
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -3726,9 +3690,6 @@ public struct ListGroupsResponse: WireMessage {
         self.marker = marker
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
-    public static var isInternable: Bool { true }
-
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -3807,7 +3768,7 @@ public struct UpdateGroupRequest: WireMessage {
         self.newGroupName = newGroupName
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -3884,7 +3845,7 @@ public struct UpdateGroupResponse: WireMessage {
         self.revision = revision
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -3942,7 +3903,7 @@ public struct DeleteGroupRequest: WireMessage {
         self.groupName = groupName
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -4001,7 +3962,7 @@ public struct DeleteGroupResponse: WireMessage {
         self.revision = revision
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -4062,7 +4023,7 @@ public struct AddUserToGroupRequest: WireMessage {
         self.userName = userName
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -4130,7 +4091,7 @@ public struct AddUserToGroupResponse: WireMessage {
         self.revision = revision
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -4191,7 +4152,7 @@ public struct RemoveUserFromGroupRequest: WireMessage {
         self.userName = userName
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -4259,7 +4220,7 @@ public struct RemoveUserFromGroupResponse: WireMessage {
         self.revision = revision
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -4323,7 +4284,7 @@ public struct ListGroupsForUserRequest: WireMessage {
         self.maxItems = maxItems
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -4404,9 +4365,6 @@ public struct ListGroupsForUserResponse: WireMessage {
         self.isTruncated = isTruncated
         self.marker = marker
     }
-
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
-    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -4505,9 +4463,6 @@ public struct CreateRoleRequest: WireMessage {
         self.permissionsBoundary = permissionsBoundary
         self.tags = tags
     }
-
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
-    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -4621,9 +4576,6 @@ public struct CreateRoleResponse: WireMessage {
         self.revision = revision
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
-    public static var isInternable: Bool { true }
-
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -4690,7 +4642,7 @@ public struct GetRoleRequest: WireMessage {
         self.roleName = roleName
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -4747,9 +4699,6 @@ public struct GetRoleResponse: WireMessage {
     public init(role: Role? = nil) {
         self.role = role
     }
-
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
-    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -4814,7 +4763,7 @@ public struct ListRolesRequest: WireMessage {
         self.maxItems = maxItems
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -4896,9 +4845,6 @@ public struct ListRolesResponse: WireMessage {
         self.marker = marker
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
-    public static var isInternable: Bool { true }
-
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -4977,7 +4923,7 @@ public struct UpdateRoleRequest: WireMessage {
         self.maxSessionDuration = maxSessionDuration
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -5054,7 +5000,7 @@ public struct UpdateRoleResponse: WireMessage {
         self.revision = revision
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -5115,7 +5061,7 @@ public struct UpdateRoleDescriptionRequest: WireMessage {
         self.description = description
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -5186,9 +5132,6 @@ public struct UpdateRoleDescriptionResponse: WireMessage {
         self.revision = revision
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
-    public static var isInternable: Bool { true }
-
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -5258,7 +5201,7 @@ public struct UpdateAssumeRolePolicyRequest: WireMessage {
         self.policyDocument = policyDocument
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -5326,7 +5269,7 @@ public struct UpdateAssumeRolePolicyResponse: WireMessage {
         self.revision = revision
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -5384,7 +5327,7 @@ public struct DeleteRoleRequest: WireMessage {
         self.roleName = roleName
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -5443,7 +5386,7 @@ public struct DeleteRoleResponse: WireMessage {
         self.revision = revision
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -5503,9 +5446,6 @@ public struct TagRoleRequest: WireMessage {
         self.roleName = roleName
         self.tags = tags
     }
-
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
-    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -5571,7 +5511,7 @@ public struct TagRoleResponse: WireMessage {
         self.revision = revision
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -5632,7 +5572,7 @@ public struct UntagRoleRequest: WireMessage {
         self.tagKeys = tagKeys
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -5698,7 +5638,7 @@ public struct UntagRoleResponse: WireMessage {
         self.revision = revision
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -5762,7 +5702,7 @@ public struct ListRoleTagsRequest: WireMessage {
         self.maxItems = maxItems
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -5844,9 +5784,6 @@ public struct ListRoleTagsResponse: WireMessage {
         self.marker = marker
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
-    public static var isInternable: Bool { true }
-
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -5922,7 +5859,7 @@ public struct PutRolePermissionsBoundaryRequest: WireMessage {
         self.permissionsBoundary = permissionsBoundary
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -5990,7 +5927,7 @@ public struct PutRolePermissionsBoundaryResponse: WireMessage {
         self.revision = revision
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -6048,7 +5985,7 @@ public struct DeleteRolePermissionsBoundaryRequest: WireMessage {
         self.roleName = roleName
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -6107,7 +6044,7 @@ public struct DeleteRolePermissionsBoundaryResponse: WireMessage {
         self.revision = revision
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -6170,9 +6107,6 @@ public struct CreateInstanceProfileRequest: WireMessage {
         self.path = path
         self.tags = tags
     }
-
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
-    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -6250,9 +6184,6 @@ public struct CreateInstanceProfileResponse: WireMessage {
         self.revision = revision
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
-    public static var isInternable: Bool { true }
-
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -6319,7 +6250,7 @@ public struct GetInstanceProfileRequest: WireMessage {
         self.instanceProfileName = instanceProfileName
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -6376,9 +6307,6 @@ public struct GetInstanceProfileResponse: WireMessage {
     public init(instanceProfile: InstanceProfile? = nil) {
         self.instanceProfile = instanceProfile
     }
-
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
-    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -6437,7 +6365,7 @@ public struct DeleteInstanceProfileRequest: WireMessage {
         self.instanceProfileName = instanceProfileName
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -6496,7 +6424,7 @@ public struct DeleteInstanceProfileResponse: WireMessage {
         self.revision = revision
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -6560,7 +6488,7 @@ public struct ListInstanceProfilesRequest: WireMessage {
         self.maxItems = maxItems
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -6642,9 +6570,6 @@ public struct ListInstanceProfilesResponse: WireMessage {
         self.marker = marker
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
-    public static var isInternable: Bool { true }
-
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -6722,7 +6647,7 @@ public struct AddRoleToInstanceProfileRequest: WireMessage {
         self.roleName = roleName
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -6790,7 +6715,7 @@ public struct AddRoleToInstanceProfileResponse: WireMessage {
         self.revision = revision
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -6851,7 +6776,7 @@ public struct RemoveRoleFromInstanceProfileRequest: WireMessage {
         self.roleName = roleName
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -6919,7 +6844,7 @@ public struct RemoveRoleFromInstanceProfileResponse: WireMessage {
         self.revision = revision
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -6983,7 +6908,7 @@ public struct ListInstanceProfilesForRoleRequest: WireMessage {
         self.maxItems = maxItems
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -7065,9 +6990,6 @@ public struct ListInstanceProfilesForRoleResponse: WireMessage {
         self.marker = marker
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
-    public static var isInternable: Bool { true }
-
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -7145,9 +7067,6 @@ public struct TagInstanceProfileRequest: WireMessage {
         self.tags = tags
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
-    public static var isInternable: Bool { true }
-
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -7212,7 +7131,7 @@ public struct TagInstanceProfileResponse: WireMessage {
         self.revision = revision
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -7273,7 +7192,7 @@ public struct UntagInstanceProfileRequest: WireMessage {
         self.tagKeys = tagKeys
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -7339,7 +7258,7 @@ public struct UntagInstanceProfileResponse: WireMessage {
         self.revision = revision
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -7403,7 +7322,7 @@ public struct ListInstanceProfileTagsRequest: WireMessage {
         self.maxItems = maxItems
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -7484,9 +7403,6 @@ public struct ListInstanceProfileTagsResponse: WireMessage {
         self.isTruncated = isTruncated
         self.marker = marker
     }
-
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
-    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -7577,9 +7493,6 @@ public struct CreatePolicyRequest: WireMessage {
         self.description = description
         self.tags = tags
     }
-
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
-    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -7675,9 +7588,6 @@ public struct CreatePolicyResponse: WireMessage {
         self.revision = revision
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
-    public static var isInternable: Bool { true }
-
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -7744,7 +7654,7 @@ public struct GetPolicyRequest: WireMessage {
         self.policyARN = policyARN
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -7801,9 +7711,6 @@ public struct GetPolicyResponse: WireMessage {
     public init(policy: Policy? = nil) {
         self.policy = policy
     }
-
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
-    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -7884,7 +7791,7 @@ public struct ListPoliciesRequest: WireMessage {
         self.maxItems = maxItems
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -7993,9 +7900,6 @@ public struct ListPoliciesResponse: WireMessage {
         self.marker = marker
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
-    public static var isInternable: Bool { true }
-
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -8068,7 +7972,7 @@ public struct DeletePolicyRequest: WireMessage {
         self.policyARN = policyARN
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -8127,7 +8031,7 @@ public struct DeletePolicyResponse: WireMessage {
         self.revision = revision
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -8187,9 +8091,6 @@ public struct TagPolicyRequest: WireMessage {
         self.policyARN = policyARN
         self.tags = tags
     }
-
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
-    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -8255,7 +8156,7 @@ public struct TagPolicyResponse: WireMessage {
         self.revision = revision
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -8316,7 +8217,7 @@ public struct UntagPolicyRequest: WireMessage {
         self.tagKeys = tagKeys
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -8382,7 +8283,7 @@ public struct UntagPolicyResponse: WireMessage {
         self.revision = revision
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -8446,7 +8347,7 @@ public struct ListPolicyTagsRequest: WireMessage {
         self.maxItems = maxItems
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -8527,9 +8428,6 @@ public struct ListPolicyTagsResponse: WireMessage {
         self.isTruncated = isTruncated
         self.marker = marker
     }
-
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
-    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -8625,7 +8523,7 @@ public struct ListEntitiesForPolicyRequest: WireMessage {
         self.maxItems = maxItems
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -8746,9 +8644,6 @@ public struct ListEntitiesForPolicyResponse: WireMessage {
         self.marker = marker
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
-    public static var isInternable: Bool { true }
-
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -8843,7 +8738,7 @@ public struct CreatePolicyVersionRequest: WireMessage {
         self.setAsDefault = setAsDefault
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -8923,9 +8818,6 @@ public struct CreatePolicyVersionResponse: WireMessage {
         self.revision = revision
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
-    public static var isInternable: Bool { true }
-
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -8995,7 +8887,7 @@ public struct GetPolicyVersionRequest: WireMessage {
         self.versionID = versionID
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -9062,9 +8954,6 @@ public struct GetPolicyVersionResponse: WireMessage {
         self.policyVersion = policyVersion
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
-    public static var isInternable: Bool { true }
-
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -9128,7 +9017,7 @@ public struct ListPolicyVersionsRequest: WireMessage {
         self.maxItems = maxItems
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -9210,9 +9099,6 @@ public struct ListPolicyVersionsResponse: WireMessage {
         self.marker = marker
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
-    public static var isInternable: Bool { true }
-
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -9288,7 +9174,7 @@ public struct DeletePolicyVersionRequest: WireMessage {
         self.versionID = versionID
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -9356,7 +9242,7 @@ public struct DeletePolicyVersionResponse: WireMessage {
         self.revision = revision
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -9417,7 +9303,7 @@ public struct SetDefaultPolicyVersionRequest: WireMessage {
         self.versionID = versionID
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -9485,7 +9371,7 @@ public struct SetDefaultPolicyVersionResponse: WireMessage {
         self.revision = revision
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -9549,7 +9435,7 @@ public struct PutUserPolicyRequest: WireMessage {
         self.policyDocument = policyDocument
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -9626,7 +9512,7 @@ public struct PutUserPolicyResponse: WireMessage {
         self.revision = revision
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -9687,7 +9573,7 @@ public struct GetUserPolicyRequest: WireMessage {
         self.policyName = policyName
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -9760,7 +9646,7 @@ public struct GetUserPolicyResponse: WireMessage {
         self.policyDocument = policyDocument
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -9842,7 +9728,7 @@ public struct ListUserPoliciesRequest: WireMessage {
         self.maxItems = maxItems
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -9924,7 +9810,7 @@ public struct ListUserPoliciesResponse: WireMessage {
         self.marker = marker
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -10001,7 +9887,7 @@ public struct DeleteUserPolicyRequest: WireMessage {
         self.policyName = policyName
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -10069,7 +9955,7 @@ public struct DeleteUserPolicyResponse: WireMessage {
         self.revision = revision
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -10133,7 +10019,7 @@ public struct PutGroupPolicyRequest: WireMessage {
         self.policyDocument = policyDocument
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -10210,7 +10096,7 @@ public struct PutGroupPolicyResponse: WireMessage {
         self.revision = revision
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -10271,7 +10157,7 @@ public struct GetGroupPolicyRequest: WireMessage {
         self.policyName = policyName
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -10344,7 +10230,7 @@ public struct GetGroupPolicyResponse: WireMessage {
         self.policyDocument = policyDocument
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -10426,7 +10312,7 @@ public struct ListGroupPoliciesRequest: WireMessage {
         self.maxItems = maxItems
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -10508,7 +10394,7 @@ public struct ListGroupPoliciesResponse: WireMessage {
         self.marker = marker
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -10585,7 +10471,7 @@ public struct DeleteGroupPolicyRequest: WireMessage {
         self.policyName = policyName
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -10653,7 +10539,7 @@ public struct DeleteGroupPolicyResponse: WireMessage {
         self.revision = revision
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -10717,7 +10603,7 @@ public struct PutRolePolicyRequest: WireMessage {
         self.policyDocument = policyDocument
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -10794,7 +10680,7 @@ public struct PutRolePolicyResponse: WireMessage {
         self.revision = revision
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -10855,7 +10741,7 @@ public struct GetRolePolicyRequest: WireMessage {
         self.policyName = policyName
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -10928,7 +10814,7 @@ public struct GetRolePolicyResponse: WireMessage {
         self.policyDocument = policyDocument
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -11010,7 +10896,7 @@ public struct ListRolePoliciesRequest: WireMessage {
         self.maxItems = maxItems
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -11092,7 +10978,7 @@ public struct ListRolePoliciesResponse: WireMessage {
         self.marker = marker
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -11169,7 +11055,7 @@ public struct DeleteRolePolicyRequest: WireMessage {
         self.policyName = policyName
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -11237,7 +11123,7 @@ public struct DeleteRolePolicyResponse: WireMessage {
         self.revision = revision
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -11298,7 +11184,7 @@ public struct AttachUserPolicyRequest: WireMessage {
         self.policyARN = policyARN
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -11366,7 +11252,7 @@ public struct AttachUserPolicyResponse: WireMessage {
         self.revision = revision
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -11427,7 +11313,7 @@ public struct DetachUserPolicyRequest: WireMessage {
         self.policyARN = policyARN
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -11495,7 +11381,7 @@ public struct DetachUserPolicyResponse: WireMessage {
         self.revision = revision
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -11562,7 +11448,7 @@ public struct ListAttachedUserPoliciesRequest: WireMessage {
         self.maxItems = maxItems
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -11653,9 +11539,6 @@ public struct ListAttachedUserPoliciesResponse: WireMessage {
         self.marker = marker
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
-    public static var isInternable: Bool { true }
-
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -11733,7 +11616,7 @@ public struct AttachGroupPolicyRequest: WireMessage {
         self.policyARN = policyARN
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -11801,7 +11684,7 @@ public struct AttachGroupPolicyResponse: WireMessage {
         self.revision = revision
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -11862,7 +11745,7 @@ public struct DetachGroupPolicyRequest: WireMessage {
         self.policyARN = policyARN
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -11930,7 +11813,7 @@ public struct DetachGroupPolicyResponse: WireMessage {
         self.revision = revision
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -11997,7 +11880,7 @@ public struct ListAttachedGroupPoliciesRequest: WireMessage {
         self.maxItems = maxItems
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -12088,9 +11971,6 @@ public struct ListAttachedGroupPoliciesResponse: WireMessage {
         self.marker = marker
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
-    public static var isInternable: Bool { true }
-
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -12168,7 +12048,7 @@ public struct AttachRolePolicyRequest: WireMessage {
         self.policyARN = policyARN
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -12236,7 +12116,7 @@ public struct AttachRolePolicyResponse: WireMessage {
         self.revision = revision
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -12297,7 +12177,7 @@ public struct DetachRolePolicyRequest: WireMessage {
         self.policyARN = policyARN
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -12365,7 +12245,7 @@ public struct DetachRolePolicyResponse: WireMessage {
         self.revision = revision
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -12432,7 +12312,7 @@ public struct ListAttachedRolePoliciesRequest: WireMessage {
         self.maxItems = maxItems
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -12523,9 +12403,6 @@ public struct ListAttachedRolePoliciesResponse: WireMessage {
         self.marker = marker
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
-    public static var isInternable: Bool { true }
-
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -12600,7 +12477,7 @@ public struct CreateAccessKeyRequest: WireMessage {
         self.userName = userName
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -12661,9 +12538,6 @@ public struct CreateAccessKeyResponse: WireMessage {
         self.accessKey = accessKey
         self.revision = revision
     }
-
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
-    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -12737,7 +12611,7 @@ public struct ListAccessKeysRequest: WireMessage {
         self.maxItems = maxItems
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -12819,9 +12693,6 @@ public struct ListAccessKeysResponse: WireMessage {
         self.marker = marker
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
-    public static var isInternable: Bool { true }
-
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -12902,7 +12773,7 @@ public struct UpdateAccessKeyRequest: WireMessage {
         self.status = status
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -12979,7 +12850,7 @@ public struct UpdateAccessKeyResponse: WireMessage {
         self.revision = revision
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -13040,7 +12911,7 @@ public struct DeleteAccessKeyRequest: WireMessage {
         self.accessKeyID = accessKeyID
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -13108,7 +12979,7 @@ public struct DeleteAccessKeyResponse: WireMessage {
         self.revision = revision
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -13166,7 +13037,7 @@ public struct GetAccessKeyLastUsedRequest: WireMessage {
         self.accessKeyID = accessKeyID
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -13227,9 +13098,6 @@ public struct GetAccessKeyLastUsedResponse: WireMessage {
         self.accessKeyLastUsed = accessKeyLastUsed
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
-    public static var isInternable: Bool { true }
-
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -13288,7 +13156,7 @@ public struct GetAccountSummaryRequest: WireMessage {
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -13326,7 +13194,7 @@ public struct GetAccountSummaryResponse: WireMessage {
         self.summaryMap = summaryMap
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -13418,9 +13286,6 @@ public struct UserDetail: WireMessage {
         self.groupList = groupList
         self.attachedManagedPolicies = attachedManagedPolicies
     }
-
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
-    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -13538,9 +13403,6 @@ public struct GroupDetail: WireMessage {
         self.attachedManagedPolicies = attachedManagedPolicies
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
-    public static var isInternable: Bool { true }
-
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -13654,9 +13516,6 @@ public struct RoleDetail: WireMessage {
         self.instanceProfileList = instanceProfileList
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
-    public static var isInternable: Bool { true }
-
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -13769,9 +13628,6 @@ public struct ManagedPolicyDetail: WireMessage {
         self.policyVersionList = policyVersionList
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
-    public static var isInternable: Bool { true }
-
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -13845,7 +13701,7 @@ public struct GetAccountAuthorizationDetailsRequest: WireMessage {
         self.maxItems = maxItems
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -13952,9 +13808,6 @@ public struct GetAccountAuthorizationDetailsResponse: WireMessage {
         self.isTruncated = isTruncated
         self.marker = marker
     }
-
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
-    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {

@@ -16,7 +16,7 @@ public struct PolicyDescriptorType: WireMessage {
         self.arn = arn
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -115,9 +115,6 @@ public struct AssumeRoleRequest: WireMessage {
         self.tokenCode = tokenCode
         self.sourceIdentity = sourceIdentity
     }
-
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
-    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -274,7 +271,7 @@ public struct Credentials: WireMessage {
         self.expiration = expiration
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -362,7 +359,7 @@ public struct AssumedRoleUser: WireMessage {
         self.arn = arn
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -443,9 +440,6 @@ public struct AssumeRoleResponse: WireMessage {
         self.sourceIdentity = sourceIdentity
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
-    public static var isInternable: Bool { true }
-
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -524,7 +518,7 @@ public struct GetCallerIdentityRequest: WireMessage {
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -568,7 +562,7 @@ public struct GetCallerIdentityResponse: WireMessage {
         self.arn = arn
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.

@@ -87,7 +87,7 @@ public struct Inner: WireMessage {
         self.value = value
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -904,9 +904,6 @@ public struct Optionals: WireMessage {
         self.oDouble = oDouble
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
-    public static var isInternable: Bool { true }
-
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -1070,7 +1067,7 @@ public struct Nested: WireMessage {
                 self.leaf = leaf
             }
 
-            /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+            /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
             public static var isInternable: Bool { true }
 
             /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -1128,9 +1125,6 @@ public struct Nested: WireMessage {
             self.level2 = level2
             self.items = items
         }
-
-        /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
-        public static var isInternable: Bool { true }
 
         /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
         public func encode(into buffer: inout ByteBuffer) {
@@ -1197,9 +1191,6 @@ public struct Nested: WireMessage {
         self.level1 = level1
         self.mode = mode
     }
-
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
-    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -1273,7 +1264,7 @@ public struct BigTags: WireMessage {
         self.maxNumber = maxNumber
     }
 
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
+    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -1378,9 +1369,6 @@ public struct InnerSuperset: WireMessage {
         self.extraMessage = extraMessage
         self.extraPacked = extraPacked
     }
-
-    /// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.
-    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {

@@ -3,10 +3,6 @@ struct MessageRenderer {
     let file: ProtoFile
     /// Full proto name -> Swift type name (nested types as `Outer.Inner`).
     let swiftTypeNames: [String: String]
-    /// Full names of the messages that hold a `bytes` value at some depth (or a message of another file): their
-    /// decoded values are slices of a received frame, so decoders must not keep them (`isInternable`).
-    let bytesHolders: Set<String>
-
     init(file: ProtoFile) {
         self.file = file
         var names: [String: String] = [:]
@@ -18,37 +14,22 @@ struct MessageRenderer {
             names[decl.fullName] = String(decl.fullName.dropFirst(prefix.count))
         }
         self.swiftTypeNames = names
-        self.bytesHolders = Self.bytesHolders(file.allMessages)
     }
 
-    /// The messages among `messages` that reach a `bytes` value through their fields at any depth, found to a
-    /// fixed point (in any declaration order).
-    static func bytesHolders(_ messages: [MessageDecl]) -> Set<String> {
-        let known = Set(messages.map(\.fullName))
-        func value(_ type: FieldType) -> FieldType {
-            if case .map(_, let value) = type { return value }
-            return type
-        }
-        var holders = Set<String>()
-        var changed = true
-        while changed {
-            changed = false
-            for message in messages where !holders.contains(message.fullName) {
-                let holds = message.fields.contains { field in
-                    switch value(field.type) {
-                    case .scalar(let scalar): scalar == .bytes
-                    case .message(let name): holders.contains(name) || !known.contains(name)
-                    case .enumeration: false
-                    case .unresolved, .map: true
-                    }
-                }
-                if holds {
-                    holders.insert(message.fullName)
-                    changed = true
-                }
+    /// Whether a decoder may give a value of `message` it made before for the same bytes (`isInternable`): a leaf
+    /// of scalars (but `bytes`, whose values are slices of a received frame that a held value would keep alive),
+    /// enums, and lists and maps of them. Such messages (a tag, a context entry) are small values that calls repeat;
+    /// a message of messages (a request) seldom repeats whole, and holding it would cost more than it saves.
+    static func isInternable(_ message: MessageDecl) -> Bool {
+        func leaf(_ type: FieldType) -> Bool {
+            switch type {
+            case .scalar(let scalar): scalar != .bytes
+            case .enumeration: true
+            case .map(_, let value): leaf(value)
+            case .message, .unresolved: false
             }
         }
-        return holders
+        return message.fields.allSatisfy { leaf($0.type) }
     }
 
     // MARK: Value codecs
@@ -400,9 +381,8 @@ struct MessageRenderer {
             self.renderProperties(message, names: names, into: &writer)
             self.renderInitializers(message, names: names, into: &writer)
             writer.line()
-            if !self.bytesHolders.contains(message.fullName) {
-                writer.line(
-                    "/// No `bytes` at any depth: a decoder may give a value it made before for the same bytes.")
+            if Self.isInternable(message) {
+                writer.line("/// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.")
                 writer.line("public static var isInternable: Bool { true }")
                 writer.line()
             }
