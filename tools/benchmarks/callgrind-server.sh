@@ -9,7 +9,7 @@
 # workload: ping (Health/Ping, the floor: TLS, framing, the Authorizer's key check), authorize (one check a call) or
 # authorize-batch (100 checks a call). CALLGRIND_KEEP=DIR keeps each binary's callgrind output there for
 # callgrind_annotate. Each IAMD (default: the release build) gets a fresh copy of one small seeded data folder
-# (10 users, 4 groups, 8 policies), runs under callgrind with instrumentation off until it listens, then serves
+# (by default 10 users, 4 groups, 8 policies), runs under callgrind with instrumentation off until it listens, then serves
 # `calls` calls from one connection, one at a time, for 10 principals in turn. Prints instructions per call and
 # per check for each binary. valgrind 3.19 cannot read the DWARF 5 of a static Swift build, so each binary is run
 # from a copy stripped of debug info (symbols stay).
@@ -19,6 +19,10 @@ workload=${1:-authorize-batch}
 calls=${2:-200}
 shift $(( $# >= 2 ? 2 : $# )) || true
 BIN=${BIN:-.build-rel/release}
+# The data set, and how many of its users (spread over it as authorize-bench.sh spreads them) the calls ask about
+# in turn. authorize-bench.sh's large set is SEED_USERS=100000 SEED_GROUPS=20000 SEED_POLICIES=10000 PRINCIPALS=64.
+SEED_USERS=${SEED_USERS:-10} SEED_GROUPS=${SEED_GROUPS:-4} SEED_POLICIES=${SEED_POLICIES:-8}
+PRINCIPALS=${PRINCIPALS:-10}
 binaries=("$@")
 [[ ${#binaries[@]} -gt 0 ]] || binaries=("$BIN/iamd")
 case $workload in
@@ -33,10 +37,13 @@ work=$(mktemp -d /tmp/callgrind-server.XXXXXX)
 pid=   # the server under callgrind, while one runs
 trap '[[ -z $pid ]] || kill "$pid" 2> /dev/null || true; rm -rf "$work"' EXIT
 
-(umask 077; timeout 300 "$BIN/iam-seed" --data-dir "$work/seed" --users 10 --groups 4 --policies 8 \
+(umask 077; timeout 1200 "$BIN/iam-seed" --data-dir "$work/seed" --users "$SEED_USERS" \
+  --groups "$SEED_GROUPS" --policies "$SEED_POLICIES" \
   > "$work/checker.json")
 principals=()
-for i in $(seq 0 9); do
+spread=$((SEED_USERS / PRINCIPALS))
+for k in $(seq 0 $((PRINCIPALS - 1))); do
+  i=$((k * spread + (k * 7) % spread))
   principals+=(--principal-arn "$(printf 'arn:aws:iam::123456789012:user/dept-%d/user-%06d' $((i % 20)) "$i")")
 done
 
@@ -46,13 +53,13 @@ for iamd in "${binaries[@]}"; do
   valgrind --tool=callgrind --callgrind-out-file="$work/cg.out" --instr-atstart=no "$work/iamd" \
     --data-dir "$work/data" --port 0 --query-port off --log-level warning > "$work/out" 2> "$work/err" &
   pid=$!
-  for _ in $(seq 1 600); do   # bounded: 120 s
+  for _ in $(seq 1 3000); do   # bounded: 600 s (a large data set starts slowly under valgrind)
     grep -q '^listening' "$work/out" 2> /dev/null && break
     kill -0 "$pid" 2> /dev/null || { cat "$work/err" >&2; exit 1; }
     sleep 0.2
   done
   port=$(awk '/^listening/ {split($2, a, ":"); print a[2]}' "$work/out")
-  [[ -n $port ]] || { echo "$iamd did not listen within 120 s" >&2; exit 1; }
+  [[ -n $port ]] || { echo "$iamd did not listen within 600 s" >&2; exit 1; }
   callgrind_control -i on "$pid" > /dev/null 2>&1
   served=$(timeout 600 "$BIN/iam-loadtest" run --workload "$workload" --batch 100 --connections 1 --in-flight 1 \
     "${principals[@]}" --port "$port" --trust "$work/data/tls/ca.pem" --credentials-file "$work/checker.json" \

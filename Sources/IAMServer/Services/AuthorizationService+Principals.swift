@@ -260,7 +260,8 @@ extension AuthorizationService {
         /// whose bytes hash to it), as of the snapshot of ``principalsRevision``.
         private var principals: [(arn: String, principal: SnapshotPrincipal)?] = []
         private var principalsRevision: UInt64 = 0
-        static var principalSlots: Int { 64 }
+        static var principalSlotBits: Int { 8 }
+        static var principalSlots: Int { 1 << principalSlotBits }
 
         static var maxLayered: Int { AuthorizationService.maxBatch }
 
@@ -300,7 +301,7 @@ extension AuthorizationService {
                     for byte in bytes.suffix(8) { last = last << 8 | UInt64(byte) }
                     return (last ^ UInt64(bytes.count)) &* 0x9E37_79B9_7F4A_7C15
                 } ?? UInt64(truncatingIfNeeded: arn.hashValue)
-            return Int(truncatingIfNeeded: hash >> 58)
+            return Int(truncatingIfNeeded: hash >> UInt64(64 - Self.principalSlotBits))
         }
 
         /// The caller's keys of a check, validated.
