@@ -596,6 +596,28 @@ import Testing
         }
     }
 
+    @Test func twoServersOnOneThreadAnswerFromTheirOwnSnapshots() async throws {
+        // A thread's shared check contexts serve every server in the process (tests run several on one event loop
+        // group). Two stores with the same user at the same revision must not answer for each other.
+        var services: [AuthorizationService] = []
+        for policy in [
+            #"{"Version":"2012-10-17","Statement":[{"Sid":"Yes","Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#,
+            #"{"Version":"2012-10-17","Statement":[{"Sid":"No","Effect":"Deny","Action":"s3:GetObject","Resource":"*"}]}"#,
+        ] {
+            let store = InMemoryStore()
+            _ = try await Self.userWithKey("erin", policy: policy, in: store)
+            let (_, assembly) = try await Self.server(store)
+            services.append(AuthorizationService(accountID: Self.account.rawValue, publisher: assembly.publisher))
+        }
+        #expect(services[0].publisher!.revision == services[1].publisher!.revision)
+        let check = Self.check("arn:aws:iam::123456789012:user/erin")
+        for _ in 0..<3 {
+            let answers = try services.map { try $0.decide(check, snapshot: $0.publisher!.snapshot) }
+            #expect(answers.map(\.decision) == [.allowed, .explicitDeny])
+            #expect(answers.map { $0.matchedStatements.map(\.sid) } == [["Yes"], ["No"]])
+        }
+    }
+
     @Test func aDetachedPolicyStopsTheNextCallEvenWithinTheSameSecond() async throws {
         // The Authorizer reuses a principal's allow within one second; a write that changes the principal's
         // policies must end that at once.

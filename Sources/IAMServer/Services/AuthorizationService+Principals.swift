@@ -147,7 +147,7 @@ extension AuthorizationService {
             // The backend authenticated a call signed with this key: a use, for the checked action's service.
             if credential.expiration == nil { self.keyUses?.note(request.accessKeyID, action: request.action, at: now) }
             principal = found
-        } else if let found = contexts.principal(arn: request.principalARN, in: snapshot) {
+        } else if let found = contexts.principal(arn: request.principalARN, in: snapshot, of: self.publisher) {
             if let expiration = found.expiration, expiration <= now {
                 response.decision = .implicitDeny
                 return response
@@ -257,9 +257,11 @@ extension AuthorizationService {
         private var layered: [ObjectIdentifier: Layered] = [:]
         private var lastAction: PreparedAction?
         /// The principals looked up by ARN lately, in a table of ``principalSlots`` slots (a slot holds the last ARN
-        /// whose bytes hash to it), as of the snapshot of ``principalsRevision``.
+        /// whose bytes hash to it), as of the snapshot ``principalsSource`` published at its revision.
         private var principals: [(arn: String, principal: SnapshotPrincipal)?] = []
-        private var principalsRevision: UInt64 = 0
+        /// Held, so that no other publisher can take its identity while the table is in use (the thread's contexts
+        /// are shared by every server in the process, as tests run several).
+        private var principalsSource: (publisher: SnapshotPublisher, revision: UInt64)?
         static var principalSlotBits: Int { 8 }
         static var principalSlots: Int { 1 << principalSlotBits }
 
@@ -281,10 +283,16 @@ extension AuthorizationService {
         /// The principal `snapshot` has for `arn`. A backend asks about the same principals call after call, and a
         /// batch check after check: an ARN looked up lately is found by comparing it to the one its slot holds (about
         /// 170 instructions by callgrind), where the snapshot's table hashes all of its bytes (SipHash; about 940).
-        mutating func principal(arn: String, in snapshot: AuthorizationSnapshot) -> SnapshotPrincipal? {
-            if self.principalsRevision != snapshot.revision.rawValue || self.principals.isEmpty {
+        mutating func principal(arn: String, in snapshot: AuthorizationSnapshot, of publisher: SnapshotPublisher?)
+            -> SnapshotPrincipal?
+        {
+            guard let publisher else { return snapshot.principal(arn: arn) }
+            let revision = snapshot.revision.rawValue
+            if let source = self.principalsSource, source.publisher === publisher, source.revision == revision {
+                // The table is of this snapshot.
+            } else {
                 self.principals = Array(repeating: nil, count: Self.principalSlots)
-                self.principalsRevision = snapshot.revision.rawValue
+                self.principalsSource = (publisher, revision)
             }
             let slot = Self.slot(arn)
             if let held = self.principals[slot], held.arn == arn { return held.principal }
