@@ -24,7 +24,8 @@ public protocol WireMessage: Sendable, Hashable {
     /// does after borrowing the buffer's bytes once).
     mutating func merge(from reader: inout ProtobufReader) throws(WireError)
     /// Whether a decoded value may be held by the thread's ``Interner`` and given again for the same bytes: true
-    /// for generated messages with no `bytes` field at any depth (a held slice would keep its frame alive).
+    /// for generated leaf messages of scalars, enums and lists or maps of them, without `bytes` (a held slice would
+    /// keep its frame alive).
     static var isInternable: Bool { get }
 }
 
@@ -470,12 +471,13 @@ public struct ProtobufReader {
     @usableFromInline let end: Int
     @usableFromInline let base: ByteBuffer
     @usableFromInline let baseOffset: Int
-    /// Where strings it met before come from; unowned, as the thread's interner outlives every decode on it.
+    /// Where strings and leaf messages it met before come from; unowned, as the thread's interner outlives every
+    /// decode on it.
     @usableFromInline unowned(unsafe) let interner: Interner?
 
     /// A reader over `bytes`, which are the readable bytes of `base` starting at `baseOffset`; strings of
-    /// ``Interner/minimumLength`` to ``Interner/maximumLength`` bytes come from `interner`, which must
-    /// outlive the reader.
+    /// ``Interner/minimumLength`` to ``Interner/maximumLength`` bytes, and internable messages of at most
+    /// ``Interner/maximumLength``, come from `interner`, which must outlive the reader.
     @inlinable
     public init(bytes: UnsafeRawBufferPointer, base: ByteBuffer, baseOffset: Int, interner: Interner? = nil) {
         self.bytes = bytes

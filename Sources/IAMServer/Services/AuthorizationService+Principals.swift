@@ -505,11 +505,11 @@ extension AuthorizationService {
 }
 
 /// The ``AuthorizationService/CheckContexts`` the Authorize and AuthorizeBatch calls of one thread share within one
-/// second. Per thread
-/// (only its thread touches it, hence unchecked): event loops on different cores neither lock nor share its lines.
-/// Replaced at a thread's first call in a new second, so the clock's keys are that second's; until then it holds the
-/// principals it layered (at most ``AuthorizationService/CheckContexts/maxLayered``), as of the snapshots they came
-/// from.
+/// second. Per thread (only its thread touches it, hence unchecked): event loops on different cores neither lock nor
+/// share its lines. Replaced at a thread's first call in a new second, so the clock's keys are that second's; until
+/// then it holds the principals it layered (at most ``AuthorizationService/CheckContexts/maxLayered``), as of the
+/// snapshots they came from, and those it looked up by ARN in the last snapshot it saw, with that snapshot's
+/// publisher.
 final class SharedCheckContexts: @unchecked Sendable {
     let second: Int64
     var contexts: AuthorizationService.CheckContexts
