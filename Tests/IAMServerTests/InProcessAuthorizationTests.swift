@@ -255,6 +255,77 @@ import Testing
         #expect(await allowed(IAMMethods.IAM.listGroups, ListGroupsRequest(), ListGroupsResponse.self))
     }
 
+    @Test func callsOnPoliciesAndInstanceProfilesCarryTheirTags() async throws {
+        // A customer managed policy's or instance profile's tags are its aws:ResourceTag/* (not iam:ResourceTag/*,
+        // which is for users and roles), as of the call: tagging it changes the next call's answer.
+        let store = InMemoryStore()
+        let policy = #"""
+            {"Version":"2012-10-17","Statement":[
+              {"Effect":"Allow","Action":["iam:GetPolicy","iam:GetInstanceProfile"],"Resource":"*",
+               "Condition":{"StringEquals":{"aws:ResourceTag/team":"eng"}}},
+              {"Effect":"Deny","Action":["iam:GetPolicy","iam:GetInstanceProfile"],"Resource":"*",
+               "Condition":{"StringEquals":{"iam:ResourceTag/team":"eng"}}},
+              {"Effect":"Allow","Action":"iam:Authorize","Resource":"*"}]}
+            """#
+        let key = try await Self.userWithKey("reader", policy: policy, in: store)
+        let (server, _) = try await Self.server(store)
+        let eng = [IAMWire.Tag(key: "team", value: "eng")]
+        let document =
+            #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#
+        for (name, tags) in [("tagged", eng), ("plain", [])] {
+            let _: CreatePolicyResponse = try await server.call(
+                IAMMethods.IAM.createPolicy,
+                CreatePolicyRequest(policyName: name, path: "/team/", policyDocument: document, tags: tags),
+                as: Self.rootKey)
+            let _: CreateInstanceProfileResponse = try await server.call(
+                IAMMethods.IAM.createInstanceProfile,
+                CreateInstanceProfileRequest(instanceProfileName: "\(name)-profile", tags: tags), as: Self.rootKey)
+        }
+        func mayRead(_ name: String) async -> (policy: Bool, profile: Bool) {
+            func allowed<Request: WireMessage, Response: WireMessage>(
+                _ method: MethodDescriptor, _ request: Request, _ response: Response.Type
+            ) async -> Bool {
+                do {
+                    _ = try await server.call(method, request, as: key, responseType: response)
+                    return true
+                } catch {
+                    #expect(error.iamErrorCode == "AccessDenied", "\(error)")
+                    return false
+                }
+            }
+            let arn = "arn:aws:iam::123456789012:policy/team/\(name)"
+            return (
+                await allowed(IAMMethods.IAM.getPolicy, GetPolicyRequest(policyARN: arn), GetPolicyResponse.self),
+                await allowed(
+                    IAMMethods.IAM.getInstanceProfile,
+                    GetInstanceProfileRequest(instanceProfileName: "\(name)-profile"),
+                    GetInstanceProfileResponse.self)
+            )
+        }
+        #expect(await mayRead("tagged") == (true, true))
+        #expect(await mayRead("plain") == (false, false))
+        let _: TagPolicyResponse = try await server.call(
+            IAMMethods.IAM.tagPolicy,
+            TagPolicyRequest(policyARN: "arn:aws:iam::123456789012:policy/team/plain", tags: eng), as: Self.rootKey)
+        #expect(await mayRead("plain") == (true, false))
+        let _: TagInstanceProfileResponse = try await server.call(
+            IAMMethods.IAM.tagInstanceProfile,
+            TagInstanceProfileRequest(instanceProfileName: "plain-profile", tags: eng),
+            as: Self.rootKey)
+        #expect(await mayRead("plain") == (true, true))
+        // The whole ARN must match: the policy under another path is not this one.
+        var check = Self.check("arn:aws:iam::123456789012:user/reader")
+        check.action = "iam:GetPolicy"
+        for (arn, decision) in [
+            ("arn:aws:iam::123456789012:policy/team/tagged", PolicyEvaluationDecisionType.allowed),
+            ("arn:aws:iam::123456789012:policy/tagged", .implicitDeny),
+        ] {
+            check.resource = arn
+            let answer: AuthorizeResponse = try await server.call(IAMMethods.Authorization.authorize, check, as: key)
+            #expect(answer.decision == decision, "\(arn)")
+        }
+    }
+
     @Test func sessionTagsNeedTagSessionAndWinOverTheRolesTags() async throws {
         let store = InMemoryStore()
         let alice = try await Self.userWithKey("alice", policy: nil, in: store)

@@ -23,6 +23,23 @@ extension AuthorizationSnapshot {
         self.model.instanceProfileNames[name.folded].flatMap { self.model.instanceProfileARNs[$0] }
     }
 
+    /// The tags of the customer managed policy or instance profile with this ARN (path and all), or none: what
+    /// `aws:ResourceTag/*` of a call on it compares with. (A user's or role's are its principal's ``tags``.)
+    public func tags(ofPolicyOrInstanceProfile text: String) -> [Tag] {
+        guard let arn = try? ARN(parsing: text), let entity = arn.iamEntity else { return [] }
+        switch entity.type {
+        case .policy:
+            return self.model.policies[arn]?.tags ?? []
+        case .instanceProfile:
+            guard let id = self.model.instanceProfileNames[entity.name.folded],
+                self.model.instanceProfileARNs[id] == arn
+            else { return [] }
+            return self.model.instanceProfileTags[id] ?? []
+        default:
+            return []
+        }
+    }
+
     /// The role with this ARN (its name decides; the path must match too, as AWS compares whole ARNs).
     public func role(arn: ARN) -> Role? {
         guard let entity = arn.iamEntity, entity.type == .role,

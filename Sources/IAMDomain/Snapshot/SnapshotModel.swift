@@ -34,6 +34,8 @@ struct SnapshotModel: Sendable {
     /// authorized on its real path; profiles grant nothing themselves.
     var instanceProfileARNs: ShardedMap<UniqueID, ARN> = ShardedMap()
     var instanceProfileNames: ShardedMap<String, UniqueID> = ShardedMap()
+    /// The tags of each instance profile that has any (`aws:ResourceTag/*` of calls on it).
+    var instanceProfileTags: ShardedMap<UniqueID, [Tag]> = ShardedMap()
 
     mutating func setUser(_ id: UniqueID, _ user: User?) {
         if let old = self.users[id] { self.userNames[old.name.folded] = nil }
@@ -52,6 +54,7 @@ struct SnapshotModel: Sendable {
             self.instanceProfileNames[name.folded] = nil
         }
         self.instanceProfileARNs[id] = profile?.arn
+        self.instanceProfileTags[id] = profile.flatMap { $0.tags.isEmpty ? nil : $0.tags }
         if let profile { self.instanceProfileNames[profile.name.folded] = id }
     }
 

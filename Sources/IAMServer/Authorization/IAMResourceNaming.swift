@@ -170,13 +170,20 @@ enum RequestConditionKeys {
     }
 
     /// The tags of `resource` when it is an IAM user or role of `snapshot`, as `aws:ResourceTag/<key>` and
-    /// `iam:ResourceTag/<key>`; nothing for any other resource (a test of the ARN's prefix, then one lookup).
+    /// `iam:ResourceTag/<key>`; when it is a customer managed policy or an instance profile, as
+    /// `aws:ResourceTag/<key>`; nothing for any other resource (a test of the ARN's prefix first).
     static func resourceTags(of resource: String, in snapshot: AuthorizationSnapshot)
         -> [(key: String, value: ContextValue)]
     {
-        guard resource.hasPrefix("arn:aws:iam::"), let target = snapshot.principal(arn: resource),
-            target.kind != .session
-        else { return [] }
+        guard resource.hasPrefix("arn:aws:iam::") else { return [] }
+        guard let target = snapshot.principal(arn: resource) else {
+            // A customer managed policy or an instance profile has `aws:ResourceTag/*` only: `iam:ResourceTag/*` is
+            // for identities (users and roles), as AWS's service authorization reference lists them.
+            return snapshot.tags(ofPolicyOrInstanceProfile: resource).map {
+                ("aws:ResourceTag/\($0.key)", .string($0.value))
+            }
+        }
+        guard target.kind != .session else { return [] }
         var keys: [(key: String, value: ContextValue)] = []
         for tag in target.tags {
             keys.append(("aws:ResourceTag/\(tag.key)", .string(tag.value)))
