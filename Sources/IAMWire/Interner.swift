@@ -122,14 +122,9 @@ public final class Interner {
     @inlinable
     public func string(_ utf8: UnsafeBufferPointer<UInt8>) -> String? {
         let set = self.slots + 2 &* Self.set(utf8)
-        if set.pointee.holds(utf8) { return set.pointee.string }
-        if (set + 1).pointee.holds(utf8) {
-            swap(&set.pointee, &(set + 1).pointee)
-            return set.pointee.string
-        }
+        if let held = Self.find(in: set, { $0.holds(utf8) }) { return held.string }
         guard let string = Protobuf.validatedString(utf8) else { return nil }
-        (set + 1).pointee = set.pointee
-        set.pointee = Slot(string)
+        Self.put(Slot(string), in: set)
         return string
     }
 
@@ -138,20 +133,31 @@ public final class Interner {
     public func message<M: WireMessage>(_: M.Type, _ bytes: UnsafeBufferPointer<UInt8>) -> M? {
         let type = ObjectIdentifier(M.self)
         let set = self.messages + 2 &* Self.messageSet(type, bytes)
-        if let held = set.pointee, held.holds(type, bytes) { return unsafeDowncast(held, to: Held<M>.self).value }
-        if let held = (set + 1).pointee, held.holds(type, bytes) {
-            swap(&set.pointee, &(set + 1).pointee)
-            return unsafeDowncast(held, to: Held<M>.self).value
-        }
-        return nil
+        guard let held = Self.find(in: set, { $0?.holds(type, bytes) == true }) ?? nil else { return nil }
+        return unsafeDowncast(held, to: Held<M>.self).value
     }
 
     /// Holds `message`, decoded from `bytes` (at most 256), first in its set (the set's other message goes).
     @inlinable
     public func hold<M: WireMessage>(_ message: M, decodedFrom bytes: UnsafeBufferPointer<UInt8>) {
         let set = self.messages + 2 &* Self.messageSet(ObjectIdentifier(M.self), bytes)
+        Self.put(Held(message, bytes: UnsafeRawBufferPointer(bytes)), in: set)
+    }
+
+    /// The entry of the set of two at `set` that `matches`, moved first; nil when neither does.
+    @inlinable @inline(__always)
+    static func find<Entry>(in set: UnsafeMutablePointer<Entry>, _ matches: (Entry) -> Bool) -> Entry? {
+        if matches(set.pointee) { return set.pointee }
+        guard matches((set + 1).pointee) else { return nil }
+        swap(&set.pointee, &(set + 1).pointee)
+        return set.pointee
+    }
+
+    /// Puts `entry` first in the set of two at `set`; the one met longest ago goes.
+    @inlinable @inline(__always)
+    static func put<Entry>(_ entry: Entry, in set: UnsafeMutablePointer<Entry>) {
         (set + 1).pointee = set.pointee
-        set.pointee = Held(message, bytes: UnsafeRawBufferPointer(bytes))
+        set.pointee = entry
     }
 
     /// The set of `utf8` (at least 16 bytes) among the strings.
@@ -170,7 +176,7 @@ public final class Interner {
     /// All of `bytes`, eight at a time, and their length, mixed. (Sampling a few words cost a set to every ARN
     /// that differs from another only where no sample falls: ten requests of one batch, for one.)
     @inlinable
-    static func hash(_ bytes: UnsafeBufferPointer<UInt8>, seed: UInt64) -> UInt64 {
+    public static func hash(_ bytes: UnsafeBufferPointer<UInt8>, seed: UInt64 = 0) -> UInt64 {
         let count = bytes.count
         var hash = seed ^ UInt64(truncatingIfNeeded: count) &* 0x9E37_79B9_7F4A_7C15
         guard let base = bytes.baseAddress else { return hash }

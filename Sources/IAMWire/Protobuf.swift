@@ -709,30 +709,26 @@ public struct ProtobufReader {
     /// Reads an embedded message.
     @inlinable
     public mutating func readMessage<M: WireMessage>(_: M.Type = M.self) throws(WireError) -> M {
-        if M.isInternable, let interner = self.interner {
-            let length = try self.readLength()
-            let start = self.index
-            let end = start &+ length
-            guard length <= Interner.maximumLength else {
-                var nested = ProtobufReader(parent: self, end: end)
-                self.index = end
-                var message = M()
-                try message.merge(from: &nested)
-                return message
-            }
-            let encoded = UnsafeBufferPointer(
-                rebasing: self.bytes.assumingMemoryBound(to: UInt8.self)[start..<end])
-            self.index = end
-            if let held = interner.message(M.self, encoded) { return held }
-            var nested = ProtobufReader(parent: self, end: end)
-            nested.index = start
+        guard M.isInternable, let interner = self.interner else {
             var message = M()
-            try message.merge(from: &nested)
-            interner.hold(message, decodedFrom: encoded)
+            try self.mergeMessage(into: &message)
             return message
         }
+        // A leaf message the thread decoded from the same bytes lately is that value (see ``Interner``).
+        let length = try self.readLength()
+        let start = self.index
+        let held = length <= Interner.maximumLength
+        let encoded = UnsafeBufferPointer(
+            rebasing: self.bytes.assumingMemoryBound(to: UInt8.self)[start..<(start &+ length)])
+        if held, let message = interner.message(M.self, encoded) {
+            self.index &+= length
+            return message
+        }
+        var nested = ProtobufReader(parent: self, end: start &+ length)
+        self.index &+= length
         var message = M()
-        try self.mergeMessage(into: &message)
+        try message.merge(from: &nested)
+        if held { interner.hold(message, decodedFrom: encoded) }
         return message
     }
 

@@ -301,14 +301,11 @@ extension AuthorizationService {
             return found
         }
 
-        /// A slot in ``principals`` for `arn`: its length and last eight bytes, mixed (ARNs differ at their ends).
+        /// A slot in ``principals`` for `arn`: the top bits of the hash decoding chooses an interned string's set by.
         static func slot(_ arn: String) -> Int {
             let hash =
-                arn.utf8.withContiguousStorageIfAvailable { bytes -> UInt64 in
-                    var last: UInt64 = 0
-                    for byte in bytes.suffix(8) { last = last << 8 | UInt64(byte) }
-                    return (last ^ UInt64(bytes.count)) &* 0x9E37_79B9_7F4A_7C15
-                } ?? UInt64(truncatingIfNeeded: arn.hashValue)
+                arn.utf8.withContiguousStorageIfAvailable { Interner.hash($0) }
+                ?? UInt64(bitPattern: Int64(arn.hashValue))
             return Int(truncatingIfNeeded: hash >> UInt64(64 - Self.principalSlotBits))
         }
 
