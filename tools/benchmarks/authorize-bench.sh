@@ -10,7 +10,9 @@
 # small = 10 users, 4 groups, 8 policies; large = 100,000 users, 20,000 groups, 10,000 policies
 # (each user in 3 groups with 2 policies each, plus 1 direct policy). Every load loop is bounded in time
 # (--duration, plus `timeout`) and in calls (--max-calls). Unless BIN is set, builds the binaries first with
-# tools/scripts/build-release.
+# tools/scripts/build-release. The calls ask about up to PRINCIPALS (default 64) users spread over the set; with
+# PRINCIPALS=10 both sizes ask about as many principals, so the large set's figures differ from the small set's by
+# its size alone.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 RUNS=${1:-3}
@@ -18,6 +20,7 @@ SECONDS_PER_RUN=${2:-5}
 SIZES=${3:-small large}
 BATCH=${BATCH:-100}
 BIN=${BIN:-}
+PRINCIPALS=${PRINCIPALS:-64}
 [[ -n $BIN ]] || BIN=$(tools/scripts/build-release iamd iam-loadtest iam-seed)
 median() { sort -g | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]; else print "-"}'; }
 field() { grep -o "$1=[0-9.]*" | cut -d= -f2; }   # field NAME < runs: one value per run line
@@ -44,9 +47,9 @@ for size in $SIZES; do
   (umask 077; timeout 1800 "$BIN/iam-seed" --data-dir "$data" --users "$users" --groups "$groups" \
     --policies "$policies" > "$data/checker.json")
   seed_ms=$(( ($(date +%s%N) - seed_start) / 1000000 ))
-  # Up to 64 principals spread over the users (the Authorize requests cycle through them).
+  # Up to PRINCIPALS principals spread over the users (the Authorize requests cycle through them).
   principals=()
-  count=$(( users < 64 ? users : 64 ))
+  count=$(( users < PRINCIPALS ? users : PRINCIPALS ))
   for k in $(seq 0 $((count - 1))); do
     i=$(( k * (users / count) + (k * 7) % (users / count) ))
     principals+=(--principal-arn "$(printf 'arn:aws:iam::123456789012:user/dept-%d/user-%06d' $((i % 20)) "$i")")
@@ -90,7 +93,7 @@ for size in $SIZES; do
 
   med() { grep "^$size $1 $2 " "$out" | field "$3" | median; }
   echo
-  echo "## $size ($users users, $groups groups, $policies policies): seed ${seed_ms} ms, start-up to listening ${startup_ms} ms, RSS $((rss_start_kib / 1024)) MiB after start, $((rss_end_kib / 1024)) MiB after the runs; medians of $RUNS runs of ${SECONDS_PER_RUN} s"
+  echo "## $size ($users users, $groups groups, $policies policies; checks ask about $count principals): seed ${seed_ms} ms, start-up to listening ${startup_ms} ms, RSS $((rss_start_kib / 1024)) MiB after start, $((rss_end_kib / 1024)) MiB after the runs; medians of $RUNS runs of ${SECONDS_PER_RUN} s"
   echo
   echo "| shape | workload | calls/s | p50 µs | p99 µs | server CPU µs/call | vs Ping calls/s |"
   echo "|---|---|---|---|---|---|---|"
