@@ -54,6 +54,9 @@ public final class TLSHandler: ChannelDuplexHandler {
 
     /// The least room offered to one SSL_read; the buffer grows past it when a burst holds more.
     private static let minimumReadRoom = 1024
+    /// The most bytes one TLS record takes on the wire: a 5-byte header and up to 2^14 + 2048 bytes (TLS 1.2's
+    /// limit; TLS 1.3's is 2^14 + 256).
+    private static let maximumRecordBytes = 5 + 16_384 + 2_048
     /// The most plaintext one TLS record carries.
     private static let recordSize = 16 * 1024
 
@@ -64,6 +67,12 @@ public final class TLSHandler: ChannelDuplexHandler {
     private var ssl: OpaquePointer?
     /// The SSL's byte-queue BIOs (owned by it).
     private var readBIO: OpaquePointer?
+    /// At least the ciphertext bytes of a record OpenSSL took in but could not yet decrypt (its rest had not
+    /// arrived): `readRecords` sizes its buffer to hold that record's plaintext too.
+    private var partialRecordBound = 0
+    /// How many times a read's plaintext buffer had to grow (each growth copies what was read so far): none while
+    /// the bound above holds.
+    package private(set) var readBufferGrowths = 0
     private var writeBIO: OpaquePointer?
     private var state: State = .idle
     /// Application writes not yet encrypted; the first `flushedCount` of them were flushed.
@@ -297,10 +306,12 @@ public final class TLSHandler: ChannelDuplexHandler {
     /// Decrypts every complete record in the read BIO into one buffer, then fires it once.
     private func readRecords(context: ChannelHandlerContext) {
         guard let ssl = self.ssl, let readBIO = self.readBIO else { return }
-        // Sized to the ciphertext that arrived (plaintext is never longer, except for the rest of a record
-        // OpenSSL already holds, for which the buffer grows) and handed up whole: the layer above owns it,
-        // so nothing is kept here between bursts and an idle connection holds no read buffer.
-        let waiting = iam_BIO_pending(readBIO) + Int(SSL_pending(ssl))
+        // Sized to the ciphertext that can be decrypted now, so it is allocated once: what arrived, what OpenSSL
+        // decrypted but was not read, and the start of a record it took in an earlier burst (plaintext is never
+        // longer than its ciphertext). Handed up whole: the layer above owns it, so nothing is kept here between
+        // bursts and an idle connection holds no read buffer.
+        let arrived = iam_BIO_pending(readBIO)
+        let waiting = arrived + Int(SSL_pending(ssl)) + self.partialRecordBound
         var outcome = Outcome.complete
         // Nothing arrived (the handshake took the whole burst): SSL_read could only say WANT_READ.
         let rounds = waiting == 0 && SSL_has_pending(ssl) == 0 ? 0 : 1_000_000
@@ -310,10 +321,12 @@ public final class TLSHandler: ChannelDuplexHandler {
         for _ in 0..<rounds {
             Self.clearErrorQueue()
             var rc: Int32 = 0
+            let capacity = plaintext.capacity
             plaintext.writeWithUnsafeMutableBytes(minimumWritableBytes: Self.minimumReadRoom) { bytes in
                 rc = SSL_read(ssl, bytes.baseAddress, Int32(clamping: bytes.count))
                 return rc > 0 ? Int(rc) : 0
             }
+            if plaintext.capacity != capacity, capacity > 0 { self.readBufferGrowths &+= 1 }
             if rc > 0 {
                 // Nothing left in the BIO or inside OpenSSL: the next SSL_read could only say WANT_READ, so
                 // skip it (one SSL_read, SSL_get_error and error-queue clear fewer per read burst; the
@@ -324,6 +337,16 @@ public final class TLSHandler: ChannelDuplexHandler {
             outcome = self.outcome(of: rc, failing: .connectionFailed, "TLS read failed")
             break
         }
+        // The records completed here took their ciphertext from the earlier partial record and from this burst, at
+        // least as many bytes as their plaintext: what OpenSSL may hold of a record not yet complete is at most the
+        // rest, and never more than one record (the sum also counts each completed record's overhead, which would
+        // add up over bursts that all end inside a record). None when OpenSSL holds nothing (SSL_has_pending counts
+        // a partial record too).
+        let consumed = arrived - iam_BIO_pending(readBIO)
+        self.partialRecordBound =
+            SSL_has_pending(ssl) == 0
+            ? 0
+            : min(max(0, self.partialRecordBound + consumed - plaintext.readableBytes), Self.maximumRecordBytes)
         if plaintext.readableBytes > 0 {
             self.deliveredData = true
             context.fireChannelRead(self.wrapInboundOut(plaintext))

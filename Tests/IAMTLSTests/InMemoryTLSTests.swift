@@ -100,6 +100,29 @@ struct InMemoryTLSTests {
         #expect(pair.clientRecorder.tlsErrors.isEmpty && pair.serverRecorder.tlsErrors.isEmpty)
     }
 
+    /// A record that arrives in two bursts is decrypted into a buffer sized at once to hold it: the handler counts
+    /// the start of the record OpenSSL took in with the first burst (growing the buffer for it copied a batch's
+    /// plaintext two or three times).
+    @Test func aRecordSplitAcrossBurstsIsReadIntoOneAllocation() throws {
+        let pair = try InMemoryPair(client: self.chain.clientConfiguration(), server: self.chain.serverConfiguration())
+        defer { pair.finish() }
+        try pair.handshake()
+        let plaintext = String(repeating: "0123456789abcdef", count: 1000)  // 16 000 bytes: one record
+        _ = pair.client.writeString(plaintext)
+        var ciphertext = try #require(try pair.client.readOutbound(as: ByteBuffer.self))
+        #expect(try pair.client.readOutbound(as: ByteBuffer.self) == nil)
+        let total = ciphertext.readableBytes
+        let readsBefore = pair.serverRecorder.readCount
+        try pair.server.writeInbound(ciphertext.readSlice(length: total / 2)!)
+        #expect(pair.serverRecorder.readCount == readsBefore)  // half a record: nothing to decrypt yet
+        try pair.server.writeInbound(ciphertext)
+        #expect(pair.serverRecorder.readCount == readsBefore + 1)
+        #expect(pair.serverRecorder.receivedString == plaintext)
+        // Allocated for the whole record's ciphertext (which is longer than its plaintext), not grown.
+        let handler = try pair.server.pipeline.syncOperations.handler(type: TLSHandler.self)
+        #expect(handler.readBufferGrowths == 0)
+    }
+
     /// Many writes and one flush leave as one network write; a burst of records read in one
     /// `channelRead` reaches the application as one plaintext buffer.
     @Test func writesAndReadsAreCoalesced() throws {
