@@ -30,46 +30,38 @@ extension CompiledEngine {
     }
 
     func decide(_ request: AuthorizationRequest) -> Decision {
+        let borrowed = self.borrowed
         let r = request.storage
         let context = r.context
         return r.actionKey.text.withUTF8Bytes { action in
             r.resource.withUTF8Bytes { resource in
                 var allows = Allows()
+                /// Records the allows among `ids`; true when one of them is a matching Deny, which decides.
+                func denies(_ ids: [Int32]) -> Bool {
+                    for id in ids {
+                        let denied = borrowed[Int(id)]._withUnsafeGuaranteedRef { s in
+                            if !s.isDeny && allows.saturated(s) { return false }
+                            guard applies(s, resource: resource, resourceColons: r.resourceColons, context: context)
+                            else { return false }
+                            if s.isDeny { return true }
+                            allows.record(s)
+                            return false
+                        }
+                        if denied { return true }
+                    }
+                    return false
+                }
                 let serviceIndex = serviceTable.find(r.serviceKey)
                 if serviceIndex >= 0 {
                     let index = services[Int(serviceIndex)]
                     let exact = index.exact.find(r.actionKey)
-                    if exact >= 0 {
-                        for id in index.exactLists[Int(exact)] {
-                            let s = statements[Int(id)]
-                            if !s.isDeny && allows.saturated(s) { continue }
-                            guard applies(s, resource: resource, resourceColons: r.resourceColons, context: context)
-                            else { continue }
-                            if s.isDeny { return .explicitDeny }
-                            allows.record(s)
-                        }
-                    }
+                    if exact >= 0, denies(index.exactLists[Int(exact)]) { return .explicitDeny }
                     for group in index.globGroups where groupMatches(group, action) {
-                        for id in group.ids {
-                            let s = statements[Int(id)]
-                            if !s.isDeny && allows.saturated(s) { continue }
-                            guard applies(s, resource: resource, resourceColons: r.resourceColons, context: context)
-                            else { continue }
-                            if s.isDeny { return .explicitDeny }
-                            allows.record(s)
-                        }
+                        if denies(group.ids) { return .explicitDeny }
                     }
                 }
                 for group in everyServiceGroups where groupMatches(group, action) {
-                    for id in group.ids {
-                        let s = statements[Int(id)]
-                        if !s.isDeny && allows.saturated(s) { continue }
-                        guard applies(s, resource: resource, resourceColons: r.resourceColons, context: context) else {
-                            continue
-                        }
-                        if s.isDeny { return .explicitDeny }
-                        allows.record(s)
-                    }
+                    if denies(group.ids) { return .explicitDeny }
                 }
                 return combine(allows, r)
             }
@@ -90,6 +82,7 @@ extension CompiledEngine {
         // The closures below read the statements from this local: capturing `self` copied the whole engine, a
         // retain per field, for each.
         let statements = self.statements
+        let borrowed = self.borrowed
         let r = request.storage
         let context = r.context
         var tally = Tally()
@@ -99,22 +92,24 @@ extension CompiledEngine {
                 // glob group's patterns were matched once for all its statements, as in decide().
                 func consider(_ ids: [Int32], _ tally: inout Tally) {
                     for id in ids {
-                        let s = statements[Int(id)]
-                        if let memo {
-                            // The conditions and missing keys depend on the context alone: once per memo.
-                            guard memo.conditionsHold(s, id: Int(id), engine: self, into: &tally.missing),
-                                resourceMatches(s, resource: resource, resourceColons: r.resourceColons, context)
-                            else { continue }
-                        } else {
-                            if !s.contextKeys.isEmpty { collectMissing(s, context, into: &tally.missing) }
-                            guard applies(s, resource: resource, resourceColons: r.resourceColons, context: context)
-                            else { continue }
-                        }
-                        if s.isDeny {
-                            tally.denies.append(id)
-                        } else {
-                            tally.allowIDs.append(id)
-                            tally.allows.record(s)
+                        borrowed[Int(id)]._withUnsafeGuaranteedRef { s in
+                            if let memo {
+                                // The conditions and missing keys depend on the context alone: once per memo.
+                                guard memo.conditionsHold(s, id: Int(id), engine: self, into: &tally.missing),
+                                    resourceMatches(s, resource: resource, resourceColons: r.resourceColons, context)
+                                else { return }
+                            } else {
+                                if !s.contextKeys.isEmpty { collectMissing(s, context, into: &tally.missing) }
+                                guard
+                                    applies(s, resource: resource, resourceColons: r.resourceColons, context: context)
+                                else { return }
+                            }
+                            if s.isDeny {
+                                tally.denies.append(id)
+                            } else {
+                                tally.allowIDs.append(id)
+                                tally.allows.record(s)
+                            }
                         }
                     }
                 }

@@ -317,6 +317,8 @@ public final class TLSHandler: ChannelDuplexHandler {
         let rounds = waiting == 0 && SSL_has_pending(ssl) == 0 ? 0 : 1_000_000
         var plaintext =
             rounds == 0 ? ByteBuffer() : context.channel.allocator.buffer(capacity: max(waiting, Self.minimumReadRoom))
+        // Set when OpenSSL and the BIO hold nothing more.
+        var drained = false
         // Each successful SSL_read consumes buffered bytes, so this ends; the count is a backstop.
         for _ in 0..<rounds {
             Self.clearErrorQueue()
@@ -331,7 +333,10 @@ public final class TLSHandler: ChannelDuplexHandler {
                 // Nothing left in the BIO or inside OpenSSL: the next SSL_read could only say WANT_READ, so
                 // skip it (one SSL_read, SSL_get_error and error-queue clear fewer per read burst; the
                 // per-wake-up path of a 1 x 1 caller, tools/benchmarks/README.md).
-                if iam_BIO_pending(readBIO) == 0, SSL_has_pending(ssl) == 0 { break }
+                if iam_BIO_pending(readBIO) == 0, SSL_has_pending(ssl) == 0 {
+                    drained = true
+                    break
+                }
                 continue
             }
             outcome = self.outcome(of: rc, failing: .connectionFailed, "TLS read failed")
@@ -342,11 +347,13 @@ public final class TLSHandler: ChannelDuplexHandler {
         // rest, and never more than one record (the sum also counts each completed record's overhead, which would
         // add up over bursts that all end inside a record). None when OpenSSL holds nothing (SSL_has_pending counts
         // a partial record too).
-        let consumed = arrived - iam_BIO_pending(readBIO)
-        self.partialRecordBound =
-            SSL_has_pending(ssl) == 0
-            ? 0
-            : min(max(0, self.partialRecordBound + consumed - plaintext.readableBytes), Self.maximumRecordBytes)
+        if drained || SSL_has_pending(ssl) == 0 {
+            self.partialRecordBound = 0
+        } else {
+            let consumed = arrived - iam_BIO_pending(readBIO)
+            self.partialRecordBound = min(
+                max(0, self.partialRecordBound + consumed - plaintext.readableBytes), Self.maximumRecordBytes)
+        }
         if plaintext.readableBytes > 0 {
             self.deliveredData = true
             context.fireChannelRead(self.wrapInboundOut(plaintext))
