@@ -274,6 +274,37 @@ struct GeneratedProtobufTests {
         ),
         .make("optional fields left out are absent", "iam.probe.Optionals", Optionals(), ""),
         .make(
+            // Lengths of one, two and three bytes at two levels: each embedded message is written after one byte
+            // for its length and moved up when the length takes more.
+            "nested messages whose lengths take two and three bytes",
+            "iam.probe.Nested",
+            Nested(
+                level1: Nested.Level1(
+                    level2: Nested.Level1.Level2(leaf: String(repeating: "a", count: 200)),
+                    items: [
+                        Nested.Level1.Level2(leaf: String(repeating: "b", count: 16_400)),
+                        Nested.Level1.Level2(leaf: "c"),
+                    ]
+                ),
+                mode: .fast
+            ),
+            """
+            level1 {
+              level2 {
+                leaf: "\(String(repeating: "a", count: 200))"
+              }
+              items {
+                leaf: "\(String(repeating: "b", count: 16_400))"
+              }
+              items {
+                leaf: "c"
+              }
+            }
+            mode: MODE_FAST
+
+            """
+        ),
+        .make(
             "nested messages and enums",
             "iam.probe.Nested",
             Nested(
