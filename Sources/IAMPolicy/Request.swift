@@ -320,8 +320,8 @@ extension String {
     /// Calls `body` with the string's UTF-8 bytes, in place when they are contiguous (a native string's are).
     @inline(__always)
     func withUTF8Bytes<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
-        if let result = self.utf8.withContiguousStorageIfAvailable(body) { return result }
-        return Array(self.utf8).withUnsafeBufferPointer(body)
+        var string = self
+        return string.withUTF8(body)
     }
 }
 
