@@ -497,8 +497,7 @@ struct ContextScalar: Sendable {
     /// Calls `body` with the value's UTF-8 bytes (no copy for native strings).
     @inline(__always)
     func withBytes<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
-        if let result = text.utf8.withContiguousStorageIfAvailable(body) { return result }
-        return Array(text.utf8).withUnsafeBufferPointer(body)
+        text.withUTF8Bytes(body)
     }
 
     /// Calls `body` with the value's ASCII-lower-cased UTF-8 bytes.

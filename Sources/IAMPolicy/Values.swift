@@ -16,12 +16,8 @@ func asciiLowercased(_ s: String) -> String {
 /// Whether `spelled` lower-cased (ASCII) equals `lower`, which is lower-case already.
 func asciiEqualFolded(_ spelled: String, _ lower: String) -> Bool {
     guard spelled.utf8.count == lower.utf8.count else { return false }
-    // Read in place, without the copies `withUTF8` needs to be mutating (a key lookup runs this per condition).
-    let equal = spelled.utf8.withContiguousStorageIfAvailable { a in
-        lower.utf8.withContiguousStorageIfAvailable { b in asciiEqualFolded(a, b) }
-    }
-    if let equal, let equal { return equal }
-    return spelled.utf8.elementsEqual(lower.utf8) { lowerByte($0) == $1 }
+    // In place (a key lookup runs this per condition).
+    return spelled.withUTF8Bytes { a in lower.withUTF8Bytes { b in asciiEqualFolded(a, b) } }
 }
 
 /// Whether `spelled` lower-cased (ASCII) equals `lower`, eight bytes at a time.
