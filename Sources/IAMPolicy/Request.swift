@@ -478,7 +478,7 @@ struct ContextScalar: Sendable {
         let count = text.utf8.count
         guard count >= 3 && count <= 64 else { return false }
         // On the contiguous bytes: iterating the UTF-8 view of a small string costs several times more per byte.
-        return text.utf8.withContiguousStorageIfAvailable { bytes in
+        return text.withUTF8Bytes { bytes in
             var separator = false
             for b in bytes {
                 let digit = b >= 48 && b <= 57
@@ -488,7 +488,7 @@ struct ContextScalar: Sendable {
                 separator = separator || punctuation
             }
             return separator
-        } ?? Self.couldBeAddress(String(decoding: Array(text.utf8), as: UTF8.self))
+        }
     }
 
     private static func bool(_ text: String) -> Bool? {

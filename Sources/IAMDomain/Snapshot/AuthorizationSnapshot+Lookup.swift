@@ -20,7 +20,7 @@ extension AuthorizationSnapshot {
 
     /// The ARN of the instance profile named `name` (case-insensitive).
     public func instanceProfileARN(named name: EntityName) -> ARN? {
-        self.model.instanceProfileNames[name.folded].flatMap { self.model.instanceProfileARNs[$0] }
+        self.model.instanceProfileNames[name.folded].flatMap { self.model.instanceProfiles[$0]?.arn }
     }
 
     /// The tags of the customer managed policy or instance profile with this ARN (path and all), or none: what
@@ -32,9 +32,9 @@ extension AuthorizationSnapshot {
             return self.model.policies[arn]?.tags ?? []
         case .instanceProfile:
             guard let id = self.model.instanceProfileNames[entity.name.folded],
-                self.model.instanceProfileARNs[id] == arn
+                let profile = self.model.instanceProfiles[id], profile.arn == arn
             else { return [] }
-            return self.model.instanceProfileTags[id] ?? []
+            return profile.tags
         default:
             return []
         }

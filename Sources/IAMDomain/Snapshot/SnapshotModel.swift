@@ -30,12 +30,10 @@ struct SnapshotModel: Sendable {
     var userNames: ShardedMap<String, UniqueID> = ShardedMap()
     var groupNames: ShardedMap<String, UniqueID> = ShardedMap()
     var roleNames: ShardedMap<String, UniqueID> = ShardedMap()
-    /// Instance profile ARNs by unique id and ids by folded name: only so requests naming a profile are
-    /// authorized on its real path; profiles grant nothing themselves.
-    var instanceProfileARNs: ShardedMap<UniqueID, ARN> = ShardedMap()
+    /// Instance profiles by unique id and ids by folded name: so requests naming a profile are authorized on its
+    /// real path, with its tags as `aws:ResourceTag/*`; profiles grant nothing themselves.
+    var instanceProfiles: ShardedMap<UniqueID, InstanceProfile> = ShardedMap()
     var instanceProfileNames: ShardedMap<String, UniqueID> = ShardedMap()
-    /// The tags of each instance profile that has any (`aws:ResourceTag/*` of calls on it).
-    var instanceProfileTags: ShardedMap<UniqueID, [Tag]> = ShardedMap()
 
     mutating func setUser(_ id: UniqueID, _ user: User?) {
         if let old = self.users[id] { self.userNames[old.name.folded] = nil }
@@ -50,11 +48,8 @@ struct SnapshotModel: Sendable {
     }
 
     mutating func setInstanceProfile(_ id: UniqueID, _ profile: InstanceProfile?) {
-        if let old = self.instanceProfileARNs[id], let name = old.iamEntity?.name {
-            self.instanceProfileNames[name.folded] = nil
-        }
-        self.instanceProfileARNs[id] = profile?.arn
-        self.instanceProfileTags[id] = profile.flatMap { $0.tags.isEmpty ? nil : $0.tags }
+        if let old = self.instanceProfiles[id] { self.instanceProfileNames[old.name.folded] = nil }
+        self.instanceProfiles[id] = profile
         if let profile { self.instanceProfileNames[profile.name.folded] = id }
     }
 
