@@ -49,6 +49,8 @@ public struct ServerAssembly: Sendable {
         let audit = try auditLogPath.map { try AuditLog(path: $0) }
         let rootKeys = RootKeys(ids: rootKeyIDs)
         let keyUses = AccessKeyUses(store: store)
+        let authorizer = Authorizer(
+            publisher: publisher, account: account, rootKeys: rootKeys, audit: audit, keyUses: keyUses)
         let services: [any RPCService] =
             [
                 HealthService(publisher: publisher, databaseRevision: databaseRevision),
@@ -58,13 +60,11 @@ public struct ServerAssembly: Sendable {
                     sealer: sealer),
             ]
             + Self.managementServices(
-                store: store, publisher: publisher, account: account, rootKeys: rootKeys, audit: audit, sealer: sealer)
+                store: store, publisher: publisher, account: account, rootKeys: rootKeys, audit: audit, sealer: sealer,
+                authorizer: authorizer)
         return ServerAssembly(
             services: services,
-            interceptors: [
-                Authorizer(
-                    publisher: publisher, account: account, rootKeys: rootKeys, audit: audit, keyUses: keyUses)
-            ],
+            interceptors: [authorizer],
             credentialStore: SnapshotCredentialStore(root: root, publisher: publisher),
             publisher: publisher,
             store: store,
@@ -76,20 +76,23 @@ public struct ServerAssembly: Sendable {
     /// caller hears of it.
     static func managementServices(
         store: any Store, publisher: SnapshotPublisher, account: AccountID, rootKeys: RootKeys, audit: AuditLog?,
-        sealer: SecretSealer? = nil
+        sealer: SecretSealer? = nil, authorizer: Authorizer? = nil
     )
         -> [any RPCService]
     {
-        [
-            IAMService(store: store, account: account, sealer: sealer) { commit in
-                guard !commit.changes.isEmpty else { return }
-                // Before the caller hears of the write: a check that starts after the answer sees it.
-                _ = try? await publisher.catchUp(atLeast: commit.revision)
-                let caller = try? Caller.resolve(
-                    commit.accessKeyID, snapshot: publisher.snapshot, rootKeys: rootKeys, account: account
-                ).get()
-                audit?.recordCommit(commit, caller: caller?.arn)
-            }
-        ]
+        var service = IAMService(store: store, account: account, sealer: sealer) { commit in
+            guard !commit.changes.isEmpty else { return }
+            // Before the caller hears of the write: a check that starts after the answer sees it.
+            _ = try? await publisher.catchUp(atLeast: commit.revision)
+            let caller = try? Caller.resolve(
+                commit.accessKeyID, snapshot: publisher.snapshot, rootKeys: rootKeys, account: account
+            ).get()
+            audit?.recordCommit(commit, caller: caller?.arn)
+        }
+        // The audit log names a mutation's resource as the authorizer does, by ARN.
+        if audit != nil, let authorizer {
+            service.resourceARN = { request, context in authorizer.resourceARN(of: request, context: context) }
+        }
+        return [service]
     }
 }

@@ -195,17 +195,28 @@ struct InstanceProfileWireTests {
                 try await iam.getInstanceProfile(GetInstanceProfileRequest(instanceProfileName: "web"))
             }
 
-            // Every mutation went to the audit log under its rpc, naming the instance profile it touched.
+            // Every mutation went to the audit log under its rpc, naming the instance profile it touched by its ARN
+            // with its path (the delete too, named before the profile went).
             let audit = try String(
                 contentsOf: fixture.directory.appendingPathComponent("audit.log"), encoding: .utf8)
+            let lines = try audit.split(separator: "\n").map {
+                try #require(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+            }
             for rpc in [
                 "CreateInstanceProfile", "AddRoleToInstanceProfile", "RemoveRoleFromInstanceProfile",
                 "TagInstanceProfile",
                 "UntagInstanceProfile", "DeleteInstanceProfile",
             ] {
-                #expect(audit.contains(#""rpc":"\#(rpc)""#), "\(rpc) not audited")
+                let records = lines.filter { $0["rpc"] as? String == rpc && $0["result"] as? String == "OK" }
+                #expect(!records.isEmpty, "\(rpc) not audited")
+                for record in records {
+                    #expect(
+                        record["resource"] as? String == "arn:aws:iam::123456789012:instance-profile/fleet/web",
+                        "\(rpc): \(record)")
+                }
             }
-            #expect(audit.contains(#""resource":"instance-profile/\#(profile.instanceProfileID)""#))
+            let roleDeletes = lines.filter { $0["rpc"] as? String == "DeleteRole" }
+            #expect(roleDeletes.map { $0["resource"] as? String }.contains("arn:aws:iam::123456789012:role/loose"))
         }
     }
 

@@ -85,6 +85,27 @@ struct Authorizer: ServerInterceptor {
         return .proceed
     }
 
+    /// The ARN `request` acts on when `context`'s key makes it, as ``intercept(_:context:)`` checks it (the audit
+    /// log names a mutation's resource by it); nil for a request that names no resource or a key that resolves to
+    /// no caller.
+    func resourceARN(of request: some WireMessage, context: ServerCallContext) -> String? {
+        guard let naming = ResourceNamingTable.naming(request) else { return nil }
+        let published = self.publisher.published
+        let callerARN: String
+        if let resolved = ResolvedCallers.lookup(context.accessKeyID, in: published, at: Date()) {
+            callerARN = resolved.arn
+        } else if case .success(let caller) = Caller.resolve(
+            context.accessKeyID, snapshot: published.snapshot, rootKeys: self.rootKeys, account: self.account)
+        {
+            callerARN = caller.arn
+        } else {
+            return nil
+        }
+        return naming.resource(
+            in: ResourceNamingContext(
+                account: self.account.rawValue, callerARN: callerARN, directory: SnapshotDirectory(published)))
+    }
+
     /// The request's own condition keys (``IAMResourceNaming/requestConditionKeys``) and, when the resource is a
     /// user or a role, its tags as `aws:ResourceTag/<key>` and `iam:ResourceTag/<key>`.
     static func conditionKeys(

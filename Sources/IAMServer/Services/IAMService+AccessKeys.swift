@@ -12,7 +12,7 @@ extension IAMService {
         let secret = SecretAccessKey.generate()
         let verifier = self.deriveVerifier(secret)
         let sealed = self.sealer?.seal(secret, accessKeyID: id.rawValue, purpose: .accessKey)
-        let (key, revision) = try await commit(context) { () throws(IAMError) in
+        let (key, revision) = try await commit(context, request) { () throws(IAMError) in
             try await directory.createAccessKey(userName: name, id: id, verifier: verifier, sealedSecret: sealed)
         }
         let user = try await directory.user(named: name)
@@ -53,7 +53,7 @@ extension IAMService {
                 constraint: "satisfy enum value set: [Active, Inactive]")
         }
         let name = try await userName(request.userName, context)
-        let (_, revision) = try await commit(context) { () throws(IAMError) in
+        let (_, revision) = try await commit(context, request) { () throws(IAMError) in
             try await directory.updateAccessKey(userName: name, id: id, status: status)
         }
         return UpdateAccessKeyResponse(revision: revision)
@@ -65,7 +65,7 @@ extension IAMService {
     {
         let id = try Input.accessKeyID(request.accessKeyID)
         let name = try await userName(request.userName, context)
-        let (_, revision) = try await commit(context) { () throws(IAMError) in
+        let (_, revision) = try await commit(context, request) { () throws(IAMError) in
             try await directory.deleteAccessKey(userName: name, id: id)
         }
         return DeleteAccessKeyResponse(revision: revision)

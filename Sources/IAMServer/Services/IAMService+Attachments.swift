@@ -4,24 +4,28 @@ import IAMDomain
 
 // Attach/Detach/ListAttached for users, groups and roles; AWS managed policies attach like customer ones.
 extension IAMService {
-    func attach(_ kind: EntityKind, owner: String, policyARN: String, _ context: ServerCallContext)
+    func attach(
+        _ kind: EntityKind, owner: String, policyARN: String, _ context: ServerCallContext, _ request: some WireMessage
+    )
         async throws(IAMError) -> UInt64
     {
         let name = try Input.name(owner, kind)
         if kind == .role { try await requireModifiableRole(name) }
         let arn = try Input.policyARN(policyARN)
-        return try await commit(context) { () throws(IAMError) in
+        return try await commit(context, request) { () throws(IAMError) in
             try await directory.attachManagedPolicy(arn, to: kind, named: name)
         }.revision
     }
 
-    func detach(_ kind: EntityKind, owner: String, policyARN: String, _ context: ServerCallContext)
+    func detach(
+        _ kind: EntityKind, owner: String, policyARN: String, _ context: ServerCallContext, _ request: some WireMessage
+    )
         async throws(IAMError) -> UInt64
     {
         let name = try Input.name(owner, kind)
         if kind == .role { try await requireModifiableRole(name) }
         let arn = try Input.policyARN(policyARN)
-        return try await commit(context) { () throws(IAMError) in
+        return try await commit(context, request) { () throws(IAMError) in
             try await directory.detachPolicy(arn, from: kind, named: name)
         }.revision
     }
@@ -44,7 +48,7 @@ extension IAMService {
         -> AttachUserPolicyResponse
     {
         AttachUserPolicyResponse(
-            revision: try await attach(.user, owner: request.userName, policyARN: request.policyARN, context))
+            revision: try await attach(.user, owner: request.userName, policyARN: request.policyARN, context, request))
     }
 
     /// DetachUserPolicy.
@@ -52,7 +56,7 @@ extension IAMService {
         -> DetachUserPolicyResponse
     {
         DetachUserPolicyResponse(
-            revision: try await detach(.user, owner: request.userName, policyARN: request.policyARN, context))
+            revision: try await detach(.user, owner: request.userName, policyARN: request.policyARN, context, request))
     }
 
     /// ListAttachedUserPolicies.
@@ -71,7 +75,8 @@ extension IAMService {
         -> AttachGroupPolicyResponse
     {
         AttachGroupPolicyResponse(
-            revision: try await attach(.group, owner: request.groupName, policyARN: request.policyARN, context))
+            revision: try await attach(.group, owner: request.groupName, policyARN: request.policyARN, context, request)
+        )
     }
 
     /// DetachGroupPolicy.
@@ -79,7 +84,8 @@ extension IAMService {
         -> DetachGroupPolicyResponse
     {
         DetachGroupPolicyResponse(
-            revision: try await detach(.group, owner: request.groupName, policyARN: request.policyARN, context))
+            revision: try await detach(.group, owner: request.groupName, policyARN: request.policyARN, context, request)
+        )
     }
 
     /// ListAttachedGroupPolicies.
@@ -98,7 +104,7 @@ extension IAMService {
         -> AttachRolePolicyResponse
     {
         AttachRolePolicyResponse(
-            revision: try await attach(.role, owner: request.roleName, policyARN: request.policyARN, context))
+            revision: try await attach(.role, owner: request.roleName, policyARN: request.policyARN, context, request))
     }
 
     /// DetachRolePolicy.
@@ -106,7 +112,7 @@ extension IAMService {
         -> DetachRolePolicyResponse
     {
         DetachRolePolicyResponse(
-            revision: try await detach(.role, owner: request.roleName, policyARN: request.policyARN, context))
+            revision: try await detach(.role, owner: request.roleName, policyARN: request.policyARN, context, request))
     }
 
     /// ListAttachedRolePolicies.

@@ -9,7 +9,7 @@ extension IAMService {
     {
         let name = try Input.name(request.groupName, .group)
         let path = try Input.path(request.path)
-        let (group, revision) = try await commit(context) { () throws(IAMError) in
+        let (group, revision) = try await commit(context, request) { () throws(IAMError) in
             try await directory.createGroup(name: name, path: path)
         }
         return CreateGroupResponse(group: IAMWire.Group(group), revision: revision)
@@ -43,7 +43,7 @@ extension IAMService {
         let name = try Input.name(request.groupName, .group)
         let newPath = try Input.optionalPath(request.newPath)
         let newName = try Input.optionalName(request.newGroupName, .group, field: "newGroupName")
-        let (_, revision) = try await commit(context) { () throws(IAMError) in
+        let (_, revision) = try await commit(context, request) { () throws(IAMError) in
             try await directory.updateGroup(named: name, newPath: newPath, newName: newName)
         }
         return UpdateGroupResponse(revision: revision)
@@ -54,7 +54,7 @@ extension IAMService {
         -> DeleteGroupResponse
     {
         let name = try Input.name(request.groupName, .group)
-        let (_, revision) = try await commit(context) { () throws(IAMError) in
+        let (_, revision) = try await commit(context, request) { () throws(IAMError) in
             try await directory.deleteGroup(named: name)
         }
         return DeleteGroupResponse(revision: revision)
@@ -66,7 +66,7 @@ extension IAMService {
     {
         let group = try Input.name(request.groupName, .group)
         let user = try Input.name(request.userName, .user)
-        let (_, revision) = try await commit(context) { () throws(IAMError) in
+        let (_, revision) = try await commit(context, request) { () throws(IAMError) in
             try await directory.addUser(user, toGroup: group)
         }
         return AddUserToGroupResponse(revision: revision)
@@ -78,7 +78,7 @@ extension IAMService {
     {
         let group = try Input.name(request.groupName, .group)
         let user = try Input.name(request.userName, .user)
-        let (_, revision) = try await commit(context) { () throws(IAMError) in
+        let (_, revision) = try await commit(context, request) { () throws(IAMError) in
             try await directory.removeUser(user, fromGroup: group)
         }
         return RemoveUserFromGroupResponse(revision: revision)

@@ -5,13 +5,14 @@ import IAMDomain
 // Put/Get/List/Delete for users, groups and roles: one implementation per verb, three thin entry points.
 extension IAMService {
     func putInline(
-        _ kind: EntityKind, owner: String, policyName: String, document: String, _ context: ServerCallContext
+        _ kind: EntityKind, owner: String, policyName: String, document: String, _ context: ServerCallContext,
+        _ request: some WireMessage
     ) async throws(IAMError) -> UInt64 {
         let ownerName = try Input.name(owner, kind)
         if kind == .role { try await requireModifiableRole(ownerName) }
         let name = try Input.name(policyName, .inlinePolicy)
         let document = try Input.document(document)
-        return try await commit(context) { () throws(IAMError) in
+        return try await commit(context, request) { () throws(IAMError) in
             try await directory.putInlinePolicy(name, document: document, on: kind, named: ownerName)
         }.revision
     }
@@ -31,13 +32,15 @@ extension IAMService {
             on: kind, named: try Input.name(owner, kind), page: try Input.page(marker: marker, maxItems: maxItems))
     }
 
-    func deleteInline(_ kind: EntityKind, owner: String, policyName: String, _ context: ServerCallContext)
+    func deleteInline(
+        _ kind: EntityKind, owner: String, policyName: String, _ context: ServerCallContext, _ request: some WireMessage
+    )
         async throws(IAMError) -> UInt64
     {
         let ownerName = try Input.name(owner, kind)
         if kind == .role { try await requireModifiableRole(ownerName) }
         let name = try Input.name(policyName, .inlinePolicy)
-        return try await commit(context) { () throws(IAMError) in
+        return try await commit(context, request) { () throws(IAMError) in
             try await directory.deleteInlinePolicy(name, on: kind, named: ownerName)
         }.revision
     }
@@ -49,7 +52,7 @@ extension IAMService {
         PutUserPolicyResponse(
             revision: try await putInline(
                 .user, owner: request.userName, policyName: request.policyName, document: request.policyDocument,
-                context))
+                context, request))
     }
 
     /// GetUserPolicy.
@@ -75,7 +78,8 @@ extension IAMService {
         -> DeleteUserPolicyResponse
     {
         DeleteUserPolicyResponse(
-            revision: try await deleteInline(.user, owner: request.userName, policyName: request.policyName, context))
+            revision: try await deleteInline(
+                .user, owner: request.userName, policyName: request.policyName, context, request))
     }
 
     /// PutGroupPolicy.
@@ -85,7 +89,7 @@ extension IAMService {
         PutGroupPolicyResponse(
             revision: try await putInline(
                 .group, owner: request.groupName, policyName: request.policyName, document: request.policyDocument,
-                context))
+                context, request))
     }
 
     /// GetGroupPolicy.
@@ -111,7 +115,8 @@ extension IAMService {
         -> DeleteGroupPolicyResponse
     {
         DeleteGroupPolicyResponse(
-            revision: try await deleteInline(.group, owner: request.groupName, policyName: request.policyName, context))
+            revision: try await deleteInline(
+                .group, owner: request.groupName, policyName: request.policyName, context, request))
     }
 
     /// PutRolePolicy.
@@ -121,7 +126,7 @@ extension IAMService {
         PutRolePolicyResponse(
             revision: try await putInline(
                 .role, owner: request.roleName, policyName: request.policyName, document: request.policyDocument,
-                context))
+                context, request))
     }
 
     /// GetRolePolicy.
@@ -147,6 +152,7 @@ extension IAMService {
         -> DeleteRolePolicyResponse
     {
         DeleteRolePolicyResponse(
-            revision: try await deleteInline(.role, owner: request.roleName, policyName: request.policyName, context))
+            revision: try await deleteInline(
+                .role, owner: request.roleName, policyName: request.policyName, context, request))
     }
 }

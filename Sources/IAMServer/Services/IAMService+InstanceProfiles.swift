@@ -10,7 +10,7 @@ extension IAMService {
         let name = try Input.name(request.instanceProfileName, .instanceProfile)
         let path = try Input.path(request.path)
         let tags = try Input.tags(request.tags)
-        let (profile, revision) = try await commit(context) { () throws(IAMError) in
+        let (profile, revision) = try await commit(context, request) { () throws(IAMError) in
             try await directory.createInstanceProfile(name: name, path: path, tags: tags)
         }
         return CreateInstanceProfileResponse(
@@ -32,7 +32,7 @@ extension IAMService {
         async throws -> DeleteInstanceProfileResponse
     {
         let name = try Input.name(request.instanceProfileName, .instanceProfile)
-        let (_, revision) = try await commit(context) { () throws(IAMError) in
+        let (_, revision) = try await commit(context, request) { () throws(IAMError) in
             try await directory.deleteInstanceProfile(named: name)
         }
         return DeleteInstanceProfileResponse(revision: revision)
@@ -57,7 +57,7 @@ extension IAMService {
         let name = try Input.name(request.instanceProfileName, .instanceProfile)
         let roleName = try Input.name(request.roleName, .role)
         try await requireModifiableRole(roleName)
-        let (_, revision) = try await commit(context) { () throws(IAMError) in
+        let (_, revision) = try await commit(context, request) { () throws(IAMError) in
             try await directory.addRole(roleName, toInstanceProfile: name)
         }
         return AddRoleToInstanceProfileResponse(revision: revision)
@@ -70,7 +70,7 @@ extension IAMService {
         let name = try Input.name(request.instanceProfileName, .instanceProfile)
         let roleName = try Input.name(request.roleName, .role)
         try await requireModifiableRole(roleName)
-        let (_, revision) = try await commit(context) { () throws(IAMError) in
+        let (_, revision) = try await commit(context, request) { () throws(IAMError) in
             try await directory.removeRole(roleName, fromInstanceProfile: name)
         }
         return RemoveRoleFromInstanceProfileResponse(revision: revision)
@@ -95,7 +95,7 @@ extension IAMService {
         let name = try Input.name(request.instanceProfileName, .instanceProfile)
         guard !request.tags.isEmpty else { throw Input.missing("tags") }
         let tags = try Input.tags(request.tags)
-        let (_, revision) = try await commit(context) { () throws(IAMError) in
+        let (_, revision) = try await commit(context, request) { () throws(IAMError) in
             try await directory.tag(InstanceProfile.self, named: name, tags: tags)
         }
         return TagInstanceProfileResponse(revision: revision)
@@ -107,7 +107,7 @@ extension IAMService {
     {
         let name = try Input.name(request.instanceProfileName, .instanceProfile)
         let keys = try Input.tagKeys(request.tagKeys)
-        let (_, revision) = try await commit(context) { () throws(IAMError) in
+        let (_, revision) = try await commit(context, request) { () throws(IAMError) in
             try await directory.untag(InstanceProfile.self, named: name, keys: keys)
         }
         return UntagInstanceProfileResponse(revision: revision)

@@ -12,7 +12,7 @@ extension IAMService {
         let document = try Input.document(request.policyDocument)
         let tags = try Input.tags(request.tags)
         let description = request.description.isEmpty ? nil : request.description
-        let (policy, revision) = try await commit(context) { () throws(IAMError) in
+        let (policy, revision) = try await commit(context, request) { () throws(IAMError) in
             try await directory.createPolicy(
                 name: name, path: path, document: document, description: description, tags: tags)
         }
@@ -61,7 +61,7 @@ extension IAMService {
     {
         let arn = try Input.policyARN(request.policyARN)
         try await refuseIfAWSManaged(arn, action: "iam:DeletePolicy", context)
-        let (_, revision) = try await commit(context) { () throws(IAMError) in
+        let (_, revision) = try await commit(context, request) { () throws(IAMError) in
             try await directory.deletePolicy(arn: arn)
         }
         return DeletePolicyResponse(revision: revision)
@@ -73,7 +73,7 @@ extension IAMService {
         guard !request.tags.isEmpty else { throw Input.missing("tags") }
         let tags = try Input.tags(request.tags)
         try await refuseIfAWSManaged(arn, action: "iam:TagPolicy", context)
-        let (_, revision) = try await commit(context) { () throws(IAMError) in
+        let (_, revision) = try await commit(context, request) { () throws(IAMError) in
             try await directory.tagPolicy(arn: arn, tags: tags)
         }
         return TagPolicyResponse(revision: revision)
@@ -86,7 +86,7 @@ extension IAMService {
         let arn = try Input.policyARN(request.policyARN)
         let keys = try Input.tagKeys(request.tagKeys)
         try await refuseIfAWSManaged(arn, action: "iam:UntagPolicy", context)
-        let (_, revision) = try await commit(context) { () throws(IAMError) in
+        let (_, revision) = try await commit(context, request) { () throws(IAMError) in
             try await directory.untagPolicy(arn: arn, keys: keys)
         }
         return UntagPolicyResponse(revision: revision)
@@ -150,7 +150,7 @@ extension IAMService {
         let document = try Input.document(request.policyDocument)
         try await refuseIfAWSManaged(arn, action: "iam:CreatePolicyVersion", context)
         let setAsDefault = request.setAsDefault
-        let (version, revision) = try await commit(context) { () throws(IAMError) in
+        let (version, revision) = try await commit(context, request) { () throws(IAMError) in
             try await directory.createPolicyVersion(policyARN: arn, document: document, setAsDefault: setAsDefault)
         }
         // AWS answers CreatePolicyVersion without the document.
@@ -186,7 +186,7 @@ extension IAMService {
         let arn = try Input.policyARN(request.policyARN)
         let versionID = try Input.versionID(request.versionID)
         try await refuseIfAWSManaged(arn, action: "iam:DeletePolicyVersion", context)
-        let (_, revision) = try await commit(context) { () throws(IAMError) in
+        let (_, revision) = try await commit(context, request) { () throws(IAMError) in
             try await directory.deletePolicyVersion(policyARN: arn, versionID: versionID)
         }
         return DeletePolicyVersionResponse(revision: revision)
@@ -199,7 +199,7 @@ extension IAMService {
         let arn = try Input.policyARN(request.policyARN)
         let versionID = try Input.versionID(request.versionID)
         try await refuseIfAWSManaged(arn, action: "iam:SetDefaultPolicyVersion", context)
-        let (_, revision) = try await commit(context) { () throws(IAMError) in
+        let (_, revision) = try await commit(context, request) { () throws(IAMError) in
             try await directory.setDefaultPolicyVersion(policyARN: arn, versionID: versionID)
         }
         return SetDefaultPolicyVersionResponse(revision: revision)

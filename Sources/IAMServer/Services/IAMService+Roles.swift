@@ -17,7 +17,7 @@ extension IAMService {
         let tags = try Input.tags(request.tags)
         let description = request.description.isEmpty ? nil : request.description
         let duration = request.maxSessionDuration.map(Int.init)
-        let (role, revision) = try await commit(context) { () throws(IAMError) in
+        let (role, revision) = try await commit(context, request) { () throws(IAMError) in
             try await directory.createRole(
                 name: name, path: path, assumeRolePolicyDocument: trust, description: description,
                 maxSessionDuration: duration, permissionsBoundary: boundary, tags: tags)
@@ -53,7 +53,7 @@ extension IAMService {
         try await requireModifiableRole(name)
         let duration = request.maxSessionDuration.map(Int.init)
         let description = request.description
-        let (_, revision) = try await commit(context) { () throws(IAMError) in
+        let (_, revision) = try await commit(context, request) { () throws(IAMError) in
             try await directory.updateRole(named: name, description: description, maxSessionDuration: duration)
         }
         return UpdateRoleResponse(revision: revision)
@@ -66,7 +66,7 @@ extension IAMService {
         let name = try Input.name(request.roleName, .role)
         try await requireModifiableRole(name)
         let description = request.description
-        let (role, revision) = try await commit(context) { () throws(IAMError) in
+        let (role, revision) = try await commit(context, request) { () throws(IAMError) in
             try await directory.updateRole(named: name, description: description, maxSessionDuration: nil)
         }
         return UpdateRoleDescriptionResponse(role: IAMWire.Role(role), revision: revision)
@@ -79,7 +79,7 @@ extension IAMService {
         let name = try Input.name(request.roleName, .role)
         try await requireModifiableRole(name)
         let document = try Input.document(request.policyDocument)
-        let (_, revision) = try await commit(context) { () throws(IAMError) in
+        let (_, revision) = try await commit(context, request) { () throws(IAMError) in
             try await directory.updateAssumeRolePolicy(named: name, document: document)
         }
         return UpdateAssumeRolePolicyResponse(revision: revision)
@@ -90,7 +90,7 @@ extension IAMService {
     {
         let name = try Input.name(request.roleName, .role)
         try await requireModifiableRole(name)
-        let (_, revision) = try await commit(context) { () throws(IAMError) in
+        let (_, revision) = try await commit(context, request) { () throws(IAMError) in
             try await directory.deleteRole(named: name)
         }
         return DeleteRoleResponse(revision: revision)
@@ -101,7 +101,7 @@ extension IAMService {
         let name = try Input.name(request.roleName, .role)
         guard !request.tags.isEmpty else { throw Input.missing("tags") }
         let tags = try Input.tags(request.tags)
-        let (_, revision) = try await commit(context) { () throws(IAMError) in
+        let (_, revision) = try await commit(context, request) { () throws(IAMError) in
             try await directory.tag(Role.self, named: name, tags: tags)
         }
         return TagRoleResponse(revision: revision)
@@ -111,7 +111,7 @@ extension IAMService {
     public func untagRole(_ request: UntagRoleRequest, context: ServerCallContext) async throws -> UntagRoleResponse {
         let name = try Input.name(request.roleName, .role)
         let keys = try Input.tagKeys(request.tagKeys)
-        let (_, revision) = try await commit(context) { () throws(IAMError) in
+        let (_, revision) = try await commit(context, request) { () throws(IAMError) in
             try await directory.untag(Role.self, named: name, keys: keys)
         }
         return UntagRoleResponse(revision: revision)
@@ -136,7 +136,7 @@ extension IAMService {
         guard let boundary = try Input.boundaryARN(request.permissionsBoundary) else {
             throw Input.missing("permissionsBoundary")
         }
-        let (_, revision) = try await commit(context) { () throws(IAMError) in
+        let (_, revision) = try await commit(context, request) { () throws(IAMError) in
             try await directory.setPermissionsBoundary(Role.self, named: name, to: boundary)
         }
         return PutRolePermissionsBoundaryResponse(revision: revision)
@@ -148,7 +148,7 @@ extension IAMService {
     ) async throws -> DeleteRolePermissionsBoundaryResponse {
         let name = try Input.name(request.roleName, .role)
         try await requireModifiableRole(name)
-        let (_, revision) = try await commit(context) { () throws(IAMError) in
+        let (_, revision) = try await commit(context, request) { () throws(IAMError) in
             try await directory.setPermissionsBoundary(Role.self, named: name, to: nil)
         }
         return DeleteRolePermissionsBoundaryResponse(revision: revision)

@@ -10,7 +10,7 @@ extension IAMService {
         let path = try Input.path(request.path)
         let boundary = try Input.boundaryARN(request.permissionsBoundary)
         let tags = try Input.tags(request.tags)
-        let (user, revision) = try await commit(context) { () throws(IAMError) in
+        let (user, revision) = try await commit(context, request) { () throws(IAMError) in
             try await directory.createUser(name: name, path: path, permissionsBoundary: boundary, tags: tags)
         }
         return CreateUserResponse(user: IAMWire.User(user), revision: revision)
@@ -52,7 +52,7 @@ extension IAMService {
         let name = try Input.name(request.userName, .user)
         let newPath = try Input.optionalPath(request.newPath)
         let newName = try Input.optionalName(request.newUserName, .user, field: "newUserName")
-        let (_, revision) = try await commit(context) { () throws(IAMError) in
+        let (_, revision) = try await commit(context, request) { () throws(IAMError) in
             try await directory.updateUser(named: name, newPath: newPath, newName: newName)
         }
         return UpdateUserResponse(revision: revision)
@@ -62,7 +62,7 @@ extension IAMService {
     public func deleteUser(_ request: DeleteUserRequest, context: ServerCallContext) async throws -> DeleteUserResponse
     {
         let name = try Input.name(request.userName, .user)
-        let (_, revision) = try await commit(context) { () throws(IAMError) in
+        let (_, revision) = try await commit(context, request) { () throws(IAMError) in
             try await directory.deleteUser(named: name)
         }
         return DeleteUserResponse(revision: revision)
@@ -73,7 +73,7 @@ extension IAMService {
         let name = try Input.name(request.userName, .user)
         guard !request.tags.isEmpty else { throw Input.missing("tags") }
         let tags = try Input.tags(request.tags)
-        let (_, revision) = try await commit(context) { () throws(IAMError) in
+        let (_, revision) = try await commit(context, request) { () throws(IAMError) in
             try await directory.tag(User.self, named: name, tags: tags)
         }
         return TagUserResponse(revision: revision)
@@ -83,7 +83,7 @@ extension IAMService {
     public func untagUser(_ request: UntagUserRequest, context: ServerCallContext) async throws -> UntagUserResponse {
         let name = try Input.name(request.userName, .user)
         let keys = try Input.tagKeys(request.tagKeys)
-        let (_, revision) = try await commit(context) { () throws(IAMError) in
+        let (_, revision) = try await commit(context, request) { () throws(IAMError) in
             try await directory.untag(User.self, named: name, keys: keys)
         }
         return UntagUserResponse(revision: revision)
@@ -107,7 +107,7 @@ extension IAMService {
         guard let boundary = try Input.boundaryARN(request.permissionsBoundary) else {
             throw Input.missing("permissionsBoundary")
         }
-        let (_, revision) = try await commit(context) { () throws(IAMError) in
+        let (_, revision) = try await commit(context, request) { () throws(IAMError) in
             try await directory.setPermissionsBoundary(User.self, named: name, to: boundary)
         }
         return PutUserPermissionsBoundaryResponse(revision: revision)
@@ -118,7 +118,7 @@ extension IAMService {
         _ request: DeleteUserPermissionsBoundaryRequest, context: ServerCallContext
     ) async throws -> DeleteUserPermissionsBoundaryResponse {
         let name = try Input.name(request.userName, .user)
-        let (_, revision) = try await commit(context) { () throws(IAMError) in
+        let (_, revision) = try await commit(context, request) { () throws(IAMError) in
             try await directory.setPermissionsBoundary(User.self, named: name, to: nil)
         }
         return DeleteUserPermissionsBoundaryResponse(revision: revision)

@@ -18,6 +18,9 @@ public struct IAMCommit: Sendable {
     public var changes: [Change]
     /// The caller's address, for the audit log.
     public var peer: String?
+    /// The ARN of the resource the call acted on, as the authorizer names it (`arn:aws:iam::<account>:user/<path><name>`
+    /// for CreateUser, the user's for CreateAccessKey), named before the write; nil when no namer is set.
+    public var resource: String? = nil
 }
 
 /// The `iam.v1.IAM` service: users, groups, roles, managed and inline policies, attachments, access keys and
@@ -38,6 +41,9 @@ public struct IAMService: IAMServiceProtocol {
     let deriveVerifier: @Sendable (String) -> SCRAMVerifier
     /// Seals new secrets for SigV4 (the AWS front door); nil keeps only the verifier.
     var sealer: SecretSealer? = nil
+    /// Names the resource a call acts on (the authorizer's ARN for it), for ``IAMCommit/resource``; asked before the
+    /// write, so a deleted entity is named by the ARN it had.
+    var resourceARN: (@Sendable (_ request: any WireMessage, _ context: ServerCallContext) -> String?)? = nil
 
     /// The account every entity belongs to.
     public var account: AccountID { self.directory.account }
@@ -75,8 +81,9 @@ public struct IAMService: IAMServiceProtocol {
 
     /// Runs a write, tells ``onCommit`` and returns its value with the revision for the response.
     func commit<T: Sendable>(
-        _ context: ServerCallContext, _ write: () async throws(IAMError) -> Committed<T>
+        _ context: ServerCallContext, _ request: some WireMessage, _ write: () async throws(IAMError) -> Committed<T>
     ) async throws(IAMError) -> (value: T, revision: UInt64) {
+        let resource = self.resourceARN?(request, context)
         let committed = try await write()
         await self.onCommit(
             IAMCommit(
@@ -84,7 +91,7 @@ public struct IAMService: IAMServiceProtocol {
                 revision: committed.revision, changes: committed.changes,
                 peer: context.peerAddress.map { address in
                     address.ipAddress.map { ip in address.port.map { "\(ip):\($0)" } ?? ip } ?? "\(address)"
-                }))
+                }, resource: resource))
         return (committed.value, committed.revision.rawValue)
     }
 
