@@ -7,7 +7,8 @@
 #
 #   tools/benchmarks/authorize-bench.sh [runs=3] [seconds per load run=5] [sizes="small large"]
 #
-# small = 10 users, 4 groups, 8 policies; large = 100,000 users, 20,000 groups, 10,000 policies
+# small = 10 users, 4 groups, 8 policies; mid = 1,000 users, 200 groups, 100 policies (as many principals asked
+# about as large, in a set 100 times smaller); large = 100,000 users, 20,000 groups, 10,000 policies
 # (each user in 3 groups with 2 policies each, plus 1 direct policy). Every load loop is bounded in time
 # (--duration, plus `timeout`) and in calls (--max-calls). Unless BIN is set, builds the binaries first with
 # tools/scripts/build-release. The calls ask about up to PRINCIPALS (default 64) users spread over the set; with
@@ -37,6 +38,7 @@ declare -A RESULT
 for size in $SIZES; do
   case $size in
     small) users=10 groups=4 policies=8 ;;
+    mid) users=1000 groups=200 policies=100 ;;
     large) users=100000 groups=20000 policies=10000 ;;
     *) echo "unknown size $size" >&2; exit 2 ;;
   esac
