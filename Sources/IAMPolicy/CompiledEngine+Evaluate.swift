@@ -85,6 +85,9 @@ extension CompiledEngine {
         let borrowed = self.borrowed
         let r = request.storage
         let context = r.context
+        // Borrowed, as the statements are: the caller holds the memo for the whole call, and calling it through the
+        // optional retained and released it for every statement considered.
+        let borrowedMemo = memo.map { Unmanaged.passUnretained($0) }
         var tally = Tally()
         r.actionKey.text.withUTF8Bytes { action in
             r.resource.withUTF8Bytes { resource in
@@ -93,9 +96,12 @@ extension CompiledEngine {
                 func consider(_ ids: [Int32], _ tally: inout Tally) {
                     for id in ids {
                         borrowed[Int(id)]._withUnsafeGuaranteedRef { s in
-                            if let memo {
+                            if let borrowedMemo {
                                 // The conditions and missing keys depend on the context alone: once per memo.
-                                guard memo.conditionsHold(s, id: Int(id), engine: self, into: &tally.missing),
+                                let hold = borrowedMemo._withUnsafeGuaranteedRef { memo in
+                                    memo.conditionsHold(s, id: Int(id), engine: self, into: &tally.missing)
+                                }
+                                guard hold,
                                     resourceMatches(s, resource: resource, resourceColons: r.resourceColons, context)
                                 else { return }
                             } else {
