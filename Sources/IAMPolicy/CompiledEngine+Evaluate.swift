@@ -134,13 +134,17 @@ extension CompiledEngine {
         // In policy and statement order: ids are given in that order, so sorting them is enough.
         if deciding.count > 1 { deciding.sort() }
         let missing = tally.missing
+        let boundaryAllowed: Bool? =
+            hasBoundary
+            ? tally.allows.boundary && !tally.denies.contains { statements[Int($0)].role == .boundary } : nil
         return EvaluationResult(
             decision: decision,
             matched: deciding.map {
                 let s = statements[Int($0)]
                 return MatchedStatement(policyID: s.policyID, role: s.role, index: s.statementIndex, sid: s.sid)
             },
-            missingContextKeys: missing.isEmpty ? [] : Array(Set(missing)).sorted()
+            missingContextKeys: missing.isEmpty ? [] : Array(Set(missing)).sorted(),
+            boundaryAllowed: boundaryAllowed
         )
     }
 

@@ -47,11 +47,18 @@ public struct EvaluationResult: Sendable, Hashable {
     /// Context keys that a condition (or a policy variable) of an applicable statement needed but the request
     /// lacked: sorted, de-duplicated, spelled as in the policy.
     public var missingContextKeys: [String]
+    /// Whether the permissions boundary allowed the request (one of its `Allow` statements matched and none of its
+    /// `Deny` statements did), as SimulatePrincipalPolicy's `PermissionsBoundaryDecisionDetail` reports it; nil when
+    /// the principal has no boundary.
+    public var boundaryAllowed: Bool?
 
     /// Creates a result.
-    public init(decision: Decision, matched: [MatchedStatement], missingContextKeys: [String]) {
+    public init(
+        decision: Decision, matched: [MatchedStatement], missingContextKeys: [String], boundaryAllowed: Bool? = nil
+    ) {
         self.decision = decision
         self.matched = matched
         self.missingContextKeys = missingContextKeys
+        self.boundaryAllowed = boundaryAllowed
     }
 }

@@ -175,6 +175,10 @@ public struct AuthorizationService: AuthorizationServiceProtocol {
                 result.evalDecision = Self.wireDecision(outcome.decision)
                 result.matchedStatements = outcome.matched.map(statement)
                 result.missingContextValues = outcome.missingContextKeys
+                if let allowed = outcome.boundaryAllowed {
+                    result.permissionsBoundaryDecisionDetail = PermissionsBoundaryDecisionDetail(
+                        allowedByPermissionsBoundary: allowed)
+                }
                 results.append(result)
             }
         }

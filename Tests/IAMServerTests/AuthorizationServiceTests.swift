@@ -63,6 +63,30 @@ struct AuthorizationServiceTests {
         #expect(denied.matchedStatements.map(\.sourcePolicyID) == ["PolicyInputList.2"])
     }
 
+    @Test("a permissions boundary's part is reported as AWS's PermissionsBoundaryDecisionDetail")
+    func boundaryDecisionDetail() throws {
+        var req = request([Self.readPhotos], actions: ["s3:GetObject", "s3:ListBucket"])
+        // No boundary: no detail.
+        #expect(try service.simulate(req).evaluationResults.allSatisfy { $0.permissionsBoundaryDecisionDetail == nil })
+
+        // The boundary allows List only: GetObject is allowed by the identity policy but not by the boundary,
+        // ListBucket by the boundary but not by the identity policy.
+        req.permissionsBoundaryPolicyInputList = [Self.onlyList]
+        let bounded = try service.simulate(req).evaluationResults
+        #expect(bounded.map(\.evalDecision) == [.implicitDeny, .implicitDeny])
+        #expect(
+            bounded.map { $0.permissionsBoundaryDecisionDetail?.allowedByPermissionsBoundary } == [false, true])
+
+        // A boundary whose Deny matches does not allow, even beside its own Allow.
+        let allowThenDeny =
+            #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},{"Effect":"Deny","Action":"s3:GetObject","Resource":"*"}]}"#
+        req.permissionsBoundaryPolicyInputList = [allowThenDeny]
+        let denied = try service.simulate(req).evaluationResults
+        #expect(denied.map(\.evalDecision) == [.explicitDeny, .implicitDeny])
+        #expect(
+            denied.map { $0.permissionsBoundaryDecisionDetail?.allowedByPermissionsBoundary } == [false, true])
+    }
+
     @Test("no resource means \"*\"; pages follow marker and max_items")
     func paging() throws {
         var req = request([Self.onlyList], actions: ["s3:ListBucket", "s3:ListAllMyBuckets", "s3:GetObject"])
