@@ -241,6 +241,18 @@ def account_and_simulation():
                                    ContextEntries=[{"ContextKeyName": "aws:username", "ContextKeyValues": ["x+y"],
                                                     "ContextKeyType": "string"}])
     assert r["EvaluationResults"][0]["EvalDecision"] == "allowed", r
+    assert "PermissionsBoundaryDecisionDetail" not in r["EvaluationResults"][0], r
+    # A boundary that allows nothing of S3: the simulation says so, as AWS's PermissionsBoundaryDecisionDetail.
+    boundary = json.dumps({"Version": "2012-10-17",
+                           "Statement": [{"Effect": "Allow", "Action": "sqs:*", "Resource": "*"}]})
+    r = iam.simulate_custom_policy(PolicyInputList=[POLICY], PermissionsBoundaryPolicyInputList=[boundary],
+                                   ActionNames=["s3:GetObject", "sqs:SendMessage"],
+                                   ContextEntries=[{"ContextKeyName": "aws:username", "ContextKeyValues": ["x+y"],
+                                                    "ContextKeyType": "string"}])
+    detail = {e["EvalActionName"]: (e["EvalDecision"],
+                                    e["PermissionsBoundaryDecisionDetail"]["AllowedByPermissionsBoundary"])
+              for e in r["EvaluationResults"]}
+    assert detail == {"s3:GetObject": ("implicitDeny", False), "sqs:SendMessage": ("implicitDeny", True)}, r
     k = iam.get_context_keys_for_custom_policy(PolicyInputList=[POLICY])["ContextKeyNames"]
     assert k == ["aws:username"], k
     k = iam.get_context_keys_for_principal_policy(PolicySourceArn=f"arn:aws:iam::{ACCOUNT}:user/team/alice")
