@@ -211,6 +211,9 @@ public struct Statement: Sendable, Hashable {
     public var principals: Principals?
     /// The `Condition` block flattened to one entry per operator and key, in document order.
     public var conditions: [Condition]
+    /// Where the statement's object sits in the text it was parsed from (nil for a statement made from parts). Not
+    /// part of a statement's equality: two documents that say the same thing are equal however they are laid out.
+    public var span: SourceSpan? = nil
 
     /// Creates a statement from parts.
     public init(
@@ -227,6 +230,52 @@ public struct Statement: Sendable, Hashable {
         self.resources = resources
         self.principals = principals
         self.conditions = conditions
+    }
+
+    /// Equal when they say the same thing; ``span`` is left out.
+    public static func == (left: Statement, right: Statement) -> Bool {
+        left.sid == right.sid && left.effect == right.effect && left.actions == right.actions
+            && left.resources == right.resources && left.principals == right.principals
+            && left.conditions == right.conditions
+    }
+
+    /// Hashes what ``==`` compares.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(self.sid)
+        hasher.combine(self.effect)
+        hasher.combine(self.actions)
+        hasher.combine(self.resources)
+        hasher.combine(self.principals)
+        hasher.combine(self.conditions)
+    }
+}
+
+/// A line and column in a policy's text, both from 1; columns count characters, not bytes.
+public struct TextPosition: Sendable, Hashable {
+    /// The line, from 1.
+    public var line: Int
+    /// The character in the line, from 1.
+    public var column: Int
+
+    /// Creates a position.
+    public init(line: Int, column: Int) {
+        self.line = line
+        self.column = column
+    }
+}
+
+/// Where a statement's object sits in its policy's text: its opening `{` and its closing `}` (SimulatePrincipalPolicy's
+/// `StartPosition` and `EndPosition`).
+public struct SourceSpan: Sendable, Hashable {
+    /// The opening brace.
+    public var start: TextPosition
+    /// The closing brace.
+    public var end: TextPosition
+
+    /// Creates a span.
+    public init(start: TextPosition, end: TextPosition) {
+        self.start = start
+        self.end = end
     }
 }
 

@@ -62,7 +62,41 @@ enum PolicyParser {
             throw .limit(limitMessage(kind: kind, count: count))
         }
         let json = try JSONParser.parse(bytes)
-        return try validate(json, kind: kind)
+        return try validate(json, kind: kind, text: bytes)
+    }
+
+    /// Lines and columns of byte offsets in one pass over `bytes`: asked in increasing order (statements come in
+    /// document order), it only moves forward.
+    struct TextLocator {
+        let bytes: [UInt8]
+        private var offset = 0
+        private var position = TextPosition(line: 1, column: 1)
+
+        init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+        /// The position of the byte at `target` (not before the last one asked).
+        mutating func position(at target: Int) -> TextPosition {
+            precondition(target >= self.offset && target <= self.bytes.count)
+            while self.offset < target {
+                let byte = self.bytes[self.offset]
+                if byte == 0x0A {
+                    self.position.line += 1
+                    self.position.column = 1
+                } else if byte & 0xC0 != 0x80 {
+                    // A UTF-8 continuation byte belongs to the character before it.
+                    self.position.column += 1
+                }
+                self.offset += 1
+            }
+            return self.position
+        }
+
+        /// The span of a statement's object, parsed from `range`.
+        mutating func span(_ range: Range<Int>) -> SourceSpan {
+            SourceSpan(
+                start: self.position(at: range.lowerBound),
+                end: self.position(at: max(range.lowerBound, range.upperBound - 1)))
+        }
     }
 
     // MARK: - Document
@@ -76,6 +110,8 @@ enum PolicyParser {
     /// One statement's elements after the syntax phase, not yet judged beyond their JSON types.
     struct RawStatement {
         var path: String
+        /// The statement object's bytes in the document's text.
+        var range: Range<Int> = 0..<0
         var sid: (value: String, path: String)?
         var effect: (value: String, path: String)?
         /// `Action` / `NotAction`: the values and whether it was `NotAction`.
@@ -86,7 +122,9 @@ enum PolicyParser {
         var condition: (node: JSONNode, path: String)?
     }
 
-    static func validate(_ json: JSONNode, kind: PolicyDocumentKind) throws(PolicyError) -> PolicyDocument {
+    static func validate(_ json: JSONNode, kind: PolicyDocumentKind, text: [UInt8]) throws(PolicyError)
+        -> PolicyDocument
+    {
         guard case .object(let members) = json.value else {
             throw .malformed("\(syntax) The policy document must be a JSON object, not \(json.typeName)")
         }
@@ -201,8 +239,11 @@ enum PolicyParser {
 
         var statements: [Statement] = []
         statements.reserveCapacity(raws.count)
+        var locator = TextLocator(text)
         for raw in raws {
-            statements.append(try statement(raw, kind: kind, variables: version == "2012-10-17", warnings: &warnings))
+            var statement = try statement(raw, kind: kind, variables: version == "2012-10-17", warnings: &warnings)
+            statement.span = locator.span(raw.range)
+            statements.append(statement)
         }
         return PolicyDocument(version: version, id: id, statements: statements, kind: kind, warnings: warnings)
     }
@@ -214,7 +255,7 @@ enum PolicyParser {
         guard case .object(let members) = json.value else {
             throw .malformed(path, "\(syntax) A statement must be an object, not \(json.typeName)")
         }
-        var raw = RawStatement(path: path)
+        var raw = RawStatement(path: path, range: json.range)
         for member in members {
             let at = "\(path).\(member.key)"
             switch member.key {

@@ -162,6 +162,22 @@ public struct AuthorizationService: AuthorizationServiceProtocol {
             throw Self.invalidInput("at most \(Self.maxResults) action x resource pairs per simulation")
         }
 
+        // Where each policy's statements sit in its text, for the matched statements' StartPosition/EndPosition.
+        var documents: [String: PolicyDocument] = [:]
+        for policy in compiled.policies where documents[policy.id] == nil { documents[policy.id] = policy.document }
+        func positioned(_ matched: MatchedStatement) -> EvaluatedStatement {
+            var evaluated = statement(matched)
+            if let statements = documents[matched.policyID]?.statements, statements.indices.contains(matched.index),
+                let span = statements[matched.index].span
+            {
+                evaluated.startPosition = Position(
+                    line: Int32(clamping: span.start.line), column: Int32(clamping: span.start.column))
+                evaluated.endPosition = Position(
+                    line: Int32(clamping: span.end.line), column: Int32(clamping: span.end.column))
+            }
+            return evaluated
+        }
+
         var results: [SimulationResult] = []
         results.reserveCapacity(actions.count * resources.count)
         for action in actions {
@@ -173,7 +189,7 @@ public struct AuthorizationService: AuthorizationServiceProtocol {
                 result.evalActionName = action
                 result.evalResourceName = resource
                 result.evalDecision = Self.wireDecision(outcome.decision)
-                result.matchedStatements = outcome.matched.map(statement)
+                result.matchedStatements = outcome.matched.map(positioned)
                 result.missingContextValues = outcome.missingContextKeys
                 if let allowed = outcome.boundaryAllowed {
                     result.permissionsBoundaryDecisionDetail = PermissionsBoundaryDecisionDetail(

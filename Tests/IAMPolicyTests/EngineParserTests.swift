@@ -35,6 +35,36 @@ struct EngineParserTests {
         #expect(s1.resources == .exclude(["arn:aws:iam::123456789012:user/x"]))
     }
 
+    @Test func statementsKnowWhereTheyAreInTheirText() throws {
+        // Lines and columns from 1, of each statement's opening and closing brace.
+        let text =
+            "{\"Version\":\"2012-10-17\",\n  \"Statement\": [\n    {\"Sid\":\"Cafe\",\"Effect\":\"Allow\",\n"
+            + "     \"Action\":\"s3:*\",\"Resource\":\"arn:aws:s3:::caf\u{E9}\"},  {\"Effect\":\"Deny\",\"Action\":\"s3:Delete*\",\"Resource\":\"*\"}\n  ]\n}"
+        let d = try PolicyDocument.parse(text, kind: .identity)
+        #expect(
+            d.statements.map(\.span) == [
+                SourceSpan(start: TextPosition(line: 3, column: 5), end: TextPosition(line: 4, column: 52)),
+                SourceSpan(start: TextPosition(line: 4, column: 56), end: TextPosition(line: 4, column: 109)),
+            ])
+        // A single statement object has its span too.
+        let single = try F.parse(
+            #"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}"#)
+        #expect(
+            single.statements[0].span
+                == SourceSpan(start: TextPosition(line: 1, column: 37), end: TextPosition(line: 1, column: 82)))
+        // Where a statement sits is not part of what it says: the same policy laid out otherwise is equal.
+        let compact = try PolicyDocument.parse(
+            #"{"Version":"2012-10-17","Statement":[{"Sid":"Cafe","Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::caf\#u{E9}"},{"Effect":"Deny","Action":"s3:Delete*","Resource":"*"}]}"#,
+            kind: .identity)
+        #expect(compact.statements == d.statements)
+        // Columns count characters: the é (two bytes) before the first statement's end counts one.
+        #expect(
+            compact.statements.map(\.span) == [
+                SourceSpan(start: TextPosition(line: 1, column: 38), end: TextPosition(line: 1, column: 115)),
+                SourceSpan(start: TextPosition(line: 1, column: 117), end: TextPosition(line: 1, column: 170)),
+            ])
+    }
+
     @Test func singleStatementObjectAndPrincipalForms() throws {
         let d = try F.parse(
             #"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":["123456789012","arn:aws:iam::123456789012:root"],"Service":"apigateway.amazonaws.com"},"Action":"sts:AssumeRole"}}"#,

@@ -52,6 +52,9 @@ struct AuthorizationServiceTests {
         #expect(response.evaluationResults[0].matchedStatements.map(\.sourcePolicyID) == ["PolicyInputList.1"])
         #expect(response.evaluationResults[0].matchedStatements.first?.sid == "Read")
         #expect(response.evaluationResults[0].matchedStatements.first?.sourcePolicyType == .input)
+        // The statement's braces in its text (the policy is on one line).
+        #expect(response.evaluationResults[0].matchedStatements.first?.startPosition == Position(line: 1, column: 38))
+        #expect(response.evaluationResults[0].matchedStatements.first?.endPosition == Position(line: 1, column: 122))
 
         // A boundary never grants; a second identity policy's Deny wins.
         req.permissionsBoundaryPolicyInputList = [Self.onlyList]

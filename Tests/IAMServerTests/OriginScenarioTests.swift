@@ -101,6 +101,9 @@ struct OriginScenarioTests {
         #expect(matched.sourcePolicyID == policyARN)
         #expect(matched.sourcePolicyType == .userManaged)
         #expect(matched.sid == "InvokePets")
+        // Where the statement is in the stored document, as AWS's StartPosition and EndPosition say.
+        #expect(matched.startPosition == Position(line: 4, column: 3))
+        #expect(matched.endPosition == Position(line: 5, column: 80))
         var keys = GetContextKeysForPrincipalPolicyRequest()
         keys.policySourceARN = Self.alice
         keys.policyInputList = [
