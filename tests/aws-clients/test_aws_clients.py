@@ -242,6 +242,9 @@ def account_and_simulation():
                                                     "ContextKeyType": "string"}])
     assert r["EvaluationResults"][0]["EvalDecision"] == "allowed", r
     assert "PermissionsBoundaryDecisionDetail" not in r["EvaluationResults"][0], r
+    # The matched statement's braces in POLICY's one line of text.
+    m = r["EvaluationResults"][0]["MatchedStatements"][0]
+    assert (m["StartPosition"], m["EndPosition"]) == ({"Line": 1, "Column": 41}, {"Line": 1, "Column": 187}), m
     # A boundary that allows nothing of S3: the simulation says so, as AWS's PermissionsBoundaryDecisionDetail.
     boundary = json.dumps({"Version": "2012-10-17",
                            "Statement": [{"Effect": "Allow", "Action": "sqs:*", "Resource": "*"}]})
