@@ -60,7 +60,7 @@ public struct ServerAssembly: Sendable {
                     sealer: sealer),
             ]
             + Self.managementServices(
-                store: store, publisher: publisher, account: account, rootKeys: rootKeys, audit: audit, sealer: sealer,
+                store: store, publisher: publisher, account: account, audit: audit, sealer: sealer,
                 authorizer: authorizer)
         return ServerAssembly(
             services: services,
@@ -75,8 +75,8 @@ public struct ServerAssembly: Sendable {
     /// The IAM management service over `store`; every committed write updates the snapshot before the
     /// caller hears of it.
     static func managementServices(
-        store: any Store, publisher: SnapshotPublisher, account: AccountID, rootKeys: RootKeys, audit: AuditLog?,
-        sealer: SecretSealer? = nil, authorizer: Authorizer? = nil
+        store: any Store, publisher: SnapshotPublisher, account: AccountID, audit: AuditLog?,
+        sealer: SecretSealer? = nil, authorizer: Authorizer
     )
         -> [any RPCService]
     {
@@ -84,14 +84,11 @@ public struct ServerAssembly: Sendable {
             guard !commit.changes.isEmpty else { return }
             // Before the caller hears of the write: a check that starts after the answer sees it.
             _ = try? await publisher.catchUp(atLeast: commit.revision)
-            let caller = try? Caller.resolve(
-                commit.accessKeyID, snapshot: publisher.snapshot, rootKeys: rootKeys, account: account
-            ).get()
-            audit?.recordCommit(commit, caller: caller?.arn)
+            audit?.recordCommit(commit)
         }
-        // The audit log names a mutation's resource as the authorizer does, by ARN.
-        if audit != nil, let authorizer {
-            service.resourceARN = { request, context in authorizer.resourceARN(of: request, context: context) }
+        // The audit log names a write's caller and resource as the authorizer did.
+        if audit != nil {
+            service.nameSubject = { request, context in authorizer.subject(of: request, context: context) }
         }
         return [service]
     }

@@ -334,6 +334,36 @@ struct DaemonAuthorizationTests {
         await fixture.stop()
     }
 
+    /// A user who deactivates her own key is still the caller of that call in the audit log: the caller is named
+    /// before the write, when her key still resolves.
+    @Test func aKeyThatDeactivatesItselfIsAuditedWithItsCaller() async throws {
+        let fixture = try await Self.start()
+        let root = IAMServiceClient(client: try fixture.client(fixture.root))
+        var own = PutUserPolicyRequest()
+        own.userName = "alice"
+        own.policyName = "own-keys"
+        own.policyDocument =
+            #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:UpdateAccessKey","Resource":"arn:aws:iam::123456789012:user/alice"}]}"#
+        _ = try await root.putUserPolicy(own)
+        let aliceKey = fixture.keys["alice"]!
+        let alice = try fixture.client(aliceKey)
+        var deactivate = UpdateAccessKeyRequest()
+        deactivate.userName = "alice"
+        deactivate.accessKeyID = aliceKey.id
+        deactivate.status = .inactive
+        _ = try await IAMServiceClient(client: alice).updateAccessKey(deactivate)
+
+        let audit = try String(contentsOf: fixture.directory.appendingPathComponent("audit.log"), encoding: .utf8)
+        let line = try #require(audit.split(separator: "\n").first { $0.contains(#""rpc":"UpdateAccessKey""#) })
+        let record = try #require(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        #expect(record["caller"] as? String == "arn:aws:iam::123456789012:user/alice", "\(record)")
+        #expect(record["resource"] as? String == "arn:aws:iam::123456789012:user/alice", "\(record)")
+        #expect(record["accessKeyId"] as? String == aliceKey.id)
+        await alice.close()
+        await root.client.close()
+        await fixture.stop()
+    }
+
     @Test func assumeRoleGivesCredentialsThatConnect() async throws {
         let fixture = try await Self.start()
         let alice = try fixture.client(fixture.keys["alice"]!)

@@ -71,14 +71,15 @@ final class AuditLog: Sendable {
                 result: "OK", errorCode: nil, requestId: context.requestID, revision: revision))
     }
 
-    /// Records a committed write of the IAM service, with the ARN of the resource it acted on (or, if it has none,
-    /// the kind and id of the first thing it changed).
-    func recordCommit(_ commit: IAMCommit, caller: String?) {
+    /// Records a committed write of the IAM service, with its caller and the ARN of the resource it acted on (or,
+    /// if it names none, the kind and id of the first thing it changed).
+    func recordCommit(_ commit: IAMCommit) {
         let rpc = commit.method.split(separator: "/").last.map(String.init) ?? commit.method
         self.append(
             Record(
-                time: UTCTime.iso8601(Date()), caller: caller, accessKeyId: commit.accessKeyID, peer: commit.peer,
-                rpc: rpc, resource: commit.resource ?? commit.changes.first.map { Self.describe($0.entity) },
+                time: UTCTime.iso8601(Date()), caller: commit.subject.callerARN, accessKeyId: commit.accessKeyID,
+                peer: commit.peer, rpc: rpc,
+                resource: commit.subject.resource ?? commit.changes.first.map { Self.describe($0.entity) },
                 result: "OK",
                 errorCode: nil, requestId: commit.requestID, revision: commit.revision.rawValue))
     }

@@ -30,19 +30,11 @@ struct Authorizer: ServerInterceptor {
         let now = Date()
         let caller: Caller
         let callerARN: String
-        if let resolved = ResolvedCallers.lookup(context.accessKeyID, in: published, at: now) {
-            (caller, callerARN) = (resolved.caller, resolved.arn)
-        } else {
-            switch Caller.resolve(
-                context.accessKeyID, snapshot: published.snapshot, rootKeys: self.rootKeys, account: self.account)
-            {
-            case .success(let resolved):
-                caller = resolved
-                callerARN = ResolvedCallers.remember(resolved, in: published).arn
-            case .failure(let error):
-                self.audit?.record(context: context, caller: nil, resource: nil, error: error)
-                return .reject(error)
-            }
+        switch self.caller(context.accessKeyID, in: published, at: now) {
+        case .success(let resolved): (caller, callerARN) = (resolved.caller, resolved.arn)
+        case .failure(let error):
+            self.audit?.record(context: context, caller: nil, resource: nil, error: error)
+            return .reject(error)
         }
         let method = context.method
         if caller.expiration == nil, case .principal = caller.kind {
@@ -64,8 +56,7 @@ struct Authorizer: ServerInterceptor {
             }
             return .proceed
         }
-        let namingContext = ResourceNamingContext(
-            account: self.account.rawValue, callerARN: callerARN, directory: SnapshotDirectory(published))
+        let namingContext = self.namingContext(callerARN: callerARN, in: published)
         let resource = naming.resource(in: namingContext)
         let keys = Self.conditionKeys(of: naming, resource: resource, in: published.snapshot)
         if let error = self.check(
@@ -85,25 +76,34 @@ struct Authorizer: ServerInterceptor {
         return .proceed
     }
 
-    /// The ARN `request` acts on when `context`'s key makes it, as ``intercept(_:context:)`` checks it (the audit
-    /// log names a mutation's resource by it); nil for a request that names no resource or a key that resolves to
-    /// no caller.
-    func resourceARN(of request: some WireMessage, context: ServerCallContext) -> String? {
-        guard let naming = ResourceNamingTable.naming(request) else { return nil }
+    /// The caller `accessKeyID` is against `published`, with its ARN: as this thread resolved it before, else
+    /// resolved now and kept for the thread's next calls (``ResolvedCallers``).
+    private func caller(_ accessKeyID: String, in published: PublishedSnapshot, at now: Date) -> Result<
+        ResolvedCallers.Entry, RPCError
+    > {
+        if let resolved = ResolvedCallers.lookup(accessKeyID, in: published, at: now) { return .success(resolved) }
+        return Caller.resolve(accessKeyID, snapshot: published.snapshot, rootKeys: self.rootKeys, account: self.account)
+            .map { ResolvedCallers.remember($0, in: published) }
+    }
+
+    /// Where a request's names become ARNs, for a call by `callerARN` (the resource of calls that name no user).
+    private func namingContext(callerARN: String, in published: PublishedSnapshot) -> ResourceNamingContext {
+        ResourceNamingContext(
+            account: self.account.rawValue, callerARN: callerARN, directory: SnapshotDirectory(published))
+    }
+
+    /// Who makes a write and what it acts on, as ``intercept(_:context:)`` named them when it authorized the call
+    /// (the audit log's caller and resource). Asked before the write runs: after it, a key that deactivated or
+    /// deleted itself no longer resolves to its holder, and a deleted entity has lost its path.
+    func subject(of request: some WireMessage, context: ServerCallContext) -> WriteSubject {
         let published = self.publisher.published
-        let callerARN: String
-        if let resolved = ResolvedCallers.lookup(context.accessKeyID, in: published, at: Date()) {
-            callerARN = resolved.arn
-        } else if case .success(let caller) = Caller.resolve(
-            context.accessKeyID, snapshot: published.snapshot, rootKeys: self.rootKeys, account: self.account)
-        {
-            callerARN = caller.arn
-        } else {
-            return nil
+        guard case .success(let caller) = self.caller(context.accessKeyID, in: published, at: Date()) else {
+            return WriteSubject()
         }
-        return naming.resource(
-            in: ResourceNamingContext(
-                account: self.account.rawValue, callerARN: callerARN, directory: SnapshotDirectory(published)))
+        let resource = ResourceNamingTable.naming(request).map {
+            $0.resource(in: self.namingContext(callerARN: caller.arn, in: published))
+        }
+        return WriteSubject(callerARN: caller.arn, resource: resource)
     }
 
     /// The request's own condition keys (``IAMResourceNaming/requestConditionKeys``) and, when the resource is a
@@ -186,9 +186,10 @@ struct Authorizer: ServerInterceptor {
     }
 }
 
-/// Access keys the Authorizer resolved against one published snapshot, per event loop thread: a call on a
-/// connection resolves the same key against the same snapshot as the call before it, so the key's parse, its two
-/// table lookups and the caller's ARN text are done once per key and snapshot instead of once per call.
+/// Access keys the Authorizer resolved against one published snapshot, per thread (the event loops, and the tasks
+/// that name a write's caller for the audit log): a call on a connection resolves the same key against the same
+/// snapshot as the call before it, so the key's parse, its two table lookups and the caller's ARN text are done once
+/// per key and snapshot instead of once per call.
 ///
 /// Every entry belongs to the snapshot it was resolved against; a publication (a key deactivated or deleted, a
 /// user removed, new policies) makes the next call on each thread start afresh. Only what cannot change while the
@@ -197,7 +198,7 @@ struct Authorizer: ServerInterceptor {
 /// lines; the table is immutable and replaced on a miss (misses are rare: a new key or a new snapshot).
 ///
 /// A thread's table keeps its snapshot alive until the thread's next call resolves a key against a newer one. That
-/// pins at most one superseded snapshot per event loop, and of it only what later writes changed: snapshots share
+/// pins at most one superseded snapshot per such thread, and of it only what later writes changed: snapshots share
 /// their unchanged shards (IAMDomain's `ShardedMap`).
 final class ResolvedCallers: Sendable {
     struct Entry: Sendable {

@@ -18,9 +18,24 @@ public struct IAMCommit: Sendable {
     public var changes: [Change]
     /// The caller's address, for the audit log.
     public var peer: String?
-    /// The ARN of the resource the call acted on, as the authorizer names it (`arn:aws:iam::<account>:user/<path><name>`
-    /// for CreateUser, the user's for CreateAccessKey), named before the write; nil when no namer is set.
-    public var resource: String? = nil
+    /// Who made the write and what it acted on, named before it ran; empty when the service names nothing.
+    public var subject = WriteSubject()
+}
+
+/// Who makes a write and what it acts on, by ARN, as the call was authorized: the caller
+/// (`arn:aws:iam::<account>:user/...`, `...:root`, an assumed-role session) and the resource
+/// (`arn:aws:iam::<account>:user/<path><name>` for CreateUser, the user's for CreateAccessKey).
+public struct WriteSubject: Sendable, Hashable {
+    /// The caller's ARN; nil when its key did not resolve.
+    public var callerARN: String?
+    /// The resource's ARN; nil when the request names none.
+    public var resource: String?
+
+    /// Creates a subject.
+    public init(callerARN: String? = nil, resource: String? = nil) {
+        self.callerARN = callerARN
+        self.resource = resource
+    }
 }
 
 /// The `iam.v1.IAM` service: users, groups, roles, managed and inline policies, attachments, access keys and
@@ -41,9 +56,8 @@ public struct IAMService: IAMServiceProtocol {
     let deriveVerifier: @Sendable (String) -> SCRAMVerifier
     /// Seals new secrets for SigV4 (the AWS front door); nil keeps only the verifier.
     var sealer: SecretSealer? = nil
-    /// Names the resource a call acts on (the authorizer's ARN for it), for ``IAMCommit/resource``; asked before the
-    /// write, so a deleted entity is named by the ARN it had.
-    var resourceARN: (@Sendable (_ request: any WireMessage, _ context: ServerCallContext) -> String?)? = nil
+    /// Names who makes a write and what it acts on (``IAMCommit/subject``), before it runs; nil names nothing.
+    var nameSubject: (@Sendable (_ request: any WireMessage, _ context: ServerCallContext) -> WriteSubject)? = nil
 
     /// The account every entity belongs to.
     public var account: AccountID { self.directory.account }
@@ -83,7 +97,7 @@ public struct IAMService: IAMServiceProtocol {
     func commit<T: Sendable>(
         _ context: ServerCallContext, _ request: some WireMessage, _ write: () async throws(IAMError) -> Committed<T>
     ) async throws(IAMError) -> (value: T, revision: UInt64) {
-        let resource = self.resourceARN?(request, context)
+        let subject = self.nameSubject?(request, context) ?? WriteSubject()
         let committed = try await write()
         await self.onCommit(
             IAMCommit(
@@ -91,7 +105,7 @@ public struct IAMService: IAMServiceProtocol {
                 revision: committed.revision, changes: committed.changes,
                 peer: context.peerAddress.map { address in
                     address.ipAddress.map { ip in address.port.map { "\(ip):\($0)" } ?? ip } ?? "\(address)"
-                }, resource: resource))
+                }, subject: subject))
         return (committed.value, committed.revision.rawValue)
     }
 
