@@ -118,25 +118,13 @@ package struct JSONParser {
         return out
     }
 
-    private func position() -> (line: Int, column: Int) {
-        var line = 1
-        var column = 1
-        for byte in bytes[..<min(index, bytes.count)] {
-            if byte == UInt8(ascii: "\n") {
-                line += 1
-                column = 1
-            } else if byte & 0xC0 != 0x80 {
-                column += 1
-            }
-        }
-        return (line, column)
-    }
-
     private func syntaxError(_ what: String) -> PolicyError {
-        let (line, column) = position()
+        var locator = TextLocator(bytes)
+        let at = locator.position(at: min(index, bytes.count))
         let where_ = JSONParser.render(path)
         let location = where_.isEmpty ? "" : " in \(where_)"
-        return .malformed("Syntax errors in policy. Invalid JSON at line \(line), column \(column)\(location): \(what)")
+        return .malformed(
+            "Syntax errors in policy. Invalid JSON at line \(at.line), column \(at.column)\(location): \(what)")
     }
 
     private mutating func skipWhitespace() {
@@ -399,5 +387,40 @@ package struct JSONParser {
             }
         }
         throw syntaxError("unterminated string")
+    }
+}
+
+/// Lines and columns (from 1; a column is a character, not a byte) of byte offsets in a text, in one forward pass:
+/// asked in increasing order (a policy's statements come in document order), it never reads a byte twice. Syntax
+/// errors and statements' spans count positions the same way.
+struct TextLocator {
+    let bytes: [UInt8]
+    private var offset = 0
+    private var position = TextPosition(line: 1, column: 1)
+
+    init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    /// The position of the byte at `target` (not before the last one asked).
+    mutating func position(at target: Int) -> TextPosition {
+        precondition(target >= self.offset && target <= self.bytes.count)
+        while self.offset < target {
+            let byte = self.bytes[self.offset]
+            if byte == 0x0A {
+                self.position.line += 1
+                self.position.column = 1
+            } else if byte & 0xC0 != 0x80 {
+                // A UTF-8 continuation byte belongs to the character before it.
+                self.position.column += 1
+            }
+            self.offset += 1
+        }
+        return self.position
+    }
+
+    /// The span of a statement's object, parsed from `range`.
+    mutating func span(_ range: Range<Int>) -> SourceSpan {
+        SourceSpan(
+            start: self.position(at: range.lowerBound),
+            end: self.position(at: max(range.lowerBound, range.upperBound - 1)))
     }
 }

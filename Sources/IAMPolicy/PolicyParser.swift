@@ -65,40 +65,6 @@ enum PolicyParser {
         return try validate(json, kind: kind, text: bytes)
     }
 
-    /// Lines and columns of byte offsets in one pass over `bytes`: asked in increasing order (statements come in
-    /// document order), it only moves forward.
-    struct TextLocator {
-        let bytes: [UInt8]
-        private var offset = 0
-        private var position = TextPosition(line: 1, column: 1)
-
-        init(_ bytes: [UInt8]) { self.bytes = bytes }
-
-        /// The position of the byte at `target` (not before the last one asked).
-        mutating func position(at target: Int) -> TextPosition {
-            precondition(target >= self.offset && target <= self.bytes.count)
-            while self.offset < target {
-                let byte = self.bytes[self.offset]
-                if byte == 0x0A {
-                    self.position.line += 1
-                    self.position.column = 1
-                } else if byte & 0xC0 != 0x80 {
-                    // A UTF-8 continuation byte belongs to the character before it.
-                    self.position.column += 1
-                }
-                self.offset += 1
-            }
-            return self.position
-        }
-
-        /// The span of a statement's object, parsed from `range`.
-        mutating func span(_ range: Range<Int>) -> SourceSpan {
-            SourceSpan(
-                start: self.position(at: range.lowerBound),
-                end: self.position(at: max(range.lowerBound, range.upperBound - 1)))
-        }
-    }
-
     // MARK: - Document
     //
     // AWS checks a document in phases and reports the first phase that fails, whatever the statement order
