@@ -16,6 +16,7 @@
 # its size alone.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source tools/benchmarks/iamd-port.sh
 RUNS=${1:-3}
 SECONDS_PER_RUN=${2:-5}
 SIZES=${3:-small large}
@@ -60,14 +61,7 @@ for size in $SIZES; do
   start_ns=$(date +%s%N)
   "$BIN/iamd" --data-dir "$data" --port 0 --query-port off --log-level warning > "$data/iamd.out" 2> "$data/iamd.err" &
   server_pid=$!
-  port=
-  for _ in $(seq 1 1200); do   # bounded: 120 s
-    port=$(grep -o 'listening 127.0.0.1:[0-9]*' "$data/iamd.out" 2>/dev/null | cut -d: -f2 || true)
-    [[ -n $port ]] && break
-    kill -0 "$server_pid" 2>/dev/null || { cat "$data/iamd.err" >&2; exit 1; }
-    sleep 0.1
-  done
-  [[ -n $port ]] || { echo "iamd did not listen within 120 s" >&2; cat "$data/iamd.err" >&2; exit 1; }
+  port=$(iamd_port "$server_pid" "$data/iamd.out" "$data/iamd.err" 120)
   startup_ms=$(( ($(date +%s%N) - start_ns) / 1000000 ))
   rss_start_kib=$(awk '/^VmRSS/ {print $2}' "/proc/$server_pid/status")
   echo "== $size: seeded in ${seed_ms} ms; iamd pid $server_pid port $port listening after ${startup_ms} ms, RSS $((rss_start_kib / 1024)) MiB" >&2

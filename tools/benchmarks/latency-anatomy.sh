@@ -13,6 +13,7 @@
 # per read and write, to both workloads alike.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source tools/benchmarks/iamd-port.sh
 RUNS=${1:-3}
 CALLS=${2:-8000}
 BIN=${BIN:-}
@@ -34,14 +35,7 @@ for run in $(seq "$RUNS"); do
     TIMELINE_OUT=$data/server LD_PRELOAD=$work/timeline.so "$BIN/iamd" --data-dir "$data" --port 0 --query-port off \
       --log-level warning > "$data/iamd.out" 2> "$data/iamd.err" &
     server_pid=$!
-    port=
-    for _ in $(seq 1 300); do   # bounded: 30 s
-      port=$(grep -o 'listening 127.0.0.1:[0-9]*' "$data/iamd.out" 2>/dev/null | cut -d: -f2 || true)
-      [[ -n $port ]] && break
-      kill -0 "$server_pid" 2>/dev/null || { cat "$data/iamd.err" >&2; exit 1; }
-      sleep 0.1
-    done
-    [[ -n $port ]] || { echo "iamd did not listen within 30 s" >&2; exit 1; }
+    port=$(iamd_port "$server_pid" "$data/iamd.out" "$data/iamd.err" 30)
     load=$(timeout 120 env TIMELINE_OUT="$data/client" LD_PRELOAD="$work/timeline.so" "$BIN/iam-loadtest" run \
       --workload "$workload" --connections 1 --in-flight 1 \
       --principal-arn arn:aws:iam::123456789012:user/dept-0/user-000000 --port "$port" --trust "$data/tls/ca.pem" \

@@ -32,6 +32,7 @@
 # Packages/IAMPostgres, scratch path .build-pg) are set. Every loop is bounded (timeout, --duration).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source tools/benchmarks/iamd-port.sh
 # B's side (the replica whose checks are measured, and their client); everything else runs where the script does.
 ON_B=()
 if [[ ${PIN:-0} == 1 ]]; then
@@ -78,14 +79,7 @@ start_replica() {
     > "$data/iamd.out" 2> "$data/iamd.err" &
   PID=$!
   pids+=("$PID")
-  PORT=
-  for _ in $(seq 1 3000); do   # bounded: 300 s
-    PORT=$(grep -o 'listening 127.0.0.1:[0-9]*' "$data/iamd.out" 2>/dev/null | cut -d: -f2 || true)
-    [[ -n $PORT ]] && break
-    kill -0 "$PID" 2>/dev/null || { cat "$data/iamd.err" >&2; exit 1; }
-    sleep 0.1
-  done
-  [[ -n $PORT ]] || { echo "iamd $name did not listen" >&2; exit 1; }
+  PORT=$(iamd_port "$PID" "$data/iamd.out" "$data/iamd.err" 300)
 }
 
 # A makes the root key, the KEK and a development certificate; the others use A's.
