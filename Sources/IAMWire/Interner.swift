@@ -8,8 +8,9 @@
 
 /// What decoding on one thread made lately, so that what it meets again is the value made before: strings of 16 to
 /// 256 bytes (a principal's ARN, a resource, a context key) and leaf messages of at most 256 bytes that the
-/// generator marks ``WireMessage/isInternable`` (a context entry, a tag): what a backend's checks repeat call after
-/// call, and a batch check after check. A value met again costs no allocation, no UTF-8 validation, no copy, and no
+/// generator marks ``WireMessage/isInternable`` (a context entry, a tag), and the consecutive values of a repeated
+/// field of such messages, whole, up to ``maximumRunLength`` bytes (a check's context entries): what a backend's checks
+/// repeat call after call, and a batch check after check. A value met again costs no allocation, no UTF-8 validation, no copy, and no
 /// free when the message goes. Shorter strings are stored inline in `String` and cost nothing to make; longer
 /// strings and messages of messages are rarely repeated whole. Messages with a `bytes` field are never held, as
 /// their slices would keep a whole received frame alive.
@@ -97,6 +98,22 @@ public final class Interner {
         }
     }
 
+    /// A held run of a repeated field's consecutive values (the context entries of a check), and the bytes it was
+    /// decoded from: its type is the array's, so a run is never given for a single message or another element type.
+    @usableFromInline final class HeldRun<M: WireMessage>: HeldMessage {
+        @usableFromInline let value: [M]
+
+        @inlinable
+        init(_ value: [M], bytes: UnsafeRawBufferPointer) {
+            self.value = value
+            super.init(type: ObjectIdentifier([M].self), bytes: bytes)
+        }
+    }
+
+    /// The longest run of a repeated field's values held whole: a check's context entries are a few dozen bytes
+    /// each, and a run held keeps a copy of its bytes.
+    public static let maximumRunLength = 1024
+
     /// Set i is slots 2i (met last) and 2i + 1.
     @usableFromInline let slots: UnsafeMutablePointer<Slot>
     /// Likewise for messages.
@@ -142,6 +159,23 @@ public final class Interner {
     public func hold<M: WireMessage>(_ message: M, decodedFrom bytes: UnsafeBufferPointer<UInt8>) {
         let set = self.messages + 2 &* Self.messageSet(ObjectIdentifier(M.self), bytes)
         Self.put(Held(message, bytes: UnsafeRawBufferPointer(bytes)), in: set)
+    }
+
+    /// The values of a repeated `M` field encoded as `bytes` (at most ``maximumRunLength``: the first value's length
+    /// prefix to the end of the last value, the field keys between them included), if a set holds them.
+    @inlinable
+    public func run<M: WireMessage>(_: M.Type, _ bytes: UnsafeBufferPointer<UInt8>) -> [M]? {
+        let type = ObjectIdentifier([M].self)
+        let set = self.messages + 2 &* Self.messageSet(type, bytes)
+        guard let held = Self.find(in: set, { $0?.holds(type, bytes) == true }) ?? nil else { return nil }
+        return unsafeDowncast(held, to: HeldRun<M>.self).value
+    }
+
+    /// Holds `run`, decoded from `bytes` (at most ``maximumRunLength``), first in its set.
+    @inlinable
+    public func holdRun<M: WireMessage>(_ run: [M], decodedFrom bytes: UnsafeBufferPointer<UInt8>) {
+        let set = self.messages + 2 &* Self.messageSet(ObjectIdentifier([M].self), bytes)
+        Self.put(HeldRun(run, bytes: UnsafeRawBufferPointer(bytes)), in: set)
     }
 
     /// The entry of the set of two at `set` that `matches`, moved first; nil when neither does.

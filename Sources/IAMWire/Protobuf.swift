@@ -747,6 +747,74 @@ public struct ProtobufReader {
         return message
     }
 
+    /// Reads a value of a repeated message field (the reader is just past its key, `tag`) and appends it to `array`.
+    /// At the field's first value, an internable type's run of consecutive values that the thread decoded lately from
+    /// the same bytes is that array, whole (see ``Interner``): a check's context entries, repeated by the checks of a
+    /// batch and by a backend's calls, cost no array and no element decode. Otherwise the array is sized once for
+    /// every value of the field in the message, so it does not grow on the way.
+    @inlinable
+    public mutating func readRepeatedMessage<M: WireMessage>(_ tag: ProtobufTag, into array: inout [M])
+        throws(WireError)
+    {
+        guard array.isEmpty else {
+            array.append(try self.readMessage(M.self))
+            return
+        }
+        guard M.isInternable, let interner = self.interner, let run = self.consecutiveRun(tag),
+            run.end &- self.index <= Interner.maximumRunLength
+        else {
+            array.reserveCapacity(self.countLengthDelimited(tag))
+            array.append(try self.readMessage(M.self))
+            return
+        }
+        let start = self.index
+        let encoded = UnsafeBufferPointer(
+            rebasing: self.bytes.assumingMemoryBound(to: UInt8.self)[start..<run.end])
+        if let held = interner.run(M.self, encoded) {
+            self.index = run.end
+            array = held
+            return
+        }
+        array.reserveCapacity(run.count)
+        array.append(try self.readMessage(M.self))
+        while self.index < run.end {
+            _ = try self.readTag()  // `tag` again: the run is the values with no other field between them
+            array.append(try self.readMessage(M.self))
+        }
+        interner.holdRun(array, decodedFrom: encoded)
+    }
+
+    /// Where the run of consecutive length-delimited values of `tag` that starts here (at the first one's length)
+    /// ends, and how many values it has; nil when a length runs past the message's end (reading then fails).
+    @inlinable
+    func consecutiveRun(_ tag: ProtobufTag) -> (end: Int, count: Int)? {
+        let bytes = self.bytes
+        let end = self.end
+        var index = self.index
+        // A varint of at most ten bytes, or nil at the end of the bytes.
+        func varint() -> UInt64? {
+            var value: UInt64 = 0
+            var shift: UInt64 = 0
+            while index < end && shift < 70 {
+                let byte = bytes.load(fromByteOffset: index, as: UInt8.self)
+                index &+= 1
+                value |= UInt64(byte & 0x7F) << shift
+                if byte < 0x80 { return value }
+                shift &+= 7
+            }
+            return nil
+        }
+        let wanted = UInt64(tag.fieldNumber) << 3 | UInt64(ProtobufWireType.lengthDelimited.rawValue)
+        var count = 0
+        while true {
+            guard let length = varint(), length <= UInt64(end &- index) else { return nil }
+            index &+= Int(length)
+            count &+= 1
+            let valueEnd = index
+            guard index < end, varint() == wanted else { return (valueEnd, count) }
+        }
+    }
+
     /// Merges an embedded message into `message` (protobuf's rule for a singular message field seen twice).
     @inlinable
     public mutating func mergeMessage<M: WireMessage>(into message: inout M) throws(WireError) {

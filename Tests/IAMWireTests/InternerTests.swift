@@ -111,8 +111,9 @@ struct InternerTests {
             ContextEntry(
                 contextKeyName: "aws:TagKeys", contextKeyValues: ["team", "cost-center"], contextKeyType: .stringList),
             ContextEntry(
-                contextKeyName: "big", contextKeyValues: [String(repeating: "v", count: 300)], contextKeyType: .string),
+                contextKeyName: "big", contextKeyValues: [String(repeating: "v", count: 1100)], contextKeyType: .string),
         ]
+        // The entries' run is longer than a run held whole (Interner.maximumRunLength): each entry on its own.
         let first = try Self.decoded(request)
         let second = try Self.decoded(request)
         #expect(first == request)
@@ -125,6 +126,102 @@ struct InternerTests {
         }
         // Over 256 bytes encoded: made afresh.
         #expect(values(first.contextEntries[2]) != values(second.contextEntries[2]))
+    }
+
+    @Test("a repeated field's run of values decoded again is the array decoded before, whole")
+    func repeatedRunsShareStorage() throws {
+        func storage(_ entries: [ContextEntry]) -> UnsafeRawPointer? {
+            entries.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) }
+        }
+        var request = AuthorizeRequest()
+        request.principalARN = "arn:aws:iam::123456789012:user/alice"
+        request.contextEntries = [
+            ContextEntry(contextKeyName: "aws:SourceIp", contextKeyValues: ["203.0.113.9"], contextKeyType: .ip),
+            ContextEntry(
+                contextKeyName: "aws:RequestedRegion", contextKeyValues: ["us-east-1"], contextKeyType: .string),
+        ]
+        let first = try Self.decoded(request)
+        let second = try Self.decoded(request)
+        #expect(first == request)
+        #expect(second == request)
+        #expect(storage(first.contextEntries) == storage(second.contextEntries))
+
+        // One byte else (the address): another run, decoded as sent, not the held one.
+        var other = request
+        other.contextEntries[0].contextKeyValues = ["203.0.113.8"]
+        let third = try Self.decoded(other)
+        #expect(third == other)
+        #expect(storage(third.contextEntries) != storage(first.contextEntries))
+
+        // A run of over Interner.maximumRunLength bytes is made afresh each time, and decodes as sent.
+        var long = request
+        long.contextEntries = (0..<40).map {
+            ContextEntry(
+                contextKeyName: "k\($0)", contextKeyValues: ["a value of some length"], contextKeyType: .string)
+        }
+        var encoded = ByteBuffer()
+        long.encode(into: &encoded)
+        #expect(encoded.readableBytes > Interner.maximumRunLength)
+        let longFirst = try Self.decoded(long)
+        let longSecond = try Self.decoded(long)
+        #expect(longFirst == long)
+        #expect(longSecond == long)
+        #expect(storage(longFirst.contextEntries) != storage(longSecond.contextEntries))
+    }
+
+    @Test("values of a repeated field with other fields between them decode in order, every time")
+    func interleavedValuesDecodeInOrder() throws {
+        let entries = [
+            ContextEntry(contextKeyName: "aws:SourceIp", contextKeyValues: ["203.0.113.9"], contextKeyType: .ip),
+            ContextEntry(
+                contextKeyName: "aws:RequestedRegion", contextKeyValues: ["us-east-1"], contextKeyType: .string),
+            ContextEntry(contextKeyName: "aws:SecureTransport", contextKeyValues: ["true"], contextKeyType: .boolean),
+        ]
+        func field(_ number: UInt8, _ bytes: [UInt8]) -> [UInt8] { [number << 3 | 2, UInt8(bytes.count)] + bytes }
+        func encoded(_ entry: ContextEntry) -> [UInt8] {
+            var buffer = ByteBuffer()
+            entry.encode(into: &buffer)
+            return Array(buffer.readableBytesView)
+        }
+        // entry 0, the action (field 2), entries 1 and 2: the first run is entry 0 alone.
+        let bytes =
+            field(4, encoded(entries[0])) + field(2, Array("s3:GetObject".utf8)) + field(4, encoded(entries[1]))
+            + field(4, encoded(entries[2]))
+        for _ in 0..<3 {
+            var buffer = ByteBuffer(bytes: bytes)
+            let request = try AuthorizeRequest(decoding: &buffer)
+            #expect(request.contextEntries == entries)
+            #expect(request.action == "s3:GetObject")
+        }
+        // The run of entries 1 and 2, met first in another message, is held, and the interleaved one still decodes.
+        let run = field(4, encoded(entries[1])) + field(4, encoded(entries[2]))
+        var buffer = ByteBuffer(bytes: run)
+        #expect(try AuthorizeRequest(decoding: &buffer).contextEntries == Array(entries[1...]))
+        buffer = ByteBuffer(bytes: bytes)
+        #expect(try AuthorizeRequest(decoding: &buffer).contextEntries == entries)
+    }
+
+    @Test("a run whose last value runs past the message is refused every time, not held")
+    func malformedRunsAreNotHeld() throws {
+        let entry = ContextEntry(contextKeyName: "aws:SourceIp", contextKeyValues: ["203.0.113.9"], contextKeyType: .ip)
+        var encoded = ByteBuffer()
+        entry.encode(into: &encoded)
+        let value = Array(encoded.readableBytesView)
+        let good: [UInt8] = [0x22, UInt8(value.count)] + value
+        // The second value claims one byte more than the message has.
+        let bad = good + [0x22, UInt8(value.count + 1)] + value
+        for _ in 0..<2 {
+            var buffer = ByteBuffer(bytes: bad)
+            #expect(throws: WireError.self) { try AuthorizeRequest(decoding: &buffer) }
+        }
+        // A value inside the run that does not decode: the run is refused, and its first value alone still decodes.
+        let broken = good + [0x22, 0x03, 0x0A, 0x05, 0x61]
+        for _ in 0..<2 {
+            var buffer = ByteBuffer(bytes: broken)
+            #expect(throws: WireError.self) { try AuthorizeRequest(decoding: &buffer) }
+        }
+        var buffer = ByteBuffer(bytes: good)
+        #expect(try AuthorizeRequest(decoding: &buffer).contextEntries == [entry])
     }
 
     @Test("a held message is given only for its own type and bytes")

@@ -330,6 +330,8 @@ extension AuthorizationService {
             guard left.count == right.count else { return false }
             return left.withUnsafeBufferPointer { left in
                 right.withUnsafeBufferPointer { right in
+                    // One array: decoding gives a run of entries it decoded before, whole.
+                    if left.baseAddress == right.baseAddress { return true }
                     for index in 0..<left.count {
                         guard left[index].contextKeyType == right[index].contextKeyType,
                             left[index].contextKeyName == right[index].contextKeyName,

@@ -721,10 +721,7 @@ public struct ResourceSpecificResult: WireMessage {
                 self.evalResourceDecision = try PolicyEvaluationDecisionType(
                     rawValue: Int32(truncatingIfNeeded: reader.readVarint()))
             case (3, .lengthDelimited):
-                if self.matchedStatements.isEmpty {
-                    self.matchedStatements.reserveCapacity(reader.countLengthDelimited(tag))
-                }
-                self.matchedStatements.append(try reader.readMessage(EvaluatedStatement.self))
+                try reader.readRepeatedMessage(tag, into: &self.matchedStatements)
             case (4, .lengthDelimited):
                 self.missingContextValues.append(try reader.readString())
             case (5, .lengthDelimited):
@@ -889,10 +886,7 @@ public struct SimulationResult: WireMessage {
                 self.evalDecision = try PolicyEvaluationDecisionType(
                     rawValue: Int32(truncatingIfNeeded: reader.readVarint()))
             case (4, .lengthDelimited):
-                if self.matchedStatements.isEmpty {
-                    self.matchedStatements.reserveCapacity(reader.countLengthDelimited(tag))
-                }
-                self.matchedStatements.append(try reader.readMessage(EvaluatedStatement.self))
+                try reader.readRepeatedMessage(tag, into: &self.matchedStatements)
             case (5, .lengthDelimited):
                 self.missingContextValues.append(try reader.readString())
             case (6, .lengthDelimited):
@@ -914,10 +908,7 @@ public struct SimulationResult: WireMessage {
                 }
                 self.evalDecisionDetails[key] = value
             case (7, .lengthDelimited):
-                if self.resourceSpecificResults.isEmpty {
-                    self.resourceSpecificResults.reserveCapacity(reader.countLengthDelimited(tag))
-                }
-                self.resourceSpecificResults.append(try reader.readMessage(ResourceSpecificResult.self))
+                try reader.readRepeatedMessage(tag, into: &self.resourceSpecificResults)
             case (8, .lengthDelimited):
                 var value = self.permissionsBoundaryDecisionDetail ?? PermissionsBoundaryDecisionDetail()
                 try reader.mergeMessage(into: &value)
@@ -1052,8 +1043,7 @@ public struct AuthorizeRequest: WireMessage {
             case (3, .lengthDelimited):
                 self.resource = try reader.readString()
             case (4, .lengthDelimited):
-                if self.contextEntries.isEmpty { self.contextEntries.reserveCapacity(reader.countLengthDelimited(tag)) }
-                self.contextEntries.append(try reader.readMessage(ContextEntry.self))
+                try reader.readRepeatedMessage(tag, into: &self.contextEntries)
             case (5, .varint):
                 self.minRevision = try reader.readVarint()
             case (6, .lengthDelimited):
@@ -1148,10 +1138,7 @@ public struct AuthorizeResponse: WireMessage {
                 self.decision = try PolicyEvaluationDecisionType(
                     rawValue: Int32(truncatingIfNeeded: reader.readVarint()))
             case (2, .lengthDelimited):
-                if self.matchedStatements.isEmpty {
-                    self.matchedStatements.reserveCapacity(reader.countLengthDelimited(tag))
-                }
-                self.matchedStatements.append(try reader.readMessage(EvaluatedStatement.self))
+                try reader.readRepeatedMessage(tag, into: &self.matchedStatements)
             case (3, .lengthDelimited):
                 self.missingContextValues.append(try reader.readString())
             case (4, .varint):
@@ -1208,8 +1195,7 @@ public struct AuthorizeBatchRequest: WireMessage {
         while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                if self.requests.isEmpty { self.requests.reserveCapacity(reader.countLengthDelimited(tag)) }
-                self.requests.append(try reader.readMessage(AuthorizeRequest.self))
+                try reader.readRepeatedMessage(tag, into: &self.requests)
             case (1, _):
                 throw ProtobufReader.wrongWireType(tag)
             default:
@@ -1262,8 +1248,7 @@ public struct AuthorizeBatchResponse: WireMessage {
         while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                if self.results.isEmpty { self.results.reserveCapacity(reader.countLengthDelimited(tag)) }
-                self.results.append(try reader.readMessage(AuthorizeResponse.self))
+                try reader.readRepeatedMessage(tag, into: &self.results)
             case (1, _):
                 throw ProtobufReader.wrongWireType(tag)
             default:
@@ -1449,8 +1434,7 @@ public struct SimulatePrincipalPolicyRequest: WireMessage {
             case (8, .lengthDelimited):
                 self.callerARN = try reader.readString()
             case (9, .lengthDelimited):
-                if self.contextEntries.isEmpty { self.contextEntries.reserveCapacity(reader.countLengthDelimited(tag)) }
-                self.contextEntries.append(try reader.readMessage(ContextEntry.self))
+                try reader.readRepeatedMessage(tag, into: &self.contextEntries)
             case (10, .lengthDelimited):
                 self.resourceHandlingOption = try reader.readString()
             case (11, .varint):
@@ -1629,8 +1613,7 @@ public struct SimulateCustomPolicyRequest: WireMessage {
             case (7, .lengthDelimited):
                 self.callerARN = try reader.readString()
             case (8, .lengthDelimited):
-                if self.contextEntries.isEmpty { self.contextEntries.reserveCapacity(reader.countLengthDelimited(tag)) }
-                self.contextEntries.append(try reader.readMessage(ContextEntry.self))
+                try reader.readRepeatedMessage(tag, into: &self.contextEntries)
             case (9, .lengthDelimited):
                 self.resourceHandlingOption = try reader.readString()
             case (10, .varint):
@@ -1709,10 +1692,7 @@ public struct SimulatePolicyResponse: WireMessage {
         while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                if self.evaluationResults.isEmpty {
-                    self.evaluationResults.reserveCapacity(reader.countLengthDelimited(tag))
-                }
-                self.evaluationResults.append(try reader.readMessage(SimulationResult.self))
+                try reader.readRepeatedMessage(tag, into: &self.evaluationResults)
             case (2, .varint):
                 self.isTruncated = try reader.readBool()
             case (3, .lengthDelimited):

@@ -542,8 +542,7 @@ public struct User: WireMessage {
                 try reader.mergeMessage(into: &value)
                 self.permissionsBoundary = value
             case (8, .lengthDelimited):
-                if self.tags.isEmpty { self.tags.reserveCapacity(reader.countLengthDelimited(tag)) }
-                self.tags.append(try reader.readMessage(Tag.self))
+                try reader.readRepeatedMessage(tag, into: &self.tags)
             case (1, _), (2, _), (3, _), (4, _), (5, _), (6, _), (7, _), (8, _):
                 throw ProtobufReader.wrongWireType(tag)
             default:
@@ -910,8 +909,7 @@ public struct Role: WireMessage {
                 try reader.mergeMessage(into: &value)
                 self.permissionsBoundary = value
             case (10, .lengthDelimited):
-                if self.tags.isEmpty { self.tags.reserveCapacity(reader.countLengthDelimited(tag)) }
-                self.tags.append(try reader.readMessage(Tag.self))
+                try reader.readRepeatedMessage(tag, into: &self.tags)
             case (11, .lengthDelimited):
                 var value = self.roleLastUsed ?? RoleLastUsed()
                 try reader.mergeMessage(into: &value)
@@ -1044,11 +1042,9 @@ public struct InstanceProfile: WireMessage {
             case (5, .varint):
                 self.createDate = try Int64(bitPattern: reader.readVarint())
             case (6, .lengthDelimited):
-                if self.roles.isEmpty { self.roles.reserveCapacity(reader.countLengthDelimited(tag)) }
-                self.roles.append(try reader.readMessage(Role.self))
+                try reader.readRepeatedMessage(tag, into: &self.roles)
             case (7, .lengthDelimited):
-                if self.tags.isEmpty { self.tags.reserveCapacity(reader.countLengthDelimited(tag)) }
-                self.tags.append(try reader.readMessage(Tag.self))
+                try reader.readRepeatedMessage(tag, into: &self.tags)
             case (1, _), (2, _), (3, _), (4, _), (5, _), (6, _), (7, _):
                 throw ProtobufReader.wrongWireType(tag)
             default:
@@ -1246,8 +1242,7 @@ public struct Policy: WireMessage {
             case (11, .varint):
                 self.updateDate = try Int64(bitPattern: reader.readVarint())
             case (12, .lengthDelimited):
-                if self.tags.isEmpty { self.tags.reserveCapacity(reader.countLengthDelimited(tag)) }
-                self.tags.append(try reader.readMessage(Tag.self))
+                try reader.readRepeatedMessage(tag, into: &self.tags)
             case (1, _), (2, _), (3, _), (4, _), (5, _), (6, _), (7, _), (8, _), (9, _), (10, _), (11, _), (12, _):
                 throw ProtobufReader.wrongWireType(tag)
             default:
@@ -2003,8 +1998,7 @@ public struct CreateUserRequest: WireMessage {
             case (3, .lengthDelimited):
                 self.permissionsBoundary = try reader.readString()
             case (4, .lengthDelimited):
-                if self.tags.isEmpty { self.tags.reserveCapacity(reader.countLengthDelimited(tag)) }
-                self.tags.append(try reader.readMessage(Tag.self))
+                try reader.readRepeatedMessage(tag, into: &self.tags)
             case (1, _), (2, _), (3, _), (4, _):
                 throw ProtobufReader.wrongWireType(tag)
             default:
@@ -2344,8 +2338,7 @@ public struct ListUsersResponse: WireMessage {
         while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                if self.users.isEmpty { self.users.reserveCapacity(reader.countLengthDelimited(tag)) }
-                self.users.append(try reader.readMessage(User.self))
+                try reader.readRepeatedMessage(tag, into: &self.users)
             case (2, .varint):
                 self.isTruncated = try reader.readBool()
             case (3, .lengthDelimited):
@@ -2672,8 +2665,7 @@ public struct TagUserRequest: WireMessage {
             case (1, .lengthDelimited):
                 self.userName = try reader.readString()
             case (2, .lengthDelimited):
-                if self.tags.isEmpty { self.tags.reserveCapacity(reader.countLengthDelimited(tag)) }
-                self.tags.append(try reader.readMessage(Tag.self))
+                try reader.readRepeatedMessage(tag, into: &self.tags)
             case (1, _), (2, _):
                 throw ProtobufReader.wrongWireType(tag)
             default:
@@ -3014,8 +3006,7 @@ public struct ListUserTagsResponse: WireMessage {
         while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                if self.tags.isEmpty { self.tags.reserveCapacity(reader.countLengthDelimited(tag)) }
-                self.tags.append(try reader.readMessage(Tag.self))
+                try reader.readRepeatedMessage(tag, into: &self.tags)
             case (2, .varint):
                 self.isTruncated = try reader.readBool()
             case (3, .lengthDelimited):
@@ -3574,8 +3565,7 @@ public struct GetGroupResponse: WireMessage {
                 try reader.mergeMessage(into: &value)
                 self.group = value
             case (2, .lengthDelimited):
-                if self.users.isEmpty { self.users.reserveCapacity(reader.countLengthDelimited(tag)) }
-                self.users.append(try reader.readMessage(User.self))
+                try reader.readRepeatedMessage(tag, into: &self.users)
             case (3, .varint):
                 self.isTruncated = try reader.readBool()
             case (4, .lengthDelimited):
@@ -3734,8 +3724,7 @@ public struct ListGroupsResponse: WireMessage {
         while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                if self.groups.isEmpty { self.groups.reserveCapacity(reader.countLengthDelimited(tag)) }
-                self.groups.append(try reader.readMessage(Group.self))
+                try reader.readRepeatedMessage(tag, into: &self.groups)
             case (2, .varint):
                 self.isTruncated = try reader.readBool()
             case (3, .lengthDelimited):
@@ -4410,8 +4399,7 @@ public struct ListGroupsForUserResponse: WireMessage {
         while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                if self.groups.isEmpty { self.groups.reserveCapacity(reader.countLengthDelimited(tag)) }
-                self.groups.append(try reader.readMessage(Group.self))
+                try reader.readRepeatedMessage(tag, into: &self.groups)
             case (2, .varint):
                 self.isTruncated = try reader.readBool()
             case (3, .lengthDelimited):
@@ -4548,8 +4536,7 @@ public struct CreateRoleRequest: WireMessage {
             case (6, .lengthDelimited):
                 self.permissionsBoundary = try reader.readString()
             case (7, .lengthDelimited):
-                if self.tags.isEmpty { self.tags.reserveCapacity(reader.countLengthDelimited(tag)) }
-                self.tags.append(try reader.readMessage(Tag.self))
+                try reader.readRepeatedMessage(tag, into: &self.tags)
             case (1, _), (2, _), (3, _), (4, _), (5, _), (6, _), (7, _):
                 throw ProtobufReader.wrongWireType(tag)
             default:
@@ -4889,8 +4876,7 @@ public struct ListRolesResponse: WireMessage {
         while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                if self.roles.isEmpty { self.roles.reserveCapacity(reader.countLengthDelimited(tag)) }
-                self.roles.append(try reader.readMessage(Role.self))
+                try reader.readRepeatedMessage(tag, into: &self.roles)
             case (2, .varint):
                 self.isTruncated = try reader.readBool()
             case (3, .lengthDelimited):
@@ -5486,8 +5472,7 @@ public struct TagRoleRequest: WireMessage {
             case (1, .lengthDelimited):
                 self.roleName = try reader.readString()
             case (2, .lengthDelimited):
-                if self.tags.isEmpty { self.tags.reserveCapacity(reader.countLengthDelimited(tag)) }
-                self.tags.append(try reader.readMessage(Tag.self))
+                try reader.readRepeatedMessage(tag, into: &self.tags)
             case (1, _), (2, _):
                 throw ProtobufReader.wrongWireType(tag)
             default:
@@ -5828,8 +5813,7 @@ public struct ListRoleTagsResponse: WireMessage {
         while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                if self.tags.isEmpty { self.tags.reserveCapacity(reader.countLengthDelimited(tag)) }
-                self.tags.append(try reader.readMessage(Tag.self))
+                try reader.readRepeatedMessage(tag, into: &self.tags)
             case (2, .varint):
                 self.isTruncated = try reader.readBool()
             case (3, .lengthDelimited):
@@ -6156,8 +6140,7 @@ public struct CreateInstanceProfileRequest: WireMessage {
             case (2, .lengthDelimited):
                 self.path = try reader.readString()
             case (3, .lengthDelimited):
-                if self.tags.isEmpty { self.tags.reserveCapacity(reader.countLengthDelimited(tag)) }
-                self.tags.append(try reader.readMessage(Tag.self))
+                try reader.readRepeatedMessage(tag, into: &self.tags)
             case (1, _), (2, _), (3, _):
                 throw ProtobufReader.wrongWireType(tag)
             default:
@@ -6614,10 +6597,7 @@ public struct ListInstanceProfilesResponse: WireMessage {
         while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                if self.instanceProfiles.isEmpty {
-                    self.instanceProfiles.reserveCapacity(reader.countLengthDelimited(tag))
-                }
-                self.instanceProfiles.append(try reader.readMessage(InstanceProfile.self))
+                try reader.readRepeatedMessage(tag, into: &self.instanceProfiles)
             case (2, .varint):
                 self.isTruncated = try reader.readBool()
             case (3, .lengthDelimited):
@@ -7034,10 +7014,7 @@ public struct ListInstanceProfilesForRoleResponse: WireMessage {
         while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                if self.instanceProfiles.isEmpty {
-                    self.instanceProfiles.reserveCapacity(reader.countLengthDelimited(tag))
-                }
-                self.instanceProfiles.append(try reader.readMessage(InstanceProfile.self))
+                try reader.readRepeatedMessage(tag, into: &self.instanceProfiles)
             case (2, .varint):
                 self.isTruncated = try reader.readBool()
             case (3, .lengthDelimited):
@@ -7106,8 +7083,7 @@ public struct TagInstanceProfileRequest: WireMessage {
             case (1, .lengthDelimited):
                 self.instanceProfileName = try reader.readString()
             case (2, .lengthDelimited):
-                if self.tags.isEmpty { self.tags.reserveCapacity(reader.countLengthDelimited(tag)) }
-                self.tags.append(try reader.readMessage(Tag.self))
+                try reader.readRepeatedMessage(tag, into: &self.tags)
             case (1, _), (2, _):
                 throw ProtobufReader.wrongWireType(tag)
             default:
@@ -7448,8 +7424,7 @@ public struct ListInstanceProfileTagsResponse: WireMessage {
         while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                if self.tags.isEmpty { self.tags.reserveCapacity(reader.countLengthDelimited(tag)) }
-                self.tags.append(try reader.readMessage(Tag.self))
+                try reader.readRepeatedMessage(tag, into: &self.tags)
             case (2, .varint):
                 self.isTruncated = try reader.readBool()
             case (3, .lengthDelimited):
@@ -7560,8 +7535,7 @@ public struct CreatePolicyRequest: WireMessage {
             case (4, .lengthDelimited):
                 self.description = try reader.readString()
             case (5, .lengthDelimited):
-                if self.tags.isEmpty { self.tags.reserveCapacity(reader.countLengthDelimited(tag)) }
-                self.tags.append(try reader.readMessage(Tag.self))
+                try reader.readRepeatedMessage(tag, into: &self.tags)
             case (1, _), (2, _), (3, _), (4, _), (5, _):
                 throw ProtobufReader.wrongWireType(tag)
             default:
@@ -7944,8 +7918,7 @@ public struct ListPoliciesResponse: WireMessage {
         while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                if self.policies.isEmpty { self.policies.reserveCapacity(reader.countLengthDelimited(tag)) }
-                self.policies.append(try reader.readMessage(Policy.self))
+                try reader.readRepeatedMessage(tag, into: &self.policies)
             case (2, .varint):
                 self.isTruncated = try reader.readBool()
             case (3, .lengthDelimited):
@@ -8131,8 +8104,7 @@ public struct TagPolicyRequest: WireMessage {
             case (1, .lengthDelimited):
                 self.policyARN = try reader.readString()
             case (2, .lengthDelimited):
-                if self.tags.isEmpty { self.tags.reserveCapacity(reader.countLengthDelimited(tag)) }
-                self.tags.append(try reader.readMessage(Tag.self))
+                try reader.readRepeatedMessage(tag, into: &self.tags)
             case (1, _), (2, _):
                 throw ProtobufReader.wrongWireType(tag)
             default:
@@ -8473,8 +8445,7 @@ public struct ListPolicyTagsResponse: WireMessage {
         while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                if self.tags.isEmpty { self.tags.reserveCapacity(reader.countLengthDelimited(tag)) }
-                self.tags.append(try reader.readMessage(Tag.self))
+                try reader.readRepeatedMessage(tag, into: &self.tags)
             case (2, .varint):
                 self.isTruncated = try reader.readBool()
             case (3, .lengthDelimited):
@@ -8698,14 +8669,11 @@ public struct ListEntitiesForPolicyResponse: WireMessage {
         while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                if self.policyGroups.isEmpty { self.policyGroups.reserveCapacity(reader.countLengthDelimited(tag)) }
-                self.policyGroups.append(try reader.readMessage(PolicyGroup.self))
+                try reader.readRepeatedMessage(tag, into: &self.policyGroups)
             case (2, .lengthDelimited):
-                if self.policyUsers.isEmpty { self.policyUsers.reserveCapacity(reader.countLengthDelimited(tag)) }
-                self.policyUsers.append(try reader.readMessage(PolicyUser.self))
+                try reader.readRepeatedMessage(tag, into: &self.policyUsers)
             case (3, .lengthDelimited):
-                if self.policyRoles.isEmpty { self.policyRoles.reserveCapacity(reader.countLengthDelimited(tag)) }
-                self.policyRoles.append(try reader.readMessage(PolicyRole.self))
+                try reader.readRepeatedMessage(tag, into: &self.policyRoles)
             case (4, .varint):
                 self.isTruncated = try reader.readBool()
             case (5, .lengthDelimited):
@@ -9143,8 +9111,7 @@ public struct ListPolicyVersionsResponse: WireMessage {
         while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                if self.versions.isEmpty { self.versions.reserveCapacity(reader.countLengthDelimited(tag)) }
-                self.versions.append(try reader.readMessage(PolicyVersion.self))
+                try reader.readRepeatedMessage(tag, into: &self.versions)
             case (2, .varint):
                 self.isTruncated = try reader.readBool()
             case (3, .lengthDelimited):
@@ -11583,10 +11550,7 @@ public struct ListAttachedUserPoliciesResponse: WireMessage {
         while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                if self.attachedPolicies.isEmpty {
-                    self.attachedPolicies.reserveCapacity(reader.countLengthDelimited(tag))
-                }
-                self.attachedPolicies.append(try reader.readMessage(AttachedPolicy.self))
+                try reader.readRepeatedMessage(tag, into: &self.attachedPolicies)
             case (2, .varint):
                 self.isTruncated = try reader.readBool()
             case (3, .lengthDelimited):
@@ -12015,10 +11979,7 @@ public struct ListAttachedGroupPoliciesResponse: WireMessage {
         while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                if self.attachedPolicies.isEmpty {
-                    self.attachedPolicies.reserveCapacity(reader.countLengthDelimited(tag))
-                }
-                self.attachedPolicies.append(try reader.readMessage(AttachedPolicy.self))
+                try reader.readRepeatedMessage(tag, into: &self.attachedPolicies)
             case (2, .varint):
                 self.isTruncated = try reader.readBool()
             case (3, .lengthDelimited):
@@ -12447,10 +12408,7 @@ public struct ListAttachedRolePoliciesResponse: WireMessage {
         while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                if self.attachedPolicies.isEmpty {
-                    self.attachedPolicies.reserveCapacity(reader.countLengthDelimited(tag))
-                }
-                self.attachedPolicies.append(try reader.readMessage(AttachedPolicy.self))
+                try reader.readRepeatedMessage(tag, into: &self.attachedPolicies)
             case (2, .varint):
                 self.isTruncated = try reader.readBool()
             case (3, .lengthDelimited):
@@ -12737,10 +12695,7 @@ public struct ListAccessKeysResponse: WireMessage {
         while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                if self.accessKeyMetadata.isEmpty {
-                    self.accessKeyMetadata.reserveCapacity(reader.countLengthDelimited(tag))
-                }
-                self.accessKeyMetadata.append(try reader.readMessage(AccessKeyMetadata.self))
+                try reader.readRepeatedMessage(tag, into: &self.accessKeyMetadata)
             case (2, .varint):
                 self.isTruncated = try reader.readBool()
             case (3, .lengthDelimited):
@@ -13367,10 +13322,7 @@ public struct UserDetail: WireMessage {
             case (3, .lengthDelimited):
                 self.groupList.append(try reader.readString())
             case (4, .lengthDelimited):
-                if self.attachedManagedPolicies.isEmpty {
-                    self.attachedManagedPolicies.reserveCapacity(reader.countLengthDelimited(tag))
-                }
-                self.attachedManagedPolicies.append(try reader.readMessage(AttachedPolicy.self))
+                try reader.readRepeatedMessage(tag, into: &self.attachedManagedPolicies)
             case (1, _), (2, _), (3, _), (4, _):
                 throw ProtobufReader.wrongWireType(tag)
             default:
@@ -13476,10 +13428,7 @@ public struct GroupDetail: WireMessage {
                 }
                 self.groupPolicyList[key] = value
             case (3, .lengthDelimited):
-                if self.attachedManagedPolicies.isEmpty {
-                    self.attachedManagedPolicies.reserveCapacity(reader.countLengthDelimited(tag))
-                }
-                self.attachedManagedPolicies.append(try reader.readMessage(AttachedPolicy.self))
+                try reader.readRepeatedMessage(tag, into: &self.attachedManagedPolicies)
             case (1, _), (2, _), (3, _):
                 throw ProtobufReader.wrongWireType(tag)
             default:
@@ -13594,15 +13543,9 @@ public struct RoleDetail: WireMessage {
                 }
                 self.rolePolicyList[key] = value
             case (3, .lengthDelimited):
-                if self.attachedManagedPolicies.isEmpty {
-                    self.attachedManagedPolicies.reserveCapacity(reader.countLengthDelimited(tag))
-                }
-                self.attachedManagedPolicies.append(try reader.readMessage(AttachedPolicy.self))
+                try reader.readRepeatedMessage(tag, into: &self.attachedManagedPolicies)
             case (4, .lengthDelimited):
-                if self.instanceProfileList.isEmpty {
-                    self.instanceProfileList.reserveCapacity(reader.countLengthDelimited(tag))
-                }
-                self.instanceProfileList.append(try reader.readMessage(InstanceProfile.self))
+                try reader.readRepeatedMessage(tag, into: &self.instanceProfileList)
             case (1, _), (2, _), (3, _), (4, _):
                 throw ProtobufReader.wrongWireType(tag)
             default:
@@ -13669,10 +13612,7 @@ public struct ManagedPolicyDetail: WireMessage {
                 try reader.mergeMessage(into: &value)
                 self.policy = value
             case (2, .lengthDelimited):
-                if self.policyVersionList.isEmpty {
-                    self.policyVersionList.reserveCapacity(reader.countLengthDelimited(tag))
-                }
-                self.policyVersionList.append(try reader.readMessage(PolicyVersion.self))
+                try reader.readRepeatedMessage(tag, into: &self.policyVersionList)
             case (1, _), (2, _):
                 throw ProtobufReader.wrongWireType(tag)
             default:
@@ -13868,19 +13808,13 @@ public struct GetAccountAuthorizationDetailsResponse: WireMessage {
         while let tag = try reader.readTag() {
             switch (tag.fieldNumber, tag.wireType) {
             case (1, .lengthDelimited):
-                if self.userDetailList.isEmpty { self.userDetailList.reserveCapacity(reader.countLengthDelimited(tag)) }
-                self.userDetailList.append(try reader.readMessage(UserDetail.self))
+                try reader.readRepeatedMessage(tag, into: &self.userDetailList)
             case (2, .lengthDelimited):
-                if self.groupDetailList.isEmpty {
-                    self.groupDetailList.reserveCapacity(reader.countLengthDelimited(tag))
-                }
-                self.groupDetailList.append(try reader.readMessage(GroupDetail.self))
+                try reader.readRepeatedMessage(tag, into: &self.groupDetailList)
             case (3, .lengthDelimited):
-                if self.roleDetailList.isEmpty { self.roleDetailList.reserveCapacity(reader.countLengthDelimited(tag)) }
-                self.roleDetailList.append(try reader.readMessage(RoleDetail.self))
+                try reader.readRepeatedMessage(tag, into: &self.roleDetailList)
             case (4, .lengthDelimited):
-                if self.policies.isEmpty { self.policies.reserveCapacity(reader.countLengthDelimited(tag)) }
-                self.policies.append(try reader.readMessage(ManagedPolicyDetail.self))
+                try reader.readRepeatedMessage(tag, into: &self.policies)
             case (5, .varint):
                 self.isTruncated = try reader.readBool()
             case (6, .lengthDelimited):

@@ -216,15 +216,13 @@ public struct AssumeRoleRequest: WireMessage {
             case (2, .lengthDelimited):
                 self.roleSessionName = try reader.readString()
             case (3, .lengthDelimited):
-                if self.policyARNs.isEmpty { self.policyARNs.reserveCapacity(reader.countLengthDelimited(tag)) }
-                self.policyARNs.append(try reader.readMessage(PolicyDescriptorType.self))
+                try reader.readRepeatedMessage(tag, into: &self.policyARNs)
             case (4, .lengthDelimited):
                 self.policy = try reader.readString()
             case (5, .varint):
                 self.durationSeconds = try Int32(truncatingIfNeeded: reader.readVarint())
             case (6, .lengthDelimited):
-                if self.tags.isEmpty { self.tags.reserveCapacity(reader.countLengthDelimited(tag)) }
-                self.tags.append(try reader.readMessage(Tag.self))
+                try reader.readRepeatedMessage(tag, into: &self.tags)
             case (7, .lengthDelimited):
                 self.transitiveTagKeys.append(try reader.readString())
             case (8, .lengthDelimited):

@@ -604,8 +604,7 @@ public struct Repeated: WireMessage {
             case (8, .lengthDelimited):
                 self.rBytes.append(try reader.readBytes())
             case (9, .lengthDelimited):
-                if self.rInner.isEmpty { self.rInner.reserveCapacity(reader.countLengthDelimited(tag)) }
-                self.rInner.append(try reader.readMessage(Inner.self))
+                try reader.readRepeatedMessage(tag, into: &self.rInner)
             case (10, .lengthDelimited):
                 var packed = try reader.readDelimited()
                 while !packed.isAtEnd { self.rUnpacked.append(try packed.readVarint()) }
@@ -1167,8 +1166,7 @@ public struct Nested: WireMessage {
                     try reader.mergeMessage(into: &value)
                     self.level2 = value
                 case (2, .lengthDelimited):
-                    if self.items.isEmpty { self.items.reserveCapacity(reader.countLengthDelimited(tag)) }
-                    self.items.append(try reader.readMessage(Nested.Level1.Level2.self))
+                    try reader.readRepeatedMessage(tag, into: &self.items)
                 case (1, _), (2, _):
                     throw ProtobufReader.wrongWireType(tag)
                 default:

@@ -680,12 +680,13 @@ struct MessageRenderer {
             }
             writer.line("case (\(number), \(codec.wireType)):")
             if case .message = field.type {
-                // Messages: reserve for all of them at the first (no regrowth and move on the way). Not for
-                // strings: a repeated string is most often one value, for which the count would be pure cost.
-                writer.line(
-                    "    if \(property).isEmpty { \(property).reserveCapacity(reader.countLengthDelimited(tag)) }")
+                // Messages: sized for all of them at the first (no regrowth and move on the way), or a run decoded
+                // before, whole. Not for strings: a repeated string is most often one value, for which the count
+                // would be pure cost.
+                writer.line("    try reader.readRepeatedMessage(tag, into: &\(property))")
+            } else {
+                writer.line("    \(property).append(\(codec.read("reader")))")
             }
-            writer.line("    \(property).append(\(codec.read("reader")))")
         case .optional, .singular:
             writer.line("case (\(number), \(codec.wireType)):")
             if case .message(let name) = field.type {
