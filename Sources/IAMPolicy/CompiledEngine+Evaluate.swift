@@ -71,9 +71,9 @@ extension CompiledEngine {
     /// What one check has found so far (a struct passed inout, not variables captured by the closures below:
     /// captured variables are boxed and every access to them is checked for exclusivity at run time).
     struct Tally {
-        // Statement ids, not statements: no retain per match, and nothing is allocated until something matches.
-        var denies: [Int32] = []
-        var allowIDs: [Int32] = []
+        // Statement ids, not statements: no retain per match, and nothing is allocated for the first few.
+        var denies = StatementIDs()
+        var allowIDs = StatementIDs()
         var allows = Allows()
         var missing: [String] = []
     }
@@ -130,16 +130,15 @@ extension CompiledEngine {
             }
         }
         let decision: Decision = tally.denies.isEmpty ? combine(tally.allows, r) : .explicitDeny
-        var deciding = decision == .explicitDeny ? tally.denies : tally.allowIDs
-        // In policy and statement order: ids are given in that order, so sorting them is enough.
-        if deciding.count > 1 { deciding.sort() }
+        let deciding = decision == .explicitDeny ? tally.denies : tally.allowIDs
         let missing = tally.missing
         let boundaryAllowed: Bool? =
             hasBoundary
             ? tally.allows.boundary && !tally.denies.contains { statements[Int($0)].role == .boundary } : nil
         return EvaluationResult(
             decision: decision,
-            matched: deciding.map {
+            // In policy and statement order: ids are given in that order, so sorting them is enough.
+            matched: deciding.sortedMap {
                 let s = statements[Int($0)]
                 return MatchedStatement(policyID: s.policyID, role: s.role, index: s.statementIndex, sid: s.sid)
             },
@@ -383,4 +382,64 @@ func bytesEqual(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>
         i += 1
     }
     return true
+}
+
+/// The ids of the statements a check found, the first ``inlineCapacity`` in place: a check mostly finds one or two,
+/// and an array is a heap allocation (and its release) for each list that finds any.
+struct StatementIDs {
+    static var inlineCapacity: Int { 8 }
+    private var inline: (Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32) = (0, 0, 0, 0, 0, 0, 0, 0)
+    private var overflow: [Int32] = []
+    private(set) var count = 0
+
+    var isEmpty: Bool { self.count == 0 }
+
+    @inline(__always)
+    mutating func append(_ id: Int32) {
+        if self.count < Self.inlineCapacity {
+            let offset = self.count &* MemoryLayout<Int32>.stride
+            withUnsafeMutableBytes(of: &self.inline) { $0.storeBytes(of: id, toByteOffset: offset, as: Int32.self) }
+        } else {
+            self.overflow.append(id)
+        }
+        self.count &+= 1
+    }
+
+    /// Calls `body` with the ids, in the order they were appended.
+    @inline(__always)
+    func withIDs<R>(_ body: (UnsafeBufferPointer<Int32>, ArraySlice<Int32>) -> R) -> R {
+        withUnsafeBytes(of: self.inline) { raw in
+            let inline = UnsafeBufferPointer(
+                start: raw.baseAddress!.assumingMemoryBound(to: Int32.self), count: min(self.count, Self.inlineCapacity)
+            )
+            return body(inline, self.overflow[...])
+        }
+    }
+
+    /// Whether an id satisfies `predicate`.
+    func contains(where predicate: (Int32) -> Bool) -> Bool {
+        self.withIDs { inline, overflow in inline.contains(where: predicate) || overflow.contains(where: predicate) }
+    }
+
+    /// `transform` of each id, in ascending order of id; no allocation when there are none.
+    func sortedMap<T>(_ transform: (Int32) -> T) -> [T] {
+        guard self.count > 0 else { return [] }
+        if self.count == 1 { return [transform(self.inline.0)] }
+        return self.withIDs { inline, overflow in
+            withUnsafeTemporaryAllocation(of: Int32.self, capacity: self.count) { ids in
+                var index = 0
+                for id in inline {
+                    ids[index] = id
+                    index &+= 1
+                }
+                for id in overflow {
+                    ids[index] = id
+                    index &+= 1
+                }
+                var sorted = ids
+                sorted.sort()
+                return sorted.map(transform)
+            }
+        }
+    }
 }

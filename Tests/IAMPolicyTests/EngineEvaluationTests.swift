@@ -457,6 +457,27 @@ struct EngineAPITests {
         #expect(Principal(arn: "arn:aws:iam::1:user/x", kind: .user, account: "2").effectiveAccount == "2")
     }
 
+    /// The matched statements come from the exact-action list, the service's glob groups and the every-service groups,
+    /// in that order, and past the eight ids a check keeps in place; they are reported in policy and statement order.
+    @Test(arguments: ["Allow", "Deny"])
+    func manyMatchesAreReportedInStatementOrder(effect: String) throws {
+        let forms = [#""*""#, #""s3:GetObject""#, #""s3:Get*""#, #"["ec2:*","s3:GetObject"]"#, #""s3:*""#]
+        let statements = (0..<13).map { index in
+            #"{"Sid":"S\#(index)","Effect":"\#(effect)","Action":\#(forms[index % forms.count]),"Resource":"*"}"#
+        }
+        let compiled = try F.compile(identity: [
+            F.doc(statements[0..<6].joined(separator: ",")), F.doc(statements[6...].joined(separator: ",")),
+        ])
+        let result = compiled.evaluate(F.request("s3:GetObject"))
+        #expect(result.decision == (effect == "Allow" ? .allowed : .explicitDeny))
+        let expected = (0..<13).map { index in
+            MatchedStatement(
+                policyID: index < 6 ? "id0" : "id1", role: .identity, index: index < 6 ? index : index - 6,
+                sid: "S\(index)")
+        }
+        #expect(result.matched == expected)
+    }
+
     @Test func implicitDenyListsTheAllowsThatMatched() throws {
         // The identity policy allows but the boundary does not: implicitDeny, and the identity allow is shown.
         let compiled = try F.compile(
