@@ -75,7 +75,7 @@ struct SnippetTests {
                         self.mode = mode
                     }
 
-                    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+                    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
                     public static var isInternable: Bool { true }
 
                     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -133,7 +133,9 @@ struct SnippetTests {
         )
     }
 
-    @Test("leaf messages of scalars, enums, lists and maps of them are internable; bytes or nested messages are not")
+    @Test(
+        "scalars, enums, lists and maps of them, and single leaf messages are internable; bytes, lists or maps of messages, and deeper nesting are not"
+    )
     func internable() throws {
         let source = """
             syntax = "proto3";
@@ -142,14 +144,18 @@ struct SnippetTests {
             message Blob { bytes data = 1; }
             message BlobMap { map<string, bytes> blobs = 1; }
             message Plain { string name = 1; repeated int32 numbers = 2; map<string, string> labels = 3; Kind kind = 4; }
-            message HoldsPlain { Plain plain = 1; }
+            message HoldsPlain { Plain plain = 1; optional Plain other = 2; string name = 3; }
+            message ListsPlain { repeated Plain plains = 1; }
             message MapsPlain { map<string, Plain> plains = 1; }
+            message HoldsBlob { Blob blob = 1; }
+            message HoldsHoldsPlain { HoldsPlain inner = 1; }
             message Empty {}
 
             """
         let file = try Resolver.resolve(try Parser.parse(source: source, fileName: "t.proto"))
-        let internable = file.allMessages.filter(MessageRenderer.isInternable).map(\.name)
-        #expect(internable == ["Plain", "Empty"])
+        let renderer = MessageRenderer(file: file)
+        let internable = file.allMessages.filter(renderer.isInternable).map(\.name)
+        #expect(internable == ["Plain", "HoldsPlain", "Empty"])
     }
 
     @Test("an enum with an unrecognized case")

@@ -169,6 +169,34 @@ struct InternerTests {
         #expect(storage(longFirst.contextEntries) != storage(longSecond.contextEntries))
     }
 
+    @Test("an answer's matched statements, with their positions, decoded again are the array decoded before")
+    func repeatedAnswersShareStorage() throws {
+        #expect(EvaluatedStatement.isInternable)  // a single leaf message (its positions) is a small value too
+        #expect(!AuthorizeBatchRequest.isInternable)  // a list of messages is not
+        var statement = EvaluatedStatement()
+        statement.sourcePolicyID = "arn:aws:iam::123456789012:policy/ApiGatewayPets"
+        statement.sourcePolicyType = .userManaged
+        statement.startPosition = Position(line: 4, column: 3)
+        statement.endPosition = Position(line: 5, column: 81)
+        statement.statementIndex = 1
+        var response = AuthorizeResponse()
+        response.decision = .allowed
+        response.matchedStatements = [statement, statement]
+        response.revision = 7
+        func decoded() throws -> AuthorizeResponse {
+            var buffer = ByteBuffer()
+            response.encode(into: &buffer)
+            return try AuthorizeResponse(decoding: &buffer)
+        }
+        let first = try decoded()
+        let second = try decoded()
+        #expect(first == response)
+        #expect(second == response)
+        #expect(
+            first.matchedStatements.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) }
+                == second.matchedStatements.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) })
+    }
+
     @Test("values of a repeated field with other fields between them decode in order, every time")
     func interleavedValuesDecodeInOrder() throws {
         let entries = [

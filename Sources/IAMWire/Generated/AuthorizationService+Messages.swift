@@ -297,7 +297,7 @@ public struct ContextEntry: WireMessage {
         self.contextKeyType = contextKeyType
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -374,7 +374,7 @@ public struct Position: WireMessage {
         self.column = column
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -462,6 +462,9 @@ public struct EvaluatedStatement: WireMessage {
         self.statementIndex = statementIndex
         self.sid = sid
     }
+
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -567,7 +570,7 @@ public struct PermissionsBoundaryDecisionDetail: WireMessage {
         self.allowedByPermissionsBoundary = allowedByPermissionsBoundary
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -1722,7 +1725,7 @@ public struct GetContextKeysForPrincipalPolicyRequest: WireMessage {
         self.policyInputList = policyInputList
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -1787,7 +1790,7 @@ public struct GetContextKeysForCustomPolicyRequest: WireMessage {
         self.policyInputList = policyInputList
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -1843,7 +1846,7 @@ public struct GetContextKeysForPolicyResponse: WireMessage {
         self.contextKeyNames = contextKeyNames
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.

@@ -349,7 +349,7 @@ public struct AttachedPermissionsBoundary: WireMessage {
         self.permissionsBoundaryARN = permissionsBoundaryARN
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -583,7 +583,7 @@ public struct Group: WireMessage {
         self.createDate = createDate
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -680,7 +680,7 @@ public struct RoleLastUsed: WireMessage {
         self.region = region
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -1274,7 +1274,7 @@ public struct PolicyVersion: WireMessage {
         self.createDate = createDate
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -1362,7 +1362,7 @@ public struct AttachedPolicy: WireMessage {
         self.policyARN = policyARN
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -1432,7 +1432,7 @@ public struct PolicyGroup: WireMessage {
         self.groupID = groupID
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -1502,7 +1502,7 @@ public struct PolicyUser: WireMessage {
         self.userID = userID
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -1572,7 +1572,7 @@ public struct PolicyRole: WireMessage {
         self.roleID = roleID
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -1657,7 +1657,7 @@ public struct AccessKey: WireMessage {
         self.createDate = createDate
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -1765,7 +1765,7 @@ public struct AccessKeyMetadata: WireMessage {
         self.createDate = createDate
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -1856,7 +1856,7 @@ public struct AccessKeyLastUsed: WireMessage {
         self.region = region
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -2091,7 +2091,7 @@ public struct GetUserRequest: WireMessage {
         self.userName = userName
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -2212,7 +2212,7 @@ public struct ListUsersRequest: WireMessage {
         self.maxItems = maxItems
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -2371,7 +2371,7 @@ public struct UpdateUserRequest: WireMessage {
         self.newUserName = newUserName
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -2448,7 +2448,7 @@ public struct UpdateUserResponse: WireMessage {
         self.revision = revision
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -2506,7 +2506,7 @@ public struct DeleteUserRequest: WireMessage {
         self.userName = userName
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -2565,7 +2565,7 @@ public struct DeleteUserResponse: WireMessage {
         self.revision = revision
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -2689,7 +2689,7 @@ public struct TagUserResponse: WireMessage {
         self.revision = revision
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -2750,7 +2750,7 @@ public struct UntagUserRequest: WireMessage {
         self.tagKeys = tagKeys
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -2816,7 +2816,7 @@ public struct UntagUserResponse: WireMessage {
         self.revision = revision
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -2880,7 +2880,7 @@ public struct ListUserTagsRequest: WireMessage {
         self.maxItems = maxItems
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -3036,7 +3036,7 @@ public struct PutUserPermissionsBoundaryRequest: WireMessage {
         self.permissionsBoundary = permissionsBoundary
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -3104,7 +3104,7 @@ public struct PutUserPermissionsBoundaryResponse: WireMessage {
         self.revision = revision
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -3162,7 +3162,7 @@ public struct DeleteUserPermissionsBoundaryRequest: WireMessage {
         self.userName = userName
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -3221,7 +3221,7 @@ public struct DeleteUserPermissionsBoundaryResponse: WireMessage {
         self.revision = revision
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -3282,7 +3282,7 @@ public struct CreateGroupRequest: WireMessage {
         self.groupName = groupName
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -3352,6 +3352,9 @@ public struct CreateGroupResponse: WireMessage {
         self.group = group
         self.revision = revision
     }
+
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -3425,7 +3428,7 @@ public struct GetGroupRequest: WireMessage {
         self.maxItems = maxItems
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -3598,7 +3601,7 @@ public struct ListGroupsRequest: WireMessage {
         self.maxItems = maxItems
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -3757,7 +3760,7 @@ public struct UpdateGroupRequest: WireMessage {
         self.newGroupName = newGroupName
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -3834,7 +3837,7 @@ public struct UpdateGroupResponse: WireMessage {
         self.revision = revision
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -3892,7 +3895,7 @@ public struct DeleteGroupRequest: WireMessage {
         self.groupName = groupName
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -3951,7 +3954,7 @@ public struct DeleteGroupResponse: WireMessage {
         self.revision = revision
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -4012,7 +4015,7 @@ public struct AddUserToGroupRequest: WireMessage {
         self.userName = userName
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -4080,7 +4083,7 @@ public struct AddUserToGroupResponse: WireMessage {
         self.revision = revision
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -4141,7 +4144,7 @@ public struct RemoveUserFromGroupRequest: WireMessage {
         self.userName = userName
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -4209,7 +4212,7 @@ public struct RemoveUserFromGroupResponse: WireMessage {
         self.revision = revision
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -4273,7 +4276,7 @@ public struct ListGroupsForUserRequest: WireMessage {
         self.maxItems = maxItems
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -4629,7 +4632,7 @@ public struct GetRoleRequest: WireMessage {
         self.roleName = roleName
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -4750,7 +4753,7 @@ public struct ListRolesRequest: WireMessage {
         self.maxItems = maxItems
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -4909,7 +4912,7 @@ public struct UpdateRoleRequest: WireMessage {
         self.maxSessionDuration = maxSessionDuration
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -4986,7 +4989,7 @@ public struct UpdateRoleResponse: WireMessage {
         self.revision = revision
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -5047,7 +5050,7 @@ public struct UpdateRoleDescriptionRequest: WireMessage {
         self.description = description
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -5187,7 +5190,7 @@ public struct UpdateAssumeRolePolicyRequest: WireMessage {
         self.policyDocument = policyDocument
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -5255,7 +5258,7 @@ public struct UpdateAssumeRolePolicyResponse: WireMessage {
         self.revision = revision
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -5313,7 +5316,7 @@ public struct DeleteRoleRequest: WireMessage {
         self.roleName = roleName
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -5372,7 +5375,7 @@ public struct DeleteRoleResponse: WireMessage {
         self.revision = revision
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -5496,7 +5499,7 @@ public struct TagRoleResponse: WireMessage {
         self.revision = revision
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -5557,7 +5560,7 @@ public struct UntagRoleRequest: WireMessage {
         self.tagKeys = tagKeys
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -5623,7 +5626,7 @@ public struct UntagRoleResponse: WireMessage {
         self.revision = revision
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -5687,7 +5690,7 @@ public struct ListRoleTagsRequest: WireMessage {
         self.maxItems = maxItems
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -5843,7 +5846,7 @@ public struct PutRolePermissionsBoundaryRequest: WireMessage {
         self.permissionsBoundary = permissionsBoundary
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -5911,7 +5914,7 @@ public struct PutRolePermissionsBoundaryResponse: WireMessage {
         self.revision = revision
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -5969,7 +5972,7 @@ public struct DeleteRolePermissionsBoundaryRequest: WireMessage {
         self.roleName = roleName
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -6028,7 +6031,7 @@ public struct DeleteRolePermissionsBoundaryResponse: WireMessage {
         self.revision = revision
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -6233,7 +6236,7 @@ public struct GetInstanceProfileRequest: WireMessage {
         self.instanceProfileName = instanceProfileName
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -6348,7 +6351,7 @@ public struct DeleteInstanceProfileRequest: WireMessage {
         self.instanceProfileName = instanceProfileName
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -6407,7 +6410,7 @@ public struct DeleteInstanceProfileResponse: WireMessage {
         self.revision = revision
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -6471,7 +6474,7 @@ public struct ListInstanceProfilesRequest: WireMessage {
         self.maxItems = maxItems
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -6627,7 +6630,7 @@ public struct AddRoleToInstanceProfileRequest: WireMessage {
         self.roleName = roleName
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -6695,7 +6698,7 @@ public struct AddRoleToInstanceProfileResponse: WireMessage {
         self.revision = revision
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -6756,7 +6759,7 @@ public struct RemoveRoleFromInstanceProfileRequest: WireMessage {
         self.roleName = roleName
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -6824,7 +6827,7 @@ public struct RemoveRoleFromInstanceProfileResponse: WireMessage {
         self.revision = revision
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -6888,7 +6891,7 @@ public struct ListInstanceProfilesForRoleRequest: WireMessage {
         self.maxItems = maxItems
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -7107,7 +7110,7 @@ public struct TagInstanceProfileResponse: WireMessage {
         self.revision = revision
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -7168,7 +7171,7 @@ public struct UntagInstanceProfileRequest: WireMessage {
         self.tagKeys = tagKeys
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -7234,7 +7237,7 @@ public struct UntagInstanceProfileResponse: WireMessage {
         self.revision = revision
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -7298,7 +7301,7 @@ public struct ListInstanceProfileTagsRequest: WireMessage {
         self.maxItems = maxItems
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -7628,7 +7631,7 @@ public struct GetPolicyRequest: WireMessage {
         self.policyARN = policyARN
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -7765,7 +7768,7 @@ public struct ListPoliciesRequest: WireMessage {
         self.maxItems = maxItems
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -7945,7 +7948,7 @@ public struct DeletePolicyRequest: WireMessage {
         self.policyARN = policyARN
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -8004,7 +8007,7 @@ public struct DeletePolicyResponse: WireMessage {
         self.revision = revision
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -8128,7 +8131,7 @@ public struct TagPolicyResponse: WireMessage {
         self.revision = revision
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -8189,7 +8192,7 @@ public struct UntagPolicyRequest: WireMessage {
         self.tagKeys = tagKeys
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -8255,7 +8258,7 @@ public struct UntagPolicyResponse: WireMessage {
         self.revision = revision
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -8319,7 +8322,7 @@ public struct ListPolicyTagsRequest: WireMessage {
         self.maxItems = maxItems
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -8494,7 +8497,7 @@ public struct ListEntitiesForPolicyRequest: WireMessage {
         self.maxItems = maxItems
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -8706,7 +8709,7 @@ public struct CreatePolicyVersionRequest: WireMessage {
         self.setAsDefault = setAsDefault
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -8786,6 +8789,9 @@ public struct CreatePolicyVersionResponse: WireMessage {
         self.revision = revision
     }
 
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -8855,7 +8861,7 @@ public struct GetPolicyVersionRequest: WireMessage {
         self.versionID = versionID
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -8922,6 +8928,9 @@ public struct GetPolicyVersionResponse: WireMessage {
         self.policyVersion = policyVersion
     }
 
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -8985,7 +8994,7 @@ public struct ListPolicyVersionsRequest: WireMessage {
         self.maxItems = maxItems
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -9141,7 +9150,7 @@ public struct DeletePolicyVersionRequest: WireMessage {
         self.versionID = versionID
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -9209,7 +9218,7 @@ public struct DeletePolicyVersionResponse: WireMessage {
         self.revision = revision
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -9270,7 +9279,7 @@ public struct SetDefaultPolicyVersionRequest: WireMessage {
         self.versionID = versionID
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -9338,7 +9347,7 @@ public struct SetDefaultPolicyVersionResponse: WireMessage {
         self.revision = revision
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -9402,7 +9411,7 @@ public struct PutUserPolicyRequest: WireMessage {
         self.policyDocument = policyDocument
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -9479,7 +9488,7 @@ public struct PutUserPolicyResponse: WireMessage {
         self.revision = revision
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -9540,7 +9549,7 @@ public struct GetUserPolicyRequest: WireMessage {
         self.policyName = policyName
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -9613,7 +9622,7 @@ public struct GetUserPolicyResponse: WireMessage {
         self.policyDocument = policyDocument
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -9695,7 +9704,7 @@ public struct ListUserPoliciesRequest: WireMessage {
         self.maxItems = maxItems
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -9777,7 +9786,7 @@ public struct ListUserPoliciesResponse: WireMessage {
         self.marker = marker
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -9854,7 +9863,7 @@ public struct DeleteUserPolicyRequest: WireMessage {
         self.policyName = policyName
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -9922,7 +9931,7 @@ public struct DeleteUserPolicyResponse: WireMessage {
         self.revision = revision
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -9986,7 +9995,7 @@ public struct PutGroupPolicyRequest: WireMessage {
         self.policyDocument = policyDocument
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -10063,7 +10072,7 @@ public struct PutGroupPolicyResponse: WireMessage {
         self.revision = revision
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -10124,7 +10133,7 @@ public struct GetGroupPolicyRequest: WireMessage {
         self.policyName = policyName
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -10197,7 +10206,7 @@ public struct GetGroupPolicyResponse: WireMessage {
         self.policyDocument = policyDocument
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -10279,7 +10288,7 @@ public struct ListGroupPoliciesRequest: WireMessage {
         self.maxItems = maxItems
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -10361,7 +10370,7 @@ public struct ListGroupPoliciesResponse: WireMessage {
         self.marker = marker
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -10438,7 +10447,7 @@ public struct DeleteGroupPolicyRequest: WireMessage {
         self.policyName = policyName
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -10506,7 +10515,7 @@ public struct DeleteGroupPolicyResponse: WireMessage {
         self.revision = revision
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -10570,7 +10579,7 @@ public struct PutRolePolicyRequest: WireMessage {
         self.policyDocument = policyDocument
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -10647,7 +10656,7 @@ public struct PutRolePolicyResponse: WireMessage {
         self.revision = revision
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -10708,7 +10717,7 @@ public struct GetRolePolicyRequest: WireMessage {
         self.policyName = policyName
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -10781,7 +10790,7 @@ public struct GetRolePolicyResponse: WireMessage {
         self.policyDocument = policyDocument
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -10863,7 +10872,7 @@ public struct ListRolePoliciesRequest: WireMessage {
         self.maxItems = maxItems
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -10945,7 +10954,7 @@ public struct ListRolePoliciesResponse: WireMessage {
         self.marker = marker
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -11022,7 +11031,7 @@ public struct DeleteRolePolicyRequest: WireMessage {
         self.policyName = policyName
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -11090,7 +11099,7 @@ public struct DeleteRolePolicyResponse: WireMessage {
         self.revision = revision
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -11151,7 +11160,7 @@ public struct AttachUserPolicyRequest: WireMessage {
         self.policyARN = policyARN
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -11219,7 +11228,7 @@ public struct AttachUserPolicyResponse: WireMessage {
         self.revision = revision
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -11280,7 +11289,7 @@ public struct DetachUserPolicyRequest: WireMessage {
         self.policyARN = policyARN
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -11348,7 +11357,7 @@ public struct DetachUserPolicyResponse: WireMessage {
         self.revision = revision
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -11415,7 +11424,7 @@ public struct ListAttachedUserPoliciesRequest: WireMessage {
         self.maxItems = maxItems
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -11580,7 +11589,7 @@ public struct AttachGroupPolicyRequest: WireMessage {
         self.policyARN = policyARN
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -11648,7 +11657,7 @@ public struct AttachGroupPolicyResponse: WireMessage {
         self.revision = revision
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -11709,7 +11718,7 @@ public struct DetachGroupPolicyRequest: WireMessage {
         self.policyARN = policyARN
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -11777,7 +11786,7 @@ public struct DetachGroupPolicyResponse: WireMessage {
         self.revision = revision
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -11844,7 +11853,7 @@ public struct ListAttachedGroupPoliciesRequest: WireMessage {
         self.maxItems = maxItems
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -12009,7 +12018,7 @@ public struct AttachRolePolicyRequest: WireMessage {
         self.policyARN = policyARN
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -12077,7 +12086,7 @@ public struct AttachRolePolicyResponse: WireMessage {
         self.revision = revision
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -12138,7 +12147,7 @@ public struct DetachRolePolicyRequest: WireMessage {
         self.policyARN = policyARN
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -12206,7 +12215,7 @@ public struct DetachRolePolicyResponse: WireMessage {
         self.revision = revision
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -12273,7 +12282,7 @@ public struct ListAttachedRolePoliciesRequest: WireMessage {
         self.maxItems = maxItems
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -12435,7 +12444,7 @@ public struct CreateAccessKeyRequest: WireMessage {
         self.userName = userName
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -12496,6 +12505,9 @@ public struct CreateAccessKeyResponse: WireMessage {
         self.accessKey = accessKey
         self.revision = revision
     }
+
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -12569,7 +12581,7 @@ public struct ListAccessKeysRequest: WireMessage {
         self.maxItems = maxItems
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -12728,7 +12740,7 @@ public struct UpdateAccessKeyRequest: WireMessage {
         self.status = status
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -12805,7 +12817,7 @@ public struct UpdateAccessKeyResponse: WireMessage {
         self.revision = revision
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -12866,7 +12878,7 @@ public struct DeleteAccessKeyRequest: WireMessage {
         self.accessKeyID = accessKeyID
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -12934,7 +12946,7 @@ public struct DeleteAccessKeyResponse: WireMessage {
         self.revision = revision
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -12992,7 +13004,7 @@ public struct GetAccessKeyLastUsedRequest: WireMessage {
         self.accessKeyID = accessKeyID
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -13053,6 +13065,9 @@ public struct GetAccessKeyLastUsedResponse: WireMessage {
         self.accessKeyLastUsed = accessKeyLastUsed
     }
 
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -13111,7 +13126,7 @@ public struct GetAccountSummaryRequest: WireMessage {
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -13149,7 +13164,7 @@ public struct GetAccountSummaryResponse: WireMessage {
         self.summaryMap = summaryMap
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -13641,7 +13656,7 @@ public struct GetAccountAuthorizationDetailsRequest: WireMessage {
         self.maxItems = maxItems
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.

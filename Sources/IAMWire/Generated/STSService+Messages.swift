@@ -16,7 +16,7 @@ public struct PolicyDescriptorType: WireMessage {
         self.arn = arn
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -269,7 +269,7 @@ public struct Credentials: WireMessage {
         self.expiration = expiration
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -357,7 +357,7 @@ public struct AssumedRoleUser: WireMessage {
         self.arn = arn
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -438,6 +438,9 @@ public struct AssumeRoleResponse: WireMessage {
         self.sourceIdentity = sourceIdentity
     }
 
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -516,7 +519,7 @@ public struct GetCallerIdentityRequest: WireMessage {
     /// Creates a message with every field at its proto3 default.
     public init() {}
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -560,7 +563,7 @@ public struct GetCallerIdentityResponse: WireMessage {
         self.arn = arn
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.

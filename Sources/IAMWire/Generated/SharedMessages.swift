@@ -19,7 +19,7 @@ public struct Tag: WireMessage {
         self.value = value
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.

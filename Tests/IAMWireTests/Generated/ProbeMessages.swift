@@ -87,7 +87,7 @@ public struct Inner: WireMessage {
         self.value = value
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -903,6 +903,9 @@ public struct Optionals: WireMessage {
         self.oDouble = oDouble
     }
 
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -1066,7 +1069,7 @@ public struct Nested: WireMessage {
                 self.leaf = leaf
             }
 
-            /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+            /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
             public static var isInternable: Bool { true }
 
             /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -1262,7 +1265,7 @@ public struct BigTags: WireMessage {
         self.maxNumber = maxNumber
     }
 
-    /// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
     public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
@@ -1367,6 +1370,9 @@ public struct InnerSuperset: WireMessage {
         self.extraMessage = extraMessage
         self.extraPacked = extraPacked
     }
+
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {

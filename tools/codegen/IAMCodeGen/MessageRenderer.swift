@@ -16,20 +16,30 @@ struct MessageRenderer {
         self.swiftTypeNames = names
     }
 
-    /// Whether a decoder may give a value of `message` it made before for the same bytes (`isInternable`): a leaf
+    /// Whether a decoder may give a value of `message` it made before for the same bytes (`isInternable`): a value
     /// of scalars (but `bytes`, whose values are slices of a received frame that a held value would keep alive),
-    /// enums, and lists and maps of them. Such messages (a tag, a context entry) are small values that calls repeat;
-    /// a message of messages (a request) seldom repeats whole, and holding it would cost more than it saves.
-    static func isInternable(_ message: MessageDecl) -> Bool {
-        func leaf(_ type: FieldType) -> Bool {
+    /// enums, lists and maps of them, and single leaf messages of such (a matched statement's positions). Such
+    /// messages (a tag, a context entry, a matched statement) are small values that calls repeat; a message with a
+    /// list of messages (a request) seldom repeats whole, and holding it would cost more than it saves (a run of a
+    /// list's values is held instead, by ``ProtobufReader/readRepeatedMessage(_:into:)``).
+    func isInternable(_ message: MessageDecl) -> Bool {
+        func scalarLeaf(_ type: FieldType) -> Bool {
             switch type {
             case .scalar(let scalar): scalar != .bytes
             case .enumeration: true
-            case .map(_, let value): leaf(value)
+            case .map(_, let value): scalarLeaf(value)
             case .message, .unresolved: false
             }
         }
-        return message.fields.allSatisfy { leaf($0.type) }
+        func isLeaf(_ message: MessageDecl) -> Bool { message.fields.allSatisfy { scalarLeaf($0.type) } }
+        return message.fields.allSatisfy { field in
+            if case .message(let name) = field.type, field.label != .repeated,
+                let nested = self.file.allMessages.first(where: { $0.fullName == name })
+            {
+                return isLeaf(nested)
+            }
+            return scalarLeaf(field.type)
+        }
     }
 
     // MARK: Value codecs
@@ -381,8 +391,9 @@ struct MessageRenderer {
             self.renderProperties(message, names: names, into: &writer)
             self.renderInitializers(message, names: names, into: &writer)
             writer.line()
-            if Self.isInternable(message) {
-                writer.line("/// A leaf without `bytes`: a decoder may give a value it made before for the same bytes.")
+            if self.isInternable(message) {
+                writer.line(
+                    "/// A small value without `bytes`: a decoder may give a value it made before for the same bytes.")
                 writer.line("public static var isInternable: Bool { true }")
                 writer.line()
             }
