@@ -633,6 +633,37 @@ import Testing
         #expect(after.1.contains("NoReads"))
     }
 
+    @Test func anActionIsValidatedWhateverTheCallsBeforeItAskedAbout() async throws {
+        // Consecutive calls about one action share its preparation and validation: a malformed or wildcard action
+        // after a valid one is still refused, and a valid one after a refused one still answered.
+        let store = InMemoryStore()
+        let checker = try await Self.userWithKey("checker", policy: Self.mayAuthorize, in: store)
+        _ = try await Self.userWithKey(
+            "ann",
+            policy: #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:Get*","Resource":"*"}]}"#,
+            in: store)
+        let (server, _) = try await Self.server(store)
+        for action in ["s3:GetObject", "s3:Get*", "s3:GetObject", "s3", "s3:GetObject", "s3:GetObject", "s3:?"] {
+            var check = Self.check("arn:aws:iam::123456789012:user/ann")
+            check.action = action
+            let outcome: Result<AuthorizeResponse, RPCError>
+            do {
+                outcome = .success(try await server.call(IAMMethods.Authorization.authorize, check, as: checker))
+            } catch {
+                outcome = .failure(error)
+            }
+            switch outcome {
+            case .success(let answer):
+                #expect(action == "s3:GetObject", "\(action) was answered")
+                #expect(answer.decision == .allowed)
+            case .failure(let error):
+                #expect(action != "s3:GetObject", "\(action): \(error)")
+                #expect(error.code == .invalidArgument)
+                #expect(error.message.contains(action.contains(":") ? "wildcards" : "service:Action"))
+            }
+        }
+    }
+
     @Test func authorizeSeesAWriteToThePrincipalItAskedAboutAtOnce() async throws {
         // Authorize calls of one thread share the principals they looked up lately; a write that changes or removes
         // one must show in the next call, within the same second.

@@ -115,15 +115,8 @@ extension AuthorizationService {
         contexts: inout CheckContexts
     ) throws(RPCError) -> AuthorizeResponse {
         let now = contexts.now
-        switch Self.actionShape(request.action) {
-        case .valid: break
-        case .malformed:
-            throw Self.invalidInput(
-                "action \"\(request.action.prefix(64))\" must be service:Action, 3 to 128 characters")
-        case .pattern:
-            // A check asks about one action, not a pattern (as a simulation does).
-            throw Self.invalidInput("action \"\(request.action.prefix(64))\" may not contain wildcards")
-        }
+        // Validated once for the checks in a row that ask about it.
+        let action = try contexts.action(request.action)
         let resource = request.resource.isEmpty ? "*" : request.resource
         guard resource.utf8.count <= 2048 else { throw Self.invalidInput("resource ARNs must be 1 to 2048 characters") }
         guard request.principalARN.isEmpty != request.accessKeyID.isEmpty else {
@@ -178,7 +171,6 @@ extension AuthorizationService {
             memo = nil
         }
 
-        let action = contexts.action(request.action)
         var extra: PolicyInput?
         if !request.resourcePolicy.isEmpty {
             extra = PolicyInput(
@@ -272,9 +264,18 @@ extension AuthorizationService {
             self.clock = Caller.clockContext(at: now)
         }
 
-        /// The check's action, prepared once for consecutive checks that ask about the same one.
-        mutating func action(_ text: String) -> PreparedAction {
+        /// The check's action, validated and prepared once for consecutive checks that ask about the same one.
+        mutating func action(_ text: String) throws(RPCError) -> PreparedAction {
             if let last = self.lastAction, last.text == text { return last }
+            switch AuthorizationService.actionShape(text) {
+            case .valid: break
+            case .malformed:
+                throw AuthorizationService.invalidInput(
+                    "action \"\(text.prefix(64))\" must be service:Action, 3 to 128 characters")
+            case .pattern:
+                // A check asks about one action, not a pattern (as a simulation does).
+                throw AuthorizationService.invalidInput("action \"\(text.prefix(64))\" may not contain wildcards")
+            }
             let prepared = PreparedAction(text)
             self.lastAction = prepared
             return prepared
