@@ -87,6 +87,11 @@ public struct RequestContext: Sendable {
         /// own entries when this one lacks a key.
         let below: [Storage]
 
+        /// One bit per key of every layer, chosen by the key's hash: a key whose bit is clear is in no layer, found
+        /// so without a scan (`aws:ResourceAccount` for an ARN without an account, read by every such check, was a
+        /// miss in each of a check's three layers).
+        let keyMask: UInt64
+
         static let linearLimit = 8
 
         init(_ entries: [ContextEntry], below: [Storage] = []) {
@@ -95,7 +100,15 @@ public struct RequestContext: Sendable {
                 entries.count > Self.linearLimit
                 ? ByteTable(entries.enumerated().map { ($0.element.lowerKey, Int32($0.offset)) }) : nil
             self.below = below
+            var mask: UInt64 = 0
+            for entry in entries { mask |= Self.bit(entry.key.hash) }
+            for layer in below { mask |= layer.keyMask }
+            self.keyMask = mask
         }
+
+        /// The bit of ``keyMask`` for a key whose (lower-cased text's) hash is `hash`.
+        @inline(__always)
+        static func bit(_ hash: UInt64) -> UInt64 { 1 &<< (hash >> 58) }
 
         var isEmpty: Bool { self.entries.isEmpty && self.below.isEmpty }
 
@@ -121,6 +134,7 @@ public struct RequestContext: Sendable {
 
         @inline(__always)
         func entry(_ key: HashedKey) -> ContextEntry? {
+            guard self.keyMask & Self.bit(key.hash) != 0 else { return nil }
             if let own = self.ownEntry(key) { return own }
             for layer in self.below {
                 if let found = layer.ownEntry(key) { return found }

@@ -541,6 +541,29 @@ struct EngineScaleTests {
         #expect(first == .string("a"))
     }
 
+    /// A context knows, by one bit per key, which keys none of its layers has: every key present (in any case, in any
+    /// layer, in small and in hashed layers) is still found, and keys absent are not, past 64 keys (every bit set).
+    @Test func everyKeyOfEveryLayerIsFoundAndNoOther() {
+        let small = RequestContext(["aws:SourceIp": .string("10.0.0.1"), "Team": .string("eng")])
+        let large = RequestContext(
+            Dictionary(uniqueKeysWithValues: (0..<40).map { ("app:Key\($0)", ContextValue.string("v\($0)")) }))
+        let more = RequestContext(
+            Dictionary(uniqueKeysWithValues: (0..<40).map { ("other:key\($0)", ContextValue.string("w\($0)")) }))
+        let joined = RequestContext(layers: [small, large, more])
+        #expect(joined["AWS:SOURCEIP"] == .string("10.0.0.1"))
+        #expect(joined["team"] == .string("eng"))
+        for i in 0..<40 {
+            #expect(joined["APP:key\(i)"] == .string("v\(i)"))
+            #expect(joined["other:KEY\(i)"] == .string("w\(i)"))
+            #expect(large["app:key\(i)"] == .string("v\(i)"))
+            #expect(joined["app:key\(i + 40)"] == nil)
+        }
+        for absent in ["aws:ResourceAccount", "aws:username", "team2", "other:key"] {
+            #expect(small[absent] == nil)
+            #expect(joined[absent] == nil)
+        }
+    }
+
     @Test func layeredContextsLetLaterLayersWin() throws {
         let compiled = try F.compile(identity: [
             F.doc(
