@@ -673,6 +673,23 @@ public struct ProtobufReader {
         return nested
     }
 
+    /// The varint of at most ten bytes at `index`, which moves past it; the reader itself does not move. Nil at the
+    /// end of the message: the look-ahead scans (``countLengthDelimited(_:)``, ``consecutiveRun(_:)``) then stop,
+    /// and the read that follows reports what is wrong.
+    @inlinable
+    func peekVarint(at index: inout Int) -> UInt64? {
+        var value: UInt64 = 0
+        var shift: UInt64 = 0
+        while index < self.end && shift < 70 {
+            let byte = self.bytes.load(fromByteOffset: index, as: UInt8.self)
+            index &+= 1
+            value |= UInt64(byte & 0x7F) << shift
+            if byte < 0x80 { return value }
+            shift &+= 7
+        }
+        return nil
+    }
+
     /// How many length-delimited values of `tag`'s field this message holds from here on, counting the one
     /// whose tag was just read: a repeated message field's decoder reserves that much before its first append,
     /// where appending one at a time would reallocate and move the array at every doubling (an AuthorizeBatch of
@@ -682,22 +699,8 @@ public struct ProtobufReader {
     /// array the decode would build anyway.
     @inlinable
     public func countLengthDelimited(_ tag: ProtobufTag) -> Int {
-        let bytes = self.bytes
-        let end = self.end
         var index = self.index
-        // A varint of at most ten bytes, or nil at the end of the bytes.
-        func varint() -> UInt64? {
-            var value: UInt64 = 0
-            var shift: UInt64 = 0
-            while index < end && shift < 70 {
-                let byte = bytes.load(fromByteOffset: index, as: UInt8.self)
-                index &+= 1
-                value |= UInt64(byte & 0x7F) << shift
-                if byte < 0x80 { return value }
-                shift &+= 7
-            }
-            return nil
-        }
+        func varint() -> UInt64? { self.peekVarint(at: &index) }
         guard let first = varint(), first <= UInt64(end &- index) else { return 0 }
         index &+= Int(first)
         let wanted = UInt64(tag.fieldNumber) << 3 | UInt64(ProtobufWireType.lengthDelimited.rawValue)
@@ -788,22 +791,9 @@ public struct ProtobufReader {
     /// ends, and how many values it has; nil when a length runs past the message's end (reading then fails).
     @inlinable
     func consecutiveRun(_ tag: ProtobufTag) -> (end: Int, count: Int)? {
-        let bytes = self.bytes
         let end = self.end
         var index = self.index
-        // A varint of at most ten bytes, or nil at the end of the bytes.
-        func varint() -> UInt64? {
-            var value: UInt64 = 0
-            var shift: UInt64 = 0
-            while index < end && shift < 70 {
-                let byte = bytes.load(fromByteOffset: index, as: UInt8.self)
-                index &+= 1
-                value |= UInt64(byte & 0x7F) << shift
-                if byte < 0x80 { return value }
-                shift &+= 7
-            }
-            return nil
-        }
+        func varint() -> UInt64? { self.peekVarint(at: &index) }
         let wanted = UInt64(tag.fieldNumber) << 3 | UInt64(ProtobufWireType.lengthDelimited.rawValue)
         var count = 0
         while true {
