@@ -753,8 +753,8 @@ public struct ProtobufReader {
     /// Reads a value of a repeated message field (the reader is just past its key, `tag`) and appends it to `array`.
     /// At the field's first value, an internable type's run of consecutive values that the thread decoded lately from
     /// the same bytes is that array, whole (see ``Interner``): a check's context entries, repeated by the checks of a
-    /// batch and by a backend's calls, cost no array and no element decode. Otherwise the array is sized once for
-    /// every value of the field in the message, so it does not grow on the way.
+    /// batch and by a backend's calls, cost no array and no element decode. Otherwise the array is sized for the values
+    /// ahead before the first is appended, so it does not grow on the way.
     @inlinable
     public mutating func readRepeatedMessage<M: WireMessage>(_ tag: ProtobufTag, into array: inout [M])
         throws(WireError)
