@@ -68,7 +68,7 @@ public final class Interner {
         }
     }
 
-    /// A held message, and the bytes it was decoded from (which its lookups compare).
+    /// A held message or run, and the bytes it was decoded from (which its lookups compare).
     @usableFromInline class HeldMessage {
         @usableFromInline let type: ObjectIdentifier
         @usableFromInline let bytes: UnsafeMutableRawBufferPointer
@@ -89,25 +89,15 @@ public final class Interner {
         }
     }
 
-    @usableFromInline final class Held<M: WireMessage>: HeldMessage {
-        @usableFromInline let value: M
+    /// A held value of type `Value`: a message, or a run of a repeated field's messages as an array (their types
+    /// differ, so a run is never given for one message, nor a message of one type for another).
+    @usableFromInline final class Held<Value>: HeldMessage {
+        @usableFromInline let value: Value
 
         @inlinable
-        init(_ value: M, bytes: UnsafeRawBufferPointer) {
+        init(_ value: Value, bytes: UnsafeRawBufferPointer) {
             self.value = value
-            super.init(type: ObjectIdentifier(M.self), bytes: bytes)
-        }
-    }
-
-    /// A held run of a repeated field's consecutive values (the context entries of a check), and the bytes it was
-    /// decoded from: its type is the array's, so a run is never given for a single message or another element type.
-    @usableFromInline final class HeldRun<M: WireMessage>: HeldMessage {
-        @usableFromInline let value: [M]
-
-        @inlinable
-        init(_ value: [M], bytes: UnsafeRawBufferPointer) {
-            self.value = value
-            super.init(type: ObjectIdentifier([M].self), bytes: bytes)
+            super.init(type: ObjectIdentifier(Value.self), bytes: bytes)
         }
     }
 
@@ -146,37 +136,22 @@ public final class Interner {
         return string
     }
 
-    /// The message of type `M` encoded as `bytes` (at most 256), if a set holds it.
+    /// The value of type `Value` decoded from `bytes`, if a set holds it: a message of at most
+    /// ``maximumLength`` bytes, or a run of messages (`[M]`) of at most ``maximumRunLength`` (the first value's length
+    /// prefix to the end of the last value, the field keys between them included).
     @inlinable
-    public func message<M: WireMessage>(_: M.Type, _ bytes: UnsafeBufferPointer<UInt8>) -> M? {
-        let type = ObjectIdentifier(M.self)
+    public func value<Value>(_: Value.Type, _ bytes: UnsafeBufferPointer<UInt8>) -> Value? {
+        let type = ObjectIdentifier(Value.self)
         let set = self.messages + 2 &* Self.messageSet(type, bytes)
         guard let held = Self.find(in: set, { $0?.holds(type, bytes) == true }) ?? nil else { return nil }
-        return unsafeDowncast(held, to: Held<M>.self).value
+        return unsafeDowncast(held, to: Held<Value>.self).value
     }
 
-    /// Holds `message`, decoded from `bytes` (at most 256), first in its set (the set's other message goes).
+    /// Holds `value`, decoded from `bytes`, first in its set (the set's other value goes).
     @inlinable
-    public func hold<M: WireMessage>(_ message: M, decodedFrom bytes: UnsafeBufferPointer<UInt8>) {
-        let set = self.messages + 2 &* Self.messageSet(ObjectIdentifier(M.self), bytes)
-        Self.put(Held(message, bytes: UnsafeRawBufferPointer(bytes)), in: set)
-    }
-
-    /// The values of a repeated `M` field encoded as `bytes` (at most ``maximumRunLength``: the first value's length
-    /// prefix to the end of the last value, the field keys between them included), if a set holds them.
-    @inlinable
-    public func run<M: WireMessage>(_: M.Type, _ bytes: UnsafeBufferPointer<UInt8>) -> [M]? {
-        let type = ObjectIdentifier([M].self)
-        let set = self.messages + 2 &* Self.messageSet(type, bytes)
-        guard let held = Self.find(in: set, { $0?.holds(type, bytes) == true }) ?? nil else { return nil }
-        return unsafeDowncast(held, to: HeldRun<M>.self).value
-    }
-
-    /// Holds `run`, decoded from `bytes` (at most ``maximumRunLength``), first in its set.
-    @inlinable
-    public func holdRun<M: WireMessage>(_ run: [M], decodedFrom bytes: UnsafeBufferPointer<UInt8>) {
-        let set = self.messages + 2 &* Self.messageSet(ObjectIdentifier([M].self), bytes)
-        Self.put(HeldRun(run, bytes: UnsafeRawBufferPointer(bytes)), in: set)
+    public func hold<Value>(_ value: Value, decodedFrom bytes: UnsafeBufferPointer<UInt8>) {
+        let set = self.messages + 2 &* Self.messageSet(ObjectIdentifier(Value.self), bytes)
+        Self.put(Held(value, bytes: UnsafeRawBufferPointer(bytes)), in: set)
     }
 
     /// The entry of the set of two at `set` that `matches`, moved first; nil when neither does.

@@ -738,7 +738,7 @@ public struct ProtobufReader {
         let held = length <= Interner.maximumLength
         let encoded = UnsafeBufferPointer(
             rebasing: self.bytes.assumingMemoryBound(to: UInt8.self)[start..<(start &+ length)])
-        if held, let message = interner.message(M.self, encoded) {
+        if held, let message = interner.value(M.self, encoded) {
             self.index &+= length
             return message
         }
@@ -753,8 +753,9 @@ public struct ProtobufReader {
     /// Reads a value of a repeated message field (the reader is just past its key, `tag`) and appends it to `array`.
     /// At the field's first value, an internable type's run of consecutive values that the thread decoded lately from
     /// the same bytes is that array, whole (see ``Interner``): a check's context entries, repeated by the checks of a
-    /// batch and by a backend's calls, cost no array and no element decode. Otherwise the array is sized for the values
-    /// ahead before the first is appended, so it does not grow on the way.
+    /// batch and by a backend's calls, cost no array and no element decode; a run met first is read whole here, and
+    /// held when it is at most ``Interner/maximumRunLength`` bytes. Either way the array is sized before the first
+    /// append, so it does not grow on the way.
     @inlinable
     public mutating func readRepeatedMessage<M: WireMessage>(_ tag: ProtobufTag, into array: inout [M])
         throws(WireError)
@@ -763,19 +764,17 @@ public struct ProtobufReader {
             array.append(try self.readMessage(M.self))
             return
         }
-        guard M.isInternable, let interner = self.interner, let run = self.consecutiveRun(tag),
-            run.end &- self.index <= Interner.maximumRunLength
-        else {
+        guard M.isInternable, let interner = self.interner, let run = self.consecutiveRun(tag) else {
             array.reserveCapacity(self.countLengthDelimited(tag))
             array.append(try self.readMessage(M.self))
             return
         }
-        let start = self.index
         let encoded = UnsafeBufferPointer(
-            rebasing: self.bytes.assumingMemoryBound(to: UInt8.self)[start..<run.end])
-        if let held = interner.run(M.self, encoded) {
-            self.index = run.end
-            array = held
+            rebasing: self.bytes.assumingMemoryBound(to: UInt8.self)[self.index..<run.end])
+        let held = encoded.count <= Interner.maximumRunLength
+        if held, let decoded = interner.value([M].self, encoded) {
+            self.index &+= encoded.count
+            array = decoded
             return
         }
         array.reserveCapacity(run.count)
@@ -784,7 +783,7 @@ public struct ProtobufReader {
             _ = try self.readTag()  // `tag` again: the run is the values with no other field between them
             array.append(try self.readMessage(M.self))
         }
-        interner.holdRun(array, decodedFrom: encoded)
+        if held { interner.hold(array, decodedFrom: encoded) }
     }
 
     /// Where the run of consecutive length-delimited values of `tag` that starts here (at the first one's length)

@@ -260,12 +260,13 @@ struct InternerTests {
         tag.encode(into: &encoded)
         let bytes = Array(encoded.readableBytesView)
         bytes.withUnsafeBufferPointer { interner.hold(tag, decodedFrom: $0) }
-        #expect(bytes.withUnsafeBufferPointer { interner.message(Tag.self, $0) } == tag)
+        #expect(bytes.withUnsafeBufferPointer { interner.value(Tag.self, $0) } == tag)
         // The same bytes read as another type: not held (a context entry with this key and no values).
-        #expect(bytes.withUnsafeBufferPointer { interner.message(ContextEntry.self, $0) } == nil)
+        #expect(bytes.withUnsafeBufferPointer { interner.value(ContextEntry.self, $0) } == nil)
         var other = bytes
         other[other.count - 1] = UInt8(ascii: "x")
-        #expect(other.withUnsafeBufferPointer { interner.message(Tag.self, $0) } == nil)
+        let changed: IAMWire.Tag? = other.withUnsafeBufferPointer { interner.value(Tag.self, $0) }
+        #expect(changed == nil)
     }
 
     @Test("a nested message that does not decode is refused every time, not held")
