@@ -30,7 +30,7 @@ field() { grep -o "$1=[0-9.]*" | cut -d= -f2; }   # field NAME < runs: one value
 work=$(mktemp -d /tmp/authorize-bench.XXXXXX)
 server_pid=
 cleanup() {
-  if [[ -n $server_pid ]] && kill -0 "$server_pid" 2>/dev/null; then kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; fi
+  stop_iamd "$server_pid"
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -84,7 +84,7 @@ for size in $SIZES; do
     echo "$size 1x4 batch$BATCH run=$run $line" | tee -a "$out" >&2
   done
   rss_end_kib=$(awk '/^VmRSS/ {print $2}' "/proc/$server_pid/status")
-  kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
+  stop_iamd "$server_pid"
   server_pid=
 
   med() { grep "^$size $1 $2 " "$out" | field "$3" | median; }

@@ -21,7 +21,7 @@ BIN=${BIN:-}
 work=$(mktemp -d /tmp/latency-anatomy.XXXXXX)
 server_pid=
 cleanup() {
-  if [[ -n $server_pid ]] && kill -0 "$server_pid" 2>/dev/null; then kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; fi
+  stop_iamd "$server_pid"
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -40,7 +40,7 @@ for run in $(seq "$RUNS"); do
       --workload "$workload" --connections 1 --in-flight 1 \
       --principal-arn arn:aws:iam::123456789012:user/dept-0/user-000000 --port "$port" --trust "$data/tls/ca.pem" \
       --credentials-file "$work/checker.json" --duration 60 --warmup 0 --max-calls "$CALLS")
-    kill -TERM "$server_pid"; wait "$server_pid" 2>/dev/null || true
+    stop_iamd "$server_pid"
     server_pid=
     p50=$(grep -o 'p50=[0-9.]*' <<< "$load" | head -1)
     parts=$(python3 tools/benchmarks/latency-anatomy/analyze.py "$data"/server.* "$data"/client.*)

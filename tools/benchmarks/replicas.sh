@@ -169,7 +169,7 @@ for run in $(seq "$RUNS_CATCHUP"); do
   [[ $rev -ge $target ]] || { echo "replica c$run started at revision $rev, below $target" >&2; exit 1; }
   caught_ms=$(( ($(date +%s%N) - start_ns) / 1000000 ))
   echo "catchup run=$run changes=$target listening_ms=$listen_ms caught_up_ms=$caught_ms" | tee -a "$out" >&2
-  kill "$PID"; wait "$PID" 2>/dev/null || true
+  stop_iamd "$PID"
 done
 
 med() { grep "^$1 " "$out" | field "$2" | median; }
