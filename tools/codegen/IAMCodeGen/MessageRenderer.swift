@@ -3,13 +3,18 @@ struct MessageRenderer {
     let file: ProtoFile
     /// Full proto name -> Swift type name (nested types as `Outer.Inner`).
     let swiftTypeNames: [String: String]
+    /// Full proto name -> the message (nested ones too).
+    let messages: [String: MessageDecl]
     init(file: ProtoFile) {
         self.file = file
         var names: [String: String] = [:]
+        var messages: [String: MessageDecl] = [:]
         let prefix = file.package.isEmpty ? "" : file.package + "."
         for message in file.allMessages {
             names[message.fullName] = String(message.fullName.dropFirst(prefix.count))
+            messages[message.fullName] = message
         }
+        self.messages = messages
         for decl in file.allEnums {
             names[decl.fullName] = String(decl.fullName.dropFirst(prefix.count))
         }
@@ -34,7 +39,7 @@ struct MessageRenderer {
         func isLeaf(_ message: MessageDecl) -> Bool { message.fields.allSatisfy { scalarLeaf($0.type) } }
         return message.fields.allSatisfy { field in
             if case .message(let name) = field.type, field.label != .repeated,
-                let nested = self.file.allMessages.first(where: { $0.fullName == name })
+                let nested = self.messages[name]
             {
                 return isLeaf(nested)
             }
