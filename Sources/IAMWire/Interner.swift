@@ -7,14 +7,14 @@
 #endif
 
 /// What decoding on one thread made lately, so that what it meets again is the value made before: strings of 16 to
-/// 256 bytes (a principal's ARN, a resource, a context key), small messages of at most 256 bytes that the generator
-/// marks ``WireMessage/isInternable`` (a context entry, a tag, a matched statement), and the consecutive values of a
-/// repeated field of such messages, whole, up to ``maximumRunLength`` bytes (a check's context entries, an answer's
-/// matched statements): what a backend's checks repeat call after call, and a batch check after check. A value met
-/// again costs no allocation, no UTF-8 validation, no copy, and no free when the message goes. Shorter strings are
-/// stored inline in `String` and cost nothing to make; longer strings and messages with lists of messages are rarely
-/// repeated whole. Messages with a `bytes` field are never held, as their slices would keep a whole received frame
-/// alive.
+/// 256 bytes (a principal's ARN, a resource, a context key), messages of at most 256 bytes that the generator marks
+/// ``WireMessage/isInternable`` (a context entry, a tag, a matched statement, a whole Authorize request or answer),
+/// nested or a call's whole payload, and the consecutive values of a repeated field of such messages, whole, up to
+/// ``maximumRunLength`` bytes (a check's context entries, an answer's matched statements): what a backend's checks
+/// repeat call after call, and a batch check after check. A value met again costs no allocation, no UTF-8
+/// validation, no copy, and no free when the message goes. Shorter strings are stored inline in `String` and cost
+/// nothing to make; longer strings and messages (policy documents, list responses) are rarely repeated whole.
+/// Messages with a `bytes` field are never held, as their slices would keep a whole received frame alive.
 ///
 /// Each is a table of sets of two, the one met last first: a value whose bytes hash to a set is returned only when
 /// the bytes it was decoded from equal the input's byte for byte (and, for a message, it is of the type asked for),

@@ -24,8 +24,8 @@ public protocol WireMessage: Sendable, Hashable {
     /// does after borrowing the buffer's bytes once).
     mutating func merge(from reader: inout ProtobufReader) throws(WireError)
     /// Whether a decoded value may be held by the thread's ``Interner`` and given again for the same bytes: true
-    /// for generated leaf messages of scalars, enums and lists or maps of them, without `bytes` (a held slice would
-    /// keep its frame alive).
+    /// for generated messages of scalars, enums, lists or maps of them, and messages or lists of messages of such,
+    /// without `bytes` at any depth (a held slice would keep its frame alive).
     static var isInternable: Bool { get }
 }
 
@@ -53,11 +53,17 @@ extension WireMessage {
         try self.merge(from: &slice)
     }
 
-    /// Decodes a whole message from the readable bytes of `buffer`, consuming them.
+    /// Decodes a whole message from the readable bytes of `buffer`, consuming them. An internable message the
+    /// thread decoded lately from the same bytes is that value, as a nested one is (see ``Interner``): a backend
+    /// repeating an Authorize request, or a client receiving the answer it received before.
     @inlinable
     public init(decoding buffer: inout ByteBuffer) throws(WireError) {
-        self.init()
-        try self.merge(from: &buffer)
+        guard Self.isInternable else {
+            self.init()
+            try self.merge(from: &buffer)
+            return
+        }
+        self = try buffer.readInternableProtobufMessage(Self.self)
     }
 
     /// Decodes a whole message from `buffer` without changing the caller's copy.
@@ -294,6 +300,25 @@ extension ByteBuffer {
         }
     }
 
+    /// The internable message that all readable bytes encode, consuming them: the thread's interner's value for
+    /// them when it holds one.
+    @inlinable
+    public mutating func readInternableProtobufMessage<M: WireMessage>(_: M.Type) throws(WireError) -> M {
+        let base = self
+        let interner = Interner.current
+        let decoded: Result<M, WireError> = base.withUnsafeReadableBytes { bytes in
+            var reader = ProtobufReader(bytes: bytes, base: base, baseOffset: base.readerIndex, interner: interner)
+            do throws(WireError) {
+                return .success(try reader.readInternable(M.self, length: bytes.count, interner: interner))
+            } catch {
+                return .failure(error)
+            }
+        }
+        let message = try decoded.get()
+        self.moveReaderIndex(forwardBy: base.readableBytes)
+        return message
+    }
+
     /// Merges all readable bytes into `message`, borrowing them once for a `ProtobufReader`, and
     /// consumes them. Generated `merge(from:)` methods call this.
     @inlinable
@@ -486,7 +511,7 @@ public struct ProtobufReader {
     @usableFromInline let end: Int
     @usableFromInline let base: ByteBuffer
     @usableFromInline let baseOffset: Int
-    /// Where strings and leaf messages it met before come from; unowned, as the thread's interner outlives every
+    /// Where strings and messages it met before come from; unowned, as the thread's interner outlives every
     /// decode on it.
     @usableFromInline unowned(unsafe) let interner: Interner?
 
@@ -732,8 +757,15 @@ public struct ProtobufReader {
             try self.mergeMessage(into: &message)
             return message
         }
-        // A leaf message the thread decoded from the same bytes lately is that value (see ``Interner``).
         let length = try self.readLength()
+        return try self.readInternable(M.self, length: length, interner: interner)
+    }
+
+    /// The internable message in the next `length` bytes (which the caller has checked are there), moving past
+    /// them: the value the thread decoded lately from the same bytes when its interner holds one (see
+    /// ``Interner``), else decoded, and held when it is at most ``Interner/maximumLength`` bytes.
+    @inlinable
+    mutating func readInternable<M: WireMessage>(_: M.Type, length: Int, interner: Interner) throws(WireError) -> M {
         let start = self.index
         let held = length <= Interner.maximumLength
         let encoded = UnsafeBufferPointer(

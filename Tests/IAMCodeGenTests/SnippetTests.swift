@@ -134,7 +134,7 @@ struct SnippetTests {
     }
 
     @Test(
-        "scalars, enums, lists and maps of them, and single leaf messages are internable; bytes, lists or maps of messages, and deeper nesting are not"
+        "scalars, enums, lists and maps of them, and messages or lists or maps of such messages are internable; messages with bytes at any depth are not"
     )
     func internable() throws {
         let source = """
@@ -149,13 +149,14 @@ struct SnippetTests {
             message MapsPlain { map<string, Plain> plains = 1; }
             message HoldsBlob { Blob blob = 1; }
             message HoldsHoldsPlain { HoldsPlain inner = 1; }
+            message ListsBlobs { repeated HoldsBlob blobs = 1; string name = 2; }
             message Empty {}
 
             """
         let file = try Resolver.resolve(try Parser.parse(source: source, fileName: "t.proto"))
         let renderer = MessageRenderer(file: file)
         let internable = file.allMessages.filter(renderer.isInternable).map(\.name)
-        #expect(internable == ["Plain", "HoldsPlain", "Empty"])
+        #expect(internable == ["Plain", "HoldsPlain", "ListsPlain", "MapsPlain", "HoldsHoldsPlain", "Empty"])
     }
 
     @Test("an enum with an unrecognized case")

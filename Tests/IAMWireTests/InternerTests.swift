@@ -103,7 +103,7 @@ struct InternerTests {
         #expect(ContextEntry.isInternable)
         #expect(Tag.isInternable)
         #expect(!PingRequest.isInternable)  // a bytes field: a slice of the frame
-        #expect(!AuthorizeRequest.isInternable)  // a message of messages: seldom repeated whole
+        #expect(AuthorizeRequest.isInternable)  // but this one is over 256 bytes: its parts are held, not it
         var request = AuthorizeRequest()
         request.principalARN = "arn:aws:iam::123456789012:user/alice"
         request.contextEntries = [
@@ -169,10 +169,44 @@ struct InternerTests {
         #expect(storage(longFirst.contextEntries) != storage(longSecond.contextEntries))
     }
 
+    @Test(
+        "a whole payload of at most 256 bytes decoded again is the message decoded before; a longer one is decoded afresh from held parts"
+    )
+    func wholePayloadsShareStorage() throws {
+        #expect(AuthorizeRequest.isInternable)  // a backend's check repeats whole: principal, action, resource, entries
+        #expect(AuthorizeBatchRequest.isInternable)  // but only values of at most 256 bytes are held
+        let request = AuthorizeRequest(
+            principalARN: "arn:aws:iam::123456789012:user/whole-payload", action: "s3:GetObject",
+            resource: "arn:aws:s3:::reports/2026/q3.csv",
+            contextEntries: [
+                ContextEntry(contextKeyName: "aws:SourceIp", contextKeyValues: ["203.0.113.9"], contextKeyType: .ip)
+            ])
+        let interner = Interner.current  // a synchronous test decodes on this thread, with this interner
+        func held<M: WireMessage>(_: M.Type, _ buffer: ByteBuffer) -> M? {
+            Array(buffer.readableBytesView).withUnsafeBufferPointer { interner.value(M.self, $0) }
+        }
+        let encoded = request.encodedBuffer
+        #expect(try AuthorizeRequest(decoding: encoded) == request)
+        #expect(held(AuthorizeRequest.self, encoded) == request)
+        #expect(try AuthorizeRequest(decoding: encoded) == request)  // the held value, equal to what was sent
+
+        // One byte else: decoded as sent, and held beside it.
+        var other = request
+        other.action = "s3:PutObject"
+        #expect(try AuthorizeRequest(decoding: other.encodedBuffer) == other)
+        #expect(held(AuthorizeRequest.self, other.encodedBuffer) == other)
+
+        // A batch of such requests is over 256 bytes: not held whole, its requests decoded through the interner.
+        let batch = AuthorizeBatchRequest(requests: [request, other, request, other])
+        let batchBytes = batch.encodedBuffer
+        #expect(batchBytes.readableBytes > Interner.maximumLength)
+        #expect(try AuthorizeBatchRequest(decoding: batchBytes) == batch)
+        #expect(held(AuthorizeBatchRequest.self, batchBytes) == nil)
+    }
+
     @Test("an answer's matched statements, with their positions, decoded again are the array decoded before")
     func repeatedAnswersShareStorage() throws {
         #expect(EvaluatedStatement.isInternable)  // a single leaf message (its positions) is a small value too
-        #expect(!AuthorizeBatchRequest.isInternable)  // a list of messages is not
         var statement = EvaluatedStatement()
         statement.sourcePolicyID = "arn:aws:iam::123456789012:policy/ApiGatewayPets"
         statement.sourcePolicyType = .userManaged

@@ -650,6 +650,9 @@ public struct ResourceSpecificResult: WireMessage {
         self.permissionsBoundaryDecisionDetail = permissionsBoundaryDecisionDetail
     }
 
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -800,6 +803,9 @@ public struct SimulationResult: WireMessage {
         self.resourceSpecificResults = resourceSpecificResults
         self.permissionsBoundaryDecisionDetail = permissionsBoundaryDecisionDetail
     }
+
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -968,6 +974,9 @@ public struct AuthorizeRequest: WireMessage {
         self.resourcePolicy = resourcePolicy
     }
 
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -1089,6 +1098,9 @@ public struct AuthorizeResponse: WireMessage {
         self.revision = revision
     }
 
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -1168,6 +1180,9 @@ public struct AuthorizeBatchRequest: WireMessage {
         self.requests = requests
     }
 
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -1220,6 +1235,9 @@ public struct AuthorizeBatchResponse: WireMessage {
     public init(results: [AuthorizeResponse] = []) {
         self.results = results
     }
+
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -1319,6 +1337,9 @@ public struct SimulatePrincipalPolicyRequest: WireMessage {
         self.maxItems = maxItems
         self.marker = marker
     }
+
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -1508,6 +1529,9 @@ public struct SimulateCustomPolicyRequest: WireMessage {
         self.marker = marker
     }
 
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -1650,6 +1674,9 @@ public struct SimulatePolicyResponse: WireMessage {
         self.isTruncated = isTruncated
         self.marker = marker
     }
+
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {

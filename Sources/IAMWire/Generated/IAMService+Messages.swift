@@ -447,6 +447,9 @@ public struct User: WireMessage {
         self.tags = tags
     }
 
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -789,6 +792,9 @@ public struct Role: WireMessage {
         self.roleLastUsed = roleLastUsed
     }
 
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -962,6 +968,9 @@ public struct InstanceProfile: WireMessage {
         self.tags = tags
     }
 
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -1112,6 +1121,9 @@ public struct Policy: WireMessage {
         self.updateDate = updateDate
         self.tags = tags
     }
+
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -1941,6 +1953,9 @@ public struct CreateUserRequest: WireMessage {
         self.tags = tags
     }
 
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -2024,6 +2039,9 @@ public struct CreateUserResponse: WireMessage {
         self.user = user
         self.revision = revision
     }
+
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -2148,6 +2166,9 @@ public struct GetUserResponse: WireMessage {
     public init(user: User? = nil) {
         self.user = user
     }
+
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -2293,6 +2314,9 @@ public struct ListUsersResponse: WireMessage {
         self.isTruncated = isTruncated
         self.marker = marker
     }
+
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -2625,6 +2649,9 @@ public struct TagUserRequest: WireMessage {
         self.userName = userName
         self.tags = tags
     }
+
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -2961,6 +2988,9 @@ public struct ListUserTagsResponse: WireMessage {
         self.isTruncated = isTruncated
         self.marker = marker
     }
+
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -3513,6 +3543,9 @@ public struct GetGroupResponse: WireMessage {
         self.marker = marker
     }
 
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -3682,6 +3715,9 @@ public struct ListGroupsResponse: WireMessage {
         self.isTruncated = isTruncated
         self.marker = marker
     }
+
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -4358,6 +4394,9 @@ public struct ListGroupsForUserResponse: WireMessage {
         self.marker = marker
     }
 
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -4454,6 +4493,9 @@ public struct CreateRoleRequest: WireMessage {
         self.permissionsBoundary = permissionsBoundary
         self.tags = tags
     }
+
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -4565,6 +4607,9 @@ public struct CreateRoleResponse: WireMessage {
         self.role = role
         self.revision = revision
     }
+
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -4689,6 +4734,9 @@ public struct GetRoleResponse: WireMessage {
     public init(role: Role? = nil) {
         self.role = role
     }
+
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -4834,6 +4882,9 @@ public struct ListRolesResponse: WireMessage {
         self.isTruncated = isTruncated
         self.marker = marker
     }
+
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -5120,6 +5171,9 @@ public struct UpdateRoleDescriptionResponse: WireMessage {
         self.role = role
         self.revision = revision
     }
+
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -5435,6 +5489,9 @@ public struct TagRoleRequest: WireMessage {
         self.roleName = roleName
         self.tags = tags
     }
+
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -5772,6 +5829,9 @@ public struct ListRoleTagsResponse: WireMessage {
         self.marker = marker
     }
 
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -6095,6 +6155,9 @@ public struct CreateInstanceProfileRequest: WireMessage {
         self.tags = tags
     }
 
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -6169,6 +6232,9 @@ public struct CreateInstanceProfileResponse: WireMessage {
         self.instanceProfile = instanceProfile
         self.revision = revision
     }
+
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -6293,6 +6359,9 @@ public struct GetInstanceProfileResponse: WireMessage {
     public init(instanceProfile: InstanceProfile? = nil) {
         self.instanceProfile = instanceProfile
     }
+
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -6555,6 +6624,9 @@ public struct ListInstanceProfilesResponse: WireMessage {
         self.isTruncated = isTruncated
         self.marker = marker
     }
+
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -6973,6 +7045,9 @@ public struct ListInstanceProfilesForRoleResponse: WireMessage {
         self.marker = marker
     }
 
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -7046,6 +7121,9 @@ public struct TagInstanceProfileRequest: WireMessage {
         self.instanceProfileName = instanceProfileName
         self.tags = tags
     }
+
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -7383,6 +7461,9 @@ public struct ListInstanceProfileTagsResponse: WireMessage {
         self.marker = marker
     }
 
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -7471,6 +7552,9 @@ public struct CreatePolicyRequest: WireMessage {
         self.description = description
         self.tags = tags
     }
+
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -7564,6 +7648,9 @@ public struct CreatePolicyResponse: WireMessage {
         self.policy = policy
         self.revision = revision
     }
+
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -7688,6 +7775,9 @@ public struct GetPolicyResponse: WireMessage {
     public init(policy: Policy? = nil) {
         self.policy = policy
     }
+
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -7876,6 +7966,9 @@ public struct ListPoliciesResponse: WireMessage {
         self.isTruncated = isTruncated
         self.marker = marker
     }
+
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -8067,6 +8160,9 @@ public struct TagPolicyRequest: WireMessage {
         self.policyARN = policyARN
         self.tags = tags
     }
+
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -8404,6 +8500,9 @@ public struct ListPolicyTagsResponse: WireMessage {
         self.marker = marker
     }
 
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -8617,6 +8716,9 @@ public struct ListEntitiesForPolicyResponse: WireMessage {
         self.isTruncated = isTruncated
         self.marker = marker
     }
+
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -9075,6 +9177,9 @@ public struct ListPolicyVersionsResponse: WireMessage {
         self.isTruncated = isTruncated
         self.marker = marker
     }
+
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -11515,6 +11620,9 @@ public struct ListAttachedUserPoliciesResponse: WireMessage {
         self.marker = marker
     }
 
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -11943,6 +12051,9 @@ public struct ListAttachedGroupPoliciesResponse: WireMessage {
         self.isTruncated = isTruncated
         self.marker = marker
     }
+
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -12373,6 +12484,9 @@ public struct ListAttachedRolePoliciesResponse: WireMessage {
         self.marker = marker
     }
 
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -12662,6 +12776,9 @@ public struct ListAccessKeysResponse: WireMessage {
         self.isTruncated = isTruncated
         self.marker = marker
     }
+
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -13257,6 +13374,9 @@ public struct UserDetail: WireMessage {
         self.attachedManagedPolicies = attachedManagedPolicies
     }
 
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -13370,6 +13490,9 @@ public struct GroupDetail: WireMessage {
         self.attachedManagedPolicies = attachedManagedPolicies
     }
 
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -13480,6 +13603,9 @@ public struct RoleDetail: WireMessage {
         self.instanceProfileList = instanceProfileList
     }
 
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)
@@ -13585,6 +13711,9 @@ public struct ManagedPolicyDetail: WireMessage {
         self.policy = policy
         self.policyVersionList = policyVersionList
     }
+
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
@@ -13763,6 +13892,9 @@ public struct GetAccountAuthorizationDetailsResponse: WireMessage {
         self.isTruncated = isTruncated
         self.marker = marker
     }
+
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {

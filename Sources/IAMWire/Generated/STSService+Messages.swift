@@ -116,6 +116,9 @@ public struct AssumeRoleRequest: WireMessage {
         self.sourceIdentity = sourceIdentity
     }
 
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
+
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeProtobufEncoding(of: self)

@@ -1128,6 +1128,9 @@ public struct Nested: WireMessage {
             self.items = items
         }
 
+        /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
+        public static var isInternable: Bool { true }
+
         /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
         public func encode(into buffer: inout ByteBuffer) {
             buffer.writeProtobufEncoding(of: self)
@@ -1192,6 +1195,9 @@ public struct Nested: WireMessage {
         self.level1 = level1
         self.mode = mode
     }
+
+    /// A small value without `bytes`: a decoder may give a value it made before for the same bytes.
+    public static var isInternable: Bool { true }
 
     /// Appends the protobuf encoding: fields in number order, proto3 defaults omitted.
     public func encode(into buffer: inout ByteBuffer) {

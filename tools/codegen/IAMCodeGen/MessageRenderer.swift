@@ -23,28 +23,22 @@ struct MessageRenderer {
 
     /// Whether a decoder may give a value of `message` it made before for the same bytes (`isInternable`): a value
     /// of scalars (but `bytes`, whose values are slices of a received frame that a held value would keep alive),
-    /// enums, lists and maps of them, and single leaf messages of such (a matched statement's positions). Such
-    /// messages (a tag, a context entry, a matched statement) are small values that calls repeat; a message with a
-    /// list of messages (a request) seldom repeats whole, and holding it would cost more than it saves (a run of a
-    /// list's values is held instead, by ``ProtobufReader/readRepeatedMessage(_:into:)``).
+    /// enums, lists and maps of them, and messages or lists of messages that are themselves such values (a matched
+    /// statement's positions, a check's context entries, an answer's matched statements). What a backend's calls and
+    /// a batch's checks repeat is then decoded once: a tag, a context entry, a whole Authorize request or answer.
+    /// Only values of at most ``Interner/maximumLength`` bytes (runs: ``Interner/maximumRunLength``) are held.
+    /// (The resolver refuses recursive messages, so the walk ends.)
     func isInternable(_ message: MessageDecl) -> Bool {
-        func scalarLeaf(_ type: FieldType) -> Bool {
+        func internable(_ type: FieldType) -> Bool {
             switch type {
             case .scalar(let scalar): scalar != .bytes
             case .enumeration: true
-            case .map(_, let value): scalarLeaf(value)
-            case .message, .unresolved: false
+            case .map(_, let value): internable(value)
+            case .message(let name): self.messages[name].map(self.isInternable) ?? false
+            case .unresolved: false
             }
         }
-        func isLeaf(_ message: MessageDecl) -> Bool { message.fields.allSatisfy { scalarLeaf($0.type) } }
-        return message.fields.allSatisfy { field in
-            if case .message(let name) = field.type, field.label != .repeated,
-                let nested = self.messages[name]
-            {
-                return isLeaf(nested)
-            }
-            return scalarLeaf(field.type)
-        }
+        return message.fields.allSatisfy { internable($0.type) }
     }
 
     // MARK: Value codecs
