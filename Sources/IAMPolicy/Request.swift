@@ -296,6 +296,13 @@ public struct AuthorizationRequest: Sendable {
     public init(action: PreparedAction, resource: String, context: RequestContext) {
         storage = Storage(action: action, resource: resource, context: context)
     }
+
+    /// Whether this request asks about `action` on `resource` in `context` itself (not an equal copy of it), so
+    /// that a check asking the same may use it instead of building its own.
+    public func asks(_ action: PreparedAction, on resource: String, in context: RequestContext) -> Bool {
+        self.storage.context.storage === context.storage && self.storage.action == action.text
+            && self.storage.resource == resource
+    }
 }
 
 /// An action as checks match it: lower-cased, hashed, its service prefix found. Building a request prepares its

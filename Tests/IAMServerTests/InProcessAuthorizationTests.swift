@@ -579,6 +579,64 @@ import Testing
         }
     }
 
+    @Test func aPrincipalsChecksInARowAnswerEachByItsOwnActionAndResource() async throws {
+        // A principal's check that asks what its last one asked reuses that request, and one that matches the
+        // statements its last one matched reuses those answer statements: a check that asks about another action or
+        // resource, or matches other statements, must still get its own answer, also when it asks the same again.
+        let store = InMemoryStore()
+        let checker = try await Self.userWithKey(
+            "checker",
+            policy:
+                #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:AuthorizeBatch","Resource":"*"}]}"#,
+            in: store)
+        let policy =
+            #"{"Version":"2012-10-17","Statement":[{"Sid":"Reports","Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::reports/*"},{"Sid":"Home","Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::home/${aws:username}/*"},{"Sid":"NoSecrets","Effect":"Deny","Action":"s3:*","Resource":"arn:aws:s3:::reports/secret/*"}]}"#
+        _ = try await Self.userWithKey("ann", policy: policy, in: store)
+        _ = try await Self.userWithKey("ben", policy: policy, in: store)
+        let (server, _) = try await Self.server(store)
+
+        let expected: [(user: String, action: String, resource: String, PolicyEvaluationDecisionType, [String])] = [
+            ("ann", "s3:GetObject", "reports/q3.csv", .allowed, ["Reports"]),
+            ("ann", "s3:GetObject", "reports/q3.csv", .allowed, ["Reports"]),
+            ("ann", "s3:GetObject", "reports/q4.csv", .allowed, ["Reports"]),
+            ("ann", "s3:GetObject", "home/ann/notes", .allowed, ["Home"]),
+            ("ann", "s3:GetObject", "home/ann/notes", .allowed, ["Home"]),
+            ("ann", "s3:PutObject", "home/ann/notes", .allowed, ["Home"]),
+            ("ann", "s3:PutObject", "reports/q3.csv", .implicitDeny, []),
+            ("ann", "s3:GetObject", "home/ben/notes", .implicitDeny, []),
+            ("ben", "s3:GetObject", "home/ben/notes", .allowed, ["Home"]),
+            ("ann", "s3:GetObject", "home/ben/notes", .implicitDeny, []),
+            ("ann", "s3:GetObject", "reports/secret/plan", .explicitDeny, ["NoSecrets"]),
+            ("ann", "s3:GetObject", "reports/secret/plan", .explicitDeny, ["NoSecrets"]),
+            ("ann", "s3:GetObject", "reports/q3.csv", .allowed, ["Reports"]),
+            ("ben", "s3:GetObject", "reports/q3.csv", .allowed, ["Reports"]),
+            ("ben", "s3:GetObject", "home/ben/notes", .allowed, ["Home"]),
+        ]
+        var batch = AuthorizeBatchRequest()
+        batch.requests = expected.map { check in
+            var request = AuthorizeRequest()
+            request.principalARN = "arn:aws:iam::123456789012:user/\(check.user)"
+            request.action = check.action
+            request.resource = "arn:aws:s3:::\(check.resource)"
+            request.contextEntries = Self.office
+            return request
+        }
+        // Twice: the second batch starts with what the first one's checks left behind.
+        for _ in 0..<2 {
+            let answers: AuthorizeBatchResponse = try await server.call(
+                IAMMethods.Authorization.authorizeBatch, batch, as: checker)
+            #expect(answers.results.count == expected.count)
+            for (answer, check) in zip(answers.results, expected) {
+                let what = "\(check.user) \(check.action) \(check.resource)"
+                #expect(answer.decision == check.3, "\(what)")
+                #expect(answer.matchedStatements.map(\.sid) == check.4, "\(what)")
+                #expect(
+                    answer.matchedStatements.allSatisfy { $0.sourcePolicyID.hasSuffix(":policy/\(check.user)-policy") },
+                    "\(what)")
+            }
+        }
+    }
+
     @Test func authorizeCallsThatShareContextsAnswerEachByItsOwn() async throws {
         // Consecutive Authorize calls on a thread share their caller context and each principal's layered context
         // and condition memo while they repeat their entries: a call with other entries, about another principal,
