@@ -5,8 +5,9 @@
 // tools/fuzz/build from Sources/IAMWire/Generated, so a new message is fuzzed without editing this file)
 // or a control payload.
 // Invariants: no crash; the same bytes decode the same way a second time (when the thread's interner holds what the
-// first decode made) and without an interner; a message that decodes re-encodes to exactly `encodedSize` bytes, and
-// those bytes decode to an equal value that re-encodes to the same bytes (the encoding is canonical).
+// first decode made), without an interner, and as a call's whole payload (init(decoding:), twice); a message that
+// decodes re-encodes to exactly `encodedSize` bytes, and those bytes decode to an equal value that re-encodes to the
+// same bytes (the encoding is canonical).
 import IAMWire
 import NIOCore
 
@@ -33,9 +34,17 @@ private func roundTrip<M: WireMessage>(_ type: M.Type, _ bytes: [UInt8]) {
     invariant(decodedAgain == decoded, "\(M.self): decoding the same bytes twice failed once")
     let plain = decodedWithoutInterner(M.self, bytes)
     invariant((plain != nil) == decoded, "\(M.self): decoding with and without the interner disagree on failing")
+    // A call's whole payload, as servers and clients decode it (init(decoding:) looks an internable payload up whole),
+    // twice: the second time it may be the value the first one held.
+    let whole = try? M(decoding: ByteBuffer(bytes: bytes))
+    let wholeAgain = try? M(decoding: ByteBuffer(bytes: bytes))
+    invariant(
+        (whole != nil) == decoded && (wholeAgain != nil) == decoded,
+        "\(M.self): decoding a whole payload and merging disagree on failing")
     guard decoded else { return }
     invariant(again == message, "\(M.self): the same bytes decoded twice differ")
     invariant(plain == message, "\(M.self): decoding with and without the interner give different values")
+    invariant(whole == message && wholeAgain == message, "\(M.self): a whole payload decodes to another value")
     invariant(buffer.readableBytes == 0, "\(M.self): \(buffer.readableBytes) bytes left after a successful merge")
     var encoded = ByteBuffer()
     message.encode(into: &encoded)
