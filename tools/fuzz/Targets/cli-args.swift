@@ -25,7 +25,9 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     var arguments = pieces.count > 1 ? parts(pieces[1], limit: 24) : []
     let reads = redirectingFiles(&arguments)
     if reads > 0 {
-        FileManager.default.createFile(atPath: contentFile, contents: Data(content))
+        // The harness's own file: without it, every input would test a missing file instead.
+        let written = FileManager.default.createFile(atPath: contentFile, contents: Data(content))
+        precondition(written, "cannot write \(contentFile)")
     }
     guard let command = parse(type, arguments) else { return 0 }
     parseGlobals(query: command.global.query, startingToken: command.paginationOptions?.startingToken)

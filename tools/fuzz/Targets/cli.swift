@@ -70,7 +70,9 @@ private func inputStep(_ operation: OperationShape, _ bytes: [UInt8]) {
     var cliInputJSON = text(0).map { [$0] } ?? []
     reads += redirectingFiles(&cliInputJSON)
     if reads > 0 {
-        FileManager.default.createFile(atPath: contentFile, contents: Data(content))
+        // The harness's own file: without it, every input would test a missing file instead.
+        let written = FileManager.default.createFile(atPath: contentFile, contents: Data(content))
+        precondition(written, "cannot write \(contentFile)")
     }
 
     var global = defaultGlobals
