@@ -63,7 +63,9 @@ extension WireMessage {
             try self.merge(from: &buffer)
             return
         }
-        self = try buffer.readInternableProtobufMessage(Self.self)
+        self = try buffer.readingProtobuf { reader, interner throws(WireError) in
+            try reader.readInternable(Self.self, length: reader.remaining, interner: interner)
+        }
     }
 
     /// Decodes a whole message from `buffer` without changing the caller's copy.
@@ -300,44 +302,33 @@ extension ByteBuffer {
         }
     }
 
-    /// The internable message that all readable bytes encode, consuming them: the thread's interner's value for
-    /// them when it holds one.
-    @inlinable
-    public mutating func readInternableProtobufMessage<M: WireMessage>(_: M.Type) throws(WireError) -> M {
-        let base = self
-        let interner = Interner.current
-        let decoded: Result<M, WireError> = base.withUnsafeReadableBytes { bytes in
-            var reader = ProtobufReader(bytes: bytes, base: base, baseOffset: base.readerIndex, interner: interner)
-            do throws(WireError) {
-                return .success(try reader.readInternable(M.self, length: bytes.count, interner: interner))
-            } catch {
-                return .failure(error)
-            }
-        }
-        let message = try decoded.get()
-        self.moveReaderIndex(forwardBy: base.readableBytes)
-        return message
-    }
-
     /// Merges all readable bytes into `message`, borrowing them once for a `ProtobufReader`, and
     /// consumes them. Generated `merge(from:)` methods call this.
     @inlinable
     public mutating func mergeProtobufEncoding<M: WireMessage>(into message: inout M) throws(WireError) {
+        try self.readingProtobuf { reader, _ throws(WireError) in try message.merge(from: &reader) }
+    }
+
+    /// What `body` reads through a `ProtobufReader` over all readable bytes (borrowed once) and the thread's interner
+    /// (a decode runs on one thread, start to end); the bytes are consumed when it succeeds.
+    @inlinable
+    mutating func readingProtobuf<T>(_ body: (inout ProtobufReader, Interner) throws(WireError) -> T)
+        throws(WireError) -> T
+    {
         // The reader slices `bytes` fields out of this copy (zero-copy); nothing mutates it meanwhile.
         let base = self
-        let failure: WireError? = base.withUnsafeReadableBytes { bytes in
-            // The thread's interner: a decode runs on one thread, start to end.
-            var reader = ProtobufReader(
-                bytes: bytes, base: base, baseOffset: base.readerIndex, interner: Interner.current)
+        let interner = Interner.current
+        let result: Result<T, WireError> = base.withUnsafeReadableBytes { bytes in
+            var reader = ProtobufReader(bytes: bytes, base: base, baseOffset: base.readerIndex, interner: interner)
             do throws(WireError) {
-                try message.merge(from: &reader)
-                return nil
+                return .success(try body(&reader, interner))
             } catch {
-                return error
+                return .failure(error)
             }
         }
-        if let failure { throw failure }
+        let value = try result.get()
         self.moveReaderIndex(forwardBy: base.readableBytes)
+        return value
     }
 }
 
