@@ -295,4 +295,15 @@ struct ResourceNamingTests {
             GetAccessKeyLastUsedRequest(accessKeyID: "AKIAALICE00000000001").resource(in: context)
                 == "arn:aws:iam::123456789012:user/*")
     }
+
+    @Test("a check's resource is an IAM ARN (whose tags it carries) only by the exact prefix arn:aws:iam::")
+    func iamResourcesByPrefix() {
+        #expect(RequestConditionKeys.isIAMARN("arn:aws:iam::123456789012:user/alice"))
+        #expect(RequestConditionKeys.isIAMARN("arn:aws:iam::"))
+        for other in [
+            "", "*", "arn:aws:iam:", "arn:aws:s3:::bucket", "ARN:AWS:IAM::123456789012:user/alice", "arn:aws:iamx",
+        ] {
+            #expect(!RequestConditionKeys.isIAMARN(other), "\(other)")
+        }
+    }
 }

@@ -128,6 +128,8 @@ extension AuthorizationService {
         let callerContext = try contexts.caller(request.contextEntries)
         // nil: a service principal, which has no stored policies.
         let principal: SnapshotPrincipal?
+        // The principal as ``CheckContexts`` found it by ARN.
+        var byARN: FoundPrincipal?
         if !request.accessKeyID.isEmpty {
             guard let id = try? AccessKeyID(request.accessKeyID), let credential = snapshot.credential(accessKeyID: id),
                 credential.isUsable(at: now),
@@ -141,11 +143,12 @@ extension AuthorizationService {
             if credential.expiration == nil { self.keyUses?.note(request.accessKeyID, action: request.action, at: now) }
             principal = found
         } else if let found = contexts.principal(arn: request.principalARN, in: snapshot, of: self.publisher) {
-            if let expiration = found.expiration, expiration <= now {
+            if let expiration = found.principal.expiration, expiration <= now {
                 response.decision = .implicitDeny
                 return response
             }
-            principal = found
+            principal = found.principal
+            byARN = found
         } else if Self.isServicePrincipal(request.principalARN) {
             principal = nil
         } else {
@@ -156,9 +159,10 @@ extension AuthorizationService {
         let compiled: CompiledPrincipal
         var context: RequestContext
         var memo: ConditionMemo?
-        var last: LastCheck?
+        var last: SharedPrincipal?
         if let principal {
-            (compiled, context, memo, last) = contexts.evaluation(callerContext, principal: principal)
+            let shared = contexts.evaluation(callerContext, principal: principal, found: byARN)
+            (compiled, context, memo, last) = (shared.compiled, shared.context, shared.memo, shared)
         } else {
             compiled = CompiledPrincipal(
                 principal: Principal(arn: request.principalARN, kind: .service, name: request.principalARN),
@@ -242,26 +246,17 @@ extension AuthorizationService {
         private let clock: RequestContext
         private var callerEntries: [ContextEntry] = []
         private var caller: RequestContext?
-        /// A principal as its checks here share it.
-        private struct Layered {
-            /// Held, so that its identity cannot be reused while it is here.
-            let principal: SnapshotPrincipal
-            let compiled: CompiledPrincipal
-            /// Its layered context under ``CheckContexts/caller``.
-            let context: RequestContext
-            /// Once it is asked about again.
-            var memo: ConditionMemo?
-            /// What its last check here asked and answered.
-            let last = LastCheck()
-        }
-
         /// Principal identity → the principal as its checks share it. At most ``maxLayered``: a batch has at most
         /// ``maxBatch`` principals, and the contexts a thread shares start afresh past it.
-        private var layered: [ObjectIdentifier: Layered] = [:]
+        private var layered: [ObjectIdentifier: SharedPrincipal] = [:]
+        /// Counts the caller contexts these contexts have had: a principal's slot in ``principals`` holds its
+        /// ``SharedPrincipal`` for the caller context of this count.
+        private var callerGeneration = 0
         private var lastAction: PreparedAction?
         /// The principals looked up by ARN lately, in a table of ``principalSlots`` slots (a slot holds the last ARN
-        /// whose bytes hash to it), as of the snapshot ``principalsSource`` published at its revision.
-        private var principals: [(arn: String, principal: SnapshotPrincipal)?] = []
+        /// whose bytes hash to it), as of the snapshot ``principalsSource`` published at its revision; with the
+        /// principal as its checks share it, under the caller context of `generation`.
+        private var principals: [FoundPrincipal?] = []
         /// Held, so that no other publisher can take its identity while the table is in use (the thread's contexts
         /// are shared by every server in the process, as tests run several).
         private var principalsSource: (publisher: SnapshotPublisher, revision: UInt64)?
@@ -296,9 +291,11 @@ extension AuthorizationService {
         /// batch check after check: an ARN looked up lately is found by comparing it to the one its slot holds (about
         /// 170 instructions by callgrind), where the snapshot's table hashes all of its bytes (SipHash; about 940).
         mutating func principal(arn: String, in snapshot: AuthorizationSnapshot, of publisher: SnapshotPublisher?)
-            -> SnapshotPrincipal?
+            -> FoundPrincipal?
         {
-            guard let publisher else { return snapshot.principal(arn: arn) }
+            guard let publisher else {
+                return snapshot.principal(arn: arn).map { FoundPrincipal(arn: arn, principal: $0, generation: -1) }
+            }
             let revision = snapshot.revision.rawValue
             if let source = self.principalsSource, source.publisher === publisher, source.revision == revision {
                 // The table is of this snapshot.
@@ -307,9 +304,10 @@ extension AuthorizationService {
                 self.principalsSource = (publisher, revision)
             }
             let slot = Self.slot(arn)
-            if let held = self.principals[slot], held.arn == arn { return held.principal }
-            guard let found = snapshot.principal(arn: arn) else { return nil }
-            self.principals[slot] = (arn, found)
+            if let held = self.principals[slot], held.arn == arn { return held }
+            guard let principal = snapshot.principal(arn: arn) else { return nil }
+            let found = FoundPrincipal(arn: arn, principal: principal, generation: -1)
+            self.principals[slot] = found
             return found
         }
 
@@ -331,6 +329,7 @@ extension AuthorizationService {
             self.caller = caller
             self.callerEntries = entries
             self.layered.removeAll(keepingCapacity: true)
+            self.callerGeneration &+= 1
             return caller
         }
 
@@ -359,22 +358,29 @@ extension AuthorizationService {
         /// ``caller(_:)``, under the principal's keys and the clock's), when this principal was asked about before a
         /// memo of its conditions in that context, and what its last check here asked and answered. The compiled
         /// policies and the principal's keys are read from `principal` (under its lock) only at its first check here.
-        mutating func evaluation(_ caller: RequestContext, principal: SnapshotPrincipal)
-            -> (compiled: CompiledPrincipal, context: RequestContext, memo: ConditionMemo?, last: LastCheck)
+        /// A principal found by ARN (``principal(arn:in:of:)``) is found there again, without hashing its identity
+        /// into ``layered`` (about 500 instructions a check by callgrind).
+        mutating func evaluation(_ caller: RequestContext, principal: SnapshotPrincipal, found: FoundPrincipal?)
+            -> SharedPrincipal
         {
-            let identity = principal.identity
-            if let joined = self.layered[identity] {
-                if let memo = joined.memo { return (joined.compiled, joined.context, memo, joined.last) }
-                let memo = joined.compiled.memo(for: joined.context)
-                self.layered[identity]?.memo = memo
-                return (joined.compiled, joined.context, memo, joined.last)
+            if let found, found.generation == self.callerGeneration, let shared = found.shared {
+                shared.askedAgain()
+                return shared
             }
-            if self.layered.count >= Self.maxLayered { self.layered.removeAll(keepingCapacity: true) }
-            let (compiled, principalContext) = principal.evaluation
-            let context = self.context(caller, principalContext: principalContext)
-            let joined = Layered(principal: principal, compiled: compiled, context: context)
-            self.layered[identity] = joined
-            return (compiled, context, nil, joined.last)
+            let identity = principal.identity
+            let shared: SharedPrincipal
+            if let joined = self.layered[identity] {
+                joined.askedAgain()
+                shared = joined
+            } else {
+                if self.layered.count >= Self.maxLayered { self.layered.removeAll(keepingCapacity: true) }
+                let (compiled, principalContext) = principal.evaluation
+                let context = self.context(caller, principalContext: principalContext)
+                shared = SharedPrincipal(principal: principal, compiled: compiled, context: context)
+                self.layered[identity] = shared
+            }
+            if let found { (found.shared, found.generation) = (shared, self.callerGeneration) }
+            return shared
         }
 
         /// `caller` under `principalContext` and the clock's keys, as a principal's first check has it.
@@ -413,17 +419,48 @@ extension AuthorizationService {
             && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "-") }
     }
 
-    /// What a principal's last check asked and answered, kept with its shared context (``CheckContexts``) so that
-    /// a check asking and answering the same reuses them: its request, and its answer's statements (an array and
-    /// its strings, made and freed again on every check otherwise).
-    final class LastCheck {
+    /// A principal ``CheckContexts`` found by ARN, and (under the caller context of `generation`) as its checks share
+    /// it.
+    final class FoundPrincipal {
+        let arn: String
+        let principal: SnapshotPrincipal
+        var shared: SharedPrincipal?
+        var generation: Int
+
+        init(arn: String, principal: SnapshotPrincipal, generation: Int) {
+            (self.arn, self.principal, self.generation) = (arn, principal, generation)
+        }
+    }
+
+    /// A principal as the checks of one ``CheckContexts`` share it: its compiled policies, its context under the
+    /// caller's and the clock's, from its second check on a memo of its conditions in that context, and what its last
+    /// check asked and answered, so that a check asking and answering the same reuses them: its request, and its
+    /// answer's statements (an array and its strings, made and freed again on every check otherwise). One object, so
+    /// that a check finds all of it with one retain.
+    final class SharedPrincipal {
+        /// Held, so that its identity cannot be reused while it is shared.
+        let principal: SnapshotPrincipal
+        let compiled: CompiledPrincipal
+        /// Its layered context under ``CheckContexts``'s caller context.
+        let context: RequestContext
+        /// Once it is asked about again.
+        private(set) var memo: ConditionMemo?
         var request: AuthorizationRequest?
         var matched: [MatchedStatement] = []
         var statements: [EvaluatedStatement] = []
+
+        init(principal: SnapshotPrincipal, compiled: CompiledPrincipal, context: RequestContext) {
+            (self.principal, self.compiled, self.context) = (principal, compiled, context)
+        }
+
+        /// Another check asks about it: its conditions are worth remembering.
+        func askedAgain() {
+            if self.memo == nil { self.memo = self.compiled.memo(for: self.context) }
+        }
     }
 
     /// The answer's statements for `matched`: the ones `last` answered if it matched the same statements.
-    static func statements(_ matched: [MatchedStatement], as last: LastCheck?) -> [EvaluatedStatement] {
+    static func statements(_ matched: [MatchedStatement], as last: SharedPrincipal?) -> [EvaluatedStatement] {
         guard let last else { return matched.map(Self.authorizeStatement) }
         if Self.same(matched, last.matched) { return last.statements }
         let statements = matched.map(Self.authorizeStatement)
