@@ -7,6 +7,11 @@
 #
 #   tools/benchmarks/authorize-bench.sh [runs=3] [seconds per load run=5] [sizes="small large"]
 #
+# SHAPES="1x1 4x64" (default) chooses the shapes Ping and Authorize run at; BATCH=0 leaves the batch runs out. Besides
+# the medians of each workload it prints the median of the runs' paired figures (each run's Authorize against the
+# Ping just before it): the p50 difference at 1 x 1 and the calls/s ratio at 4 x 64, which the machine's drift
+# between runs moves less. So `SHAPES=1x1 BATCH=0 authorize-bench.sh 15 3 small` weighs the 1 x 1 target alone.
+#
 # small = 10 users, 4 groups, 8 policies; mid = 1,000 users, 200 groups, 100 policies (as many principals asked
 # about as large, in a set 100 times smaller); large = 100,000 users, 20,000 groups, 10,000 policies
 # (each user in 3 groups with 2 policies each, plus 1 direct policy). Every load loop is bounded in time
@@ -21,6 +26,7 @@ RUNS=${1:-3}
 SECONDS_PER_RUN=${2:-5}
 SIZES=${3:-small large}
 BATCH=${BATCH:-100}
+SHAPES=${SHAPES:-1x1 4x64}
 BIN=${BIN:-}
 PRINCIPALS=${PRINCIPALS:-64}
 [[ -n $BIN ]] || BIN=$(tools/scripts/build-release iamd iam-loadtest iam-seed)
@@ -71,14 +77,15 @@ for size in $SIZES; do
   out=$work/$size.runs
   : > "$out"
   for run in $(seq "$RUNS"); do
-    for shape in "1 1" "4 64"; do
-      set -- $shape
+    for shape in $SHAPES; do
+      set -- ${shape/x/ }
       for workload in ping authorize; do
         line=$(timeout $((SECONDS_PER_RUN + 60)) "$BIN/iam-loadtest" run --workload "$workload" --connections "$1" \
           --in-flight "$2" "${principals[@]}" "${common[@]}" | tr '\n' ' ')
         echo "$size ${1}x${2} $workload run=$run $line" | tee -a "$out" >&2
       done
     done
+    [[ $BATCH -gt 0 ]] || continue
     line=$(timeout $((SECONDS_PER_RUN + 60)) "$BIN/iam-loadtest" run --workload authorize-batch --batch "$BATCH" \
       --connections 1 --in-flight 4 "${principals[@]}" "${common[@]}" | tr '\n' ' ')
     echo "$size 1x4 batch$BATCH run=$run $line" | tee -a "$out" >&2
@@ -93,7 +100,7 @@ for size in $SIZES; do
   echo
   echo "| shape | workload | calls/s | p50 µs | p99 µs | server CPU µs/call | vs Ping calls/s |"
   echo "|---|---|---|---|---|---|---|"
-  for shape in 1x1 4x64; do
+  for shape in $SHAPES; do
     ping_rate=$(med "$shape" ping calls_per_s)
     for workload in ping authorize; do
       rate=$(med "$shape" "$workload" calls_per_s)
@@ -101,8 +108,20 @@ for size in $SIZES; do
       echo "| $shape | $workload | $rate | $(med "$shape" "$workload" p50) | $(med "$shape" "$workload" p99) | $(med "$shape" "$workload" server_cpu_us_per_call) | $ratio |"
     done
   done
+  # Run by run: Authorize's p50 minus the Ping p50 of the same run, and its calls/s over that Ping's.
+  paired() {
+    paste <(grep "^$size $1 ping " "$out" | field "$2") <(grep "^$size $1 authorize " "$out" | field "$2")
+  }
   echo
-  echo "AuthorizeBatch of $BATCH, 1 connection x 4 in flight: checks/s $(med 1x4 "batch$BATCH" checks_per_s), p50 $(med 1x4 "batch$BATCH" p50) µs per call, server CPU $(med 1x4 "batch$BATCH" server_cpu_us_per_check) µs/check"
+  for shape in $SHAPES; do
+    echo "$shape paired, median of $RUNS runs: Authorize p50 - Ping p50 $(paired "$shape" p50 |
+      awk '{printf "%.1f\n", $2 - $1}' | median) µs; Authorize calls/s / Ping's $(paired "$shape" calls_per_s |
+      awk '{if ($1 > 0) printf "%.1f\n", 100 * $2 / $1}' | median)%"
+  done
+  echo
+  if [[ $BATCH -gt 0 ]]; then
+    echo "AuthorizeBatch of $BATCH, 1 connection x 4 in flight: checks/s $(med 1x4 "batch$BATCH" checks_per_s), p50 $(med 1x4 "batch$BATCH" p50) µs per call, server CPU $(med 1x4 "batch$BATCH" server_cpu_us_per_check) µs/check"
+  fi
   echo "errors (all runs): $(grep "^$size " "$out" | grep -o 'errors=[0-9]*' | cut -d= -f2 | awk '{s += $1} END {print s + 0}')"
   echo
 done
