@@ -99,7 +99,10 @@ enum Glob {
 
     /// ARN matching as IAM does it: the first five colon-separated segments (`arn`, partition, service, region,
     /// account) are matched one by one, so a wildcard there never crosses a colon; the resource part (everything
-    /// after the fifth colon) is matched as a whole, so a `*` in it spans `/` and `:`.
+    /// after the fifth colon) is matched as a whole, so a `*` in it spans `/` and `:`. A pattern of fewer than six
+    /// segments whose last character is `*` (`arn:aws:sqs:us-west-*`, `arn:aws:sqs:*`) matches its segments one by
+    /// one and its last segment against the rest of the ARN: "if the `*` wildcard is the last character of a
+    /// resource ARN segment, it can expand to match beyond the colon boundaries" (IAM User Guide, Resource element).
     /// A pattern and text that are both not ARN-shaped are matched as a plain glob.
     static func arnMatch(_ p: UnsafeBufferPointer<UInt8>, _ t: UnsafeBufferPointer<UInt8>) -> Bool {
         arnMatch(p, colons(p), t, colons(t))
@@ -114,9 +117,8 @@ enum Glob {
         _ tColons: (Int, Int, Int, Int, Int)?
     ) -> Bool {
         guard let pc = pColons else {
-            // A pattern of fewer than six components matches an ARN only if it is all wildcards ("*").
-            if tColons != nil { return p.allSatisfy { $0 == star } }
-            return match(p, t)
+            guard tColons != nil else { return match(p, t) }
+            return shortMatch(p, t)
         }
         guard let tc = tColons else { return false }
         return segment(slice(p, 0, pc.0), slice(t, 0, tc.0))
@@ -125,6 +127,21 @@ enum Glob {
             && segment(slice(p, pc.2 + 1, pc.3), slice(t, tc.2 + 1, tc.3))
             && segment(slice(p, pc.3 + 1, pc.4), slice(t, tc.3 + 1, tc.4))
             && segment(slice(p, pc.4 + 1, p.count), slice(t, tc.4 + 1, t.count))
+    }
+
+    /// A pattern of fewer than six segments against an ARN: only one that ends in `*` can match, its last segment
+    /// spanning the ARN's remaining segments (a pattern of stars alone matches any ARN).
+    static func shortMatch(_ p: UnsafeBufferPointer<UInt8>, _ t: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let last = p.last, last == star else { return false }
+        var pStart = 0
+        var tStart = 0
+        while let pColon = p[pStart...].firstIndex(of: colon) {
+            guard let tColon = t[tStart...].firstIndex(of: colon),
+                segment(slice(p, pStart, pColon), slice(t, tStart, tColon))
+            else { return false }
+            (pStart, tStart) = (pColon + 1, tColon + 1)
+        }
+        return match(slice(p, pStart, p.count), slice(t, tStart, t.count))
     }
 
     /// One segment: `*` alone matches anything, otherwise a glob.

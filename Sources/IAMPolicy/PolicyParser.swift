@@ -536,7 +536,8 @@ enum PolicyParser {
     ) {
         guard resource != "*" else { return }
         let boundary = Template.fifthColon(resource)
-        if boundary.colons < 5 && !resource.allSatisfy({ $0 == "*" }) {
+        // One that ends in `*` spans the ARN's remaining components (`arn:aws:sqs:*`).
+        if boundary.colons < 5 && !resource.hasSuffix("*") {
             warnings.append(
                 PolicyWarning(
                     path: path,
