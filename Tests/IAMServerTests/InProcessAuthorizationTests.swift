@@ -637,6 +637,39 @@ import Testing
         }
     }
 
+    @Test func authorizeNamesEachMatchedPolicysType() async throws {
+        // As SimulatePrincipalPolicy names them: the user's inline policy, a customer managed one, a group's inline
+        // policy, the boundary.
+        let store = InMemoryStore()
+        let checker = try await Self.userWithKey("checker", policy: Self.mayAuthorize, in: store)
+        func allow(_ sid: String) -> String {
+            #"{"Version":"2012-10-17","Statement":[{"Sid":"\#(sid)","Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#
+        }
+        _ = try await Self.userWithKey("ann", policy: allow("Managed"), in: store)
+        let directory = IAMDirectory(store: store, account: Self.account)
+        let ann = try EntityName("ann", kind: .user)
+        let readers = try EntityName("readers", kind: .group)
+        _ = try await directory.putInlinePolicy(
+            EntityName("own", kind: .inlinePolicy), document: allow("Own"), on: .user, named: ann)
+        _ = try await directory.createGroup(name: readers)
+        _ = try await directory.addUser(ann, toGroup: readers)
+        _ = try await directory.putInlinePolicy(
+            EntityName("team", kind: .inlinePolicy), document: allow("Team"), on: .group, named: readers)
+        let edge = try await directory.createPolicy(name: EntityName("edge", kind: .policy), document: allow("Edge"))
+        _ = try await directory.setPermissionsBoundary(User.self, named: ann, to: edge.value.arn)
+        let (server, _) = try await Self.server(store)
+
+        // Twice: the second answer's statements are the ones the first one left with the principal.
+        for _ in 0..<2 {
+            let answer: AuthorizeResponse = try await server.call(
+                IAMMethods.Authorization.authorize, Self.check("arn:aws:iam::123456789012:user/ann"), as: checker)
+            #expect(answer.decision == .allowed)
+            var types: [String: PolicySourceType] = [:]
+            for statement in answer.matchedStatements { types[statement.sid] = statement.sourcePolicyType }
+            #expect(types == ["Managed": .userManaged, "Own": .user, "Team": .group, "Edge": .permissionsBoundary])
+        }
+    }
+
     @Test func authorizeCallsThatShareContextsAnswerEachByItsOwn() async throws {
         // Consecutive Authorize calls on a thread share their caller context and each principal's layered context
         // and condition memo while they repeat their entries: a call with other entries, about another principal,

@@ -461,9 +461,10 @@ extension AuthorizationService {
 
     /// The answer's statements for `matched`: the ones `last` answered if it matched the same statements.
     static func statements(_ matched: [MatchedStatement], as last: SharedPrincipal?) -> [EvaluatedStatement] {
-        guard let last else { return matched.map(Self.authorizeStatement) }
+        guard let last else { return matched.map { Self.authorizeStatement($0, sources: [:]) } }
         if Self.same(matched, last.matched) { return last.statements }
-        let statements = matched.map(Self.authorizeStatement)
+        let sources = last.principal.sources
+        let statements = matched.map { Self.authorizeStatement($0, sources: sources) }
         (last.matched, last.statements) = (matched, statements)
         return statements
     }
@@ -483,15 +484,20 @@ extension AuthorizationService {
         }
     }
 
-    /// A statement that decided an Authorize check, as the engine matched it (its policy's role says the type).
-    static func authorizeStatement(_ matched: MatchedStatement) -> EvaluatedStatement {
+    /// A statement that decided an Authorize check, as the engine matched it: its policy's type from where the
+    /// principal's policy came from (`sources`, as SimulatePrincipalPolicy says it), else from its role.
+    static func authorizeStatement(_ matched: MatchedStatement, sources: [String: PolicySource]) -> EvaluatedStatement {
         var statement = EvaluatedStatement()
         statement.sourcePolicyID = matched.policyID
         statement.sourcePolicyType =
-            switch matched.role {
-            case .boundary: .permissionsBoundary
-            case .resource: .resource
-            case .identity, .session: .userManaged
+            if let source = sources[matched.policyID] {
+                Self.sourceType(source.kind)
+            } else {
+                switch matched.role {
+                case .boundary: .permissionsBoundary
+                case .resource: .resource
+                case .identity, .session: .userManaged
+                }
             }
         statement.statementIndex = Int32(clamping: matched.index)
         statement.sid = matched.sid ?? ""
@@ -572,17 +578,21 @@ extension AuthorizationService {
         var statement = Self.wireStatement(matched)
         guard let source else { return statement }
         statement.sourcePolicyID = source.arn?.description ?? source.name
-        statement.sourcePolicyType =
-            switch source.kind {
-            case .user: .user
-            case .group: .group
-            case .role: .role
-            case .customerManaged: .userManaged
-            case .awsManaged: .awsManaged
-            case .boundary: .permissionsBoundary
-            case .session: .input
-            }
+        statement.sourcePolicyType = Self.sourceType(source.kind)
         return statement
+    }
+
+    /// AWS's SourcePolicyType for a policy of `kind`.
+    static func sourceType(_ kind: PolicySource.Kind) -> PolicySourceType {
+        switch kind {
+        case .user: .user
+        case .group: .group
+        case .role: .role
+        case .customerManaged: .userManaged
+        case .awsManaged: .awsManaged
+        case .boundary: .permissionsBoundary
+        case .session: .input
+        }
     }
 }
 
