@@ -101,6 +101,35 @@ struct IAMDirectoryExtensionTests {
         _ = try await directory.updateAssumeRolePolicy(named: try name("target", .role), document: stored)
     }
 
+    @Test("renaming or moving a user a trust policy names renames it there too (only in Principal), as in AWS")
+    func renamedTrustPrincipalFollows() async throws {
+        _ = try await directory.createUser(name: try name("p3"))
+        _ = try await directory.createUser(name: try name("other"))
+        let trust =
+            #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":["arn:aws:iam::123456789012:user/p3","arn:aws:iam::123456789012:user/other"]},"Action":"sts:AssumeRole","Condition":{"StringEquals":{"aws:PrincipalArn":"arn:aws:iam::123456789012:user/p3"}}}]}"#
+        _ = try await directory.createRole(name: try name("app", .role), assumeRolePolicyDocument: trust)
+        func principals() async throws -> [String] {
+            let stored = try await directory.role(named: try name("app", .role)).assumeRolePolicyDocument
+            switch try IAMDirectory.parse(stored, kind: .trust).statements[0].principals {
+            case .include(let set)?: return set.entries.map(\.value)
+            default: return []
+            }
+        }
+        _ = try await directory.updateUser(named: try name("p3"), newPath: nil, newName: try name("p3x"))
+        #expect(
+            try await principals() == [
+                "arn:aws:iam::123456789012:user/p3x", "arn:aws:iam::123456789012:user/other",
+            ])
+        _ = try await directory.updateUser(named: try name("p3x"), newPath: try IAMPath("/eng/"), newName: nil)
+        #expect(
+            try await principals() == [
+                "arn:aws:iam::123456789012:user/eng/p3x", "arn:aws:iam::123456789012:user/other",
+            ])
+        // The condition is not a principal: AWS leaves its text alone.
+        let stored = try await directory.role(named: try name("app", .role)).assumeRolePolicyDocument
+        #expect(stored.contains(#""aws:PrincipalArn":"arn:aws:iam::123456789012:user/p3""#))
+    }
+
     @Test("listPolicies merges AWS and customer managed policies; entitiesForPolicy; attach AWS managed")
     func policies() async throws {
         let mine = try await directory.createPolicy(name: try name("Zeta", .policy), document: Self.allow).value

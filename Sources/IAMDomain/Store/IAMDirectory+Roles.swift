@@ -128,6 +128,20 @@ extension IAMDirectory {
     /// deleted, those policies show its unique id where its ARN was, and a new user or role of the same name is
     /// not trusted by them. Called in the transaction that deletes `arn`'s entity, so the rewrite commits with it.
     static func orphanTrustPrincipal(_ arn: ARN, id: UniqueID, _ tx: any StoreWriter) throws(IAMError) {
+        try Self.replaceTrustPrincipal(arn, with: id.rawValue, tx)
+    }
+
+    /// A user renamed or moved to another path keeps the trust of the roles that name it, as AWS keeps it (their
+    /// policies hold its unique id): the trust policies that name `old` name `new` instead. Called in the
+    /// transaction that renames the user.
+    static func renameTrustPrincipal(_ old: ARN, to new: ARN, _ tx: any StoreWriter) throws(IAMError) {
+        try Self.replaceTrustPrincipal(old, with: new.description, tx)
+    }
+
+    /// Every stored trust policy with `arn` as an `AWS` principal, with `replacement` there instead.
+    private static func replaceTrustPrincipal(_ arn: ARN, with replacement: String, _ tx: any StoreWriter)
+        throws(IAMError)
+    {
         let needle = arn.description
         var page = PageRequest.first
         page.maxItems = PageRequest.maxMaxItems
@@ -136,7 +150,7 @@ extension IAMDirectory {
             for var role in roles.items where role.assumeRolePolicyDocument.contains(needle) {
                 guard
                     let rewritten = TrustPolicyText.replacingAWSPrincipal(
-                        needle, with: id.rawValue, in: role.assumeRolePolicyDocument)
+                        needle, with: replacement, in: role.assumeRolePolicyDocument)
                 else { continue }
                 role.assumeRolePolicyDocument = rewritten
                 try tx.update(role)

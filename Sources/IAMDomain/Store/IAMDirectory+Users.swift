@@ -40,10 +40,12 @@ extension IAMDirectory {
             }
             let updated = (name: newName ?? user.name, path: newPath ?? user.path)
             guard updated.name.rawValue != user.name.rawValue || updated.path != user.path else { return }
+            let old = user.arn
             user.name = updated.name
             user.path = updated.path
             user.arn = .user(account: account, path: updated.path, name: updated.name)
             try tx.update(user)
+            try Self.renameTrustPrincipal(old, to: user.arn, tx)
         }
     }
 
