@@ -230,6 +230,11 @@ def account_and_simulation():
     assert "alice" in [u["UserName"] for u in d["UserDetailList"]], d["UserDetailList"]
     assert "api" in [r["RoleName"] for r in d["RoleDetailList"]]
     assert d["GroupDetailList"] == [] and d["Policies"] == []
+    # A detail's lists are there even when empty, as AWS writes them (code indexes them without .get).
+    for u in d["UserDetailList"]:
+        assert all(k in u for k in ("UserPolicyList", "GroupList", "AttachedManagedPolicies")), u
+    for r in d["RoleDetailList"]:
+        assert all(k in r for k in ("InstanceProfileList", "RolePolicyList", "AttachedManagedPolicies")), r
     iam.put_user_policy(UserName="alice", PolicyName="s3", PolicyDocument=POLICY2)
     r = iam.simulate_principal_policy(PolicySourceArn=f"arn:aws:iam::{ACCOUNT}:user/team/alice",
                                       ActionNames=["s3:GetObject", "iam:CreateUser"])

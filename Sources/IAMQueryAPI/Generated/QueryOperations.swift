@@ -2384,15 +2384,13 @@ enum QueryShapes {
         if let embedded = value.policy {
             if embedded.updateDate != 0 { xml.timestamp("UpdateDate", embedded.updateDate) }
         }
-        if !value.policyVersionList.isEmpty {
-            xml.open("PolicyVersionList")
-            for element in value.policyVersionList {
-                xml.open("member")
-                QueryShapes.writePolicyVersionAsPolicyVersion(element, &xml)
-                xml.close("member")
-            }
-            xml.close("PolicyVersionList")
+        xml.open("PolicyVersionList")
+        for element in value.policyVersionList {
+            xml.open("member")
+            QueryShapes.writePolicyVersionAsPolicyVersion(element, &xml)
+            xml.close("member")
         }
+        xml.close("PolicyVersionList")
     }
 
     static func writeRoleDetailAsRoleDetail(_ value: IAMWire.RoleDetail, _ xml: inout QueryXMLWriter) {
@@ -2416,34 +2414,28 @@ enum QueryShapes {
                 xml.element("AssumeRolePolicyDocument", QueryXML.urlEncodedPolicy(embedded.assumeRolePolicyDocument))
             }
         }
-        if !value.instanceProfileList.isEmpty {
-            xml.open("InstanceProfileList")
-            for element in value.instanceProfileList {
-                xml.open("member")
-                QueryShapes.writeInstanceProfileAsInstanceProfile(element, &xml)
-                xml.close("member")
-            }
-            xml.close("InstanceProfileList")
+        xml.open("InstanceProfileList")
+        for element in value.instanceProfileList {
+            xml.open("member")
+            QueryShapes.writeInstanceProfileAsInstanceProfile(element, &xml)
+            xml.close("member")
         }
-        if !value.rolePolicyList.isEmpty {
-            xml.open("RolePolicyList")
-            for entry in value.rolePolicyList.sorted(by: { $0.key < $1.key }) {
-                xml.open("member")
-                xml.element("PolicyName", entry.key)
-                xml.element("PolicyDocument", QueryXML.urlEncodedPolicy(entry.value))
-                xml.close("member")
-            }
-            xml.close("RolePolicyList")
+        xml.close("InstanceProfileList")
+        xml.open("RolePolicyList")
+        for entry in value.rolePolicyList.sorted(by: { $0.key < $1.key }) {
+            xml.open("member")
+            xml.element("PolicyName", entry.key)
+            xml.element("PolicyDocument", QueryXML.urlEncodedPolicy(entry.value))
+            xml.close("member")
         }
-        if !value.attachedManagedPolicies.isEmpty {
-            xml.open("AttachedManagedPolicies")
-            for element in value.attachedManagedPolicies {
-                xml.open("member")
-                QueryShapes.writeAttachedPolicyAsAttachedPolicy(element, &xml)
-                xml.close("member")
-            }
-            xml.close("AttachedManagedPolicies")
+        xml.close("RolePolicyList")
+        xml.open("AttachedManagedPolicies")
+        for element in value.attachedManagedPolicies {
+            xml.open("member")
+            QueryShapes.writeAttachedPolicyAsAttachedPolicy(element, &xml)
+            xml.close("member")
         }
+        xml.close("AttachedManagedPolicies")
         if let embedded = value.role {
             if let value = embedded.permissionsBoundary {
                 xml.open("PermissionsBoundary")
@@ -2487,25 +2479,21 @@ enum QueryShapes {
         if let embedded = value.group {
             if embedded.createDate != 0 { xml.timestamp("CreateDate", embedded.createDate) }
         }
-        if !value.groupPolicyList.isEmpty {
-            xml.open("GroupPolicyList")
-            for entry in value.groupPolicyList.sorted(by: { $0.key < $1.key }) {
-                xml.open("member")
-                xml.element("PolicyName", entry.key)
-                xml.element("PolicyDocument", QueryXML.urlEncodedPolicy(entry.value))
-                xml.close("member")
-            }
-            xml.close("GroupPolicyList")
+        xml.open("GroupPolicyList")
+        for entry in value.groupPolicyList.sorted(by: { $0.key < $1.key }) {
+            xml.open("member")
+            xml.element("PolicyName", entry.key)
+            xml.element("PolicyDocument", QueryXML.urlEncodedPolicy(entry.value))
+            xml.close("member")
         }
-        if !value.attachedManagedPolicies.isEmpty {
-            xml.open("AttachedManagedPolicies")
-            for element in value.attachedManagedPolicies {
-                xml.open("member")
-                QueryShapes.writeAttachedPolicyAsAttachedPolicy(element, &xml)
-                xml.close("member")
-            }
-            xml.close("AttachedManagedPolicies")
+        xml.close("GroupPolicyList")
+        xml.open("AttachedManagedPolicies")
+        for element in value.attachedManagedPolicies {
+            xml.open("member")
+            QueryShapes.writeAttachedPolicyAsAttachedPolicy(element, &xml)
+            xml.close("member")
         }
+        xml.close("AttachedManagedPolicies")
     }
 
     static func writeUserDetailAsUserDetail(_ value: IAMWire.UserDetail, _ xml: inout QueryXMLWriter) {
@@ -2524,32 +2512,26 @@ enum QueryShapes {
         if let embedded = value.user {
             if embedded.createDate != 0 { xml.timestamp("CreateDate", embedded.createDate) }
         }
-        if !value.userPolicyList.isEmpty {
-            xml.open("UserPolicyList")
-            for entry in value.userPolicyList.sorted(by: { $0.key < $1.key }) {
-                xml.open("member")
-                xml.element("PolicyName", entry.key)
-                xml.element("PolicyDocument", QueryXML.urlEncodedPolicy(entry.value))
-                xml.close("member")
-            }
-            xml.close("UserPolicyList")
+        xml.open("UserPolicyList")
+        for entry in value.userPolicyList.sorted(by: { $0.key < $1.key }) {
+            xml.open("member")
+            xml.element("PolicyName", entry.key)
+            xml.element("PolicyDocument", QueryXML.urlEncodedPolicy(entry.value))
+            xml.close("member")
         }
-        if !value.groupList.isEmpty {
-            xml.open("GroupList")
-            for element in value.groupList {
-                xml.element("member", element)
-            }
-            xml.close("GroupList")
+        xml.close("UserPolicyList")
+        xml.open("GroupList")
+        for element in value.groupList {
+            xml.element("member", element)
         }
-        if !value.attachedManagedPolicies.isEmpty {
-            xml.open("AttachedManagedPolicies")
-            for element in value.attachedManagedPolicies {
-                xml.open("member")
-                QueryShapes.writeAttachedPolicyAsAttachedPolicy(element, &xml)
-                xml.close("member")
-            }
-            xml.close("AttachedManagedPolicies")
+        xml.close("GroupList")
+        xml.open("AttachedManagedPolicies")
+        for element in value.attachedManagedPolicies {
+            xml.open("member")
+            QueryShapes.writeAttachedPolicyAsAttachedPolicy(element, &xml)
+            xml.close("member")
         }
+        xml.close("AttachedManagedPolicies")
         if let embedded = value.user {
             if let value = embedded.permissionsBoundary {
                 xml.open("PermissionsBoundary")

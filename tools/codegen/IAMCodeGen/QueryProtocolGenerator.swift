@@ -415,6 +415,16 @@ public struct QueryProtocolGenerator {
 
     // MARK: Writing XML
 
+    /// Lists inside an entity that AWS writes even when empty: the details of GetAccountAuthorizationDetails carry
+    /// their policy, membership and profile lists as `[]` (the AWS CLI's example of the call), so a client may index
+    /// them; an entity's Tags are left out when empty, as GetUser leaves them out.
+    static let listsAlwaysWritten: [String: Set<String>] = [
+        "UserDetail": ["UserPolicyList", "GroupList", "AttachedManagedPolicies"],
+        "GroupDetail": ["GroupPolicyList", "AttachedManagedPolicies"],
+        "RoleDetail": ["InstanceProfileList", "RolePolicyList", "AttachedManagedPolicies"],
+        "ManagedPolicyDetail": ["PolicyVersionList"],
+    ]
+
     private mutating func renderWrites(
         _ modelIndex: Int, _ awsShape: String, _ message: MessageDecl, source: String, context: String,
         topLevel: Bool = false, _ writer: inout CodeWriter
@@ -443,11 +453,14 @@ public struct QueryProtocolGenerator {
             }
             let tag = member.locationName ?? member.name
             let value = "\(owner).\(Naming.escaped(Naming.lowerCamel(field.name)))"
+            let required =
+                shape.required.contains(member.name)
+                || Self.listsAlwaysWritten[awsShape]?.contains(member.name) == true
             if let embedding {
                 var inner = CodeWriter()
                 if !self.renderWrite(
                     modelIndex, member.shape, field, value: value, tag: tag,
-                    required: shape.required.contains(member.name), topLevel: topLevel, &inner)
+                    required: required, topLevel: topLevel, &inner)
                 {
                     self.unmapped.append("\(context): output \(member.name) (type mismatch)")
                     continue
@@ -457,7 +470,7 @@ public struct QueryProtocolGenerator {
                 continue
             }
             if !self.renderWrite(
-                modelIndex, member.shape, field, value: value, tag: tag, required: shape.required.contains(member.name),
+                modelIndex, member.shape, field, value: value, tag: tag, required: required,
                 topLevel: topLevel,
                 &writer)
             {
