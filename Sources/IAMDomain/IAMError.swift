@@ -274,6 +274,15 @@ extension IAMError {
         IAMError(code: .limitExceeded, message: "Cannot exceed quota for \(quotaName): \(limit)")
     }
 
+    /// `LimitExceeded` for a managed policy's sixth version, in AWS's words.
+    public static func policyVersionsExceeded(_ limit: Int) -> IAMError {
+        IAMError(
+            code: .limitExceeded,
+            message:
+                "A managed policy can have up to \(limit) versions. Before you create a new version, you must delete an existing version."
+        )
+    }
+
     /// `LimitExceeded` for an entity's inline policies: `Maximum policy size of 2048 bytes exceeded for user alice`.
     public static func inlinePolicySizeExceeded(_ kind: EntityKind, name: String, limit: Int) -> IAMError {
         IAMError(

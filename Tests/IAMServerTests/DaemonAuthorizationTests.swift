@@ -473,4 +473,32 @@ struct DaemonAuthorizationTests {
             message(3601, maximum: 43_200, chained: true)
                 == "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.")
     }
+
+    /// AssumeRole's RoleSessionName and ExternalId rules, with AWS's messages: the length first, then the pattern.
+    @Test func sessionNamesAndExternalIDsFollowAWSRules() throws {
+        func message(_ check: () throws -> Void) -> String? {
+            do {
+                try check()
+                return nil
+            } catch let error as RPCError {
+                #expect(error.iamErrorCode == "ValidationError")
+                return error.message
+            } catch {
+                Issue.record("not an RPCError: \(error)")
+                return nil
+            }
+        }
+        #expect(message { _ = try STSService.sessionName("s1") } == nil)
+        #expect(message { _ = try STSService.sessionName("a") }?.hasSuffix("length greater than or equal to 2") == true)
+        #expect(
+            message { _ = try STSService.sessionName(String(repeating: "a", count: 65)) }?
+                .hasSuffix("length less than or equal to 64") == true)
+        #expect(message { _ = try STSService.sessionName("a b") }?.contains("regular expression pattern") == true)
+        #expect(message { try STSService.checkExternalID("urn:partner/id-1") } == nil)
+        #expect(message { try STSService.checkExternalID("x") }?.hasSuffix("length greater than or equal to 2") == true)
+        #expect(
+            message { try STSService.checkExternalID(String(repeating: "x", count: 1225)) }?
+                .hasSuffix("length less than or equal to 1224") == true)
+        #expect(message { try STSService.checkExternalID("a b") }?.contains("regular expression pattern") == true)
+    }
 }

@@ -132,7 +132,7 @@ struct IAMServicePolicyTests {
             #expect(version.policyVersion?.versionID == "v\(index)")
             #expect(version.policyVersion?.isDefaultVersion == (index == 3))
         }
-        await expectIAMError(.limitExceeded, "VersionsPerPolicy: 5") {
+        await expectIAMError(.limitExceeded, "A managed policy can have up to 5 versions. Before you create") {
             try await s.createPolicyVersion(
                 CreatePolicyVersionRequest(policyARN: arn, policyDocument: Docs.allow("s3:X")), context: h.root)
         }

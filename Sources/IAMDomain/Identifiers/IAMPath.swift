@@ -44,7 +44,8 @@ public struct IAMPath: Hashable, Sendable, Comparable, CustomStringConvertible, 
             throw .validation(field: field, value: text, constraint: "have length less than or equal to \(maxLength)")
         }
         let pattern = forPolicy ? "((/[A-Za-z0-9\\.,\\+@=_-]+)*)/" : "(\\u002F)|(\\u002F[\\u0021-\\u007E]+\\u002F)"
-        guard bytes.first == UInt8(ascii: "/"), bytes.last == UInt8(ascii: "/") else {
+        // `//` alone fits neither alternative: the second needs a character between its slashes.
+        guard bytes.first == UInt8(ascii: "/"), bytes.last == UInt8(ascii: "/"), text != "//" else {
             throw .validation(field: field, value: text, constraint: "satisfy regular expression pattern: \(pattern)")
         }
         var previous: UInt8 = 0

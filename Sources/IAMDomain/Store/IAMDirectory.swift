@@ -218,7 +218,7 @@ public struct IAMDirectory: Sendable {
         return try await store.write { tx throws(IAMError) in
             var policy = try self.modifiablePolicy(policyARN, tx)
             guard policy.versions.count < quotas.versionsPerPolicy else {
-                throw .quotaExceeded("VersionsPerPolicy", quotas.versionsPerPolicy)
+                throw .policyVersionsExceeded(quotas.versionsPerPolicy)
             }
             let version = PolicyVersion(
                 versionID: "v\(policy.nextVersionNumber)", document: document, isDefault: setAsDefault,

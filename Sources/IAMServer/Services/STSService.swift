@@ -80,6 +80,7 @@ public struct STSService: STSServiceProtocol {
         ).get()
         let sessionName = try Self.sessionName(request.roleSessionName)
         let roleARN = try ARN(parsing: request.roleARN, field: "roleArn")
+        if let externalID = request.externalID { try Self.checkExternalID(externalID) }
         let denied = RPCError(
             code: .permissionDenied,
             message: "User: \(caller.arn) is not authorized to perform: sts:AssumeRole on resource: \(request.roleARN)",
@@ -222,9 +223,20 @@ public struct STSService: STSServiceProtocol {
     }
 
     static func sessionName(_ text: String) throws(RPCError) -> EntityName {
+        // The length first, as AWS reports it (its pattern allows any length).
+        let count = text.utf8.count
+        guard count >= 2 else {
+            throw IAMError.validation(
+                field: "roleSessionName", value: text, constraint: "have length greater than or equal to 2"
+            ).rpcError
+        }
+        guard count <= 64 else {
+            throw IAMError.validation(
+                field: "roleSessionName", value: text, constraint: "have length less than or equal to 64"
+            ).rpcError
+        }
         let valid =
-            (2...64).contains(text.utf8.count)
-            && text.utf8.allSatisfy { byte in
+            text.utf8.allSatisfy { byte in
                 (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
                     || "_+=,.@-".utf8.contains(byte)
             }
@@ -234,6 +246,30 @@ public struct STSService: STSServiceProtocol {
             ).rpcError
         }
         return name
+    }
+
+    /// ExternalId: 2 to 1224 characters of `[\w+=,.@:\/-]` (AWS's API model).
+    static func checkExternalID(_ text: String) throws(RPCError) {
+        let count = text.utf8.count
+        guard count >= 2 else {
+            throw IAMError.validation(
+                field: "externalId", value: text, constraint: "have length greater than or equal to 2"
+            ).rpcError
+        }
+        guard count <= 1224 else {
+            throw IAMError.validation(
+                field: "externalId", value: text, constraint: "have length less than or equal to 1224"
+            ).rpcError
+        }
+        let valid = text.utf8.allSatisfy { byte in
+            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+                || "_+=,.@:/-".utf8.contains(byte)
+        }
+        guard valid else {
+            throw IAMError.validation(
+                field: "externalId", value: text, constraint: "satisfy regular expression pattern: [\\w+=,.@:\\/-]*"
+            ).rpcError
+        }
     }
 
     /// 40 characters of base64, like AWS's secrets.
