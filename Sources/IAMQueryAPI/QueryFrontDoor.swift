@@ -148,7 +148,9 @@ public final class QueryFrontDoor: Sendable {
             requestBytes = try operation.decode(form)
         } catch {
             return loop.makeSucceededFuture(
-                Self.error(code: error.code, status: error.status, error.message, requestID))
+                Self.error(
+                    code: error.code, status: error.status, error.message, requestID,
+                    namespace: operation.xmlNamespace))
         }
 
         let context = ServerCallContext(
@@ -169,7 +171,8 @@ public final class QueryFrontDoor: Sendable {
                 try operation.render(&buffer, &xml)
             } catch {
                 return Self.error(
-                    code: "ServiceFailure", status: 500, "The server could not encode its answer.", requestID)
+                    code: "ServiceFailure", status: 500, "The server could not encode its answer.", requestID,
+                    namespace: operation.xmlNamespace)
             }
             xml.open("ResponseMetadata")
             xml.element("RequestId", requestID)
@@ -180,7 +183,7 @@ public final class QueryFrontDoor: Sendable {
             let rpc = (error as? RPCError) ?? RPCError(code: .internalError, message: "internal error")
             let code = rpc.iamErrorCode ?? Self.fallbackCode(rpc.code)
             let status = QueryOperations.errorStatus[code]?.status ?? Self.fallbackStatus(rpc.code, code: code)
-            return Self.error(code: code, status: status, rpc.message, requestID)
+            return Self.error(code: code, status: status, rpc.message, requestID, namespace: operation.xmlNamespace)
         }
     }
 
@@ -211,10 +214,14 @@ public final class QueryFrontDoor: Sendable {
     }
 
     /// AWS's error document: `<ErrorResponse><Error><Type>Sender</Type><Code>..</Code><Message>..</Message>
-    /// </Error><RequestId>..</RequestId></ErrorResponse>`.
-    static func error(code: String, status: Int, _ message: String, _ requestID: String) -> QueryHTTPResponse {
+    /// </Error><RequestId>..</RequestId></ErrorResponse>`, in the namespace of the operation's service (IAM's
+    /// until the operation is known).
+    static func error(
+        code: String, status: Int, _ message: String, _ requestID: String,
+        namespace: String = "https://iam.amazonaws.com/doc/2010-05-08/"
+    ) -> QueryHTTPResponse {
         var xml = QueryXMLWriter()
-        xml.open("ErrorResponse", namespace: "https://iam.amazonaws.com/doc/2010-05-08/")
+        xml.open("ErrorResponse", namespace: namespace)
         xml.open("Error")
         xml.element("Type", status >= 500 ? "Receiver" : "Sender")
         xml.element("Code", code)

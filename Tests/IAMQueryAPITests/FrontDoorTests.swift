@@ -151,6 +151,14 @@ struct FrontDoorTests {
         #expect(missing.status == 404)
         #expect(missing.value("Code") == "NoSuchEntity")
         #expect(missing.xml.hasPrefix("<ErrorResponse"))
+        #expect(missing.xml.contains("xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\""))
+        // An STS operation's error is in STS's namespace, as its answers are.
+        let badSession = try await harness.call(
+            "Action=AssumeRole&Version=2011-06-15&RoleArn=arn:aws:iam::123456789012:role/x&RoleSessionName=a",
+            service: "sts")
+        #expect(badSession.status == 400)
+        #expect(badSession.value("Code") == "ValidationError")
+        #expect(badSession.xml.contains("xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\""))
         let unknown = try await harness.call("Action=CreateSAMLProvider&Version=2010-05-08")
         #expect(unknown.status == 400)
         #expect(unknown.value("Code") == "InvalidAction")
