@@ -302,9 +302,9 @@ struct IPBlock: Sendable, Hashable {
             i += 2
         }
         while i < b.endIndex {
-            // A trailing dotted quad fills the last two groups.
+            // A trailing dotted quad (the last part: no colon after it) fills the last two groups.
             let rest = b[i...]
-            if rest.contains(UInt8(ascii: ".")) {
+            if rest.contains(UInt8(ascii: ".")) && !rest.contains(UInt8(ascii: ":")) {
                 guard let v4 = parseV4(rest) else { return nil }
                 groups.append(UInt16(v4 >> 16))
                 groups.append(UInt16(v4 & 0xFFFF))
