@@ -97,6 +97,12 @@ struct CLIBehaviourTests {
         let token = try #require(first["NextToken"] as? String)
         let rest = try await server.json(["list-users", "--page-size", "2", "--starting-token", token])
         #expect((rest["Users"] as? [[String: Any]])?.compactMap { $0["UserName"] as? String } == Array(names[3...]))
+        // In text the token is the last line, labelled, as the AWS CLI prints it.
+        let text = try await server.iam(["list-users", "--page-size", "2", "--max-items", "3", "--output", "text"])
+        let lines = text.output.split(separator: "\n")
+        #expect(lines.count == 4)
+        #expect(lines.last == "NEXTTOKEN\t\(token)")
+        #expect(lines.dropLast().allSatisfy { $0.hasPrefix("USERS\t") })
 
         // --no-paginate prints one page as the service returns it.
         let page = try await server.json(["list-users", "--page-size", "5", "--no-paginate"])

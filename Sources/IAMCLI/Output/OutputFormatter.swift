@@ -15,7 +15,14 @@ enum OutputFormatter {
 enum TextFormat {
     static func render(_ value: AWSJSON) -> String {
         var lines: [String] = []
-        write(value, identifier: nil, scalarKeys: nil, into: &lines)
+        // A NextToken (`--max-items` stopped early) comes last, labelled, as the AWS CLI prints its resume token
+        // (`{"NextToken": {"NextToken": token}}` after the pages): scripts read it from the last line.
+        if case .object(let members) = value, let token = value["NextToken"], token.isScalar {
+            write(.object(members.filter { $0.key != "NextToken" }), identifier: nil, scalarKeys: nil, into: &lines)
+            lines.append("NEXTTOKEN\t\(token.textValue)")
+        } else {
+            write(value, identifier: nil, scalarKeys: nil, into: &lines)
+        }
         return lines.joined(separator: "\n")
     }
 
