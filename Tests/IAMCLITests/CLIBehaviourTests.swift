@@ -26,6 +26,11 @@ struct CLIBehaviourTests {
         #expect(badShorthand.status == 252)
         #expect(badShorthand.errorOutput.contains("Error parsing parameter '--tags'"))
         #expect(badShorthand.errorOutput.contains("Unknown key \"Colour\", must be one of: Key, Value"))
+        // A tag without its Value is refused before sending, as botocore refuses it; nobody is created.
+        let noValue = try await server.iam(["create-user", "--user-name", "bob", "--tags", "Key=team"])
+        #expect(noValue.status == 252)
+        #expect(noValue.errorOutput.contains("Missing required parameter in Tags[0]: \"Value\""))
+        #expect(try await server.iam(["get-user", "--user-name", "bob"]).status == 254)
 
         let missingFile = try await server.iam([
             "create-policy", "--policy-name", "p", "--policy-document", "file:///nonexistent/p.json",

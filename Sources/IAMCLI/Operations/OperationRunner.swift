@@ -77,7 +77,21 @@ struct OperationRunner {
                 """
             )
         }
+        try Self.checkTags(members)
         return .object(members)
+    }
+
+    /// AWS's model requires both members of every Tag (a `Value` may be empty, but given): the AWS CLI refuses
+    /// `--tags Key=team` before sending, with botocore's message, rather than tagging with an empty value.
+    static func checkTags(_ members: [AWSJSON.Member]) throws(InputError) {
+        guard case .array(let tags)? = members.first(where: { $0.key == "Tags" })?.value else { return }
+        for (index, tag) in tags.enumerated() {
+            guard case .object = tag else { continue }
+            for member in ["Key", "Value"] where tag[member] == nil {
+                throw InputError(
+                    "Parameter validation failed:\nMissing required parameter in Tags[\(index)]: \"\(member)\"")
+            }
+        }
     }
 
     private func call(
