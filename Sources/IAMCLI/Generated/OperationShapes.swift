@@ -1453,8 +1453,10 @@ extension Shapes {
             FieldShape(1, "credentials", .message("Credentials"), .singular, help: "The session's credentials."),
             FieldShape(2, "assumed_role_user", .message("AssumedRoleUser"), .singular, help: "The session's identity."),
             FieldShape(
-                3, "packed_policy_size", .scalar(.int32), .singular,
-                help: "Size of the session policies and tags as a percentage of the allowed maximum."),
+                3, "packed_policy_size", .scalar(.int32), .optional,
+                help:
+                    "Size of the session policies and tags as a percentage of the allowed maximum; absent when the request passed none (AWS leaves it out then)."
+            ),
             FieldShape(
                 4, "source_identity", .scalar(.string), .singular, help: "The source identity recorded on the session."),
         ]),

@@ -1921,7 +1921,7 @@ extension QueryOperations {
                     QueryShapes.writeAssumedRoleUserAsAssumedRoleUser(value, &xml)
                     xml.close("AssumedRoleUser")
                 }
-                xml.element("PackedPolicySize", String(response.packedPolicySize))
+                if let value = response.packedPolicySize { xml.element("PackedPolicySize", String(value)) }
                 if !(response.sourceIdentity.isEmpty) { xml.element("SourceIdentity", response.sourceIdentity) }
                 xml.close("AssumeRoleResult")
             }

@@ -420,8 +420,9 @@ public struct AssumeRoleResponse: WireMessage {
     public var credentials: Credentials? = nil
     /// The session's identity.
     public var assumedRoleUser: AssumedRoleUser? = nil
-    /// Size of the session policies and tags as a percentage of the allowed maximum.
-    public var packedPolicySize: Int32 = 0
+    /// Size of the session policies and tags as a percentage of the allowed maximum; absent when the request
+    /// passed none (AWS leaves it out then).
+    public var packedPolicySize: Int32? = nil
     /// The source identity recorded on the session.
     public var sourceIdentity: String = ""
 
@@ -432,7 +433,7 @@ public struct AssumeRoleResponse: WireMessage {
     public init(
         credentials: Credentials? = nil,
         assumedRoleUser: AssumedRoleUser? = nil,
-        packedPolicySize: Int32 = 0,
+        packedPolicySize: Int32? = nil,
         sourceIdentity: String = ""
     ) {
         self.credentials = credentials
@@ -459,9 +460,9 @@ public struct AssumeRoleResponse: WireMessage {
             writer.writeTag(2, .lengthDelimited)
             writer.writeMessage(value)
         }
-        if self.packedPolicySize != 0 {
+        if let value = self.packedPolicySize {
             writer.writeTag(3, .varint)
-            writer.writeVarint(self.packedPolicySize)
+            writer.writeVarint(value)
         }
         if !self.sourceIdentity.isEmpty {
             writer.writeTag(4, .lengthDelimited)
@@ -478,8 +479,8 @@ public struct AssumeRoleResponse: WireMessage {
         if let value = self.assumedRoleUser {
             size += 1 + Protobuf.lengthDelimitedSize(value.encodedSize)
         }
-        if self.packedPolicySize != 0 {
-            size += 1 + Protobuf.varintSize(self.packedPolicySize)
+        if let value = self.packedPolicySize {
+            size += 1 + Protobuf.varintSize(value)
         }
         if !self.sourceIdentity.isEmpty {
             size += 1 + Protobuf.lengthDelimitedSize(self.sourceIdentity.utf8.count)
