@@ -189,5 +189,13 @@ struct CLIBehaviourTests {
         let skeleton = try await server.iam(["create-user", "--generate-cli-skeleton"])
         #expect(skeleton.output.contains("\"UserName\": \"\""))
         #expect(skeleton.output.contains("\"PermissionsBoundary\""))
+
+        // fileb:// for a text member is the file's text, as botocore sends the bytes it reads (not base64).
+        let policyFile = try files.file("p.json", document)
+        let byBytes = try await server.iam([
+            "put-user-policy", "--user-name", "carol", "--policy-name", "bytes", "--policy-document",
+            "fileb://\(policyFile)",
+        ])
+        #expect(byBytes.status == 0, "\(byBytes.errorOutput)")
     }
 }

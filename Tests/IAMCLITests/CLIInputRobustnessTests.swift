@@ -78,4 +78,13 @@ struct CLIInputRobustnessTests {
             #expect(decoded == request, "\(document)")
         }
     }
+
+    @Test("a paramfile's leading ~ is the home folder, as the AWS CLI expands it")
+    func homeExpansion() {
+        #expect(ParameterReader.expandingHome("~/p.json", home: "/home/a") == "/home/a/p.json")
+        #expect(ParameterReader.expandingHome("~", home: "/home/a") == "/home/a")
+        #expect(ParameterReader.expandingHome("~bob/p.json", home: "/home/a") == "~bob/p.json")
+        #expect(ParameterReader.expandingHome("/tmp/~/p.json", home: "/home/a") == "/tmp/~/p.json")
+        #expect(ParameterReader.expandingHome("~/p.json", home: nil) == "~/p.json")
+    }
 }

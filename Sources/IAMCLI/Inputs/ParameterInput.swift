@@ -29,21 +29,29 @@ struct ParameterReader {
     let io: CommandIO
     static let maximumFileSize = 10 << 20
 
-    /// The text a raw value stands for.
-    func text(_ raw: String, flag: String) throws(InputError) -> String {
+    /// The text a raw value stands for. `fileb://` is the file's bytes in base64 for a `blob` member, and its text
+    /// for any other (as botocore sends the bytes it reads).
+    func text(_ raw: String, flag: String, blob: Bool = false) throws(InputError) -> String {
         if raw == "-" { return try load("-", flag: flag, raw: raw) }
         if raw.hasPrefix("file://") { return try load(String(raw.dropFirst("file://".count)), flag: flag, raw: raw) }
         if raw.hasPrefix("fileb://") {
-            let bytes = try bytes(String(raw.dropFirst("fileb://".count)), flag: flag, raw: raw)
-            return Data(bytes).base64EncodedString()
+            let path = String(raw.dropFirst("fileb://".count))
+            guard blob else { return try load(path, flag: flag, raw: raw) }
+            return Data(try bytes(path, flag: flag, raw: raw)).base64EncodedString()
         }
         return raw
+    }
+
+    /// `path` with a leading `~` (`~/x`, or `~` alone) as the home folder, as the AWS CLI expands it in a paramfile.
+    static func expandingHome(_ path: String, home: String? = ProcessInfo.processInfo.environment["HOME"]) -> String {
+        guard let home, path == "~" || path.hasPrefix("~/") else { return path }
+        return home + path.dropFirst()
     }
 
     private func bytes(_ path: String, flag: String, raw: String) throws(InputError) -> [UInt8] {
         let bytes: [UInt8]
         do {
-            bytes = try io.read(path, limit: Self.maximumFileSize)
+            bytes = try io.read(path == "-" ? path : Self.expandingHome(path), limit: Self.maximumFileSize)
         } catch {
             throw InputError(
                 "Error parsing parameter '--\(flag)': Unable to load paramfile \(raw): \(error.localizedDescription)")
@@ -69,7 +77,8 @@ struct ParameterReader {
         case .flag(let value):
             return .bool(value)
         case .values(let raws):
-            let texts = try raws.map { raw throws(InputError) in try text(raw, flag: flag) }
+            let blob: Bool = if case .scalar(.bytes) = field.kind { true } else { false }
+            let texts = try raws.map { raw throws(InputError) in try text(raw, flag: flag, blob: blob) }
             do throws(InputError) {
                 if case .map = field.kind { return try structured(texts.joined(separator: ","), kind: field.kind) }
                 if field.label == .repeated {
