@@ -177,6 +177,10 @@ struct CLIBehaviourTests {
         let unknown = try await server.iam(["create-user", "--cli-input-json", #"{"UserName": "x", "Colour": "red"}"#])
         #expect(unknown.status == 252)
         #expect(unknown.errorOutput.contains("Unknown parameter in input: \"Colour\""))
+        let broken = try await server.iam(["create-user", "--cli-input-json", "{bad json"])
+        #expect(broken.status == 252)
+        #expect(broken.errorOutput.contains("Error parsing parameter '--cli-input-json': Invalid JSON at line 1"))
+        #expect(!broken.errorOutput.contains("policy"))
 
         let simulated = try await server.json([
             "simulate-custom-policy", "--policy-input-list",

@@ -44,8 +44,14 @@ struct OperationRunner {
         let reader = ParameterReader(io: io)
         var members: [AWSJSON.Member] = []
         if let cliInputJSON = global.cliInputJson {
-            guard case .object(let given) = try AWSJSON.parse(try reader.text(cliInputJSON, flag: "cli-input-json"))
-            else {
+            let text = try reader.text(cliInputJSON, flag: "cli-input-json")
+            let parsed: AWSJSON
+            do throws(InputError) {
+                parsed = try AWSJSON.parse(text)
+            } catch {
+                throw InputError("Error parsing parameter '--cli-input-json': \(error.message)")
+            }
+            guard case .object(let given) = parsed else {
                 throw InputError("Error parsing parameter '--cli-input-json': expected a JSON object")
             }
             members = given

@@ -46,7 +46,12 @@ enum AWSJSON: Sendable, Equatable {
         do {
             node = try JSONParser.parse(Array(text.utf8), rejectDuplicateKeys: false)
         } catch {
-            throw InputError("Invalid JSON: \(error.message)")
+            // The parser is the policy engine's, whose messages open as a policy's do; an input is not a policy.
+            let policyOpening = "Syntax errors in policy. "
+            let detail =
+                error.message.hasPrefix(policyOpening)
+                ? String(error.message.dropFirst(policyOpening.count)) : error.message
+            throw InputError(detail.hasPrefix("Invalid JSON") ? detail : "Invalid JSON: \(detail)")
         }
         return try AWSJSON(node)
     }
