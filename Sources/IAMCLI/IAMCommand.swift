@@ -45,8 +45,10 @@ public struct IAMCommand: AsyncParsableCommand {
     /// Global options that take a value, which the AWS CLI accepts before the command as well as after it.
     static let globalOptionsWithValue: Set<String> = [
         "--endpoint", "--ca-file", "--server-name", "--profile", "--credentials-file", "--cli-read-timeout",
-        "--cli-connect-timeout", "--output", "--query",
+        "--cli-connect-timeout", "--output", "--query", "--endpoint-url", "--ca-bundle", "--region", "--color",
     ]
+    /// Global flags, which may come before the command as well.
+    static let globalFlags: Set<String> = ["--debug", "--no-cli-pager"]
 
     /// Moves global options written before the command (`iam --output text list-users`) after it, where the
     /// commands declare them.
@@ -58,7 +60,7 @@ public struct IAMCommand: AsyncParsableCommand {
             if globalOptionsWithValue.contains(argument), index + 1 < arguments.count {
                 leading += [argument, arguments[index + 1]]
                 index += 2
-            } else if argument == "--debug" {
+            } else if globalFlags.contains(argument) {
                 leading.append(argument)
                 index += 1
             } else {

@@ -177,6 +177,16 @@ struct CLIBehaviourTests {
         let unknown = try await server.iam(["create-user", "--cli-input-json", #"{"UserName": "x", "Colour": "red"}"#])
         #expect(unknown.status == 252)
         #expect(unknown.errorOutput.contains("Unknown parameter in input: \"Colour\""))
+        // The AWS CLI's spellings of the global options work, before the command or after it; --region and
+        // --no-cli-pager are taken and ignored. The environment's endpoint and CA are wrong here, so the call
+        // succeeds only through --endpoint-url and --ca-bundle.
+        let aliased = try await server.iam(
+            [
+                "--region", "us-east-1", "--no-cli-pager", "get-user", "--user-name", "carol", "--endpoint-url",
+                "https://\(server.endpoint)/", "--ca-bundle", server.chain.caCertificatePath, "--color", "off",
+            ], environment: ["IAM_ENDPOINT": "127.0.0.1:1", "IAM_CA_FILE": "/nonexistent/ca.pem"])
+        #expect(aliased.status == 0, "\(aliased.errorOutput)")
+        #expect(aliased.output.contains("\"UserName\": \"carol\""))
         let broken = try await server.iam(["create-user", "--cli-input-json", "{bad json"])
         #expect(broken.status == 252)
         #expect(broken.errorOutput.contains("Error parsing parameter '--cli-input-json': Invalid JSON at line 1"))

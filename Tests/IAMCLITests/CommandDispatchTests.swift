@@ -24,6 +24,13 @@ struct CommandDispatchTests {
         #expect(command.global.output == .text)
     }
 
+    @Test("--endpoint-url is the AWS CLI's URL form of --endpoint")
+    func endpointURL() {
+        #expect(ConnectionOptions.endpoint(ofURL: "https://127.0.0.1:7443") == "127.0.0.1:7443")
+        #expect(ConnectionOptions.endpoint(ofURL: "HTTPS://iam.example:7443/") == "iam.example:7443")
+        #expect(ConnectionOptions.endpoint(ofURL: "iam.example:7443") == "iam.example:7443")
+    }
+
     @Test("help, unknown flags, a flag without its value and unknown commands are left to the root parser")
     func fallBack() {
         #expect(IAMCommand.parsedOperation(["get-user", "--help"]) == nil)

@@ -5,10 +5,11 @@ import IAMClient
 /// The AWS CLI's global options that apply to a call: where the server is, who calls, how long to wait, and
 /// how to print. They may also come before the command (`iam --output text get-user ...`).
 struct ConnectionOptions: ParsableArguments {
-    @Option(help: "host:port of iamd (env IAM_ENDPOINT; default 127.0.0.1:7443).")
+    @Option(help: "host:port of iamd (env IAM_ENDPOINT; default 127.0.0.1:7443; --endpoint-url https://host:port too).")
     var endpoint: String?
 
-    @Option(help: "CA file that signs the server's certificate (env IAM_CA_FILE; default data/tls/ca.pem).")
+    @Option(
+        help: "CA file that signs the server's certificate (env IAM_CA_FILE; default data/tls/ca.pem; or --ca-bundle).")
     var caFile: String?
 
     @Option(help: "Name the server's certificate must carry (default: the endpoint's host).")
@@ -32,11 +33,42 @@ struct ConnectionOptions: ParsableArguments {
     @Flag(help: "Print what is sent and received (endpoint, credentials source, payload bytes, timings) to stderr.")
     var debug = false
 
+    // The AWS CLI's spellings, so that a command copied from a script for it runs here too (hidden from --help,
+    // which --endpoint's and --ca-file's help mention).
+
+    @Option(
+        help: ArgumentHelp(
+            "The AWS CLI's form of --endpoint: https://host:port (scheme and path are dropped).", visibility: .hidden))
+    var endpointUrl: String?
+
+    @Option(help: ArgumentHelp("The AWS CLI's name for --ca-file.", visibility: .hidden))
+    var caBundle: String?
+
+    @Option(help: ArgumentHelp("Accepted and ignored: IAM is global.", visibility: .hidden))
+    var region: String?
+
+    @Flag(help: ArgumentHelp("Accepted and ignored: iam never pages its output.", visibility: .hidden))
+    var noCliPager = false
+
+    @Option(help: ArgumentHelp("Accepted and ignored (on, off, auto): iam prints no color.", visibility: .hidden))
+    var color: String?
+
+    /// `https://host:port/path` as the `host:port` the client connects to.
+    static func endpoint(ofURL url: String) -> String {
+        var rest = Substring(url)
+        for scheme in ["https://", "http://"] where rest.lowercased().hasPrefix(scheme) {
+            rest = rest.dropFirst(scheme.count)
+        }
+        return String(rest.prefix { $0 != "/" })
+    }
+
     /// The client configuration these options, the environment and the defaults describe.
     func clientConfiguration() throws(IAMClientError) -> IAMClientConfiguration {
         let credentials: IAMCredentialProvider =
             profile == nil && credentialsFile == nil ? .default : .profile(profile, file: credentialsFile)
-        var configuration = try IAMClientConfiguration(endpoint: endpoint, caFile: caFile, credentials: credentials)
+        var configuration = try IAMClientConfiguration(
+            endpoint: endpoint ?? endpointUrl.map(Self.endpoint(ofURL:)), caFile: caFile ?? caBundle,
+            credentials: credentials)
         configuration.serverName = serverName
         // A year stands for "no limit": the wire's deadline needs a value.
         configuration.defaultTimeout =
