@@ -123,6 +123,14 @@ struct CLIBehaviourTests {
         _ = try await server.json(["create-user", "--user-name", "alice", "--path", "/eng/"])
         _ = try await server.json(["create-user", "--user-name", "bob"])
 
+        // A user with no policies or groups still has its detail's lists, empty, as AWS sends them.
+        let details = try await server.json(["get-account-authorization-details", "--filter", "User"])
+        let bob = try #require(
+            (details["UserDetailList"] as? [[String: Any]])?.first { $0["UserName"] as? String == "bob" })
+        for list in ["UserPolicyList", "GroupList", "AttachedManagedPolicies"] {
+            #expect((bob[list] as? [Any])?.isEmpty == true, "\(list)")
+        }
+
         let names = try await server.iam(["list-users", "--query", "Users[*].UserName", "--output", "text"])
         #expect(names.output == "alice\tbob\n")
         let projected = try await server.iam([

@@ -34,9 +34,16 @@ enum Transcoder {
         "UserDetail": ["PasswordLastUsed"], "RoleDetail": ["Description", "MaxSessionDuration"],
         "ManagedPolicyDetail": ["Tags"],
     ]
-    /// Lists inside entities that AWS's model marks required, so AWS sends them (and the AWS CLI prints them)
-    /// even when empty; other nested lists (a user's Tags) are left out when empty.
-    static let requiredNestedLists: [String: Set<String>] = ["InstanceProfile": ["roles"]]
+    /// Lists inside entities that AWS sends (and the AWS CLI prints) even when empty: the ones its model marks
+    /// required, and the policy, group and profile lists of GetAccountAuthorizationDetails' details (as the front
+    /// door writes them); other nested lists (a user's Tags) are left out when empty.
+    static let requiredNestedLists: [String: Set<String>] = [
+        "InstanceProfile": ["roles"],
+        "UserDetail": ["group_list", "attached_managed_policies"],
+        "GroupDetail": ["attached_managed_policies"],
+        "RoleDetail": ["attached_managed_policies", "instance_profile_list"],
+        "ManagedPolicyDetail": ["policy_version_list"],
+    ]
 
     // MARK: Decoding (response -> JSON)
 
