@@ -126,6 +126,19 @@ public struct IAMClientConfiguration: Sendable {
         return tls
     }
 
+    /// Where the credentials come from, read now without any network call, for a trace: the chain's step (the
+    /// environment, a file and profile) and the key id, never a secret; or why none resolve.
+    public var credentialsSource: String {
+        do {
+            switch try credentialResolver.resolve(credentials.kind) {
+            case .key(let key, let origin): return "\(key.accessKeyID) from \(origin)"
+            case .assumeRole(let role, _, _, let source): return "assume-role \(role) with \(source.accessKeyID)"
+            }
+        } catch {
+            return "none: \(error.message)"
+        }
+    }
+
     /// The resolver for this configuration's environment.
     var credentialResolver: CredentialResolver {
         CredentialResolver(

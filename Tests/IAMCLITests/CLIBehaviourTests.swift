@@ -90,6 +90,12 @@ struct CLIBehaviourTests {
         #expect(all["IsTruncated"] == nil && all["Marker"] == nil)
         #expect(all["NextToken"] == nil)
         let traced = try await server.iam(["list-users", "--page-size", "2", "--debug"])
+        // The trace names where the key came from (here the credentials file), not the chain's default spelling.
+        #expect(traced.errorOutput.contains("from \(server.data.appendingPathComponent("root-credentials.json").path)"))
+        let fromEnvironment = try await server.iam(
+            ["get-user", "--user-name", "user0", "--debug"],
+            environment: ["IAM_ACCESS_KEY_ID": "AKIAEXAMPLEEXAMPLE01", "IAM_SECRET_ACCESS_KEY": "wrong"])
+        #expect(fromEnvironment.errorOutput.contains("AKIAEXAMPLEEXAMPLE01 from environment (IAM_ACCESS_KEY_ID)"))
         #expect(traced.errorOutput.components(separatedBy: "calling /iam.v1.IAM/ListUsers").count - 1 == 4)
 
         // --max-items 3 with pages of 2 stops inside the second page; the token resumes right after.

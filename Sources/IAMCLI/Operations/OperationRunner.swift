@@ -255,7 +255,7 @@ struct IAMClientRun {
             return .failure(.other(error.message))
         }
         debug?.log(
-            "endpoint \(configuration.endpoint), CA \(configuration.caFile ?? "system trust store"), credentials \(configuration.credentials), timeout \(configuration.defaultTimeout)"
+            "endpoint \(configuration.endpoint), CA \(configuration.caFile ?? "system trust store"), credentials \(configuration.credentialsSource), timeout \(configuration.defaultTimeout)"
         )
         let client = IAMClient(configuration: configuration)
         let result: Result<Output, CLIFailure>
