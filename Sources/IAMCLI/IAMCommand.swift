@@ -67,9 +67,18 @@ public struct IAMCommand: AsyncParsableCommand {
                 break
             }
         }
-        guard !leading.isEmpty, index < arguments.count else { return arguments }
-        return Array(arguments[index...]) + leading
+        // `iam sts assume-role`, as `aws sts assume-role` is written: the STS commands are iam's own.
+        var command = Array(arguments[index...])
+        if command.count >= 2, command[0] == "sts", stsCommandNames.contains(command[1]) {
+            command.removeFirst()
+        } else if leading.isEmpty || command.isEmpty {
+            return arguments
+        }
+        return command + leading
     }
+
+    /// The names of the STS service's commands (`assume-role`, `get-caller-identity`).
+    static let stsCommandNames = Set(stsCommands.compactMap { $0.configuration.commandName })
 
     /// Parses `arguments` (without the program name) and runs the chosen command against `io`.
     ///

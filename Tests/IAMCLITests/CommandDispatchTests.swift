@@ -24,6 +24,17 @@ struct CommandDispatchTests {
         #expect(command.global.output == .text)
     }
 
+    @Test("an STS command may be written after `sts`, as the AWS CLI writes it")
+    func stsPrefix() {
+        #expect(IAMCommand.normalized(["sts", "get-caller-identity"]) == ["get-caller-identity"])
+        #expect(
+            IAMCommand.normalized(["--output", "text", "sts", "assume-role", "--role-arn", "r"])
+                == ["assume-role", "--role-arn", "r", "--output", "text"])
+        // Not an STS command: left for the parser to refuse.
+        #expect(IAMCommand.normalized(["sts", "get-user"]) == ["sts", "get-user"])
+        #expect(IAMCommand.normalized(["get-user", "--user-name", "sts"]) == ["get-user", "--user-name", "sts"])
+    }
+
     @Test("--endpoint-url is the AWS CLI's URL form of --endpoint")
     func endpointURL() {
         #expect(ConnectionOptions.endpoint(ofURL: "https://127.0.0.1:7443") == "127.0.0.1:7443")
