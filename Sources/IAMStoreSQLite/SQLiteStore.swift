@@ -78,9 +78,12 @@ public final class SQLiteStore: Store {
         }
     }
 
-    /// Closes the database; later calls fail with `ServiceFailure`.
+    /// Closes the database; later calls fail with `ServiceFailure`. The WAL is checkpointed into the database file
+    /// first (TRUNCATE), so after a clean shutdown `iam.sqlite` alone holds everything: the pool's read-only
+    /// connections, closed last, could not checkpoint it, and a cold copy of the file alone missed the data.
     public func close() async throws(IAMError) {
         do {
+            try await self.pool.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
             try self.pool.close()
         } catch {
             throw Self.map(error)

@@ -80,6 +80,25 @@ struct TemporaryFolder: ~Copyable {
         try await reopened.close()
     }
 
+    /// After a clean close the database file alone holds every write: the WAL is checkpointed into it and
+    /// truncated, so a cold copy of `iam.sqlite` (the file an operator backs up) is the whole store.
+    @Test func closeLeavesEverythingInTheDatabaseFile() async throws {
+        let folder = try TemporaryFolder()
+        let store = try SQLiteStore(path: folder.databasePath)
+        let dir = IAMDirectory(store: store, account: account)
+        for index in 0..<20 { _ = try await dir.createUser(name: name("user\(index)")) }
+        // A read opens one of the pool's read-only connections, which closes after the writer.
+        #expect(try await store.loadAll().users.count == 20)
+        try await store.close()
+        let wal = (try? FileManager.default.attributesOfItem(atPath: folder.databasePath + "-wal"))?[.size] as? Int
+        #expect((wal ?? 0) == 0)
+        let copy = folder.url.appendingPathComponent("copy.sqlite").path
+        try FileManager.default.copyItem(atPath: folder.databasePath, toPath: copy)
+        let reopened = try SQLiteStore(path: copy)
+        #expect(try await reopened.loadAll().users.count == 20)
+        try await reopened.close()
+    }
+
     /// Start-up decodes the entity rows on other threads while it reads the relation tables: a corrupt row in
     /// either must still fail the load with the row named, never crash or load a partial store.
     @Test func aCorruptRowFailsTheLoad() async throws {
