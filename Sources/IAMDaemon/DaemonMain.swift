@@ -135,7 +135,46 @@ public enum DaemonMain {
     public static func run(_ options: DaemonOptions, stores: [StoreBackend] = []) async throws {
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
         var logger = Logger(label: "iamd")
-        logger.logLevel = Logger.Level(rawValue: options.logLevel) ?? .info
+        guard let level = Logger.Level(rawValue: options.logLevel.lowercased()) else {
+            logger.critical(
+                "--log-level must be one of trace, debug, info, notice, warning, error, critical; got '\(options.logLevel)'"
+            )
+            throw ExitCode(1)
+        }
+        logger.logLevel = level
+        guard (0...65535).contains(options.port) else {
+            logger.critical("--port must be a port number from 0 to 65535, got \(options.port)")
+            throw ExitCode(1)
+        }
+        // A store this build does not serve is refused before anything is made.
+        var backend: StoreBackend?
+        if options.store != "sqlite" {
+            let scheme = options.store.split(separator: ":", maxSplits: 1).first.map { $0.lowercased() } ?? ""
+            guard let found = stores.first(where: { $0.schemes.contains(scheme) }) else {
+                let hint =
+                    ["postgres", "postgresql"].contains(scheme)
+                    ? ": PostgreSQL replicas run iamd-pg, built from Packages/IAMPostgres" : ""
+                logger.critical(
+                    "iamd has no store '\(options.store.prefix(while: { $0 != ":" }))': 'sqlite' or a URL of a store this build serves\(hint)"
+                )
+                throw ExitCode(1)
+            }
+            backend = found
+        }
+        // Secrets live in the data folder (the root key's verifiers, the KEK, the store's sealed secrets): a new
+        // folder is the owner's alone, and so are the database files in any folder.
+        let lock: DataFolderLock
+        do {
+            if !FileManager.default.fileExists(atPath: options.dataDir) {
+                try FileManager.default.createDirectory(
+                    atPath: options.dataDir, withIntermediateDirectories: true,
+                    attributes: [.posixPermissions: 0o700])
+            }
+            lock = try DataFolderLock(directory: options.dataDir)
+        } catch {
+            logger.critical("iamd cannot use the data folder \(options.dataDir): \(error)")
+            throw ExitCode(1)
+        }
         var configuration = DaemonConfiguration(
             dataDirectory: URL(fileURLWithPath: options.dataDir),
             certificatePath: options.tlsCert,
@@ -167,24 +206,14 @@ public enum DaemonMain {
         if options.store == "sqlite" {
             // The embedded default: one SQLite file in the data folder (WAL, synchronous=FULL).
             do {
-                try FileManager.default.createDirectory(atPath: options.dataDir, withIntermediateDirectories: true)
-                configuration.store = try SQLiteStore(
-                    path: URL(fileURLWithPath: options.dataDir).appendingPathComponent("iam.sqlite").path)
+                let path = URL(fileURLWithPath: options.dataDir).appendingPathComponent("iam.sqlite").path
+                try Self.makePrivate(databaseAt: path)
+                configuration.store = try SQLiteStore(path: path)
             } catch {
                 logger.critical("iamd could not open its store in \(options.dataDir): \(error)")
                 throw ExitCode(1)
             }
-        } else {
-            let scheme = options.store.split(separator: ":", maxSplits: 1).first.map { $0.lowercased() } ?? ""
-            guard let backend = stores.first(where: { $0.schemes.contains(scheme) }) else {
-                let hint =
-                    ["postgres", "postgresql"].contains(scheme)
-                    ? ": PostgreSQL replicas run iamd-pg, built from Packages/IAMPostgres" : ""
-                logger.critical(
-                    "iamd has no store '\(options.store.prefix(while: { $0 != ":" }))': 'sqlite' or a URL of a store this build serves\(hint)"
-                )
-                throw ExitCode(1)
-            }
+        } else if let backend {
             do {
                 let opened = try await backend.open(options.store, options.storePasswordFile, logger)
                 configuration.store = opened.store
@@ -202,14 +231,13 @@ public enum DaemonMain {
             logger.critical("iamd could not start: \(error)")
             throw ExitCode(1)
         }
-        // One line on stdout that scripts and tests wait for.
-        FileHandle.standardOutput.write(Data("listening \(options.host):\(daemon.port)\n".utf8))
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: daemon)]
         if let makeFollower {
             let feed = makeFollower(daemon.assembly.publisher)
             follower.set(feed)
             services.append(.init(service: FollowerService(follower: feed)))
         }
+        var queryLine: String?
         if let queryPortNumber {
             let query: QueryServer
             do {
@@ -224,7 +252,7 @@ public enum DaemonMain {
                 await daemon.shutdown()
                 throw ExitCode(1)
             }
-            FileHandle.standardOutput.write(Data("query listening \(options.host):\(query.port)\n".utf8))
+            queryLine = "query listening \(options.host):\(query.port)\n"
             if options.testMode {
                 logger.warning(
                     "test mode: \(TestMode.accessKeyID) / \(TestMode.secretAccessKey) is a root key of the front door and POST \(TestMode.resetPath) deletes every entity"
@@ -232,6 +260,10 @@ public enum DaemonMain {
             }
             services.append(.init(service: QueryService(server: query)))
         }
+        // The lines on stdout that scripts and tests wait for, once every listener is bound: a supervisor that
+        // sees `listening` may count on the server being up.
+        FileHandle.standardOutput.write(Data("listening \(options.host):\(daemon.port)\n".utf8))
+        if let queryLine { FileHandle.standardOutput.write(Data(queryLine.utf8)) }
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: services,
@@ -240,6 +272,19 @@ public enum DaemonMain {
             )
         )
         try await group.run()
+        withExtendedLifetime(lock) {}
+    }
+
+    /// The database file and its WAL companions readable by the owner alone (SQLite gives new -wal and -shm files
+    /// the database file's mode): a new file is made 0600 before SQLite opens it, an existing one made so.
+    static func makePrivate(databaseAt path: String) throws {
+        if !FileManager.default.fileExists(atPath: path) {
+            guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
+            else { throw DataFolderError("cannot create \(path)") }
+        }
+        for file in [path, path + "-wal", path + "-shm"] where FileManager.default.fileExists(atPath: file) {
+            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: file)
+        }
     }
 
     /// Each connection is a file descriptor, and the usual soft limit (1,024) is far below the connection

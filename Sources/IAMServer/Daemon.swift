@@ -118,9 +118,16 @@ public final class Daemon: Service, Sendable {
             throw DaemonError("cannot read \(path)")
         }
         var (rootStore, created) = try FileCredentialStore.bootstrap(in: configuration.dataDirectory)
+        let kekPath = configuration.kekPath ?? configuration.dataDirectory.appendingPathComponent("kek").path
+        // The KEK is made with the folder, on its first start only: a folder set up before has secrets sealed under
+        // its KEK, and a new one would quietly make every one of them (root's included) unusable for SigV4.
+        if configuration.kekPath == nil, created == nil, !FileManager.default.fileExists(atPath: kekPath) {
+            throw DaemonError(
+                "\(kekPath) is missing, but this data folder was set up before: the secrets sealed under it cannot be opened without it; restore it (or give --kek-file)"
+            )
+        }
         let sealer = try SecretSealer.load(
-            path: configuration.kekPath ?? configuration.dataDirectory.appendingPathComponent("kek").path,
-            account: configuration.accountID, create: configuration.kekPath == nil)
+            path: kekPath, account: configuration.accountID, create: configuration.kekPath == nil)
         rootStore = try FileCredentialStore.sealRootSecrets(in: configuration.dataDirectory, sealer: sealer)
         if let created {
             logger.notice(

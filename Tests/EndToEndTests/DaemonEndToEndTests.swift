@@ -167,6 +167,59 @@ struct DaemonEndToEndTests {
         #expect(half.errorOutput.contains("--tls-cert and --tls-key go together"))
     }
 
+    @Test("one iamd per data folder; its files are the owner's; a lost KEK, a bad port or log level stop the start")
+    func operatorSafety() async throws {
+        defer { try? chain.remove() }
+        func run(_ arguments: [String]) async throws -> ProcessOutput {
+            try await ChildProcess.run(
+                try binary("iamd"),
+                [
+                    "--query-port", "0", "--data-dir", data.path, "--tls-cert", chain.serverCertificatePath,
+                    "--tls-key",
+                    chain.serverKeyPath,
+                ] + arguments,
+                timeout: .seconds(30))
+        }
+        let (daemon, endpoint) = try await startDaemon()
+        let created = try await iam(["create-user", "--user-name", "alice"], endpoint: endpoint)
+        #expect(created.status == 0, "\(created.errorOutput)")
+
+        // A second server on the folder would keep its own snapshot (a key deleted through one would keep working
+        // on the other): it is refused, and says why.
+        let second = try await run(["--port", "0"])
+        #expect(second.status == 1)
+        #expect(second.errorOutput.contains("another iamd is serving this data folder"), "\(second.errorOutput)")
+        #expect(!second.output.contains("listening"))
+
+        for (path, mode) in [(data.path, 0o700), (data.appendingPathComponent("iam.sqlite").path, 0o600)] {
+            let attributes = try FileManager.default.attributesOfItem(atPath: path)
+            #expect((attributes[.posixPermissions] as? Int) == mode, "\(path)")
+        }
+
+        daemon.signal(SIGTERM)
+        #expect(try await daemon.waitForExit(timeout: .seconds(30)).status == 0)
+        // The WAL was checkpointed at the clean shutdown: the database file alone holds the user.
+        let wal = try? FileManager.default.attributesOfItem(atPath: data.appendingPathComponent("iam.sqlite-wal").path)
+        #expect(((wal?[.size] as? Int) ?? 0) == 0)
+
+        // The folder was set up with a KEK; without it the sealed secrets are lost, so the start is refused.
+        let kek = data.appendingPathComponent("kek")
+        let kept = try Data(contentsOf: kek)
+        try FileManager.default.removeItem(at: kek)
+        let noKEK = try await run(["--port", "0"])
+        #expect(noKEK.status == 1)
+        #expect(noKEK.errorOutput.contains("kek is missing"), "\(noKEK.errorOutput)")
+        #expect(!FileManager.default.fileExists(atPath: kek.path), "no new KEK is made in its place")
+        try kept.write(to: kek)
+
+        let badPort = try await run(["--port", "70000"])
+        #expect(badPort.status == 1)
+        #expect(badPort.errorOutput.contains("--port must be a port number from 0 to 65535"))
+        let badLevel = try await run(["--port", "0", "--log-level", "verbose"])
+        #expect(badLevel.status == 1)
+        #expect(badLevel.errorOutput.contains("--log-level must be one of"))
+    }
+
     @Test("iamd without the PostgreSQL store refuses a postgres:// store and names iamd-pg")
     func postgresStoreNeedsIAMDPostgres() async throws {
         defer { try? chain.remove() }
@@ -181,7 +234,7 @@ struct DaemonEndToEndTests {
         #expect(result.status == 1)
         #expect(result.errorOutput.contains("iamd-pg"), "\(result.errorOutput)")
         // Refused before anything is made: no data folder, no root key.
-        #expect(!FileManager.default.fileExists(atPath: data.appendingPathComponent("credentials.json").path))
+        #expect(!FileManager.default.fileExists(atPath: data.path))
     }
 
     @Test("without --tls-cert/--tls-key iamd makes a development CA on first start and keeps it")
