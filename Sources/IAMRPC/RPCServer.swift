@@ -187,14 +187,20 @@ public final class RPCServer: Sendable {
     public var statistics: RPCServerStatistics { self.registry.statistics }
 
     /// Stops accepting, drains every connection (GOAWAY NO_ERROR; calls in flight finish, up to the
-    /// drain timeout) and closes them. Returns when every connection is closed.
+    /// drain timeout) and closes them. Returns when every connection is closed. A connection still opening (TLS,
+    /// preface, authentication) has no call to finish: it is closed at once, so a silent one cannot hold the
+    /// shutdown for its whole handshake timeout.
     public func shutdown() async {
         try? await self.channel.close()
-        let channels = self.registry.closeAndList()
-        for channel in channels {
-            channel.triggerUserOutboundEvent(ServerDrainEvent(), promise: nil)
+        let connections = self.registry.closeAndList()
+        for (channel, handshaking) in connections {
+            if handshaking {
+                channel.close(promise: nil)
+            } else {
+                channel.triggerUserOutboundEvent(ServerDrainEvent(), promise: nil)
+            }
         }
-        for channel in channels {
+        for (channel, _) in connections {
             try? await channel.closeFuture.get()
         }
     }
@@ -202,8 +208,8 @@ public final class RPCServer: Sendable {
     /// Closes the listener and every connection at once, without draining.
     public func close() async {
         try? await self.channel.close()
-        let channels = self.registry.closeAndList()
-        for channel in channels {
+        let connections = self.registry.closeAndList()
+        for (channel, _) in connections {
             try? await channel.close()
         }
     }
@@ -322,11 +328,11 @@ final class ConnectionRegistry: Sendable {
         }
     }
 
-    /// Refuses further connections and returns the open ones.
-    func closeAndList() -> [any Channel] {
+    /// Refuses further connections and returns the open ones, each with whether it is still opening.
+    func closeAndList() -> [(channel: any Channel, handshaking: Bool)] {
         self.state.withLock { state in
             state.closed = true
-            return state.channels.values.map { $0.channel }
+            return Array(state.channels.values)
         }
     }
 

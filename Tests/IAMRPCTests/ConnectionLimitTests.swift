@@ -126,6 +126,27 @@ struct ConnectionLimitTests {
         }
     }
 
+    @Test("shutting down closes connections still opening at once, not after their handshake timeout")
+    func shutdownDoesNotWaitForSilentOpeners() async throws {
+        var connection = ConnectionOptions()
+        connection.handshakeTimeout = .seconds(600)
+        let server = try await LoopbackRPCServer.start(
+            services: [HealthService(), TestService()], connection: connection)
+        let silent = try await server.rawPlaintextConnection()
+        let opening = try await server.rawTLSConnection()
+        let client = try server.makeClient()
+        #expect(try await echo(client, "before") == "before")
+        // Bounded only so that a regression fails rather than hangs: the silent ones would hold it for 600 s.
+        // The server alone stops (its event loops keep running), so what closes the raw connections is it.
+        let start = ContinuousClock.now
+        await server.stop()
+        #expect(ContinuousClock.now - start < .seconds(120))
+        #expect(try await silent.waitFor(timeout: .seconds(30)) { $0.closed }.closed)
+        #expect(try await opening.waitFor(timeout: .seconds(30)) { $0.closed }.closed)
+        await client.close()
+        await server.shutdown()
+    }
+
     @Test("the handshake timeout closes connections that never finish opening, from TCP accept")
     func handshakeTimeoutClearsSlowOpeners() async throws {
         try await withLimitedServer(handshakeTimeout: .seconds(1)) { server in
