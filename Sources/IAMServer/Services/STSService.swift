@@ -223,24 +223,8 @@ public struct STSService: STSServiceProtocol {
     }
 
     static func sessionName(_ text: String) throws(RPCError) -> EntityName {
-        // The length first, as AWS reports it (its pattern allows any length).
-        let count = text.utf8.count
-        guard count >= 2 else {
-            throw IAMError.validation(
-                field: "roleSessionName", value: text, constraint: "have length greater than or equal to 2"
-            ).rpcError
-        }
-        guard count <= 64 else {
-            throw IAMError.validation(
-                field: "roleSessionName", value: text, constraint: "have length less than or equal to 64"
-            ).rpcError
-        }
-        let valid =
-            text.utf8.allSatisfy { byte in
-                (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
-                    || "_+=,.@-".utf8.contains(byte)
-            }
-        guard valid, let name = try? EntityName(text, kind: .user) else {
+        try Self.checkWord(text, field: "roleSessionName", lengths: 2...64, extra: "_+=,.@-", pattern: "[\\w+=,.@-]*")
+        guard let name = try? EntityName(text, kind: .user) else {
             throw IAMError.validation(
                 field: "roleSessionName", value: text, constraint: "satisfy regular expression pattern: [\\w+=,.@-]*"
             ).rpcError
@@ -250,24 +234,33 @@ public struct STSService: STSServiceProtocol {
 
     /// ExternalId: 2 to 1224 characters of `[\w+=,.@:\/-]` (AWS's API model).
     static func checkExternalID(_ text: String) throws(RPCError) {
+        try Self.checkWord(
+            text, field: "externalId", lengths: 2...1224, extra: "_+=,.@:/-", pattern: "[\\w+=,.@:\\/-]*")
+    }
+
+    /// A parameter of word characters (ASCII letters and digits) and `extra`, within `lengths`: the length is
+    /// checked first and reported as AWS reports it (the model's pattern allows any length), then the characters.
+    static func checkWord(_ text: String, field: String, lengths: ClosedRange<Int>, extra: String, pattern: String)
+        throws(RPCError)
+    {
         let count = text.utf8.count
-        guard count >= 2 else {
+        guard count >= lengths.lowerBound else {
             throw IAMError.validation(
-                field: "externalId", value: text, constraint: "have length greater than or equal to 2"
+                field: field, value: text, constraint: "have length greater than or equal to \(lengths.lowerBound)"
             ).rpcError
         }
-        guard count <= 1224 else {
+        guard count <= lengths.upperBound else {
             throw IAMError.validation(
-                field: "externalId", value: text, constraint: "have length less than or equal to 1224"
+                field: field, value: text, constraint: "have length less than or equal to \(lengths.upperBound)"
             ).rpcError
         }
         let valid = text.utf8.allSatisfy { byte in
             (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
-                || "_+=,.@:/-".utf8.contains(byte)
+                || extra.utf8.contains(byte)
         }
         guard valid else {
             throw IAMError.validation(
-                field: "externalId", value: text, constraint: "satisfy regular expression pattern: [\\w+=,.@:\\/-]*"
+                field: field, value: text, constraint: "satisfy regular expression pattern: \(pattern)"
             ).rpcError
         }
     }
