@@ -137,7 +137,7 @@ public struct AuthorizationService: AuthorizationServiceProtocol {
         return try Self.simulate(
             compiled, actions: request.actionNames, resources: request.resourceARNs,
             context: try Self.context(request.contextEntries), marker: request.marker, maxItems: request.maxItems,
-            statement: Self.wireStatement)
+            statement: { Self.wireStatement($0) })
     }
 
     /// Every action on every resource against `compiled`, paged as AWS's simulations are.
@@ -267,15 +267,18 @@ public struct AuthorizationService: AuthorizationServiceProtocol {
         }
     }
 
-    static func wireStatement(_ matched: MatchedStatement) -> EvaluatedStatement {
+    /// A matched statement as the wire gives it, its type from its policy's role: an identity or session policy is
+    /// `identityType` (a custom-policy simulation's are the request's PolicyInputList, `.input`).
+    static func wireStatement(_ matched: MatchedStatement, identityType: PolicySourceType = .input)
+        -> EvaluatedStatement
+    {
         var statement = EvaluatedStatement()
         statement.sourcePolicyID = matched.policyID
-        // Custom-policy simulation: identity policies are the request's PolicyInputList.
         statement.sourcePolicyType =
             switch matched.role {
             case .boundary: .permissionsBoundary
             case .resource: .resource
-            case .identity, .session: .input
+            case .identity, .session: identityType
             }
         statement.statementIndex = Int32(clamping: matched.index)
         statement.sid = matched.sid ?? ""

@@ -487,20 +487,8 @@ extension AuthorizationService {
     /// A statement that decided an Authorize check, as the engine matched it: its policy's type from where the
     /// principal's policy came from (`sources`, as SimulatePrincipalPolicy says it), else from its role.
     static func authorizeStatement(_ matched: MatchedStatement, sources: [String: PolicySource]) -> EvaluatedStatement {
-        var statement = EvaluatedStatement()
-        statement.sourcePolicyID = matched.policyID
-        statement.sourcePolicyType =
-            if let source = sources[matched.policyID] {
-                Self.sourceType(source.kind)
-            } else {
-                switch matched.role {
-                case .boundary: .permissionsBoundary
-                case .resource: .resource
-                case .identity, .session: .userManaged
-                }
-            }
-        statement.statementIndex = Int32(clamping: matched.index)
-        statement.sid = matched.sid ?? ""
+        var statement = Self.wireStatement(matched, identityType: .userManaged)
+        if let source = sources[matched.policyID] { statement.sourcePolicyType = Self.sourceType(source.kind) }
         return statement
     }
 }
