@@ -71,6 +71,8 @@ package struct JSONParser {
     private let bytes: [UInt8]
     private let maxDepth: Int
     private let rejectDuplicateKeys: Bool
+    /// What each error message opens with: AWS's `Syntax errors in policy. ` for a policy, nothing for other JSON.
+    private let errorOpening: String
     private var index = 0
     private var depth = 0
     /// Element path of the value being parsed, for messages (`Statement[1].Condition`).
@@ -81,11 +83,15 @@ package struct JSONParser {
         case index(Int)
     }
 
-    init(_ bytes: [UInt8], maxDepth: Int, rejectDuplicateKeys: Bool) {
+    init(_ bytes: [UInt8], maxDepth: Int, rejectDuplicateKeys: Bool, errorOpening: String) {
         self.bytes = bytes
         self.maxDepth = maxDepth
         self.rejectDuplicateKeys = rejectDuplicateKeys
+        self.errorOpening = errorOpening
     }
+
+    /// A policy document's syntax errors open as AWS's do.
+    package static let policyErrorOpening = PolicyParser.syntax + " "
 
     /// Parses one JSON value that must span the whole input (surrounding whitespace allowed).
     ///
@@ -95,9 +101,11 @@ package struct JSONParser {
     package static func parse(
         _ bytes: [UInt8],
         maxDepth: Int = JSONParser.maxDepth,
-        rejectDuplicateKeys: Bool = true
+        rejectDuplicateKeys: Bool = true,
+        errorOpening: String = JSONParser.policyErrorOpening
     ) throws(PolicyError) -> JSONNode {
-        var parser = JSONParser(bytes, maxDepth: maxDepth, rejectDuplicateKeys: rejectDuplicateKeys)
+        var parser = JSONParser(
+            bytes, maxDepth: maxDepth, rejectDuplicateKeys: rejectDuplicateKeys, errorOpening: errorOpening)
         parser.skipWhitespace()
         let value = try parser.parseValue()
         parser.skipWhitespace()
@@ -124,7 +132,7 @@ package struct JSONParser {
         let where_ = JSONParser.render(path)
         let location = where_.isEmpty ? "" : " in \(where_)"
         return .malformed(
-            "Syntax errors in policy. Invalid JSON at line \(at.line), column \(at.column)\(location): \(what)")
+            "\(errorOpening)Invalid JSON at line \(at.line), column \(at.column)\(location): \(what)")
     }
 
     private mutating func skipWhitespace() {
@@ -180,7 +188,7 @@ package struct JSONParser {
         depth += 1
         if depth > maxDepth {
             throw .malformed(
-                "Syntax errors in policy. The document nests deeper than \(maxDepth) levels; "
+                "\(errorOpening)The document nests deeper than \(maxDepth) levels; "
                     + "no policy needs that"
             )
         }
@@ -217,7 +225,7 @@ package struct JSONParser {
                 let element = JSONParser.render(path)
                 throw .malformed(
                     element.isEmpty ? "" : element,
-                    "Syntax errors in policy. Duplicate key \"\(key)\"; each element may appear only once"
+                    "\(errorOpening)Duplicate key \"\(key)\"; each element may appear only once"
                 )
             }
             skipWhitespace()

@@ -140,7 +140,7 @@ package enum VectorFile {
         do throws(PolicyError) {
             // The engine's own reader; case files may nest deeper than a policy and may repeat keys (a document
             // given as an object is handed on verbatim, duplicates and all).
-            root = try JSONParser.parse(bytes, maxDepth: 128, rejectDuplicateKeys: false)
+            root = try JSONParser.parse(bytes, maxDepth: 128, rejectDuplicateKeys: false, errorOpening: "")
         } catch {
             throw VectorFileError("not valid JSON: \(error.message)")
         }

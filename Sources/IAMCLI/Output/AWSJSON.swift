@@ -44,14 +44,10 @@ enum AWSJSON: Sendable, Equatable {
     static func parse(_ text: String) throws(InputError) -> AWSJSON {
         let node: JSONNode
         do {
-            node = try JSONParser.parse(Array(text.utf8), rejectDuplicateKeys: false)
+            // The policy engine's reader, without the policy's opening on its messages: an input is not a policy.
+            node = try JSONParser.parse(Array(text.utf8), rejectDuplicateKeys: false, errorOpening: "")
         } catch {
-            // The parser is the policy engine's, whose messages open as a policy's do; an input is not a policy.
-            let policyOpening = "Syntax errors in policy. "
-            let detail =
-                error.message.hasPrefix(policyOpening)
-                ? String(error.message.dropFirst(policyOpening.count)) : error.message
-            throw InputError(detail.hasPrefix("Invalid JSON") ? detail : "Invalid JSON: \(detail)")
+            throw InputError(error.message.hasPrefix("Invalid JSON") ? error.message : "Invalid JSON: \(error.message)")
         }
         return try AWSJSON(node)
     }
