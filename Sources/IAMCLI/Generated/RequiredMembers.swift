@@ -80,3 +80,13 @@ let requiredMembers: [String: [String]] = [
     "UpdateUser": ["UserName"],
     "AssumeRole": ["RoleArn", "RoleSessionName"],
 ]
+
+/// Per IDL message, the list fields inside an entity the front door writes even when empty (AWS sends them:
+/// model-required, or GetAccountAuthorizationDetails' detail lists), so `iam` prints them alike.
+let listsPrintedWhenEmpty: [String: Set<String>] = [
+    "GroupDetail": ["attached_managed_policies", "group_policy_list"],
+    "InstanceProfile": ["roles"],
+    "ManagedPolicyDetail": ["policy_version_list"],
+    "RoleDetail": ["attached_managed_policies", "instance_profile_list", "role_policy_list"],
+    "UserDetail": ["attached_managed_policies", "group_list", "user_policy_list"],
+]

@@ -34,16 +34,6 @@ enum Transcoder {
         "UserDetail": ["PasswordLastUsed"], "RoleDetail": ["Description", "MaxSessionDuration"],
         "ManagedPolicyDetail": ["Tags"],
     ]
-    /// Lists inside entities that AWS sends (and the AWS CLI prints) even when empty: the ones its model marks
-    /// required, and the policy, group and profile lists of GetAccountAuthorizationDetails' details (as the front
-    /// door writes them); other nested lists (a user's Tags) are left out when empty.
-    static let requiredNestedLists: [String: Set<String>] = [
-        "InstanceProfile": ["roles"],
-        "UserDetail": ["group_list", "attached_managed_policies"],
-        "GroupDetail": ["attached_managed_policies"],
-        "RoleDetail": ["attached_managed_policies", "instance_profile_list"],
-        "ManagedPolicyDetail": ["policy_version_list"],
-    ]
 
     // MARK: Decoding (response -> JSON)
 
@@ -98,7 +88,7 @@ enum Transcoder {
             }
             switch field.label {
             case .repeated:
-                if !decoded.isEmpty || topLevel || requiredNestedLists[messageName]?.contains(field.name) == true {
+                if !decoded.isEmpty || topLevel || listsPrintedWhenEmpty[messageName]?.contains(field.name) == true {
                     members.append(.init(key: field.awsName, value: .array(decoded)))
                 }
             case .optional:

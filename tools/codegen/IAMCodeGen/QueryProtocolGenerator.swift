@@ -125,6 +125,9 @@ public struct QueryProtocolGenerator {
     private var pendingWriters: [(awsShape: String, model: Int, message: String)] = []
     /// AWS members with no field in the IDL, per operation (written into the file as a comment).
     private(set) var unmapped: [String] = []
+    /// IDL message name -> its list fields written even when empty inside an entity (model-required, or in
+    /// ``listsAlwaysWritten``), collected while ``render(protoFileName:)`` writes them, for the CLI to print alike.
+    private var nestedListsAlwaysWritten: [String: Set<String>] = [:]
 
     /// Creates a generator over the proto text and the botocore models.
     public init(protoSource: String, protoFileName: String, models: [AWSServiceModel]) throws(CodeGenError) {
@@ -226,6 +229,18 @@ public struct QueryProtocolGenerator {
                     guard !required.isEmpty else { continue }
                     writer.line("\"\(name)\": [\(required.map { "\"\($0)\"" }.joined(separator: ", "))],")
                 }
+            }
+        }
+        writer.line()
+        writer.line(
+            "/// Per IDL message, the list fields inside an entity the front door writes even when empty (AWS sends them:"
+        )
+        writer.line(
+            "/// model-required, or GetAccountAuthorizationDetails' detail lists), so `iam` prints them alike.")
+        writer.block("let listsPrintedWhenEmpty: [String: Set<String>] = [", closer: "]") { writer in
+            for message in self.nestedListsAlwaysWritten.keys.sorted() {
+                let fields = self.nestedListsAlwaysWritten[message]!.sorted().map { "\"\($0)\"" }
+                writer.line("\"\(message)\": [\(fields.joined(separator: ", "))],")
             }
         }
         return writer.text
@@ -433,6 +448,7 @@ public struct QueryProtocolGenerator {
         guard let shape = model.shapes[awsShape] else { return }
         for member in shape.members {
             var owner = source
+            var ownerMessage = message.name
             var embedding: String?
             var found = self.field(message, for: member.name)
             if found == nil {
@@ -443,6 +459,7 @@ public struct QueryProtocolGenerator {
                     else { continue }
                     embedding = "\(source).\(Naming.escaped(Naming.lowerCamel(candidate.name)))"
                     owner = "embedded"
+                    ownerMessage = name
                     found = innerField
                     break
                 }
@@ -456,6 +473,9 @@ public struct QueryProtocolGenerator {
             let required =
                 shape.required.contains(member.name)
                 || Self.listsAlwaysWritten[awsShape]?.contains(member.name) == true
+            if required, !topLevel, model.shapes[member.shape]?.type == "list" {
+                self.nestedListsAlwaysWritten[ownerMessage, default: []].insert(field.name)
+            }
             if let embedding {
                 var inner = CodeWriter()
                 if !self.renderWrite(
